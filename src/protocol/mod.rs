@@ -1,0 +1,31 @@
+//! The MailPay protocol, with no I/O: types, the block format, building and
+//! parsing mails, the claim-2 cheque, the payment state machine and the
+//! bank's matching rule. Callers pass in the time and the randomness; the
+//! wallet, the agents and the tests all drive this same code.
+//!
+//! Read in this order: [`message`] (what each mail says), [`block`] (how it
+//! is written), [`compose`] and [`parse`] (whole mails), [`payment`] (the
+//! orderer's state machine), [`matching`] (the bank's rule).
+
+pub mod address;
+pub mod base32;
+pub mod block;
+pub mod cheque;
+pub mod compose;
+pub mod confirmation;
+pub mod headers;
+pub mod item;
+pub mod message;
+pub mod money;
+pub mod order_id;
+pub mod parse;
+pub mod password;
+pub mod reason;
+pub mod timestamp;
+
+pub use address::EmailAddress;
+pub use message::{Body, Kind, Method, OrderTerms};
+pub use money::{Currency, Money};
+pub use order_id::OrderId;
+pub use password::PasswordA;
+pub use timestamp::Timestamp;

@@ -1,0 +1,364 @@
+//! Reads raw mail bytes into a typed MailPay message, or says exactly why
+//! they are not one. [`parse`] is the single receive entry point used by the
+//! wallet, the agents and the tests.
+
+use mail_parser::{MessageParser, MimeHeaders};
+
+use super::address::{AddressError, EmailAddress};
+use super::block::{self, Block, BlockError, Origin};
+use super::compose::{order_in_message_id, Thread};
+use super::headers::Header;
+use super::message::{
+    cheque_filename, Approve, Bill, Body, Confirm, Decline, FieldError, Kind, OrderTerms, Rejected,
+    Settled, WalletMail, VERSION,
+};
+use super::order_id::OrderId;
+use super::timestamp::Timestamp;
+
+/// Larger mails are refused before parsing: no MailPay mail comes near it.
+pub const MAX_MAIL_BYTES: usize = 4 << 20;
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ParseError {
+    #[error("the data is not an e-mail message")]
+    NotAMail,
+    #[error("the mail is {0} bytes; MailPay reads mails of at most {MAX_MAIL_BYTES} bytes")]
+    TooLarge(usize),
+    #[error("the mail has no From address")]
+    NoSender,
+    #[error("the From address is unusable: {0}")]
+    BadSender(#[from] AddressError),
+    #[error("not a MailPay mail: it has no MailPay block and no MailPay-Version header")]
+    NotMailPay,
+    #[error("the mail is MailPay version {0}; this MailPay reads version {VERSION}")]
+    Version(String),
+    #[error("{0}")]
+    Block(#[from] BlockError),
+    #[error("{0}")]
+    Field(#[from] FieldError),
+    #[error("the mail carries two MAILPAY {0} blocks that disagree")]
+    Conflict(String),
+    #[error("a {kind} mail must carry a MAILPAY {block} block{hint}")]
+    Missing { kind: Kind, block: &'static str, hint: &'static str },
+    #[error("the MailPay-Kind header says {header:?} but the mail's content is a {found}")]
+    KindMismatch { header: String, found: Kind },
+    #[error("the MailPay-Kind header {0:?} names no MailPay step")]
+    UnknownKind(String),
+    #[error("the mail names order {first} in {first_place} but order {second} in {second_place}")]
+    OrderConflict { first: String, first_place: &'static str, second: String, second_place: &'static str },
+    #[error("the wallet mail has no application/vnd.age attachment {0}")]
+    NoCheque(String),
+    #[error("the reply says {answer} but {missing}")]
+    BareAnswer { answer: &'static str, missing: &'static str },
+}
+
+/// A block found in the mail, for reports (`mailpay inspect`).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct Found {
+    pub block: String,
+    pub order: Option<String>,
+    pub origin: Origin,
+}
+
+/// A MailPay mail as received.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Incoming {
+    pub message_id: Option<String>,
+    pub from: EmailAddress,
+    pub to: Vec<EmailAddress>,
+    pub subject: Option<String>,
+    pub date: Option<Timestamp>,
+    pub in_reply_to: Vec<String>,
+    pub references: Vec<String>,
+    /// `Auto-Submitted` other than `no` (RFC 3834).
+    pub auto_submitted: bool,
+    /// Came through a mailing list (`List-Id`).
+    pub mailing_list: bool,
+    /// Authentication-Results verdicts that failed (`dkim=fail`, ...).
+    pub auth_failures: Vec<String>,
+    pub body: Body,
+    /// The ORDER block as received, for a merchant to forward unchanged.
+    pub order_block: Option<Block>,
+    pub blocks: Vec<Found>,
+}
+
+impl Incoming {
+    /// Where an answer to this mail goes in the thread.
+    pub fn thread(&self) -> Thread {
+        let mut references = self.references.clone();
+        references.extend(self.message_id.clone());
+        Thread { in_reply_to: self.message_id.clone(), references, subject: self.subject.clone() }
+    }
+
+    /// RFC 3834: an automated MailPay agent takes a protocol step on this
+    /// mail, but never sends anything in answer to a mail that is
+    /// auto-submitted by a stranger, comes from a list, or failed sender
+    /// authentication. The protocol steps themselves decide what is valid.
+    pub fn from_mailing_list_or_failed_auth(&self) -> bool {
+        self.mailing_list || !self.auth_failures.is_empty()
+    }
+}
+
+/// Parses one raw mail.
+pub fn parse(raw: &[u8]) -> Result<Incoming, ParseError> {
+    if raw.len() > MAX_MAIL_BYTES {
+        return Err(ParseError::TooLarge(raw.len()));
+    }
+    let message = MessageParser::default().parse(raw).ok_or(ParseError::NotAMail)?;
+    if message.headers().is_empty() {
+        return Err(ParseError::NotAMail);
+    }
+    let from = message
+        .from()
+        .and_then(|a| a.first())
+        .and_then(|a| a.address())
+        .ok_or(ParseError::NoSender)?
+        .parse::<EmailAddress>()?;
+    let header = |h: Header| message.header_raw(h.name()).map(|v| v.trim().to_string());
+    if let Some(version) = header(Header::Version) {
+        if version != VERSION {
+            return Err(ParseError::Version(version));
+        }
+    }
+    let kind_header = match header(Header::Kind) {
+        Some(k) => Some(k.parse::<Kind>().map_err(|()| ParseError::UnknownKind(k.clone()))?),
+        None => None,
+    };
+
+    let mut blocks = Vec::new();
+    let mut own_text = Vec::new();
+    for i in 0..message.text_body_count() {
+        if let Some(text) = message.body_text(i) {
+            blocks.extend(block::scan(&text)?);
+            if i == 0 {
+                own_text = block::own_text(&text).into_iter().map(str::to_string).collect();
+            }
+        }
+    }
+    for part in message.attachments().filter_map(|p| p.message()) {
+        for i in 0..part.text_body_count() {
+            if let Some(text) = part.body_text(i) {
+                blocks.extend(block::scan(&text)?.into_iter().map(|mut b| {
+                    b.origin = Origin::Attached;
+                    b
+                }));
+            }
+        }
+    }
+    for (i, a) in blocks.iter().enumerate() {
+        if blocks.iter().skip(i + 1).any(|b| b.name == a.name && !b.same_content(a)) {
+            return Err(ParseError::Conflict(a.name.clone()));
+        }
+    }
+    let found = blocks
+        .iter()
+        .map(|b| Found { block: b.name.clone(), order: b.get("Order").map(str::to_string), origin: b.origin })
+        .collect();
+
+    let ids = |v: &mail_parser::HeaderValue<'_>| -> Vec<String> {
+        match v {
+            mail_parser::HeaderValue::Text(t) => vec![t.to_string()],
+            mail_parser::HeaderValue::TextList(l) => l.iter().map(|t| t.to_string()).collect(),
+            _ => Vec::new(),
+        }
+    };
+    let in_reply_to = ids(message.in_reply_to());
+    let references = ids(message.references());
+    let thread_order = in_reply_to.iter().chain(references.iter().rev()).find_map(|id| order_in_message_id(id));
+
+    let bare = bare_answer(&own_text);
+    let kind = match kind_header {
+        Some(k) => k,
+        None => infer_kind(&blocks, bare.as_ref()).ok_or(ParseError::NotMailPay)?,
+    };
+    let body = body_for(kind, &blocks, bare, thread_order.clone(), &message)?;
+    if let Some(header_kind) = kind_header {
+        if body.kind() != header_kind {
+            return Err(ParseError::KindMismatch { header: header_kind.to_string(), found: body.kind() });
+        }
+    }
+    let message_id = message.message_id().map(str::to_string);
+    check_order(body.order(), "the MailPay block", header(Header::Order).and_then(|o| o.parse().ok()), "the MailPay-Order header")?;
+    check_order(body.order(), "the MailPay block", message_id.as_deref().and_then(order_in_message_id), "the Message-ID")?;
+    check_order(body.order(), "the MailPay block", in_reply_to.first().and_then(|i| order_in_message_id(i)), "In-Reply-To")?;
+
+    let auto_submitted = header(Header::AutoSubmitted).is_some_and(|v| !v.eq_ignore_ascii_case("no"));
+    let auth_failures = message
+        .headers()
+        .iter()
+        .filter(|h| h.name().eq_ignore_ascii_case(Header::AuthenticationResults.name()))
+        .filter_map(|h| message.raw_message().get(h.offset_start() as usize..h.offset_end() as usize))
+        .flat_map(|raw| auth_failures(&String::from_utf8_lossy(raw)))
+        .collect();
+    let to = message
+        .to()
+        .map(|a| a.iter().filter_map(|a| a.address()?.parse().ok()).collect())
+        .unwrap_or_default();
+    let order_block = blocks.iter().find(|b| b.name == Kind::Order.block_name()).cloned();
+    Ok(Incoming {
+        message_id,
+        from,
+        to,
+        subject: message.subject().map(str::to_string),
+        date: message.date().map(|d| Timestamp(d.to_timestamp())),
+        in_reply_to,
+        references,
+        auto_submitted,
+        mailing_list: message.header_raw(Header::ListId.name()).is_some(),
+        auth_failures,
+        body,
+        order_block,
+        blocks: found,
+    })
+}
+
+/// `dkim=fail`, `spf=softfail` and the like in an Authentication-Results value.
+fn auth_failures(value: &str) -> Vec<String> {
+    value
+        .split([';', ' ', '\t', '\r', '\n'])
+        .filter_map(|token| {
+            let (method, result) = token.split_once('=')?;
+            let method = method.trim().to_ascii_lowercase();
+            let result = result.trim().to_ascii_lowercase();
+            let checked = matches!(method.as_str(), "dkim" | "spf" | "dmarc" | "arc");
+            let failed = matches!(result.as_str(), "fail" | "softfail" | "permerror");
+            (checked && failed).then(|| format!("{method}={result}"))
+        })
+        .collect()
+}
+
+fn check_order(
+    order: &OrderId,
+    place: &'static str,
+    other: Option<OrderId>,
+    other_place: &'static str,
+) -> Result<(), ParseError> {
+    match other {
+        Some(o) if o != *order => Err(ParseError::OrderConflict {
+            first: order.to_string(),
+            first_place: place,
+            second: o.to_string(),
+            second_place: other_place,
+        }),
+        _ => Ok(()),
+    }
+}
+
+/// An answer written by hand above the quotation: `OK` or `NO`, with
+/// `Password-A:`, `Code:` and optionally `Order:` lines.
+struct BareAnswer {
+    approve: bool,
+    password: Option<String>,
+    code: Option<String>,
+    order: Option<String>,
+}
+
+fn bare_answer(own: &[String]) -> Option<BareAnswer> {
+    let word = |line: &str| line.trim().trim_end_matches(['.', '!']).to_ascii_uppercase();
+    let approve = own.iter().any(|l| word(l) == "OK");
+    let decline = own.iter().any(|l| matches!(word(l).as_str(), "NO" | "DECLINE"));
+    if approve == decline {
+        return None;
+    }
+    let field = |name: &str| {
+        own.iter().find_map(|l| match block::split_field(l.trim()) {
+            Some((k, v)) if k == name => Some(v.to_string()),
+            _ => None,
+        })
+    };
+    Some(BareAnswer { approve, password: field("Password-A"), code: field("Code"), order: field("Order") })
+}
+
+fn rank(origin: Origin) -> usize {
+    match origin {
+        Origin::Own => 0,
+        Origin::Forwarded => 1,
+        Origin::Quoted { depth } => 1 + depth,
+        Origin::Attached => usize::MAX,
+    }
+}
+
+/// The kind a mail without a MailPay-Kind header has: a hand-written answer
+/// first, else the block nearest the sender's own text (an ORDER block
+/// beside a BILL is the bill's cargo, not the mail's kind).
+fn infer_kind(blocks: &[Block], bare: Option<&BareAnswer>) -> Option<Kind> {
+    if let Some(answer) = bare {
+        return Some(if answer.approve { Kind::Approve } else { Kind::Decline });
+    }
+    let has_bill = blocks.iter().any(|b| b.name == Kind::Bill.block_name());
+    blocks
+        .iter()
+        .filter(|b| !(has_bill && b.name == Kind::Order.block_name()))
+        .filter_map(|b| Some((rank(b.origin), Kind::from_block_name(&b.name)?)))
+        .min_by_key(|(rank, _)| *rank)
+        .map(|(_, kind)| kind)
+}
+
+fn body_for(
+    kind: Kind,
+    blocks: &[Block],
+    bare: Option<BareAnswer>,
+    thread_order: Option<OrderId>,
+    message: &mail_parser::Message<'_>,
+) -> Result<Body, ParseError> {
+    let find = |k: Kind, hint: &'static str| {
+        blocks.iter().find(|b| b.name == k.block_name()).ok_or(ParseError::Missing { kind, block: k.block_name(), hint })
+    };
+    Ok(match kind {
+        Kind::Order => Body::Order(OrderTerms::from_block(find(Kind::Order, "")?)?),
+        Kind::PaymentRequest => Body::PaymentRequest(OrderTerms::from_block(find(Kind::PaymentRequest, "")?)?),
+        Kind::Bill => Body::Bill(Bill::from_blocks(
+            find(Kind::Bill, "")?,
+            find(Kind::Order, " (the orderer's order, unchanged, beside the BILL block)")?,
+        )?),
+        Kind::Confirm => Body::Confirm(Confirm::from_block(find(Kind::Confirm, "")?)?),
+        Kind::Settled => Body::Settled(Settled::from_block(find(Kind::Settled, "")?)?),
+        Kind::Rejected => Body::Rejected(Rejected::from_block(find(Kind::Rejected, "")?)?),
+        Kind::Wallet => {
+            let block = find(Kind::Wallet, "")?;
+            let f = super::message::Fields::new(block)?;
+            let order: OrderId = f.parse("Order")?;
+            let name = cheque_filename(&order);
+            let part = message
+                .attachments()
+                .find(|p| p.is_content_type("application", "vnd.age") || p.attachment_name() == Some(name.as_str()))
+                .ok_or_else(|| ParseError::NoCheque(name.clone()))?;
+            Body::Wallet(WalletMail { order, orderer: f.parse("Orderer")?, cheque: part.contents().to_vec() })
+        }
+        Kind::Approve | Kind::Decline => answer(kind, blocks, bare, thread_order)?,
+    })
+}
+
+fn answer(kind: Kind, blocks: &[Block], bare: Option<BareAnswer>, thread_order: Option<OrderId>) -> Result<Body, ParseError> {
+    if let Some(block) = blocks.iter().find(|b| b.name == kind.block_name()) {
+        return Ok(match kind {
+            Kind::Approve => Body::Approve(Approve::from_block(block)?),
+            _ => Body::Decline(Decline::from_block(block)?),
+        });
+    }
+    let Some(bare) = bare else {
+        return Err(ParseError::Missing { kind, block: kind.block_name(), hint: " or an OK / NO line above the quotation" });
+    };
+    let answer = if bare.approve { "OK" } else { "NO" };
+    let confirm_order = blocks
+        .iter()
+        .find(|b| b.name == Kind::Confirm.block_name())
+        .and_then(|b| b.get("Order"))
+        .and_then(|o| o.parse().ok());
+    let order = match bare.order.as_deref().map(str::parse::<OrderId>) {
+        Some(Ok(o)) => o,
+        Some(Err(e)) => return Err(FieldError::Invalid { block: "reply".into(), field: "Order", value: e.0, why: "not an order id".into() }.into()),
+        None => confirm_order.or(thread_order).ok_or(ParseError::BareAnswer { answer, missing: "names no order: keep the quoted confirmation or add an Order: line" })?,
+    };
+    if !bare.approve {
+        return Ok(Body::Decline(Decline { order, detail: None }));
+    }
+    let bad = |field: &'static str, value: &str, why: String| FieldError::Invalid { block: "reply".into(), field, value: value.into(), why };
+    let password = bare.password.ok_or(ParseError::BareAnswer { answer, missing: "has no Password-A: line" })?;
+    let code = bare.code.ok_or(ParseError::BareAnswer { answer, missing: "has no Code: line" })?;
+    Ok(Body::Approve(Approve {
+        order,
+        password: super::password::PasswordA::parse(&password).map_err(|e| bad("Password-A", "<hidden>", e.to_string()))?,
+        code: code.parse().map_err(|e: super::confirmation::CodeError| bad("Code", &code, e.to_string()))?,
+    }))
+}

@@ -1,0 +1,82 @@
+//! Machine-readable reasons for a rejection, as carried in `Reason:`.
+
+use std::fmt;
+use std::str::FromStr;
+
+use serde::Serialize;
+
+macro_rules! reasons {
+    ($($variant:ident = $code:literal : $text:literal,)*) => {
+        /// Why the bank refused an order. The code is stable on the wire;
+        /// the text is for people.
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+        pub enum RejectReason { $($variant,)* }
+
+        impl RejectReason {
+            pub const ALL: &[RejectReason] = &[$(RejectReason::$variant,)*];
+
+            pub fn code(self) -> &'static str {
+                match self { $(RejectReason::$variant => $code,)* }
+            }
+
+            pub fn describe(self) -> &'static str {
+                match self { $(RejectReason::$variant => $text,)* }
+            }
+        }
+
+        impl FromStr for RejectReason {
+            type Err = String;
+
+            fn from_str(s: &str) -> Result<Self, String> {
+                match s.trim() {
+                    $($code => Ok(RejectReason::$variant),)*
+                    other => Err(format!("{other:?} is not a rejection reason code")),
+                }
+            }
+        }
+    };
+}
+
+reasons! {
+    PasswordMismatch = "password-mismatch": "password A in the bill differs from the one in the payment request",
+    AmountMismatch = "amount-mismatch": "the billed amount or currency differs from the payment request",
+    PayeeMismatch = "payee-mismatch": "the bill comes from another merchant than the payment request names",
+    PayerMismatch = "payer-mismatch": "the payment request or bill names another orderer than the sender",
+    OrderMismatch = "order-mismatch": "the order the merchant forwarded differs from the payment request",
+    UnknownPayer = "unknown-payer": "the orderer's address has no account at this bank",
+    UnknownPayee = "unknown-payee": "the merchant's address has no account at this bank",
+    WrongBank = "wrong-bank": "the order names another bank",
+    PasswordReused = "password-reused": "password A was used before",
+    Expired = "expired": "the order expired before it could be settled",
+    InsufficientFunds = "insufficient-funds": "the orderer's balance does not cover the amount",
+    ChequeInvalid = "cheque-invalid": "the wallet cheque could not be opened or its signature is wrong",
+    ChequeMismatch = "cheque-mismatch": "the wallet cheque disagrees with the payment request",
+    BoardMissing = "board-missing": "no bulletin-board record for the order",
+    BoardMismatch = "board-mismatch": "the bulletin-board record contradicts the mails",
+    CodeMismatch = "code-mismatch": "the answer's confirmation code or password A is wrong",
+    TooManyAttempts = "too-many-attempts": "too many wrong answers: the order is blocked",
+    AlreadyAnswered = "already-answered": "the order was already approved or declined",
+    Declined = "declined": "the orderer declined the payment",
+    Duplicate = "duplicate": "a second, different mail for the same order and step",
+}
+
+impl fmt::Display for RejectReason {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.code())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn codes_round_trip_and_are_unique() {
+        let mut seen = std::collections::HashSet::new();
+        for r in RejectReason::ALL {
+            assert_eq!(r.code().parse::<RejectReason>(), Ok(*r));
+            assert!(seen.insert(r.code()));
+        }
+        assert!("nope".parse::<RejectReason>().is_err());
+    }
+}
