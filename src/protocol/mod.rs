@@ -9,17 +9,20 @@
 
 pub mod address;
 pub mod base32;
+pub mod board;
 pub mod block;
 pub mod cheque;
 pub mod compose;
 pub mod confirmation;
 pub mod headers;
 pub mod item;
+pub mod matching;
 pub mod message;
 pub mod money;
 pub mod order_id;
 pub mod parse;
 pub mod password;
+pub mod payment;
 pub mod reason;
 pub mod timestamp;
 

@@ -1,0 +1,293 @@
+//! The orderer's payment as a state machine, with no I/O.
+//!
+//! [`step`] takes the current [`State`], the order it is about and one
+//! [`Event`] (a user action, a mail outcome, a parsed mail, the clock) and
+//! returns the next state with the [`Effect`]s the caller must carry out.
+//! Events that make no sense in a state are errors, never panics.
+//!
+//! ```text
+//! Draft ─Pay→ Sending ─all accepted→ Sent ─Confirm→ AwaitingConfirmation ─Approve→ Approved ─Settled→ Settled
+//!                │                     │                      └─Decline→ Declined
+//!                └─mail failed→ Failed ─Retry→ (where it stopped)      Rejected / Expired from any open state
+//! ```
+//! Fig. 1 and Fig. 4 pass through the confirmation; Figs. 2 and 3 go from
+//! Sent straight to Settled.
+
+use super::address::EmailAddress;
+use super::confirmation::ConfirmationCode;
+use super::message::{Confirm, OrderTerms, Rejected, Settled};
+use super::reason::RejectReason;
+use super::timestamp::Timestamp;
+
+/// A mail the orderer's side sends.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Outbound {
+    Order,
+    PaymentRequest,
+    /// The claim-2 cheque (Figs. 2 and 4).
+    Wallet,
+    Approve,
+    Decline,
+}
+
+/// How a payment stands.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum State {
+    Draft,
+    /// Dispatching: the mails (and board post) not yet accepted.
+    Sending { pending: Vec<Outbound>, board_pending: bool },
+    /// Everything left; waiting for the bank.
+    Sent,
+    /// The bank's confirmation arrived; the user decides. Any mismatch with
+    /// what the wallet recorded blocks approval.
+    AwaitingConfirmation { confirm: Confirm, mismatches: Vec<Mismatch> },
+    /// OK + A sent with this code; waiting for the bank to pay.
+    Approved { code: ConfirmationCode, sent: bool },
+    Settled { reference: String, at: Timestamp },
+    Rejected { reason: RejectReason, detail: String },
+    Declined { sent: bool },
+    Expired,
+    /// A mail could not be sent; `resume` is where a retry continues.
+    Failed { reason: String, resume: Box<State> },
+}
+
+impl State {
+    pub fn name(&self) -> &'static str {
+        match self {
+            State::Draft => "draft",
+            State::Sending { .. } => "sending",
+            State::Sent => "sent",
+            State::AwaitingConfirmation { .. } => "awaiting-confirmation",
+            State::Approved { .. } => "approved",
+            State::Settled { .. } => "settled",
+            State::Rejected { .. } => "rejected",
+            State::Declined { .. } => "declined",
+            State::Expired => "expired",
+            State::Failed { .. } => "failed",
+        }
+    }
+
+    pub fn is_final(&self) -> bool {
+        matches!(self, State::Settled { .. } | State::Rejected { .. } | State::Declined { sent: true } | State::Expired)
+    }
+}
+
+/// A difference between the bank's confirmation and the wallet's record.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Mismatch {
+    Amount { recorded: String, confirmed: String },
+    Payee { recorded: String, confirmed: String },
+    Orderer { recorded: String, confirmed: String },
+}
+
+/// Something that happened.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Event {
+    /// The user pressed Pay.
+    Pay,
+    /// The mail server accepted this mail.
+    Accepted(Outbound),
+    /// This mail could not be sent (the edge gave up retrying).
+    SendFailed { mail: Outbound, reason: String },
+    BoardPosted,
+    BoardFailed { reason: String },
+    /// The user asks to try again after a failure.
+    Retry,
+    /// A parsed confirmation, with its From address.
+    ConfirmReceived { from: EmailAddress, confirm: Confirm },
+    SettledReceived { from: EmailAddress, settled: Settled },
+    RejectedReceived { from: EmailAddress, rejected: Rejected },
+    UserApprove,
+    UserDecline,
+    /// The clock, for expiry.
+    Tick(Timestamp),
+}
+
+/// What the caller must do.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Effect {
+    Send(Outbound),
+    PostBoard,
+    Notify(Notice),
+}
+
+/// What the user should be told.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Notice {
+    ConfirmationArrived,
+    /// A mail that claims to be about this order but must not be trusted.
+    Suspicious(String),
+    Settled,
+    Rejected(RejectReason),
+    Expired,
+    Failed(String),
+}
+
+/// The payment's fixed facts that steps are checked against.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Context<'a> {
+    pub terms: &'a OrderTerms,
+    /// Approve a confirmation at once when it matches the record exactly.
+    pub pre_approved: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{event} is not possible while the payment is {state}")]
+pub struct Illegal {
+    pub state: &'static str,
+    pub event: String,
+}
+
+/// The result of one step.
+pub type Step = (State, Vec<Effect>);
+
+/// Advances a payment by one event.
+pub fn step(state: &State, ctx: &Context<'_>, event: &Event) -> Result<Step, Illegal> {
+    use Event as E;
+    use State as S;
+    let terms = ctx.terms;
+    let illegal = || Illegal { state: state.name(), event: event_name(event).to_string() };
+    let unchanged = |effects: Vec<Effect>| Ok((state.clone(), effects));
+    let suspicious = |why: String| unchanged(vec![Effect::Notify(Notice::Suspicious(why))]);
+    if let (Some(from), false) = (sender(event), state.is_final()) {
+        if *from != terms.bank {
+            return suspicious(format!("a bank notice for this order came from {from}, not from the bank {}", terms.bank));
+        }
+    }
+    match (state, event) {
+        (S::Draft, E::Pay) => {
+            let mut pending = vec![Outbound::Order, Outbound::PaymentRequest];
+            if terms.method.needs_cheque() {
+                pending.push(Outbound::Wallet);
+            }
+            let board_pending = terms.method.needs_board();
+            let mut effects: Vec<Effect> = pending.iter().copied().map(Effect::Send).collect();
+            if board_pending {
+                effects.push(Effect::PostBoard);
+            }
+            Ok((S::Sending { pending, board_pending }, effects))
+        }
+        (S::Sending { pending, board_pending }, E::Accepted(mail)) if pending.contains(mail) => {
+            let pending: Vec<Outbound> = pending.iter().copied().filter(|m| m != mail).collect();
+            Ok((sending_or_sent(pending, *board_pending), vec![]))
+        }
+        (S::Sending { pending, board_pending: true }, E::BoardPosted) => Ok((sending_or_sent(pending.clone(), false), vec![])),
+        (S::Sending { .. }, E::SendFailed { reason, .. } | E::BoardFailed { reason }) => Ok((
+            S::Failed { reason: reason.clone(), resume: Box::new(state.clone()) },
+            vec![Effect::Notify(Notice::Failed(reason.clone()))],
+        )),
+        (S::Failed { resume, .. }, E::Retry) => Ok(((**resume).clone(), resend(resume))),
+        (S::Sent | S::Approved { .. } | S::AwaitingConfirmation { .. }, E::ConfirmReceived { confirm, .. }) if terms.method.needs_confirmation() => {
+            if confirm.order != terms.order {
+                return suspicious(format!("the confirmation names order {}, not {}", confirm.order, terms.order));
+            }
+            let mismatches = compare(terms, confirm);
+            if mismatches.is_empty() && ctx.pre_approved && matches!(state, S::Sent) {
+                let code = confirm.code.clone();
+                return Ok((S::Approved { code, sent: false }, vec![Effect::Send(Outbound::Approve)]));
+            }
+            let notice = if mismatches.is_empty() {
+                Notice::ConfirmationArrived
+            } else {
+                Notice::Suspicious(format!("the confirmation differs from the order: {mismatches:?}"))
+            };
+            Ok((S::AwaitingConfirmation { confirm: confirm.clone(), mismatches }, vec![Effect::Notify(notice)]))
+        }
+        (S::AwaitingConfirmation { confirm, mismatches }, E::UserApprove) if mismatches.is_empty() => {
+            Ok((S::Approved { code: confirm.code.clone(), sent: false }, vec![Effect::Send(Outbound::Approve)]))
+        }
+        (S::AwaitingConfirmation { .. }, E::UserDecline) => Ok((S::Declined { sent: false }, vec![Effect::Send(Outbound::Decline)])),
+        (S::Approved { code, sent: false }, E::Accepted(Outbound::Approve)) => Ok((S::Approved { code: code.clone(), sent: true }, vec![])),
+        (S::Declined { sent: false }, E::Accepted(Outbound::Decline)) => Ok((S::Declined { sent: true }, vec![])),
+        (S::Approved { sent: false, .. } | S::Declined { sent: false }, E::SendFailed { reason, .. }) => Ok((
+            S::Failed { reason: reason.clone(), resume: Box::new(state.clone()) },
+            vec![Effect::Notify(Notice::Failed(reason.clone()))],
+        )),
+        (S::Sending { .. } | S::Sent | S::Approved { .. }, E::SettledReceived { settled, .. }) => {
+            if matches!(state, S::Sending { .. } | S::Sent) && terms.method.needs_confirmation() {
+                return suspicious("the bank reports payment before this order was approved".to_string());
+            }
+            if settled.order != terms.order || settled.amount != terms.amount || settled.merchant != terms.merchant || settled.orderer != terms.orderer {
+                return suspicious(format!("the settlement notice differs from the order: {} to {}", settled.amount, settled.merchant));
+            }
+            Ok((S::Settled { reference: settled.reference.clone(), at: settled.settled }, vec![Effect::Notify(Notice::Settled)]))
+        }
+        (S::Sending { .. } | S::Sent | S::AwaitingConfirmation { .. } | S::Approved { .. } | S::Failed { .. }, E::RejectedReceived { rejected, .. }) => {
+            if rejected.order != terms.order {
+                return suspicious(format!("the rejection names order {}, not {}", rejected.order, terms.order));
+            }
+            Ok((
+                S::Rejected { reason: rejected.reason, detail: rejected.detail.clone() },
+                vec![Effect::Notify(Notice::Rejected(rejected.reason))],
+            ))
+        }
+        (_, E::Tick(now)) => {
+            let open = matches!(state, S::Sending { .. } | S::Sent | S::AwaitingConfirmation { .. } | S::Failed { .. });
+            if open && *now >= terms.expires {
+                Ok((S::Expired, vec![Effect::Notify(Notice::Expired)]))
+            } else {
+                unchanged(vec![])
+            }
+        }
+        _ => Err(illegal()),
+    }
+}
+
+fn sender(event: &Event) -> Option<&EmailAddress> {
+    match event {
+        Event::ConfirmReceived { from, .. } | Event::SettledReceived { from, .. } | Event::RejectedReceived { from, .. } => Some(from),
+        _ => None,
+    }
+}
+
+fn sending_or_sent(pending: Vec<Outbound>, board_pending: bool) -> State {
+    if pending.is_empty() && !board_pending { State::Sent } else { State::Sending { pending, board_pending } }
+}
+
+/// What a retry must send again: only what had not been accepted.
+fn resend(state: &State) -> Vec<Effect> {
+    match state {
+        State::Sending { pending, board_pending } => {
+            let mut effects: Vec<Effect> = pending.iter().copied().map(Effect::Send).collect();
+            if *board_pending {
+                effects.push(Effect::PostBoard);
+            }
+            effects
+        }
+        State::Approved { sent: false, .. } => vec![Effect::Send(Outbound::Approve)],
+        State::Declined { sent: false } => vec![Effect::Send(Outbound::Decline)],
+        _ => vec![],
+    }
+}
+
+/// The differences between a confirmation and the order as recorded.
+pub fn compare(terms: &OrderTerms, confirm: &Confirm) -> Vec<Mismatch> {
+    let mut out = Vec::new();
+    if confirm.amount != terms.amount {
+        out.push(Mismatch::Amount { recorded: terms.amount.to_string(), confirmed: confirm.amount.to_string() });
+    }
+    if confirm.merchant != terms.merchant {
+        out.push(Mismatch::Payee { recorded: terms.merchant.to_string(), confirmed: confirm.merchant.to_string() });
+    }
+    if confirm.orderer != terms.orderer {
+        out.push(Mismatch::Orderer { recorded: terms.orderer.to_string(), confirmed: confirm.orderer.to_string() });
+    }
+    out
+}
+
+pub fn event_name(event: &Event) -> &'static str {
+    match event {
+        Event::Pay => "pay",
+        Event::Accepted(_) => "mail accepted",
+        Event::SendFailed { .. } => "send failed",
+        Event::BoardPosted => "board posted",
+        Event::BoardFailed { .. } => "board post failed",
+        Event::Retry => "retry",
+        Event::ConfirmReceived { .. } => "confirmation received",
+        Event::SettledReceived { .. } => "settlement received",
+        Event::RejectedReceived { .. } => "rejection received",
+        Event::UserApprove => "approve",
+        Event::UserDecline => "decline",
+        Event::Tick(_) => "clock tick",
+    }
+}
