@@ -1,1 +1,11 @@
+//! MailPay: pay a merchant by e-mail with a one-time password A, after
+//! Japanese patent application H10-320471 (see PROTOCOL.md).
+//!
+//! [`protocol`] is the whole protocol with no I/O: the types, the MailPay
+//! block, building and parsing each mail, the claim-2 cheque, the orderer's
+//! payment state machine and the bank's matching rule. Everything that
+//! touches the world sits at the edges and drives that core: [`cli`] reads
+//! and writes files for people working by hand.
+
+pub mod cli;
 pub mod protocol;

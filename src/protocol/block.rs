@@ -35,8 +35,7 @@ const WRAP_AT: usize = 76;
 pub const MAX_SCAN_BYTES: usize = 1 << 20;
 
 /// Where a block stood in the text it was found in.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
-#[serde(rename_all = "kebab-case", tag = "where")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Origin {
     /// Written by the sender of the mail, at the top level.
     Own,
@@ -46,6 +45,23 @@ pub enum Origin {
     Forwarded,
     /// Inside an attached message (message/rfc822).
     Attached,
+}
+
+impl std::fmt::Display for Origin {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Origin::Own => f.write_str("own text"),
+            Origin::Quoted { depth } => write!(f, "quoted, depth {depth}"),
+            Origin::Forwarded => f.write_str("forwarded"),
+            Origin::Attached => f.write_str("attached message"),
+        }
+    }
+}
+
+impl serde::Serialize for Origin {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(self)
+    }
 }
 
 /// A block as read from text: its name and its fields in order.

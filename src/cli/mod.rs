@@ -1,0 +1,111 @@
+//! The `mailpay` command line: compose the mails of a step as .eml files,
+//! and inspect any mail.
+
+mod compose;
+mod inspect;
+
+use std::ffi::OsString;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+use crate::protocol::parse::{self, Incoming};
+
+#[derive(Debug, Parser)]
+#[command(name = "mailpay", version, about = "Pay merchants by e-mail with a one-time password")]
+struct Cli {
+    #[command(subcommand)]
+    command: Option<Command>,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Write the mail(s) of one step as .eml files, without sending anything.
+    Compose {
+        #[command(subcommand)]
+        step: compose::Step,
+    },
+    /// Print what MailPay makes of a mail, or why it is not a valid MailPay mail.
+    Inspect {
+        /// The mail, as an .eml file.
+        file: PathBuf,
+        /// Print JSON instead of text.
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+/// A failure the command line reports on stderr.
+#[derive(Debug, thiserror::Error)]
+pub enum CliError {
+    #[error("cannot read {path}: {source}")]
+    Read { path: PathBuf, source: std::io::Error },
+    #[error("cannot write {path}: {source}")]
+    Write { path: PathBuf, source: std::io::Error },
+    #[error("{path} is not a valid MailPay mail: {source}")]
+    Parse { path: PathBuf, source: parse::ParseError },
+    #[error("{0}")]
+    Usage(String),
+}
+
+/// Runs the command line; the exit code is 0 on success, 1 on an error
+/// about the input, 2 on a usage error.
+pub fn run(args: impl IntoIterator<Item = OsString>) -> ExitCode {
+    let cli = match Cli::try_parse_from(args) {
+        Ok(cli) => cli,
+        Err(e) => {
+            let _ = e.print();
+            return if e.use_stderr() { ExitCode::from(2) } else { ExitCode::SUCCESS };
+        }
+    };
+    let result = match cli.command {
+        None => {
+            println!("mailpay {}: run `mailpay --help` for the commands.", env!("CARGO_PKG_VERSION"));
+            Ok(())
+        }
+        Some(Command::Compose { step }) => compose::run(step),
+        Some(Command::Inspect { file, json }) => inspect::run(&file, json),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(CliError::Usage(message)) => {
+            eprintln!("error: {message}");
+            ExitCode::from(2)
+        }
+        Err(e) => {
+            eprintln!("error: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn read(path: &Path) -> Result<Vec<u8>, CliError> {
+    std::fs::read(path).map_err(|source| CliError::Read { path: path.to_path_buf(), source })
+}
+
+/// Reads and parses a mail file.
+fn read_mail(path: &Path) -> Result<Incoming, CliError> {
+    let raw = read(path)?;
+    parse::parse(&raw).map_err(|source| CliError::Parse { path: path.to_path_buf(), source })
+}
+
+/// Writes a file, creating its folder; secrets get owner-only permissions.
+fn write(path: &Path, bytes: &[u8], secret: bool) -> Result<(), CliError> {
+    let err = |source| CliError::Write { path: path.to_path_buf(), source };
+    if let Some(dir) = path.parent() {
+        std::fs::create_dir_all(dir).map_err(err)?;
+    }
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create(true).truncate(true);
+    #[cfg(unix)]
+    if secret {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.mode(0o600);
+    }
+    let _ = secret;
+    use std::io::Write;
+    let mut file = options.open(path).map_err(err)?;
+    file.write_all(bytes).map_err(err)?;
+    file.sync_all().map_err(err)
+}

@@ -1,0 +1,24 @@
+#!/usr/bin/env bash
+# Runs every MailPay test: the unit, property and corpus tests, the tests
+# against a real Postfix + Dovecot (installed from Debian and started on
+# loopback by the tests themselves), and a bounded fuzzing run.
+#
+#   bash tests/run.sh            # everything
+#   FUZZ_SECONDS=0 bash tests/run.sh   # skip fuzzing
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+# The real mail stack needs Debian packages; install them once, up front.
+if [ "$(id -u)" -eq 0 ]; then
+    bash tests/mailstack/mailstack.sh install
+else
+    sudo bash tests/mailstack/mailstack.sh install
+fi
+
+cargo test --all-targets
+cargo test --doc
+
+fuzz_seconds="${FUZZ_SECONDS:-30}"
+if [ "$fuzz_seconds" -gt 0 ]; then
+    bash fuzz/run.sh "$fuzz_seconds"
+fi
