@@ -4,28 +4,35 @@
 # Usage:
 #   mailstack.sh install
 #   mailstack.sh start DIR [--owner-pid PID] [--remove-on-exit]
-#   mailstack.sh stop DIR
-#   mailstack.sh status DIR
+#   mailstack.sh stop DIR | status DIR
 #   mailstack.sh stop-postfix DIR | start-postfix DIR | restart-postfix DIR
 #   mailstack.sh stop-dovecot DIR | start-dovecot DIR | restart-dovecot DIR
-#   mailstack.sh flush DIR          (ask Postfix to retry deferred mail now)
+#   mailstack.sh stop-auth DIR | start-auth DIR   (Dovecot auth for SMTP AUTH)
+#   mailstack.sh flush DIR    (make Postfix retry deferred mail now)
+# Environment: MAILSTACK_PORT_BASE (default 12500), MAILSTACK_QUOTA (default
+# 50M), MAILSTACK_WAIT_SECONDS (start-up wait, default 30).
 #
 # What it builds
 #   Postfix accepts mail on 127.0.0.1 only:
-#     SMTP_SUBMISSION_PORT  = base+25  STARTTLS required, AUTH required
+#     SMTP_SUBMISSION_PORT  = base+25  STARTTLS required before AUTH, AUTH required
 #     SMTPS_PORT            = base+65  implicit TLS, AUTH required
 #   and delivers over LMTP (unix socket DIR/dovecot/lmtp) into Dovecot, which
 #   serves IMAP (with IDLE):
-#     IMAP_PORT             = base+43  STARTTLS (plaintext login only after TLS)
+#     IMAP_PORT             = base+43  STARTTLS
 #     IMAPS_PORT            = base+93  implicit TLS
-#   base comes from MAILSTACK_PORT_BASE (default 12500). Postfix SASL goes
-#   through Dovecot's auth socket DIR/dovecot/auth. Virtual users (random
-#   passwords, written to DIR/env) live on the test domains buyer.test,
-#   shop.test, shop2.test, bank.test and bank2.test; unknown recipients there
-#   are refused at RCPT time (550), every other domain is refused as relay
-#   access (554), and an authenticated user may only use its own address as
-#   envelope sender. Dovecot enforces a quota per user (MAILSTACK_QUOTA,
-#   default 50M). Mail is kept as maildir under DIR/mail/<domain>/<user>.
+#   Plaintext logins need TLS (disable_plaintext_auth = yes), but note that
+#   Dovecot counts a connection whose client and server address are equal
+#   (127.0.0.1 to 127.0.0.1) as secured, so on IMAP_PORT it accepts LOGIN
+#   without STARTTLS. Postfix has no such exception: no AUTH before STARTTLS.
+#   The certificate (CA in DIR/ca.pem) is valid for localhost, 127.0.0.1 and
+#   mail.test.
+#   Virtual users (random passwords, written to DIR/env) live on the test
+#   domains buyer.test, shop.test, shop2.test, bank.test and bank2.test;
+#   unknown recipients there are refused at RCPT time (550), every other
+#   domain is refused as relay access (554), and an authenticated user may
+#   only use its own address as envelope sender (553 otherwise). Dovecot
+#   enforces a storage quota per user (MAILSTACK_QUOTA). Mail is stored as
+#   Maildir in DIR/mail/<domain>/<user>. Deferred mail is retried every 5 s.
 #
 # How it stays private
 #   Each stack is a separate Postfix instance started with
@@ -33,17 +40,21 @@
 #   (DIR/postfix-queue), data_directory (DIR/postfix-data) and
 #   maillog_file (DIR/postfix.log, written by the instance's own postlogd).
 #   The postfix(1) command run by root accepts -c for any directory, so the
-#   default instance's /etc/postfix/main.cf is not edited (no
-#   alternate_config_directories entry is needed; that setting only matters
-#   to the set-gid postdrop/postqueue commands, which the stack does not use
-#   because mail is only submitted over SMTP).  If /etc/postfix/main.cf is
-#   missing (Debian's "No configuration" choice) nothing here needs it.
-#   Dovecot is started as `dovecot -c DIR/dovecot/dovecot.conf` with its own
-#   base_dir, state_dir, instance_name and log_path (DIR/dovecot.log).
+#   default instance's /etc/postfix/main.cf is neither needed nor edited (no
+#   alternate_config_directories entry: that setting only matters to the
+#   set-gid postdrop/postqueue commands, which the stack does not use since
+#   mail only comes in over SMTP; Debian's "No configuration" choice leaves
+#   /etc/postfix/main.cf absent, which is fine).
+#   Dovecot runs as two instances, each with its own base_dir, state_dir,
+#   instance_name and log file:
+#     dovecot -c DIR/dovecot/dovecot.conf  IMAP + LMTP      (DIR/dovecot.log)
+#     dovecot -c DIR/dovecot/auth.conf     auth socket DIR/dovecot/auth for
+#                                          Postfix SASL     (DIR/dovecot-auth.log)
+#   so that stop-dovecot takes IMAP and LMTP down while SMTP AUTH keeps
+#   working and submitted mail waits in Postfix's queue.
 #   Several stacks (different DIR and base) can run side by side.
-#   `install` stops the system-wide postfix/dovecot services that the
-#   packages may have started and disables them, so nothing listens on the
-#   standard ports because of this script.
+#   `install` stops and disables the system-wide postfix/dovecot services
+#   that the packages may have started; the stack never uses them.
 #
 # Files in DIR
 #   env            KEY=VALUE lines (shell-sourcable), see write_env below
@@ -51,9 +62,11 @@
 #   server.pem/.key  certificate for localhost, 127.0.0.1 and mail.test
 #   postfix/       main.cf, master.cf, maps (config_directory)
 #   postfix-queue/, postfix-data/  queue_directory, data_directory
-#   dovecot/       dovecot.conf, users, run/ (base_dir), state/, sockets
-#   mail/          maildirs
-#   postfix.log, dovecot.log, *.out (start-up output), watchdog.log
+#   dovecot/       dovecot.conf, auth.conf, users, run/ and auth-run/
+#                  (base_dirs), state dirs, the lmtp and auth sockets
+#   mail/          Maildirs
+#   postfix.log, dovecot.log, dovecot-auth.log, *.out (start-up output),
+#   watchdog.log
 #
 # --owner-pid PID starts a detached watchdog that runs `stop DIR` once PID
 # has exited (and removes DIR when --remove-on-exit is given).
@@ -62,9 +75,11 @@ set -euo pipefail
 SCRIPT="$(readlink -f "${BASH_SOURCE[0]}")"
 USERS=(orderer@buyer.test orderer2@buyer.test shop@shop.test shop2@shop2.test bank@bank.test bank2@bank2.test)
 DOMAINS=(buyer.test shop.test shop2.test bank.test bank2.test)
-PACKAGES=(postfix dovecot-core dovecot-imapd dovecot-lmtpd openssl ca-certificates procps util-linux)
+# python3 is not needed by the stack itself but by the smoke test's TLS clients.
+PACKAGES=(postfix dovecot-core dovecot-imapd dovecot-lmtpd openssl ca-certificates procps util-linux python3)
 VMAIL_USER=vmail
-LOCK_FILE=/tmp/mailstack-install.lock
+LOCK_FILE=/run/lock/mailstack-install.lock
+[[ -d /run/lock && -w /run/lock ]] || LOCK_FILE=/tmp/.mailstack-install.lock
 WAIT_SECONDS="${MAILSTACK_WAIT_SECONDS:-30}"
 
 die() {
@@ -77,7 +92,7 @@ log() {
 }
 
 usage() {
-    sed -n '2,12p' "$SCRIPT" | sed 's/^# \{0,1\}//' >&2
+    sed -n '3,13p' "$SCRIPT" | sed 's/^# \{0,1\}//' >&2
     exit 2
 }
 
@@ -192,25 +207,44 @@ port_open() { # PORT
     timeout 2 bash -c "exec 3<>/dev/tcp/127.0.0.1/$1" 2>/dev/null
 }
 
-banner_ok() { # PORT PREFIX
+banner_ok() { # PORT PREFIX BYE-COMMAND
     local line
-    line="$(timeout 3 bash -c "exec 3<>/dev/tcp/127.0.0.1/$1; IFS= read -r -t 2 l <&3; printf '%s' \"\$l\"" 2>/dev/null)" || return 1
+    # shellcheck disable=SC2016
+    line="$(timeout 3 bash -c '
+        exec 3<>"/dev/tcp/127.0.0.1/$1"
+        IFS= read -r -t 2 l <&3
+        printf "%s\r\n" "$2" >&3
+        IFS= read -r -t 2 _ <&3
+        printf "%s" "$l"' banner "$1" "$3" 2>/dev/null)" || true
     [[ "$line" == "$2"* ]]
 }
 
+# Implicit-TLS port: completes a handshake verified against DIR's CA.
+tls_ok() { # PORT DIR
+    timeout 5 openssl s_client -connect "127.0.0.1:$1" -CAfile "$2/ca.pem" \
+        -verify_return_error -verify_hostname localhost </dev/null >/dev/null 2>&1
+}
+
+# A pid counts as alive unless it is gone or a zombie (in containers whose
+# init does not reap orphans, exited daemons can linger as zombies).
 pid_alive() {
-    [[ -n "${1:-}" ]] && kill -0 "$1" 2>/dev/null
+    [[ -n "${1:-}" ]] && kill -0 "$1" 2>/dev/null || return 1
+    local stat
+    stat="$(cat "/proc/$1/stat" 2>/dev/null)" || return 1
+    stat="${stat##*) }"
+    [[ "${stat:0:1}" != Z ]]
 }
 
 read_pid() { # FILE
-    [[ -s "$1" ]] && tr -dc 0-9 <"$1" || true
+    if [[ -s "$1" ]]; then tr -dc 0-9 <"$1" || true; fi
 }
 
-# Wait up to SECONDS until all PIDS are gone; returns 1 if some are left.
-wait_gone() { # SECONDS PID...
-    local secs="$1" p alive i
+# Wait up to TENTHS/10 seconds until all PIDS are gone; returns 1 if some
+# are left.
+wait_gone() { # TENTHS PID...
+    local tenths="$1" p alive i
     shift
-    for ((i = 0; i < secs * 10; i++)); do
+    for ((i = 0; i < tenths; i++)); do
         alive=0
         for p in "$@"; do
             if pid_alive "$p"; then alive=1; fi
@@ -223,16 +257,16 @@ wait_gone() { # SECONDS PID...
 
 # Wait for PIDS to exit; SIGKILL whatever is left after SECONDS.
 wait_or_kill() { # SECONDS PID...
-    local p
-    wait_gone "$@" && return 0
+    local secs="$1" p
     shift
+    wait_gone $((secs * 10)) "$@" && return 0
     for p in "$@"; do
         if pid_alive "$p"; then
             log "pid $p ($(tr '\0' ' ' </proc/"$p"/cmdline 2>/dev/null || true)) did not exit, killing it"
             kill -KILL "$p" 2>/dev/null || true
         fi
     done
-    wait_gone 5 "$@" || true
+    wait_gone 50 "$@" || true
 }
 
 tail_logs() { # DIR FILE...
@@ -473,9 +507,6 @@ namespace inbox {
 plugin {
   quota = maildir:User quota
   quota_rule = *:storage=$quota
-  quota_status_success = DUNNO
-  quota_status_nouser = DUNNO
-  quota_status_overquota = "552 5.2.2 Mailbox is full"
 }
 
 protocol imap {
@@ -500,11 +531,58 @@ service imap-login {
     ssl = yes
   }
 }
+# No authentication penalty (growing delays after failed logins from the
+# same IP, i.e. 127.0.0.1 for every test): without this listener the auth
+# process finds no anvil-auth-penalty socket and skips the penalty.
+service anvil {
+  unix_listener anvil-auth-penalty {
+    mode = 0
+  }
+}
 service lmtp {
   unix_listener $dc/lmtp {
     mode = 0600
     user = postfix
     group = postfix
+  }
+}
+EOF
+    # Postfix's SASL goes to a second, auth-only Dovecot instance, so that
+    # stop-dovecot (IMAP and LMTP down) leaves SMTP submission working and
+    # mail queues in Postfix until Dovecot is back.
+    cat >"$dc/auth.conf" <<EOF
+# Auth-only Dovecot instance of mailstack.sh for Postfix SASL (port base $base).
+instance_name = mailstack-auth-$base
+base_dir = $dc/auth-run
+state_dir = $dc/auth-state
+protocols = none
+listen = 127.0.0.1
+log_path = $dir/dovecot-auth.log
+info_log_path = $dir/dovecot-auth.log
+debug_log_path = $dir/dovecot-auth.log
+log_timestamp = "%Y-%m-%d %H:%M:%S "
+ssl = no
+disable_plaintext_auth = yes
+auth_mechanisms = plain login
+auth_username_format = %Lu
+auth_failure_delay = 0
+
+passdb {
+  driver = passwd-file
+  args = username_format=%u $dc/users
+}
+userdb {
+  driver = passwd-file
+  args = username_format=%u $dc/users
+  default_fields = uid=$VMAIL_USER gid=$VMAIL_USER home=$dir/mail/%d/%n
+}
+
+# No authentication penalty (growing delays after failed logins from the
+# same IP, i.e. 127.0.0.1 for every test): without this listener the auth
+# process finds no anvil-auth-penalty socket and skips the penalty.
+service anvil {
+  unix_listener anvil-auth-penalty {
+    mode = 0
   }
 }
 service auth {
@@ -515,11 +593,12 @@ service auth {
   }
 }
 EOF
+    mkdir -p "$dc/auth-run" "$dc/auth-state"
     chmod 0755 "$dc"
     # Read by Dovecot's auth processes, which run as the dovecot user.
     chown "root:$(id -gn dovecot 2>/dev/null || echo root)" "$dc/users"
     chmod 0640 "$dc/users"
-    chmod 0644 "$dc/dovecot.conf"
+    chmod 0644 "$dc/dovecot.conf" "$dc/auth.conf"
     chown "$VMAIL_USER:$VMAIL_USER" "$dir/mail"
     chmod 0750 "$dir/mail"
 }
@@ -553,19 +632,42 @@ write_env() {
 # ---------------------------------------------------------- process control ---
 
 postfix_pid() { read_pid "$1/postfix-queue/pid/master.pid"; }
-dovecot_pid() { read_pid "$1/dovecot/run/master.pid"; }
+
+# Dovecot instances: "imap" (IMAP + LMTP) and "auth" (SASL for Postfix).
+dovecot_conf() { # DIR INSTANCE
+    case "$2" in
+    imap) echo "$1/dovecot/dovecot.conf" ;;
+    auth) echo "$1/dovecot/auth.conf" ;;
+    esac
+}
+dovecot_pid() { # DIR INSTANCE
+    case "$2" in
+    imap) read_pid "$1/dovecot/run/master.pid" ;;
+    auth) read_pid "$1/dovecot/auth-run/master.pid" ;;
+    esac
+}
+dovecot_log() { # INSTANCE
+    case "$1" in
+    imap) echo dovecot.log ;;
+    auth) echo dovecot-auth.log ;;
+    esac
+}
 
 postfix_ready() {
     local dir="$1" base
     base="$(env_get "$dir" MAILSTACK_PORT_BASE)"
-    banner_ok $((base + 25)) "220 " && port_open $((base + 65))
+    pid_alive "$(postfix_pid "$dir")" && banner_ok $((base + 25)) "220 " QUIT && tls_ok $((base + 65)) "$dir"
 }
 
-dovecot_ready() {
+dovecot_imap_ready() {
     local dir="$1" base
     base="$(env_get "$dir" MAILSTACK_PORT_BASE)"
-    banner_ok $((base + 43)) "* OK" && port_open $((base + 93)) \
-        && [[ -S "$dir/dovecot/lmtp" && -S "$dir/dovecot/auth" ]]
+    pid_alive "$(dovecot_pid "$dir" imap)" && [[ -S "$dir/dovecot/lmtp" ]] \
+        && banner_ok $((base + 43)) "* OK" "a LOGOUT" && tls_ok $((base + 93)) "$dir"
+}
+
+dovecot_auth_ready() {
+    pid_alive "$(dovecot_pid "$1" auth)" && [[ -S "$1/dovecot/auth" ]]
 }
 
 wait_ready() { # DIR NAME CHECK-FN LOGS...
@@ -577,7 +679,7 @@ wait_ready() { # DIR NAME CHECK-FN LOGS...
         fi
         sleep 0.2
     done
-    echo "mailstack: error: $name did not answer on its ports within ${WAIT_SECONDS}s" >&2
+    echo "mailstack: error: $name did not become ready within ${WAIT_SECONDS}s" >&2
     tail_logs "$dir" "$@"
     return 1
 }
@@ -611,34 +713,45 @@ cmd_stop_postfix() {
     wait_or_kill 15 "$pid" $kids
 }
 
-cmd_start_dovecot() {
-    local dir="$1" pid
-    pid="$(dovecot_pid "$dir")"
+start_dovecot_instance() { # DIR INSTANCE
+    local dir="$1" inst="$2" pid conf logf out
+    conf="$(dovecot_conf "$dir" "$inst")"
+    logf="$(dovecot_log "$inst")"
+    out="dovecot-$inst-start.out"
+    pid="$(dovecot_pid "$dir" "$inst")"
     if pid_alive "$pid"; then
-        log "dovecot of $dir already running (pid $pid)"
+        log "dovecot ($inst) of $dir already running (pid $pid)"
     else
-        if ! dovecot -c "$dir/dovecot/dovecot.conf" >"$dir/dovecot-start.out" 2>&1 </dev/null; then
-            echo "mailstack: error: dovecot -c $dir/dovecot/dovecot.conf failed" >&2
-            tail_logs "$dir" dovecot-start.out dovecot.log
+        # Sockets left by a killed instance would fool the readiness check
+        # (and a stale anvil-auth-penalty socket would bring back the
+        # penalty's connection attempts).
+        if [[ "$inst" == imap ]]; then
+            rm -f "$dir/dovecot/lmtp" "$dir/dovecot/run/anvil-auth-penalty"
+        else
+            rm -f "$dir/dovecot/auth" "$dir/dovecot/auth-run/anvil-auth-penalty"
+        fi
+        if ! dovecot -c "$conf" >"$dir/$out" 2>&1 </dev/null; then
+            echo "mailstack: error: dovecot -c $conf failed" >&2
+            tail_logs "$dir" "$out" "$logf"
             exit 1
         fi
     fi
-    wait_ready "$dir" dovecot dovecot_ready dovecot-start.out dovecot.log || exit 1
+    wait_ready "$dir" "dovecot ($inst)" "dovecot_${inst}_ready" "$out" "$logf" || exit 1
 }
 
-cmd_stop_dovecot() {
-    local dir="$1" pid kids
-    pid="$(dovecot_pid "$dir")"
+stop_dovecot_instance() { # DIR INSTANCE
+    local dir="$1" inst="$2" pid kids
+    pid="$(dovecot_pid "$dir" "$inst")"
     if ! pid_alive "$pid"; then
         return 0
     fi
     kids="$(pgrep -P "$pid" || true)"
     kill -TERM "$pid" 2>/dev/null || true
-    # Dovecot's auth, log, anvil and stats processes linger (and hold up the
-    # master) while Postfix's smtpd processes keep their SASL connections
-    # open: after a short grace period, end them directly.
+    # Dovecot's master waits a while for its log and auth processes, which
+    # linger while clients such as Postfix's smtpd keep connections open:
+    # after a short grace period, end them directly.
     # shellcheck disable=SC2086
-    if ! wait_gone 1 "$pid" $kids; then
+    if ! wait_gone 3 "$pid" $kids; then
         # shellcheck disable=SC2086
         kill -TERM "$pid" $kids 2>/dev/null || true
     fi
@@ -646,14 +759,26 @@ cmd_stop_dovecot() {
     wait_or_kill 10 "$pid" $kids
 }
 
+cmd_start_dovecot() { start_dovecot_instance "$1" imap; }
+cmd_stop_dovecot() { stop_dovecot_instance "$1" imap; }
+cmd_start_auth() { start_dovecot_instance "$1" auth; }
+cmd_stop_auth() { stop_dovecot_instance "$1" auth; }
+
 start_watchdog() { # DIR OWNER-PID REMOVE
     local dir="$1" owner="$2" remove="$3"
     # Fully detached: own session, no inherited stdio, so whoever ran
     # `start` (e.g. cargo test) is not kept waiting on our pipes.
+    # shellcheck disable=SC2016
     setsid bash -c '
         owner="$1"; dir="$2"; script="$3"; remove="$4"
         echo $$ >"$dir/watchdog.pid"
-        while kill -0 "$owner" 2>/dev/null; do sleep 1; done
+        alive() {
+            local st
+            st="$(cat "/proc/$1/stat" 2>/dev/null)" || return 1
+            st="${st##*) }"
+            [[ "${st:0:1}" != Z ]]
+        }
+        while alive "$owner"; do sleep 1; done
         echo "owner $owner gone at $(date "+%F %T"), stopping $dir"
         MAILSTACK_FROM_WATCHDOG=1 bash "$script" stop "$dir" || true
         if [[ "$remove" == 1 ]]; then rm -rf -- "$dir"; fi
@@ -682,8 +807,9 @@ cmd_start() {
         command -v "$p" >/dev/null 2>&1 || die "$p not found: run '$SCRIPT install' first"
     done
     base="${MAILSTACK_PORT_BASE:-12500}"
-    [[ "$base" =~ ^[0-9]+$ ]] && ((base >= 1024 && base <= 65400)) \
-        || die "MAILSTACK_PORT_BASE must be a number in 1024..65400: $base"
+    if ! [[ "$base" =~ ^[0-9]+$ ]] || ((base < 1024 || base > 65400)); then
+        die "MAILSTACK_PORT_BASE must be a number in 1024..65400: $base"
+    fi
     quota="${MAILSTACK_QUOTA:-50M}"
     [[ "$quota" =~ ^[0-9]+[kKMGT]?$ ]] || die "MAILSTACK_QUOTA must look like 50M: $quota"
     if [[ -e "$dir" ]] && [[ -n "$(ls -A "$dir" 2>/dev/null)" ]]; then
@@ -717,15 +843,14 @@ cmd_start() {
     write_postfix_config "$dir" "$base"
     write_dovecot_config "$dir" "$base" "$quota"
     write_env "$dir" "$base"
-    touch "$dir/postfix.log" "$dir/dovecot.log"
+    touch "$dir/postfix.log" "$dir/dovecot.log" "$dir/dovecot-auth.log"
     if [[ -n "$owner" ]]; then
         pid_alive "$owner" || die "--owner-pid $owner is not running"
         start_watchdog "$dir" "$owner" "$remove"
     fi
     # Dovecot first: Postfix needs its auth and LMTP sockets.
-    if ! (cmd_start_dovecot "$dir" && cmd_start_postfix "$dir"); then
-        cmd_stop_postfix "$dir" || true
-        cmd_stop_dovecot "$dir" || true
+    if ! (cmd_start_auth "$dir" && cmd_start_dovecot "$dir" && cmd_start_postfix "$dir"); then
+        cmd_stop "$dir" || true
         exit 1
     fi
     echo "$dir/env"
@@ -737,6 +862,7 @@ cmd_stop() {
     [[ -d "$dir" ]] || return 0
     cmd_stop_postfix "$dir"
     cmd_stop_dovecot "$dir"
+    cmd_stop_auth "$dir"
     if [[ -z "${MAILSTACK_FROM_WATCHDOG:-}" ]]; then
         wd="$(read_pid "$dir/watchdog.pid")"
         if pid_alive "$wd"; then
@@ -750,7 +876,8 @@ cmd_status() {
     local dir ok=0
     dir="$(abs_dir "${1:-}")"
     if postfix_ready "$dir"; then echo "postfix: up"; else echo "postfix: down"; ok=1; fi
-    if dovecot_ready "$dir"; then echo "dovecot: up"; else echo "dovecot: down"; ok=1; fi
+    if dovecot_imap_ready "$dir"; then echo "dovecot: up"; else echo "dovecot: down"; ok=1; fi
+    if dovecot_auth_ready "$dir"; then echo "dovecot-auth: up"; else echo "dovecot-auth: down"; ok=1; fi
     return $ok
 }
 
@@ -775,6 +902,8 @@ main() {
         cmd_stop_dovecot "$(abs_dir "${1:-}")"
         cmd_start_dovecot "$(abs_dir "${1:-}")"
         ;;
+    start-auth) cmd_start_auth "$(abs_dir "${1:-}")" ;;
+    stop-auth) cmd_stop_auth "$(abs_dir "${1:-}")" ;;
     flush) postfix -c "$(abs_dir "${1:-}")/postfix" flush ;;
     -h | --help | help) usage ;;
     *) die "unknown command: $cmd" ;;
