@@ -8,4 +8,10 @@
 //! and writes files for people working by hand.
 
 pub mod cli;
+pub mod config;
+pub mod mail;
+pub mod paths;
 pub mod protocol;
+pub mod secrets;
+pub mod store;
+pub mod wallet;

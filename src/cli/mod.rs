@@ -1,8 +1,11 @@
 //! The `mailpay` command line: compose the mails of a step as .eml files,
 //! and inspect any mail.
 
+mod account;
 mod compose;
 mod inspect;
+mod send;
+mod watch;
 
 use std::ffi::OsString;
 use std::path::{Path, PathBuf};
@@ -26,6 +29,30 @@ enum Command {
         #[command(subcommand)]
         step: compose::Step,
     },
+    /// Send an order to the merchant and the payment request to the bank, at once.
+    Order(send::OrderArgs),
+    /// Send again the mails of an order that did not leave (never one that did).
+    Retry {
+        order: String,
+        #[arg(long)]
+        account: Option<String>,
+    },
+    /// Watch the inbox (IMAP IDLE) and print every MailPay mail and its effect.
+    Watch {
+        #[arg(long)]
+        account: Option<String>,
+        /// Read what is there, then stop instead of waiting for more.
+        #[arg(long)]
+        once: bool,
+        /// One JSON object a line.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Mail accounts: add, list, test, remove.
+    Account {
+        #[command(subcommand)]
+        command: account::AccountCommand,
+    },
     /// Print what MailPay makes of a mail, or why it is not a valid MailPay mail.
     Inspect {
         /// The mail, as an .eml file.
@@ -47,6 +74,17 @@ pub enum CliError {
     Parse { path: PathBuf, source: parse::ParseError },
     #[error("{0}")]
     Usage(String),
+    #[error("{0}")]
+    Failed(String),
+}
+
+/// The async runtime for commands that talk to servers.
+fn runtime() -> Result<tokio::runtime::Runtime, CliError> {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .map_err(|e| CliError::Failed(format!("cannot start the async runtime: {e}")))
 }
 
 /// Runs the command line; the exit code is 0 on success, 1 on an error
@@ -66,6 +104,10 @@ pub fn run(args: impl IntoIterator<Item = OsString>) -> ExitCode {
         }
         Some(Command::Compose { step }) => compose::run(step),
         Some(Command::Inspect { file, json }) => inspect::run(&file, json),
+        Some(Command::Order(args)) => send::order(args),
+        Some(Command::Retry { order, account }) => send::retry(&order, account.as_deref()),
+        Some(Command::Watch { account, once, json }) => watch::run(account.as_deref(), once, json),
+        Some(Command::Account { command }) => account::run(command),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -65,13 +65,28 @@ impl serde::Serialize for Origin {
 }
 
 /// A block as read from text: its name and its fields in order.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// `Debug` never shows the value of `Password-A`.
+#[derive(Clone, PartialEq, Eq)]
 pub struct Block {
     pub name: String,
     pub fields: Vec<(String, String)>,
     pub origin: Origin,
     /// Whether the block carried a `Check` line (and it matched).
     pub checked: bool,
+}
+
+impl std::fmt::Debug for Block {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let secret = |k: &str| k.eq_ignore_ascii_case("Password-A");
+        let fields: Vec<(&str, &str)> =
+            self.fields.iter().map(|(k, v)| (k.as_str(), if secret(k) { "<redacted>" } else { v })).collect();
+        f.debug_struct("Block")
+            .field("name", &self.name)
+            .field("fields", &fields)
+            .field("origin", &self.origin)
+            .field("checked", &self.checked)
+            .finish()
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -156,7 +171,7 @@ fn write_wrapped(out: &mut String, key: &str, value: &str) {
     let mut line = format!("{key}:");
     let mut first = true;
     for word in value.split(' ') {
-        if !first && line.chars().count() + 1 + word.chars().count() > WRAP_AT {
+        if !first && line.chars().count() + 1 + word.chars().count() > WRAP_AT && may_start_line(word) {
             out.push_str(&line);
             out.push('\n');
             line = String::from("  ");
@@ -169,6 +184,15 @@ fn write_wrapped(out: &mut String, key: &str, value: &str) {
     }
     out.push_str(&line);
     out.push('\n');
+}
+
+/// Whether a continuation line may start with `word` and still be read as
+/// one: a quote marker, a field name or a block edge there would be read as
+/// something else, so such a word stays on the line before.
+fn may_start_line(word: &str) -> bool {
+    !word.starts_with('>')
+        && !word.starts_with("-----")
+        && !FIELD_NAMES.iter().any(|k| word.get(..k.len()).is_some_and(|p| p.eq_ignore_ascii_case(k)))
 }
 
 /// A line with its quotation depth removed.
@@ -340,6 +364,20 @@ mod tests {
         assert!(matches!(scan(&cut), Err(BlockError::Truncated { line: 1, .. })));
         let junk = "-----BEGIN MAILPAY BILL-----\nhello\n-----END MAILPAY BILL-----\n";
         assert!(matches!(scan(junk), Err(BlockError::NotAField { .. })));
+    }
+
+    #[test]
+    fn wrapped_words_are_not_read_as_quotes_fields_or_edges() {
+        let filler = "x".repeat(70);
+        let mut b = Block::new("ORDER");
+        b.push("Detail", format!("{filler} >quoted"))
+            .push("Detail", format!("{filler} Order: 0000-0000-0000-0000"))
+            .push("Detail", format!("{filler} item :x"))
+            .push("Detail", format!("{filler} -----END MAILPAY ORDER-----"));
+        let found = scan(&b.render()).unwrap();
+        assert_eq!(found.len(), 1);
+        assert!(found[0].checked);
+        assert!(found[0].same_content(&b));
     }
 
     #[test]

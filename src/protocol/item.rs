@@ -44,6 +44,11 @@ impl LineItem {
         if !(1..=9999).contains(&quantity) {
             return Err(ItemError::Quantity(quantity.to_string()));
         }
+        // Printed without a price, "tea @ 600 JPY" would be read back as priced.
+        let reads_as_priced = description.rsplit_once(" @ ").is_some_and(|(_, p)| p.starts_with(|c: char| c.is_ascii_digit()));
+        if unit_price.is_none() && reads_as_priced {
+            return Err(ItemError::Malformed(description));
+        }
         Ok(LineItem { quantity, description, unit_price })
     }
 
@@ -67,7 +72,10 @@ impl FromStr for LineItem {
     type Err = ItemError;
 
     fn from_str(text: &str) -> Result<Self, Self::Err> {
-        let text = text.trim();
+        // Runs of white space count as one space, as in a block: a tab before
+        // "@" must not hide a price that the printed line would show.
+        let text = text.split_whitespace().collect::<Vec<_>>().join(" ");
+        let text = text.as_str();
         // A bare description means one of it.
         let (quantity, rest) = match text.split_once(' ') {
             Some((q, rest)) if q.bytes().all(|b| b.is_ascii_digit()) => {
@@ -110,5 +118,12 @@ mod tests {
         assert!(matches!("2 tea".parse::<LineItem>(), Err(ItemError::Malformed(_))));
         assert!(matches!("2 x tea @ 1.5 JPY".parse::<LineItem>(), Err(ItemError::Price { .. })));
         assert!(matches!("2 x  ".parse::<LineItem>(), Err(ItemError::EmptyDescription)));
+    }
+
+    #[test]
+    fn white_space_reads_as_printed() {
+        let i: LineItem = "2\tx tea\t@\n600 JPY".parse().unwrap();
+        assert_eq!(i.to_string(), "2 x tea @ 600 JPY");
+        assert_eq!(i.to_string().parse::<LineItem>(), Ok(i));
     }
 }

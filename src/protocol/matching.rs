@@ -143,6 +143,10 @@ pub fn decide(evidence: &Evidence<'_>, facts: &Facts) -> Decision {
     if bill.quoted_order != *terms {
         return reject(R::OrderMismatch, "the order the merchant forwarded differs from the payment request".into());
     }
+    if bill.order != terms.order {
+        let why = format!("the bill is for order {}, the payment request for {}", bill.order, terms.order);
+        return reject(R::OrderMismatch, why);
+    }
     let mut awaited = Vec::new();
     if terms.method.needs_cheque() {
         match evidence.cheque {

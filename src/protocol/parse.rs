@@ -105,7 +105,9 @@ pub fn parse(raw: &[u8]) -> Result<Incoming, ParseError> {
         return Err(ParseError::TooLarge(raw.len()));
     }
     let message = MessageParser::default().parse(raw).ok_or(ParseError::NotAMail)?;
-    if message.headers().is_empty() {
+    // Binary junk still "parses" into headers with impossible names.
+    let field_name = |name: &str| !name.is_empty() && name.bytes().all(|b| b.is_ascii_graphic() && b != b':');
+    if !message.headers().iter().any(|h| field_name(h.name())) {
         return Err(ParseError::NotAMail);
     }
     let from = message
@@ -128,7 +130,7 @@ pub fn parse(raw: &[u8]) -> Result<Incoming, ParseError> {
     let mut blocks = Vec::new();
     let mut own_text = Vec::new();
     for i in 0..message.text_body_count() {
-        if let Some(text) = message.body_text(i) {
+        if let Some(text) = body_text(&message, i) {
             blocks.extend(block::scan(&text)?);
             if i == 0 {
                 own_text = block::own_text(&text).into_iter().map(str::to_string).collect();
@@ -137,7 +139,7 @@ pub fn parse(raw: &[u8]) -> Result<Incoming, ParseError> {
     }
     for part in message.attachments().filter_map(|p| p.message()) {
         for i in 0..part.text_body_count() {
-            if let Some(text) = part.body_text(i) {
+            if let Some(text) = body_text(part, i) {
                 blocks.extend(block::scan(&text)?.into_iter().map(|mut b| {
                     b.origin = Origin::Attached;
                     b
@@ -166,11 +168,21 @@ pub fn parse(raw: &[u8]) -> Result<Incoming, ParseError> {
     let references = ids(message.references());
     let thread_order = in_reply_to.iter().chain(references.iter().rev()).find_map(|id| order_in_message_id(id));
 
-    let bare = bare_answer(&own_text);
+    // A bare OK or NO counts only in a mail tied to MailPay: an ordinary
+    // "OK" in an ordinary thread is not an answer to anything.
+    let tied = !blocks.is_empty() || kind_header.is_some() || thread_order.is_some();
+    let bare = bare_answer(&own_text)
+        .filter(|b| tied || b.password.is_some() || b.code.is_some() || b.order.is_some());
     let kind = match kind_header {
         Some(k) => k,
         None => infer_kind(&blocks, bare.as_ref()).ok_or(ParseError::NotMailPay)?,
     };
+    // The header must name what the sender's own blocks are.
+    if let (Some(header_kind), Some(found)) = (kind_header, infer_kind(&blocks, None)) {
+        if found != header_kind && blocks.iter().any(|b| b.origin == Origin::Own) {
+            return Err(ParseError::KindMismatch { header: header_kind.to_string(), found });
+        }
+    }
     let body = body_for(kind, &blocks, bare, thread_order.clone(), &message)?;
     if let Some(header_kind) = kind_header {
         if body.kind() != header_kind {
@@ -210,6 +222,100 @@ pub fn parse(raw: &[u8]) -> Result<Incoming, ParseError> {
         order_block,
         blocks: found,
     })
+}
+
+/// A text body part. An HTML-only body is read with [`html_lines`]:
+/// mail-parser's own conversion runs `<div>` lines together and flattens
+/// `<pre>`, which loses both the blocks and a hand-written answer.
+fn body_text<'x>(message: &'x mail_parser::Message<'x>, i: usize) -> Option<std::borrow::Cow<'x, str>> {
+    match &message.text_part(u32::try_from(i).ok()?)?.body {
+        mail_parser::PartType::Html(html) => Some(html_lines(html).into()),
+        _ => message.body_text(i),
+    }
+}
+
+/// HTML as the lines a reader sees: a break at `<br>` and around block
+/// elements, `<pre>` text as written, `<hr>` as the rule Outlook writes in
+/// plain text, and `> ` before each line per enclosing `<blockquote>`.
+fn html_lines(html: &str) -> String {
+    let mut out = String::with_capacity(html.len());
+    let (mut quote, mut pre, mut hidden) = (0usize, 0usize, 0usize);
+    let (mut at_start, mut space) = (true, false);
+    let mut rest = html;
+    while let Some(c) = rest.chars().next() {
+        if c == '<' {
+            if let Some(comment) = rest.strip_prefix("<!--") {
+                rest = comment.split_once("-->").map_or("", |(_, after)| after);
+                continue;
+            }
+            let (tag, after) = rest.split_once('>').unwrap_or((rest, ""));
+            rest = after;
+            let closing = tag.starts_with("</");
+            let name = tag.trim_start_matches(['<', '/']);
+            let end = name.find(|c: char| !c.is_ascii_alphanumeric()).unwrap_or(name.len());
+            let name = name.get(..end).unwrap_or_default().to_ascii_lowercase();
+            let step = |n: usize| if closing { n.saturating_sub(1) } else { n + 1 };
+            if name == "br" || (HTML_BLOCKS.split(' ').any(|b| b == name) && !at_start) {
+                out.push('\n');
+                (at_start, space) = (true, false);
+            }
+            match name.as_str() {
+                "head" | "style" | "script" | "title" | "template" => hidden = step(hidden),
+                "blockquote" => quote = step(quote),
+                "pre" => pre = step(pre),
+                "hr" if hidden == 0 => out.push_str("________________________________\n"),
+                _ => {}
+            }
+            continue;
+        }
+        rest = rest.get(c.len_utf8()..).unwrap_or("");
+        if hidden > 0 || c == '\r' {
+            continue;
+        }
+        if pre > 0 && c == '\n' {
+            out.push('\n');
+            (at_start, space) = (true, false);
+            continue;
+        }
+        if pre == 0 && c.is_whitespace() {
+            space = true;
+            continue;
+        }
+        let mut c = c;
+        if let Some((entity, after)) = rest.split_once(';').filter(|(e, _)| c == '&' && e.len() <= 8) {
+            if let Some(decoded) = html_entity(entity) {
+                (c, rest) = (decoded, after);
+            }
+        }
+        if at_start {
+            out.push_str(&"> ".repeat(quote));
+        } else if space {
+            out.push(' ');
+        }
+        (at_start, space) = (false, false);
+        out.push(c);
+    }
+    out
+}
+
+/// Elements that start and end a line.
+const HTML_BLOCKS: &str = "p div li tr ul ol table h1 h2 h3 h4 h5 h6 blockquote pre hr";
+
+/// The character of `&entity;` (the few that mail clients write in text).
+fn html_entity(entity: &str) -> Option<char> {
+    let code = match entity {
+        "amp" => return Some('&'),
+        "lt" => return Some('<'),
+        "gt" => return Some('>'),
+        "quot" => return Some('"'),
+        "apos" => return Some('\''),
+        "nbsp" => return Some(' '),
+        _ => match entity.strip_prefix("#x").or_else(|| entity.strip_prefix("#X")) {
+            Some(hex) => u32::from_str_radix(hex, 16).ok()?,
+            None => entity.strip_prefix('#')?.parse().ok()?,
+        },
+    };
+    char::from_u32(code)
 }
 
 /// `dkim=fail`, `spf=softfail` and the like in an Authentication-Results value.

@@ -149,6 +149,12 @@ pub fn step(state: &State, ctx: &Context<'_>, event: &Event) -> Result<Step, Ill
     let illegal = || Illegal { state: state.name(), event: event_name(event).to_string() };
     let unchanged = |effects: Vec<Effect>| Ok((state.clone(), effects));
     let suspicious = |why: String| unchanged(vec![Effect::Notify(Notice::Suspicious(why))]);
+    let failed = |reason: &String| {
+        Ok((
+            S::Failed { reason: reason.clone(), resume: Box::new(state.clone()) },
+            vec![Effect::Notify(Notice::Failed(reason.clone()))],
+        ))
+    };
     if let (Some(from), false) = (sender(event), state.is_final()) {
         if *from != terms.bank {
             return suspicious(format!("a bank notice for this order came from {from}, not from the bank {}", terms.bank));
@@ -172,11 +178,27 @@ pub fn step(state: &State, ctx: &Context<'_>, event: &Event) -> Result<Step, Ill
             Ok((sending_or_sent(pending, *board_pending), vec![]))
         }
         (S::Sending { pending, board_pending: true }, E::BoardPosted) => Ok((sending_or_sent(pending.clone(), false), vec![])),
-        (S::Sending { .. }, E::SendFailed { reason, .. } | E::BoardFailed { reason }) => Ok((
-            S::Failed { reason: reason.clone(), resume: Box::new(state.clone()) },
-            vec![Effect::Notify(Notice::Failed(reason.clone()))],
-        )),
+        // Only a mail (or board post) still outstanding can fail: a late report
+        // about another must not lead a retry to send a mail in flight again.
+        (S::Sending { pending, .. }, E::SendFailed { mail, reason }) if pending.contains(mail) => {
+            failed(reason)
+        }
+        (S::Sending { board_pending: true, .. }, E::BoardFailed { reason }) => failed(reason),
         (S::Failed { resume, .. }, E::Retry) => Ok(((**resume).clone(), resend(resume))),
+        // Pay hands out every mail at once: those still in flight when one
+        // failed are recorded in the resumed state, so that a retry sends only
+        // what is missing; their own failure changes nothing more.
+        (S::Failed { reason, resume }, E::Accepted(_) | E::BoardPosted) => match step(resume, ctx, event) {
+            Ok((resumed, effects)) => {
+                Ok((S::Failed { reason: reason.clone(), resume: Box::new(resumed) }, effects))
+            }
+            Err(_) => Err(illegal()),
+        },
+        (S::Failed { resume, .. }, E::SendFailed { .. } | E::BoardFailed { .. })
+            if step(resume, ctx, event).is_ok() =>
+        {
+            unchanged(vec![])
+        }
         (S::Sent | S::Approved { .. } | S::AwaitingConfirmation { .. }, E::ConfirmReceived { confirm, .. }) if terms.method.needs_confirmation() => {
             if confirm.order != terms.order {
                 return suspicious(format!("the confirmation names order {}, not {}", confirm.order, terms.order));
@@ -199,10 +221,8 @@ pub fn step(state: &State, ctx: &Context<'_>, event: &Event) -> Result<Step, Ill
         (S::AwaitingConfirmation { .. }, E::UserDecline) => Ok((S::Declined { sent: false }, vec![Effect::Send(Outbound::Decline)])),
         (S::Approved { code, sent: false }, E::Accepted(Outbound::Approve)) => Ok((S::Approved { code: code.clone(), sent: true }, vec![])),
         (S::Declined { sent: false }, E::Accepted(Outbound::Decline)) => Ok((S::Declined { sent: true }, vec![])),
-        (S::Approved { sent: false, .. } | S::Declined { sent: false }, E::SendFailed { reason, .. }) => Ok((
-            S::Failed { reason: reason.clone(), resume: Box::new(state.clone()) },
-            vec![Effect::Notify(Notice::Failed(reason.clone()))],
-        )),
+        (S::Approved { sent: false, .. }, E::SendFailed { mail: Outbound::Approve, reason })
+        | (S::Declined { sent: false }, E::SendFailed { mail: Outbound::Decline, reason }) => failed(reason),
         (S::Sending { .. } | S::Sent | S::Approved { .. }, E::SettledReceived { settled, .. }) => {
             if matches!(state, S::Sending { .. } | S::Sent) && terms.method.needs_confirmation() {
                 return suspicious("the bank reports payment before this order was approved".to_string());

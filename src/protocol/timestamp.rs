@@ -101,7 +101,13 @@ impl FromStr for Timestamp {
             _ => return Err(err()),
         };
         let seconds = days_from_civil(year, month, day) * 86_400 + hour * 3600 + minute * 60 + second.min(59);
-        Ok(Timestamp(seconds - offset))
+        // An offset can move an instant of year 0000 or 9999 out of four-digit
+        // years, where it would print in a form that does not read back.
+        let utc = seconds - offset;
+        if !(days_from_civil(0, 1, 1) * 86_400..days_from_civil(10_000, 1, 1) * 86_400).contains(&utc) {
+            return Err(err());
+        }
+        Ok(Timestamp(utc))
     }
 }
 
@@ -122,6 +128,15 @@ mod tests {
     fn refuses_impossible_dates() {
         for bad in ["2026-02-29T00:00:00Z", "2026-13-01T00:00:00Z", "2026-11-25 18:09Z", "2026-11-25T24:00:00Z", "yesterday", "2026-11-25T18:09:18"] {
             assert!(bad.parse::<Timestamp>().is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn offsets_stay_within_four_digit_years() {
+        assert!("0000-01-01T00:00:00+00:01".parse::<Timestamp>().is_err());
+        assert!("9999-12-31T23:59:59-00:01".parse::<Timestamp>().is_err());
+        for edge in ["0000-01-01T00:00:00Z", "9999-12-31T23:59:59Z"] {
+            assert_eq!(edge.parse::<Timestamp>().map(|t| t.to_string()).as_deref(), Ok(edge));
         }
     }
 

@@ -1,0 +1,147 @@
+//! `mailpay account ...`: accounts in the configuration file, passwords in
+//! the OS keyring.
+
+use std::io::{BufRead, IsTerminal, Write};
+use std::path::PathBuf;
+
+use clap::Subcommand;
+
+use super::CliError;
+use crate::config::Config;
+use crate::mail::account::{Account, Security, Server};
+use crate::mail::{imap, smtp::Smtp};
+use crate::paths::Paths;
+use crate::protocol::EmailAddress;
+use crate::secrets::Keyring;
+
+#[derive(Debug, Subcommand)]
+pub enum AccountCommand {
+    /// Add or replace an account; the password is read from standard input.
+    Add {
+        address: EmailAddress,
+        /// SMTP server as HOST:PORT (guessed from the address when omitted).
+        #[arg(long)]
+        smtp: Option<String>,
+        #[arg(long, value_parser = parse_security)]
+        smtp_security: Option<Security>,
+        /// IMAP server as HOST:PORT (guessed from the address when omitted).
+        #[arg(long)]
+        imap: Option<String>,
+        #[arg(long, value_parser = parse_security)]
+        imap_security: Option<Security>,
+        /// Login name, when it is not the address.
+        #[arg(long)]
+        username: Option<String>,
+        /// An extra CA certificate (PEM) to trust for this account's servers.
+        #[arg(long)]
+        ca_file: Option<PathBuf>,
+    },
+    /// List the configured accounts.
+    List,
+    /// Log in to the account's SMTP and IMAP servers and report.
+    Test { address: Option<String> },
+    /// Remove an account and its stored password.
+    Remove { address: String },
+}
+
+fn parse_security(s: &str) -> Result<Security, String> {
+    match s {
+        "tls" => Ok(Security::Tls),
+        "starttls" => Ok(Security::Starttls),
+        other => Err(format!("{other:?}: expected tls or starttls")),
+    }
+}
+
+fn server(spec: Option<String>, security: Option<Security>, guessed: Server) -> Result<Server, CliError> {
+    let mut server = guessed;
+    if let Some(spec) = spec {
+        let (host, port) = spec.rsplit_once(':').ok_or_else(|| CliError::Usage(format!("{spec:?}: expected HOST:PORT")))?;
+        server.host = host.to_string();
+        server.port = port.parse().map_err(|_| CliError::Usage(format!("{port:?} is not a port number")))?;
+        server.security = if matches!(server.port, 465 | 993) { Security::Tls } else { Security::Starttls };
+    }
+    if let Some(security) = security {
+        server.security = security;
+    }
+    Ok(server)
+}
+
+fn fail(e: impl std::fmt::Display) -> CliError {
+    CliError::Usage(e.to_string())
+}
+
+pub fn run(command: AccountCommand) -> Result<(), CliError> {
+    let paths = Paths::from_env().map_err(fail)?;
+    let config_path = paths.config_file();
+    let mut config = Config::load(&config_path).map_err(fail)?;
+    match command {
+        AccountCommand::Add { address, smtp, smtp_security, imap, imap_security, username, ca_file } => {
+            let guessed = Account::guess(address.clone());
+            let account = Account {
+                username: username.unwrap_or_else(|| address.to_string()),
+                smtp: server(smtp, smtp_security, guessed.smtp)?,
+                imap: server(imap, imap_security, guessed.imap)?,
+                ca_file,
+                address,
+            };
+            let password = read_password(&account.address)?;
+            let keyring = Keyring::system().map_err(fail)?;
+            keyring.set_password(account.address.as_str(), &password).map_err(fail)?;
+            println!("{}: password stored in the {}", account.address, keyring.name());
+            config.upsert(account);
+            config.save(&config_path).map_err(fail)?;
+            println!("configuration written to {}", config_path.display());
+            Ok(())
+        }
+        AccountCommand::List => {
+            for a in &config.accounts {
+                println!("{}  smtp {}:{} ({:?})  imap {}:{} ({:?})", a.address, a.smtp.host, a.smtp.port, a.smtp.security, a.imap.host, a.imap.port, a.imap.security);
+            }
+            Ok(())
+        }
+        AccountCommand::Test { address } => {
+            let account = config.account(address.as_deref()).map_err(fail)?.clone();
+            let password = Keyring::system().and_then(|k| k.password(account.address.as_str())).map_err(fail)?;
+            let runtime = super::runtime()?;
+            runtime.block_on(async {
+                let smtp = Smtp::new(&account, &password).map_err(fail)?;
+                match smtp.test_connection().await {
+                    Ok(()) => println!("SMTP {}:{}: login OK", account.smtp.host, account.smtp.port),
+                    Err(e) => println!("SMTP {}:{}: {e}", account.smtp.host, account.smtp.port),
+                }
+                match imap::connect(&account, &password).await {
+                    Ok(mut session) => {
+                        let _ = session.logout().await;
+                        println!("IMAP {}:{}: login OK", account.imap.host, account.imap.port);
+                    }
+                    Err(e) => println!("IMAP {}:{}: {e}", account.imap.host, account.imap.port),
+                }
+                Ok(())
+            })
+        }
+        AccountCommand::Remove { address } => {
+            let account = config.account(Some(&address)).map_err(fail)?.clone();
+            Keyring::system().and_then(|k| k.delete(account.address.as_str())).map_err(fail)?;
+            config.accounts.retain(|a| a.address != account.address);
+            config.save(&config_path).map_err(fail)?;
+            println!("{} removed", account.address);
+            Ok(())
+        }
+    }
+}
+
+/// One line from standard input, with a prompt when it is a terminal.
+fn read_password(address: &EmailAddress) -> Result<String, CliError> {
+    let stdin = std::io::stdin();
+    if stdin.is_terminal() {
+        eprint!("password for {address}: ");
+        let _ = std::io::stderr().flush();
+    }
+    let mut line = String::new();
+    stdin.lock().read_line(&mut line).map_err(|e| CliError::Usage(format!("cannot read the password: {e}")))?;
+    let password = line.trim_end_matches(['\r', '\n']).to_string();
+    if password.is_empty() {
+        return Err(CliError::Usage("the password is empty".into()));
+    }
+    Ok(password)
+}

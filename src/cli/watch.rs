@@ -1,0 +1,87 @@
+//! `mailpay watch`: the inbox watcher on the command line, printing every
+//! MailPay mail it sees and what it did.
+
+use super::CliError;
+use crate::mail::imap::{self, Received, WatchConfig, WatchEvent};
+use crate::wallet::{self, Receipt};
+
+fn fail(e: impl std::fmt::Display) -> CliError {
+    CliError::Usage(e.to_string())
+}
+
+pub fn run(account: Option<&str>, once: bool, json: bool) -> Result<(), CliError> {
+    let (account, password, mut store) = super::send::open(account)?;
+    let config = WatchConfig::new(account.clone(), password);
+    let mut resume = store.resume(account.address.as_str(), &config.folder).map_err(fail)?;
+    let runtime = super::runtime()?;
+    let mut failure: Option<CliError> = None;
+    let address = account.address.to_string();
+    let folder = config.folder.clone();
+    let error = runtime.block_on(imap::watch(&config, &mut resume, async |event| {
+        match event {
+            WatchEvent::Connected { uid_validity, idle } => {
+                eprintln!("watching {address} {folder} (UIDVALIDITY {uid_validity}, {})", if idle { "IDLE" } else { "polling" });
+            }
+            WatchEvent::UidValidityChanged { old, new } => eprintln!("{folder} was recreated (UIDVALIDITY {old} -> {new}); reading it again"),
+            WatchEvent::Disconnected { reason, retry_in } => eprintln!("disconnected: {reason}; retrying in {retry_in:.1?}"),
+            WatchEvent::Idle { resume: at } => {
+                if let Err(e) = store.save_resume(&address, &folder, at) {
+                    failure = Some(fail(e));
+                    return false;
+                }
+                if once {
+                    return false;
+                }
+            }
+            WatchEvent::Mail { resume: at, raw, received } => {
+                let uid = at.last_uid;
+                let line = match received {
+                    Received::MailPay(mail) => match wallet::receive(&mut store, &mail, &raw, false) {
+                        Ok(receipt) => describe(&mail, &receipt, json),
+                        Err(e) => {
+                            failure = Some(fail(e));
+                            return false;
+                        }
+                    },
+                    Received::Invalid(e) => {
+                        if json {
+                            serde_json::json!({ "uid": uid, "valid": false, "error": e.to_string() }).to_string()
+                        } else {
+                            format!("uid {uid}: not a valid MailPay mail: {e}")
+                        }
+                    }
+                };
+                println!("{line}");
+                if let Err(e) = store.save_resume(&address, &folder, at) {
+                    failure = Some(fail(e));
+                    return false;
+                }
+            }
+        }
+        true
+    }));
+    if let Some(f) = failure {
+        return Err(f);
+    }
+    match error {
+        imap::ImapError::Stopped => Ok(()),
+        other => Err(CliError::Failed(other.to_string())),
+    }
+}
+
+fn describe(mail: &crate::protocol::parse::Incoming, receipt: &Receipt, json: bool) -> String {
+    let kind = mail.body.kind();
+    let order = mail.body.order();
+    let effect = match receipt {
+        Receipt::Duplicate => "already seen".to_string(),
+        Receipt::UnknownOrder(_) => "no such order in this wallet".to_string(),
+        Receipt::NotForOrderer(_) => "not a mail the orderer acts on".to_string(),
+        Receipt::Stepped { from, to, effects, .. } => format!("{from} -> {to}{}", if effects.is_empty() { String::new() } else { format!(" ({effects:?})") }),
+        Receipt::Refused { reason, .. } => format!("refused: {reason}"),
+    };
+    if json {
+        serde_json::json!({ "kind": kind.as_str(), "order_id": order.to_string(), "from": mail.from.as_str(), "effect": effect }).to_string()
+    } else {
+        format!("{kind} for order {order} from {}: {effect}", mail.from)
+    }
+}

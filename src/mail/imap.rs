@@ -1,0 +1,277 @@
+//! Watching an inbox with IMAP IDLE.
+//!
+//! [`watch`] logs in over TLS, selects the folder, hands every message
+//! above the last seen UID to the caller, then waits in IDLE (renewed well
+//! before the 29 minutes of RFC 2177) and fetches again when the server
+//! says something changed. After any drop it reconnects with jittered
+//! exponential backoff. The caller keeps the [`Resume`] point (UIDVALIDITY
+//! and last UID) with what it did with each mail, so a restart neither
+//! misses nor repeats a message.
+//!
+//! MailPay mails are moved to a folder of their own once the caller has
+//! taken them, so the user's inbox is left to the user; other mail is never
+//! touched (bodies are fetched with `BODY.PEEK`, so not even `\Seen`).
+
+use std::time::Duration;
+
+use async_imap::extensions::idle::IdleResponse;
+use async_imap::{Client, Session};
+use futures_util::TryStreamExt;
+use tokio::net::TcpStream;
+use tokio_rustls::TlsConnector;
+use tokio_rustls::client::TlsStream;
+use tokio_rustls::rustls::pki_types::ServerName;
+
+use super::account::{Account, Security};
+use super::tls;
+use crate::protocol::parse::{self, ParseError};
+
+type Stream = TlsStream<TcpStream>;
+
+/// Where to pick up: the folder's UIDVALIDITY and the last UID handled.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Resume {
+    pub uid_validity: u32,
+    pub last_uid: u32,
+}
+
+#[derive(Debug, Clone)]
+pub struct WatchConfig {
+    pub account: Account,
+    pub password: String,
+    pub folder: String,
+    /// Where MailPay mails go once handled; `None` leaves them in place.
+    pub mailpay_folder: Option<String>,
+    /// IDLE is ended and renewed after this long.
+    pub idle_renewal: Duration,
+    /// Used only when the server has no IDLE.
+    pub poll_interval: Duration,
+    /// Longest wait between reconnection attempts.
+    pub max_backoff: Duration,
+}
+
+impl WatchConfig {
+    pub fn new(account: Account, password: String) -> Self {
+        WatchConfig {
+            account,
+            password,
+            folder: "INBOX".to_string(),
+            mailpay_folder: Some("MailPay".to_string()),
+            idle_renewal: Duration::from_secs(25 * 60),
+            poll_interval: Duration::from_secs(60),
+            max_backoff: Duration::from_secs(60),
+        }
+    }
+}
+
+/// What a mail turned out to be.
+#[derive(Debug, Clone)]
+pub enum Received {
+    /// A valid MailPay mail.
+    MailPay(Box<parse::Incoming>),
+    /// It claims to be MailPay (a header or a block) but is not valid.
+    Invalid(ParseError),
+}
+
+/// What the watcher reports.
+#[derive(Debug, Clone)]
+pub enum WatchEvent {
+    Connected { uid_validity: u32, idle: bool },
+    /// The folder was recreated: UIDs start over, so every message is read
+    /// again (receivers deduplicate by Message-ID).
+    UidValidityChanged { old: u32, new: u32 },
+    /// A MailPay mail, or one that tried to be. `raw` is the whole mail;
+    /// `resume` is where to pick up once the caller has taken it.
+    Mail { resume: Resume, raw: Vec<u8>, received: Received },
+    /// Everything up to `resume` was handed over; waiting for new mail.
+    Idle { resume: Resume },
+    /// The connection broke; the next attempt is in `retry_in`.
+    Disconnected { reason: String, retry_in: Duration },
+}
+
+#[derive(Debug, Clone, thiserror::Error)]
+pub enum ImapError {
+    #[error("cannot reach {host}:{port}: {reason}")]
+    Connect { host: String, port: u16, reason: String },
+    #[error("TLS with {host} failed: {reason}")]
+    Tls { host: String, reason: String },
+    #[error("{0}")]
+    TlsSetup(#[from] tls::TlsError),
+    #[error("the IMAP server refused the login for {user}: {reason}")]
+    Login { user: String, reason: String },
+    #[error("IMAP error: {0}")]
+    Protocol(String),
+    #[error("the IMAP server did not answer within {0:?}")]
+    Timeout(Duration),
+    #[error("the caller stopped the watch")]
+    Stopped,
+}
+
+impl From<async_imap::error::Error> for ImapError {
+    fn from(e: async_imap::error::Error) -> Self {
+        ImapError::Protocol(e.to_string())
+    }
+}
+
+const COMMAND_TIMEOUT: Duration = Duration::from_secs(30);
+
+async fn timed<T, E: Into<ImapError>>(fut: impl Future<Output = Result<T, E>>) -> Result<T, ImapError> {
+    match tokio::time::timeout(COMMAND_TIMEOUT, fut).await {
+        Ok(result) => result.map_err(Into::into),
+        Err(_) => Err(ImapError::Timeout(COMMAND_TIMEOUT)),
+    }
+}
+
+/// Opens a logged-in session.
+pub async fn connect(account: &Account, password: &str) -> Result<Session<Stream>, ImapError> {
+    let server = &account.imap;
+    let config = tls::client_config(account.ca_file.as_deref())?;
+    let connect_err = |e: std::io::Error| ImapError::Connect { host: server.host.clone(), port: server.port, reason: e.to_string() };
+    let tcp = timed(async { TcpStream::connect((server.host.as_str(), server.port)).await.map_err(connect_err) }).await?;
+    let _ = tcp.set_nodelay(true);
+    let tcp = if server.security == Security::Starttls {
+        let mut plain = Client::new(tcp);
+        timed(async { plain.read_response().await.map_err(|e| ImapError::Protocol(e.to_string())) }).await?;
+        timed(plain.run_command_and_check_ok("STARTTLS", None)).await?;
+        plain.into_inner()
+    } else {
+        tcp
+    };
+    let name = ServerName::try_from(server.host.clone())
+        .map_err(|e| ImapError::Tls { host: server.host.clone(), reason: e.to_string() })?;
+    let tls_stream = timed(async {
+        TlsConnector::from(config)
+            .connect(name, tcp)
+            .await
+            .map_err(|e| ImapError::Tls { host: server.host.clone(), reason: e.to_string() })
+    })
+    .await?;
+    let mut client = Client::new(tls_stream);
+    if server.security == Security::Tls {
+        timed(async { client.read_response().await.map_err(|e| ImapError::Protocol(e.to_string())) }).await?;
+    }
+    let login = tokio::time::timeout(COMMAND_TIMEOUT, client.login(&account.username, password)).await;
+    match login {
+        Ok(Ok(session)) => Ok(session),
+        Ok(Err((e, _))) => Err(ImapError::Login { user: account.username.clone(), reason: e.to_string() }),
+        Err(_) => Err(ImapError::Timeout(COMMAND_TIMEOUT)),
+    }
+}
+
+/// Watches until `on_event` asks to stop (returns `false`) or the future is
+/// dropped. `resume` is updated as mails are handed over.
+pub async fn watch(
+    config: &WatchConfig,
+    resume: &mut Resume,
+    mut on_event: impl AsyncFnMut(WatchEvent) -> bool,
+) -> ImapError {
+    let mut backoff = Duration::from_millis(250);
+    loop {
+        let error = match run_session(config, resume, &mut on_event).await {
+            Err(ImapError::Stopped) => return ImapError::Stopped,
+            Err(e) => e,
+            Ok(()) => return ImapError::Stopped,
+        };
+        // Login and certificate problems do not fix themselves quickly, but
+        // are retried all the same (slowly): the server may be restarting.
+        let retry_in = jitter(backoff);
+        if !on_event(WatchEvent::Disconnected { reason: error.to_string(), retry_in }).await {
+            return error;
+        }
+        tokio::time::sleep(retry_in).await;
+        backoff = (backoff * 2).min(config.max_backoff);
+    }
+}
+
+/// `base` ± 25 %, from the OS-seeded generator.
+fn jitter(base: Duration) -> Duration {
+    let spread = base.as_millis() as u64 / 2 + 1;
+    let offset = rand::random_range(0..spread);
+    base - base / 4 + Duration::from_millis(offset)
+}
+
+async fn run_session(
+    config: &WatchConfig,
+    resume: &mut Resume,
+    on_event: &mut impl AsyncFnMut(WatchEvent) -> bool,
+) -> Result<(), ImapError> {
+    let mut session = connect(&config.account, &config.password).await?;
+    let idle_supported = timed(session.capabilities()).await?.has_str("IDLE");
+    let mailbox = timed(session.select(&config.folder)).await?;
+    let uid_validity = mailbox.uid_validity.unwrap_or(0);
+    if resume.uid_validity != uid_validity {
+        if resume.uid_validity != 0 && !on_event(WatchEvent::UidValidityChanged { old: resume.uid_validity, new: uid_validity }).await {
+            return Err(ImapError::Stopped);
+        }
+        *resume = Resume { uid_validity, last_uid: 0 };
+    }
+    if !on_event(WatchEvent::Connected { uid_validity, idle: idle_supported }).await {
+        return Err(ImapError::Stopped);
+    }
+    if let Some(folder) = &config.mailpay_folder {
+        // Exists already on every run but the first; that error is fine.
+        let _ = timed(session.create(folder)).await;
+    }
+    loop {
+        fetch_new(&mut session, config, resume, on_event).await?;
+        if !on_event(WatchEvent::Idle { resume: *resume }).await {
+            let _ = timed(session.logout()).await;
+            return Err(ImapError::Stopped);
+        }
+        if idle_supported {
+            let mut idle = session.idle();
+            timed(idle.init()).await?;
+            let (wait, _stop) = idle.wait_with_timeout(config.idle_renewal);
+            let response = wait.await?;
+            session = timed(idle.done()).await?;
+            if response == IdleResponse::ManualInterrupt {
+                // Nobody interrupted: the server closed the stream.
+                return Err(ImapError::Protocol("the server ended the IDLE connection".into()));
+            }
+        } else {
+            tokio::time::sleep(config.poll_interval).await;
+            timed(session.noop()).await?;
+        }
+    }
+}
+
+/// Hands over every message above `resume.last_uid`, oldest first.
+async fn fetch_new(
+    session: &mut Session<Stream>,
+    config: &WatchConfig,
+    resume: &mut Resume,
+    on_event: &mut impl AsyncFnMut(WatchEvent) -> bool,
+) -> Result<(), ImapError> {
+    let query = format!("UID {}:*", resume.last_uid.saturating_add(1));
+    let mut uids: Vec<u32> = timed(session.uid_search(&query)).await?.into_iter().filter(|u| *u > resume.last_uid).collect();
+    uids.sort_unstable();
+    for uid in uids {
+        let raw = {
+            let stream = timed(session.uid_fetch(uid.to_string(), "(UID RFC822.SIZE BODY.PEEK[])")).await?;
+            let fetches: Vec<_> = timed(stream.try_collect::<Vec<_>>()).await?;
+            fetches.iter().find(|f| f.uid == Some(uid)).and_then(|f| f.body().map(<[u8]>::to_vec))
+        };
+        let Some(raw) = raw else {
+            // Expunged between SEARCH and FETCH.
+            resume.last_uid = uid;
+            continue;
+        };
+        let received = match parse::parse(&raw) {
+            Ok(mail) => Some(Received::MailPay(Box::new(mail))),
+            Err(ParseError::NotMailPay | ParseError::NotAMail) => None,
+            Err(e) => Some(Received::Invalid(e)),
+        };
+        if let Some(received) = received {
+            let is_valid = matches!(received, Received::MailPay(_));
+            let at = Resume { uid_validity: resume.uid_validity, last_uid: uid };
+            if !on_event(WatchEvent::Mail { resume: at, raw, received }).await {
+                return Err(ImapError::Stopped);
+            }
+            if let (true, Some(folder)) = (is_valid, &config.mailpay_folder) {
+                timed(session.uid_mv(uid.to_string(), folder)).await?;
+            }
+        }
+        resume.last_uid = uid;
+    }
+    Ok(())
+}

@@ -1,0 +1,54 @@
+//! Where MailPay keeps its files: the platform's config and data folders
+//! (directories::ProjectDirs), or one folder named by `MAILPAY_HOME` (tests,
+//! demos, several wallets side by side). Folders are created owner-only.
+
+use std::path::{Path, PathBuf};
+
+#[derive(Debug, Clone, thiserror::Error)]
+pub enum PathError {
+    #[error("no home folder is known for this user; set MAILPAY_HOME")]
+    NoHome,
+    #[error("cannot create {path}: {reason}")]
+    Create { path: PathBuf, reason: String },
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Paths {
+    pub config_dir: PathBuf,
+    pub data_dir: PathBuf,
+}
+
+impl Paths {
+    pub fn from_env() -> Result<Paths, PathError> {
+        if let Some(home) = std::env::var_os("MAILPAY_HOME") {
+            return Ok(Paths::under(Path::new(&home)));
+        }
+        let dirs = directories::ProjectDirs::from("org", "MailPay", "MailPay").ok_or(PathError::NoHome)?;
+        Ok(Paths { config_dir: dirs.config_dir().to_path_buf(), data_dir: dirs.data_dir().to_path_buf() })
+    }
+
+    /// Everything under one folder.
+    pub fn under(root: &Path) -> Paths {
+        Paths { config_dir: root.join("config"), data_dir: root.join("data") }
+    }
+
+    pub fn config_file(&self) -> PathBuf {
+        self.config_dir.join("config.toml")
+    }
+
+    pub fn database(&self) -> PathBuf {
+        self.data_dir.join("mailpay.sqlite3")
+    }
+}
+
+/// Creates `dir` and its parents, the last one readable by its owner only.
+pub fn create_private_dir(dir: &Path) -> Result<(), PathError> {
+    let err = |e: std::io::Error| PathError::Create { path: dir.to_path_buf(), reason: e.to_string() };
+    std::fs::create_dir_all(dir).map_err(err)?;
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700)).map_err(err)?;
+    }
+    Ok(())
+}

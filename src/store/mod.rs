@@ -1,0 +1,265 @@
+//! The wallet's records in SQLite: payments, the outbox of mails with their
+//! Message-IDs made before sending, every mail received, and where the
+//! inbox watcher stands. A payment and its mails are written in one
+//! transaction before any mail leaves; a mail is marked sent only after
+//! the server accepted it. WAL mode; the file is owner-only.
+
+mod schema;
+pub mod state;
+
+use std::path::{Path, PathBuf};
+
+use rusqlite::{params, Connection, OptionalExtension};
+
+use crate::mail::imap::Resume;
+use crate::paths::{create_private_dir, PathError};
+use crate::protocol::compose::Outgoing;
+use crate::protocol::payment::State;
+use crate::protocol::{block, Kind, OrderId, OrderTerms, Timestamp};
+
+#[derive(Debug, Clone, thiserror::Error)]
+pub enum StoreError {
+    #[error("the wallet database {path}: {reason}")]
+    Sqlite { path: PathBuf, reason: String },
+    #[error("{0}")]
+    Path(#[from] PathError),
+    #[error("the wallet database is from a newer MailPay (schema {found}, this one knows {known})")]
+    TooNew { found: i64, known: i64 },
+    #[error("no payment for order {0}")]
+    NoPayment(String),
+    #[error("the stored payment {0} cannot be read back: {1}")]
+    Corrupt(String, String),
+}
+
+/// A mail in the outbox.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OutboxMail {
+    pub message_id: String,
+    pub order: String,
+    pub kind: String,
+    pub sender: String,
+    pub recipient: String,
+    pub bytes: Vec<u8>,
+    pub attempts: i64,
+    pub sent_at: Option<i64>,
+    pub last_error: Option<String>,
+}
+
+/// A payment as stored.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PaymentRow {
+    pub order: String,
+    pub terms_block: String,
+    pub state: String,
+    pub detail: Option<String>,
+    pub created: i64,
+    pub updated: i64,
+}
+
+pub struct Store {
+    conn: Connection,
+    path: PathBuf,
+}
+
+impl std::fmt::Debug for Store {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Store({})", self.path.display())
+    }
+}
+
+impl Store {
+    /// Opens (creating if needed) the database at `path` and brings its
+    /// schema up to date.
+    pub fn open(path: &Path) -> Result<Store, StoreError> {
+        if let Some(dir) = path.parent() {
+            create_private_dir(dir)?;
+        }
+        let err = |e: rusqlite::Error| StoreError::Sqlite { path: path.to_path_buf(), reason: e.to_string() };
+        let existed = path.exists();
+        let mut conn = Connection::open(path).map_err(err)?;
+        #[cfg(unix)]
+        if !existed {
+            use std::os::unix::fs::PermissionsExt;
+            let _ = std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600));
+        }
+        conn.pragma_update(None, "journal_mode", "WAL").map_err(err)?;
+        conn.pragma_update(None, "synchronous", "FULL").map_err(err)?;
+        conn.pragma_update(None, "foreign_keys", "ON").map_err(err)?;
+        conn.busy_timeout(std::time::Duration::from_secs(5)).map_err(err)?;
+        schema::migrate(&mut conn).map_err(|e| match e {
+            schema::MigrateError::TooNew { found, known } => StoreError::TooNew { found, known },
+            schema::MigrateError::Sqlite(e) => err(e),
+        })?;
+        Ok(Store { conn, path: path.to_path_buf() })
+    }
+
+    fn err(&self, e: rusqlite::Error) -> StoreError {
+        StoreError::Sqlite { path: self.path.clone(), reason: e.to_string() }
+    }
+
+    /// Records a new payment and its first mails in one transaction.
+    pub fn record_payment(&mut self, terms: &OrderTerms, state: &State, mails: &[Outgoing], now: Timestamp) -> Result<(), StoreError> {
+        let tx = self.conn.transaction().map_err(|e| StoreError::Sqlite { path: self.path.clone(), reason: e.to_string() })?;
+        let block = terms.to_block(Kind::PaymentRequest).render();
+        tx.execute(
+            "INSERT INTO payment (order_id, orderer, merchant, bank, amount_minor, currency, method, terms_block, state, state_data, created, updated)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?11)",
+            params![
+                terms.order.as_str(), terms.orderer.as_str(), terms.merchant.as_str(), terms.bank.as_str(),
+                i64::try_from(terms.amount.minor()).unwrap_or(i64::MAX), terms.amount.currency().code(),
+                terms.method.as_str(), block, state.name(), state::encode(state), now.unix()
+            ],
+        )
+        .map_err(|e| StoreError::Sqlite { path: self.path.clone(), reason: e.to_string() })?;
+        for mail in mails {
+            insert_outbox(&tx, mail, now).map_err(|e| StoreError::Sqlite { path: self.path.clone(), reason: e.to_string() })?;
+        }
+        tx.commit().map_err(|e| self.err(e))
+    }
+
+    /// Adds a mail to the outbox of an existing payment.
+    pub fn queue_mail(&mut self, mail: &Outgoing, now: Timestamp) -> Result<(), StoreError> {
+        insert_outbox(&self.conn, mail, now).map(|_| ()).map_err(|e| self.err(e))
+    }
+
+    pub fn mark_sent(&self, message_id: &str, now: Timestamp) -> Result<(), StoreError> {
+        self.conn
+            .execute("UPDATE outbox SET sent_at = ?2, attempts = attempts + 1, last_error = NULL WHERE message_id = ?1 AND sent_at IS NULL", params![message_id, now.unix()])
+            .map(|_| ())
+            .map_err(|e| self.err(e))
+    }
+
+    pub fn mark_failed(&self, message_id: &str, error: &str) -> Result<(), StoreError> {
+        self.conn
+            .execute("UPDATE outbox SET attempts = attempts + 1, last_error = ?2 WHERE message_id = ?1", params![message_id, error])
+            .map(|_| ())
+            .map_err(|e| self.err(e))
+    }
+
+    /// Mails of an order (all orders with `None`) not yet accepted by a server.
+    pub fn unsent(&self, order: Option<&OrderId>) -> Result<Vec<OutboxMail>, StoreError> {
+        let mut stmt = self
+            .conn
+            .prepare(
+                "SELECT message_id, order_id, kind, sender, recipient, bytes, attempts, sent_at, last_error FROM outbox
+                 WHERE sent_at IS NULL AND (?1 IS NULL OR order_id = ?1) ORDER BY rowid",
+            )
+            .map_err(|e| self.err(e))?;
+        let rows = stmt
+            .query_map(params![order.map(OrderId::as_str)], outbox_row)
+            .map_err(|e| self.err(e))?
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(|e| self.err(e))?;
+        Ok(rows)
+    }
+
+    pub fn outbox(&self, order: &OrderId) -> Result<Vec<OutboxMail>, StoreError> {
+        let mut stmt = self
+            .conn
+            .prepare("SELECT message_id, order_id, kind, sender, recipient, bytes, attempts, sent_at, last_error FROM outbox WHERE order_id = ?1 ORDER BY rowid")
+            .map_err(|e| self.err(e))?;
+        let rows = stmt.query_map(params![order.as_str()], outbox_row).map_err(|e| self.err(e))?.collect::<Result<Vec<_>, _>>().map_err(|e| self.err(e))?;
+        Ok(rows)
+    }
+
+    pub fn payment(&self, order: &OrderId) -> Result<Option<PaymentRow>, StoreError> {
+        self.conn
+            .query_row(
+                "SELECT order_id, terms_block, state, detail, created, updated FROM payment WHERE order_id = ?1",
+                params![order.as_str()],
+                |r| Ok(PaymentRow { order: r.get(0)?, terms_block: r.get(1)?, state: r.get(2)?, detail: r.get(3)?, created: r.get(4)?, updated: r.get(5)? }),
+            )
+            .optional()
+            .map_err(|e| self.err(e))
+    }
+
+    /// The order's terms and its state machine's state.
+    pub fn load(&self, order: &OrderId) -> Result<(OrderTerms, State), StoreError> {
+        let (block_text, data): (String, String) = self
+            .conn
+            .query_row("SELECT terms_block, state_data FROM payment WHERE order_id = ?1", params![order.as_str()], |r| Ok((r.get(0)?, r.get(1)?)))
+            .optional()
+            .map_err(|e| self.err(e))?
+            .ok_or_else(|| StoreError::NoPayment(order.to_string()))?;
+        let corrupt = |why: String| StoreError::Corrupt(order.to_string(), why);
+        let blocks = block::scan(&block_text).map_err(|e| corrupt(e.to_string()))?;
+        let first = blocks.first().ok_or_else(|| corrupt("no terms block".into()))?;
+        let terms = OrderTerms::from_block(first).map_err(|e| corrupt(e.to_string()))?;
+        let state = state::decode(&data, &terms).map_err(corrupt)?;
+        Ok((terms, state))
+    }
+
+    /// Stores the state a step produced.
+    pub fn save_state(&self, order: &OrderId, new: &State, now: Timestamp) -> Result<(), StoreError> {
+        let detail = match new {
+            State::Rejected { reason, detail } => Some(format!("{reason}: {detail}")),
+            State::Failed { reason, .. } => Some(reason.clone()),
+            _ => None,
+        };
+        let changed = self
+            .conn
+            .execute(
+                "UPDATE payment SET state = ?2, state_data = ?3, detail = ?4, updated = ?5 WHERE order_id = ?1",
+                params![order.as_str(), new.name(), state::encode(new), detail, now.unix()],
+            )
+            .map_err(|e| self.err(e))?;
+        if changed == 0 {
+            return Err(StoreError::NoPayment(order.to_string()));
+        }
+        Ok(())
+    }
+
+    /// Records a received mail once; `false` if its Message-ID was seen before.
+    pub fn record_received(&self, message_id: &str, order: Option<&str>, kind: Option<&str>, raw: &[u8], outcome: &str, now: Timestamp) -> Result<bool, StoreError> {
+        let inserted = self
+            .conn
+            .execute(
+                "INSERT OR IGNORE INTO received (message_id, order_id, kind, raw, outcome, received_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+                params![message_id, order, kind, raw, outcome, now.unix()],
+            )
+            .map_err(|e| self.err(e))?;
+        Ok(inserted == 1)
+    }
+
+    pub fn resume(&self, account: &str, folder: &str) -> Result<Resume, StoreError> {
+        self.conn
+            .query_row("SELECT uid_validity, last_uid FROM mailbox WHERE account = ?1 AND folder = ?2", params![account, folder], |r| {
+                Ok(Resume { uid_validity: r.get(0)?, last_uid: r.get(1)? })
+            })
+            .optional()
+            .map(Option::unwrap_or_default)
+            .map_err(|e| self.err(e))
+    }
+
+    pub fn save_resume(&self, account: &str, folder: &str, resume: Resume) -> Result<(), StoreError> {
+        self.conn
+            .execute(
+                "INSERT INTO mailbox (account, folder, uid_validity, last_uid) VALUES (?1, ?2, ?3, ?4)
+                 ON CONFLICT (account, folder) DO UPDATE SET uid_validity = excluded.uid_validity, last_uid = excluded.last_uid",
+                params![account, folder, resume.uid_validity, resume.last_uid],
+            )
+            .map(|_| ())
+            .map_err(|e| self.err(e))
+    }
+}
+
+fn insert_outbox(conn: &Connection, mail: &Outgoing, now: Timestamp) -> rusqlite::Result<usize> {
+    conn.execute(
+        "INSERT INTO outbox (message_id, order_id, kind, sender, recipient, bytes, queued_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+        params![mail.message_id, mail.order.as_str(), mail.kind.as_str(), mail.from.as_str(), mail.to.as_str(), mail.bytes, now.unix()],
+    )
+}
+
+fn outbox_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<OutboxMail> {
+    Ok(OutboxMail {
+        message_id: r.get(0)?,
+        order: r.get(1)?,
+        kind: r.get(2)?,
+        sender: r.get(3)?,
+        recipient: r.get(4)?,
+        bytes: r.get(5)?,
+        attempts: r.get(6)?,
+        sent_at: r.get(7)?,
+        last_error: r.get(8)?,
+    })
+}

@@ -1,0 +1,81 @@
+//! The schema as a linear chain of migrations. Step N moves the database
+//! from version N-1 to N (kept in `PRAGMA user_version`), each in its own
+//! transaction. Steps are never edited once released: add a new one.
+
+use rusqlite::Connection;
+
+const MIGRATIONS: &[&str] = &[
+    // 1: payments, outbox, received mail, watcher position.
+    "CREATE TABLE payment (
+        order_id TEXT PRIMARY KEY,
+        orderer TEXT NOT NULL,
+        merchant TEXT NOT NULL,
+        bank TEXT NOT NULL,
+        amount_minor INTEGER NOT NULL CHECK (amount_minor > 0),
+        currency TEXT NOT NULL,
+        method TEXT NOT NULL,
+        terms_block TEXT NOT NULL,
+        state TEXT NOT NULL,
+        state_data TEXT NOT NULL,
+        detail TEXT,
+        created INTEGER NOT NULL,
+        updated INTEGER NOT NULL
+    );
+    CREATE TABLE outbox (
+        message_id TEXT PRIMARY KEY,
+        order_id TEXT NOT NULL REFERENCES payment (order_id),
+        kind TEXT NOT NULL,
+        sender TEXT NOT NULL,
+        recipient TEXT NOT NULL,
+        bytes BLOB NOT NULL,
+        queued_at INTEGER NOT NULL,
+        attempts INTEGER NOT NULL DEFAULT 0,
+        sent_at INTEGER,
+        last_error TEXT
+    );
+    CREATE INDEX outbox_unsent ON outbox (order_id) WHERE sent_at IS NULL;
+    CREATE TABLE received (
+        message_id TEXT PRIMARY KEY,
+        order_id TEXT,
+        kind TEXT,
+        raw BLOB NOT NULL,
+        outcome TEXT NOT NULL,
+        received_at INTEGER NOT NULL
+    );
+    CREATE INDEX received_order ON received (order_id);
+    CREATE TABLE mailbox (
+        account TEXT NOT NULL,
+        folder TEXT NOT NULL,
+        uid_validity INTEGER NOT NULL,
+        last_uid INTEGER NOT NULL,
+        PRIMARY KEY (account, folder)
+    );",
+];
+
+#[derive(Debug)]
+pub enum MigrateError {
+    TooNew { found: i64, known: i64 },
+    Sqlite(rusqlite::Error),
+}
+
+impl From<rusqlite::Error> for MigrateError {
+    fn from(e: rusqlite::Error) -> Self {
+        MigrateError::Sqlite(e)
+    }
+}
+
+pub fn migrate(conn: &mut Connection) -> Result<(), MigrateError> {
+    let known = MIGRATIONS.len() as i64;
+    let found: i64 = conn.pragma_query_value(None, "user_version", |r| r.get(0))?;
+    if found > known {
+        return Err(MigrateError::TooNew { found, known });
+    }
+    for (step, sql) in MIGRATIONS.iter().enumerate().skip(usize::try_from(found).unwrap_or(0)) {
+        let version = step as i64 + 1;
+        let tx = conn.transaction()?;
+        tx.execute_batch(sql)?;
+        tx.pragma_update(None, "user_version", version)?;
+        tx.commit()?;
+    }
+    Ok(())
+}

@@ -1,0 +1,205 @@
+//! The orderer's side, wired: the protocol core's state machine driven by
+//! the store and the mail edge. The command line and the desktop wallet
+//! both go through here.
+//!
+//! Every step is: load the payment, run [`payment::step`], write the new
+//! state together with any mail it wants sent (outbox, with its
+//! Message-ID) in the store, then send, then record the server's answer.
+//! A crash anywhere leaves either the old state or the new state with its
+//! mails queued; queued mails go out on the next dispatch.
+
+use crate::mail::smtp::{SendError, Smtp};
+use crate::protocol::compose::{self, Draft, Outgoing};
+use crate::protocol::message::{Approve, Body, Decline};
+use crate::protocol::parse::Incoming;
+use crate::protocol::payment::{self, Context, Effect, Event, Illegal, Outbound, State};
+use crate::protocol::{OrderId, OrderTerms, Timestamp};
+use crate::store::{state::outbound_from_name, Store, StoreError};
+
+#[derive(Debug, Clone, thiserror::Error)]
+pub enum WalletError {
+    #[error("{0}")]
+    Store(#[from] StoreError),
+    #[error("{0}")]
+    Illegal(#[from] Illegal),
+}
+
+/// One mail's outcome in a dispatch.
+#[derive(Debug, Clone)]
+pub struct Sent {
+    pub kind: String,
+    pub recipient: String,
+    pub message_id: String,
+    pub result: Result<(), SendError>,
+}
+
+/// What a received mail did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Receipt {
+    /// Seen before (same Message-ID): ignored.
+    Duplicate,
+    /// About an order this wallet does not know.
+    UnknownOrder(String),
+    /// Not something the orderer's side acts on (e.g. an order or a bill).
+    NotForOrderer(String),
+    /// Moved the payment on.
+    Stepped { order: String, from: &'static str, to: &'static str, effects: Vec<Effect> },
+    /// Refused by the state machine in the payment's state.
+    Refused { order: String, reason: String },
+}
+
+/// Wall-clock time, for the edges.
+pub fn now() -> Timestamp {
+    let secs = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_secs());
+    Timestamp::from_unix(i64::try_from(secs).unwrap_or(i64::MAX))
+}
+
+/// Records a new payment with its first mails (before anything is sent).
+/// `extra` carries mails built outside the core's drafts (the wallet cheque).
+pub fn place(store: &mut Store, terms: &OrderTerms, extra: Vec<Draft>, now: Timestamp) -> Result<State, WalletError> {
+    let ctx = Context { terms, pre_approved: false };
+    let (state, effects) = payment::step(&State::Draft, &ctx, &Event::Pay)?;
+    let mut rng = rand::rng();
+    let [order, request] = compose::order(terms);
+    let mut mails: Vec<Outgoing> = Vec::new();
+    for effect in &effects {
+        let draft = match effect {
+            Effect::Send(Outbound::Order) => Some(order.clone()),
+            Effect::Send(Outbound::PaymentRequest) => Some(request.clone()),
+            Effect::Send(Outbound::Wallet) => extra.iter().find(|d| d.kind == crate::protocol::Kind::Wallet).cloned(),
+            _ => None,
+        };
+        if let Some(draft) = draft {
+            mails.push(draft.build(now, &mut rng));
+        }
+    }
+    store.record_payment(terms, &state, &mails, now)?;
+    Ok(state)
+}
+
+/// Sends every queued mail of `order` at once and records each outcome in
+/// the payment's state.
+pub async fn dispatch(store: &Store, smtp: &Smtp, order: &OrderId) -> Result<Vec<Sent>, WalletError> {
+    let queued = store.unsent(Some(order))?;
+    if queued.is_empty() {
+        return Ok(Vec::new());
+    }
+    let outgoing: Vec<Outgoing> = queued
+        .iter()
+        .filter_map(|m| {
+            Some(Outgoing {
+                kind: m.kind.parse().ok()?,
+                order: order.clone(),
+                message_id: m.message_id.clone(),
+                from: m.sender.parse().ok()?,
+                to: m.recipient.parse().ok()?,
+                bytes: m.bytes.clone(),
+            })
+        })
+        .collect();
+    let results = smtp.send_all(&outgoing).await;
+    let (terms, mut state) = store.load(order)?;
+    let ctx = Context { terms: &terms, pre_approved: false };
+    let mut sent = Vec::new();
+    // Acceptances first: a failure moves the payment to Failed, where the
+    // others' acceptance no longer applies.
+    let mut ordered: Vec<_> = queued.iter().zip(&results).collect();
+    ordered.sort_by_key(|(_, d)| d.result.is_err());
+    for (mail, dispatch) in ordered {
+        let now = now();
+        let role = outbound_from_name(&mail.kind);
+        match &dispatch.result {
+            Ok(()) => {
+                store.mark_sent(&mail.message_id, now)?;
+                if let Some(role) = role {
+                    if let Ok((next, _)) = payment::step(&state, &ctx, &Event::Accepted(role)) {
+                        state = next;
+                    }
+                }
+            }
+            Err(e) => {
+                store.mark_failed(&mail.message_id, &e.to_string())?;
+                if let Some(role) = role {
+                    let event = Event::SendFailed { mail: role, reason: e.to_string() };
+                    if let Ok((next, _)) = payment::step(&state, &ctx, &event) {
+                        state = next;
+                    }
+                }
+            }
+        }
+        store.save_state(order, &state, now)?;
+        sent.push(Sent { kind: mail.kind.clone(), recipient: mail.recipient.clone(), message_id: mail.message_id.clone(), result: dispatch.result.clone() });
+    }
+    Ok(sent)
+}
+
+/// Applies a user action or the clock to a payment, queueing what it sends.
+pub fn act(store: &mut Store, order: &OrderId, event: &Event, answering: Option<&Incoming>, pre_approved: bool) -> Result<(State, Vec<Effect>), WalletError> {
+    let (terms, state) = store.load(order)?;
+    let ctx = Context { terms: &terms, pre_approved };
+    let (next, effects) = payment::step(&state, &ctx, event)?;
+    queue_effects(store, &terms, &next, &effects, answering)?;
+    store.save_state(order, &next, now())?;
+    Ok((next, effects))
+}
+
+fn queue_effects(store: &mut Store, terms: &OrderTerms, next: &State, effects: &[Effect], answering: Option<&Incoming>) -> Result<(), WalletError> {
+    let thread = answering.map(Incoming::thread).unwrap_or_default();
+    let mut rng = rand::rng();
+    for effect in effects {
+        let draft = match (effect, next) {
+            (Effect::Send(Outbound::Approve), State::Approved { code, .. }) => {
+                let approve = Approve { order: terms.order.clone(), password: terms.password.clone(), code: code.clone() };
+                compose::approve(&approve, &terms.orderer, &terms.bank, &thread)
+            }
+            (Effect::Send(Outbound::Decline), _) => {
+                compose::decline(&Decline { order: terms.order.clone(), detail: None }, &terms.orderer, &terms.bank, &thread)
+            }
+            _ => continue,
+        };
+        store.queue_mail(&draft.build(now(), &mut rng), now())?;
+    }
+    Ok(())
+}
+
+/// Takes one received mail: deduplicates it by Message-ID, records it, and
+/// moves its payment on.
+pub fn receive(store: &mut Store, mail: &Incoming, raw: &[u8], pre_approved: bool) -> Result<Receipt, WalletError> {
+    let order = mail.body.order().clone();
+    let event = match &mail.body {
+        Body::Confirm(c) => Event::ConfirmReceived { from: mail.from.clone(), confirm: c.clone() },
+        Body::Settled(s) => Event::SettledReceived { from: mail.from.clone(), settled: s.clone() },
+        Body::Rejected(r) => Event::RejectedReceived { from: mail.from.clone(), rejected: r.clone() },
+        other => {
+            record(store, mail, raw, "not for the orderer")?;
+            return Ok(Receipt::NotForOrderer(other.kind().to_string()));
+        }
+    };
+    if store.payment(&order)?.is_none() {
+        record(store, mail, raw, "unknown order")?;
+        return Ok(Receipt::UnknownOrder(order.to_string()));
+    }
+    let (terms, state) = store.load(&order)?;
+    let ctx = Context { terms: &terms, pre_approved };
+    match payment::step(&state, &ctx, &event) {
+        Ok((next, effects)) => {
+            if !record(store, mail, raw, next.name())? {
+                return Ok(Receipt::Duplicate);
+            }
+            queue_effects(store, &terms, &next, &effects, Some(mail))?;
+            store.save_state(&order, &next, now())?;
+            Ok(Receipt::Stepped { order: order.to_string(), from: state.name(), to: next.name(), effects })
+        }
+        Err(illegal) => {
+            if !record(store, mail, raw, &illegal.to_string())? {
+                return Ok(Receipt::Duplicate);
+            }
+            Ok(Receipt::Refused { order: order.to_string(), reason: illegal.to_string() })
+        }
+    }
+}
+
+fn record(store: &Store, mail: &Incoming, raw: &[u8], outcome: &str) -> Result<bool, WalletError> {
+    let id = mail.message_id.clone().unwrap_or_else(|| format!("no-id-{}", mail.body.order().as_str()));
+    Ok(store.record_received(&id, Some(mail.body.order().as_str()), Some(mail.body.kind().as_str()), raw, outcome, now())?)
+}
