@@ -1,13 +1,15 @@
 //! Sending built mails over SMTP with lettre: TLS required, certificates
-//! checked, and a connection pool so that the order and the payment
-//! request go out at the same moment, each on its own connection.
+//! checked. Each mail goes on a connection of its own, so that the order
+//! and the payment request go out at the same moment. (No connection pool:
+//! lettre's pool must be created and dropped inside a Tokio runtime, a
+//! trap for every caller, and two mails at once need two connections
+//! anyway.)
 
 use std::time::{Duration, Instant};
 
 use lettre::address::Envelope;
 use lettre::transport::smtp::authentication::Credentials;
 use lettre::transport::smtp::client::{Certificate, Tls, TlsParameters};
-use lettre::transport::smtp::PoolConfig;
 use lettre::{AsyncSmtpTransport, AsyncTransport, Tokio1Executor};
 
 use super::account::{Account, Security};
@@ -82,7 +84,6 @@ impl Smtp {
             .tls(tls)
             .credentials(Credentials::new(account.username.clone(), password.to_string()))
             .timeout(Some(Duration::from_secs(30)))
-            .pool_config(PoolConfig::new().max_size(4).idle_timeout(Duration::from_secs(60)))
             .build();
         Ok(Smtp { transport, host: server.host.clone(), user: account.username.clone() })
     }
@@ -95,7 +96,7 @@ impl Smtp {
         self.transport.send_raw(&envelope, &mail.bytes).await.map(|_| ()).map_err(|e| self.classify(&e, mail))
     }
 
-    /// Sends all mails at once, each on its own pooled connection, and
+    /// Sends all mails at once, each on its own connection, and
     /// reports each mail's outcome.
     pub async fn send_all(&self, mails: &[Outgoing]) -> Vec<Dispatch> {
         futures_util::future::join_all(mails.iter().map(|mail| async move {
@@ -132,7 +133,7 @@ impl Smtp {
         let code = e.status().map(|c| c.to_string()).unwrap_or_default();
         if code == "535" || code == "534" || code == "530" {
             SendError::Login { user: self.user.clone(), reply }
-        } else if e.is_tls() {
+        } else if e.is_tls() || tls_failure(e) {
             SendError::Tls { host: self.host.clone(), reason: reply }
         } else if e.is_transient() {
             SendError::Temporary { reply }
@@ -142,4 +143,24 @@ impl Smtp {
             SendError::Connection { host: self.host.clone(), reason: reply }
         }
     }
+}
+
+/// Whether the error comes from the TLS handshake (e.g. an untrusted
+/// certificate) even where lettre files it under the connection: with
+/// implicit TLS the handshake fails inside the connect.
+fn tls_failure(e: &lettre::transport::smtp::Error) -> bool {
+    use tokio_rustls::rustls;
+    let mut source: Option<&(dyn std::error::Error + 'static)> = std::error::Error::source(e);
+    while let Some(err) = source {
+        if err.is::<rustls::Error>() {
+            return true;
+        }
+        if let Some(io) = err.downcast_ref::<std::io::Error>()
+            && io.get_ref().is_some_and(|inner| inner.is::<rustls::Error>())
+        {
+            return true;
+        }
+        source = err.source();
+    }
+    false
 }
