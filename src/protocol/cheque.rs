@@ -39,6 +39,8 @@ pub enum ChequeError {
     BadSignature,
     #[error("{0:?} is not an ed25519 public key in base64")]
     BadKey(String),
+    #[error("no wallet key is registered for {0} at this bank, so no cheque of theirs can be verified")]
+    NoRegisteredKey(String),
 }
 
 /// The orderer's signing key for cheques. `Debug` does not show it.
