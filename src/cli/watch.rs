@@ -17,7 +17,7 @@ pub fn run(account: Option<&str>, once: bool, json: bool) -> Result<(), CliError
     let mut failure: Option<CliError> = None;
     let address = account.address.to_string();
     let folder = config.folder.clone();
-    let error = runtime.block_on(imap::watch(&config, &mut resume, async |event| {
+    let error = runtime.block_on(imap::watch(&config, &mut resume, |event| {
         match event {
             WatchEvent::Connected { uid_validity, idle } => {
                 eprintln!("watching {address} {folder} (UIDVALIDITY {uid_validity}, {})", if idle { "IDLE" } else { "polling" });

@@ -159,11 +159,14 @@ pub async fn connect(account: &Account, password: &str) -> Result<Session<Stream
 }
 
 /// Watches until `on_event` asks to stop (returns `false`) or the future is
-/// dropped. `resume` is updated as mails are handed over.
+/// dropped. `on_event` runs on the watcher's task and should be quick (a
+/// database write, a message to the UI); a mail is moved out of the inbox
+/// only after `on_event` has returned for it, so what it records first is
+/// never lost. `resume` is updated as mails are handed over.
 pub async fn watch(
     config: &WatchConfig,
     resume: &mut Resume,
-    mut on_event: impl AsyncFnMut(WatchEvent) -> bool,
+    mut on_event: impl FnMut(WatchEvent) -> bool + Send,
 ) -> ImapError {
     let mut backoff = Duration::from_millis(250);
     loop {
@@ -175,7 +178,7 @@ pub async fn watch(
         // Login and certificate problems do not fix themselves quickly, but
         // are retried all the same (slowly): the server may be restarting.
         let retry_in = jitter(backoff);
-        if !on_event(WatchEvent::Disconnected { reason: error.to_string(), retry_in }).await {
+        if !on_event(WatchEvent::Disconnected { reason: error.to_string(), retry_in }) {
             return error;
         }
         tokio::time::sleep(retry_in).await;
@@ -193,19 +196,19 @@ fn jitter(base: Duration) -> Duration {
 async fn run_session(
     config: &WatchConfig,
     resume: &mut Resume,
-    on_event: &mut impl AsyncFnMut(WatchEvent) -> bool,
+    on_event: &mut (impl FnMut(WatchEvent) -> bool + Send),
 ) -> Result<(), ImapError> {
     let mut session = connect(&config.account, &config.password).await?;
     let idle_supported = timed(session.capabilities()).await?.has_str("IDLE");
     let mailbox = timed(session.select(&config.folder)).await?;
     let uid_validity = mailbox.uid_validity.unwrap_or(0);
     if resume.uid_validity != uid_validity {
-        if resume.uid_validity != 0 && !on_event(WatchEvent::UidValidityChanged { old: resume.uid_validity, new: uid_validity }).await {
+        if resume.uid_validity != 0 && !on_event(WatchEvent::UidValidityChanged { old: resume.uid_validity, new: uid_validity }) {
             return Err(ImapError::Stopped);
         }
         *resume = Resume { uid_validity, last_uid: 0 };
     }
-    if !on_event(WatchEvent::Connected { uid_validity, idle: idle_supported }).await {
+    if !on_event(WatchEvent::Connected { uid_validity, idle: idle_supported }) {
         return Err(ImapError::Stopped);
     }
     if let Some(folder) = &config.mailpay_folder {
@@ -214,7 +217,7 @@ async fn run_session(
     }
     loop {
         fetch_new(&mut session, config, resume, on_event).await?;
-        if !on_event(WatchEvent::Idle { resume: *resume }).await {
+        if !on_event(WatchEvent::Idle { resume: *resume }) {
             let _ = timed(session.logout()).await;
             return Err(ImapError::Stopped);
         }
@@ -240,7 +243,7 @@ async fn fetch_new(
     session: &mut Session<Stream>,
     config: &WatchConfig,
     resume: &mut Resume,
-    on_event: &mut impl AsyncFnMut(WatchEvent) -> bool,
+    on_event: &mut (impl FnMut(WatchEvent) -> bool + Send),
 ) -> Result<(), ImapError> {
     let query = format!("UID {}:*", resume.last_uid.saturating_add(1));
     let mut uids: Vec<u32> = timed(session.uid_search(&query)).await?.into_iter().filter(|u| *u > resume.last_uid).collect();
@@ -264,7 +267,7 @@ async fn fetch_new(
         if let Some(received) = received {
             let is_valid = matches!(received, Received::MailPay(_));
             let at = Resume { uid_validity: resume.uid_validity, last_uid: uid };
-            if !on_event(WatchEvent::Mail { resume: at, raw, received }).await {
+            if !on_event(WatchEvent::Mail { resume: at, raw, received }) {
                 return Err(ImapError::Stopped);
             }
             if let (true, Some(folder)) = (is_valid, &config.mailpay_folder) {

@@ -1,0 +1,281 @@
+//! The inbox watcher against a real Dovecot (tests/mailstack): mail comes
+//! in through IDLE within a second of its delivery (Dovecot itself holds
+//! change notifications back for 500 ms, its NOTIFY_DELAY_MSECS), the
+//! watcher lives through a server restart, and a restarted watcher neither
+//! misses nor repeats a message. MailPay mails are moved to their own folder; other
+//! mail is left exactly as it was.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+#[path = "support/mailstack.rs"]
+mod mailstack;
+
+#[path = "support/accounts.rs"]
+mod accounts;
+
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use mailpay::mail::imap::{self, ImapError, Received, Resume, WatchConfig, WatchEvent};
+use mailpay::mail::smtp::Smtp;
+use mailpay::protocol::compose::{self, Outgoing};
+use mailpay::protocol::{Body, OrderTerms};
+use tokio::sync::mpsc;
+
+use mailstack::MailStack;
+
+const ORDERER: &str = "orderer@buyer.test";
+
+fn runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap()
+}
+
+/// A watcher running in the background, relaying its events.
+struct Watcher {
+    events: mpsc::UnboundedReceiver<(Instant, WatchEvent)>,
+    task: tokio::task::JoinHandle<(ImapError, Resume)>,
+}
+
+/// A watch config that can only learn of new mail through IDLE: the
+/// polling fallback would take an hour.
+fn idle_only(stack: &MailStack, address: &str) -> WatchConfig {
+    let mut config = WatchConfig::new(accounts::account(stack, address), accounts::password(stack, address));
+    config.poll_interval = Duration::from_secs(3600);
+    config.max_backoff = Duration::from_secs(1);
+    config
+}
+
+fn start(runtime: &tokio::runtime::Runtime, config: WatchConfig, mut resume: Resume) -> Watcher {
+    let (tx, events) = mpsc::unbounded_channel();
+    let task = runtime.spawn(async move {
+        let error = imap::watch(&config, &mut resume, |event| tx.send((Instant::now(), event)).is_ok()).await;
+        (error, resume)
+    });
+    Watcher { events, task }
+}
+
+impl Watcher {
+    /// The next event matching `want`, skipping others; panics after `timeout`.
+    fn next(&mut self, runtime: &tokio::runtime::Runtime, timeout: Duration, want: impl Fn(&WatchEvent) -> bool) -> (Instant, WatchEvent) {
+        runtime.block_on(async {
+            let deadline = tokio::time::Instant::now() + timeout;
+            loop {
+                match tokio::time::timeout_at(deadline, self.events.recv()).await {
+                    Ok(Some((at, event))) if want(&event) => return (at, event),
+                    Ok(Some(_)) => {}
+                    Ok(None) => panic!("the watcher stopped"),
+                    Err(_) => panic!("no such watcher event within {timeout:?}"),
+                }
+            }
+        })
+    }
+
+    fn idle(&mut self, runtime: &tokio::runtime::Runtime) -> Resume {
+        match self.next(runtime, Duration::from_secs(30), |e| matches!(e, WatchEvent::Idle { .. })) {
+            (_, WatchEvent::Idle { resume }) => resume,
+            _ => unreachable!(),
+        }
+    }
+
+    /// Stops the watcher (as if its process ended) and returns where it got to.
+    fn stop(self, runtime: &tokio::runtime::Runtime) {
+        self.task.abort();
+        let _ = runtime.block_on(self.task);
+    }
+}
+
+/// The orderer's order mail to `merchant`, built and ready to send.
+fn order_mail(merchant: &str) -> (OrderTerms, Outgoing) {
+    let terms = accounts::terms(ORDERER, merchant, "bank@bank.test", 100);
+    let [order, _request] = compose::order(&terms);
+    let mail = order.build(accounts::now(), &mut rand::rng());
+    (terms, mail)
+}
+
+fn send(runtime: &tokio::runtime::Runtime, stack: &MailStack, mail: &Outgoing) {
+    let smtp = Smtp::new(&accounts::account(stack, ORDERER), &accounts::password(stack, ORDERER)).unwrap();
+    runtime.block_on(smtp.send(mail)).unwrap();
+}
+
+/// The order id of a watcher's mail event.
+fn order_of(event: &WatchEvent) -> String {
+    match event {
+        WatchEvent::Mail { received: Received::MailPay(mail), .. } => mail.body.order().to_string(),
+        other => panic!("not a MailPay mail event: {other:?}"),
+    }
+}
+
+/// When a file mentioning `needle` first appeared in `maildir/new`.
+fn delivered_at(maildir: &Path, needle: &str, timeout: Duration) -> Instant {
+    let deadline = Instant::now() + timeout;
+    let mut seen: Vec<PathBuf> = Vec::new();
+    while Instant::now() < deadline {
+        if let Ok(entries) = std::fs::read_dir(maildir.join("new")) {
+            for path in entries.filter_map(Result::ok).map(|e| e.path()) {
+                if seen.contains(&path) {
+                    continue;
+                }
+                let at = Instant::now();
+                if std::fs::read_to_string(&path).is_ok_and(|text| text.contains(needle)) {
+                    return at;
+                }
+                seen.push(path);
+            }
+        }
+        std::thread::sleep(Duration::from_millis(1));
+    }
+    panic!("{needle} was not delivered to {} within {timeout:?}", maildir.display());
+}
+
+#[test]
+fn idle_hands_over_a_mail_within_a_second_of_its_delivery() {
+    let stack = mailstack::shared();
+    let runtime = runtime();
+    let merchant = "shop2@shop2.test";
+    let mut watcher = start(&runtime, idle_only(stack, merchant), Resume::default());
+    match watcher.next(&runtime, Duration::from_secs(30), |e| matches!(e, WatchEvent::Connected { .. })) {
+        (_, WatchEvent::Connected { idle, .. }) => assert!(idle, "Dovecot offers IDLE"),
+        _ => unreachable!(),
+    }
+    watcher.idle(&runtime);
+
+    let mut latencies = Vec::new();
+    for _ in 0..10 {
+        let (terms, mail) = order_mail(merchant);
+        let order = terms.order.to_string();
+        let maildir = stack.maildir(merchant);
+        let watch_for = order.clone();
+        let delivery = std::thread::spawn(move || delivered_at(&maildir, &watch_for, Duration::from_secs(20)));
+        send(&runtime, stack, &mail);
+        let (handed_over, event) = watcher.next(&runtime, Duration::from_secs(20), |e| matches!(e, WatchEvent::Mail { .. }));
+        assert_eq!(order_of(&event), order);
+        let delivered = delivery.join().unwrap();
+        let latency = handed_over.saturating_duration_since(delivered);
+        assert!(latency < Duration::from_secs(1), "mail handed over {latency:?} after delivery");
+        latencies.push(latency);
+        watcher.idle(&runtime);
+    }
+    latencies.sort();
+    println!("IDLE delivery-to-watcher latency over {} mails: median {:?}, max {:?}", latencies.len(), latencies[latencies.len() / 2], latencies[latencies.len() - 1]);
+    watcher.stop(&runtime);
+}
+
+#[test]
+fn the_watcher_lives_through_a_dovecot_restart_during_idle() {
+    let stack = MailStack::start_private();
+    let runtime = runtime();
+    let merchant = "shop@shop.test";
+    let mut watcher = start(&runtime, idle_only(&stack, merchant), Resume::default());
+    watcher.idle(&runtime);
+
+    stack.restart_dovecot();
+    let (_, event) = watcher.next(&runtime, Duration::from_secs(30), |e| matches!(e, WatchEvent::Disconnected { .. }));
+    let WatchEvent::Disconnected { reason, .. } = event else { unreachable!() };
+    assert!(!reason.is_empty());
+    watcher.next(&runtime, Duration::from_secs(30), |e| matches!(e, WatchEvent::Connected { .. }));
+    watcher.idle(&runtime);
+
+    let (terms, mail) = order_mail(merchant);
+    send(&runtime, &stack, &mail);
+    let (_, event) = watcher.next(&runtime, Duration::from_secs(20), |e| matches!(e, WatchEvent::Mail { .. }));
+    assert_eq!(order_of(&event), terms.order.to_string());
+    watcher.stop(&runtime);
+}
+
+#[test]
+fn a_restarted_watcher_neither_misses_nor_repeats_a_mail() {
+    let stack = MailStack::start_private();
+    let runtime = runtime();
+    let merchant = "shop2@shop2.test";
+    let (store, _) = accounts::temp_store("resume");
+    let mut config = idle_only(&stack, merchant);
+    // Left in the INBOX, so that only the resume point keeps them from
+    // being handed over again.
+    config.mailpay_folder = None;
+
+    let mut watcher = start(&runtime, config.clone(), store.resume(merchant, "INBOX").unwrap());
+    watcher.idle(&runtime);
+    let mut first = Vec::new();
+    for _ in 0..2 {
+        let (terms, mail) = order_mail(merchant);
+        send(&runtime, &stack, &mail);
+        let (_, event) = watcher.next(&runtime, Duration::from_secs(20), |e| matches!(e, WatchEvent::Mail { .. }));
+        assert_eq!(order_of(&event), terms.order.to_string());
+        let WatchEvent::Mail { resume, .. } = event else { unreachable!() };
+        store.save_resume(merchant, "INBOX", resume).unwrap();
+        first.push(terms.order.to_string());
+    }
+    watcher.stop(&runtime);
+
+    // Two more arrive while nobody watches.
+    let mut later = Vec::new();
+    for _ in 0..2 {
+        let (terms, mail) = order_mail(merchant);
+        send(&runtime, &stack, &mail);
+        assert!(stack.wait_for_message(merchant, terms.order.as_str(), Duration::from_secs(20)).is_some());
+        later.push(terms.order.to_string());
+    }
+
+    let resume = store.resume(merchant, "INBOX").unwrap();
+    assert_ne!(resume, Resume::default(), "the resume point was kept");
+    let mut watcher = start(&runtime, config, resume);
+    let mut handed = Vec::new();
+    runtime.block_on(async {
+        loop {
+            match tokio::time::timeout(Duration::from_secs(30), watcher.events.recv()).await {
+                Ok(Some((_, event @ WatchEvent::Mail { .. }))) => handed.push(order_of(&event)),
+                Ok(Some((_, WatchEvent::Idle { .. }))) => break,
+                Ok(Some(_)) => {}
+                other => panic!("the watcher did not settle: {other:?}"),
+            }
+        }
+    });
+    assert_eq!(handed, later, "exactly the mails that came while it was down, in order");
+    assert!(first.iter().all(|o| !handed.contains(o)));
+    watcher.stop(&runtime);
+}
+
+#[test]
+fn mailpay_mails_are_moved_and_other_mail_is_left_untouched() {
+    let stack = MailStack::start_private();
+    let runtime = runtime();
+    let merchant = "shop@shop.test";
+    let smtp = Smtp::new(&accounts::account(&stack, ORDERER), &accounts::password(&stack, ORDERER)).unwrap();
+    let plain = Outgoing {
+        kind: mailpay::protocol::Kind::Order,
+        order: accounts::terms(ORDERER, merchant, "bank@bank.test", 1).order,
+        message_id: format!("plain-{}@buyer.test", rand::random::<u32>()),
+        from: ORDERER.parse().unwrap(),
+        to: merchant.parse().unwrap(),
+        bytes: b"From: orderer@buyer.test\r\nTo: shop@shop.test\r\nSubject: lunch on friday?\r\nMessage-ID: <lunch@buyer.test>\r\n\r\nAre you free?\r\n".to_vec(),
+    };
+    runtime.block_on(smtp.send(&plain)).unwrap();
+    let (terms, mail) = order_mail(merchant);
+    runtime.block_on(smtp.send(&mail)).unwrap();
+    assert!(stack.wait_for_message(merchant, terms.order.as_str(), Duration::from_secs(20)).is_some());
+    assert!(stack.wait_for_message(merchant, "lunch on friday?", Duration::from_secs(20)).is_some());
+
+    let mut watcher = start(&runtime, idle_only(&stack, merchant), Resume::default());
+    let (_, event) = watcher.next(&runtime, Duration::from_secs(30), |e| matches!(e, WatchEvent::Mail { .. }));
+    let WatchEvent::Mail { received: Received::MailPay(incoming), .. } = &event else { panic!("{event:?}") };
+    assert!(matches!(incoming.body, Body::Order(_)));
+    watcher.idle(&runtime);
+    watcher.stop(&runtime);
+
+    let inbox = stack.inbox_files(merchant);
+    let texts: Vec<String> = inbox.iter().map(|f| std::fs::read_to_string(f).unwrap()).collect();
+    assert_eq!(texts.len(), 1, "only the ordinary mail stays in the INBOX: {inbox:?}");
+    assert!(texts[0].contains("lunch on friday?"));
+    let name = inbox[0].file_name().unwrap().to_string_lossy().to_string();
+    // Dovecot moves a mail from new/ to cur/ once a client has seen the
+    // folder; its flags follow ":2,". None may have been set (no \\Seen).
+    let flags = name.split_once(":2,").map_or("", |(_, f)| f);
+    assert_eq!(flags, "", "the ordinary mail keeps no flags: {name}");
+    let moved = stack.maildir(merchant).join(".MailPay");
+    let moved_files: Vec<String> = ["new", "cur"]
+        .iter()
+        .flat_map(|d| std::fs::read_dir(moved.join(d)).into_iter().flatten())
+        .filter_map(|e| std::fs::read_to_string(e.ok()?.path()).ok())
+        .collect();
+    assert_eq!(moved_files.len(), 1);
+    assert!(moved_files[0].contains(terms.order.as_str()));
+}
