@@ -5,11 +5,16 @@
 //! block, building and parsing each mail, the claim-2 cheque, the orderer's
 //! payment state machine and the bank's matching rule. Everything that
 //! touches the world sits at the edges and drives that core: [`cli`] reads
-//! and writes files for people working by hand.
+//! and writes files for people working by hand; [`bank`] and [`merchant`]
+//! are the reference agents of the other two parties, and [`board`] the
+//! merchant's bulletin board.
 
+pub mod bank;
+pub mod board;
 pub mod cli;
 pub mod config;
 pub mod mail;
+pub mod merchant;
 pub mod paths;
 pub mod protocol;
 pub mod secrets;

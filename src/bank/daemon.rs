@@ -1,0 +1,225 @@
+//! The bank agent's loop: watch the bank's inbox (IMAP IDLE), hand every
+//! mail to the ledger, send what it queued, look up boards when an order
+//! needs it. One line on stderr per mail says what was done and why.
+
+use std::collections::HashSet;
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use super::ledger::{Ledger, LedgerError, Processed};
+use crate::board::client;
+use crate::mail::account::Account;
+use crate::mail::imap::{self, ImapError, Received, WatchConfig, WatchEvent};
+use crate::mail::smtp::{SendError, Smtp};
+use crate::protocol::compose::Outgoing;
+use crate::protocol::matching::BoardLookup;
+use crate::protocol::{EmailAddress, OrderId};
+use crate::wallet::now;
+
+#[derive(Debug, Clone)]
+pub struct DaemonConfig {
+    pub account: Account,
+    pub password: String,
+    pub ledger: PathBuf,
+    /// How long to wait before looking at a board a second time when the
+    /// record was not there yet (the orderer posts it as he sends the order).
+    pub board_grace: Duration,
+}
+
+#[derive(Debug, Clone, thiserror::Error)]
+pub enum DaemonError {
+    #[error("{0}")]
+    Ledger(#[from] LedgerError),
+    #[error("{0}")]
+    Smtp(#[from] SendError),
+    #[error("{0}")]
+    Imap(#[from] ImapError),
+}
+
+struct Shared {
+    ledger: Mutex<Ledger>,
+    smtp: Smtp,
+    bank: EmailAddress,
+    in_flight: Mutex<HashSet<String>>,
+    board_grace: Duration,
+}
+
+fn say(line: &str) {
+    eprintln!("mailpay-bank: {line}");
+}
+
+/// Runs until the watcher stops for good; returns why.
+pub async fn run(config: DaemonConfig) -> DaemonError {
+    match start(&config) {
+        Ok(shared) => watch(&config, shared).await,
+        Err(e) => e,
+    }
+}
+
+fn start(config: &DaemonConfig) -> Result<Arc<Shared>, DaemonError> {
+    let ledger = Ledger::open(&config.ledger)?;
+    say(&format!("ledger {}; cheques are encrypted to {}", config.ledger.display(), ledger.recipient()?));
+    let smtp = Smtp::new(&config.account, &config.password)?;
+    Ok(Arc::new(Shared {
+        ledger: Mutex::new(ledger),
+        smtp,
+        bank: config.account.address.clone(),
+        in_flight: Mutex::new(HashSet::new()),
+        board_grace: config.board_grace,
+    }))
+}
+
+async fn watch(config: &DaemonConfig, shared: Arc<Shared>) -> DaemonError {
+    let address = config.account.address.to_string();
+    let watch = WatchConfig::new(config.account.clone(), config.password.clone());
+    let folder = watch.folder.clone();
+    let resume =
+        shared.ledger.lock().map_err(|_| ()).and_then(|l| l.resume(&address, &folder).map_err(|_| ()));
+    let mut resume = resume.unwrap_or_default();
+    send_unsent(&shared);
+    let error = imap::watch(&watch, &mut resume, |event| {
+        match event {
+            WatchEvent::Connected { uid_validity, idle } => {
+                say(&format!(
+                    "watching {address} (UIDVALIDITY {uid_validity}, {})",
+                    if idle { "IDLE" } else { "polling" }
+                ));
+            }
+            WatchEvent::UidValidityChanged { old, new } => {
+                say(&format!("{folder} was recreated ({old} -> {new})"))
+            }
+            WatchEvent::Disconnected { reason, retry_in } => {
+                say(&format!("disconnected: {reason}; retrying in {retry_in:.1?}"))
+            }
+            WatchEvent::Idle { resume: at } => {
+                save_resume(&shared, &address, &folder, at);
+                send_unsent(&shared);
+            }
+            WatchEvent::Mail { resume: at, raw, received } => {
+                handle(&shared, &raw, received);
+                save_resume(&shared, &address, &folder, at);
+            }
+        }
+        true
+    })
+    .await;
+    DaemonError::Imap(error)
+}
+
+fn save_resume(shared: &Shared, address: &str, folder: &str, at: imap::Resume) {
+    if let Ok(ledger) = shared.ledger.lock()
+        && let Err(e) = ledger.save_resume(address, folder, at)
+    {
+        say(&format!("cannot save the mailbox position: {e}"));
+    }
+}
+
+fn handle(shared: &Arc<Shared>, raw: &[u8], received: Received) {
+    let Ok(mut ledger) = shared.ledger.lock() else { return };
+    match received {
+        Received::Invalid(e) => {
+            if let Ok(true) = ledger.record_invalid(raw, &e.to_string(), now()) {
+                say(&format!("not a valid MailPay mail, not answered: {e}"));
+            }
+        }
+        Received::MailPay(mail) => match ledger.process(&shared.bank, &mail, raw, now()) {
+            Ok(done) => {
+                let what = format!("{} from {}", mail.body.kind(), mail.from);
+                report(&what, &done);
+                drop(ledger);
+                follow_up(shared, done);
+            }
+            Err(e) => say(&format!(
+                "order {}: {} from {} could not be handled: {e}",
+                mail.body.order(),
+                mail.body.kind(),
+                mail.from
+            )),
+        },
+    }
+}
+
+fn report(what: &str, done: &Processed) {
+    let order = done.order.as_ref().map_or_else(|| "-".to_string(), OrderId::to_string);
+    let reason = done.reason.map(|r| format!(" [{r}]")).unwrap_or_default();
+    say(&format!("order {order}: {what}: {}{reason}", done.note));
+}
+
+/// Sends what was queued and starts a board lookup when one is due.
+fn follow_up(shared: &Arc<Shared>, done: Processed) {
+    send(shared, done.outgoing);
+    if let (Some(url), Some(order)) = (done.look_up_board, done.order) {
+        let shared = shared.clone();
+        tokio::spawn(async move {
+            let lookup = look_up(&url, &order, shared.board_grace).await;
+            let result = shared
+                .ledger
+                .lock()
+                .map_err(|_| None)
+                .and_then(|mut l| l.board_result(&shared.bank, &order, lookup, now()).map_err(Some));
+            match result {
+                Ok(done) => {
+                    report(&format!("board {url}"), &done);
+                    follow_up(&shared, done);
+                }
+                Err(e) => say(&format!("order {order}: the board result could not be recorded: {e:?}")),
+            }
+        });
+    }
+}
+
+async fn look_up(url: &str, order: &OrderId, grace: Duration) -> BoardLookup {
+    for attempt in 0..2 {
+        match client::fetch(url, order).await {
+            Ok(Some(record)) => return BoardLookup::Found(record),
+            Ok(None) if attempt == 0 => tokio::time::sleep(grace).await,
+            Ok(None) => return BoardLookup::Missing,
+            Err(e) => {
+                say(&format!("order {order}: board {url}: {e}"));
+                tokio::time::sleep(grace).await;
+            }
+        }
+    }
+    BoardLookup::Missing
+}
+
+fn send_unsent(shared: &Arc<Shared>) {
+    let unsent = match shared.ledger.lock().map(|l| l.unsent()) {
+        Ok(Ok(mails)) => mails,
+        _ => return,
+    };
+    send(shared, unsent);
+}
+
+/// Sends mails concurrently in the background; each is marked in the
+/// ledger once the server took it (or with the error, to retry later).
+fn send(shared: &Arc<Shared>, mails: Vec<Outgoing>) {
+    let mails: Vec<Outgoing> = match shared.in_flight.lock() {
+        Ok(mut in_flight) => mails.into_iter().filter(|m| in_flight.insert(m.message_id.clone())).collect(),
+        Err(_) => return,
+    };
+    if mails.is_empty() {
+        return;
+    }
+    let shared = shared.clone();
+    tokio::spawn(async move {
+        let results = shared.smtp.send_all(&mails).await;
+        let Ok(ledger) = shared.ledger.lock() else { return };
+        for (mail, dispatch) in mails.iter().zip(results) {
+            let marked = match &dispatch.result {
+                Ok(()) => ledger.mark_sent(&mail.message_id, now()),
+                Err(e) => {
+                    say(&format!("order {}: {} to {} not sent: {e}", mail.order, mail.kind, mail.to));
+                    ledger.mark_failed(&mail.message_id, &e.to_string())
+                }
+            };
+            if let Err(e) = marked {
+                say(&format!("cannot record the sending of {}: {e}", mail.message_id));
+            }
+            if let Ok(mut in_flight) = shared.in_flight.lock() {
+                in_flight.remove(&mail.message_id);
+            }
+        }
+    });
+}

@@ -1,0 +1,539 @@
+//! The bank's decisions, with no I/O: given what the ledger holds for one
+//! order and one new mail (or a board lookup), say what to keep, how the
+//! order stands now, whether money moves, and which mails to send.
+//!
+//! The matching itself is the protocol core's ([`matching::decide`],
+//! [`matching::check_answer`]); this module feeds it the evidence and
+//! turns its verdicts into mails. Nothing is answered that PROTOCOL.md
+//! section 4 says must not be: a mail of a kind the bank does not expect
+//! in the order's state is only reported.
+
+use std::collections::HashMap;
+
+use crate::protocol::cheque::{Cheque, ChequeError, PublicKey};
+use crate::protocol::compose::{self, Draft};
+use crate::protocol::confirmation::MAX_ATTEMPTS;
+use crate::protocol::matching::{
+    self, AnswerOutcome, BoardLookup, Decision, Evidence, Facts, Issued, Received,
+};
+use crate::protocol::message::{Body, Confirm, Rejected, Settled};
+use crate::protocol::parse::Incoming;
+use crate::protocol::reason::RejectReason;
+use crate::protocol::{EmailAddress, Money, OrderId, OrderTerms, Timestamp};
+
+/// How an order stands at the bank.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Status {
+    /// Gathering the payment request, bill, cheque and board record.
+    Collecting,
+    /// The confirmation went out; waiting for OK or NO.
+    AwaitingAnswer,
+    Settled,
+    Rejected,
+    Declined,
+}
+
+impl Status {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Status::Collecting => "collecting",
+            Status::AwaitingAnswer => "awaiting-answer",
+            Status::Settled => "settled",
+            Status::Rejected => "rejected",
+            Status::Declined => "declined",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<Status> {
+        [Status::Collecting, Status::AwaitingAnswer, Status::Settled, Status::Rejected, Status::Declined]
+            .into_iter()
+            .find(|s| s.as_str() == text)
+    }
+
+    pub fn is_final(self) -> bool {
+        matches!(self, Status::Settled | Status::Rejected | Status::Declined)
+    }
+}
+
+/// The role a received mail plays for its order.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Role {
+    Request,
+    Bill,
+    Wallet,
+    Answer,
+    /// Recorded in the trail, no evidence.
+    Other,
+}
+
+impl Role {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Role::Request => "request",
+            Role::Bill => "bill",
+            Role::Wallet => "wallet",
+            Role::Answer => "answer",
+            Role::Other => "other",
+        }
+    }
+}
+
+/// Everything the ledger holds for one order.
+#[derive(Debug, Clone)]
+pub struct OrderFile {
+    pub order: OrderId,
+    pub status: Status,
+    pub request: Option<Incoming>,
+    pub bill: Option<Incoming>,
+    pub wallet: Option<Incoming>,
+    pub board: BoardLookup,
+    /// The confirmation's nonce, once one was sent.
+    pub nonce: Option<Vec<u8>>,
+    pub wrong_attempts: u8,
+}
+
+impl OrderFile {
+    pub fn new(order: OrderId) -> Self {
+        OrderFile {
+            order,
+            status: Status::Collecting,
+            request: None,
+            bill: None,
+            wallet: None,
+            board: BoardLookup::NotYetLooked,
+            nonce: None,
+            wrong_attempts: 0,
+        }
+    }
+
+    pub fn terms(&self) -> Option<&OrderTerms> {
+        match &self.request.as_ref()?.body {
+            Body::PaymentRequest(t) => Some(t),
+            _ => None,
+        }
+    }
+}
+
+/// An account as the engine needs it.
+#[derive(Debug, Clone, Default)]
+pub struct AccountInfo {
+    pub initials: Option<String>,
+    pub wallet_key: Option<PublicKey>,
+    /// The merchant's registered board, preferred to the order's `Board`.
+    pub board: Option<String>,
+    /// Balance per currency code, in minor units.
+    pub balances: HashMap<String, u64>,
+}
+
+/// What the ledger looked up for this decision.
+#[derive(Debug, Clone)]
+pub struct Known {
+    /// The accounts of every address the order's mails mention.
+    pub accounts: HashMap<EmailAddress, AccountInfo>,
+    /// The payment request's A was used by another order.
+    pub password_used: bool,
+    pub now: Timestamp,
+}
+
+/// The bank itself.
+pub struct BankSide<'a> {
+    pub address: &'a EmailAddress,
+    pub identity: &'a age::x25519::Identity,
+    /// The secret that binds confirmation codes (PROTOCOL.md 5.5).
+    pub code_key: &'a [u8],
+}
+
+/// Money to move, exactly once.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Transfer {
+    pub payer: EmailAddress,
+    pub payee: EmailAddress,
+    pub amount: Money,
+    pub reference: String,
+}
+
+/// The engine's answer.
+#[derive(Debug, Clone)]
+pub struct Outcome {
+    /// What the new mail is kept as (evidence roles change the file).
+    pub role: Role,
+    /// The order after this step.
+    pub file: OrderFile,
+    pub note: String,
+    pub reason: Option<RejectReason>,
+    pub mails: Vec<Draft>,
+    pub transfer: Option<Transfer>,
+    /// Look the order up on this board, then call [`on_board`].
+    pub look_up_board: Option<String>,
+}
+
+impl Outcome {
+    pub fn note(
+        role: Role,
+        file: &OrderFile,
+        note: impl Into<String>,
+        reason: Option<RejectReason>,
+    ) -> Outcome {
+        Outcome {
+            role,
+            file: file.clone(),
+            note: note.into(),
+            reason,
+            mails: Vec::new(),
+            transfer: None,
+            look_up_board: None,
+        }
+    }
+}
+
+/// The bank's transaction reference for an order: one order settles once.
+pub fn reference(order: &OrderId) -> String {
+    format!("MP-{}", order.as_str())
+}
+
+/// Takes one new mail about `file`'s order. `nonce` is fresh randomness for
+/// a confirmation, used only if one is sent.
+pub fn on_mail(
+    bank: &BankSide<'_>,
+    file: &OrderFile,
+    known: &Known,
+    mail: &Incoming,
+    nonce: &[u8],
+) -> Outcome {
+    let slot = |f: &OrderFile| match mail.body {
+        Body::PaymentRequest(_) => Some((Role::Request, f.request.clone())),
+        Body::Bill(_) => Some((Role::Bill, f.bill.clone())),
+        Body::Wallet(_) => Some((Role::Wallet, f.wallet.clone())),
+        _ => None,
+    };
+    if let Some((role, existing)) = slot(file) {
+        if let Some(existing) = existing {
+            if existing.body == mail.body {
+                return Outcome::note(role, file, "the same mail again: nothing to do", None);
+            }
+            let why = format!("a second, different {} for order {}", mail.body.kind(), file.order);
+            let mut out = Outcome::note(Role::Other, file, why.clone(), Some(RejectReason::Duplicate));
+            out.mails.push(rejected(bank, file, RejectReason::Duplicate, &why, &mail.from, mail));
+            return out;
+        }
+        if file.status != Status::Collecting {
+            let note =
+                format!("a {} for an order already {}: not answered", mail.body.kind(), file.status.as_str());
+            return Outcome::note(Role::Other, file, note, None);
+        }
+        let mut next = file.clone();
+        match role {
+            Role::Request => next.request = Some(mail.clone()),
+            Role::Bill => next.bill = Some(mail.clone()),
+            _ => next.wallet = Some(mail.clone()),
+        }
+        let mut out = evaluate(bank, &next, known, nonce);
+        out.role = role;
+        return out;
+    }
+    match &mail.body {
+        Body::Approve(answer) => on_approve(bank, file, known, mail, answer),
+        Body::Decline(_) => on_decline(bank, file, mail),
+        other => Outcome::note(
+            Role::Other,
+            file,
+            format!("a {} is not a mail the bank acts on: not answered", other.kind()),
+            None,
+        ),
+    }
+}
+
+/// Takes the outcome of a board lookup for `file`'s order.
+pub fn on_board(
+    bank: &BankSide<'_>,
+    file: &OrderFile,
+    known: &Known,
+    lookup: BoardLookup,
+    nonce: &[u8],
+) -> Outcome {
+    if file.status != Status::Collecting {
+        return Outcome::note(
+            Role::Other,
+            file,
+            "board lookup for an order no longer collecting: ignored",
+            None,
+        );
+    }
+    let mut next = file.clone();
+    next.board = lookup;
+    evaluate(bank, &next, known, nonce)
+}
+
+fn facts(bank: &BankSide<'_>, file: &OrderFile, known: &Known) -> Facts {
+    let account = |a: Option<&EmailAddress>| a.and_then(|a| known.accounts.get(a));
+    let terms = file.terms();
+    let payer = account(terms.map(|t| &t.orderer));
+    let balance = terms.and_then(|t| payer?.balances.get(t.amount.currency().code()).copied()).unwrap_or(0);
+    Facts {
+        bank: bank.address.clone(),
+        payer_registered: account(file.request.as_ref().map(|r| &r.from)).is_some(),
+        payee_registered: account(file.bill.as_ref().map(|b| &b.from)).is_some(),
+        password_used: known.password_used,
+        payer_balance: balance,
+        payer_initials: payer.and_then(|p| p.initials.clone()),
+        now: known.now,
+    }
+}
+
+/// Runs the matching rule on the file and acts on its decision.
+fn evaluate(bank: &BankSide<'_>, file: &OrderFile, known: &Known, nonce: &[u8]) -> Outcome {
+    let facts = facts(bank, file, known);
+    let cheque: Option<Result<Cheque, ChequeError>> = match (&file.wallet, file.terms()) {
+        (Some(wallet), Some(terms)) => Some(match &wallet.body {
+            Body::Wallet(w) => match known.accounts.get(&terms.orderer).and_then(|a| a.wallet_key.as_ref()) {
+                Some(key) => Cheque::open(&w.cheque, bank.identity, key),
+                None => Err(ChequeError::NoRegisteredKey(terms.orderer.to_string())),
+            },
+            _ => Err(ChequeError::NoBlock),
+        }),
+        _ => None,
+    };
+    let request = file.request.as_ref().and_then(|r| match &r.body {
+        Body::PaymentRequest(t) => Some(Received { sender: &r.from, content: t }),
+        _ => None,
+    });
+    let bill = file.bill.as_ref().and_then(|b| match &b.body {
+        Body::Bill(bill) => Some(Received { sender: &b.from, content: bill }),
+        _ => None,
+    });
+    let evidence = Evidence { request, bill, cheque: cheque.as_ref(), board: &file.board };
+    let decision = matching::decide(&evidence, &facts);
+    let mut out = Outcome::note(Role::Other, file, String::new(), None);
+    match decision {
+        Decision::Wait(awaited) => {
+            let board_awaited = awaited.contains(&matching::Awaited::Board);
+            out.note = format!("waiting for {awaited:?}");
+            if board_awaited && file.board == BoardLookup::NotYetLooked {
+                match file.terms().and_then(|t| board_url(t, known)) {
+                    Some(url) => out.look_up_board = Some(url),
+                    None => {
+                        let why = "the order names no board and the merchant registered none";
+                        return reject_order(bank, file, RejectReason::BoardMissing, why);
+                    }
+                }
+            }
+        }
+        Decision::Reject(reason, detail) => return reject_order(bank, file, reason, &detail),
+        Decision::AskConfirmation => {
+            let (Some(terms), Some(request)) = (file.terms(), &file.request) else { return out };
+            let mut next = file.clone();
+            next.status = Status::AwaitingAnswer;
+            next.nonce = Some(nonce.to_vec());
+            let confirm = confirmation(bank, &next, terms);
+            out.mails.push(compose::confirm(&confirm, bank.address, &request.thread()));
+            out.note = format!("matched; confirmation sent to {}", terms.orderer);
+            out.file = next;
+        }
+        Decision::Settle => return settle(bank, file, None, known.now),
+    }
+    out
+}
+
+fn board_url(terms: &OrderTerms, known: &Known) -> Option<String> {
+    known.accounts.get(&terms.merchant).and_then(|a| a.board.clone()).or_else(|| terms.board.clone())
+}
+
+/// The confirmation for the order as the ledger holds it.
+fn confirmation(bank: &BankSide<'_>, file: &OrderFile, terms: &OrderTerms) -> Confirm {
+    let nonce = file.nonce.clone().unwrap_or_default();
+    let issued = Issued {
+        bank_key: bank.code_key,
+        nonce: &nonce,
+        terms,
+        wrong_attempts: file.wrong_attempts,
+        answered: false,
+    };
+    let items = match file.bill.as_ref().map(|b| &b.body) {
+        Some(Body::Bill(bill)) => bill.items.clone(),
+        _ => terms.items.clone(),
+    };
+    Confirm {
+        order: terms.order.clone(),
+        orderer: terms.orderer.clone(),
+        merchant: terms.merchant.clone(),
+        amount: terms.amount,
+        items,
+        code: matching::expected_code(&issued, &terms.password),
+        expires: terms.expires,
+        attempts_left: MAX_ATTEMPTS.saturating_sub(file.wrong_attempts),
+    }
+}
+
+fn rejected(
+    bank: &BankSide<'_>,
+    file: &OrderFile,
+    reason: RejectReason,
+    detail: &str,
+    to: &EmailAddress,
+    answering: &Incoming,
+) -> Draft {
+    let notice = Rejected { order: file.order.clone(), reason, detail: detail.to_string() };
+    compose::rejected(&notice, bank.address, to, &answering.thread())
+}
+
+/// Ends the order with `reason`, telling the senders of its request and bill.
+fn reject_order(bank: &BankSide<'_>, file: &OrderFile, reason: RejectReason, detail: &str) -> Outcome {
+    let mut next = file.clone();
+    next.status = Status::Rejected;
+    let mut out = Outcome::note(Role::Other, &next, format!("rejected: {detail}"), Some(reason));
+    let mut told: Vec<&EmailAddress> = Vec::new();
+    for mail in [&file.request, &file.bill].into_iter().flatten() {
+        if !told.contains(&&mail.from) {
+            told.push(&mail.from);
+            out.mails.push(rejected(bank, file, reason, detail, &mail.from, mail));
+        }
+    }
+    out
+}
+
+/// Pays: the transfer plus `settled` to orderer and merchant.
+fn settle(bank: &BankSide<'_>, file: &OrderFile, approve: Option<&Incoming>, now: Timestamp) -> Outcome {
+    let Some(terms) = file.terms() else {
+        return Outcome::note(Role::Other, file, "nothing to settle", None);
+    };
+    let mut next = file.clone();
+    next.status = Status::Settled;
+    let reference = reference(&file.order);
+    let notice = Settled {
+        order: file.order.clone(),
+        orderer: terms.orderer.clone(),
+        merchant: terms.merchant.clone(),
+        amount: terms.amount,
+        settled: now,
+        reference: reference.clone(),
+    };
+    let mut out = Outcome::note(Role::Other, &next, format!("settled {} as {reference}", terms.amount), None);
+    let orderer_thread = approve.or(file.request.as_ref()).map(Incoming::thread).unwrap_or_default();
+    let merchant_thread = file.bill.as_ref().map(Incoming::thread).unwrap_or_default();
+    out.mails.push(compose::settled(&notice, bank.address, &terms.orderer, &orderer_thread));
+    out.mails.push(compose::settled(&notice, bank.address, &terms.merchant, &merchant_thread));
+    out.transfer = Some(Transfer {
+        payer: terms.orderer.clone(),
+        payee: terms.merchant.clone(),
+        amount: terms.amount,
+        reference,
+    });
+    out
+}
+
+fn on_approve(
+    bank: &BankSide<'_>,
+    file: &OrderFile,
+    known: &Known,
+    mail: &Incoming,
+    answer: &crate::protocol::message::Approve,
+) -> Outcome {
+    let Some(terms) = file.terms() else {
+        return Outcome::note(
+            Role::Other,
+            file,
+            "an answer for an order the bank has no request for: not answered",
+            None,
+        );
+    };
+    match file.status {
+        Status::Collecting => {
+            return Outcome::note(
+                Role::Other,
+                file,
+                "an answer before any confirmation was sent: not answered",
+                None,
+            );
+        }
+        Status::Rejected => {
+            return Outcome::note(Role::Other, file, "an answer for a rejected order: not answered", None);
+        }
+        Status::AwaitingAnswer | Status::Settled | Status::Declined => {}
+    }
+    let nonce = file.nonce.clone().unwrap_or_default();
+    let issued = Issued {
+        bank_key: bank.code_key,
+        nonce: &nonce,
+        terms,
+        wrong_attempts: file.wrong_attempts,
+        answered: file.status != Status::AwaitingAnswer,
+    };
+    match matching::check_answer(&issued, &mail.from, answer, known.now) {
+        AnswerOutcome::Settle => {
+            let mut out = settle(bank, file, Some(mail), known.now);
+            out.role = Role::Answer;
+            out
+        }
+        AnswerOutcome::TryAgain { attempts_left } => {
+            let mut next = file.clone();
+            next.wrong_attempts = file.wrong_attempts.saturating_add(1);
+            let confirm = confirmation(bank, &next, terms);
+            let mut out = Outcome::note(
+                Role::Answer,
+                &next,
+                format!("wrong code or password A; confirmation sent again, {attempts_left} attempts left"),
+                Some(RejectReason::CodeMismatch),
+            );
+            out.mails.push(compose::confirm(&confirm, bank.address, &mail.thread()));
+            out
+        }
+        AnswerOutcome::Reject(
+            reason @ (RejectReason::AlreadyAnswered | RejectReason::PayerMismatch),
+            detail,
+        ) => {
+            // The order stands; only the orderer hears about it.
+            let mut out = Outcome::note(Role::Answer, file, format!("refused: {detail}"), Some(reason));
+            if mail.from == terms.orderer {
+                out.mails.push(rejected(bank, file, reason, &detail, &mail.from, mail));
+            }
+            out
+        }
+        AnswerOutcome::Reject(reason, detail) => {
+            let mut out = reject_order(bank, file, reason, &detail);
+            out.role = Role::Answer;
+            out
+        }
+    }
+}
+
+fn on_decline(bank: &BankSide<'_>, file: &OrderFile, mail: &Incoming) -> Outcome {
+    let Some(terms) = file.terms() else {
+        return Outcome::note(
+            Role::Other,
+            file,
+            "a decline for an order the bank has no request for: not answered",
+            None,
+        );
+    };
+    if mail.from != terms.orderer {
+        return Outcome::note(
+            Role::Other,
+            file,
+            format!("a decline from {}, not the orderer: ignored", mail.from),
+            None,
+        );
+    }
+    match file.status {
+        Status::AwaitingAnswer => {
+            let mut out =
+                reject_order(bank, file, RejectReason::Declined, "the orderer declined the payment");
+            out.file.status = Status::Declined;
+            out.role = Role::Answer;
+            out.note = "declined by the orderer".into();
+            out
+        }
+        Status::Settled | Status::Declined => {
+            let detail = format!("this order was already {}", file.status.as_str());
+            let mut out =
+                Outcome::note(Role::Answer, file, detail.clone(), Some(RejectReason::AlreadyAnswered));
+            out.mails.push(rejected(bank, file, RejectReason::AlreadyAnswered, &detail, &mail.from, mail));
+            out
+        }
+        Status::Collecting | Status::Rejected => Outcome::note(
+            Role::Other,
+            file,
+            "a decline before any confirmation or after a rejection: not answered",
+            None,
+        ),
+    }
+}

@@ -1,0 +1,676 @@
+//! The bank's ledger in SQLite: accounts and balances (integer minor units
+//! per currency), payments with their state, every mail received and sent
+//! (the trail), the hashes of every password A ever used, and the bank's
+//! own keys. Each received mail is handled in one `IMMEDIATE` transaction:
+//! the mail, the order's new state, any money moved and the mails to send
+//! are written together or not at all, so a crash never pays twice and
+//! never loses a notice. Mails are queued (with their Message-ID) before
+//! they are sent and marked sent after.
+
+mod schema;
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+
+use age::secrecy::ExposeSecret;
+use rusqlite::{Connection, OptionalExtension, Transaction, TransactionBehavior, params};
+use sha2::{Digest, Sha256};
+
+use super::engine::{self, AccountInfo, BankSide, Known, OrderFile, Outcome, Role, Status};
+use crate::mail::imap::Resume;
+use crate::protocol::board::{BoardRecord, CheckedRecord};
+use crate::protocol::compose::Outgoing;
+use crate::protocol::matching::BoardLookup;
+use crate::protocol::message::Body;
+use crate::protocol::parse::{self, Incoming};
+use crate::protocol::reason::RejectReason;
+use crate::protocol::{Currency, EmailAddress, Kind, OrderId, Timestamp};
+
+#[derive(Debug, Clone, thiserror::Error)]
+pub enum LedgerError {
+    #[error("the ledger {path}: {reason}")]
+    Sqlite { path: PathBuf, reason: String },
+    #[error("the ledger {path} was made by a newer mailpay-bank (schema {found}, this one knows {known})")]
+    TooNew { path: PathBuf, found: i64, known: i64 },
+    #[error("the ledger's stored key is damaged: {0}")]
+    Key(String),
+    #[error("{0} has no account at this bank; open one with `mailpay-bank open-account {0}`")]
+    NoAccount(String),
+    #[error("no payment for order {0} in the ledger")]
+    NoPayment(String),
+    #[error("moving {amount} from {payer} failed: the balance changed under the decision")]
+    Funds { payer: String, amount: String },
+}
+
+/// One payment as listed by `mailpay-bank payments`.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct PaymentRow {
+    pub order: String,
+    pub status: String,
+    pub method: Option<String>,
+    pub payer: Option<String>,
+    pub payee: Option<String>,
+    pub amount: Option<String>,
+    pub reason: Option<String>,
+    pub detail: Option<String>,
+}
+
+/// One line of an order's trail: a mail in or out.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct TrailLine {
+    pub at: i64,
+    pub direction: &'static str,
+    pub kind: String,
+    pub party: String,
+    pub message_id: String,
+    pub outcome: String,
+    pub reason: Option<String>,
+}
+
+/// What handling one mail (or board lookup) did.
+#[derive(Debug, Clone, Default)]
+pub struct Processed {
+    pub order: Option<OrderId>,
+    /// Seen before (same Message-ID): nothing done.
+    pub duplicate: bool,
+    pub note: String,
+    pub reason: Option<RejectReason>,
+    pub outgoing: Vec<Outgoing>,
+    pub look_up_board: Option<String>,
+}
+
+pub struct Ledger {
+    conn: Connection,
+    path: PathBuf,
+}
+
+impl std::fmt::Debug for Ledger {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Ledger({})", self.path.display())
+    }
+}
+
+fn sqlite(path: &Path) -> impl Fn(rusqlite::Error) -> LedgerError + '_ {
+    move |e| LedgerError::Sqlite { path: path.to_path_buf(), reason: e.to_string() }
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+fn unhex(text: &str) -> Option<Vec<u8>> {
+    (0..text.len())
+        .step_by(2)
+        .map(|i| text.get(i..i + 2).and_then(|h| u8::from_str_radix(h, 16).ok()))
+        .collect()
+}
+
+impl Ledger {
+    /// Opens (creating if needed) the ledger; a new one gets the bank's age
+    /// identity and confirmation-code key.
+    pub fn open(path: &Path) -> Result<Ledger, LedgerError> {
+        let err = sqlite(path);
+        if let Some(dir) = path.parent() {
+            crate::paths::create_private_dir(dir)
+                .map_err(|e| LedgerError::Sqlite { path: path.to_path_buf(), reason: e.to_string() })?;
+        }
+        let mut conn = Connection::open(path).map_err(&err)?;
+        conn.pragma_update(None, "journal_mode", "WAL").map_err(&err)?;
+        conn.pragma_update(None, "synchronous", "FULL").map_err(&err)?;
+        conn.pragma_update(None, "foreign_keys", "ON").map_err(&err)?;
+        conn.busy_timeout(std::time::Duration::from_secs(10)).map_err(&err)?;
+        schema::migrate(&mut conn).map_err(|e| match e {
+            schema::MigrateError::TooNew { found, known } => {
+                LedgerError::TooNew { path: path.to_path_buf(), found, known }
+            }
+            schema::MigrateError::Sqlite(e) => err(e),
+        })?;
+        let mut key = [0u8; 32];
+        rand::Rng::fill_bytes(&mut rand::rng(), &mut key);
+        let identity = age::x25519::Identity::generate();
+        conn.execute(
+            "INSERT OR IGNORE INTO setting (key, value) VALUES ('age-identity', ?1), ('code-key', ?2)",
+            params![identity.to_string().expose_secret(), hex(&key)],
+        )
+        .map_err(&err)?;
+        Ok(Ledger { conn, path: path.to_path_buf() })
+    }
+
+    fn err(&self) -> impl Fn(rusqlite::Error) -> LedgerError + '_ {
+        sqlite(&self.path)
+    }
+
+    fn setting(&self, key: &str) -> Result<String, LedgerError> {
+        self.conn
+            .query_row("SELECT value FROM setting WHERE key = ?1", [key], |r| r.get(0))
+            .map_err(self.err())
+    }
+
+    /// The bank's age identity: cheques are encrypted to its recipient.
+    pub fn identity(&self) -> Result<age::x25519::Identity, LedgerError> {
+        self.setting("age-identity")?.parse().map_err(|e: &str| LedgerError::Key(e.to_string()))
+    }
+
+    /// The age recipient (`age1...`) wallets encrypt cheques to.
+    pub fn recipient(&self) -> Result<String, LedgerError> {
+        Ok(self.identity()?.to_public().to_string())
+    }
+
+    fn code_key(&self) -> Result<Vec<u8>, LedgerError> {
+        unhex(&self.setting("code-key")?)
+            .ok_or_else(|| LedgerError::Key("the confirmation key is not hex".into()))
+    }
+
+    /// Opens an account, or updates its initials, wallet key and board.
+    pub fn open_account(
+        &self,
+        address: &EmailAddress,
+        initials: Option<&str>,
+        wallet_key: Option<&str>,
+        board: Option<&str>,
+        now: Timestamp,
+    ) -> Result<(), LedgerError> {
+        self.conn
+            .execute(
+                "INSERT INTO account (address, initials, wallet_key, board, opened_at) VALUES (?1, ?2, ?3, ?4, ?5)
+                 ON CONFLICT (address) DO UPDATE SET initials = coalesce(excluded.initials, initials),
+                   wallet_key = coalesce(excluded.wallet_key, wallet_key), board = coalesce(excluded.board, board)",
+                params![address.as_str(), initials, wallet_key, board, now.unix()],
+            )
+            .map_err(self.err())?;
+        Ok(())
+    }
+
+    pub fn set_balance(
+        &self,
+        address: &EmailAddress,
+        currency: Currency,
+        minor: u64,
+    ) -> Result<(), LedgerError> {
+        let exists: Option<i64> = self
+            .conn
+            .query_row("SELECT 1 FROM account WHERE address = ?1", [address.as_str()], |r| r.get(0))
+            .optional()
+            .map_err(self.err())?;
+        if exists.is_none() {
+            return Err(LedgerError::NoAccount(address.to_string()));
+        }
+        let minor = i64::try_from(minor)
+            .map_err(|_| LedgerError::Funds { payer: address.to_string(), amount: minor.to_string() })?;
+        self.conn
+            .execute(
+                "INSERT INTO balance (address, currency, minor) VALUES (?1, ?2, ?3)
+                 ON CONFLICT (address, currency) DO UPDATE SET minor = excluded.minor",
+                params![address.as_str(), currency.code(), minor],
+            )
+            .map_err(self.err())?;
+        Ok(())
+    }
+
+    /// An account's balance in minor units (0 when it holds none of it).
+    pub fn balance(&self, address: &EmailAddress, currency: Currency) -> Result<u64, LedgerError> {
+        let minor: Option<i64> = self
+            .conn
+            .query_row(
+                "SELECT minor FROM balance WHERE address = ?1 AND currency = ?2",
+                params![address.as_str(), currency.code()],
+                |r| r.get(0),
+            )
+            .optional()
+            .map_err(self.err())?;
+        Ok(minor.and_then(|m| u64::try_from(m).ok()).unwrap_or(0))
+    }
+
+    /// The sum of all balances in `currency`: moving money never changes it.
+    pub fn total(&self, currency: Currency) -> Result<u64, LedgerError> {
+        let sum: i64 = self
+            .conn
+            .query_row(
+                "SELECT coalesce(sum(minor), 0) FROM balance WHERE currency = ?1",
+                [currency.code()],
+                |r| r.get(0),
+            )
+            .map_err(self.err())?;
+        Ok(u64::try_from(sum).unwrap_or(0))
+    }
+
+    pub fn transfers(&self) -> Result<usize, LedgerError> {
+        let n: i64 =
+            self.conn.query_row("SELECT count(*) FROM transfer", [], |r| r.get(0)).map_err(self.err())?;
+        Ok(usize::try_from(n).unwrap_or(0))
+    }
+
+    pub fn payments(&self) -> Result<Vec<PaymentRow>, LedgerError> {
+        let mut stmt = self
+            .conn
+            .prepare(
+                "SELECT order_id, status, method, payer, payee, amount, reason, detail FROM payment ORDER BY created, order_id",
+            )
+            .map_err(self.err())?;
+        let rows = stmt
+            .query_map([], |r| {
+                Ok(PaymentRow {
+                    order: r.get(0)?,
+                    status: r.get(1)?,
+                    method: r.get(2)?,
+                    payer: r.get(3)?,
+                    payee: r.get(4)?,
+                    amount: r.get(5)?,
+                    reason: r.get(6)?,
+                    detail: r.get(7)?,
+                })
+            })
+            .map_err(self.err())?;
+        rows.collect::<Result<Vec<_>, _>>().map_err(self.err())
+    }
+
+    pub fn payment(&self, order: &OrderId) -> Result<PaymentRow, LedgerError> {
+        self.payments()?
+            .into_iter()
+            .find(|p| p.order == order.as_str())
+            .ok_or_else(|| LedgerError::NoPayment(order.to_string()))
+    }
+
+    /// Every mail in and out for `order`, oldest first.
+    pub fn trail(&self, order: &OrderId) -> Result<Vec<TrailLine>, LedgerError> {
+        let mut stmt = self
+            .conn
+            .prepare(
+                "SELECT received_at, 'in', coalesce(kind, '?'), sender, message_id, outcome, reason, rowid FROM received WHERE order_id = ?1
+                 UNION ALL
+                 SELECT queued_at, 'out', kind, recipient, message_id,
+                        CASE WHEN sent_at IS NOT NULL THEN 'sent' WHEN last_error IS NOT NULL THEN 'failed: ' || last_error ELSE 'queued' END,
+                        NULL, rowid + 1000000000 FROM outbox WHERE order_id = ?1
+                 ORDER BY 1, 8",
+            )
+            .map_err(self.err())?;
+        let rows = stmt
+            .query_map([order.as_str()], |r| {
+                let direction: String = r.get(1)?;
+                Ok(TrailLine {
+                    at: r.get(0)?,
+                    direction: if direction == "in" { "in" } else { "out" },
+                    kind: r.get(2)?,
+                    party: r.get(3)?,
+                    message_id: r.get(4)?,
+                    outcome: r.get(5)?,
+                    reason: r.get(6)?,
+                })
+            })
+            .map_err(self.err())?;
+        rows.collect::<Result<Vec<_>, _>>().map_err(self.err())
+    }
+
+    /// Records a mail the parser refused (reported, never answered).
+    pub fn record_invalid(&self, raw: &[u8], error: &str, now: Timestamp) -> Result<bool, LedgerError> {
+        let id = format!("sha256:{}", hex(&Sha256::digest(raw)));
+        let n = self
+            .conn
+            .execute(
+                "INSERT OR IGNORE INTO received (message_id, raw, outcome, received_at) VALUES (?1, ?2, ?3, ?4)",
+                params![id, raw, format!("not valid MailPay: {error}"), now.unix()],
+            )
+            .map_err(self.err())?;
+        Ok(n == 1)
+    }
+
+    /// Handles one parsed mail (see the module documentation).
+    pub fn process(
+        &mut self,
+        bank: &EmailAddress,
+        mail: &Incoming,
+        raw: &[u8],
+        now: Timestamp,
+    ) -> Result<Processed, LedgerError> {
+        let identity = self.identity()?;
+        let code_key = self.code_key()?;
+        let path = self.path.clone();
+        let err = sqlite(&path);
+        let tx = self.conn.transaction_with_behavior(TransactionBehavior::Immediate).map_err(&err)?;
+        let id = mail.message_id.clone().unwrap_or_else(|| format!("sha256:{}", hex(&Sha256::digest(raw))));
+        let order = mail.body.order().clone();
+        let mut processed = Processed { order: Some(order.clone()), ..Processed::default() };
+        let seen: Option<i64> = tx
+            .query_row("SELECT 1 FROM received WHERE message_id = ?1", [&id], |r| r.get(0))
+            .optional()
+            .map_err(&err)?;
+        if seen.is_some() {
+            processed.duplicate = true;
+            processed.note = "seen before: nothing done".into();
+            return Ok(processed);
+        }
+        let file = load_file(&tx, &order).map_err(&err)?;
+        let outcome = if mail.from_mailing_list_or_failed_auth() {
+            let why = if mail.mailing_list {
+                "came through a mailing list"
+            } else {
+                "failed sender authentication"
+            };
+            Outcome::note(Role::Other, &file, format!("{why}: ignored, not answered"), None)
+        } else {
+            let known = known_for(&tx, &file, Some(mail), now).map_err(&err)?;
+            let nonce: [u8; 16] = rand::random();
+            engine::on_mail(&side(bank, &identity, &code_key), &file, &known, mail, &nonce)
+        };
+        tx.execute(
+            "INSERT INTO received (message_id, order_id, kind, sender, role, raw, outcome, reason, received_at)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+            params![
+                id,
+                order.as_str(),
+                mail.body.kind().as_str(),
+                mail.from.as_str(),
+                outcome.role.as_str(),
+                raw,
+                outcome.note,
+                outcome.reason.map(RejectReason::code),
+                now.unix()
+            ],
+        )
+        .map_err(&err)?;
+        if outcome.role == Role::Request
+            && let Body::PaymentRequest(terms) = &mail.body
+        {
+            tx.execute(
+                "INSERT OR IGNORE INTO used_password (hash, order_id, used_at) VALUES (?1, ?2, ?3)",
+                params![terms.password.hash().to_hex(), order.as_str(), now.unix()],
+            )
+            .map_err(&err)?;
+        }
+        apply(&tx, &path, &outcome, now, &mut processed)?;
+        tx.commit().map_err(&err)?;
+        Ok(processed)
+    }
+
+    /// Takes the result of a board lookup for `order`.
+    pub fn board_result(
+        &mut self,
+        bank: &EmailAddress,
+        order: &OrderId,
+        lookup: BoardLookup,
+        now: Timestamp,
+    ) -> Result<Processed, LedgerError> {
+        let identity = self.identity()?;
+        let code_key = self.code_key()?;
+        let path = self.path.clone();
+        let err = sqlite(&path);
+        let tx = self.conn.transaction_with_behavior(TransactionBehavior::Immediate).map_err(&err)?;
+        let file = load_file(&tx, order).map_err(&err)?;
+        let known = known_for(&tx, &file, None, now).map_err(&err)?;
+        let nonce: [u8; 16] = rand::random();
+        let outcome = engine::on_board(&side(bank, &identity, &code_key), &file, &known, lookup, &nonce);
+        let mut processed = Processed { order: Some(order.clone()), ..Processed::default() };
+        apply(&tx, &path, &outcome, now, &mut processed)?;
+        tx.commit().map_err(&err)?;
+        Ok(processed)
+    }
+
+    /// Mails queued and not yet sent (after a crash, or a failed send).
+    pub fn unsent(&self) -> Result<Vec<Outgoing>, LedgerError> {
+        let mut stmt = self
+            .conn
+            .prepare("SELECT kind, order_id, message_id, sender, recipient, bytes FROM outbox WHERE sent_at IS NULL ORDER BY rowid")
+            .map_err(self.err())?;
+        let rows = stmt
+            .query_map([], |r| {
+                Ok((
+                    r.get::<_, String>(0)?,
+                    r.get::<_, String>(1)?,
+                    r.get::<_, String>(2)?,
+                    r.get::<_, String>(3)?,
+                    r.get::<_, String>(4)?,
+                    r.get::<_, Vec<u8>>(5)?,
+                ))
+            })
+            .map_err(self.err())?;
+        let mut out = Vec::new();
+        for row in rows {
+            let (kind, order, message_id, from, to, bytes) = row.map_err(self.err())?;
+            if let (Ok(kind), Ok(order), Ok(from), Ok(to)) =
+                (kind.parse::<Kind>(), order.parse(), from.parse(), to.parse())
+            {
+                out.push(Outgoing { kind, order, message_id, from, to, bytes });
+            }
+        }
+        Ok(out)
+    }
+
+    pub fn mark_sent(&self, message_id: &str, now: Timestamp) -> Result<(), LedgerError> {
+        self.conn
+            .execute(
+                "UPDATE outbox SET sent_at = ?2, last_error = NULL WHERE message_id = ?1",
+                params![message_id, now.unix()],
+            )
+            .map_err(self.err())?;
+        Ok(())
+    }
+
+    pub fn mark_failed(&self, message_id: &str, error: &str) -> Result<(), LedgerError> {
+        self.conn
+            .execute(
+                "UPDATE outbox SET last_error = ?2, attempts = attempts + 1 WHERE message_id = ?1",
+                params![message_id, error],
+            )
+            .map_err(self.err())?;
+        Ok(())
+    }
+
+    pub fn resume(&self, account: &str, folder: &str) -> Result<Resume, LedgerError> {
+        let row: Option<(u32, u32)> = self
+            .conn
+            .query_row(
+                "SELECT uid_validity, last_uid FROM mailbox WHERE account = ?1 AND folder = ?2",
+                params![account, folder],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
+            .optional()
+            .map_err(self.err())?;
+        Ok(row.map(|(uid_validity, last_uid)| Resume { uid_validity, last_uid }).unwrap_or_default())
+    }
+
+    pub fn save_resume(&self, account: &str, folder: &str, resume: Resume) -> Result<(), LedgerError> {
+        self.conn
+            .execute(
+                "INSERT INTO mailbox (account, folder, uid_validity, last_uid) VALUES (?1, ?2, ?3, ?4)
+                 ON CONFLICT (account, folder) DO UPDATE SET uid_validity = excluded.uid_validity, last_uid = excluded.last_uid",
+                params![account, folder, resume.uid_validity, resume.last_uid],
+            )
+            .map_err(self.err())?;
+        Ok(())
+    }
+}
+
+fn side<'a>(bank: &'a EmailAddress, identity: &'a age::x25519::Identity, code_key: &'a [u8]) -> BankSide<'a> {
+    BankSide { address: bank, identity, code_key }
+}
+
+/// Rebuilds an order's file from the payment row and its kept mails.
+fn load_file(tx: &Transaction<'_>, order: &OrderId) -> rusqlite::Result<OrderFile> {
+    let mut file = OrderFile::new(order.clone());
+    type Row = (String, String, Option<String>, Option<Vec<u8>>, i64);
+    let row: Option<Row> = tx
+        .query_row(
+            "SELECT status, board, board_record, nonce, wrong_attempts FROM payment WHERE order_id = ?1",
+            [order.as_str()],
+            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?)),
+        )
+        .optional()?;
+    if let Some((status, board, record, nonce, wrong)) = row {
+        file.status = Status::parse(&status).unwrap_or(Status::Rejected);
+        file.board = match (board.as_str(), record) {
+            ("missing", _) => BoardLookup::Missing,
+            ("found", Some(json)) => BoardRecord::from_json(json.as_bytes())
+                .map(BoardLookup::Found)
+                .unwrap_or(BoardLookup::Missing),
+            _ => BoardLookup::NotYetLooked,
+        };
+        file.nonce = nonce;
+        file.wrong_attempts = u8::try_from(wrong).unwrap_or(u8::MAX);
+    }
+    let mut stmt = tx.prepare(
+        "SELECT role, raw FROM received WHERE order_id = ?1 AND role IN ('request', 'bill', 'wallet')",
+    )?;
+    let kept = stmt.query_map([order.as_str()], |r| Ok((r.get::<_, String>(0)?, r.get::<_, Vec<u8>>(1)?)))?;
+    for row in kept {
+        let (role, raw) = row?;
+        let Ok(mail) = parse::parse(&raw) else { continue };
+        match role.as_str() {
+            "request" => file.request = Some(mail),
+            "bill" => file.bill = Some(mail),
+            _ => file.wallet = Some(mail),
+        }
+    }
+    Ok(file)
+}
+
+/// Looks up the accounts of every address the order's mails mention, and
+/// whether the request's A was used by another order.
+fn known_for(
+    tx: &Transaction<'_>,
+    file: &OrderFile,
+    mail: Option<&Incoming>,
+    now: Timestamp,
+) -> rusqlite::Result<Known> {
+    let mut addresses: Vec<EmailAddress> = Vec::new();
+    let mails = [file.request.as_ref(), file.bill.as_ref(), file.wallet.as_ref(), mail];
+    let mut request_terms = file.terms().cloned();
+    for m in mails.into_iter().flatten() {
+        addresses.push(m.from.clone());
+        match &m.body {
+            Body::PaymentRequest(t) | Body::Order(t) => {
+                addresses.extend([t.orderer.clone(), t.merchant.clone()]);
+                if request_terms.is_none() && matches!(m.body, Body::PaymentRequest(_)) {
+                    request_terms = Some(t.clone());
+                }
+            }
+            Body::Bill(b) => addresses.extend([b.orderer.clone(), b.merchant.clone()]),
+            _ => {}
+        }
+    }
+    let mut accounts = HashMap::new();
+    for address in addresses {
+        if accounts.contains_key(&address) {
+            continue;
+        }
+        let row: Option<(Option<String>, Option<String>, Option<String>)> = tx
+            .query_row(
+                "SELECT initials, wallet_key, board FROM account WHERE address = ?1",
+                [address.as_str()],
+                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+            )
+            .optional()?;
+        let Some((initials, wallet_key, board)) = row else { continue };
+        let mut balances = HashMap::new();
+        let mut stmt = tx.prepare("SELECT currency, minor FROM balance WHERE address = ?1")?;
+        for b in stmt.query_map([address.as_str()], |r| Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?)))? {
+            let (currency, minor) = b?;
+            balances.insert(currency, u64::try_from(minor).unwrap_or(0));
+        }
+        let wallet_key = wallet_key.and_then(|k| k.parse().ok());
+        accounts.insert(address, AccountInfo { initials, wallet_key, board, balances });
+    }
+    let password_used = match request_terms {
+        Some(t) => tx
+            .query_row(
+                "SELECT 1 FROM used_password WHERE hash = ?1 AND order_id <> ?2",
+                params![t.password.hash().to_hex(), t.order.as_str()],
+                |r| r.get::<_, i64>(0),
+            )
+            .optional()?
+            .is_some(),
+        None => false,
+    };
+    Ok(Known { accounts, password_used, now })
+}
+
+/// Writes an outcome: the order's row, the money, the queued mails.
+fn apply(
+    tx: &Transaction<'_>,
+    path: &Path,
+    outcome: &Outcome,
+    now: Timestamp,
+    processed: &mut Processed,
+) -> Result<(), LedgerError> {
+    let err = sqlite(path);
+    let file = &outcome.file;
+    let terms = file.terms();
+    let (board, record) = match &file.board {
+        BoardLookup::NotYetLooked => ("not-looked", None),
+        BoardLookup::Missing => ("missing", None),
+        BoardLookup::Found(r) => ("found", Some(record_json(r))),
+    };
+    let rejected = outcome.reason.filter(|_| file.status.is_final() && file.status != Status::Settled);
+    tx.execute(
+        "INSERT INTO payment (order_id, status, method, payer, payee, amount, reason, detail, board, board_record, nonce,
+                              wrong_attempts, created, updated)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?13)
+         ON CONFLICT (order_id) DO UPDATE SET status = excluded.status, method = excluded.method, payer = excluded.payer,
+           payee = excluded.payee, amount = excluded.amount, reason = coalesce(excluded.reason, reason),
+           detail = coalesce(excluded.detail, detail), board = excluded.board, board_record = excluded.board_record,
+           nonce = excluded.nonce, wrong_attempts = excluded.wrong_attempts, updated = excluded.updated",
+        params![
+            file.order.as_str(),
+            file.status.as_str(),
+            terms.map(|t| t.method.as_str()),
+            terms.map(|t| t.orderer.to_string()),
+            terms.map(|t| t.merchant.to_string()),
+            terms.map(|t| t.amount.to_string()),
+            rejected.map(RejectReason::code),
+            rejected.map(|_| outcome.note.clone()),
+            board,
+            record,
+            file.nonce,
+            i64::from(file.wrong_attempts),
+            now.unix()
+        ],
+    )
+    .map_err(&err)?;
+    if let Some(t) = &outcome.transfer {
+        let amount = i64::try_from(t.amount.minor())
+            .map_err(|_| LedgerError::Funds { payer: t.payer.to_string(), amount: t.amount.to_string() })?;
+        let currency = t.amount.currency().code();
+        let debited = tx
+            .execute(
+                "UPDATE balance SET minor = minor - ?3 WHERE address = ?1 AND currency = ?2 AND minor >= ?3",
+                params![t.payer.as_str(), currency, amount],
+            )
+            .map_err(&err)?;
+        if debited != 1 {
+            return Err(LedgerError::Funds { payer: t.payer.to_string(), amount: t.amount.to_string() });
+        }
+        tx.execute(
+            "INSERT INTO balance (address, currency, minor) VALUES (?1, ?2, ?3)
+             ON CONFLICT (address, currency) DO UPDATE SET minor = minor + excluded.minor",
+            params![t.payee.as_str(), currency, amount],
+        )
+        .map_err(&err)?;
+        tx.execute(
+            "INSERT INTO transfer (reference, order_id, payer, payee, amount_minor, currency, at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+            params![t.reference, file.order.as_str(), t.payer.as_str(), t.payee.as_str(), amount, currency, now.unix()],
+        )
+        .map_err(&err)?;
+    }
+    let mut rng = rand::rng();
+    for draft in &outcome.mails {
+        let mail = draft.clone().build(now, &mut rng);
+        tx.execute(
+            "INSERT INTO outbox (message_id, order_id, kind, sender, recipient, bytes, queued_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+            params![mail.message_id, mail.order.as_str(), mail.kind.as_str(), mail.from.as_str(), mail.to.as_str(), mail.bytes, now.unix()],
+        )
+        .map_err(&err)?;
+        processed.outgoing.push(mail);
+    }
+    processed.note = outcome.note.clone();
+    processed.reason = outcome.reason;
+    processed.look_up_board = outcome.look_up_board.clone();
+    Ok(())
+}
+
+fn record_json(record: &CheckedRecord) -> String {
+    let r = BoardRecord {
+        order: record.order.to_string(),
+        initials: record.initials.clone(),
+        ordered_at: record.ordered_at.to_string(),
+    };
+    serde_json::to_string(&r).unwrap_or_default()
+}

@@ -1,0 +1,7 @@
+//! The bank's reference agent (`mailpay-bank`): [`engine`] decides with no
+//! I/O, [`ledger`] keeps accounts, payments and the mail trail in SQLite,
+//! [`daemon`] watches the bank's mailbox and sends what the ledger queued.
+
+pub mod daemon;
+pub mod engine;
+pub mod ledger;

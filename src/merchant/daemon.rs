@@ -1,0 +1,167 @@
+//! The merchant agent's loop: watch the shop's inbox, bill each order to
+//! the shop's bank, ship on `settled`; and serve the bulletin board.
+
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+
+use tokio::net::TcpListener;
+
+use super::engine::{MerchantSide, Pricing};
+use super::shop::{Shop, ShopError};
+use crate::board::log::{BoardLog, LogError};
+use crate::board::server::{self, Board, Limits};
+use crate::mail::account::Account;
+use crate::mail::imap::{self, ImapError, Received, WatchConfig, WatchEvent};
+use crate::mail::smtp::{SendError, Smtp};
+use crate::protocol::EmailAddress;
+use crate::protocol::compose::Outgoing;
+use crate::wallet::now;
+
+#[derive(Debug, Clone)]
+pub struct DaemonConfig {
+    pub account: Account,
+    pub password: String,
+    /// The bank the shop is paid through: bills go there.
+    pub bank: EmailAddress,
+    pub pricing: Pricing,
+    pub shop_db: PathBuf,
+    pub board_db: PathBuf,
+    pub board_limits: Limits,
+}
+
+#[derive(Debug, Clone, thiserror::Error)]
+pub enum DaemonError {
+    #[error("{0}")]
+    Shop(#[from] ShopError),
+    #[error("{0}")]
+    Board(#[from] LogError),
+    #[error("{0}")]
+    Smtp(#[from] SendError),
+    #[error("{0}")]
+    Imap(#[from] ImapError),
+}
+
+fn say(line: &str) {
+    eprintln!("mailpay-merchant: {line}");
+}
+
+struct Shared {
+    shop: Mutex<Shop>,
+    smtp: Smtp,
+}
+
+/// Runs the agent; with a listener, also the board on it. Returns why it stopped.
+pub async fn run(config: DaemonConfig, board: Option<TcpListener>) -> DaemonError {
+    let shared = match start(&config) {
+        Ok(s) => s,
+        Err(e) => return e,
+    };
+    if let Some(listener) = board {
+        let log = match BoardLog::open(&config.board_db) {
+            Ok(log) => log,
+            Err(e) => return e.into(),
+        };
+        if let Ok(addr) = listener.local_addr() {
+            say(&format!("board at http://{addr}/"));
+        }
+        let title = format!("Orders at {}", config.account.address);
+        tokio::spawn(server::serve(listener, Board::new(log, config.board_limits, title)));
+    }
+    let address = config.account.address.to_string();
+    let watch = WatchConfig::new(config.account.clone(), config.password.clone());
+    let folder = watch.folder.clone();
+    let mut resume =
+        shared.shop.lock().ok().and_then(|s| s.resume(&address, &folder).ok()).unwrap_or_default();
+    if let Ok(Ok(unsent)) = shared.shop.lock().map(|s| s.unsent()) {
+        send(&shared, unsent);
+    }
+    let side_address = config.account.address.clone();
+    let error = imap::watch(&watch, &mut resume, |event| {
+        match event {
+            WatchEvent::Connected { uid_validity, idle } => {
+                say(&format!(
+                    "watching {address} (UIDVALIDITY {uid_validity}, {})",
+                    if idle { "IDLE" } else { "polling" }
+                ));
+            }
+            WatchEvent::UidValidityChanged { old, new } => {
+                say(&format!("{folder} was recreated ({old} -> {new})"))
+            }
+            WatchEvent::Disconnected { reason, retry_in } => {
+                say(&format!("disconnected: {reason}; retrying in {retry_in:.1?}"))
+            }
+            WatchEvent::Idle { resume: at } => {
+                if let Ok(shop) = shared.shop.lock() {
+                    let _ = shop.save_resume(&address, &folder, at);
+                }
+            }
+            WatchEvent::Mail { resume: at, raw, received } => {
+                let side =
+                    MerchantSide { address: &side_address, bank: &config.bank, pricing: &config.pricing };
+                handle(&shared, &side, &raw, received);
+                if let Ok(shop) = shared.shop.lock() {
+                    let _ = shop.save_resume(&address, &folder, at);
+                }
+            }
+        }
+        true
+    })
+    .await;
+    DaemonError::Imap(error)
+}
+
+fn start(config: &DaemonConfig) -> Result<Arc<Shared>, DaemonError> {
+    let shop = Shop::open(&config.shop_db)?;
+    let smtp = Smtp::new(&config.account, &config.password)?;
+    Ok(Arc::new(Shared { shop: Mutex::new(shop), smtp }))
+}
+
+fn handle(shared: &Arc<Shared>, side: &MerchantSide<'_>, raw: &[u8], received: Received) {
+    let Ok(mut shop) = shared.shop.lock() else { return };
+    match received {
+        Received::Invalid(e) => {
+            if let Ok(true) = shop.record_invalid(raw, &e.to_string(), now()) {
+                say(&format!("not a valid MailPay mail, not answered: {e}"));
+            }
+        }
+        Received::MailPay(mail) => match shop.process(side, &mail, raw, now()) {
+            Ok(done) => {
+                say(&format!(
+                    "order {}: {} from {}: {}",
+                    mail.body.order(),
+                    mail.body.kind(),
+                    mail.from,
+                    done.note
+                ));
+                drop(shop);
+                send(shared, done.outgoing);
+            }
+            Err(e) => {
+                say(&format!("order {}: {} could not be handled: {e}", mail.body.order(), mail.body.kind()))
+            }
+        },
+    }
+}
+
+fn send(shared: &Arc<Shared>, mails: Vec<Outgoing>) {
+    if mails.is_empty() {
+        return;
+    }
+    let shared = shared.clone();
+    tokio::spawn(async move {
+        let results = shared.smtp.send_all(&mails).await;
+        let Ok(shop) = shared.shop.lock() else { return };
+        for (mail, dispatch) in mails.iter().zip(results) {
+            let marked = match &dispatch.result {
+                Ok(()) => shop.mark_sent(&mail.message_id, now()),
+                Err(e) => {
+                    say(&format!("order {}: {} to {} not sent: {e}", mail.order, mail.kind, mail.to));
+                    shop.mark_failed(&mail.message_id, &e.to_string())
+                }
+            };
+            if let Err(e) = marked {
+                say(&format!("cannot record the sending of {}: {e}", mail.message_id));
+            }
+        }
+    });
+}

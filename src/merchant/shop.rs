@@ -1,0 +1,308 @@
+//! The merchant's book in SQLite: orders with their state, every mail
+//! received (by Message-ID, so a mail handled twice does nothing the
+//! second time), the outbox (bills are queued before they are sent) and
+//! the watcher's position. One transaction per mail.
+
+use std::path::{Path, PathBuf};
+
+use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
+use sha2::{Digest, Sha256};
+
+use super::engine::{self, MerchantSide, OrderState};
+use crate::mail::imap::Resume;
+use crate::protocol::compose::Outgoing;
+use crate::protocol::parse::Incoming;
+use crate::protocol::{Kind, OrderId, Timestamp};
+
+const MIGRATIONS: &[&str] = &[
+    // 1: orders, received mail, outbox, watcher position.
+    "CREATE TABLE shop_order (
+        order_id TEXT PRIMARY KEY,
+        orderer TEXT NOT NULL,
+        amount TEXT NOT NULL,
+        state TEXT NOT NULL,
+        note TEXT NOT NULL,
+        updated INTEGER NOT NULL
+    );
+    CREATE TABLE received (
+        message_id TEXT PRIMARY KEY,
+        order_id TEXT,
+        kind TEXT,
+        sender TEXT,
+        raw BLOB NOT NULL,
+        outcome TEXT NOT NULL,
+        received_at INTEGER NOT NULL
+    );
+    CREATE TABLE outbox (
+        message_id TEXT PRIMARY KEY,
+        order_id TEXT NOT NULL,
+        kind TEXT NOT NULL,
+        sender TEXT NOT NULL,
+        recipient TEXT NOT NULL,
+        bytes BLOB NOT NULL,
+        queued_at INTEGER NOT NULL,
+        sent_at INTEGER,
+        last_error TEXT
+    );
+    CREATE TABLE mailbox (
+        account TEXT NOT NULL,
+        folder TEXT NOT NULL,
+        uid_validity INTEGER NOT NULL,
+        last_uid INTEGER NOT NULL,
+        PRIMARY KEY (account, folder)
+    );",
+];
+
+#[derive(Debug, Clone, thiserror::Error)]
+pub enum ShopError {
+    #[error("the shop database {path}: {reason}")]
+    Sqlite { path: PathBuf, reason: String },
+    #[error(
+        "the shop database {path} was made by a newer mailpay-merchant (schema {found}, this one knows {known})"
+    )]
+    TooNew { path: PathBuf, found: i64, known: i64 },
+}
+
+/// One order as listed by `mailpay-merchant orders`.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct OrderRow {
+    pub order: String,
+    pub orderer: String,
+    pub amount: String,
+    pub state: String,
+    pub note: String,
+}
+
+/// What handling one mail did.
+#[derive(Debug, Clone, Default)]
+pub struct Handled {
+    pub duplicate: bool,
+    pub note: String,
+    pub outgoing: Vec<Outgoing>,
+}
+
+pub struct Shop {
+    conn: Connection,
+    path: PathBuf,
+}
+
+impl std::fmt::Debug for Shop {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Shop({})", self.path.display())
+    }
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+impl Shop {
+    pub fn open(path: &Path) -> Result<Shop, ShopError> {
+        let err = |e: rusqlite::Error| ShopError::Sqlite { path: path.to_path_buf(), reason: e.to_string() };
+        if let Some(dir) = path.parent() {
+            crate::paths::create_private_dir(dir)
+                .map_err(|e| ShopError::Sqlite { path: path.to_path_buf(), reason: e.to_string() })?;
+        }
+        let mut conn = Connection::open(path).map_err(err)?;
+        conn.pragma_update(None, "journal_mode", "WAL").map_err(err)?;
+        conn.pragma_update(None, "synchronous", "FULL").map_err(err)?;
+        conn.busy_timeout(std::time::Duration::from_secs(10)).map_err(err)?;
+        let known = MIGRATIONS.len() as i64;
+        let found: i64 = conn.pragma_query_value(None, "user_version", |r| r.get(0)).map_err(err)?;
+        if found > known {
+            return Err(ShopError::TooNew { path: path.to_path_buf(), found, known });
+        }
+        for (step, sql) in MIGRATIONS.iter().enumerate().skip(usize::try_from(found).unwrap_or(0)) {
+            let tx = conn.transaction().map_err(err)?;
+            tx.execute_batch(sql).map_err(err)?;
+            tx.pragma_update(None, "user_version", step as i64 + 1).map_err(err)?;
+            tx.commit().map_err(err)?;
+        }
+        Ok(Shop { conn, path: path.to_path_buf() })
+    }
+
+    fn err(&self) -> impl Fn(rusqlite::Error) -> ShopError + '_ {
+        |e| ShopError::Sqlite { path: self.path.clone(), reason: e.to_string() }
+    }
+
+    pub fn orders(&self) -> Result<Vec<OrderRow>, ShopError> {
+        let mut stmt = self
+            .conn
+            .prepare(
+                "SELECT order_id, orderer, amount, state, note FROM shop_order ORDER BY updated, order_id",
+            )
+            .map_err(self.err())?;
+        let rows = stmt
+            .query_map([], |r| {
+                Ok(OrderRow {
+                    order: r.get(0)?,
+                    orderer: r.get(1)?,
+                    amount: r.get(2)?,
+                    state: r.get(3)?,
+                    note: r.get(4)?,
+                })
+            })
+            .map_err(self.err())?;
+        rows.collect::<Result<Vec<_>, _>>().map_err(self.err())
+    }
+
+    pub fn state(&self, order: &OrderId) -> Result<Option<OrderState>, ShopError> {
+        let state: Option<String> = self
+            .conn
+            .query_row("SELECT state FROM shop_order WHERE order_id = ?1", [order.as_str()], |r| r.get(0))
+            .optional()
+            .map_err(self.err())?;
+        Ok(state.as_deref().and_then(OrderState::parse))
+    }
+
+    /// Records a mail the parser refused (reported, never answered).
+    pub fn record_invalid(&self, raw: &[u8], error: &str, now: Timestamp) -> Result<bool, ShopError> {
+        let id = format!("sha256:{}", hex(&Sha256::digest(raw)));
+        let n = self
+            .conn
+            .execute(
+                "INSERT OR IGNORE INTO received (message_id, raw, outcome, received_at) VALUES (?1, ?2, ?3, ?4)",
+                params![id, raw, format!("not valid MailPay: {error}"), now.unix()],
+            )
+            .map_err(self.err())?;
+        Ok(n == 1)
+    }
+
+    /// Handles one parsed mail in one transaction.
+    pub fn process(
+        &mut self,
+        side: &MerchantSide<'_>,
+        mail: &Incoming,
+        raw: &[u8],
+        now: Timestamp,
+    ) -> Result<Handled, ShopError> {
+        let path = self.path.clone();
+        let err = |e: rusqlite::Error| ShopError::Sqlite { path: path.clone(), reason: e.to_string() };
+        let tx = self.conn.transaction_with_behavior(TransactionBehavior::Immediate).map_err(err)?;
+        let id = mail.message_id.clone().unwrap_or_else(|| format!("sha256:{}", hex(&Sha256::digest(raw))));
+        let seen: Option<i64> = tx
+            .query_row("SELECT 1 FROM received WHERE message_id = ?1", [&id], |r| r.get(0))
+            .optional()
+            .map_err(err)?;
+        if seen.is_some() {
+            return Ok(Handled {
+                duplicate: true,
+                note: "seen before: nothing done".into(),
+                outgoing: vec![],
+            });
+        }
+        let order = mail.body.order().clone();
+        let current: Option<String> = tx
+            .query_row("SELECT state FROM shop_order WHERE order_id = ?1", [order.as_str()], |r| r.get(0))
+            .optional()
+            .map_err(err)?;
+        let verdict = if mail.from_mailing_list_or_failed_auth() {
+            engine::Verdict {
+                state: None,
+                note: "came through a list or failed authentication: ignored".into(),
+                send: None,
+            }
+        } else {
+            engine::on_mail(side, mail, current.as_deref().and_then(OrderState::parse), now)
+        };
+        tx.execute(
+            "INSERT INTO received (message_id, order_id, kind, sender, raw, outcome, received_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+            params![id, order.as_str(), mail.body.kind().as_str(), mail.from.as_str(), raw, verdict.note, now.unix()],
+        )
+        .map_err(err)?;
+        if let Some(state) = verdict.state {
+            let (orderer, amount) = match &mail.body {
+                crate::protocol::Body::Order(t) => (t.orderer.to_string(), t.amount.to_string()),
+                _ => (String::new(), String::new()),
+            };
+            tx.execute(
+                "INSERT INTO shop_order (order_id, orderer, amount, state, note, updated) VALUES (?1, ?2, ?3, ?4, ?5, ?6)
+                 ON CONFLICT (order_id) DO UPDATE SET state = excluded.state, note = excluded.note, updated = excluded.updated",
+                params![order.as_str(), orderer, amount, state.as_str(), verdict.note, now.unix()],
+            )
+            .map_err(err)?;
+        }
+        let mut outgoing = Vec::new();
+        if let Some(draft) = verdict.send {
+            let mail = draft.build(now, &mut rand::rng());
+            tx.execute(
+                "INSERT INTO outbox (message_id, order_id, kind, sender, recipient, bytes, queued_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+                params![mail.message_id, order.as_str(), mail.kind.as_str(), mail.from.as_str(), mail.to.as_str(), mail.bytes, now.unix()],
+            )
+            .map_err(err)?;
+            outgoing.push(mail);
+        }
+        tx.commit().map_err(err)?;
+        Ok(Handled { duplicate: false, note: verdict.note, outgoing })
+    }
+
+    pub fn unsent(&self) -> Result<Vec<Outgoing>, ShopError> {
+        let mut stmt = self
+            .conn
+            .prepare("SELECT kind, order_id, message_id, sender, recipient, bytes FROM outbox WHERE sent_at IS NULL ORDER BY rowid")
+            .map_err(self.err())?;
+        let rows = stmt
+            .query_map([], |r| {
+                Ok((
+                    r.get::<_, String>(0)?,
+                    r.get::<_, String>(1)?,
+                    r.get::<_, String>(2)?,
+                    r.get::<_, String>(3)?,
+                    r.get::<_, String>(4)?,
+                    r.get::<_, Vec<u8>>(5)?,
+                ))
+            })
+            .map_err(self.err())?;
+        let mut out = Vec::new();
+        for row in rows {
+            let (kind, order, message_id, from, to, bytes) = row.map_err(self.err())?;
+            if let (Ok(kind), Ok(order), Ok(from), Ok(to)) =
+                (kind.parse::<Kind>(), order.parse(), from.parse(), to.parse())
+            {
+                out.push(Outgoing { kind, order, message_id, from, to, bytes });
+            }
+        }
+        Ok(out)
+    }
+
+    pub fn mark_sent(&self, message_id: &str, now: Timestamp) -> Result<(), ShopError> {
+        self.conn
+            .execute(
+                "UPDATE outbox SET sent_at = ?2, last_error = NULL WHERE message_id = ?1",
+                params![message_id, now.unix()],
+            )
+            .map_err(self.err())?;
+        Ok(())
+    }
+
+    pub fn mark_failed(&self, message_id: &str, error: &str) -> Result<(), ShopError> {
+        self.conn
+            .execute("UPDATE outbox SET last_error = ?2 WHERE message_id = ?1", params![message_id, error])
+            .map_err(self.err())?;
+        Ok(())
+    }
+
+    pub fn resume(&self, account: &str, folder: &str) -> Result<Resume, ShopError> {
+        let row: Option<(u32, u32)> = self
+            .conn
+            .query_row(
+                "SELECT uid_validity, last_uid FROM mailbox WHERE account = ?1 AND folder = ?2",
+                params![account, folder],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
+            .optional()
+            .map_err(self.err())?;
+        Ok(row.map(|(uid_validity, last_uid)| Resume { uid_validity, last_uid }).unwrap_or_default())
+    }
+
+    pub fn save_resume(&self, account: &str, folder: &str, resume: Resume) -> Result<(), ShopError> {
+        self.conn
+            .execute(
+                "INSERT INTO mailbox (account, folder, uid_validity, last_uid) VALUES (?1, ?2, ?3, ?4)
+                 ON CONFLICT (account, folder) DO UPDATE SET uid_validity = excluded.uid_validity, last_uid = excluded.last_uid",
+                params![account, folder, resume.uid_validity, resume.last_uid],
+            )
+            .map_err(self.err())?;
+        Ok(())
+    }
+}
