@@ -97,6 +97,7 @@ pub async fn serve(listener: TcpListener, board: Arc<Board>) {
                 async move { Ok::<_, Infallible>(handle(&board, peer, request).await) }
             });
             let _ = hyper::server::conn::http1::Builder::new()
+                .timer(hyper_util::rt::TokioTimer::new())
                 .header_read_timeout(Duration::from_secs(10))
                 .serve_connection(TokioIo::new(stream), service)
                 .await;

@@ -1,0 +1,366 @@
+//! A whole MailPay world on the test mail stack: the bank agent
+//! (bank@bank.test) and the merchant agent (shop@shop.test, with its board
+//! on loopback) running in-process on their own runtime, and orderers
+//! driving the wallet library against real SMTP and reading their real
+//! Maildir.
+#![allow(dead_code, clippy::unwrap_used, clippy::expect_used)]
+
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use mailpay::bank::daemon::{self as bank_daemon, DaemonConfig as BankConfig};
+use mailpay::bank::ledger::Ledger;
+use mailpay::board::client;
+use mailpay::mail::account::{Account, Security, Server};
+use mailpay::mail::smtp::Smtp;
+use mailpay::merchant::daemon::{self as merchant_daemon, DaemonConfig as MerchantConfig};
+use mailpay::merchant::engine::Pricing;
+use mailpay::protocol::board::BoardRecord;
+use mailpay::protocol::cheque::{Cheque, WalletKey};
+use mailpay::protocol::compose::{self, Outgoing};
+use mailpay::protocol::item::LineItem;
+use mailpay::protocol::message::WalletMail;
+use mailpay::protocol::parse::{self, Incoming};
+use mailpay::protocol::payment::{Event, State};
+use mailpay::protocol::{Body, Currency, EmailAddress, Kind, Method, Money, OrderId, OrderTerms, PasswordA};
+use mailpay::store::Store;
+use mailpay::wallet;
+
+use super::mailstack::{self, MailStack};
+
+pub const BANK: &str = "bank@bank.test";
+pub const SHOP: &str = "shop@shop.test";
+pub const ORDERER: &str = "orderer@buyer.test";
+pub const ORDERER2: &str = "orderer2@buyer.test";
+/// Opening balance of each orderer, in yen.
+pub const OPENING: u64 = 1_000_000;
+pub const WAIT: Duration = Duration::from_secs(90);
+
+pub fn jpy() -> Currency {
+    "JPY".parse().unwrap()
+}
+
+pub fn addr(a: &str) -> EmailAddress {
+    a.parse().unwrap()
+}
+
+/// `address`'s account on `stack`: submission with STARTTLS, IMAP over
+/// implicit TLS, trusting the stack's CA.
+pub fn account(stack: &MailStack, address: &str) -> Account {
+    Account {
+        address: addr(address),
+        username: address.to_string(),
+        smtp: Server { host: "localhost".into(), port: stack.submission_port, security: Security::Starttls },
+        imap: Server { host: "localhost".into(), port: stack.imaps_port, security: Security::Tls },
+        ca_file: Some(stack.ca_file.clone()),
+    }
+}
+
+pub fn temp_dir(name: &str) -> PathBuf {
+    let dir =
+        std::env::temp_dir().join(format!("mailpay-{name}-{}-{}", std::process::id(), rand::random::<u32>()));
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+/// Initials registered at the bank for each orderer.
+pub fn initials(orderer: &str) -> &'static str {
+    if orderer == ORDERER { "O.B." } else { "O.T." }
+}
+
+/// The orderer's cheque-signing key (fixed per orderer, registered at the bank).
+pub fn wallet_key(orderer: &str) -> WalletKey {
+    let mut seed = [7u8; 32];
+    seed[0] = orderer.len() as u8;
+    seed[1] = orderer.as_bytes()[7];
+    WalletKey::from_seed(&seed)
+}
+
+pub struct World {
+    pub stack: &'static MailStack,
+    pub runtime: tokio::runtime::Runtime,
+    pub dir: PathBuf,
+    pub ledger_path: PathBuf,
+    pub shop_db: PathBuf,
+    pub board_db: PathBuf,
+    pub board_url: String,
+    pub bank_recipient: age::x25519::Recipient,
+}
+
+impl World {
+    /// Opens the accounts, starts both agents; `grace` is the bank's wait
+    /// before a second look at the board.
+    pub fn start(name: &str, grace: Duration) -> World {
+        let stack = mailstack::shared();
+        let dir = temp_dir(name);
+        let ledger_path = dir.join("bank/ledger.sqlite");
+        let ledger = Ledger::open(&ledger_path).unwrap();
+        let now = wallet::now();
+        for orderer in [ORDERER, ORDERER2] {
+            let key = wallet_key(orderer).public().to_string();
+            ledger.open_account(&addr(orderer), Some(initials(orderer)), Some(&key), None, now).unwrap();
+            ledger.set_balance(&addr(orderer), jpy(), OPENING).unwrap();
+        }
+        ledger.open_account(&addr(SHOP), None, None, None, now).unwrap();
+        ledger.set_balance(&addr(SHOP), jpy(), 0).unwrap();
+        let bank_recipient: age::x25519::Recipient = ledger.recipient().unwrap().parse().unwrap();
+        drop(ledger);
+        let runtime =
+            tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
+        let listener = runtime.block_on(tokio::net::TcpListener::bind("127.0.0.1:0")).unwrap();
+        let board_url = format!("http://{}", listener.local_addr().unwrap());
+        let bank = BankConfig {
+            account: account(stack, BANK),
+            password: stack.user(BANK).password.clone(),
+            ledger: ledger_path.clone(),
+            board_grace: grace,
+        };
+        runtime.spawn(async move {
+            let why = bank_daemon::run(bank).await;
+            panic!("the bank agent stopped: {why}");
+        });
+        let shop_db = dir.join("shop/shop.sqlite");
+        let board_db = dir.join("shop/board.sqlite");
+        let merchant = MerchantConfig {
+            account: account(stack, SHOP),
+            password: stack.user(SHOP).password.clone(),
+            bank: addr(BANK),
+            pricing: Pricing::AsOrdered,
+            shop_db: shop_db.clone(),
+            board_db: board_db.clone(),
+            board_limits: Default::default(),
+        };
+        runtime.spawn(async move {
+            let why = merchant_daemon::run(merchant, Some(listener)).await;
+            panic!("the merchant agent stopped: {why}");
+        });
+        World { stack, runtime, dir, ledger_path, shop_db, board_db, board_url, bank_recipient }
+    }
+
+    /// A fresh connection to the bank's ledger (WAL: reads while the agent writes).
+    pub fn ledger(&self) -> Ledger {
+        Ledger::open(&self.ledger_path).unwrap()
+    }
+
+    pub fn balance(&self, address: &str) -> u64 {
+        self.ledger().balance(&addr(address), jpy()).unwrap()
+    }
+
+    /// Waits until the bank's payment for `order` has `status`; returns its reason.
+    pub fn wait_status(&self, order: &OrderId, status: &str) -> Option<String> {
+        let deadline = Instant::now() + WAIT;
+        loop {
+            if let Ok(p) = self.ledger().payment(order)
+                && p.status == status
+            {
+                return p.reason;
+            }
+            if Instant::now() > deadline {
+                let trail = self.ledger().trail(order).unwrap_or_default();
+                panic!("order {order} did not reach {status} at the bank; trail: {trail:#?}");
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+
+    /// Waits for the trail of `order` to show a received mail of `kind` with `reason`.
+    pub fn wait_trail_reason(&self, order: &OrderId, kind: &str, reason: &str) {
+        let deadline = Instant::now() + WAIT;
+        loop {
+            let trail = self.ledger().trail(order).unwrap_or_default();
+            if trail
+                .iter()
+                .any(|l| l.direction == "in" && l.kind == kind && l.reason.as_deref() == Some(reason))
+            {
+                return;
+            }
+            if Instant::now() > deadline {
+                panic!("order {order}: no {kind} with reason {reason} in the trail: {trail:#?}");
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+
+    pub fn shop_state(&self, order: &OrderId) -> Option<String> {
+        let shop = mailpay::merchant::shop::Shop::open(&self.shop_db).unwrap();
+        shop.orders().unwrap().into_iter().find(|o| o.order == order.as_str()).map(|o| o.state)
+    }
+
+    pub fn wait_shop_state(&self, order: &OrderId, state: &str) {
+        let deadline = Instant::now() + WAIT;
+        while self.shop_state(order).as_deref() != Some(state) {
+            assert!(
+                Instant::now() < deadline,
+                "order {order} never reached {state} at the shop: {:?}",
+                self.shop_state(order)
+            );
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+
+    /// Sends a hand-made mail as `from` (whose password is on the stack).
+    pub fn send_as(&self, from: &str, mail: &Outgoing) {
+        let smtp = Smtp::new(&account(self.stack, from), &self.stack.user(from).password).unwrap();
+        self.runtime.block_on(smtp.send(mail)).unwrap();
+    }
+}
+
+/// An orderer using the wallet library on its own store.
+pub struct Orderer {
+    pub address: String,
+    pub store: Store,
+    smtp: Smtp,
+    pub dir: PathBuf,
+}
+
+impl Orderer {
+    pub fn new(world: &World, address: &str) -> Orderer {
+        let dir = temp_dir("orderer");
+        let store = Store::open(&dir.join("wallet.sqlite")).unwrap();
+        let smtp = Smtp::new(&account(world.stack, address), &world.stack.user(address).password).unwrap();
+        Orderer { address: address.to_string(), store, smtp, dir }
+    }
+
+    /// Terms of a new order of `amount` yen from this orderer at the shop.
+    pub fn terms(&self, world: &World, method: Method, amount: u64) -> OrderTerms {
+        let mut rng = rand::rng();
+        let created = wallet::now();
+        let money = Money::new(amount, jpy()).unwrap();
+        OrderTerms {
+            order: OrderId::generate(&mut rng),
+            orderer: addr(&self.address),
+            merchant: addr(SHOP),
+            bank: addr(BANK),
+            amount: money,
+            items: vec![LineItem::new(1, "Green tea 100g", Some(money)).unwrap()],
+            password: PasswordA::generate(&mut rng),
+            created,
+            expires: created.plus_seconds(24 * 3600),
+            method,
+            board: method.needs_board().then(|| world.board_url.clone()),
+        }
+    }
+
+    /// The claim-2 cheque mail for `terms`, sealed to `recipient`.
+    pub fn cheque_mail(&self, terms: &OrderTerms, recipient: &age::x25519::Recipient) -> compose::Draft {
+        let cheque = Cheque {
+            order: terms.order.clone(),
+            payer: terms.orderer.clone(),
+            payee: terms.merchant.clone(),
+            amount: terms.amount,
+            password: terms.password.clone(),
+            issued: terms.created,
+        };
+        let sealed = cheque.seal(&wallet_key(&self.address), recipient).unwrap();
+        compose::wallet(
+            &WalletMail { order: terms.order.clone(), orderer: terms.orderer.clone(), cheque: sealed },
+            &terms.bank,
+        )
+    }
+
+    /// Records the order, posts the board record when the method needs one,
+    /// and sends the order, the payment request (and cheque) at once.
+    pub fn pay(&mut self, world: &World, terms: &OrderTerms) {
+        let extra = if terms.method.needs_cheque() {
+            vec![self.cheque_mail(terms, &world.bank_recipient)]
+        } else {
+            vec![]
+        };
+        self.pay_with(world, terms, extra);
+    }
+
+    pub fn pay_with(&mut self, world: &World, terms: &OrderTerms, extra: Vec<compose::Draft>) {
+        wallet::place(&mut self.store, terms, extra, wallet::now()).unwrap();
+        if terms.method.needs_board() {
+            let record = BoardRecord::for_order(terms, initials(&self.address));
+            world.runtime.block_on(client::post(terms.board.as_deref().unwrap(), &record)).unwrap();
+            wallet::act(&mut self.store, &terms.order, &Event::BoardPosted, None, false).unwrap();
+        }
+        let sent = world.runtime.block_on(wallet::dispatch(&self.store, &self.smtp, &terms.order)).unwrap();
+        for s in &sent {
+            assert!(s.result.is_ok(), "{} to {} not sent: {:?}", s.kind, s.recipient, s.result);
+        }
+        assert_eq!(self.state(&terms.order).name(), "sent");
+    }
+
+    pub fn state(&self, order: &OrderId) -> State {
+        self.store.load(order).unwrap().1
+    }
+
+    /// Waits for a mail of `kind` about `order` in this orderer's inbox that
+    /// `pick` accepts; returns it with its bytes.
+    pub fn wait_mail(
+        &self,
+        world: &World,
+        kind: Kind,
+        order: &OrderId,
+        pick: impl Fn(&Incoming) -> bool,
+    ) -> (Incoming, Vec<u8>) {
+        let deadline = Instant::now() + WAIT;
+        loop {
+            if let Some(found) = find_mail(&world.stack.maildir(&self.address), kind, order, &pick) {
+                return found;
+            }
+            assert!(Instant::now() < deadline, "no {kind} for order {order} reached {}", self.address);
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+
+    /// Every mail of `kind` about `order` in the inbox now.
+    pub fn mails(&self, world: &World, kind: Kind, order: &OrderId) -> Vec<Incoming> {
+        all_mails(&world.stack.maildir(&self.address))
+            .into_iter()
+            .map(|(m, _)| m)
+            .filter(|m| m.body.kind() == kind && m.body.order() == order)
+            .collect()
+    }
+
+    /// Takes a received mail into the wallet.
+    pub fn receive(&mut self, mail: &Incoming, raw: &[u8]) {
+        wallet::receive(&mut self.store, mail, raw, false).unwrap();
+    }
+
+    /// Approves the confirmation `confirm` (already received) and sends the OK.
+    pub fn approve(&mut self, world: &World, confirm: &Incoming) {
+        let order = confirm.body.order().clone();
+        wallet::act(&mut self.store, &order, &Event::UserApprove, Some(confirm), false).unwrap();
+        let sent = world.runtime.block_on(wallet::dispatch(&self.store, &self.smtp, &order)).unwrap();
+        assert!(sent.iter().all(|s| s.result.is_ok()), "approve not sent: {sent:?}");
+    }
+
+    pub fn send(&self, world: &World, mail: &Outgoing) {
+        world.runtime.block_on(self.smtp.send(mail)).unwrap();
+    }
+}
+
+fn all_mails(maildir: &Path) -> Vec<(Incoming, Vec<u8>)> {
+    let mut out = Vec::new();
+    for sub in ["new", "cur"] {
+        let Ok(entries) = std::fs::read_dir(maildir.join(sub)) else { continue };
+        for entry in entries.filter_map(Result::ok) {
+            if let Ok(raw) = std::fs::read(entry.path())
+                && let Ok(mail) = parse::parse(&raw)
+            {
+                out.push((mail, raw));
+            }
+        }
+    }
+    out
+}
+
+fn find_mail(
+    maildir: &Path,
+    kind: Kind,
+    order: &OrderId,
+    pick: &impl Fn(&Incoming) -> bool,
+) -> Option<(Incoming, Vec<u8>)> {
+    all_mails(maildir).into_iter().find(|(m, _)| m.body.kind() == kind && m.body.order() == order && pick(m))
+}
+
+/// The reason code of a `rejected` mail.
+pub fn reason_of(mail: &Incoming) -> String {
+    match &mail.body {
+        Body::Rejected(r) => r.reason.code().to_string(),
+        other => panic!("expected a rejection, got {}", other.kind()),
+    }
+}
