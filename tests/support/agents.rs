@@ -32,6 +32,8 @@ pub const BANK: &str = "bank@bank.test";
 pub const SHOP: &str = "shop@shop.test";
 pub const ORDERER: &str = "orderer@buyer.test";
 pub const ORDERER2: &str = "orderer2@buyer.test";
+/// A merchant with an account at the bank but no agent: tests write its mails by hand.
+pub const SHOP2: &str = "shop2@shop2.test";
 /// Opening balance of each orderer, in yen.
 pub const OPENING: u64 = 1_000_000;
 pub const WAIT: Duration = Duration::from_secs(90);
@@ -101,8 +103,10 @@ impl World {
             ledger.open_account(&addr(orderer), Some(initials(orderer)), Some(&key), None, now).unwrap();
             ledger.set_balance(&addr(orderer), jpy(), OPENING).unwrap();
         }
-        ledger.open_account(&addr(SHOP), None, None, None, now).unwrap();
-        ledger.set_balance(&addr(SHOP), jpy(), 0).unwrap();
+        for shop in [SHOP, SHOP2] {
+            ledger.open_account(&addr(shop), None, None, None, now).unwrap();
+            ledger.set_balance(&addr(shop), jpy(), 0).unwrap();
+        }
         let bank_recipient: age::x25519::Recipient = ledger.recipient().unwrap().parse().unwrap();
         drop(ledger);
         let runtime =
@@ -270,17 +274,51 @@ impl Orderer {
     }
 
     pub fn pay_with(&mut self, world: &World, terms: &OrderTerms, extra: Vec<compose::Draft>) {
+        let record =
+            terms.method.needs_board().then(|| BoardRecord::for_order(terms, initials(&self.address)));
+        self.pay_posting(world, terms, extra, record);
+    }
+
+    /// Like [`Orderer::pay`] with the cheque and the board record (if any)
+    /// chosen by the caller.
+    pub fn pay_posting(
+        &mut self,
+        world: &World,
+        terms: &OrderTerms,
+        extra: Vec<compose::Draft>,
+        record: Option<BoardRecord>,
+    ) {
         wallet::place(&mut self.store, terms, extra, wallet::now()).unwrap();
-        if terms.method.needs_board() {
-            let record = BoardRecord::for_order(terms, initials(&self.address));
-            world.runtime.block_on(client::post(terms.board.as_deref().unwrap(), &record)).unwrap();
+        if let Some(record) = &record {
+            world.runtime.block_on(client::post(terms.board.as_deref().unwrap(), record)).unwrap();
             wallet::act(&mut self.store, &terms.order, &Event::BoardPosted, None, false).unwrap();
         }
         let sent = world.runtime.block_on(wallet::dispatch(&self.store, &self.smtp, &terms.order)).unwrap();
         for s in &sent {
             assert!(s.result.is_ok(), "{} to {} not sent: {:?}", s.kind, s.recipient, s.result);
         }
-        assert_eq!(self.state(&terms.order).name(), "sent");
+        if record.is_some() || !terms.method.needs_board() {
+            assert_eq!(self.state(&terms.order).name(), "sent");
+        }
+    }
+
+    /// The bill `merchant` would send for `terms`, with `order_terms` as
+    /// the forwarded ORDER block (normally `terms` itself) and `total`.
+    pub fn bill(merchant: &str, terms: &OrderTerms, order_terms: &OrderTerms, total: u64) -> Outgoing {
+        let money = Money::new(total, jpy()).unwrap();
+        let bill = mailpay::protocol::message::Bill {
+            order: terms.order.clone(),
+            merchant: addr(merchant),
+            orderer: terms.orderer.clone(),
+            items: vec![LineItem::new(1, "Green tea 100g", Some(money)).unwrap()],
+            total: money,
+            billed: wallet::now(),
+            quoted_order: order_terms.clone(),
+        };
+        let block = order_terms.to_block(Kind::Order);
+        let mut draft = compose::bill(&bill, &block, &Default::default());
+        draft.from = addr(merchant);
+        draft.build(wallet::now(), &mut rand::rng())
     }
 
     pub fn state(&self, order: &OrderId) -> State {

@@ -1,0 +1,248 @@
+//! Every refusal of issue 4 against the real mail stack and the running
+//! bank agent, each with its reason code: in the bank's ledger and in the
+//! `rejected` mail the orderer receives. Bills for shop2@shop2.test are
+//! written by hand (that shop runs no agent), so they can be wrong.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+#[path = "support/agents.rs"]
+mod agents;
+#[path = "support/mailstack.rs"]
+mod mailstack;
+
+use std::sync::OnceLock;
+use std::time::Duration;
+
+use agents::{BANK, ORDERER, ORDERER2, Orderer, SHOP, SHOP2, World, addr, reason_of};
+use mailpay::protocol::board::BoardRecord;
+use mailpay::protocol::compose;
+use mailpay::protocol::message::{Approve, Body};
+use mailpay::protocol::{Kind, Method, OrderTerms, PasswordA};
+
+fn world() -> &'static World {
+    static WORLD: OnceLock<World> = OnceLock::new();
+    WORLD.get_or_init(|| World::start("rejections", Duration::from_secs(2)))
+}
+
+/// An order to shop2 (no agent there), paid with `method`.
+fn shop2_terms(orderer: &Orderer, method: Method, amount: u64) -> OrderTerms {
+    let mut terms = orderer.terms(world(), method, amount);
+    terms.merchant = addr(SHOP2);
+    terms
+}
+
+/// Waits for the orderer's `rejected` mail for `terms` and checks its
+/// reason, and that the bank's ledger says the same.
+fn expect_rejection(orderer: &Orderer, terms: &OrderTerms, reason: &str) {
+    let (mail, _) = orderer.wait_mail(world(), Kind::Rejected, &terms.order, |m| reason_of(m) == reason);
+    assert_eq!(mail.from, addr(BANK));
+    assert_eq!(world().wait_status(&terms.order, "rejected").as_deref(), Some(reason));
+}
+
+#[test]
+fn wrong_password_a_in_the_bill() {
+    let mut orderer = Orderer::new(world(), ORDERER);
+    let terms = shop2_terms(&orderer, Method::Confirm, 1000);
+    orderer.pay(world(), &terms);
+    let mut forged = terms.clone();
+    forged.password = PasswordA::generate(&mut rand::rng());
+    world().send_as(SHOP2, &Orderer::bill(SHOP2, &terms, &forged, 1000));
+    expect_rejection(&orderer, &terms, "password-mismatch");
+}
+
+#[test]
+fn amount_changed_by_the_merchant() {
+    let mut orderer = Orderer::new(world(), ORDERER);
+    let terms = shop2_terms(&orderer, Method::Confirm, 1000);
+    orderer.pay(world(), &terms);
+    world().send_as(SHOP2, &Orderer::bill(SHOP2, &terms, &terms, 1100));
+    expect_rejection(&orderer, &terms, "amount-mismatch");
+}
+
+#[test]
+fn bill_from_an_unregistered_address() {
+    let mut orderer = Orderer::new(world(), ORDERER);
+    let mut terms = orderer.terms(world(), Method::Confirm, 1000);
+    terms.merchant = addr("bank2@bank2.test");
+    orderer.pay(world(), &terms);
+    world().send_as("bank2@bank2.test", &Orderer::bill("bank2@bank2.test", &terms, &terms, 1000));
+    expect_rejection(&orderer, &terms, "unknown-payee");
+}
+
+#[test]
+fn payment_request_from_someone_else_than_the_orderer() {
+    let orderer2 = Orderer::new(world(), ORDERER2);
+    // orderer2 sends a payment request that names orderer@buyer.test as payer.
+    let mut terms = shop2_terms(&orderer2, Method::Confirm, 1000);
+    terms.orderer = addr(ORDERER);
+    let [_, mut request] = compose::order(&terms);
+    request.from = addr(ORDERER2);
+    orderer2.send(world(), &request.build(mailpay::wallet::now(), &mut rand::rng()));
+    expect_rejection(&orderer2, &terms, "payer-mismatch");
+}
+
+#[test]
+fn reused_password_a() {
+    let mut orderer = Orderer::new(world(), ORDERER);
+    let first = shop2_terms(&orderer, Method::Confirm, 1000);
+    orderer.pay(world(), &first);
+    world().wait_status(&first.order, "collecting");
+    let mut second = shop2_terms(&orderer, Method::Confirm, 1000);
+    second.password = first.password.clone();
+    orderer.pay(world(), &second);
+    expect_rejection(&orderer, &second, "password-reused");
+}
+
+#[test]
+fn expired_order() {
+    let mut orderer = Orderer::new(world(), ORDERER);
+    let mut terms = shop2_terms(&orderer, Method::Confirm, 1000);
+    terms.created = terms.created.plus_seconds(-7200);
+    terms.expires = terms.created.plus_seconds(3600);
+    orderer.pay(world(), &terms);
+    expect_rejection(&orderer, &terms, "expired");
+}
+
+#[test]
+fn altered_cheque() {
+    let mut orderer = Orderer::new(world(), ORDERER);
+    let terms = shop2_terms(&orderer, Method::Cheque, 1000);
+    let mut cheque = orderer.cheque_mail(&terms, &world().bank_recipient);
+    let bytes = cheque.attachment.as_mut().unwrap();
+    let last = bytes.len() - 1;
+    bytes[last] ^= 0x01;
+    orderer.pay_with(world(), &terms, vec![cheque]);
+    world().send_as(SHOP2, &Orderer::bill(SHOP2, &terms, &terms, 1000));
+    expect_rejection(&orderer, &terms, "cheque-invalid");
+}
+
+#[test]
+fn cheque_encrypted_to_another_key() {
+    let mut orderer = Orderer::new(world(), ORDERER);
+    let terms = shop2_terms(&orderer, Method::Cheque, 1000);
+    let stranger = age::x25519::Identity::generate().to_public();
+    let cheque = orderer.cheque_mail(&terms, &stranger);
+    orderer.pay_with(world(), &terms, vec![cheque]);
+    world().send_as(SHOP2, &Orderer::bill(SHOP2, &terms, &terms, 1000));
+    expect_rejection(&orderer, &terms, "cheque-invalid");
+    let trail = world().ledger().payment(&terms.order).unwrap();
+    assert!(trail.detail.unwrap_or_default().contains("cannot be opened"), "the detail says why");
+}
+
+#[test]
+fn cheque_that_disagrees_with_the_order() {
+    let mut orderer = Orderer::new(world(), ORDERER);
+    let terms = shop2_terms(&orderer, Method::Cheque, 1000);
+    let mut other = terms.clone();
+    other.amount = mailpay::protocol::Money::new(9000, agents::jpy()).unwrap();
+    let cheque = orderer.cheque_mail(&other, &world().bank_recipient);
+    orderer.pay_with(world(), &terms, vec![cheque]);
+    world().send_as(SHOP2, &Orderer::bill(SHOP2, &terms, &terms, 1000));
+    expect_rejection(&orderer, &terms, "cheque-mismatch");
+}
+
+#[test]
+fn board_record_missing() {
+    let mut orderer = Orderer::new(world(), ORDERER);
+    let terms = orderer.terms(world(), Method::Board, 1000);
+    orderer.pay_posting(world(), &terms, vec![], None);
+    expect_rejection(&orderer, &terms, "board-missing");
+    world().wait_shop_state(&terms.order, "cancelled");
+}
+
+#[test]
+fn board_record_contradicting_the_mails() {
+    let mut orderer = Orderer::new(world(), ORDERER);
+    let terms = orderer.terms(world(), Method::Board, 1000);
+    let mut record = BoardRecord::for_order(&terms, "X.Y.");
+    record.initials = "X.Y.".into();
+    orderer.pay_posting(world(), &terms, vec![], Some(record));
+    expect_rejection(&orderer, &terms, "board-mismatch");
+}
+
+#[test]
+fn board_record_with_another_order_time() {
+    let mut orderer = Orderer::new(world(), ORDERER);
+    let terms = orderer.terms(world(), Method::Board, 1000);
+    let mut record = BoardRecord::for_order(&terms, agents::initials(ORDERER));
+    record.ordered_at = terms.created.plus_seconds(-3600).to_string();
+    orderer.pay_posting(world(), &terms, vec![], Some(record));
+    expect_rejection(&orderer, &terms, "board-mismatch");
+}
+
+/// Places a Fig. 1 order at the shop's agent and waits for the confirmation.
+fn confirmed(orderer: &mut Orderer) -> (OrderTerms, mailpay::protocol::parse::Incoming) {
+    let mut terms = orderer.terms(world(), Method::Confirm, 1000);
+    terms.merchant = addr(SHOP);
+    orderer.pay(world(), &terms);
+    let (confirm, raw) = orderer.wait_mail(world(), Kind::Confirm, &terms.order, |_| true);
+    orderer.receive(&confirm, &raw);
+    (terms, confirm)
+}
+
+#[test]
+fn ok_with_the_wrong_password_a() {
+    let mut orderer = Orderer::new(world(), ORDERER);
+    let (terms, confirm) = confirmed(&mut orderer);
+    let Body::Confirm(c) = &confirm.body else { unreachable!() };
+    let wrong = Approve {
+        order: terms.order.clone(),
+        password: PasswordA::generate(&mut rand::rng()),
+        code: c.code.clone(),
+    };
+    let mail = compose::approve(&wrong, &terms.orderer, &terms.bank, &confirm.thread());
+    orderer.send(world(), &mail.build(mailpay::wallet::now(), &mut rand::rng()));
+    world().wait_trail_reason(&terms.order, "approve", "code-mismatch");
+    // The bank asks again, one attempt fewer; no money moved.
+    let (again, _) = orderer.wait_mail(
+        world(),
+        Kind::Confirm,
+        &terms.order,
+        |m| matches!(&m.body, Body::Confirm(c) if c.attempts_left == 4),
+    );
+    assert_eq!(world().ledger().payment(&terms.order).unwrap().status, "awaiting-answer");
+    assert!(again.in_reply_to.iter().any(|id| !id.is_empty()));
+}
+
+#[test]
+fn a_second_ok() {
+    let mut orderer = Orderer::new(world(), ORDERER2);
+    let before = world().balance(ORDERER2);
+    let (terms, confirm) = confirmed(&mut orderer);
+    orderer.approve(world(), &confirm);
+    orderer.wait_mail(world(), Kind::Settled, &terms.order, |_| true);
+    let Body::Confirm(c) = &confirm.body else { unreachable!() };
+    let again =
+        Approve { order: terms.order.clone(), password: terms.password.clone(), code: c.code.clone() };
+    let mail = compose::approve(&again, &terms.orderer, &terms.bank, &confirm.thread());
+    orderer.send(world(), &mail.build(mailpay::wallet::now(), &mut rand::rng()));
+    let (rejected, _) =
+        orderer.wait_mail(world(), Kind::Rejected, &terms.order, |m| reason_of(m) == "already-answered");
+    assert_eq!(rejected.from, addr(BANK));
+    assert_eq!(world().ledger().payment(&terms.order).unwrap().status, "settled", "the payment stands");
+    assert_eq!(world().balance(ORDERER2), before - 1000, "paid exactly once");
+    assert_eq!(orderer.mails(world(), Kind::Settled, &terms.order).len(), 1);
+}
+
+#[test]
+fn decline_ends_the_order_and_cancels_at_the_shop() {
+    let mut orderer = Orderer::new(world(), ORDERER);
+    let (terms, confirm) = confirmed(&mut orderer);
+    mailpay::wallet::act(
+        &mut orderer.store,
+        &terms.order,
+        &mailpay::protocol::payment::Event::UserDecline,
+        Some(&confirm),
+        false,
+    )
+    .unwrap();
+    let smtp = mailpay::mail::smtp::Smtp::new(
+        &agents::account(world().stack, ORDERER),
+        &world().stack.user(ORDERER).password,
+    )
+    .unwrap();
+    let sent =
+        world().runtime.block_on(mailpay::wallet::dispatch(&orderer.store, &smtp, &terms.order)).unwrap();
+    assert!(sent.iter().all(|s| s.result.is_ok()));
+    assert_eq!(world().wait_status(&terms.order, "declined").as_deref(), Some("declined"));
+    world().wait_shop_state(&terms.order, "cancelled");
+}
