@@ -627,10 +627,7 @@ fn every_fixture_is_in_a_table() {
     files_under(&dir, &dir, &mut on_disk);
     on_disk.remove("README.md");
     let mut listed = BTreeSet::new();
-    let names = ACCEPT
-        .iter()
-        .map(|c| c.file)
-        .chain(REFUSE.iter().map(|c| c.file));
+    let names = ACCEPT.iter().map(|c| c.file).chain(REFUSE.iter().map(|c| c.file));
     for name in names {
         assert!(listed.insert(name.to_string()), "{name} is listed twice");
     }

@@ -92,7 +92,8 @@ fn both_mails_of_an_order_arrive_intact_and_were_submitted_at_once() {
     let queued = store.unsent(Some(&terms.order)).unwrap();
     assert_eq!(queued.len(), 2, "the order and the payment request are recorded before anything is sent");
 
-    let sent = dispatch(&store, &accounts::account(stack, ORDERER), &accounts::password(stack, ORDERER), &terms);
+    let sent =
+        dispatch(&store, &accounts::account(stack, ORDERER), &accounts::password(stack, ORDERER), &terms);
     assert!(sent.iter().all(|s| s.result.is_ok()), "{sent:?}");
     assert!(store.unsent(Some(&terms.order)).unwrap().is_empty());
     assert_eq!(store.load(&terms.order).unwrap().1, State::Sent);
@@ -102,7 +103,9 @@ fn both_mails_of_an_order_arrive_intact_and_were_submitted_at_once() {
         assert_eq!(mails.len(), 1, "exactly one mail about the order in {address}");
         let incoming = parse::parse(&mails[0]).unwrap();
         assert_eq!(incoming.body.kind().as_str(), kind);
-        let (Body::Order(got) | Body::PaymentRequest(got)) = &incoming.body else { panic!("{address} got {:?}", incoming.body) };
+        let (Body::Order(got) | Body::PaymentRequest(got)) = &incoming.body else {
+            panic!("{address} got {:?}", incoming.body)
+        };
         assert_eq!(got, &terms, "{address} reads back what was sent");
         assert_eq!(incoming.from.as_str(), ORDERER);
     }
@@ -116,7 +119,10 @@ fn both_mails_of_an_order_arrive_intact_and_were_submitted_at_once() {
     let b = connection_of(&lines, &queued[1].message_id);
     assert_ne!(a.0, b.0, "both mails came in on one connection:\n{log}");
     for ((opened, _), (_, closed)) in [(a, b), (b, a)] {
-        assert!(closed.is_none_or(|closed| opened < closed), "one connection opened only after the other closed:\n{log}");
+        assert!(
+            closed.is_none_or(|closed| opened < closed),
+            "one connection opened only after the other closed:\n{log}"
+        );
     }
 }
 
@@ -140,7 +146,10 @@ fn wrong_password_fails_both_mails_and_a_retry_sends_each_once() {
     }
     let unsent = store.unsent(Some(&terms.order)).unwrap();
     assert_eq!(unsent.len(), 2);
-    assert!(unsent.iter().all(|m| m.last_error.as_deref().is_some_and(|e| e.contains("refused the login"))), "{unsent:?}");
+    assert!(
+        unsent.iter().all(|m| m.last_error.as_deref().is_some_and(|e| e.contains("refused the login"))),
+        "{unsent:?}"
+    );
     assert!(matches!(store.load(&terms.order).unwrap().1, State::Failed { .. }));
 
     wallet::act(&mut store, &terms.order, &Event::Retry, None, false).unwrap();
@@ -171,7 +180,12 @@ fn a_certificate_not_signed_by_a_trusted_ca_is_refused() {
         }
     }
     assert_eq!(store.unsent(Some(&terms.order)).unwrap().len(), 2, "nothing is marked sent");
-    assert!(stack.inbox_files(SHOP).iter().all(|f| !std::fs::read_to_string(f).unwrap_or_default().contains(terms.order.as_str())));
+    assert!(
+        stack
+            .inbox_files(SHOP)
+            .iter()
+            .all(|f| !std::fs::read_to_string(f).unwrap_or_default().contains(terms.order.as_str()))
+    );
 }
 
 #[test]
@@ -180,7 +194,8 @@ fn a_refused_recipient_fails_only_its_own_mail() {
     let (mut store, _) = accounts::temp_store("refused");
     let terms = accounts::terms(ORDERER, "nobody@shop.test", BANK, 800);
     wallet::place(&mut store, &terms, Vec::new(), accounts::now()).unwrap();
-    let sent = dispatch(&store, &accounts::account(stack, ORDERER), &accounts::password(stack, ORDERER), &terms);
+    let sent =
+        dispatch(&store, &accounts::account(stack, ORDERER), &accounts::password(stack, ORDERER), &terms);
 
     match result_for(&sent, "order") {
         Err(SendError::RecipientRefused { recipient, reply }) => {
@@ -191,7 +206,11 @@ fn a_refused_recipient_fails_only_its_own_mail() {
     }
     assert!(result_for(&sent, "payment-request").is_ok());
     let unsent = store.unsent(Some(&terms.order)).unwrap();
-    assert_eq!(unsent.iter().map(|m| m.kind.as_str()).collect::<Vec<_>>(), ["order"], "the request is recorded as sent");
+    assert_eq!(
+        unsent.iter().map(|m| m.kind.as_str()).collect::<Vec<_>>(),
+        ["order"],
+        "the request is recorded as sent"
+    );
     match store.load(&terms.order).unwrap().1 {
         State::Failed { reason, .. } => assert!(reason.contains("nobody@shop.test"), "{reason}"),
         other => panic!("expected Failed, got {other:?}"),
@@ -203,7 +222,8 @@ fn a_refused_recipient_fails_only_its_own_mail() {
 fn a_connection_dropped_during_data_is_a_temporary_failure_and_the_retry_delivers_once() {
     let stack = mailstack::shared();
     let runtime = runtime();
-    let fake = runtime.block_on(dropping_smtp::start(&stack.dir.join("server.pem"), &stack.dir.join("server.key")));
+    let fake =
+        runtime.block_on(dropping_smtp::start(&stack.dir.join("server.pem"), &stack.dir.join("server.key")));
     let (mut store, _) = accounts::temp_store("dropped");
     let terms = accounts::terms(ORDERER, SHOP, BANK, 2500);
     wallet::place(&mut store, &terms, Vec::new(), accounts::now()).unwrap();

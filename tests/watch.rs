@@ -55,7 +55,12 @@ fn start(runtime: &tokio::runtime::Runtime, config: WatchConfig, mut resume: Res
 
 impl Watcher {
     /// The next event matching `want`, skipping others; panics after `timeout`.
-    fn next(&mut self, runtime: &tokio::runtime::Runtime, timeout: Duration, want: impl Fn(&WatchEvent) -> bool) -> (Instant, WatchEvent) {
+    fn next(
+        &mut self,
+        runtime: &tokio::runtime::Runtime,
+        timeout: Duration,
+        want: impl Fn(&WatchEvent) -> bool,
+    ) -> (Instant, WatchEvent) {
         runtime.block_on(async {
             let deadline = tokio::time::Instant::now() + timeout;
             loop {
@@ -144,9 +149,11 @@ fn idle_hands_over_a_mail_within_a_second_of_its_delivery() {
         let order = terms.order.to_string();
         let maildir = stack.maildir(merchant);
         let watch_for = order.clone();
-        let delivery = std::thread::spawn(move || delivered_at(&maildir, &watch_for, Duration::from_secs(20)));
+        let delivery =
+            std::thread::spawn(move || delivered_at(&maildir, &watch_for, Duration::from_secs(20)));
         send(&runtime, stack, &mail);
-        let (handed_over, event) = watcher.next(&runtime, Duration::from_secs(20), |e| matches!(e, WatchEvent::Mail { .. }));
+        let (handed_over, event) =
+            watcher.next(&runtime, Duration::from_secs(20), |e| matches!(e, WatchEvent::Mail { .. }));
         assert_eq!(order_of(&event), order);
         let delivered = delivery.join().unwrap();
         let latency = handed_over.saturating_duration_since(delivered);
@@ -155,7 +162,12 @@ fn idle_hands_over_a_mail_within_a_second_of_its_delivery() {
         watcher.idle(&runtime);
     }
     latencies.sort();
-    println!("IDLE delivery-to-watcher latency over {} mails: median {:?}, max {:?}", latencies.len(), latencies[latencies.len() / 2], latencies[latencies.len() - 1]);
+    println!(
+        "IDLE delivery-to-watcher latency over {} mails: median {:?}, max {:?}",
+        latencies.len(),
+        latencies[latencies.len() / 2],
+        latencies[latencies.len() - 1]
+    );
     watcher.stop(&runtime);
 }
 
@@ -168,7 +180,8 @@ fn the_watcher_lives_through_a_dovecot_restart_during_idle() {
     watcher.idle(&runtime);
 
     stack.restart_dovecot();
-    let (_, event) = watcher.next(&runtime, Duration::from_secs(30), |e| matches!(e, WatchEvent::Disconnected { .. }));
+    let (_, event) =
+        watcher.next(&runtime, Duration::from_secs(30), |e| matches!(e, WatchEvent::Disconnected { .. }));
     let WatchEvent::Disconnected { reason, .. } = event else { unreachable!() };
     assert!(!reason.is_empty());
     watcher.next(&runtime, Duration::from_secs(30), |e| matches!(e, WatchEvent::Connected { .. }));
@@ -176,7 +189,8 @@ fn the_watcher_lives_through_a_dovecot_restart_during_idle() {
 
     let (terms, mail) = order_mail(merchant);
     send(&runtime, &stack, &mail);
-    let (_, event) = watcher.next(&runtime, Duration::from_secs(20), |e| matches!(e, WatchEvent::Mail { .. }));
+    let (_, event) =
+        watcher.next(&runtime, Duration::from_secs(20), |e| matches!(e, WatchEvent::Mail { .. }));
     assert_eq!(order_of(&event), terms.order.to_string());
     watcher.stop(&runtime);
 }
@@ -198,7 +212,8 @@ fn a_restarted_watcher_neither_misses_nor_repeats_a_mail() {
     for _ in 0..2 {
         let (terms, mail) = order_mail(merchant);
         send(&runtime, &stack, &mail);
-        let (_, event) = watcher.next(&runtime, Duration::from_secs(20), |e| matches!(e, WatchEvent::Mail { .. }));
+        let (_, event) =
+            watcher.next(&runtime, Duration::from_secs(20), |e| matches!(e, WatchEvent::Mail { .. }));
         assert_eq!(order_of(&event), terms.order.to_string());
         let WatchEvent::Mail { resume, .. } = event else { unreachable!() };
         store.save_resume(merchant, "INBOX", resume).unwrap();
@@ -255,7 +270,8 @@ fn mailpay_mails_are_moved_and_other_mail_is_left_untouched() {
     assert!(stack.wait_for_message(merchant, "lunch on friday?", Duration::from_secs(20)).is_some());
 
     let mut watcher = start(&runtime, idle_only(&stack, merchant), Resume::default());
-    let (_, event) = watcher.next(&runtime, Duration::from_secs(30), |e| matches!(e, WatchEvent::Mail { .. }));
+    let (_, event) =
+        watcher.next(&runtime, Duration::from_secs(30), |e| matches!(e, WatchEvent::Mail { .. }));
     let WatchEvent::Mail { received: Received::MailPay(incoming), .. } = &event else { panic!("{event:?}") };
     assert!(matches!(incoming.body, Body::Order(_)));
     watcher.idle(&runtime);
@@ -278,4 +294,30 @@ fn mailpay_mails_are_moved_and_other_mail_is_left_untouched() {
         .collect();
     assert_eq!(moved_files.len(), 1);
     assert!(moved_files[0].contains(terms.order.as_str()));
+}
+
+#[test]
+fn imap_login_and_certificate_failures_are_named() {
+    let stack = mailstack::shared();
+    let runtime = runtime();
+    let address = "bank2@bank2.test";
+    let account = accounts::account(stack, address);
+    match runtime.block_on(imap::connect(&account, "certainly-wrong")) {
+        Err(ImapError::Login { user, reason }) => {
+            assert_eq!(user, address);
+            assert!(!reason.is_empty());
+        }
+        Err(other) => panic!("expected a login error, got {other}"),
+        Ok(_) => panic!("a wrong password logged in"),
+    }
+    let mut untrusted = account.clone();
+    untrusted.ca_file = None;
+    match runtime.block_on(imap::connect(&untrusted, &accounts::password(stack, address))) {
+        Err(e @ ImapError::Tls { .. }) => {
+            assert!(e.to_string().contains("UnknownIssuer") || e.to_string().contains("certificate"), "{e}")
+        }
+        Err(other) => panic!("expected a TLS error, got {other}"),
+        Ok(_) => panic!("an untrusted certificate was accepted"),
+    }
+    assert!(runtime.block_on(imap::connect(&account, &accounts::password(stack, address))).is_ok());
 }

@@ -74,7 +74,9 @@ impl Smtp {
             let pem = std::fs::read(path).map_err(|e| ca_error(e.to_string()))?;
             tls = tls.add_root_certificate(Certificate::from_pem(&pem).map_err(|e| ca_error(e.to_string()))?);
         }
-        let tls = tls.build_rustls().map_err(|e| SendError::Tls { host: server.host.clone(), reason: e.to_string() })?;
+        let tls = tls
+            .build_rustls()
+            .map_err(|e| SendError::Tls { host: server.host.clone(), reason: e.to_string() })?;
         let tls = match server.security {
             Security::Tls => Tls::Wrapper(tls),
             Security::Starttls => Tls::Required(tls),
@@ -90,7 +92,8 @@ impl Smtp {
 
     /// Sends one mail; `Ok` once the server has accepted it.
     pub async fn send(&self, mail: &Outgoing) -> Result<(), SendError> {
-        let from = mail.from.as_str().parse().map_err(|e| SendError::Address(format!("{}: {e}", mail.from)))?;
+        let from =
+            mail.from.as_str().parse().map_err(|e| SendError::Address(format!("{}: {e}", mail.from)))?;
         let to = mail.to.as_str().parse().map_err(|e| SendError::Address(format!("{}: {e}", mail.to)))?;
         let envelope = Envelope::new(Some(from), vec![to]).map_err(|e| SendError::Address(e.to_string()))?;
         self.transport.send_raw(&envelope, &mail.bytes).await.map(|_| ()).map_err(|e| self.classify(&e, mail))
@@ -111,7 +114,10 @@ impl Smtp {
     pub async fn test_connection(&self) -> Result<(), SendError> {
         match self.transport.test_connection().await {
             Ok(true) => Ok(()),
-            Ok(false) => Err(SendError::Connection { host: self.host.clone(), reason: "the server did not answer NOOP".into() }),
+            Ok(false) => Err(SendError::Connection {
+                host: self.host.clone(),
+                reason: "the server did not answer NOOP".into(),
+            }),
             Err(e) => Err(self.classify_plain(&e)),
         }
     }
@@ -121,7 +127,12 @@ impl Smtp {
         if let Some(code) = e.status() {
             let code = code.to_string();
             let lower = reply.to_ascii_lowercase();
-            if code.starts_with('5') && (lower.contains("recipient") || lower.contains("5.1.1") || lower.contains("user unknown") || lower.contains("relay access denied")) {
+            if code.starts_with('5')
+                && (lower.contains("recipient")
+                    || lower.contains("5.1.1")
+                    || lower.contains("user unknown")
+                    || lower.contains("relay access denied"))
+            {
                 return SendError::RecipientRefused { recipient: mail.to.to_string(), reply };
             }
         }

@@ -9,8 +9,8 @@
 
 pub mod address;
 pub mod base32;
-pub mod board;
 pub mod block;
+pub mod board;
 pub mod cheque;
 pub mod compose;
 pub mod confirmation;

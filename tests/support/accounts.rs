@@ -49,7 +49,10 @@ pub fn terms(orderer: &str, merchant: &str, bank: &str, amount: u64) -> OrderTer
         merchant: parse(merchant),
         bank: parse(bank),
         amount: Money::new(amount, currency).expect("amount in range"),
-        items: vec![LineItem::new(1, "Green tea 100g", Some(Money::new(amount, currency).expect("in range"))).expect("item")],
+        items: vec![
+            LineItem::new(1, "Green tea 100g", Some(Money::new(amount, currency).expect("in range")))
+                .expect("item"),
+        ],
         password: PasswordA::generate(&mut rng),
         created,
         expires: created.plus_seconds(24 * 3600),
@@ -60,7 +63,8 @@ pub fn terms(orderer: &str, merchant: &str, bank: &str, amount: u64) -> OrderTer
 
 /// A fresh wallet database in its own temporary folder.
 pub fn temp_store(name: &str) -> (Store, PathBuf) {
-    let dir = std::env::temp_dir().join(format!("mailpay-{name}-{}-{}", std::process::id(), rand::random::<u32>()));
+    let dir =
+        std::env::temp_dir().join(format!("mailpay-{name}-{}-{}", std::process::id(), rand::random::<u32>()));
     std::fs::create_dir_all(&dir).expect("temp dir");
     let path = dir.join("wallet.sqlite");
     (Store::open(&path).expect("store opens"), path)

@@ -24,8 +24,10 @@ pub struct DroppingSmtp {
 
 /// Starts the fake on a free loopback port, serving `cert`/`key` (PEM).
 pub async fn start(cert: &Path, key: &Path) -> DroppingSmtp {
-    let certs: Vec<CertificateDer<'static>> =
-        CertificateDer::pem_file_iter(cert).expect("certificate file").collect::<Result<_, _>>().expect("certificates");
+    let certs: Vec<CertificateDer<'static>> = CertificateDer::pem_file_iter(cert)
+        .expect("certificate file")
+        .collect::<Result<_, _>>()
+        .expect("certificates");
     let key = PrivateKeyDer::from_pem_file(key).expect("key file");
     let provider = Arc::new(tokio_rustls::rustls::crypto::ring::default_provider());
     let config = ServerConfig::builder_with_provider(provider)

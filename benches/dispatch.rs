@@ -1,0 +1,76 @@
+//! Dispatch against the real mail stack on loopback:
+//! `cargo bench --bench dispatch` (as root: it starts Postfix + Dovecot).
+//!
+//! From "Pay" (the payment recorded, both mails queued) to both mails
+//! accepted by Postfix, next to one mail sent alone with lettre in the same
+//! run; the ratio is what sending "at once" costs. Medians and p99 over
+//! repeated rounds, interleaved so that both sides see the same machine.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+#[path = "../tests/support/mailstack.rs"]
+mod mailstack;
+
+#[path = "../tests/support/accounts.rs"]
+mod accounts;
+
+use std::time::{Duration, Instant};
+
+use mailpay::mail::smtp::Smtp;
+use mailpay::protocol::compose;
+use mailpay::wallet;
+
+const ROUNDS: usize = 40;
+
+fn percentile(sorted: &[Duration], p: f64) -> Duration {
+    let rank = ((sorted.len() as f64 - 1.0) * p).round() as usize;
+    sorted[rank.min(sorted.len() - 1)]
+}
+
+fn report(name: &str, mut samples: Vec<Duration>) -> Duration {
+    samples.sort();
+    let median = percentile(&samples, 0.5);
+    println!(
+        "{name:<44} median {:>9.2?}  p99 {:>9.2?}  (n={})",
+        median,
+        percentile(&samples, 0.99),
+        samples.len()
+    );
+    median
+}
+
+fn main() {
+    let stack = mailstack::MailStack::start_private();
+    let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
+    let orderer = "orderer@buyer.test";
+    let account = accounts::account(&stack, orderer);
+    let password = accounts::password(&stack, orderer);
+    let smtp = Smtp::new(&account, &password).unwrap();
+    let (mut store, _) = accounts::temp_store("bench-dispatch");
+
+    let mut both = Vec::new();
+    let mut alone = Vec::new();
+    for round in 0..ROUNDS + 3 {
+        let terms = accounts::terms(orderer, "shop@shop.test", "bank@bank.test", 1200);
+        let started = Instant::now();
+        wallet::place(&mut store, &terms, Vec::new(), accounts::now()).unwrap();
+        let sent = runtime.block_on(wallet::dispatch(&store, &smtp, &terms.order)).unwrap();
+        let elapsed = started.elapsed();
+        assert!(sent.iter().all(|s| s.result.is_ok()), "{sent:?}");
+
+        let single = accounts::terms(orderer, "shop2@shop2.test", "bank@bank.test", 1200);
+        let [order, _] = compose::order(&single);
+        let mail = order.build(accounts::now(), &mut rand::rng());
+        let started = Instant::now();
+        runtime.block_on(smtp.send(&mail)).unwrap();
+        let single_elapsed = started.elapsed();
+        // The first rounds warm up caches and Postfix's process pool.
+        if round >= 3 {
+            both.push(elapsed);
+            alone.push(single_elapsed);
+        }
+    }
+    println!("dispatch, {ROUNDS} rounds on loopback (STARTTLS + AUTH per connection):");
+    let both = report("Pay -> order and request both accepted", both);
+    let alone = report("one mail alone (lettre send_raw)", alone);
+    println!("{:<44} {:.2}", "ratio (goal <= 1.15)", both.as_secs_f64() / alone.as_secs_f64());
+}
