@@ -346,7 +346,7 @@ impl Orderer {
 
     /// Every mail of `kind` about `order` in the inbox now.
     pub fn mails(&self, world: &World, kind: Kind, order: &OrderId) -> Vec<Incoming> {
-        all_mails(&world.stack.maildir(&self.address))
+        all_mails(&world.stack.maildir(&self.address), order)
             .into_iter()
             .map(|(m, _)| m)
             .filter(|m| m.body.kind() == kind && m.body.order() == order)
@@ -371,12 +371,15 @@ impl Orderer {
     }
 }
 
-fn all_mails(maildir: &Path) -> Vec<(Incoming, Vec<u8>)> {
+/// The parsed mails of a Maildir whose raw text mentions `needle` (cheap
+/// filter before parsing).
+fn mails_mentioning(maildir: &Path, needle: &str) -> Vec<(Incoming, Vec<u8>)> {
     let mut out = Vec::new();
     for sub in ["new", "cur"] {
         let Ok(entries) = std::fs::read_dir(maildir.join(sub)) else { continue };
         for entry in entries.filter_map(Result::ok) {
             if let Ok(raw) = std::fs::read(entry.path())
+                && String::from_utf8_lossy(&raw).contains(needle)
                 && let Ok(mail) = parse::parse(&raw)
             {
                 out.push((mail, raw));
@@ -386,13 +389,19 @@ fn all_mails(maildir: &Path) -> Vec<(Incoming, Vec<u8>)> {
     out
 }
 
+fn all_mails(maildir: &Path, order: &OrderId) -> Vec<(Incoming, Vec<u8>)> {
+    mails_mentioning(maildir, order.as_str())
+}
+
 fn find_mail(
     maildir: &Path,
     kind: Kind,
     order: &OrderId,
     pick: &impl Fn(&Incoming) -> bool,
 ) -> Option<(Incoming, Vec<u8>)> {
-    all_mails(maildir).into_iter().find(|(m, _)| m.body.kind() == kind && m.body.order() == order && pick(m))
+    all_mails(maildir, order)
+        .into_iter()
+        .find(|(m, _)| m.body.kind() == kind && m.body.order() == order && pick(m))
 }
 
 /// The reason code of a `rejected` mail.
