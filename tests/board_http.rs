@@ -1,0 +1,229 @@
+//! The bulletin board over real HTTP on loopback, with its SQLite file:
+//! posting and reading, every bad post refused with a clear 4xx, tampering
+//! with the stored file detected, and the page rendered by headless
+//! Chromium.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::io::{Read, Write};
+use std::net::TcpStream;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::Duration;
+
+use mailpay::board::client;
+use mailpay::board::log::{BoardLog, LogError};
+use mailpay::board::server::{self, Board, Limits};
+use mailpay::protocol::board::BoardRecord;
+use mailpay::protocol::{OrderId, Timestamp};
+
+struct Running {
+    runtime: tokio::runtime::Runtime,
+    url: String,
+    db: PathBuf,
+}
+
+fn temp_dir(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!(
+        "mailpay-board-{name}-{}-{}",
+        std::process::id(),
+        rand::random::<u32>()
+    ));
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+fn start(name: &str, limits: Limits) -> Running {
+    let db = temp_dir(name).join("board.sqlite");
+    let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(1).enable_all().build().unwrap();
+    let listener = runtime.block_on(tokio::net::TcpListener::bind("127.0.0.1:0")).unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    let board = Board::new(BoardLog::open(&db).unwrap(), limits, "Orders at shop@shop.test <&>".into());
+    runtime.spawn(server::serve(listener, board));
+    Running { runtime, url, db }
+}
+
+fn record(initials: &str) -> BoardRecord {
+    BoardRecord {
+        order: OrderId::generate(&mut rand::rng()).to_string(),
+        initials: initials.into(),
+        ordered_at: "2026-11-25T18:09:18Z".into(),
+    }
+}
+
+/// One raw HTTP/1.1 exchange; returns (status, body).
+fn http(url: &str, request: &str) -> (u16, String) {
+    let address = url.trim_start_matches("http://");
+    let mut stream = TcpStream::connect(address).unwrap();
+    stream.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    stream.write_all(request.as_bytes()).unwrap();
+    let mut answer = Vec::new();
+    let _ = stream.read_to_end(&mut answer);
+    let text = String::from_utf8_lossy(&answer).to_string();
+    let status = text.split(' ').nth(1).and_then(|s| s.parse().ok()).unwrap_or(0);
+    let body = text.split_once("\r\n\r\n").map(|(_, b)| b.to_string()).unwrap_or_default();
+    (status, body)
+}
+
+fn post_raw(url: &str, body: &str) -> (u16, String) {
+    let request = format!(
+        "POST /records HTTP/1.1\r\nHost: board\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    );
+    http(url, &request)
+}
+
+fn error_of(body: &str) -> String {
+    let v: serde_json::Value = serde_json::from_str(body).unwrap_or_else(|_| panic!("not JSON: {body}"));
+    v["error"].as_str().unwrap_or_else(|| panic!("no error field: {body}")).to_string()
+}
+
+#[test]
+fn posts_and_reads_records_as_json() {
+    let board = start("json", Limits::default());
+    let first = record("T.S.");
+    board.runtime.block_on(client::post(&board.url, &first)).unwrap();
+    let second = record("山田");
+    board.runtime.block_on(client::post(&board.url, &second)).unwrap();
+    let order: OrderId = first.order.parse().unwrap();
+    let found = board.runtime.block_on(client::fetch(&board.url, &order)).unwrap().unwrap();
+    assert_eq!(found.initials, "T.S.");
+    let unknown = OrderId::generate(&mut rand::rng());
+    assert_eq!(board.runtime.block_on(client::fetch(&board.url, &unknown)).unwrap(), None);
+    let (status, body) =
+        http(&board.url, "GET /records.json HTTP/1.1\r\nHost: board\r\nConnection: close\r\n\r\n");
+    assert_eq!(status, 200);
+    let list: serde_json::Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(list["count"], 2);
+    let records = list["records"].as_array().unwrap();
+    assert_eq!(records[1]["initials"], "山田");
+    assert_eq!(list["head"], records[1]["hash"], "the head is the last record's hash");
+    assert!(!body.contains("poster") && !body.contains("127.0.0.1"), "posters' addresses are not published");
+}
+
+#[test]
+fn bad_posts_get_clear_errors() {
+    let board = start("errors", Limits { posts_per_window: 100, window: Duration::from_secs(60) });
+    let good = record("T.S.");
+    let json = serde_json::to_string(&good).unwrap();
+    assert_eq!(post_raw(&board.url, &json).0, 201);
+
+    let (status, body) = post_raw(&board.url, &json);
+    assert_eq!(status, 409);
+    assert!(error_of(&body).contains("already on the board"), "{body}");
+
+    let (status, body) = post_raw(
+        &board.url,
+        &format!("{{\"order\":\"{}\",\"initials\":\"{}\"}}", good.order, "x".repeat(2000)),
+    );
+    assert_eq!(status, 413);
+    assert!(error_of(&body).contains("at most 1024 bytes"), "{body}");
+
+    let (status, body) = post_raw(&board.url, "{not json");
+    assert_eq!(status, 400);
+    assert!(error_of(&body).contains("not JSON"), "{body}");
+
+    let mut with_a = serde_json::to_value(record("T.S.")).unwrap();
+    with_a["password_a"] = "7KQ3-M9ZX-P2VD-H4TR-B8NC-QWER-TY".into();
+    let (status, body) = post_raw(&board.url, &with_a.to_string());
+    assert_eq!(status, 400);
+    assert!(error_of(&body).contains("never password A"), "{body}");
+
+    let (status, body) = post_raw(&board.url, &serde_json::to_string(&record("T.S.123")).unwrap());
+    assert_eq!(status, 400);
+    assert!(error_of(&body).contains("initials"), "{body}");
+
+    let mut bad_order = record("T.S.");
+    bad_order.order = "not-an-order".into();
+    let (status, body) = post_raw(&board.url, &serde_json::to_string(&bad_order).unwrap());
+    assert_eq!(status, 400);
+    assert!(!error_of(&body).is_empty());
+
+    let (status, body) =
+        http(&board.url, "DELETE /records HTTP/1.1\r\nHost: board\r\nConnection: close\r\n\r\n");
+    assert_eq!(status, 405);
+    assert!(error_of(&body).contains("POST /records"), "{body}");
+    assert_eq!(http(&board.url, "GET /nothing HTTP/1.1\r\nHost: board\r\nConnection: close\r\n\r\n").0, 404);
+}
+
+#[test]
+fn a_flood_from_one_address_is_refused() {
+    let board = start("flood", Limits { posts_per_window: 3, window: Duration::from_secs(60) });
+    for _ in 0..3 {
+        assert_eq!(post_raw(&board.url, &serde_json::to_string(&record("T.S.")).unwrap()).0, 201);
+    }
+    let (status, body) = post_raw(&board.url, &serde_json::to_string(&record("T.S.")).unwrap());
+    assert_eq!(status, 429);
+    assert!(error_of(&body).contains("too many posts from 127.0.0.1"), "{body}");
+    let err = board.runtime.block_on(client::post(&board.url, &record("T.S."))).unwrap_err();
+    assert!(matches!(err, client::ClientError::Refused { status: 429, .. }), "{err}");
+}
+
+fn filled_log(name: &str, n: usize) -> PathBuf {
+    let path = temp_dir(name).join("board.sqlite");
+    let mut log = BoardLog::open(&path).unwrap();
+    for i in 0..n {
+        let r = record("T.S.").check().unwrap();
+        log.append(&r, "127.0.0.1", Timestamp(1_795_000_000 + i as i64)).unwrap();
+    }
+    path
+}
+
+fn sql(path: &Path, statements: &str) -> rusqlite::Result<()> {
+    rusqlite::Connection::open(path)?.execute_batch(statements)
+}
+
+#[test]
+fn the_log_is_append_only_and_tampering_is_detected() {
+    let path = filled_log("tamper", 3);
+    assert_eq!(BoardLog::open(&path).unwrap().entries().unwrap().len(), 3);
+    // Plain SQL cannot change or remove a record.
+    let refused = sql(&path, "UPDATE record SET initials = 'X.Y.' WHERE seq = 2").unwrap_err();
+    assert!(refused.to_string().contains("append-only"), "{refused}");
+    assert!(sql(&path, "DELETE FROM record WHERE seq = 3").unwrap_err().to_string().contains("append-only"));
+    // Whoever drops the triggers and edits the file breaks the chain.
+    sql(&path, "DROP TRIGGER record_no_update; UPDATE record SET initials = 'X.Y.' WHERE seq = 2").unwrap();
+    match BoardLog::open(&path) {
+        Err(LogError::Tampered { seq, .. }) => assert_eq!(seq, 2),
+        other => panic!("an edited record must be detected, got {other:?}"),
+    }
+    let path = filled_log("remove", 3);
+    sql(&path, "DROP TRIGGER record_no_delete; DELETE FROM record WHERE seq = 2").unwrap();
+    let err = BoardLog::open(&path).unwrap_err();
+    assert!(matches!(err, LogError::Tampered { seq: 3, .. }), "{err}");
+    assert!(err.to_string().contains("a record was removed"), "{err}");
+}
+
+#[test]
+fn the_page_renders_in_headless_chromium() {
+    let board = start("chromium", Limits::default());
+    let posted = record("T.S.");
+    board.runtime.block_on(client::post(&board.url, &posted)).unwrap();
+    let hostile = record("A B");
+    board.runtime.block_on(client::post(&board.url, &hostile)).unwrap();
+    let profile = temp_dir("chromium-profile");
+    let out = Command::new("chromium")
+        .args([
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-background-networking",
+            "--no-first-run",
+            "--dump-dom",
+        ])
+        .arg(format!("--user-data-dir={}", profile.display()))
+        .arg(format!("{}/", board.url))
+        .output()
+        .unwrap_or_else(|e| {
+            panic!("cannot run chromium (tests/mailstack/mailstack.sh install installs it): {e}")
+        });
+    let dom = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "chromium failed: {}", String::from_utf8_lossy(&out.stderr));
+    assert!(dom.contains("<table id=\"records\">"), "no records table in the DOM:\n{dom}");
+    assert!(dom.contains(&format!("<td class=\"order\">{}</td>", posted.order)), "{dom}");
+    assert!(dom.contains("<td class=\"initials\">T.S.</td>"), "{dom}");
+    assert!(dom.contains("Orders at shop@shop.test &lt;&amp;&gt;"), "the title is escaped: {dom}");
+    let head = BoardLog::open(&board.db).unwrap().head().unwrap().0;
+    assert!(dom.contains(&head), "the chain head is shown");
+    let rows = dom.matches("<tr id=\"order-").count();
+    assert_eq!(rows, 2, "{dom}");
+}
