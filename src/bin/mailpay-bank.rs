@@ -1,0 +1,254 @@
+//! `mailpay-bank`: the bank's reference agent and its admin commands.
+//!
+//! The configuration file (TOML, `--config`) names the bank's mail account
+//! and where the ledger lives; the mail password is never in it: it comes
+//! from the OS keyring (as `mailpay account add` stores it) or, for tests
+//! and containers, from `--password-file`.
+
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::time::Duration;
+
+use clap::{Parser, Subcommand};
+use mailpay::bank::daemon::{self, DaemonConfig};
+use mailpay::bank::ledger::Ledger;
+use mailpay::mail::account::Account;
+use mailpay::protocol::cheque::PublicKey;
+use mailpay::protocol::{Currency, EmailAddress, Money, OrderId};
+use serde::Deserialize;
+
+#[derive(Debug, Parser)]
+#[command(name = "mailpay-bank", version, about = "The MailPay bank agent: settles orders received by mail")]
+struct Cli {
+    /// The bank's configuration file (TOML): [account], data_dir, board_grace_seconds.
+    #[arg(long, global = true)]
+    config: Option<PathBuf>,
+    /// Where the ledger lives (overrides data_dir of the configuration).
+    #[arg(long, global = true)]
+    data_dir: Option<PathBuf>,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Watch the bank's mailbox and settle orders until stopped.
+    Run {
+        /// Read the mail password from this file instead of the OS keyring
+        /// (for tests and containers; keep the file readable by this user only).
+        #[arg(long)]
+        password_file: Option<PathBuf>,
+        /// Trust this extra CA (PEM) for the mail servers.
+        #[arg(long)]
+        ca_file: Option<PathBuf>,
+    },
+    /// Open an account for an address, or update its details.
+    OpenAccount {
+        address: EmailAddress,
+        /// The holder's initials, checked against board records (claim 3).
+        #[arg(long)]
+        initials: Option<String>,
+        /// The holder's cheque-signing key, `ed25519:...` (claim 2).
+        #[arg(long)]
+        wallet_key: Option<PublicKey>,
+        /// A merchant's board URL; preferred to the one an order names.
+        #[arg(long)]
+        board: Option<String>,
+    },
+    /// Set an account's balance: `set-balance shop@shop.test 1200 JPY`.
+    SetBalance { address: EmailAddress, amount: String, currency: Currency },
+    /// Show an account's balance.
+    Balance { address: EmailAddress, currency: Currency },
+    /// List every payment with its state.
+    Payments {
+        #[arg(long)]
+        json: bool,
+    },
+    /// Show every mail in and out for one order.
+    Trail {
+        order: OrderId,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Print the bank's age recipient: wallets encrypt cheques to it.
+    Recipient {
+        /// Also write it to this file.
+        #[arg(long)]
+        out: Option<PathBuf>,
+    },
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct BankFile {
+    account: Option<Account>,
+    data_dir: Option<PathBuf>,
+    board_grace_seconds: Option<u64>,
+}
+
+#[derive(Debug, thiserror::Error)]
+enum Failure {
+    #[error("{0}")]
+    Usage(String),
+    #[error("{0}")]
+    Failed(String),
+}
+
+fn fail(e: impl std::fmt::Display) -> Failure {
+    Failure::Failed(e.to_string())
+}
+
+fn load(path: Option<&Path>) -> Result<BankFile, Failure> {
+    let Some(path) = path else { return Ok(BankFile::default()) };
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| Failure::Usage(format!("cannot read {}: {e}", path.display())))?;
+    toml::from_str(&text)
+        .map_err(|e| Failure::Usage(format!("{} is not a valid bank configuration: {e}", path.display())))
+}
+
+fn ledger_path(cli: &Cli, file: &BankFile) -> Result<PathBuf, Failure> {
+    let dir = cli.data_dir.clone().or_else(|| file.data_dir.clone()).ok_or_else(|| {
+        Failure::Usage("say where the ledger lives: --data-dir DIR or data_dir in the --config file".into())
+    })?;
+    Ok(dir.join("ledger.sqlite"))
+}
+
+/// The mail password: from a file when asked, else the OS keyring.
+fn password(address: &EmailAddress, file: Option<&Path>) -> Result<String, Failure> {
+    match file {
+        Some(path) => std::fs::read_to_string(path)
+            .map(|p| p.trim_end_matches(['\r', '\n']).to_string())
+            .map_err(|e| Failure::Usage(format!("cannot read the password file {}: {e}", path.display()))),
+        None => mailpay::secrets::Keyring::system().and_then(|k| k.password(address.as_str())).map_err(fail),
+    }
+}
+
+/// `1200` or `12.50` in the currency's major units; 0 is allowed here.
+fn minor_units(amount: &str, currency: Currency) -> Result<u64, Failure> {
+    if amount.trim().chars().all(|c| c == '0' || c == '.') && amount.contains('0') {
+        return Ok(0);
+    }
+    Money::parse_major(amount, currency)
+        .map(Money::minor)
+        .map_err(|e| Failure::Usage(format!("{amount:?}: {e}")))
+}
+
+fn run(cli: Cli) -> Result<(), Failure> {
+    let file = load(cli.config.as_deref())?;
+    let path = ledger_path(&cli, &file)?;
+    let now = mailpay::wallet::now();
+    match &cli.command {
+        Command::Run { password_file, ca_file } => {
+            let mut account = file.account.clone().ok_or_else(|| {
+                Failure::Usage("the --config file must have an [account] table for the bank's mailbox".into())
+            })?;
+            if ca_file.is_some() {
+                account.ca_file.clone_from(ca_file);
+            }
+            let password = password(&account.address, password_file.as_deref())?;
+            let config = DaemonConfig {
+                account,
+                password,
+                ledger: path,
+                board_grace: Duration::from_secs(file.board_grace_seconds.unwrap_or(60)),
+            };
+            let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().map_err(fail)?;
+            let why = runtime.block_on(daemon::run(config));
+            Err(fail(why))
+        }
+        Command::OpenAccount { address, initials, wallet_key, board } => {
+            let ledger = Ledger::open(&path).map_err(fail)?;
+            let key = wallet_key.map(|k| k.to_string());
+            ledger
+                .open_account(address, initials.as_deref(), key.as_deref(), board.as_deref(), now)
+                .map_err(fail)?;
+            println!("account {address} is open");
+            Ok(())
+        }
+        Command::SetBalance { address, amount, currency } => {
+            let ledger = Ledger::open(&path).map_err(fail)?;
+            let minor = minor_units(amount, *currency)?;
+            ledger.set_balance(address, *currency, minor).map_err(fail)?;
+            println!("{address}: {amount} {currency}");
+            Ok(())
+        }
+        Command::Balance { address, currency } => {
+            let ledger = Ledger::open(&path).map_err(fail)?;
+            let minor = ledger.balance(address, *currency).map_err(fail)?;
+            match Money::new(minor, *currency) {
+                Ok(m) => println!("{m}"),
+                Err(_) => println!("0 {currency}"),
+            }
+            Ok(())
+        }
+        Command::Payments { json } => {
+            let ledger = Ledger::open(&path).map_err(fail)?;
+            let payments = ledger.payments().map_err(fail)?;
+            if *json {
+                println!("{}", serde_json::to_string_pretty(&payments).map_err(fail)?);
+            }
+            for p in payments.iter().filter(|_| !json) {
+                let dash = || "-".to_string();
+                println!(
+                    "{}  {:<15}  {:<7}  {} -> {}  {}  {}",
+                    p.order,
+                    p.status,
+                    p.method.clone().unwrap_or_else(dash),
+                    p.payer.clone().unwrap_or_else(dash),
+                    p.payee.clone().unwrap_or_else(dash),
+                    p.amount.clone().unwrap_or_else(dash),
+                    p.reason.clone().unwrap_or_default(),
+                );
+            }
+            Ok(())
+        }
+        Command::Trail { order, json } => {
+            let ledger = Ledger::open(&path).map_err(fail)?;
+            let trail = ledger.trail(order).map_err(fail)?;
+            if trail.is_empty() {
+                return Err(Failure::Failed(format!("no mail about order {order} in the ledger")));
+            }
+            if *json {
+                println!("{}", serde_json::to_string_pretty(&trail).map_err(fail)?);
+            }
+            for line in trail.iter().filter(|_| !json) {
+                let at = mailpay::protocol::Timestamp::from_unix(line.at);
+                let reason = line.reason.as_deref().map(|r| format!(" [{r}]")).unwrap_or_default();
+                let arrow = if line.direction == "in" { "<-" } else { "->" };
+                println!("{at}  {arrow} {:<15} {:<24} {}{reason}", line.kind, line.party, line.outcome);
+            }
+            Ok(())
+        }
+        Command::Recipient { out } => {
+            let ledger = Ledger::open(&path).map_err(fail)?;
+            let recipient = ledger.recipient().map_err(fail)?;
+            println!("{recipient}");
+            if let Some(out) = out {
+                std::fs::write(out, format!("{recipient}\n"))
+                    .map_err(|e| fail(format!("cannot write {}: {e}", out.display())))?;
+            }
+            Ok(())
+        }
+    }
+}
+
+fn main() -> ExitCode {
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => {
+            let _ = e.print();
+            return if e.use_stderr() { ExitCode::from(2) } else { ExitCode::SUCCESS };
+        }
+    };
+    match run(cli) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(Failure::Usage(m)) => {
+            eprintln!("error: {m}");
+            ExitCode::from(2)
+        }
+        Err(Failure::Failed(m)) => {
+            eprintln!("error: {m}");
+            ExitCode::FAILURE
+        }
+    }
+}

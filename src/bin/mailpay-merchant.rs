@@ -1,0 +1,182 @@
+//! `mailpay-merchant`: the merchant's reference agent (bills orders to the
+//! shop's bank, ships on payment) and its bulletin board.
+//!
+//! The configuration file (TOML, `--config`) names the shop's mail
+//! account, its bank, the catalogue and the board's address; the mail
+//! password comes from the OS keyring or, for tests and containers, from
+//! `--password-file`.
+
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::time::Duration;
+
+use clap::{Parser, Subcommand};
+use mailpay::board::log::BoardLog;
+use mailpay::board::server::Limits;
+use mailpay::mail::account::Account;
+use mailpay::merchant::daemon::{self, DaemonConfig};
+use mailpay::merchant::engine::{Catalogue, Pricing};
+use mailpay::merchant::shop::Shop;
+use mailpay::protocol::EmailAddress;
+use serde::Deserialize;
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "mailpay-merchant",
+    version,
+    about = "The MailPay merchant agent: bills orders, ships on payment, runs the board"
+)]
+struct Cli {
+    /// The shop's configuration file (TOML): [account], bank, data_dir,
+    /// catalogue, board_listen, board_posts_per_minute.
+    #[arg(long, global = true)]
+    config: Option<PathBuf>,
+    /// Where the shop's book and board live (overrides data_dir).
+    #[arg(long, global = true)]
+    data_dir: Option<PathBuf>,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Watch the shop's mailbox and serve the board until stopped.
+    Run {
+        /// Read the mail password from this file instead of the OS keyring
+        /// (for tests and containers; keep the file readable by this user only).
+        #[arg(long)]
+        password_file: Option<PathBuf>,
+        /// Trust this extra CA (PEM) for the mail servers.
+        #[arg(long)]
+        ca_file: Option<PathBuf>,
+    },
+    /// List the orders and their state.
+    Orders {
+        #[arg(long)]
+        json: bool,
+    },
+    /// Check the board's hash chain and print its head.
+    VerifyBoard,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ShopFile {
+    account: Option<Account>,
+    bank: Option<EmailAddress>,
+    data_dir: Option<PathBuf>,
+    /// A TOML file of [[article]] description/price; without it orders are billed as ordered.
+    catalogue: Option<PathBuf>,
+    /// `127.0.0.1:8025` by default; `off` runs no board.
+    board_listen: Option<String>,
+    board_posts_per_minute: Option<usize>,
+}
+
+fn usage(m: impl std::fmt::Display) -> String {
+    m.to_string()
+}
+
+fn load(path: Option<&Path>) -> Result<ShopFile, String> {
+    let Some(path) = path else { return Ok(ShopFile::default()) };
+    let text = std::fs::read_to_string(path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+    toml::from_str(&text)
+        .map_err(|e| format!("{} is not a valid merchant configuration: {e}", path.display()))
+}
+
+fn password(address: &EmailAddress, file: Option<&Path>) -> Result<String, String> {
+    match file {
+        Some(path) => std::fs::read_to_string(path)
+            .map(|p| p.trim_end_matches(['\r', '\n']).to_string())
+            .map_err(|e| format!("cannot read the password file {}: {e}", path.display())),
+        None => mailpay::secrets::Keyring::system().and_then(|k| k.password(address.as_str())).map_err(usage),
+    }
+}
+
+fn run(cli: Cli) -> Result<(), String> {
+    let file = load(cli.config.as_deref())?;
+    let dir = cli
+        .data_dir
+        .clone()
+        .or_else(|| file.data_dir.clone())
+        .ok_or("say where the shop's data lives: --data-dir DIR or data_dir in the --config file")?;
+    let (shop_db, board_db) = (dir.join("shop.sqlite"), dir.join("board.sqlite"));
+    match cli.command {
+        Command::Run { password_file, ca_file } => {
+            let mut account = file
+                .account
+                .ok_or("the --config file must have an [account] table for the shop's mailbox")?;
+            if ca_file.is_some() {
+                account.ca_file = ca_file;
+            }
+            let bank = file
+                .bank
+                .ok_or("the --config file must name the shop's bank: bank = \"bank@example.com\"")?;
+            let pricing = match &file.catalogue {
+                Some(path) => {
+                    let text = std::fs::read_to_string(path)
+                        .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+                    Pricing::Catalogue(
+                        Catalogue::from_toml(&text).map_err(|e| format!("{}: {e}", path.display()))?,
+                    )
+                }
+                None => Pricing::AsOrdered,
+            };
+            let password = password(&account.address, password_file.as_deref())?;
+            let listen = file.board_listen.unwrap_or_else(|| "127.0.0.1:8025".into());
+            let limits = Limits {
+                posts_per_window: file.board_posts_per_minute.unwrap_or(Limits::default().posts_per_window),
+                window: Duration::from_secs(60),
+            };
+            let config =
+                DaemonConfig { account, password, bank, pricing, shop_db, board_db, board_limits: limits };
+            let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().map_err(usage)?;
+            let why = runtime.block_on(async {
+                let listener = if listen == "off" {
+                    None
+                } else {
+                    Some(
+                        tokio::net::TcpListener::bind(&listen)
+                            .await
+                            .map_err(|e| format!("cannot serve the board on {listen}: {e}"))?,
+                    )
+                };
+                Ok::<_, String>(daemon::run(config, listener).await)
+            })?;
+            Err(why.to_string())
+        }
+        Command::Orders { json } => {
+            let orders = Shop::open(&shop_db).map_err(usage)?.orders().map_err(usage)?;
+            if json {
+                println!("{}", serde_json::to_string_pretty(&orders).map_err(usage)?);
+            } else {
+                for o in orders {
+                    println!("{}  {:<9}  {}  {}  {}", o.order, o.state, o.orderer, o.amount, o.note);
+                }
+            }
+            Ok(())
+        }
+        Command::VerifyBoard => {
+            let log = BoardLog::open(&board_db).map_err(usage)?;
+            let (head, count) = log.head().map_err(usage)?;
+            println!("{count} records, chain intact, head {head}");
+            Ok(())
+        }
+    }
+}
+
+fn main() -> ExitCode {
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => {
+            let _ = e.print();
+            return if e.use_stderr() { ExitCode::from(2) } else { ExitCode::SUCCESS };
+        }
+    };
+    match run(cli) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(m) => {
+            eprintln!("error: {m}");
+            ExitCode::FAILURE
+        }
+    }
+}
