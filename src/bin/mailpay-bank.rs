@@ -49,8 +49,8 @@ enum Command {
         #[arg(long)]
         initials: Option<String>,
         /// The holder's cheque-signing key, `ed25519:...` (claim 2).
-        #[arg(long)]
-        wallet_key: Option<PublicKey>,
+        #[arg(long, value_parser = wallet_key)]
+        wallet_key: Option<String>,
         /// A merchant's board URL; preferred to the one an order names.
         #[arg(long)]
         board: Option<String>,
@@ -121,6 +121,11 @@ fn password(address: &EmailAddress, file: Option<&Path>) -> Result<String, Failu
             .map_err(|e| Failure::Usage(format!("cannot read the password file {}: {e}", path.display()))),
         None => mailpay::secrets::Keyring::system().and_then(|k| k.password(address.as_str())).map_err(fail),
     }
+}
+
+/// A cheque-signing key as `ed25519:BASE64`, checked.
+fn wallet_key(text: &str) -> Result<String, String> {
+    text.parse::<PublicKey>().map(|k| k.to_string()).map_err(|e| e.to_string())
 }
 
 /// `1200` or `12.50` in the currency's major units; 0 is allowed here.
