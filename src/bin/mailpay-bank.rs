@@ -163,9 +163,8 @@ fn run(cli: Cli) -> Result<(), Failure> {
         }
         Command::OpenAccount { address, initials, wallet_key, board } => {
             let ledger = Ledger::open(&path).map_err(fail)?;
-            let key = wallet_key.map(|k| k.to_string());
             ledger
-                .open_account(address, initials.as_deref(), key.as_deref(), board.as_deref(), now)
+                .open_account(address, initials.as_deref(), wallet_key.as_deref(), board.as_deref(), now)
                 .map_err(fail)?;
             println!("account {address} is open");
             Ok(())
