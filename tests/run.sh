@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Runs every MailPay test: the unit, property and corpus tests, the tests
 # against a real Postfix + Dovecot (installed from Debian and started on
-# loopback by the tests themselves), and a bounded fuzzing run.
+# loopback by the tests themselves), the Debian package's install test, and
+# a bounded fuzzing run.
 #
 #   bash tests/run.sh            # everything
 #   FUZZ_SECONDS=0 bash tests/run.sh   # skip fuzzing
@@ -17,6 +18,13 @@ fi
 
 cargo test --all-targets
 cargo test --doc
+
+# The Debian package: built, installed, checked and purged.
+if [ "$(id -u)" -eq 0 ]; then
+    bash packaging/deb/test.sh
+else
+    sudo --preserve-env=PATH,CARGO_HOME,RUSTUP_HOME bash packaging/deb/test.sh
+fi
 
 fuzz_seconds="${FUZZ_SECONDS:-30}"
 if [ "$fuzz_seconds" -gt 0 ]; then
