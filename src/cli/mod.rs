@@ -2,6 +2,7 @@
 //! and inspect any mail.
 
 mod account;
+mod answer;
 mod compose;
 mod inspect;
 mod send;
@@ -36,7 +37,24 @@ enum Command {
         order: String,
         #[arg(long)]
         account: Option<String>,
+        /// Your initials, when the board record still has to be posted.
+        #[arg(long)]
+        initials: Option<String>,
     },
+    /// Answer the bank's confirmation with OK, password A and the code (Figs. 1 and 4).
+    Approve {
+        order: String,
+        #[arg(long)]
+        account: Option<String>,
+    },
+    /// Refuse the payment the bank asks you to confirm.
+    Decline {
+        order: String,
+        #[arg(long)]
+        account: Option<String>,
+    },
+    /// Print your cheque-signing public key, to register at your bank (claim 2).
+    WalletKey,
     /// Watch the inbox (IMAP IDLE) and print every MailPay mail and its effect.
     Watch {
         #[arg(long)]
@@ -105,7 +123,12 @@ pub fn run(args: impl IntoIterator<Item = OsString>) -> ExitCode {
         Some(Command::Compose { step }) => compose::run(step),
         Some(Command::Inspect { file, json }) => inspect::run(&file, json),
         Some(Command::Order(args)) => send::order(args),
-        Some(Command::Retry { order, account }) => send::retry(&order, account.as_deref()),
+        Some(Command::Retry { order, account, initials }) => {
+            send::retry(&order, account.as_deref(), initials.as_deref())
+        }
+        Some(Command::Approve { order, account }) => answer::approve(&order, account.as_deref()),
+        Some(Command::Decline { order, account }) => answer::decline(&order, account.as_deref()),
+        Some(Command::WalletKey) => answer::wallet_key(),
         Some(Command::Watch { account, once, json }) => watch::run(account.as_deref(), once, json),
         Some(Command::Account { command }) => account::run(command),
     };

@@ -3,15 +3,17 @@
 use clap::Args;
 
 use super::CliError;
+use crate::board;
 use crate::config::Config;
 use crate::mail::account::Account;
 use crate::mail::smtp::Smtp;
 use crate::paths::Paths;
+use crate::protocol::board::BoardRecord;
 use crate::protocol::cheque::Cheque;
 use crate::protocol::compose;
 use crate::protocol::item::LineItem;
 use crate::protocol::message::WalletMail;
-use crate::protocol::payment::Event;
+use crate::protocol::payment::{Event, State};
 use crate::protocol::{Currency, EmailAddress, Method, Money, OrderId, OrderTerms, PasswordA};
 use crate::secrets::Keyring;
 use crate::store::Store;
@@ -36,8 +38,12 @@ pub struct OrderArgs {
     password: Option<String>,
     #[arg(long, default_value_t = 24)]
     expires_in_hours: u32,
+    /// The merchant's board URL (methods board and all).
     #[arg(long)]
     board: Option<String>,
+    /// Your initials as registered at the bank, for the board record (methods board and all).
+    #[arg(long)]
+    initials: Option<String>,
     /// The bank's age recipient: also send the wallet cheque (claim 2).
     #[arg(long)]
     wallet_key: Option<age::x25519::Recipient>,
@@ -92,6 +98,25 @@ pub fn order(args: OrderArgs) -> Result<(), CliError> {
         board: args.board.clone(),
     };
     OrderTerms::from_block(&terms.to_block(crate::protocol::Kind::Order)).map_err(fail)?;
+    let method = terms.method.as_str();
+    if terms.method.needs_cheque() && args.wallet_key.is_none() {
+        return Err(CliError::Usage(format!(
+            "method {method} sends a wallet cheque: give the bank's age recipient with --wallet-key (the bank prints it with `mailpay-bank recipient`)"
+        )));
+    }
+    let record = match (terms.method.needs_board(), &terms.board, &args.initials) {
+        (false, _, _) => None,
+        (true, Some(_), Some(initials)) => {
+            let record = BoardRecord::for_order(&terms, initials);
+            record.check().map_err(fail)?;
+            Some(record)
+        }
+        (true, _, _) => {
+            return Err(CliError::Usage(format!(
+                "method {method} posts a record on the merchant's board: give --board URL and --initials"
+            )));
+        }
+    };
     let mut extra = Vec::new();
     if let Some(recipient) = &args.wallet_key {
         let key_path = Paths::from_env().map_err(fail)?.data_dir.join("cheque-signing.key");
@@ -112,20 +137,58 @@ pub fn order(args: OrderArgs) -> Result<(), CliError> {
     }
     wallet::place(&mut store, &terms, extra, created).map_err(fail)?;
     println!("order {}\npassword A {}", terms.order, terms.password.display());
+    if let Some(record) = &record {
+        post_board(&mut store, &terms, record)?;
+    }
     send(&account, &password, &store, &terms.order)
 }
 
-pub fn retry(order: &str, account: Option<&str>) -> Result<(), CliError> {
+pub fn retry(order: &str, account: Option<&str>, initials: Option<&str>) -> Result<(), CliError> {
     let order: OrderId = order.parse().map_err(fail)?;
     let (account, password, mut store) = open(account)?;
     let (_, state) = store.load(&order).map_err(fail)?;
     if matches!(state, crate::protocol::payment::State::Failed { .. }) {
         wallet::act(&mut store, &order, &Event::Retry, None, false).map_err(fail)?;
     }
+    let (terms, state) = store.load(&order).map_err(fail)?;
+    if let State::Sending { board_pending: true, .. } = state {
+        let initials = initials.ok_or_else(|| {
+            CliError::Usage("the board record was not posted yet: give --initials to post it".into())
+        })?;
+        post_board(&mut store, &terms, &BoardRecord::for_order(&terms, initials))?;
+    }
     send(&account, &password, &store, &order)
 }
 
-fn send(account: &Account, password: &str, store: &Store, order: &OrderId) -> Result<(), CliError> {
+/// Posts the order's record on the merchant's board (claim 3) and records
+/// the outcome; a refusal stops the order before any mail leaves.
+fn post_board(store: &mut Store, terms: &OrderTerms, record: &BoardRecord) -> Result<(), CliError> {
+    let url = terms.board.as_deref().unwrap_or_default();
+    let runtime = super::runtime()?;
+    match runtime.block_on(board::client::post(url, record)) {
+        Ok(()) => {
+            wallet::act(store, &terms.order, &Event::BoardPosted, None, false).map_err(fail)?;
+            println!("board record posted to {url}");
+            Ok(())
+        }
+        Err(e) => {
+            let reason = e.to_string();
+            wallet::act(store, &terms.order, &Event::BoardFailed { reason: reason.clone() }, None, false)
+                .map_err(fail)?;
+            Err(CliError::Failed(format!(
+                "{reason}; no mail was sent: `mailpay retry {} --initials ...` tries again",
+                terms.order
+            )))
+        }
+    }
+}
+
+pub(super) fn send(
+    account: &Account,
+    password: &str,
+    store: &Store,
+    order: &OrderId,
+) -> Result<(), CliError> {
     let smtp = Smtp::new(account, password).map_err(fail)?;
     let runtime = super::runtime()?;
     let sent: Vec<Sent> = runtime.block_on(wallet::dispatch(store, &smtp, order)).map_err(fail)?;
