@@ -1,0 +1,322 @@
+//! The programs as an operator and a shopper use them, against the real
+//! mail stack: `mailpay-bank` and `mailpay-merchant` configured from TOML
+//! files and run as processes (passwords from `--password-file`), their
+//! admin commands, and the orderer's `mailpay order`, `watch`, `approve`
+//! and `decline` (password in the kernel keyring) for Fig. 1 and Fig. 4.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+#[path = "support/mailstack.rs"]
+mod mailstack;
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+use mailstack::MailStack;
+
+/// Runs the test body under `keyctl session -` (a session keyring for the
+/// kernel keyutils store, which processes outside a login session lack).
+fn in_session_keyring(test: &str) -> bool {
+    const INSIDE: &str = "MAILPAY_TEST_IN_SESSION_KEYRING";
+    if std::env::var_os(INSIDE).is_some() {
+        return true;
+    }
+    let out = Command::new("keyctl")
+        .args(["session", "-"])
+        .arg(std::env::current_exe().unwrap())
+        .args(["--exact", test, "--nocapture", "--test-threads", "1"])
+        .env(INSIDE, "1")
+        .output()
+        .unwrap_or_else(|e| panic!("keyctl (Debian package keyutils) is needed to run this test: {e}"));
+    let text = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    assert!(out.status.success() && text.contains("1 passed"), "{test} in a session keyring:\n{text}");
+    false
+}
+
+fn run(program: &str, home: &Path, args: &[&str], stdin: &str) -> Output {
+    let mut child = Command::new(program)
+        .args(args)
+        .env("MAILPAY_HOME", home)
+        .env("MAILPAY_KEYRING", "keyutils")
+        .env_remove("DBUS_SESSION_BUS_ADDRESS")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap_or_else(|e| panic!("{program} runs: {e}"));
+    child.stdin.take().unwrap().write_all(stdin.as_bytes()).unwrap();
+    child.wait_with_output().unwrap()
+}
+
+fn ok(program: &str, home: &Path, args: &[&str]) -> String {
+    let out = run(program, home, args, "");
+    let text = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    assert!(out.status.success(), "{program} {args:?} failed:\n{text}");
+    text
+}
+
+const MAILPAY: &str = env!("CARGO_BIN_EXE_mailpay");
+const BANK: &str = env!("CARGO_BIN_EXE_mailpay-bank");
+const MERCHANT: &str = env!("CARGO_BIN_EXE_mailpay-merchant");
+
+fn temp_dir(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!(
+        "mailpay-bin-{name}-{}-{}",
+        std::process::id(),
+        rand::random::<u32>()
+    ));
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+fn account_toml(stack: &MailStack, address: &str) -> String {
+    format!(
+        "[account]\naddress = \"{address}\"\nusername = \"{address}\"\nca_file = \"{ca}\"\n\
+         smtp = {{ host = \"localhost\", port = {smtp}, security = \"starttls\" }}\n\
+         imap = {{ host = \"localhost\", port = {imap}, security = \"tls\" }}\n",
+        ca = stack.ca_file.display(),
+        smtp = stack.submission_port,
+        imap = stack.imaps_port,
+    )
+}
+
+/// Writes `address`'s password to an owner-only file for `--password-file`.
+fn password_file(stack: &MailStack, dir: &Path, address: &str) -> PathBuf {
+    use std::os::unix::fs::OpenOptionsExt;
+    let path = dir.join(format!("{address}.password"));
+    let mut file =
+        std::fs::OpenOptions::new().write(true).create(true).truncate(true).mode(0o600).open(&path).unwrap();
+    writeln!(file, "{}", stack.user(address).password).unwrap();
+    path
+}
+
+/// A spawned agent, killed when the test ends.
+struct Agent(Child);
+
+impl Drop for Agent {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn spawn(program: &str, args: &[&str], log: &Path) -> Agent {
+    let log = std::fs::File::create(log).unwrap();
+    Agent(Command::new(program).args(args).stdout(Stdio::null()).stderr(log).spawn().unwrap())
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+}
+
+/// Runs `mailpay watch --once` until its output shows `needle` for `order`.
+fn watch_until(home: &Path, order: &str, needle: &str) -> String {
+    let deadline = Instant::now() + Duration::from_secs(90);
+    let mut seen = String::new();
+    loop {
+        seen.push_str(&ok(MAILPAY, home, &["watch", "--once"]));
+        if seen.lines().any(|l| l.contains(order) && l.contains(needle)) {
+            return seen;
+        }
+        assert!(Instant::now() < deadline, "no {needle:?} for {order} in:\n{seen}");
+        std::thread::sleep(Duration::from_millis(300));
+    }
+}
+
+fn order_id(output: &str) -> String {
+    output
+        .lines()
+        .find_map(|l| l.strip_prefix("order "))
+        .unwrap_or_else(|| panic!("no order id in:\n{output}"))
+        .to_string()
+}
+
+#[test]
+fn agents_and_command_line_settle_fig_1_and_fig_4() {
+    if !in_session_keyring("agents_and_command_line_settle_fig_1_and_fig_4") {
+        return;
+    }
+    let stack = mailstack::shared();
+    let dir = temp_dir("agents");
+    let home = dir.join("orderer");
+    let add = [
+        "account",
+        "add",
+        "orderer@buyer.test",
+        "--smtp",
+        &format!("localhost:{}", stack.submission_port),
+        "--smtp-security",
+        "starttls",
+        "--imap",
+        &format!("localhost:{}", stack.imaps_port),
+        "--imap-security",
+        "tls",
+        "--ca-file",
+        stack.ca_file.to_str().unwrap(),
+    ];
+    let out = run(MAILPAY, &home, &add, &format!("{}\n", stack.user("orderer@buyer.test").password));
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let wallet_key = ok(MAILPAY, &home, &["wallet-key"]).trim().to_string();
+    assert!(wallet_key.starts_with("ed25519:"), "{wallet_key}");
+
+    // The bank: configuration, accounts, balances, its age recipient.
+    let bank_toml = dir.join("bank.toml");
+    let bank_data = dir.join("bank-data");
+    std::fs::write(
+        &bank_toml,
+        format!(
+            "data_dir = \"{}\"\nboard_grace_seconds = 2\n{}",
+            bank_data.display(),
+            account_toml(stack, "bank@bank.test")
+        ),
+    )
+    .unwrap();
+    let bank = |args: &[&str]| {
+        let mut all = vec!["--config", bank_toml.to_str().unwrap()];
+        all.extend_from_slice(args);
+        ok(BANK, &dir, &all)
+    };
+    bank(&["open-account", "orderer@buyer.test", "--initials", "O.B.", "--wallet-key", &wallet_key]);
+    bank(&["open-account", "shop@shop.test"]);
+    bank(&["set-balance", "orderer@buyer.test", "10000", "JPY"]);
+    bank(&["set-balance", "shop@shop.test", "0", "JPY"]);
+    let recipient_file = dir.join("bank.age-recipient");
+    let recipient = bank(&["recipient", "--out", recipient_file.to_str().unwrap()]).trim().to_string();
+    assert!(recipient.starts_with("age1"), "{recipient}");
+    assert_eq!(std::fs::read_to_string(&recipient_file).unwrap().trim(), recipient);
+    let refused = run(
+        BANK,
+        &dir,
+        &["--config", bank_toml.to_str().unwrap(), "set-balance", "nobody@x.test", "1", "JPY"],
+        "",
+    );
+    assert!(!refused.status.success());
+    assert!(String::from_utf8_lossy(&refused.stderr).contains("has no account"));
+
+    // The merchant, with its board on a loopback port.
+    let port = free_port();
+    let shop_toml = dir.join("shop.toml");
+    std::fs::write(
+        &shop_toml,
+        format!(
+            "bank = \"bank@bank.test\"\ndata_dir = \"{}\"\nboard_listen = \"127.0.0.1:{port}\"\n{}",
+            dir.join("shop-data").display(),
+            account_toml(stack, "shop@shop.test")
+        ),
+    )
+    .unwrap();
+    let bank_password = password_file(stack, &dir, "bank@bank.test");
+    let shop_password = password_file(stack, &dir, "shop@shop.test");
+    let _bank = spawn(
+        BANK,
+        &["--config", bank_toml.to_str().unwrap(), "run", "--password-file", bank_password.to_str().unwrap()],
+        &dir.join("bank.log"),
+    );
+    let _shop = spawn(
+        MERCHANT,
+        &["--config", shop_toml.to_str().unwrap(), "run", "--password-file", shop_password.to_str().unwrap()],
+        &dir.join("shop.log"),
+    );
+
+    // Fig. 1: order, confirmation, `mailpay approve`, settled.
+    let placed = ok(
+        MAILPAY,
+        &home,
+        &[
+            "order",
+            "--merchant",
+            "shop@shop.test",
+            "--bank",
+            "bank@bank.test",
+            "--amount",
+            "1200",
+            "JPY",
+            "--item",
+            "2 x Green tea @ 600 JPY",
+        ],
+    );
+    let fig1 = order_id(&placed);
+    watch_until(&home, &fig1, "awaiting-confirmation");
+    let approved = ok(MAILPAY, &home, &["approve", &fig1]);
+    assert!(approved.contains("1200 JPY to shop@shop.test"), "{approved}");
+    watch_until(&home, &fig1, "-> settled");
+
+    // Fig. 4: cheque to the bank's recipient, board record, confirmation.
+    let board = format!("http://127.0.0.1:{port}");
+    let placed = ok(
+        MAILPAY,
+        &home,
+        &[
+            "order",
+            "--merchant",
+            "shop@shop.test",
+            "--bank",
+            "bank@bank.test",
+            "--amount",
+            "2400",
+            "JPY",
+            "--method",
+            "all",
+            "--wallet-key",
+            &recipient,
+            "--board",
+            &board,
+            "--initials",
+            "O.B.",
+        ],
+    );
+    assert!(placed.contains("board record posted"), "{placed}");
+    let fig4 = order_id(&placed);
+    watch_until(&home, &fig4, "awaiting-confirmation");
+    ok(MAILPAY, &home, &["approve", &fig4]);
+    watch_until(&home, &fig4, "-> settled");
+
+    // A third order, declined.
+    let placed = ok(
+        MAILPAY,
+        &home,
+        &["order", "--merchant", "shop@shop.test", "--bank", "bank@bank.test", "--amount", "500", "JPY"],
+    );
+    let declined = order_id(&placed);
+    watch_until(&home, &declined, "awaiting-confirmation");
+    ok(MAILPAY, &home, &["decline", &declined]);
+    let again = run(MAILPAY, &home, &["approve", &declined], "");
+    assert!(!again.status.success(), "a declined order cannot be approved");
+
+    // What the operators see.
+    let payments: serde_json::Value = serde_json::from_str(&bank(&["payments", "--json"])).unwrap();
+    let status = |order: &str| {
+        let canonical = order.replace('-', "");
+        payments
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|p| p["order"] == canonical.as_str())
+            .map(|p| p["status"].clone())
+    };
+    assert_eq!(status(&fig1), Some("settled".into()));
+    assert_eq!(status(&fig4), Some("settled".into()));
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while !bank(&["payments"])
+        .lines()
+        .any(|l| l.starts_with(&declined.replace('-', "")) && l.contains("declined"))
+    {
+        assert!(Instant::now() < deadline, "the decline never reached the bank");
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    assert_eq!(bank(&["balance", "orderer@buyer.test", "JPY"]).trim(), "6400 JPY");
+    assert_eq!(bank(&["balance", "shop@shop.test", "JPY"]).trim(), "3600 JPY");
+    let trail = bank(&["trail", &fig4]);
+    for step in ["<- payment-request", "<- wallet", "<- bill", "-> confirm", "<- approve", "-> settled"] {
+        assert!(trail.contains(step), "{step} missing from the trail:\n{trail}");
+    }
+    let shop = |args: &[&str]| {
+        let mut all = vec!["--config", shop_toml.to_str().unwrap()];
+        all.extend_from_slice(args);
+        ok(MERCHANT, &dir, &all)
+    };
+    let orders = shop(&["orders"]);
+    assert_eq!(orders.lines().filter(|l| l.contains("shipped")).count(), 2, "{orders}");
+    assert!(shop(&["verify-board"]).contains("1 records, chain intact"));
+}
