@@ -246,3 +246,63 @@ fn decline_ends_the_order_and_cancels_at_the_shop() {
     assert_eq!(world().wait_status(&terms.order, "declined").as_deref(), Some("declined"));
     world().wait_shop_state(&terms.order, "cancelled");
 }
+
+#[test]
+fn insufficient_funds() {
+    let mut orderer = Orderer::new(world(), ORDERER);
+    let terms = shop2_terms(&orderer, Method::Confirm, agents::OPENING * 2);
+    orderer.pay(world(), &terms);
+    world().send_as(SHOP2, &Orderer::bill(SHOP2, &terms, &terms, agents::OPENING * 2));
+    expect_rejection(&orderer, &terms, "insufficient-funds");
+}
+
+#[test]
+fn five_wrong_answers_block_the_order() {
+    let mut orderer = Orderer::new(world(), ORDERER);
+    let (terms, confirm) = confirmed(&mut orderer);
+    let Body::Confirm(c) = &confirm.body else { unreachable!() };
+    for _ in 0..5 {
+        let wrong = Approve {
+            order: terms.order.clone(),
+            password: PasswordA::generate(&mut rand::rng()),
+            code: c.code.clone(),
+        };
+        let mail = compose::approve(&wrong, &terms.orderer, &terms.bank, &confirm.thread());
+        orderer.send(world(), &mail.build(mailpay::wallet::now(), &mut rand::rng()));
+    }
+    expect_rejection(&orderer, &terms, "too-many-attempts");
+    world().wait_shop_state(&terms.order, "cancelled");
+    // The right answer now comes too late.
+    let right =
+        Approve { order: terms.order.clone(), password: terms.password.clone(), code: c.code.clone() };
+    let mail = compose::approve(&right, &terms.orderer, &terms.bank, &confirm.thread());
+    orderer.send(world(), &mail.build(mailpay::wallet::now(), &mut rand::rng()));
+    std::thread::sleep(Duration::from_secs(2));
+    assert_eq!(world().ledger().payment(&terms.order).unwrap().status, "rejected");
+    assert!(orderer.mails(world(), Kind::Settled, &terms.order).is_empty());
+}
+
+#[test]
+fn mailing_list_mail_is_recorded_and_never_answered() {
+    let orderer = Orderer::new(world(), ORDERER);
+    let terms = shop2_terms(&orderer, Method::Confirm, 1000);
+    let [_, request] = compose::order(&terms);
+    let mut mail = request.build(mailpay::wallet::now(), &mut rand::rng());
+    mail.bytes = [b"List-Id: <buyers.lists.buyer.test>\r\n".as_slice(), &mail.bytes].concat();
+    orderer.send(world(), &mail);
+    let deadline = std::time::Instant::now() + agents::WAIT;
+    loop {
+        let trail = world().ledger().trail(&terms.order).unwrap();
+        if let Some(line) = trail.first() {
+            assert_eq!(trail.len(), 1, "nothing sent in answer: {trail:#?}");
+            assert!(line.outcome.contains("mailing list"), "{line:?}");
+            break;
+        }
+        assert!(std::time::Instant::now() < deadline, "the list mail never reached the bank");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    std::thread::sleep(Duration::from_secs(1));
+    assert_eq!(world().ledger().trail(&terms.order).unwrap().len(), 1);
+    assert!(world().ledger().payment(&terms.order).is_err(), "no payment is opened");
+    assert!(orderer.mails(world(), Kind::Rejected, &terms.order).is_empty());
+}

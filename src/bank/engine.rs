@@ -460,6 +460,18 @@ fn on_approve(
     };
     match matching::check_answer(&issued, &mail.from, answer, known.now) {
         AnswerOutcome::Settle => {
+            // The balance may have changed since the confirmation went out.
+            let balance = known
+                .accounts
+                .get(&terms.orderer)
+                .and_then(|a| a.balances.get(terms.amount.currency().code()).copied())
+                .unwrap_or(0);
+            if balance < terms.amount.minor() {
+                let why = format!("the balance no longer covers {}", terms.amount);
+                let mut out = reject_order(bank, file, RejectReason::InsufficientFunds, &why);
+                out.role = Role::Answer;
+                return out;
+            }
             let mut out = settle(bank, file, Some(mail), known.now);
             out.role = Role::Answer;
             out

@@ -593,38 +593,17 @@ fn apply(
 ) -> Result<(), LedgerError> {
     let err = sqlite(path);
     let file = &outcome.file;
-    let terms = file.terms();
     let (board, record) = match &file.board {
         BoardLookup::NotYetLooked => ("not-looked", None),
         BoardLookup::Missing => ("missing", None),
         BoardLookup::Found(r) => ("found", Some(record_json(r))),
     };
     let rejected = outcome.reason.filter(|_| file.status.is_final() && file.status != Status::Settled);
-    tx.execute(
-        "INSERT INTO payment (order_id, status, method, payer, payee, amount, reason, detail, board, board_record, nonce,
-                              wrong_attempts, created, updated)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?13)
-         ON CONFLICT (order_id) DO UPDATE SET status = excluded.status, method = excluded.method, payer = excluded.payer,
-           payee = excluded.payee, amount = excluded.amount, reason = coalesce(excluded.reason, reason),
-           detail = coalesce(excluded.detail, detail), board = excluded.board, board_record = excluded.board_record,
-           nonce = excluded.nonce, wrong_attempts = excluded.wrong_attempts, updated = excluded.updated",
-        params![
-            file.order.as_str(),
-            file.status.as_str(),
-            terms.map(|t| t.method.as_str()),
-            terms.map(|t| t.orderer.to_string()),
-            terms.map(|t| t.merchant.to_string()),
-            terms.map(|t| t.amount.to_string()),
-            rejected.map(RejectReason::code),
-            rejected.map(|_| outcome.note.clone()),
-            board,
-            record,
-            file.nonce,
-            i64::from(file.wrong_attempts),
-            now.unix()
-        ],
-    )
-    .map_err(&err)?;
+    // A mail that brought no evidence (a stray notice, a list mail) makes no payment.
+    let evidence = file.request.is_some() || file.bill.is_some() || file.wallet.is_some();
+    if evidence {
+        upsert_payment(tx, path, outcome, now, (board, record), rejected)?;
+    }
     if let Some(t) = &outcome.transfer {
         let amount = i64::try_from(t.amount.minor())
             .map_err(|_| LedgerError::Funds { payer: t.payer.to_string(), amount: t.amount.to_string() })?;
@@ -663,6 +642,45 @@ fn apply(
     processed.note = outcome.note.clone();
     processed.reason = outcome.reason;
     processed.look_up_board = outcome.look_up_board.clone();
+    Ok(())
+}
+
+fn upsert_payment(
+    tx: &Transaction<'_>,
+    path: &Path,
+    outcome: &Outcome,
+    now: Timestamp,
+    (board, record): (&str, Option<String>),
+    rejected: Option<RejectReason>,
+) -> Result<(), LedgerError> {
+    let err = sqlite(path);
+    let file = &outcome.file;
+    let terms = file.terms();
+    tx.execute(
+        "INSERT INTO payment (order_id, status, method, payer, payee, amount, reason, detail, board, board_record, nonce,
+                              wrong_attempts, created, updated)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?13)
+         ON CONFLICT (order_id) DO UPDATE SET status = excluded.status, method = excluded.method, payer = excluded.payer,
+           payee = excluded.payee, amount = excluded.amount, reason = coalesce(excluded.reason, reason),
+           detail = coalesce(excluded.detail, detail), board = excluded.board, board_record = excluded.board_record,
+           nonce = excluded.nonce, wrong_attempts = excluded.wrong_attempts, updated = excluded.updated",
+        params![
+            file.order.as_str(),
+            file.status.as_str(),
+            terms.map(|t| t.method.as_str()),
+            terms.map(|t| t.orderer.to_string()),
+            terms.map(|t| t.merchant.to_string()),
+            terms.map(|t| t.amount.to_string()),
+            rejected.map(RejectReason::code),
+            rejected.map(|_| outcome.note.clone()),
+            board,
+            record,
+            file.nonce,
+            i64::from(file.wrong_attempts),
+            now.unix()
+        ],
+    )
+    .map_err(&err)?;
     Ok(())
 }
 
