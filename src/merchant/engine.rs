@@ -249,3 +249,74 @@ fn price(pricing: &Pricing, terms: &OrderTerms) -> Result<Vec<LineItem>, String>
     }
     Ok(items)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::protocol::parse::parse;
+    use crate::protocol::{Method, OrderId, PasswordA};
+
+    fn order(items: &[&str], amount: &str) -> Incoming {
+        let created = Timestamp(1_795_630_158);
+        let terms = OrderTerms {
+            order: OrderId::generate(&mut rand::rng()),
+            orderer: "orderer@buyer.test".parse().unwrap(),
+            merchant: "shop@shop.test".parse().unwrap(),
+            bank: "bank@bank.test".parse().unwrap(),
+            amount: amount.parse().unwrap(),
+            items: items.iter().map(|i| i.parse().unwrap()).collect(),
+            password: PasswordA::generate(&mut rand::rng()),
+            created,
+            expires: created.plus_seconds(3600),
+            method: Method::Confirm,
+            board: None,
+        };
+        let [mail, _] = compose::order(&terms);
+        parse(&mail.build(created, &mut rand::rng()).bytes).unwrap()
+    }
+
+    fn catalogue() -> Pricing {
+        let text = "[[article]]\ndescription = \"Green tea 100g\"\nprice = \"600 JPY\"\n";
+        Pricing::Catalogue(Catalogue::from_toml(text).unwrap())
+    }
+
+    fn verdict(pricing: &Pricing, mail: &Incoming) -> Verdict {
+        let (shop, bank) = ("shop@shop.test".parse().unwrap(), "bank@bank.test".parse().unwrap());
+        on_mail(&MerchantSide { address: &shop, bank: &bank, pricing }, mail, None, Timestamp(1_795_630_200))
+    }
+
+    #[test]
+    fn bills_catalogue_prices_and_keeps_the_order_block() {
+        let mail = order(&["2 x green tea 100g"], "1200 JPY");
+        let v = verdict(&catalogue(), &mail);
+        assert_eq!(v.state, Some(OrderState::Billed), "{}", v.note);
+        let bill = v.send.unwrap();
+        assert_eq!(bill.to.as_str(), "bank@bank.test");
+        assert!(
+            bill.blocks.iter().any(|b| Some(b) == mail.order_block.as_ref()),
+            "the ORDER block goes on unchanged"
+        );
+        let sent = parse(&bill.build(Timestamp(1_795_630_200), &mut rand::rng()).bytes).unwrap();
+        let Body::Bill(b) = sent.body else { panic!("a bill") };
+        assert_eq!(b.total.to_string(), "1200 JPY");
+        assert_eq!(b.items[0].unit_price.map(|p| p.to_string()).as_deref(), Some("600 JPY"));
+    }
+
+    #[test]
+    fn refuses_what_the_catalogue_does_not_price_so() {
+        let cheap = verdict(&catalogue(), &order(&["2 x Green tea 100g @ 500 JPY"], "1000 JPY"));
+        assert_eq!(cheap.state, Some(OrderState::Refused));
+        assert!(cheap.note.contains("differently from the catalogue"), "{}", cheap.note);
+        let unknown = verdict(&catalogue(), &order(&["Sencha"], "600 JPY"));
+        assert!(unknown.note.contains("not in the catalogue") && unknown.send.is_none(), "{}", unknown.note);
+        let short = verdict(&catalogue(), &order(&["Green tea 100g"], "1000 JPY"));
+        assert!(short.note.contains("come to 600 JPY"), "{}", short.note);
+        assert!(Catalogue::from_toml("[[article]]\ndescription = \"x\"\nprice = \"12.345 JPY\"\n").is_err());
+    }
+
+    #[test]
+    fn bills_as_ordered_without_a_catalogue() {
+        let v = verdict(&Pricing::AsOrdered, &order(&["Something unpriced"], "777 JPY"));
+        assert_eq!(v.state, Some(OrderState::Billed), "{}", v.note);
+    }
+}
