@@ -306,3 +306,16 @@ fn mailing_list_mail_is_recorded_and_never_answered() {
     assert!(world().ledger().payment(&terms.order).is_err(), "no payment is opened");
     assert!(orderer.mails(world(), Kind::Rejected, &terms.order).is_empty());
 }
+
+#[test]
+fn order_expiring_while_the_bank_waits_for_the_answer() {
+    let mut orderer = Orderer::new(world(), ORDERER);
+    let mut terms = orderer.terms(world(), Method::Confirm, 1000);
+    terms.expires = terms.created.plus_seconds(10);
+    orderer.pay(world(), &terms);
+    let (confirm, _) = orderer.wait_mail(world(), Kind::Confirm, &terms.order, |_| true);
+    assert_eq!(confirm.from, addr(BANK));
+    // Nobody answers: the bank's clock ends the order and tells both sides.
+    expect_rejection(&orderer, &terms, "expired");
+    world().wait_shop_state(&terms.order, "cancelled");
+}

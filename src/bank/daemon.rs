@@ -25,6 +25,8 @@ pub struct DaemonConfig {
     /// How long to wait before looking at a board a second time when the
     /// record was not there yet (the orderer posts it as he sends the order).
     pub board_grace: Duration,
+    /// How often open orders are checked for expiry.
+    pub expiry_check: Duration,
 }
 
 #[derive(Debug, Clone, thiserror::Error)]
@@ -78,6 +80,7 @@ async fn watch(config: &DaemonConfig, shared: Arc<Shared>) -> DaemonError {
         shared.ledger.lock().map_err(|_| ()).and_then(|l| l.resume(&address, &folder).map_err(|_| ()));
     let mut resume = resume.unwrap_or_default();
     send_unsent(&shared);
+    tokio::spawn(expire_periodically(shared.clone(), config.expiry_check));
     let error = imap::watch(&watch, &mut resume, |event| {
         match event {
             WatchEvent::Connected { uid_validity, idle } => {
@@ -105,6 +108,26 @@ async fn watch(config: &DaemonConfig, shared: Arc<Shared>) -> DaemonError {
     })
     .await;
     DaemonError::Imap(error)
+}
+
+async fn expire_periodically(shared: Arc<Shared>, every: Duration) {
+    let mut ticker = tokio::time::interval(every);
+    loop {
+        ticker.tick().await;
+        let expired = match shared.ledger.lock() {
+            Ok(mut ledger) => ledger.expire_due(&shared.bank, now()),
+            Err(_) => return,
+        };
+        match expired {
+            Ok(done) => {
+                for processed in done {
+                    report("clock", &processed);
+                    follow_up(&shared, processed);
+                }
+            }
+            Err(e) => say(&format!("the expiry check failed: {e}")),
+        }
+    }
 }
 
 fn save_resume(shared: &Shared, address: &str, folder: &str, at: imap::Resume) {

@@ -264,6 +264,15 @@ pub fn on_board(
     evaluate(bank, &next, known, nonce)
 }
 
+/// The clock: an order still open past its `Expires` ends as `expired`.
+pub fn on_clock(bank: &BankSide<'_>, file: &OrderFile, now: Timestamp) -> Option<Outcome> {
+    let terms = file.terms()?;
+    let open = matches!(file.status, Status::Collecting | Status::AwaitingAnswer);
+    (open && now >= terms.expires).then(|| {
+        reject_order(bank, file, RejectReason::Expired, &format!("the order expired at {}", terms.expires))
+    })
+}
+
 fn facts(bank: &BankSide<'_>, file: &OrderFile, known: &Known) -> Facts {
     let account = |a: Option<&EmailAddress>| a.and_then(|a| known.accounts.get(a));
     let terms = file.terms();

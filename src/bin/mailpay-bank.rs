@@ -156,6 +156,7 @@ fn run(cli: Cli) -> Result<(), Failure> {
                 password,
                 ledger: path,
                 board_grace: Duration::from_secs(file.board_grace_seconds.unwrap_or(60)),
+                expiry_check: Duration::from_secs(60),
             };
             let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().map_err(fail)?;
             let why = runtime.block_on(daemon::run(config));

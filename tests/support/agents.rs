@@ -118,6 +118,7 @@ impl World {
             password: stack.user(BANK).password.clone(),
             ledger: ledger_path.clone(),
             board_grace: grace,
+            expiry_check: Duration::from_secs(1),
         };
         runtime.spawn(async move {
             let why = bank_daemon::run(bank).await;

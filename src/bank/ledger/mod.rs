@@ -405,6 +405,33 @@ impl Ledger {
         Ok(processed)
     }
 
+    /// Ends every open order past its expiry (PROTOCOL.md 6.1, `expired`).
+    pub fn expire_due(&mut self, bank: &EmailAddress, now: Timestamp) -> Result<Vec<Processed>, LedgerError> {
+        let identity = self.identity()?;
+        let code_key = self.code_key()?;
+        let path = self.path.clone();
+        let err = sqlite(&path);
+        let tx = self.conn.transaction_with_behavior(TransactionBehavior::Immediate).map_err(&err)?;
+        let open: Vec<String> = {
+            let mut stmt = tx
+                .prepare("SELECT order_id FROM payment WHERE status IN ('collecting', 'awaiting-answer')")
+                .map_err(&err)?;
+            let rows = stmt.query_map([], |r| r.get(0)).map_err(&err)?;
+            rows.collect::<Result<_, _>>().map_err(&err)?
+        };
+        let mut done = Vec::new();
+        for order in open.iter().filter_map(|o| o.parse::<OrderId>().ok()) {
+            let file = load_file(&tx, &order).map_err(&err)?;
+            if let Some(outcome) = engine::on_clock(&side(bank, &identity, &code_key), &file, now) {
+                let mut processed = Processed { order: Some(order), ..Processed::default() };
+                apply(&tx, &path, &outcome, now, &mut processed)?;
+                done.push(processed);
+            }
+        }
+        tx.commit().map_err(&err)?;
+        Ok(done)
+    }
+
     /// Mails queued and not yet sent (after a crash, or a failed send).
     pub fn unsent(&self) -> Result<Vec<Outgoing>, LedgerError> {
         let mut stmt = self
