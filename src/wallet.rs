@@ -115,26 +115,25 @@ pub async fn dispatch(store: &Store, smtp: &Smtp, order: &OrderId) -> Result<Vec
     for (mail, dispatch) in ordered {
         let now = now();
         let role = outbound_from_name(&mail.kind);
-        match &dispatch.result {
-            Ok(()) => {
-                store.mark_sent(&mail.message_id, now)?;
-                if let Some(role) = role
-                    && let Ok((next, _)) = payment::step(&state, &ctx, &Event::Accepted(role))
-                {
-                    state = next;
+        // The outbox row and the payment's state change together.
+        state = store.atomically(|store| {
+            let event = match &dispatch.result {
+                Ok(()) => {
+                    store.mark_sent(&mail.message_id, now)?;
+                    role.map(Event::Accepted)
                 }
-            }
-            Err(e) => {
-                store.mark_failed(&mail.message_id, &e.to_string())?;
-                if let Some(role) = role {
-                    let event = Event::SendFailed { mail: role, reason: e.to_string() };
-                    if let Ok((next, _)) = payment::step(&state, &ctx, &event) {
-                        state = next;
-                    }
+                Err(e) => {
+                    store.mark_failed(&mail.message_id, &e.to_string())?;
+                    role.map(|role| Event::SendFailed { mail: role, reason: e.to_string() })
                 }
-            }
-        }
-        store.save_state(order, &state, now)?;
+            };
+            let next = match event.map(|event| payment::step(&state, &ctx, &event)) {
+                Some(Ok((next, _))) => next,
+                _ => state.clone(),
+            };
+            store.save_state(order, &next, now)?;
+            Ok::<_, StoreError>(next)
+        })?;
         sent.push(Sent {
             kind: mail.kind.clone(),
             recipient: mail.recipient.clone(),
@@ -153,16 +152,18 @@ pub fn act(
     answering: Option<&Incoming>,
     pre_approved: bool,
 ) -> Result<(State, Vec<Effect>), WalletError> {
-    let (terms, state) = store.load(order)?;
-    let ctx = Context { terms: &terms, pre_approved };
-    let (next, effects) = payment::step(&state, &ctx, event)?;
-    queue_effects(store, &terms, &next, &effects, answering)?;
-    store.save_state(order, &next, now())?;
-    Ok((next, effects))
+    store.atomically(|store| {
+        let (terms, state) = store.load(order)?;
+        let ctx = Context { terms: &terms, pre_approved };
+        let (next, effects) = payment::step(&state, &ctx, event)?;
+        queue_effects(store, &terms, &next, &effects, answering)?;
+        store.save_state(order, &next, now())?;
+        Ok((next, effects))
+    })
 }
 
 fn queue_effects(
-    store: &mut Store,
+    store: &Store,
     terms: &OrderTerms,
     next: &State,
     effects: &[Effect],
@@ -215,24 +216,33 @@ pub fn receive(
         record(store, mail, raw, "unknown order")?;
         return Ok(Receipt::UnknownOrder(order.to_string()));
     }
-    let (terms, state) = store.load(&order)?;
-    let ctx = Context { terms: &terms, pre_approved };
-    match payment::step(&state, &ctx, &event) {
-        Ok((next, effects)) => {
-            if !record(store, mail, raw, next.name())? {
-                return Ok(Receipt::Duplicate);
+    // The mail's record, the new state and any answer it queues are one
+    // transaction: a crash leaves the mail unrecorded, so it is taken again.
+    store.atomically(|store| {
+        let (terms, state) = store.load(&order)?;
+        let ctx = Context { terms: &terms, pre_approved };
+        match payment::step(&state, &ctx, &event) {
+            Ok((next, effects)) => {
+                if !record(store, mail, raw, next.name())? {
+                    return Ok(Receipt::Duplicate);
+                }
+                queue_effects(store, &terms, &next, &effects, Some(mail))?;
+                store.save_state(&order, &next, now())?;
+                Ok(Receipt::Stepped {
+                    order: order.to_string(),
+                    from: state.name(),
+                    to: next.name(),
+                    effects,
+                })
             }
-            queue_effects(store, &terms, &next, &effects, Some(mail))?;
-            store.save_state(&order, &next, now())?;
-            Ok(Receipt::Stepped { order: order.to_string(), from: state.name(), to: next.name(), effects })
-        }
-        Err(illegal) => {
-            if !record(store, mail, raw, &illegal.to_string())? {
-                return Ok(Receipt::Duplicate);
+            Err(illegal) => {
+                if !record(store, mail, raw, &illegal.to_string())? {
+                    return Ok(Receipt::Duplicate);
+                }
+                Ok(Receipt::Refused { order: order.to_string(), reason: illegal.to_string() })
             }
-            Ok(Receipt::Refused { order: order.to_string(), reason: illegal.to_string() })
         }
-    }
+    })
 }
 
 fn record(store: &Store, mail: &Incoming, raw: &[u8], outcome: &str) -> Result<bool, WalletError> {

@@ -127,8 +127,26 @@ impl Store {
         tx.commit().map_err(|e| self.err(e))
     }
 
+    /// Runs `f` as one transaction: everything it writes is kept, or, if it
+    /// fails (or the process dies before the end), nothing is. `f` must not
+    /// call [`Store::record_payment`], which is a transaction of its own.
+    pub fn atomically<T, E: From<StoreError>>(&self, f: impl FnOnce(&Store) -> Result<T, E>) -> Result<T, E> {
+        self.conn.execute_batch("BEGIN IMMEDIATE").map_err(|e| self.err(e))?;
+        match f(self) {
+            Ok(value) => {
+                self.conn.execute_batch("COMMIT").map_err(|e| self.err(e))?;
+                Ok(value)
+            }
+            Err(e) => {
+                // The error that made us stop is the one worth reporting.
+                let _ = self.conn.execute_batch("ROLLBACK");
+                Err(e)
+            }
+        }
+    }
+
     /// Adds a mail to the outbox of an existing payment.
-    pub fn queue_mail(&mut self, mail: &Outgoing, now: Timestamp) -> Result<(), StoreError> {
+    pub fn queue_mail(&self, mail: &Outgoing, now: Timestamp) -> Result<(), StoreError> {
         insert_outbox(&self.conn, mail, now).map(|_| ()).map_err(|e| self.err(e))
     }
 
