@@ -319,3 +319,28 @@ fn order_expiring_while_the_bank_waits_for_the_answer() {
     expect_rejection(&orderer, &terms, "expired");
     world().wait_shop_state(&terms.order, "cancelled");
 }
+
+#[test]
+fn an_altered_block_is_recorded_with_the_reason_and_not_answered() {
+    let orderer = Orderer::new(world(), ORDERER);
+    let terms = shop2_terms(&orderer, Method::Confirm, 1000);
+    let [_, request] = compose::order(&terms);
+    let mut mail = request.build(mailpay::wallet::now(), &mut rand::rng());
+    let text = String::from_utf8(mail.bytes.clone()).unwrap();
+    assert!(text.contains("Amount: 1000 JPY"), "{text}");
+    mail.bytes = text.replace("Amount: 1000 JPY", "Amount: 10 JPY").into_bytes();
+    orderer.send(world(), &mail);
+    let deadline = std::time::Instant::now() + agents::WAIT;
+    while !world()
+        .ledger()
+        .unhandled()
+        .unwrap()
+        .iter()
+        .any(|o| o.starts_with("not valid MailPay") && o.contains("Check"))
+    {
+        assert!(std::time::Instant::now() < deadline, "{:?}", world().ledger().unhandled());
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    assert!(world().ledger().payment(&terms.order).is_err(), "no payment is opened");
+    assert!(orderer.mails(world(), Kind::Rejected, &terms.order).is_empty(), "nothing is answered");
+}

@@ -142,7 +142,7 @@ fn handle(shared: &Arc<Shared>, raw: &[u8], received: Received) {
     let Ok(mut ledger) = shared.ledger.lock() else { return };
     match received {
         Received::Invalid(e) => {
-            if let Ok(true) = ledger.record_invalid(raw, &e.to_string(), now()) {
+            if let Ok(true) = ledger.record_unhandled(raw, &format!("not valid MailPay: {e}"), now()) {
                 say(&format!("not a valid MailPay mail, not answered: {e}"));
             }
         }
@@ -153,12 +153,13 @@ fn handle(shared: &Arc<Shared>, raw: &[u8], received: Received) {
                 drop(ledger);
                 follow_up(shared, done);
             }
-            Err(e) => say(&format!(
-                "order {}: {} from {} could not be handled: {e}",
-                mail.body.order(),
-                mail.body.kind(),
-                mail.from
-            )),
+            Err(e) => {
+                let why = format!("could not be handled: {e}");
+                say(&format!("order {}: {} from {} {why}", mail.body.order(), mail.body.kind(), mail.from));
+                if let Err(e) = ledger.record_unhandled(raw, &why, now()) {
+                    say(&format!("cannot record it either: {e}"));
+                }
+            }
         },
     }
 }

@@ -8,6 +8,7 @@ use crate::protocol::compose::{self, Draft};
 use crate::protocol::item::{LineItem, MAX_DESCRIPTION};
 use crate::protocol::message::{Bill, Body};
 use crate::protocol::parse::Incoming;
+use crate::protocol::reason::RejectReason;
 use crate::protocol::{EmailAddress, Money, OrderTerms, Timestamp};
 
 #[derive(Debug, Clone, Deserialize)]
@@ -148,6 +149,9 @@ pub fn on_mail(
                 Some(state) => note(format!("a settlement notice for an order already {}", state.as_str())),
                 None => note("a settlement notice for an order this shop never billed"),
             }
+        }
+        Body::Rejected(r) if mail.from == *side.bank && r.reason == RejectReason::Duplicate => {
+            note(format!("the bank refused a second, different mail for this order: {}", r.detail))
         }
         Body::Rejected(r) if mail.from == *side.bank => match current {
             Some(OrderState::Billed) => Verdict {

@@ -301,17 +301,27 @@ impl Ledger {
         rows.collect::<Result<Vec<_>, _>>().map_err(self.err())
     }
 
-    /// Records a mail the parser refused (reported, never answered).
-    pub fn record_invalid(&self, raw: &[u8], error: &str, now: Timestamp) -> Result<bool, LedgerError> {
+    /// Records a mail that was not acted on, with why (reported, never answered).
+    pub fn record_unhandled(&self, raw: &[u8], outcome: &str, now: Timestamp) -> Result<bool, LedgerError> {
         let id = format!("sha256:{}", hex(&Sha256::digest(raw)));
         let n = self
             .conn
             .execute(
                 "INSERT OR IGNORE INTO received (message_id, raw, outcome, received_at) VALUES (?1, ?2, ?3, ?4)",
-                params![id, raw, format!("not valid MailPay: {error}"), now.unix()],
+                params![id, raw, outcome, now.unix()],
             )
             .map_err(self.err())?;
         Ok(n == 1)
+    }
+
+    /// Mails recorded without an order: refused by the parser or not handled.
+    pub fn unhandled(&self) -> Result<Vec<String>, LedgerError> {
+        let mut stmt = self
+            .conn
+            .prepare("SELECT outcome FROM received WHERE order_id IS NULL ORDER BY received_at, rowid")
+            .map_err(self.err())?;
+        let rows = stmt.query_map([], |r| r.get(0)).map_err(self.err())?;
+        rows.collect::<Result<Vec<_>, _>>().map_err(self.err())
     }
 
     /// Handles one parsed mail (see the module documentation).
