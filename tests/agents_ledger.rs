@@ -1,0 +1,150 @@
+//! The bank's ledger on its own (real SQLite, real age, mails built and
+//! parsed by the protocol core, no mail server): a Fig. 2 order settles
+//! once, every mail handled again does nothing, mails are queued before
+//! they are sent, and the ledger survives being reopened.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use mailpay::bank::ledger::Ledger;
+use mailpay::protocol::cheque::{Cheque, WalletKey};
+use mailpay::protocol::compose::{self, Outgoing};
+use mailpay::protocol::item::LineItem;
+use mailpay::protocol::message::{Bill, WalletMail};
+use mailpay::protocol::parse::{Incoming, parse};
+use mailpay::protocol::{
+    Currency, EmailAddress, Kind, Method, Money, OrderId, OrderTerms, PasswordA, Timestamp,
+};
+
+fn addr(a: &str) -> EmailAddress {
+    a.parse().unwrap()
+}
+
+fn jpy() -> Currency {
+    "JPY".parse().unwrap()
+}
+
+fn incoming(mail: Outgoing) -> (Incoming, Vec<u8>) {
+    (parse(&mail.bytes).unwrap(), mail.bytes)
+}
+
+#[test]
+fn a_cheque_order_settles_once_and_replays_do_nothing() {
+    let dir =
+        std::env::temp_dir().join(format!("mailpay-ledger-{}-{}", std::process::id(), rand::random::<u32>()));
+    let path = dir.join("ledger.sqlite");
+    let now = Timestamp(1_795_630_158);
+    let key = WalletKey::generate(&mut rand::rng());
+    let mut ledger = Ledger::open(&path).unwrap();
+    ledger
+        .open_account(&addr("t@buyer.test"), Some("T.S."), Some(&key.public().to_string()), None, now)
+        .unwrap();
+    ledger.open_account(&addr("shop@shop.test"), None, None, None, now).unwrap();
+    ledger.set_balance(&addr("t@buyer.test"), jpy(), 5000).unwrap();
+    let recipient: age::x25519::Recipient = ledger.recipient().unwrap().parse().unwrap();
+
+    let amount = Money::new(1200, jpy()).unwrap();
+    let terms = OrderTerms {
+        order: OrderId::generate(&mut rand::rng()),
+        orderer: addr("t@buyer.test"),
+        merchant: addr("shop@shop.test"),
+        bank: addr("bank@bank.test"),
+        amount,
+        items: vec![LineItem::new(2, "Green tea", Some(Money::new(600, jpy()).unwrap())).unwrap()],
+        password: PasswordA::generate(&mut rand::rng()),
+        created: now,
+        expires: now.plus_seconds(3600),
+        method: Method::Cheque,
+        board: None,
+    };
+    let mut rng = rand::rng();
+    let [order, request] = compose::order(&terms);
+    let (order, _) = incoming(order.build(now, &mut rng));
+    let cheque = Cheque {
+        order: terms.order.clone(),
+        payer: terms.orderer.clone(),
+        payee: terms.merchant.clone(),
+        amount,
+        password: terms.password.clone(),
+        issued: now,
+    };
+    let wallet = compose::wallet(
+        &WalletMail {
+            order: terms.order.clone(),
+            orderer: terms.orderer.clone(),
+            cheque: cheque.seal(&key, &recipient).unwrap(),
+        },
+        &terms.bank,
+    );
+    let bill = Bill {
+        order: terms.order.clone(),
+        merchant: terms.merchant.clone(),
+        orderer: terms.orderer.clone(),
+        items: terms.items.clone(),
+        total: amount,
+        billed: now,
+        quoted_order: terms.clone(),
+    };
+    let bill = compose::bill(&bill, order.order_block.as_ref().unwrap(), &order.thread());
+    let mails =
+        [request.build(now, &mut rng), wallet.build(now, &mut rng), bill.build(now, &mut rng)].map(incoming);
+
+    let bank = addr("bank@bank.test");
+    let mut outcomes = Vec::new();
+    for (mail, raw) in &mails {
+        outcomes.push(ledger.process(&bank, mail, raw, now).unwrap());
+    }
+    let last = outcomes.last().unwrap();
+    assert!(last.note.starts_with("settled"), "{:?}", outcomes.iter().map(|o| &o.note).collect::<Vec<_>>());
+    let kinds: Vec<Kind> = last.outgoing.iter().map(|m| m.kind).collect();
+    assert_eq!(kinds, [Kind::Settled, Kind::Settled]);
+    // Queued before sending: both notices wait in the outbox until marked.
+    assert_eq!(ledger.unsent().unwrap().len(), 2);
+    ledger.mark_sent(&last.outgoing[0].message_id, now).unwrap();
+    assert_eq!(ledger.unsent().unwrap().len(), 1);
+
+    // The same mails again (a restart that re-reads the mailbox): nothing.
+    drop(ledger);
+    let mut ledger = Ledger::open(&path).unwrap();
+    for (mail, raw) in &mails {
+        let again = ledger.process(&bank, mail, raw, now).unwrap();
+        assert!(again.duplicate && again.outgoing.is_empty(), "{}", again.note);
+    }
+    assert_eq!(ledger.transfers().unwrap(), 1);
+    assert_eq!(ledger.balance(&addr("t@buyer.test"), jpy()).unwrap(), 3800);
+    assert_eq!(ledger.balance(&addr("shop@shop.test"), jpy()).unwrap(), 1200);
+    assert_eq!(ledger.total(jpy()).unwrap(), 5000);
+    assert_eq!(ledger.recipient().unwrap(), recipient.to_string(), "the bank keeps its key");
+    let trail = ledger.trail(&terms.order).unwrap();
+    assert_eq!(trail.iter().filter(|l| l.direction == "in").count(), 3);
+    assert_eq!(trail.iter().filter(|l| l.direction == "out").count(), 2);
+
+    // A new order with the same A is refused even though the first settled.
+    let mut reuse = terms.clone();
+    reuse.order = OrderId::generate(&mut rng);
+    let [_, request] = compose::order(&reuse);
+    let (mail, raw) = incoming(request.build(now, &mut rng));
+    let refused = ledger.process(&bank, &mail, &raw, now).unwrap();
+    assert_eq!(refused.reason.map(|r| r.code()), Some("password-reused"));
+    assert_eq!(refused.outgoing.len(), 1);
+    assert_eq!(refused.outgoing[0].kind, Kind::Rejected);
+}
+
+#[test]
+fn balances_need_an_account_and_the_schema_is_versioned() {
+    let dir = std::env::temp_dir().join(format!(
+        "mailpay-ledger-v-{}-{}",
+        std::process::id(),
+        rand::random::<u32>()
+    ));
+    let path = dir.join("ledger.sqlite");
+    let ledger = Ledger::open(&path).unwrap();
+    let err = ledger.set_balance(&addr("nobody@x.test"), jpy(), 1).unwrap_err();
+    assert!(err.to_string().contains("open-account"), "{err}");
+    drop(ledger);
+    let conn = rusqlite::Connection::open(&path).unwrap();
+    let version: i64 = conn.pragma_query_value(None, "user_version", |r| r.get(0)).unwrap();
+    assert_eq!(version, 1);
+    conn.pragma_update(None, "user_version", 99).unwrap();
+    drop(conn);
+    let err = Ledger::open(&path).unwrap_err();
+    assert!(err.to_string().contains("newer mailpay-bank"), "{err}");
+}
