@@ -8,6 +8,8 @@
 //! A crash anywhere leaves either the old state or the new state with its
 //! mails queued; queued mails go out on the next dispatch.
 
+use std::time::Duration;
+
 use crate::mail::smtp::{SendError, Smtp};
 use crate::protocol::compose::{self, Draft, Outgoing};
 use crate::protocol::message::{Approve, Body, Decline};
@@ -144,9 +146,72 @@ pub async fn dispatch(store: &Store, smtp: &Smtp, order: &OrderId) -> Result<Vec
     Ok(sent)
 }
 
+/// How [`dispatch_until_sent`] spaces its attempts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Backoff {
+    /// The first wait; each next one doubles, up to `max`.
+    pub first: Duration,
+    pub max: Duration,
+    /// Attempts in all, the first one included.
+    pub attempts: u32,
+}
+
+impl Default for Backoff {
+    /// About an hour of trying: 2 s, 4 s, ... then every 5 minutes.
+    fn default() -> Self {
+        Backoff { first: Duration::from_secs(2), max: Duration::from_secs(300), attempts: 16 }
+    }
+}
+
+/// What a retrying dispatch tells its caller (and so the user).
+#[derive(Debug, Clone)]
+pub enum Progress {
+    /// An attempt ended; `sent` holds each mail it tried.
+    Attempted { attempt: u32, sent: Vec<Sent> },
+    /// Every failure was temporary: trying again after `retry_in`.
+    Waiting { retry_in: Duration, reason: String },
+}
+
+/// [`dispatch`], again and again while the only failures are temporary (a
+/// server down, a 4xx reply), waiting longer each time. Stops at the first
+/// permanent failure (a refused login or recipient, an untrusted
+/// certificate), when everything has left, or after `backoff.attempts`.
+/// Returns the last attempt's outcomes.
+pub async fn dispatch_until_sent(
+    store: &Store,
+    smtp: &Smtp,
+    order: &OrderId,
+    backoff: Backoff,
+    mut report: impl FnMut(Progress),
+) -> Result<Vec<Sent>, WalletError> {
+    let mut wait = backoff.first;
+    let mut attempt = 1;
+    loop {
+        let sent = dispatch(store, smtp, order).await?;
+        report(Progress::Attempted { attempt, sent: sent.clone() });
+        let errors: Vec<&SendError> = sent.iter().filter_map(|s| s.result.as_ref().err()).collect();
+        let Some(first) = errors.first() else { return Ok(sent) };
+        if attempt >= backoff.attempts || !errors.iter().all(|e| e.is_temporary()) {
+            return Ok(sent);
+        }
+        let retry_in = jitter(wait);
+        report(Progress::Waiting { retry_in, reason: first.to_string() });
+        tokio::time::sleep(retry_in).await;
+        act(store, order, &Event::Retry, None, false)?;
+        wait = (wait * 2).min(backoff.max);
+        attempt += 1;
+    }
+}
+
+/// `base` ± 20 %, so that many wallets do not retry in step.
+fn jitter(base: Duration) -> Duration {
+    let spread = u64::try_from(base.as_millis() / 5).unwrap_or(u64::MAX).max(1);
+    base - base / 5 + Duration::from_millis(rand::random_range(0..spread * 2))
+}
+
 /// Applies a user action or the clock to a payment, queueing what it sends.
 pub fn act(
-    store: &mut Store,
+    store: &Store,
     order: &OrderId,
     event: &Event,
     answering: Option<&Incoming>,
@@ -197,7 +262,7 @@ fn queue_effects(
 /// Takes one received mail: deduplicates it by Message-ID, records it, and
 /// moves its payment on.
 pub fn receive(
-    store: &mut Store,
+    store: &Store,
     mail: &Incoming,
     raw: &[u8],
     pre_approved: bool,

@@ -17,7 +17,7 @@ use crate::protocol::payment::{Event, State};
 use crate::protocol::{Currency, EmailAddress, Method, Money, OrderId, OrderTerms, PasswordA};
 use crate::secrets::Keyring;
 use crate::store::Store;
-use crate::wallet::{self, Sent};
+use crate::wallet::{self, Backoff, Progress, Sent};
 
 #[derive(Debug, Args)]
 pub struct OrderArgs {
@@ -191,17 +191,31 @@ pub(super) fn send(
 ) -> Result<(), CliError> {
     let smtp = Smtp::new(account, password).map_err(fail)?;
     let runtime = super::runtime()?;
-    let sent: Vec<Sent> = runtime.block_on(wallet::dispatch(store, &smtp, order)).map_err(fail)?;
-    let mut failed = false;
-    for mail in &sent {
-        match &mail.result {
-            Ok(()) => println!("{} to {}: accepted ({})", mail.kind, mail.recipient, mail.message_id),
-            Err(e) => {
-                failed = true;
-                println!("{} to {}: NOT SENT: {e}", mail.kind, mail.recipient);
+    // Temporary failures (a server down, a 4xx reply) are retried with a
+    // growing wait; each attempt and each wait is reported.
+    let sent: Vec<Sent> = runtime
+        .block_on(wallet::dispatch_until_sent(store, &smtp, order, Backoff::default(), |progress| {
+            match progress {
+                Progress::Attempted { sent, .. } => {
+                    for mail in &sent {
+                        match &mail.result {
+                            Ok(()) => println!(
+                                "{} to {}: accepted ({})",
+                                mail.kind, mail.recipient, mail.message_id
+                            ),
+                            Err(e) => println!("{} to {}: NOT SENT: {e}", mail.kind, mail.recipient),
+                        }
+                    }
+                }
+                Progress::Waiting { retry_in, reason } => {
+                    eprintln!(
+                        "the mail server is not taking mail now ({reason}); trying again in {retry_in:.0?}"
+                    )
+                }
             }
-        }
-    }
+        }))
+        .map_err(fail)?;
+    let failed = sent.iter().any(|mail| mail.result.is_err());
     let (_, state) = store.load(order).map_err(fail)?;
     println!("payment {}: {}", order, state.name());
     if failed {

@@ -9,6 +9,8 @@
 #   mailstack.sh stop-dovecot DIR | start-dovecot DIR | restart-dovecot DIR
 #   mailstack.sh stop-auth DIR | start-auth DIR   (Dovecot auth for SMTP AUTH)
 #   mailstack.sh flush DIR    (make Postfix retry deferred mail now)
+#   mailstack.sh defer-recipient DIR ADDRESS | accept-recipient DIR ADDRESS
+#                             (answer RCPT TO:<ADDRESS> with 451 4.3.2, or stop)
 # Environment: MAILSTACK_PORT_BASE (default 12500), MAILSTACK_QUOTA (default
 # 50M), MAILSTACK_WAIT_SECONDS (start-up wait, default 30).
 #
@@ -94,7 +96,7 @@ log() {
 }
 
 usage() {
-    sed -n '3,13p' "$SCRIPT" | sed 's/^# \{0,1\}//' >&2
+    sed -n '3,15p' "$SCRIPT" | sed 's/^# \{0,1\}//' >&2
     exit 2
 }
 
@@ -319,6 +321,7 @@ write_postfix_config() {
     mkdir -p "$pf"
     : >"$pf/vmailbox"
     : >"$pf/senders"
+    : >"$pf/deferred_recipients"
     for u in "${USERS[@]}"; do
         echo "$u ${u#*@}/${u%@*}/" >>"$pf/vmailbox"
         echo "$u $u" >>"$pf/senders"
@@ -379,7 +382,7 @@ smtpd_helo_required = yes
 smtpd_client_restrictions = permit_sasl_authenticated, reject
 smtpd_sender_restrictions = reject_sender_login_mismatch
 smtpd_relay_restrictions = reject_unauth_destination
-smtpd_recipient_restrictions = permit_sasl_authenticated, reject
+smtpd_recipient_restrictions = check_recipient_access texthash:$pf/deferred_recipients, permit_sasl_authenticated, reject
 smtpd_delay_reject = yes
 
 # Retry quickly, so tests that stop Dovecot for a while see delivery resume.
@@ -430,7 +433,7 @@ EOF
     mkdir -p "$dir/postfix-queue"
     chmod 0755 "$dir/postfix-queue"
     chmod 0755 "$pf"
-    chmod 0644 "$pf/main.cf" "$pf/master.cf" "$pf/vmailbox" "$pf/senders"
+    chmod 0644 "$pf/main.cf" "$pf/master.cf" "$pf/vmailbox" "$pf/senders" "$pf/deferred_recipients"
 }
 
 write_dovecot_config() {
@@ -883,6 +886,25 @@ cmd_status() {
     return $ok
 }
 
+# A temporary refusal at RCPT time, for the retry tests; Postfix re-reads
+# the map on reload.
+cmd_defer_recipient() {
+    local dir="$1" address="$2"
+    [[ -n "$address" ]] || die "defer-recipient needs an address"
+    echo "$address 451 4.3.2 Mailbox busy, try again later" >>"$dir/postfix/deferred_recipients"
+    postfix -c "$dir/postfix" reload >>"$dir/postfix-reload.out" 2>&1
+}
+
+cmd_accept_recipient() {
+    local dir="$1" address="$2" map
+    map="$dir/postfix/deferred_recipients"
+    [[ -n "$address" ]] || die "accept-recipient needs an address"
+    grep -v -F "$address " "$map" >"$map.new" || true
+    mv "$map.new" "$map"
+    chmod 0644 "$map"
+    postfix -c "$dir/postfix" reload >>"$dir/postfix-reload.out" 2>&1
+}
+
 main() {
     local cmd="${1:-}"
     [[ -n "$cmd" ]] || usage
@@ -907,6 +929,8 @@ main() {
     start-auth) cmd_start_auth "$(abs_dir "${1:-}")" ;;
     stop-auth) cmd_stop_auth "$(abs_dir "${1:-}")" ;;
     flush) postfix -c "$(abs_dir "${1:-}")/postfix" flush ;;
+    defer-recipient) cmd_defer_recipient "$(abs_dir "${1:-}")" "${2:-}" ;;
+    accept-recipient) cmd_accept_recipient "$(abs_dir "${1:-}")" "${2:-}" ;;
     -h | --help | help) usage ;;
     *) die "unknown command: $cmd" ;;
     esac

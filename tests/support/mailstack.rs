@@ -197,6 +197,16 @@ impl MailStack {
         self.control("stop-dovecot");
     }
 
+    /// Makes Postfix answer `RCPT TO:<address>` with `451 4.3.2` (a
+    /// temporary refusal) until [`MailStack::accept_recipient`].
+    pub fn defer_recipient(&self, address: &str) {
+        self.control_with("defer-recipient", address);
+    }
+
+    pub fn accept_recipient(&self, address: &str) {
+        self.control_with("accept-recipient", address);
+    }
+
     /// Starts Dovecot's IMAP and LMTP again and waits until they answer.
     pub fn start_dovecot(&self) {
         self.control("start-dovecot");
@@ -227,8 +237,14 @@ impl MailStack {
     }
 
     fn control(&self, command: &str) {
+        self.control_with(command, "");
+    }
+
+    fn control_with(&self, command: &str, argument: &str) {
         let dir = self.dir.to_string_lossy();
-        match run_script(&[command, &dir], &[]) {
+        let args: Vec<&str> =
+            [command, dir.as_ref(), argument].into_iter().filter(|a| !a.is_empty()).collect();
+        match run_script(&args, &[]) {
             Ok(out) if out.status.success() => {}
             Ok(out) => panic!("mailstack.sh {command} {dir} failed ({}):\n{}", out.status, output_text(&out)),
             Err(e) => panic!("cannot run mailstack.sh {command} {dir}: {e}"),
