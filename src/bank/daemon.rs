@@ -110,10 +110,13 @@ async fn watch(config: &DaemonConfig, shared: Arc<Shared>) -> DaemonError {
     DaemonError::Imap(error)
 }
 
+/// The bank's clock: expiry of open orders, and retries of failed sends.
 async fn expire_periodically(shared: Arc<Shared>, every: Duration) {
     let mut ticker = tokio::time::interval(every);
     loop {
         ticker.tick().await;
+        // Mails whose sending failed go out again (those in flight are skipped).
+        send_unsent(&shared);
         let expired = match shared.ledger.lock() {
             Ok(mut ledger) => ledger.expire_due(&shared.bank, now()),
             Err(_) => return,

@@ -72,9 +72,10 @@ pub async fn run(config: DaemonConfig, board: Option<TcpListener>) -> DaemonErro
     let folder = watch.folder.clone();
     let mut resume =
         shared.shop.lock().ok().and_then(|s| s.resume(&address, &folder).ok()).unwrap_or_default();
-    if let Ok(Ok(unsent)) = shared.shop.lock().map(|s| s.unsent()) {
+    if let Ok(Ok(unsent)) = shared.shop.lock().map(|s| s.unsent(false)) {
         send(&shared, unsent);
     }
+    tokio::spawn(retry_failed(shared.clone()));
     let side_address = config.account.address.clone();
     let error = imap::watch(&watch, &mut resume, |event| {
         match event {
@@ -108,6 +109,18 @@ pub async fn run(config: DaemonConfig, board: Option<TcpListener>) -> DaemonErro
     })
     .await;
     DaemonError::Imap(error)
+}
+
+/// Sends again, every minute, the bills whose sending failed.
+async fn retry_failed(shared: Arc<Shared>) {
+    let mut ticker = tokio::time::interval(std::time::Duration::from_secs(60));
+    ticker.tick().await;
+    loop {
+        ticker.tick().await;
+        if let Ok(Ok(failed)) = shared.shop.lock().map(|s| s.unsent(true)) {
+            send(&shared, failed);
+        }
+    }
 }
 
 fn start(config: &DaemonConfig) -> Result<Arc<Shared>, DaemonError> {

@@ -236,11 +236,15 @@ impl Shop {
         Ok(Handled { duplicate: false, note: verdict.note, outgoing })
     }
 
-    pub fn unsent(&self) -> Result<Vec<Outgoing>, ShopError> {
-        let mut stmt = self
-            .conn
-            .prepare("SELECT kind, order_id, message_id, sender, recipient, bytes FROM outbox WHERE sent_at IS NULL ORDER BY rowid")
-            .map_err(self.err())?;
+    /// Mails not sent yet; with `failed_only`, only those whose sending failed.
+    pub fn unsent(&self, failed_only: bool) -> Result<Vec<Outgoing>, ShopError> {
+        let sql = if failed_only {
+            "SELECT kind, order_id, message_id, sender, recipient, bytes FROM outbox
+             WHERE sent_at IS NULL AND last_error IS NOT NULL ORDER BY rowid"
+        } else {
+            "SELECT kind, order_id, message_id, sender, recipient, bytes FROM outbox WHERE sent_at IS NULL ORDER BY rowid"
+        };
+        let mut stmt = self.conn.prepare(sql).map_err(self.err())?;
         let rows = stmt
             .query_map([], |r| {
                 Ok((
