@@ -228,7 +228,7 @@ fn decline_ends_the_order_and_cancels_at_the_shop() {
     let mut orderer = Orderer::new(world(), ORDERER);
     let (terms, confirm) = confirmed(&mut orderer);
     mailpay::wallet::act(
-        &mut orderer.store,
+        &orderer.store,
         &terms.order,
         &mailpay::protocol::payment::Event::UserDecline,
         Some(&confirm),

@@ -22,7 +22,7 @@ pub fn decline(order: &str, account: Option<&str>) -> Result<(), CliError> {
 
 fn answer(order: &str, account: Option<&str>, event: Event) -> Result<(), CliError> {
     let order: OrderId = order.parse().map_err(fail)?;
-    let (account, password, mut store) = super::send::open(account)?;
+    let (account, password, store) = super::send::open(account)?;
     let (_, state) = store.load(&order).map_err(fail)?;
     let State::AwaitingConfirmation { confirm, mismatches } = &state else {
         return Err(CliError::Usage(format!(
@@ -38,7 +38,7 @@ fn answer(order: &str, account: Option<&str>, event: Event) -> Result<(), CliErr
         )));
     }
     println!("{} to {} for order {order} (code {})", confirm.amount, confirm.merchant, confirm.code);
-    wallet::act(&mut store, &order, &event, None, false).map_err(fail)?;
+    wallet::act(&store, &order, &event, None, false).map_err(fail)?;
     super::send::send(&account, &password, &store, &order)
 }
 

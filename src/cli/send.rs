@@ -138,31 +138,31 @@ pub fn order(args: OrderArgs) -> Result<(), CliError> {
     wallet::place(&mut store, &terms, extra, created).map_err(fail)?;
     println!("order {}\npassword A {}", terms.order, terms.password.display());
     if let Some(record) = &record {
-        post_board(&mut store, &terms, record)?;
+        post_board(&store, &terms, record)?;
     }
     send(&account, &password, &store, &terms.order)
 }
 
 pub fn retry(order: &str, account: Option<&str>, initials: Option<&str>) -> Result<(), CliError> {
     let order: OrderId = order.parse().map_err(fail)?;
-    let (account, password, mut store) = open(account)?;
+    let (account, password, store) = open(account)?;
     let (_, state) = store.load(&order).map_err(fail)?;
     if matches!(state, crate::protocol::payment::State::Failed { .. }) {
-        wallet::act(&mut store, &order, &Event::Retry, None, false).map_err(fail)?;
+        wallet::act(&store, &order, &Event::Retry, None, false).map_err(fail)?;
     }
     let (terms, state) = store.load(&order).map_err(fail)?;
     if let State::Sending { board_pending: true, .. } = state {
         let initials = initials.ok_or_else(|| {
             CliError::Usage("the board record was not posted yet: give --initials to post it".into())
         })?;
-        post_board(&mut store, &terms, &BoardRecord::for_order(&terms, initials))?;
+        post_board(&store, &terms, &BoardRecord::for_order(&terms, initials))?;
     }
     send(&account, &password, &store, &order)
 }
 
 /// Posts the order's record on the merchant's board (claim 3) and records
 /// the outcome; a refusal stops the order before any mail leaves.
-fn post_board(store: &mut Store, terms: &OrderTerms, record: &BoardRecord) -> Result<(), CliError> {
+fn post_board(store: &Store, terms: &OrderTerms, record: &BoardRecord) -> Result<(), CliError> {
     let url = terms.board.as_deref().unwrap_or_default();
     let runtime = super::runtime()?;
     match runtime.block_on(board::client::post(url, record)) {

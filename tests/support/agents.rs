@@ -292,7 +292,7 @@ impl Orderer {
         wallet::place(&mut self.store, terms, extra, wallet::now()).unwrap();
         if let Some(record) = &record {
             world.runtime.block_on(client::post(terms.board.as_deref().unwrap(), record)).unwrap();
-            wallet::act(&mut self.store, &terms.order, &Event::BoardPosted, None, false).unwrap();
+            wallet::act(&self.store, &terms.order, &Event::BoardPosted, None, false).unwrap();
         }
         let sent = world.runtime.block_on(wallet::dispatch(&self.store, &self.smtp, &terms.order)).unwrap();
         for s in &sent {
@@ -356,13 +356,13 @@ impl Orderer {
 
     /// Takes a received mail into the wallet.
     pub fn receive(&mut self, mail: &Incoming, raw: &[u8]) {
-        wallet::receive(&mut self.store, mail, raw, false).unwrap();
+        wallet::receive(&self.store, mail, raw, false).unwrap();
     }
 
     /// Approves the confirmation `confirm` (already received) and sends the OK.
     pub fn approve(&mut self, world: &World, confirm: &Incoming) {
         let order = confirm.body.order().clone();
-        wallet::act(&mut self.store, &order, &Event::UserApprove, Some(confirm), false).unwrap();
+        wallet::act(&self.store, &order, &Event::UserApprove, Some(confirm), false).unwrap();
         let sent = world.runtime.block_on(wallet::dispatch(&self.store, &self.smtp, &order)).unwrap();
         assert!(sent.iter().all(|s| s.result.is_ok()), "approve not sent: {sent:?}");
     }
