@@ -61,11 +61,21 @@ fn amount_changed_by_the_merchant() {
 #[test]
 fn bill_from_an_unregistered_address() {
     let mut orderer = Orderer::new(world(), ORDERER);
-    let mut terms = orderer.terms(world(), Method::Confirm, 1000);
-    terms.merchant = addr("bank2@bank2.test");
+    let terms = shop2_terms(&orderer, Method::Confirm, 1000);
     orderer.pay(world(), &terms);
+    world().wait_status(&terms.order, "collecting");
+    // A stranger bills the order: he is told why, the order goes on.
+    let stranger = Orderer::new(world(), "bank2@bank2.test");
     world().send_as("bank2@bank2.test", &Orderer::bill("bank2@bank2.test", &terms, &terms, 1000));
-    expect_rejection(&orderer, &terms, "unknown-payee");
+    let (refused, _) =
+        stranger.wait_mail(world(), Kind::Rejected, &terms.order, |m| reason_of(m) == "unknown-payee");
+    assert_eq!(refused.from, addr(BANK));
+    world().wait_trail_reason(&terms.order, "bill", "unknown-payee");
+    assert!(orderer.mails(world(), Kind::Rejected, &terms.order).is_empty(), "the orderer's order stands");
+    // The real merchant's bill still settles into a confirmation.
+    world().send_as(SHOP2, &Orderer::bill(SHOP2, &terms, &terms, 1000));
+    orderer.wait_mail(world(), Kind::Confirm, &terms.order, |_| true);
+    assert_eq!(world().wait_status(&terms.order, "awaiting-answer"), None);
 }
 
 #[test]
@@ -77,7 +87,15 @@ fn payment_request_from_someone_else_than_the_orderer() {
     let [_, mut request] = compose::order(&terms);
     request.from = addr(ORDERER2);
     orderer2.send(world(), &request.build(mailpay::wallet::now(), &mut rand::rng()));
-    expect_rejection(&orderer2, &terms, "payer-mismatch");
+    let (refused, _) =
+        orderer2.wait_mail(world(), Kind::Rejected, &terms.order, |m| reason_of(m) == "payer-mismatch");
+    assert_eq!(refused.from, addr(BANK));
+    world().wait_trail_reason(&terms.order, "payment-request", "payer-mismatch");
+    assert!(world().ledger().payment(&terms.order).is_err(), "no payment is opened for the forger");
+    // The real orderer's own request for that order is still taken.
+    let mut orderer = Orderer::new(world(), ORDERER);
+    orderer.pay(world(), &terms);
+    world().wait_status(&terms.order, "collecting");
 }
 
 #[test]

@@ -221,6 +221,12 @@ pub fn on_mail(
                 format!("a {} for an order already {}: not answered", mail.body.kind(), file.status.as_str());
             return Outcome::note(Role::Other, file, note, None);
         }
+        if let Some((reason, why)) = sender_refused(file, known, mail) {
+            // The sender is answered; the order itself is not theirs to end.
+            let mut out = Outcome::note(Role::Other, file, format!("refused: {why}"), Some(reason));
+            out.mails.push(rejected(bank, file, reason, &why, &mail.from, mail));
+            return out;
+        }
         let mut next = file.clone();
         match role {
             Role::Request => next.request = Some(mail.clone()),
@@ -240,6 +246,39 @@ pub fn on_mail(
             format!("a {} is not a mail the bank acts on: not answered", other.kind()),
             None,
         ),
+    }
+}
+
+/// Whether an evidence mail comes from someone who may send it: the
+/// payment request and the cheque from the orderer (with an account), the
+/// bill from the merchant the orderer pays (with an account).
+fn sender_refused(file: &OrderFile, known: &Known, mail: &Incoming) -> Option<(RejectReason, String)> {
+    let registered = known.accounts.contains_key(&mail.from);
+    let from = &mail.from;
+    match (&mail.body, file.terms()) {
+        (Body::PaymentRequest(_), _) if !registered => {
+            Some((RejectReason::UnknownPayer, format!("{from} has no account at this bank")))
+        }
+        (Body::PaymentRequest(t), _) if *from != t.orderer => Some((
+            RejectReason::PayerMismatch,
+            format!("the payment request came from {from}, but names {} as orderer", t.orderer),
+        )),
+        (Body::Bill(_), _) if !registered => {
+            Some((RejectReason::UnknownPayee, format!("{from} has no account at this bank")))
+        }
+        (Body::Bill(b), _) if *from != b.merchant => Some((
+            RejectReason::PayeeMismatch,
+            format!("the bill came from {from}, but names {} as merchant", b.merchant),
+        )),
+        (Body::Bill(_), Some(t)) if *from != t.merchant => Some((
+            RejectReason::PayeeMismatch,
+            format!("the bill came from {from}; the orderer pays {}", t.merchant),
+        )),
+        (Body::Wallet(_), Some(t)) if *from != t.orderer => Some((
+            RejectReason::PayerMismatch,
+            format!("the cheque came from {from}, not from the orderer {}", t.orderer),
+        )),
+        _ => None,
     }
 }
 
