@@ -19,4 +19,5 @@ pub mod paths;
 pub mod protocol;
 pub mod secrets;
 pub mod store;
+pub mod task;
 pub mod wallet;

@@ -15,6 +15,7 @@ use crate::mail::smtp::{SendError, Smtp};
 use crate::protocol::compose::Outgoing;
 use crate::protocol::matching::BoardLookup;
 use crate::protocol::{EmailAddress, OrderId};
+use crate::task::AbortOnDrop;
 use crate::wallet::now;
 
 #[derive(Debug, Clone)]
@@ -80,7 +81,7 @@ async fn watch(config: &DaemonConfig, shared: Arc<Shared>) -> DaemonError {
         shared.ledger.lock().map_err(|_| ()).and_then(|l| l.resume(&address, &folder).map_err(|_| ()));
     let mut resume = resume.unwrap_or_default();
     send_unsent(&shared);
-    tokio::spawn(expire_periodically(shared.clone(), config.expiry_check));
+    let _clock = AbortOnDrop(tokio::spawn(expire_periodically(shared.clone(), config.expiry_check)));
     let error = imap::watch(&watch, &mut resume, |event| {
         match event {
             WatchEvent::Connected { uid_validity, idle } => {

@@ -15,6 +15,7 @@ use crate::mail::imap::{self, ImapError, Received, WatchConfig, WatchEvent};
 use crate::mail::smtp::{SendError, Smtp};
 use crate::protocol::EmailAddress;
 use crate::protocol::compose::Outgoing;
+use crate::task::AbortOnDrop;
 use crate::wallet::now;
 
 #[derive(Debug, Clone)]
@@ -56,6 +57,7 @@ pub async fn run(config: DaemonConfig, board: Option<TcpListener>) -> DaemonErro
         Ok(s) => s,
         Err(e) => return e,
     };
+    let mut board_task = None;
     if let Some(listener) = board {
         let log = match BoardLog::open(&config.board_db) {
             Ok(log) => log,
@@ -65,7 +67,10 @@ pub async fn run(config: DaemonConfig, board: Option<TcpListener>) -> DaemonErro
             say(&format!("board at http://{addr}/"));
         }
         let title = format!("Orders at {}", config.account.address);
-        tokio::spawn(server::serve(listener, Board::new(log, config.board_limits, title)));
+        board_task = Some(AbortOnDrop(tokio::spawn(server::serve(
+            listener,
+            Board::new(log, config.board_limits, title),
+        ))));
     }
     let address = config.account.address.to_string();
     let watch = WatchConfig::new(config.account.clone(), config.password.clone());
@@ -75,7 +80,8 @@ pub async fn run(config: DaemonConfig, board: Option<TcpListener>) -> DaemonErro
     if let Ok(Ok(unsent)) = shared.shop.lock().map(|s| s.unsent(false)) {
         send(&shared, unsent);
     }
-    tokio::spawn(retry_failed(shared.clone()));
+    let _retry = AbortOnDrop(tokio::spawn(retry_failed(shared.clone())));
+    let _board = board_task;
     let side_address = config.account.address.clone();
     let error = imap::watch(&watch, &mut resume, |event| {
         match event {

@@ -87,6 +87,15 @@ pub struct World {
     pub board_db: PathBuf,
     pub board_url: String,
     pub bank_recipient: age::x25519::Recipient,
+    bank: BankConfig,
+    bank_task: std::sync::Mutex<Option<tokio::task::JoinHandle<()>>>,
+}
+
+fn spawn_bank(runtime: &tokio::runtime::Runtime, config: BankConfig) -> tokio::task::JoinHandle<()> {
+    runtime.spawn(async move {
+        let why = bank_daemon::run(config).await;
+        panic!("the bank agent stopped: {why}");
+    })
 }
 
 impl World {
@@ -120,10 +129,7 @@ impl World {
             board_grace: grace,
             expiry_check: Duration::from_secs(1),
         };
-        runtime.spawn(async move {
-            let why = bank_daemon::run(bank).await;
-            panic!("the bank agent stopped: {why}");
-        });
+        let bank_task = std::sync::Mutex::new(Some(spawn_bank(&runtime, bank.clone())));
         let shop_db = dir.join("shop/shop.sqlite");
         let board_db = dir.join("shop/board.sqlite");
         let merchant = MerchantConfig {
@@ -139,7 +145,34 @@ impl World {
             let why = merchant_daemon::run(merchant, Some(listener)).await;
             panic!("the merchant agent stopped: {why}");
         });
-        World { stack, runtime, dir, ledger_path, shop_db, board_db, board_url, bank_recipient }
+        World {
+            stack,
+            runtime,
+            dir,
+            ledger_path,
+            shop_db,
+            board_db,
+            board_url,
+            bank_recipient,
+            bank,
+            bank_task,
+        }
+    }
+
+    /// Stops the bank agent, as a crash would (its tasks end, its mailbox
+    /// connection drops).
+    pub fn stop_bank(&self) {
+        if let Some(task) = self.bank_task.lock().unwrap().take() {
+            task.abort();
+            let _ = self.runtime.block_on(task);
+        }
+    }
+
+    /// Starts the bank agent again on the same ledger.
+    pub fn start_bank(&self) {
+        let mut task = self.bank_task.lock().unwrap();
+        assert!(task.is_none(), "the bank agent is running");
+        *task = Some(spawn_bank(&self.runtime, self.bank.clone()));
     }
 
     /// A fresh connection to the bank's ledger (WAL: reads while the agent writes).
