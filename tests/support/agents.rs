@@ -102,6 +102,16 @@ impl World {
     /// Opens the accounts, starts both agents; `grace` is the bank's wait
     /// before a second look at the board.
     pub fn start(name: &str, grace: Duration) -> World {
+        World::start_with(name, grace, |_, _| {})
+    }
+
+    /// Like [`World::start`], letting `adjust` change the bank's mail
+    /// account (with the runtime the agents will run on) before it starts.
+    pub fn start_with(
+        name: &str,
+        grace: Duration,
+        adjust: impl FnOnce(&tokio::runtime::Runtime, &mut Account),
+    ) -> World {
         let stack = mailstack::shared();
         let dir = temp_dir(name);
         let ledger_path = dir.join("bank/ledger.sqlite");
@@ -122,8 +132,10 @@ impl World {
             tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
         let listener = runtime.block_on(tokio::net::TcpListener::bind("127.0.0.1:0")).unwrap();
         let board_url = format!("http://{}", listener.local_addr().unwrap());
+        let mut bank_account = account(stack, BANK);
+        adjust(&runtime, &mut bank_account);
         let bank = BankConfig {
-            account: account(stack, BANK),
+            account: bank_account,
             password: stack.user(BANK).password.clone(),
             ledger: ledger_path.clone(),
             board_grace: grace,
