@@ -108,13 +108,18 @@ fn a_cheque_order_settles_once_and_replays_do_nothing() {
         let again = ledger.process(&bank, mail, raw, now).unwrap();
         assert!(again.duplicate && again.outgoing.is_empty(), "{}", again.note);
     }
+    // The same request sent again (new Message-ID, same content): nothing.
+    let [_, resent] = compose::order(&terms);
+    let (mail, raw) = incoming(resent.build(now, &mut rng));
+    let again = ledger.process(&bank, &mail, &raw, now).unwrap();
+    assert!(!again.duplicate && again.outgoing.is_empty() && again.reason.is_none(), "{}", again.note);
     assert_eq!(ledger.transfers().unwrap(), 1);
     assert_eq!(ledger.balance(&addr("t@buyer.test"), jpy()).unwrap(), 3800);
     assert_eq!(ledger.balance(&addr("shop@shop.test"), jpy()).unwrap(), 1200);
     assert_eq!(ledger.total(jpy()).unwrap(), 5000);
     assert_eq!(ledger.recipient().unwrap(), recipient.to_string(), "the bank keeps its key");
     let trail = ledger.trail(&terms.order).unwrap();
-    assert_eq!(trail.iter().filter(|l| l.direction == "in").count(), 3);
+    assert_eq!(trail.iter().filter(|l| l.direction == "in").count(), 4);
     assert_eq!(trail.iter().filter(|l| l.direction == "out").count(), 2);
 
     // A new order with the same A is refused even though the first settled.

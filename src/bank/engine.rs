@@ -209,7 +209,7 @@ pub fn on_mail(
     if let Some((role, existing)) = slot(file) {
         if let Some(existing) = existing {
             if existing.body == mail.body {
-                return Outcome::note(role, file, "the same mail again: nothing to do", None);
+                return Outcome::note(Role::Other, file, "the same mail again: nothing to do", None);
             }
             let why = format!("a second, different {} for order {}", mail.body.kind(), file.order);
             let mut out = Outcome::note(Role::Other, file, why.clone(), Some(RejectReason::Duplicate));
