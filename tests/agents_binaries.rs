@@ -242,8 +242,26 @@ fn agents_and_command_line_settle_fig_1_and_fig_4() {
     assert!(approved.contains("1200 JPY to shop@shop.test"), "{approved}");
     watch_until(&home, &fig1, "-> settled");
 
-    // Fig. 4: cheque to the bank's recipient, board record, confirmation.
+    // Fig. 4: cheque to the bank's recipient (kept once in the wallet),
+    // board record, confirmation.
     let board = format!("http://127.0.0.1:{port}");
+    let cheque_order = [
+        "order",
+        "--merchant",
+        "shop@shop.test",
+        "--bank",
+        "bank@bank.test",
+        "--amount",
+        "1",
+        "JPY",
+        "--method",
+        "cheque",
+    ];
+    let refused = run(MAILPAY, &home, &cheque_order, "");
+    assert!(!refused.status.success(), "no cheque without the bank's recipient");
+    assert!(String::from_utf8_lossy(&refused.stderr).contains("mailpay bank-key set bank@bank.test"));
+    ok(MAILPAY, &home, &["bank-key", "set", "bank@bank.test", &recipient]);
+    assert_eq!(ok(MAILPAY, &home, &["bank-key", "show", "bank@bank.test"]).trim(), recipient);
     let placed = ok(
         MAILPAY,
         &home,
@@ -258,8 +276,6 @@ fn agents_and_command_line_settle_fig_1_and_fig_4() {
             "JPY",
             "--method",
             "all",
-            "--wallet-key",
-            &recipient,
             "--board",
             &board,
             "--initials",

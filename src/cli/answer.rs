@@ -1,9 +1,7 @@
 //! `mailpay approve` and `mailpay decline`: the orderer's answer to the
-//! bank's confirmation; `mailpay wallet-key`: the key the bank checks
-//! cheques against.
+//! bank's confirmation.
 
 use super::CliError;
-use crate::paths::Paths;
 use crate::protocol::OrderId;
 use crate::protocol::payment::{Event, State};
 use crate::wallet;
@@ -40,11 +38,4 @@ fn answer(order: &str, account: Option<&str>, event: Event) -> Result<(), CliErr
     println!("{} to {} for order {order} (code {})", confirm.amount, confirm.merchant, confirm.code);
     wallet::act(&store, &order, &event, None, false).map_err(fail)?;
     super::send::send(&account, &password, &store, &order)
-}
-
-pub fn wallet_key() -> Result<(), CliError> {
-    let path = Paths::from_env().map_err(fail)?.data_dir.join("cheque-signing.key");
-    let key = super::compose::load_or_create_key(&path)?;
-    println!("{}", key.public());
-    Ok(())
 }

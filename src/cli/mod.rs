@@ -5,6 +5,7 @@ mod account;
 mod answer;
 mod compose;
 mod inspect;
+mod keys;
 mod send;
 mod watch;
 
@@ -55,6 +56,11 @@ enum Command {
     },
     /// Print your cheque-signing public key, to register at your bank (claim 2).
     WalletKey,
+    /// Keep a bank's age recipient, which cheques to it are encrypted to (claim 2).
+    BankKey {
+        #[command(subcommand)]
+        command: keys::BankKeyCommand,
+    },
     /// Watch the inbox (IMAP IDLE) and print every MailPay mail and its effect.
     Watch {
         #[arg(long)]
@@ -128,7 +134,8 @@ pub fn run(args: impl IntoIterator<Item = OsString>) -> ExitCode {
         }
         Some(Command::Approve { order, account }) => answer::approve(&order, account.as_deref()),
         Some(Command::Decline { order, account }) => answer::decline(&order, account.as_deref()),
-        Some(Command::WalletKey) => answer::wallet_key(),
+        Some(Command::WalletKey) => keys::wallet_key(),
+        Some(Command::BankKey { command }) => keys::bank_key(command),
         Some(Command::Watch { account, once, json }) => watch::run(account.as_deref(), once, json),
         Some(Command::Account { command }) => account::run(command),
     };

@@ -45,6 +45,7 @@ pub struct OrderArgs {
     #[arg(long)]
     initials: Option<String>,
     /// The bank's age recipient: also send the wallet cheque (claim 2).
+    /// Without it, methods cheque and all use the one `mailpay bank-key set` kept.
     #[arg(long)]
     wallet_key: Option<age::x25519::Recipient>,
     /// The sending account (the only one when omitted).
@@ -99,9 +100,16 @@ pub fn order(args: OrderArgs) -> Result<(), CliError> {
     };
     OrderTerms::from_block(&terms.to_block(crate::protocol::Kind::Order)).map_err(fail)?;
     let method = terms.method.as_str();
-    if terms.method.needs_cheque() && args.wallet_key.is_none() {
+    let recipient = match &args.wallet_key {
+        Some(recipient) => Some(recipient.clone()),
+        None if terms.method.needs_cheque() => super::keys::bank_recipient(&terms.bank)?,
+        None => None,
+    };
+    if terms.method.needs_cheque() && recipient.is_none() {
         return Err(CliError::Usage(format!(
-            "method {method} sends a wallet cheque: give the bank's age recipient with --wallet-key (the bank prints it with `mailpay-bank recipient`)"
+            "method {method} sends a wallet cheque encrypted to the bank's age recipient (the bank publishes it; \
+             `mailpay-bank recipient` prints it): keep it with `mailpay bank-key set {} age1...` or give --wallet-key",
+            terms.bank
         )));
     }
     let record = match (terms.method.needs_board(), &terms.board, &args.initials) {
@@ -118,7 +126,7 @@ pub fn order(args: OrderArgs) -> Result<(), CliError> {
         }
     };
     let mut extra = Vec::new();
-    if let Some(recipient) = &args.wallet_key {
+    if let Some(recipient) = &recipient {
         let key_path = Paths::from_env().map_err(fail)?.data_dir.join("cheque-signing.key");
         let key = super::compose::load_or_create_key(&key_path)?;
         let cheque = Cheque {
