@@ -194,14 +194,17 @@ fn agents_and_command_line_settle_fig_1_and_fig_4() {
     assert!(!refused.status.success());
     assert!(String::from_utf8_lossy(&refused.stderr).contains("has no account"));
 
-    // The merchant, with its board on a loopback port.
+    // The merchant, with its catalogue and its board on a loopback port.
     let port = free_port();
+    let catalogue = dir.join("catalogue.toml");
+    std::fs::write(&catalogue, "[[article]]\ndescription = \"Green tea\"\nprice = \"600 JPY\"\n").unwrap();
     let shop_toml = dir.join("shop.toml");
     std::fs::write(
         &shop_toml,
         format!(
-            "bank = \"bank@bank.test\"\ndata_dir = \"{}\"\nboard_listen = \"127.0.0.1:{port}\"\n{}",
+            "bank = \"bank@bank.test\"\ndata_dir = \"{}\"\ncatalogue = \"{}\"\nboard_listen = \"127.0.0.1:{port}\"\n{}",
             dir.join("shop-data").display(),
+            catalogue.display(),
             account_toml(stack, "shop@shop.test")
         ),
     )
@@ -274,6 +277,8 @@ fn agents_and_command_line_settle_fig_1_and_fig_4() {
             "--amount",
             "2400",
             "JPY",
+            "--item",
+            "4 x Green tea",
             "--method",
             "all",
             "--board",
@@ -292,7 +297,18 @@ fn agents_and_command_line_settle_fig_1_and_fig_4() {
     let placed = ok(
         MAILPAY,
         &home,
-        &["order", "--merchant", "shop@shop.test", "--bank", "bank@bank.test", "--amount", "500", "JPY"],
+        &[
+            "order",
+            "--merchant",
+            "shop@shop.test",
+            "--bank",
+            "bank@bank.test",
+            "--amount",
+            "600",
+            "JPY",
+            "--item",
+            "Green tea",
+        ],
     );
     let declined = order_id(&placed);
     watch_until(&home, &declined, "awaiting-confirmation");
@@ -332,7 +348,35 @@ fn agents_and_command_line_settle_fig_1_and_fig_4() {
         all.extend_from_slice(args);
         ok(MERCHANT, &dir, &all)
     };
+    // An order the catalogue does not price so is not billed at all.
+    let placed = ok(
+        MAILPAY,
+        &home,
+        &[
+            "order",
+            "--merchant",
+            "shop@shop.test",
+            "--bank",
+            "bank@bank.test",
+            "--amount",
+            "100",
+            "JPY",
+            "--item",
+            "Sencha",
+        ],
+    );
+    let unpriced = order_id(&placed);
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while !shop(&["orders"])
+        .lines()
+        .any(|l| l.starts_with(&unpriced.replace('-', "")) && l.contains("refused"))
+    {
+        assert!(Instant::now() < deadline, "the shop never refused {unpriced}: {}", shop(&["orders"]));
+        std::thread::sleep(Duration::from_millis(200));
+    }
     let orders = shop(&["orders"]);
+    assert!(orders.contains("\"Sencha\" is not in the catalogue"), "{orders}");
     assert_eq!(orders.lines().filter(|l| l.contains("shipped")).count(), 2, "{orders}");
+    assert_eq!(orders.lines().filter(|l| l.contains("cancelled")).count(), 1, "the declined order: {orders}");
     assert!(shop(&["verify-board"]).contains("1 records, chain intact"));
 }
