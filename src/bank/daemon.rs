@@ -18,7 +18,7 @@ use crate::protocol::{EmailAddress, OrderId};
 use crate::task::AbortOnDrop;
 use crate::wallet::now;
 
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct DaemonConfig {
     pub account: Account,
     pub password: String,
@@ -28,6 +28,18 @@ pub struct DaemonConfig {
     pub board_grace: Duration,
     /// How often open orders are checked for expiry.
     pub expiry_check: Duration,
+}
+
+impl std::fmt::Debug for DaemonConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("DaemonConfig")
+            .field("account", &self.account)
+            .field("password", &"<hidden>")
+            .field("ledger", &self.ledger)
+            .field("board_grace", &self.board_grace)
+            .field("expiry_check", &self.expiry_check)
+            .finish()
+    }
 }
 
 #[derive(Debug, Clone, thiserror::Error)]

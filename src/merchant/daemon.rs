@@ -18,7 +18,7 @@ use crate::protocol::compose::Outgoing;
 use crate::task::AbortOnDrop;
 use crate::wallet::now;
 
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct DaemonConfig {
     pub account: Account,
     pub password: String,
@@ -28,6 +28,19 @@ pub struct DaemonConfig {
     pub shop_db: PathBuf,
     pub board_db: PathBuf,
     pub board_limits: Limits,
+}
+
+impl std::fmt::Debug for DaemonConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("DaemonConfig")
+            .field("account", &self.account)
+            .field("password", &"<hidden>")
+            .field("bank", &self.bank)
+            .field("pricing", &self.pricing)
+            .field("shop_db", &self.shop_db)
+            .field("board_db", &self.board_db)
+            .finish()
+    }
 }
 
 #[derive(Debug, Clone, thiserror::Error)]
