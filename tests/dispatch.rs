@@ -152,7 +152,7 @@ fn wrong_password_fails_both_mails_and_a_retry_sends_each_once() {
     );
     assert!(matches!(store.load(&terms.order).unwrap().1, State::Failed { .. }));
 
-    wallet::act(&mut store, &terms.order, &Event::Retry, None, false).unwrap();
+    wallet::act(&store, &terms.order, &Event::Retry, None, false).unwrap();
     let sent = dispatch(&store, &account, &accounts::password(stack, ORDERER), &terms);
     assert!(sent.iter().all(|s| s.result.is_ok()), "{sent:?}");
     assert_eq!(store.load(&terms.order).unwrap().1, State::Sent);
@@ -246,7 +246,7 @@ fn a_connection_dropped_during_data_is_a_temporary_failure_and_the_retry_deliver
     assert_eq!(store.unsent(Some(&terms.order)).unwrap().len(), 2);
     assert!(matches!(store.load(&terms.order).unwrap().1, State::Failed { .. }));
 
-    wallet::act(&mut store, &terms.order, &Event::Retry, None, false).unwrap();
+    wallet::act(&store, &terms.order, &Event::Retry, None, false).unwrap();
     let smtp = Smtp::new(&accounts::account(stack, ORDERER), &password).unwrap();
     let sent = runtime.block_on(wallet::dispatch(&store, &smtp, &terms.order)).unwrap();
     assert!(sent.iter().all(|s| s.result.is_ok()), "{sent:?}");

@@ -42,6 +42,9 @@ pub fn run(account: Option<&str>, once: bool, json: bool) -> Result<(), CliError
             }
             WatchEvent::Mail { resume: at, raw, received } => {
                 let uid = at.last_uid;
+                // `&mut`: the watcher's callback must be Send, which a unique
+                // borrow of the store is and a shared one is not.
+                #[allow(clippy::unnecessary_mut_passed)]
                 let line = match received {
                     Received::MailPay(mail) => match wallet::receive(&mut store, &mail, &raw, false) {
                         Ok(receipt) => describe(&mail, &receipt, json),
