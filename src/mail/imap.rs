@@ -15,6 +15,7 @@
 use std::time::Duration;
 
 use async_imap::extensions::idle::IdleResponse;
+use async_imap::types::UnsolicitedResponse;
 use async_imap::{Client, Session};
 use futures_util::TryStreamExt;
 use tokio::net::TcpStream;
@@ -240,6 +241,16 @@ async fn run_session(
     }
     loop {
         fetch_new(&mut session, config, resume, on_event).await?;
+        // Mail that arrived while the session was busy was announced in the
+        // answer to a FETCH or MOVE, and the server will not announce it
+        // again in IDLE: look for it now, or it waits for the next arrival.
+        let mut announced = false;
+        while let Ok(response) = session.unsolicited_responses.try_recv() {
+            announced |= matches!(response, UnsolicitedResponse::Exists(_) | UnsolicitedResponse::Recent(_));
+        }
+        if announced {
+            continue;
+        }
         if !on_event(WatchEvent::Idle { resume: *resume }) {
             let _ = timed(session.logout()).await;
             return Err(ImapError::Stopped);
