@@ -23,7 +23,8 @@ struct Cli {
     /// The bank's configuration file (TOML): [account], data_dir, board_grace_seconds.
     #[arg(long, global = true)]
     config: Option<PathBuf>,
-    /// Where the ledger lives (overrides data_dir of the configuration).
+    /// Where the ledger lives (overrides data_dir of the configuration;
+    /// default: the `bank` folder in MailPay's data folder).
     #[arg(long, global = true)]
     data_dir: Option<PathBuf>,
     #[command(subcommand)]
@@ -107,9 +108,13 @@ fn load(path: Option<&Path>) -> Result<BankFile, Failure> {
 }
 
 fn ledger_path(cli: &Cli, file: &BankFile) -> Result<PathBuf, Failure> {
-    let dir = cli.data_dir.clone().or_else(|| file.data_dir.clone()).ok_or_else(|| {
-        Failure::Usage("say where the ledger lives: --data-dir DIR or data_dir in the --config file".into())
-    })?;
+    let dir = match cli.data_dir.clone().or_else(|| file.data_dir.clone()) {
+        Some(dir) => dir,
+        None => mailpay::paths::Paths::from_env()
+            .map_err(|e| Failure::Usage(format!("{e}; say where the ledger lives with --data-dir DIR")))?
+            .data_dir
+            .join("bank"),
+    };
     Ok(dir.join("ledger.sqlite"))
 }
 

@@ -31,7 +31,8 @@ struct Cli {
     /// catalogue, board_listen, board_posts_per_minute.
     #[arg(long, global = true)]
     config: Option<PathBuf>,
-    /// Where the shop's book and board live (overrides data_dir).
+    /// Where the shop's book and board live (overrides data_dir; default:
+    /// the `merchant` folder in MailPay's data folder).
     #[arg(long, global = true)]
     data_dir: Option<PathBuf>,
     #[command(subcommand)]
@@ -94,11 +95,13 @@ fn password(address: &EmailAddress, file: Option<&Path>) -> Result<String, Strin
 
 fn run(cli: Cli) -> Result<(), String> {
     let file = load(cli.config.as_deref())?;
-    let dir = cli
-        .data_dir
-        .clone()
-        .or_else(|| file.data_dir.clone())
-        .ok_or("say where the shop's data lives: --data-dir DIR or data_dir in the --config file")?;
+    let dir = match cli.data_dir.clone().or_else(|| file.data_dir.clone()) {
+        Some(dir) => dir,
+        None => mailpay::paths::Paths::from_env()
+            .map_err(|e| format!("{e}; say where the shop's data lives with --data-dir DIR"))?
+            .data_dir
+            .join("merchant"),
+    };
     let (shop_db, board_db) = (dir.join("shop.sqlite"), dir.join("board.sqlite"));
     match cli.command {
         Command::Run { password_file, ca_file } => {
