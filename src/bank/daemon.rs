@@ -1,6 +1,7 @@
 //! The bank agent's loop: watch the bank's inbox (IMAP IDLE), hand every
 //! mail to the ledger, send what it queued, look up boards when an order
-//! needs it. One line on stderr per mail says what was done and why.
+//! needs it; on a clock, end orders past their expiry and send again what
+//! failed to go out. One line on stderr per mail says what was done and why.
 
 use std::collections::HashSet;
 use std::path::PathBuf;

@@ -177,7 +177,23 @@ impl BoardLog {
     }
 
     pub fn find(&self, order: &OrderId) -> Result<Option<Entry>, LogError> {
-        Ok(self.entries()?.into_iter().find(|e| e.order == order.to_string()))
+        self.conn
+            .query_row(
+                "SELECT seq, order_id, initials, ordered_at, posted_at, hash FROM record WHERE order_id = ?1",
+                [order.to_string()],
+                |r| {
+                    Ok(Entry {
+                        seq: r.get(0)?,
+                        order: r.get(1)?,
+                        initials: r.get(2)?,
+                        ordered_at: r.get(3)?,
+                        posted_at: r.get(4)?,
+                        hash: r.get(5)?,
+                    })
+                },
+            )
+            .optional()
+            .map_err(|e| self.err(e))
     }
 
     /// Appends a record; a second record for the same order is refused.
