@@ -49,7 +49,11 @@ fn measure(name: &str, mail: &[u8], rounds: usize) {
     let m = median(samples);
     let mb_per_s = mail.len() as f64 / m.as_secs_f64() / 1e6;
     let per_s = 1.0 / m.as_secs_f64();
-    println!("{name:<28} {:>9} bytes  median {:>10.1?}  {mb_per_s:>8.1} MB/s  {per_s:>10.0} mails/s", mail.len(), m);
+    println!(
+        "{name:<28} {:>9} bytes  median {:>10.1?}  {mb_per_s:>8.1} MB/s  {per_s:>10.0} mails/s",
+        mail.len(),
+        m
+    );
 }
 
 fn main() {

@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use serde::{Deserialize, Serialize};
 
 use crate::mail::account::Account;
-use crate::paths::{create_private_dir, PathError};
+use crate::paths::{PathError, create_private_dir};
 
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -39,7 +39,8 @@ impl Config {
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Config::default()),
             Err(e) => return Err(ConfigError::Read { path: path.to_path_buf(), reason: e.to_string() }),
         };
-        toml::from_str(&text).map_err(|e| ConfigError::Invalid { path: path.to_path_buf(), reason: e.to_string() })
+        toml::from_str(&text)
+            .map_err(|e| ConfigError::Invalid { path: path.to_path_buf(), reason: e.to_string() })
     }
 
     /// Writes atomically (temporary file, fsync, rename), owner-only.
@@ -48,7 +49,8 @@ impl Config {
         if let Some(dir) = path.parent() {
             create_private_dir(dir)?;
         }
-        let text = toml::to_string(self).map_err(|e| ConfigError::Write { path: path.to_path_buf(), reason: e.to_string() })?;
+        let text = toml::to_string(self)
+            .map_err(|e| ConfigError::Write { path: path.to_path_buf(), reason: e.to_string() })?;
         let temp = path.with_extension("toml.tmp");
         {
             use std::io::Write;
@@ -71,7 +73,10 @@ impl Config {
         match address {
             Some(a) => {
                 let wanted = a.to_ascii_lowercase();
-                self.accounts.iter().find(|acc| acc.address.as_str() == wanted).ok_or(ConfigError::UnknownAccount(a.to_string()))
+                self.accounts
+                    .iter()
+                    .find(|acc| acc.address.as_str() == wanted)
+                    .ok_or(ConfigError::UnknownAccount(a.to_string()))
             }
             None => self.accounts.first().ok_or(ConfigError::NoAccount),
         }

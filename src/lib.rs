@@ -5,13 +5,18 @@
 //! block, building and parsing each mail, the claim-2 cheque, the orderer's
 //! payment state machine and the bank's matching rule. Everything that
 //! touches the world sits at the edges and drives that core: [`cli`] reads
-//! and writes files for people working by hand.
+//! and writes files for people working by hand; [`ui`] is the orderer's
+//! desktop wallet (iced), the only module that knows about the GUI, driving
+//! [`wallet`], [`store`] and [`mail`] through tasks off the UI thread.
 
 pub mod cli;
 pub mod config;
+pub mod demo;
+pub mod i18n;
 pub mod mail;
 pub mod paths;
 pub mod protocol;
 pub mod secrets;
 pub mod store;
+pub mod ui;
 pub mod wallet;

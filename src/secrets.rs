@@ -90,9 +90,14 @@ fn platform_store(forced: Option<&str>) -> Result<Keyring, SecretError> {
     match forced {
         Some("keyutils") => keyutils(),
         Some("secret-service") => secret_service(),
-        Some(other) => Err(SecretError::Store { store: "MAILPAY_KEYRING", reason: format!("{other:?} is not keyutils or secret-service") }),
+        Some(other) => Err(SecretError::Store {
+            store: "MAILPAY_KEYRING",
+            reason: format!("{other:?} is not keyutils or secret-service"),
+        }),
         // A desktop session has a session bus; a headless machine does not.
-        None if std::env::var_os("DBUS_SESSION_BUS_ADDRESS").is_some() => secret_service().or_else(|_| keyutils()),
+        None if std::env::var_os("DBUS_SESSION_BUS_ADDRESS").is_some() => {
+            secret_service().or_else(|_| keyutils())
+        }
         None => keyutils(),
     }
 }

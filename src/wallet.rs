@@ -8,13 +8,13 @@
 //! A crash anywhere leaves either the old state or the new state with its
 //! mails queued; queued mails go out on the next dispatch.
 
-use crate::mail::smtp::{SendError, Smtp};
+use crate::mail::smtp::{Dispatch, SendError, Smtp};
 use crate::protocol::compose::{self, Draft, Outgoing};
 use crate::protocol::message::{Approve, Body, Decline};
 use crate::protocol::parse::Incoming;
 use crate::protocol::payment::{self, Context, Effect, Event, Illegal, Outbound, State};
 use crate::protocol::{OrderId, OrderTerms, Timestamp};
-use crate::store::{state::outbound_from_name, Store, StoreError};
+use crate::store::{OutboxMail, Store, StoreError, state::outbound_from_name};
 
 #[derive(Debug, Clone, thiserror::Error)]
 pub enum WalletError {
@@ -56,7 +56,12 @@ pub fn now() -> Timestamp {
 
 /// Records a new payment with its first mails (before anything is sent).
 /// `extra` carries mails built outside the core's drafts (the wallet cheque).
-pub fn place(store: &mut Store, terms: &OrderTerms, extra: Vec<Draft>, now: Timestamp) -> Result<State, WalletError> {
+pub fn place(
+    store: &mut Store,
+    terms: &OrderTerms,
+    extra: Vec<Draft>,
+    now: Timestamp,
+) -> Result<State, WalletError> {
     let ctx = Context { terms, pre_approved: false };
     let (state, effects) = payment::step(&State::Draft, &ctx, &Event::Pay)?;
     let mut rng = rand::rng();
@@ -66,7 +71,9 @@ pub fn place(store: &mut Store, terms: &OrderTerms, extra: Vec<Draft>, now: Time
         let draft = match effect {
             Effect::Send(Outbound::Order) => Some(order.clone()),
             Effect::Send(Outbound::PaymentRequest) => Some(request.clone()),
-            Effect::Send(Outbound::Wallet) => extra.iter().find(|d| d.kind == crate::protocol::Kind::Wallet).cloned(),
+            Effect::Send(Outbound::Wallet) => {
+                extra.iter().find(|d| d.kind == crate::protocol::Kind::Wallet).cloned()
+            }
             _ => None,
         };
         if let Some(draft) = draft {
@@ -80,30 +87,50 @@ pub fn place(store: &mut Store, terms: &OrderTerms, extra: Vec<Draft>, now: Time
 /// Sends every queued mail of `order` at once and records each outcome in
 /// the payment's state.
 pub async fn dispatch(store: &Store, smtp: &Smtp, order: &OrderId) -> Result<Vec<Sent>, WalletError> {
-    let queued = store.unsent(Some(order))?;
+    let queued = queued(store, order)?;
     if queued.is_empty() {
         return Ok(Vec::new());
     }
-    let outgoing: Vec<Outgoing> = queued
-        .iter()
+    let outgoing: Vec<Outgoing> = queued.iter().map(|(_, o)| o.clone()).collect();
+    let results = smtp.send_all(&outgoing).await;
+    record_dispatch(store, order, &queued, &results)
+}
+
+/// The first half of [`dispatch`]: the order's mails still to send. Callers
+/// that must not hold the store across the network (the desktop wallet)
+/// call this, send, then [`record_dispatch`].
+pub fn queued(store: &Store, order: &OrderId) -> Result<Vec<(OutboxMail, Outgoing)>, WalletError> {
+    Ok(store
+        .unsent(Some(order))?
+        .into_iter()
         .filter_map(|m| {
-            Some(Outgoing {
+            let outgoing = Outgoing {
                 kind: m.kind.parse().ok()?,
                 order: order.clone(),
                 message_id: m.message_id.clone(),
                 from: m.sender.parse().ok()?,
                 to: m.recipient.parse().ok()?,
                 bytes: m.bytes.clone(),
-            })
+            };
+            Some((m, outgoing))
         })
-        .collect();
-    let results = smtp.send_all(&outgoing).await;
+        .collect())
+}
+
+/// The second half of [`dispatch`]: records each mail's outcome and moves
+/// the payment on. `results` are in the order of `queued`.
+pub fn record_dispatch(
+    store: &Store,
+    order: &OrderId,
+    queued: &[(OutboxMail, Outgoing)],
+    results: &[Dispatch],
+) -> Result<Vec<Sent>, WalletError> {
     let (terms, mut state) = store.load(order)?;
     let ctx = Context { terms: &terms, pre_approved: false };
     let mut sent = Vec::new();
     // Acceptances first: a failure moves the payment to Failed, where the
     // others' acceptance no longer applies.
-    let mut ordered: Vec<_> = queued.iter().zip(&results).collect();
+    let mut ordered: Vec<_> = queued.iter().map(|(m, _)| m).zip(results).collect();
     ordered.sort_by_key(|(_, d)| d.result.is_err());
     for (mail, dispatch) in ordered {
         let now = now();
@@ -128,13 +155,24 @@ pub async fn dispatch(store: &Store, smtp: &Smtp, order: &OrderId) -> Result<Vec
             }
         }
         store.save_state(order, &state, now)?;
-        sent.push(Sent { kind: mail.kind.clone(), recipient: mail.recipient.clone(), message_id: mail.message_id.clone(), result: dispatch.result.clone() });
+        sent.push(Sent {
+            kind: mail.kind.clone(),
+            recipient: mail.recipient.clone(),
+            message_id: mail.message_id.clone(),
+            result: dispatch.result.clone(),
+        });
     }
     Ok(sent)
 }
 
 /// Applies a user action or the clock to a payment, queueing what it sends.
-pub fn act(store: &mut Store, order: &OrderId, event: &Event, answering: Option<&Incoming>, pre_approved: bool) -> Result<(State, Vec<Effect>), WalletError> {
+pub fn act(
+    store: &mut Store,
+    order: &OrderId,
+    event: &Event,
+    answering: Option<&Incoming>,
+    pre_approved: bool,
+) -> Result<(State, Vec<Effect>), WalletError> {
     let (terms, state) = store.load(order)?;
     let ctx = Context { terms: &terms, pre_approved };
     let (next, effects) = payment::step(&state, &ctx, event)?;
@@ -143,18 +181,31 @@ pub fn act(store: &mut Store, order: &OrderId, event: &Event, answering: Option<
     Ok((next, effects))
 }
 
-fn queue_effects(store: &mut Store, terms: &OrderTerms, next: &State, effects: &[Effect], answering: Option<&Incoming>) -> Result<(), WalletError> {
+fn queue_effects(
+    store: &mut Store,
+    terms: &OrderTerms,
+    next: &State,
+    effects: &[Effect],
+    answering: Option<&Incoming>,
+) -> Result<(), WalletError> {
     let thread = answering.map(Incoming::thread).unwrap_or_default();
     let mut rng = rand::rng();
     for effect in effects {
         let draft = match (effect, next) {
             (Effect::Send(Outbound::Approve), State::Approved { code, .. }) => {
-                let approve = Approve { order: terms.order.clone(), password: terms.password.clone(), code: code.clone() };
+                let approve = Approve {
+                    order: terms.order.clone(),
+                    password: terms.password.clone(),
+                    code: code.clone(),
+                };
                 compose::approve(&approve, &terms.orderer, &terms.bank, &thread)
             }
-            (Effect::Send(Outbound::Decline), _) => {
-                compose::decline(&Decline { order: terms.order.clone(), detail: None }, &terms.orderer, &terms.bank, &thread)
-            }
+            (Effect::Send(Outbound::Decline), _) => compose::decline(
+                &Decline { order: terms.order.clone(), detail: None },
+                &terms.orderer,
+                &terms.bank,
+                &thread,
+            ),
             _ => continue,
         };
         store.queue_mail(&draft.build(now(), &mut rng), now())?;
@@ -164,7 +215,12 @@ fn queue_effects(store: &mut Store, terms: &OrderTerms, next: &State, effects: &
 
 /// Takes one received mail: deduplicates it by Message-ID, records it, and
 /// moves its payment on.
-pub fn receive(store: &mut Store, mail: &Incoming, raw: &[u8], pre_approved: bool) -> Result<Receipt, WalletError> {
+pub fn receive(
+    store: &mut Store,
+    mail: &Incoming,
+    raw: &[u8],
+    pre_approved: bool,
+) -> Result<Receipt, WalletError> {
     let order = mail.body.order().clone();
     let event = match &mail.body {
         Body::Confirm(c) => Event::ConfirmReceived { from: mail.from.clone(), confirm: c.clone() },
@@ -201,5 +257,12 @@ pub fn receive(store: &mut Store, mail: &Incoming, raw: &[u8], pre_approved: boo
 
 fn record(store: &Store, mail: &Incoming, raw: &[u8], outcome: &str) -> Result<bool, WalletError> {
     let id = mail.message_id.clone().unwrap_or_else(|| format!("no-id-{}", mail.body.order().as_str()));
-    Ok(store.record_received(&id, Some(mail.body.order().as_str()), Some(mail.body.kind().as_str()), raw, outcome, now())?)
+    Ok(store.record_received(
+        &id,
+        Some(mail.body.order().as_str()),
+        Some(mail.body.kind().as_str()),
+        raw,
+        outcome,
+        now(),
+    )?)
 }

@@ -42,9 +42,24 @@ fn a_whole_exchange_composed_by_hand() {
     let dir = temp_dir("exchange");
     let out = dir.to_str().expect("UTF-8 path");
     let printed = ok(&[
-        "compose", "order", "--from", "orderer@buyer.test", "--merchant", "shop@shop.test", "--bank",
-        "bank@bank.test", "--amount", "12.50", "--currency", "USD", "--item", "2 x Green tea @ 6.25 USD",
-        "--password", "7KQ3-M9ZX-P2VD-H4TR-B8NC", "--out", out,
+        "compose",
+        "order",
+        "--from",
+        "orderer@buyer.test",
+        "--merchant",
+        "shop@shop.test",
+        "--bank",
+        "bank@bank.test",
+        "--amount",
+        "12.50",
+        "--currency",
+        "USD",
+        "--item",
+        "2 x Green tea @ 6.25 USD",
+        "--password",
+        "7KQ3-M9ZX-P2VD-H4TR-B8NC",
+        "--out",
+        out,
     ]);
     assert!(printed.contains("password A 7KQ3-M9ZX-P2VD-H4TR-B8NC"), "{printed}");
 
@@ -74,8 +89,14 @@ fn a_whole_exchange_composed_by_hand() {
 
     let secret = dir.join("bank.key");
     let printed = ok(&[
-        "compose", "confirm", "--reply-to", bill_file.to_str().expect("path"), "--secret",
-        secret.to_str().expect("path"), "--out", out,
+        "compose",
+        "confirm",
+        "--reply-to",
+        bill_file.to_str().expect("path"),
+        "--secret",
+        secret.to_str().expect("path"),
+        "--out",
+        out,
     ]);
     let confirm_file = only_file(&dir, "confirm-");
     let confirm = inspect(&confirm_file);
@@ -85,8 +106,14 @@ fn a_whole_exchange_composed_by_hand() {
     assert!(printed.contains(&code));
 
     ok(&[
-        "compose", "approve", "--reply-to", confirm_file.to_str().expect("path"), "--password",
-        "7kq3 m9zx p2vd h4tr b8nc", "--out", out,
+        "compose",
+        "approve",
+        "--reply-to",
+        confirm_file.to_str().expect("path"),
+        "--password",
+        "7kq3 m9zx p2vd h4tr b8nc",
+        "--out",
+        out,
     ]);
     let approve = inspect(&only_file(&dir, "approve-"));
     assert_eq!(approve["kind"], "approve");
@@ -100,8 +127,20 @@ fn inspect_reports_the_exact_reason_and_fails() {
     let dir = temp_dir("bad");
     let out = dir.to_str().expect("UTF-8 path");
     ok(&[
-        "compose", "order", "--from", "orderer@buyer.test", "--merchant", "shop@shop.test", "--bank",
-        "bank@bank.test", "--amount", "1200", "--currency", "JPY", "--out", out,
+        "compose",
+        "order",
+        "--from",
+        "orderer@buyer.test",
+        "--merchant",
+        "shop@shop.test",
+        "--bank",
+        "bank@bank.test",
+        "--amount",
+        "1200",
+        "--currency",
+        "JPY",
+        "--out",
+        out,
     ]);
     let good = std::fs::read_to_string(only_file(&dir, "order-")).expect("mail");
     let bad = dir.join("altered.eml");
@@ -120,14 +159,27 @@ fn quoted_blocks_are_reported_with_where_they_were_found() {
     let dir = temp_dir("quoted");
     let out = dir.to_str().expect("UTF-8 path");
     ok(&[
-        "compose", "order", "--from", "orderer@buyer.test", "--merchant", "shop@shop.test", "--bank",
-        "bank@bank.test", "--amount", "1200", "--currency", "JPY", "--out", out,
+        "compose",
+        "order",
+        "--from",
+        "orderer@buyer.test",
+        "--merchant",
+        "shop@shop.test",
+        "--bank",
+        "bank@bank.test",
+        "--amount",
+        "1200",
+        "--currency",
+        "JPY",
+        "--out",
+        out,
     ]);
     let original = std::fs::read_to_string(only_file(&dir, "order-")).expect("mail");
     let (headers, body) = original.split_once("\r\n\r\n").expect("headers and body");
     let quoted: String = body.lines().map(|l| format!("> {l}\r\n")).collect();
     let reply = dir.join("reply.eml");
-    std::fs::write(&reply, format!("{headers}\r\n\r\nSee below.\r\n\r\nOn Wed, someone wrote:\r\n{quoted}")).expect("write");
+    std::fs::write(&reply, format!("{headers}\r\n\r\nSee below.\r\n\r\nOn Wed, someone wrote:\r\n{quoted}"))
+        .expect("write");
     let report = inspect(&reply);
     assert_eq!(report["kind"], "order");
     assert_eq!(report["blocks"][0]["origin"], "quoted, depth 1");
@@ -136,8 +188,18 @@ fn quoted_blocks_are_reported_with_where_they_were_found() {
 #[test]
 fn usage_errors_are_clear() {
     let weak = mailpay(&[
-        "compose", "order", "--from", "orderer@buyer.test", "--merchant", "shop@shop.test", "--bank",
-        "bank@bank.test", "--amount", "12.345", "--currency", "USD",
+        "compose",
+        "order",
+        "--from",
+        "orderer@buyer.test",
+        "--merchant",
+        "shop@shop.test",
+        "--bank",
+        "bank@bank.test",
+        "--amount",
+        "12.345",
+        "--currency",
+        "USD",
     ]);
     assert_eq!(weak.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&weak.stderr).contains("USD has 2 decimal places"));

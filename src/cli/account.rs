@@ -55,7 +55,8 @@ fn parse_security(s: &str) -> Result<Security, String> {
 fn server(spec: Option<String>, security: Option<Security>, guessed: Server) -> Result<Server, CliError> {
     let mut server = guessed;
     if let Some(spec) = spec {
-        let (host, port) = spec.rsplit_once(':').ok_or_else(|| CliError::Usage(format!("{spec:?}: expected HOST:PORT")))?;
+        let (host, port) =
+            spec.rsplit_once(':').ok_or_else(|| CliError::Usage(format!("{spec:?}: expected HOST:PORT")))?;
         server.host = host.to_string();
         server.port = port.parse().map_err(|_| CliError::Usage(format!("{port:?} is not a port number")))?;
         server.security = if matches!(server.port, 465 | 993) { Security::Tls } else { Security::Starttls };
@@ -95,13 +96,23 @@ pub fn run(command: AccountCommand) -> Result<(), CliError> {
         }
         AccountCommand::List => {
             for a in &config.accounts {
-                println!("{}  smtp {}:{} ({:?})  imap {}:{} ({:?})", a.address, a.smtp.host, a.smtp.port, a.smtp.security, a.imap.host, a.imap.port, a.imap.security);
+                println!(
+                    "{}  smtp {}:{} ({:?})  imap {}:{} ({:?})",
+                    a.address,
+                    a.smtp.host,
+                    a.smtp.port,
+                    a.smtp.security,
+                    a.imap.host,
+                    a.imap.port,
+                    a.imap.security
+                );
             }
             Ok(())
         }
         AccountCommand::Test { address } => {
             let account = config.account(address.as_deref()).map_err(fail)?.clone();
-            let password = Keyring::system().and_then(|k| k.password(account.address.as_str())).map_err(fail)?;
+            let password =
+                Keyring::system().and_then(|k| k.password(account.address.as_str())).map_err(fail)?;
             let runtime = super::runtime()?;
             runtime.block_on(async {
                 let smtp = Smtp::new(&account, &password).map_err(fail)?;
@@ -138,7 +149,10 @@ fn read_password(address: &EmailAddress) -> Result<String, CliError> {
         let _ = std::io::stderr().flush();
     }
     let mut line = String::new();
-    stdin.lock().read_line(&mut line).map_err(|e| CliError::Usage(format!("cannot read the password: {e}")))?;
+    stdin
+        .lock()
+        .read_line(&mut line)
+        .map_err(|e| CliError::Usage(format!("cannot read the password: {e}")))?;
     let password = line.trim_end_matches(['\r', '\n']).to_string();
     if password.is_empty() {
         return Err(CliError::Usage("the password is empty".into()));

@@ -4,14 +4,16 @@ use std::path::{Path, PathBuf};
 
 use clap::{Args, Subcommand};
 
-use super::{read, read_mail, write, CliError};
+use super::{CliError, read, read_mail, write};
 use crate::protocol::cheque::{Cheque, WalletKey};
 use crate::protocol::compose::{self as build, Draft};
 use crate::protocol::confirmation::{ConfirmationCode, MAX_ATTEMPTS};
 use crate::protocol::item::LineItem;
 use crate::protocol::message::{Approve, Bill, Body, Confirm, Decline, Rejected, Settled, WalletMail};
 use crate::protocol::reason::RejectReason;
-use crate::protocol::{base32, Currency, EmailAddress, Method, Money, OrderId, OrderTerms, PasswordA, Timestamp};
+use crate::protocol::{
+    Currency, EmailAddress, Method, Money, OrderId, OrderTerms, PasswordA, Timestamp, base32,
+};
 
 #[derive(Debug, Args)]
 pub struct Common {
@@ -135,7 +137,8 @@ fn usage(e: impl std::fmt::Display) -> CliError {
 
 fn now(common: &Common) -> Timestamp {
     common.now.unwrap_or_else(|| {
-        let secs = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_secs());
+        let secs =
+            std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_secs());
         Timestamp::from_unix(i64::try_from(secs).unwrap_or(i64::MAX))
     })
 }
@@ -143,7 +146,21 @@ fn now(common: &Common) -> Timestamp {
 pub fn run(step: Step) -> Result<(), CliError> {
     let mut rng = rand::rng();
     let (drafts, common) = match step {
-        Step::Order { from, merchant, bank, amount, currency, items, method, password, expires_in_hours, board, wallet_key, signing_key, common } => {
+        Step::Order {
+            from,
+            merchant,
+            bank,
+            amount,
+            currency,
+            items,
+            method,
+            password,
+            expires_in_hours,
+            board,
+            wallet_key,
+            signing_key,
+            common,
+        } => {
             let created = now(&common);
             let password = match password {
                 Some(p) => PasswordA::parse(&p).map_err(usage)?,
@@ -155,7 +172,11 @@ pub fn run(step: Step) -> Result<(), CliError> {
                 merchant,
                 bank,
                 amount: Money::parse_major(&amount, currency).map_err(usage)?,
-                items: items.iter().map(|i| i.parse::<LineItem>()).collect::<Result<_, _>>().map_err(usage)?,
+                items: items
+                    .iter()
+                    .map(|i| i.parse::<LineItem>())
+                    .collect::<Result<_, _>>()
+                    .map_err(usage)?,
                 password,
                 created,
                 expires: created.plus_seconds(i64::from(expires_in_hours) * 3600),
@@ -177,7 +198,8 @@ pub fn run(step: Step) -> Result<(), CliError> {
                     issued: created,
                 };
                 let sealed = cheque.seal(&key, &recipient).map_err(usage)?;
-                let wallet = WalletMail { order: terms.order.clone(), orderer: terms.orderer.clone(), cheque: sealed };
+                let wallet =
+                    WalletMail { order: terms.order.clone(), orderer: terms.orderer.clone(), cheque: sealed };
                 drafts.push(build::wallet(&wallet, &terms.bank));
                 println!("cheque signed with {}", key.public());
             }
@@ -186,7 +208,11 @@ pub fn run(step: Step) -> Result<(), CliError> {
         Step::Bill { reply_to, items, common } => {
             let order = read_mail(&reply_to)?;
             let (Body::Order(terms), Some(block)) = (&order.body, &order.order_block) else {
-                return Err(usage(format!("{} is a {} mail, not an order", reply_to.display(), order.body.kind())));
+                return Err(usage(format!(
+                    "{} is a {} mail, not an order",
+                    reply_to.display(),
+                    order.body.kind()
+                )));
             };
             let items: Vec<LineItem> = if items.is_empty() {
                 default_bill_items(terms).map_err(usage)?
@@ -215,7 +241,14 @@ pub fn run(step: Step) -> Result<(), CliError> {
             let mut nonce = [0u8; 16];
             rand::Rng::fill_bytes(&mut rng, &mut nonce);
             let terms = &bill.quoted_order;
-            let code = ConfirmationCode::compute(&key, &terms.order, bill.total, &bill.merchant, &terms.password, &nonce);
+            let code = ConfirmationCode::compute(
+                &key,
+                &terms.order,
+                bill.total,
+                &bill.merchant,
+                &terms.password,
+                &nonce,
+            );
             println!("code {code}\nnonce {}", base32::encode(&nonce));
             let confirm = Confirm {
                 order: bill.order.clone(),
@@ -240,7 +273,11 @@ pub fn run(step: Step) -> Result<(), CliError> {
             let Body::Confirm(confirm) = &mail.body else {
                 return Err(usage(format!("{} is not a confirmation", reply_to.display())));
             };
-            let approve = Approve { order: confirm.order.clone(), password: PasswordA::parse(&password).map_err(usage)?, code: confirm.code.clone() };
+            let approve = Approve {
+                order: confirm.order.clone(),
+                password: PasswordA::parse(&password).map_err(usage)?,
+                code: confirm.code.clone(),
+            };
             (vec![build::approve(&approve, &confirm.orderer, &mail.from, &mail.thread())], common)
         }
         Step::Decline { reply_to, detail, common } => {
@@ -253,7 +290,10 @@ pub fn run(step: Step) -> Result<(), CliError> {
         }
         Step::Settled { reply_to, bill, reference, common } => {
             let mail = read_mail(&reply_to)?;
-            let bill_mail = match bill { Some(path) => read_mail(&path)?, None => mail.clone() };
+            let bill_mail = match bill {
+                Some(path) => read_mail(&path)?,
+                None => mail.clone(),
+            };
             let Body::Bill(bill) = &bill_mail.body else {
                 return Err(usage("a settlement notice needs the bill: answer the bill, or pass --bill"));
             };
@@ -271,7 +311,8 @@ pub fn run(step: Step) -> Result<(), CliError> {
         Step::Rejected { reply_to, reason, detail, common } => {
             let mail = read_mail(&reply_to)?;
             let rejected = Rejected { order: mail.body.order().clone(), reason, detail };
-            let bank = mail.to.first().cloned().ok_or_else(|| usage("the answered mail has no To address"))?;
+            let bank =
+                mail.to.first().cloned().ok_or_else(|| usage("the answered mail has no To address"))?;
             (vec![build::rejected(&rejected, &bank, &mail.from, &mail.thread())], common)
         }
     };
@@ -293,23 +334,31 @@ fn default_bill_items(terms: &OrderTerms) -> Result<Vec<LineItem>, crate::protoc
     let description = if terms.items.is_empty() {
         format!("Order {}", terms.order)
     } else {
-        let line = |i: &LineItem| if i.quantity == 1 { i.description.clone() } else { format!("{} x {}", i.quantity, i.description) };
+        let line = |i: &LineItem| {
+            if i.quantity == 1 {
+                i.description.clone()
+            } else {
+                format!("{} x {}", i.quantity, i.description)
+            }
+        };
         terms.items.iter().map(line).collect::<Vec<_>>().join(", ")
     };
     let description: String = description.chars().take(crate::protocol::item::MAX_DESCRIPTION).collect();
     LineItem::new(1, &description, Some(terms.amount)).map(|item| vec![item])
 }
 
-pub(super) fn load_or_create_key(path: &Path) -> Result<WalletKey, CliError> {
+pub(crate) fn load_or_create_key(path: &Path) -> Result<WalletKey, CliError> {
     let seed = load_or_create_secret(path)?;
-    let seed: [u8; 32] = seed.try_into().map_err(|_| usage(format!("{} does not hold a 32-byte key", path.display())))?;
+    let seed: [u8; 32] =
+        seed.try_into().map_err(|_| usage(format!("{} does not hold a 32-byte key", path.display())))?;
     Ok(WalletKey::from_seed(&seed))
 }
 
 /// 32 random bytes kept in a file (hex), owner-only.
 fn load_or_create_secret(path: &Path) -> Result<Vec<u8>, CliError> {
     if path.exists() {
-        let text = String::from_utf8(read(path)?).map_err(|_| usage(format!("{} is not hex", path.display())))?;
+        let text =
+            String::from_utf8(read(path)?).map_err(|_| usage(format!("{} is not hex", path.display())))?;
         let text = text.trim();
         return (0..text.len())
             .step_by(2)
@@ -324,4 +373,3 @@ fn load_or_create_secret(path: &Path) -> Result<Vec<u8>, CliError> {
     write(path, hex.as_bytes(), true)?;
     Ok(key.to_vec())
 }
-

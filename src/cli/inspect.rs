@@ -2,9 +2,9 @@
 
 use std::path::Path;
 
-use serde_json::{json, Value};
+use serde_json::{Value, json};
 
-use super::{read, CliError};
+use super::{CliError, read};
 use crate::protocol::item::LineItem;
 use crate::protocol::message::Body;
 use crate::protocol::parse::{self, Incoming};
@@ -77,13 +77,17 @@ pub fn describe(mail: &Incoming) -> Value {
             "orderer": c.orderer.as_str(), "merchant": c.merchant.as_str(), "code": c.code.to_string(),
             "expires": c.expires.to_string(), "attempts_left": c.attempts_left,
         }),
-        Body::Approve(a) => json!({ "answer": "OK", "password_a": a.password.expose(), "code": a.code.to_string() }),
+        Body::Approve(a) => {
+            json!({ "answer": "OK", "password_a": a.password.expose(), "code": a.code.to_string() })
+        }
         Body::Decline(d) => json!({ "answer": "NO", "detail": d.detail }),
         Body::Settled(s) => json!({
             "amount_minor": s.amount.minor(), "currency": s.amount.currency().code(), "orderer": s.orderer.as_str(),
             "merchant": s.merchant.as_str(), "settled": s.settled.to_string(), "reference": s.reference,
         }),
-        Body::Rejected(r) => json!({ "reason": r.reason.code(), "reason_text": r.reason.describe(), "detail": r.detail }),
+        Body::Rejected(r) => {
+            json!({ "reason": r.reason.code(), "reason_text": r.reason.describe(), "detail": r.detail })
+        }
     };
     if let (Some(map), Value::Object(extra)) = (v.as_object_mut(), extra) {
         map.extend(extra);

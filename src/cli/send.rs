@@ -65,7 +65,9 @@ fn amount(args: &OrderArgs) -> Result<Money, CliError> {
         ([figure, code], None) => Money::parse_major(figure, code.parse().map_err(fail)?).map_err(fail),
         ([text], None) => text.parse().map_err(fail),
         ([figure], Some(currency)) => Money::parse_major(figure, currency).map_err(fail),
-        _ => Err(CliError::Usage("give the amount as `--amount 1200 JPY` or `--amount 1200 --currency JPY`".into())),
+        _ => Err(CliError::Usage(
+            "give the amount as `--amount 1200 JPY` or `--amount 1200 --currency JPY`".into(),
+        )),
     }
 }
 
@@ -103,7 +105,10 @@ pub fn order(args: OrderArgs) -> Result<(), CliError> {
             issued: created,
         };
         let sealed = cheque.seal(&key, recipient).map_err(fail)?;
-        extra.push(compose::wallet(&WalletMail { order: terms.order.clone(), orderer: terms.orderer.clone(), cheque: sealed }, &terms.bank));
+        extra.push(compose::wallet(
+            &WalletMail { order: terms.order.clone(), orderer: terms.orderer.clone(), cheque: sealed },
+            &terms.bank,
+        ));
     }
     wallet::place(&mut store, &terms, extra, created).map_err(fail)?;
     println!("order {}\npassword A {}", terms.order, terms.password.display());
@@ -137,8 +142,9 @@ fn send(account: &Account, password: &str, store: &Store, order: &OrderId) -> Re
     let (_, state) = store.load(order).map_err(fail)?;
     println!("payment {}: {}", order, state.name());
     if failed {
-        return Err(CliError::Failed(format!("some mails were not sent; `mailpay retry {order}` sends only those")));
+        return Err(CliError::Failed(format!(
+            "some mails were not sent; `mailpay retry {order}` sends only those"
+        )));
     }
     Ok(())
 }
-

@@ -20,10 +20,17 @@ pub fn run(account: Option<&str>, once: bool, json: bool) -> Result<(), CliError
     let error = runtime.block_on(imap::watch(&config, &mut resume, async |event| {
         match event {
             WatchEvent::Connected { uid_validity, idle } => {
-                eprintln!("watching {address} {folder} (UIDVALIDITY {uid_validity}, {})", if idle { "IDLE" } else { "polling" });
+                eprintln!(
+                    "watching {address} {folder} (UIDVALIDITY {uid_validity}, {})",
+                    if idle { "IDLE" } else { "polling" }
+                );
             }
-            WatchEvent::UidValidityChanged { old, new } => eprintln!("{folder} was recreated (UIDVALIDITY {old} -> {new}); reading it again"),
-            WatchEvent::Disconnected { reason, retry_in } => eprintln!("disconnected: {reason}; retrying in {retry_in:.1?}"),
+            WatchEvent::UidValidityChanged { old, new } => {
+                eprintln!("{folder} was recreated (UIDVALIDITY {old} -> {new}); reading it again")
+            }
+            WatchEvent::Disconnected { reason, retry_in } => {
+                eprintln!("disconnected: {reason}; retrying in {retry_in:.1?}")
+            }
             WatchEvent::Idle { resume: at } => {
                 if let Err(e) = store.save_resume(&address, &folder, at) {
                     failure = Some(fail(e));
@@ -45,7 +52,8 @@ pub fn run(account: Option<&str>, once: bool, json: bool) -> Result<(), CliError
                     },
                     Received::Invalid(e) => {
                         if json {
-                            serde_json::json!({ "uid": uid, "valid": false, "error": e.to_string() }).to_string()
+                            serde_json::json!({ "uid": uid, "valid": false, "error": e.to_string() })
+                                .to_string()
                         } else {
                             format!("uid {uid}: not a valid MailPay mail: {e}")
                         }
@@ -76,7 +84,10 @@ fn describe(mail: &crate::protocol::parse::Incoming, receipt: &Receipt, json: bo
         Receipt::Duplicate => "already seen".to_string(),
         Receipt::UnknownOrder(_) => "no such order in this wallet".to_string(),
         Receipt::NotForOrderer(_) => "not a mail the orderer acts on".to_string(),
-        Receipt::Stepped { from, to, effects, .. } => format!("{from} -> {to}{}", if effects.is_empty() { String::new() } else { format!(" ({effects:?})") }),
+        Receipt::Stepped { from, to, effects, .. } => format!(
+            "{from} -> {to}{}",
+            if effects.is_empty() { String::new() } else { format!(" ({effects:?})") }
+        ),
         Receipt::Refused { reason, .. } => format!("refused: {reason}"),
     };
     if json {

@@ -48,12 +48,15 @@ impl Account {
             "outlook.com" | "hotmail.com" | "live.com" => {
                 ("smtp-mail.outlook.com".to_string(), "outlook.office365.com".to_string())
             }
-            "yahoo.com" | "yahoo.co.jp" => ("smtp.mail.yahoo.com".to_string(), "imap.mail.yahoo.com".to_string()),
+            "yahoo.com" | "yahoo.co.jp" => {
+                ("smtp.mail.yahoo.com".to_string(), "imap.mail.yahoo.com".to_string())
+            }
             "icloud.com" | "me.com" => ("smtp.mail.me.com".to_string(), "imap.mail.me.com".to_string()),
             "fastmail.com" => ("smtp.fastmail.com".to_string(), "imap.fastmail.com".to_string()),
             _ => (format!("smtp.{domain}"), format!("imap.{domain}")),
         };
-        let starttls_smtp = matches!(domain.as_str(), "outlook.com" | "hotmail.com" | "live.com" | "icloud.com" | "me.com");
+        let starttls_smtp =
+            matches!(domain.as_str(), "outlook.com" | "hotmail.com" | "live.com" | "icloud.com" | "me.com");
         Account {
             username: address.as_str().to_string(),
             address,

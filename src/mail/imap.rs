@@ -76,17 +76,32 @@ pub enum Received {
 /// What the watcher reports.
 #[derive(Debug, Clone)]
 pub enum WatchEvent {
-    Connected { uid_validity: u32, idle: bool },
+    Connected {
+        uid_validity: u32,
+        idle: bool,
+    },
     /// The folder was recreated: UIDs start over, so every message is read
     /// again (receivers deduplicate by Message-ID).
-    UidValidityChanged { old: u32, new: u32 },
+    UidValidityChanged {
+        old: u32,
+        new: u32,
+    },
     /// A MailPay mail, or one that tried to be. `raw` is the whole mail;
     /// `resume` is where to pick up once the caller has taken it.
-    Mail { resume: Resume, raw: Vec<u8>, received: Received },
+    Mail {
+        resume: Resume,
+        raw: Vec<u8>,
+        received: Received,
+    },
     /// Everything up to `resume` was handed over; waiting for new mail.
-    Idle { resume: Resume },
+    Idle {
+        resume: Resume,
+    },
     /// The connection broke; the next attempt is in `retry_in`.
-    Disconnected { reason: String, retry_in: Duration },
+    Disconnected {
+        reason: String,
+        retry_in: Duration,
+    },
 }
 
 #[derive(Debug, Clone, thiserror::Error)]
@@ -126,8 +141,14 @@ async fn timed<T, E: Into<ImapError>>(fut: impl Future<Output = Result<T, E>>) -
 pub async fn connect(account: &Account, password: &str) -> Result<Session<Stream>, ImapError> {
     let server = &account.imap;
     let config = tls::client_config(account.ca_file.as_deref())?;
-    let connect_err = |e: std::io::Error| ImapError::Connect { host: server.host.clone(), port: server.port, reason: e.to_string() };
-    let tcp = timed(async { TcpStream::connect((server.host.as_str(), server.port)).await.map_err(connect_err) }).await?;
+    let connect_err = |e: std::io::Error| ImapError::Connect {
+        host: server.host.clone(),
+        port: server.port,
+        reason: e.to_string(),
+    };
+    let tcp =
+        timed(async { TcpStream::connect((server.host.as_str(), server.port)).await.map_err(connect_err) })
+            .await?;
     let _ = tcp.set_nodelay(true);
     let tcp = if server.security == Security::Starttls {
         let mut plain = Client::new(tcp);
@@ -200,7 +221,9 @@ async fn run_session(
     let mailbox = timed(session.select(&config.folder)).await?;
     let uid_validity = mailbox.uid_validity.unwrap_or(0);
     if resume.uid_validity != uid_validity {
-        if resume.uid_validity != 0 && !on_event(WatchEvent::UidValidityChanged { old: resume.uid_validity, new: uid_validity }).await {
+        if resume.uid_validity != 0
+            && !on_event(WatchEvent::UidValidityChanged { old: resume.uid_validity, new: uid_validity }).await
+        {
             return Err(ImapError::Stopped);
         }
         *resume = Resume { uid_validity, last_uid: 0 };
@@ -243,7 +266,8 @@ async fn fetch_new(
     on_event: &mut impl AsyncFnMut(WatchEvent) -> bool,
 ) -> Result<(), ImapError> {
     let query = format!("UID {}:*", resume.last_uid.saturating_add(1));
-    let mut uids: Vec<u32> = timed(session.uid_search(&query)).await?.into_iter().filter(|u| *u > resume.last_uid).collect();
+    let mut uids: Vec<u32> =
+        timed(session.uid_search(&query)).await?.into_iter().filter(|u| *u > resume.last_uid).collect();
     uids.sort_unstable();
     for uid in uids {
         let raw = {

@@ -5,9 +5,9 @@
 use std::time::{Duration, Instant};
 
 use lettre::address::Envelope;
+use lettre::transport::smtp::PoolConfig;
 use lettre::transport::smtp::authentication::Credentials;
 use lettre::transport::smtp::client::{Certificate, Tls, TlsParameters};
-use lettre::transport::smtp::PoolConfig;
 use lettre::{AsyncSmtpTransport, AsyncTransport, Tokio1Executor};
 
 use super::account::{Account, Security};
@@ -72,7 +72,9 @@ impl Smtp {
             let pem = std::fs::read(path).map_err(|e| ca_error(e.to_string()))?;
             tls = tls.add_root_certificate(Certificate::from_pem(&pem).map_err(|e| ca_error(e.to_string()))?);
         }
-        let tls = tls.build_rustls().map_err(|e| SendError::Tls { host: server.host.clone(), reason: e.to_string() })?;
+        let tls = tls
+            .build_rustls()
+            .map_err(|e| SendError::Tls { host: server.host.clone(), reason: e.to_string() })?;
         let tls = match server.security {
             Security::Tls => Tls::Wrapper(tls),
             Security::Starttls => Tls::Required(tls),
@@ -89,7 +91,8 @@ impl Smtp {
 
     /// Sends one mail; `Ok` once the server has accepted it.
     pub async fn send(&self, mail: &Outgoing) -> Result<(), SendError> {
-        let from = mail.from.as_str().parse().map_err(|e| SendError::Address(format!("{}: {e}", mail.from)))?;
+        let from =
+            mail.from.as_str().parse().map_err(|e| SendError::Address(format!("{}: {e}", mail.from)))?;
         let to = mail.to.as_str().parse().map_err(|e| SendError::Address(format!("{}: {e}", mail.to)))?;
         let envelope = Envelope::new(Some(from), vec![to]).map_err(|e| SendError::Address(e.to_string()))?;
         self.transport.send_raw(&envelope, &mail.bytes).await.map(|_| ()).map_err(|e| self.classify(&e, mail))
@@ -110,7 +113,10 @@ impl Smtp {
     pub async fn test_connection(&self) -> Result<(), SendError> {
         match self.transport.test_connection().await {
             Ok(true) => Ok(()),
-            Ok(false) => Err(SendError::Connection { host: self.host.clone(), reason: "the server did not answer NOOP".into() }),
+            Ok(false) => Err(SendError::Connection {
+                host: self.host.clone(),
+                reason: "the server did not answer NOOP".into(),
+            }),
             Err(e) => Err(self.classify_plain(&e)),
         }
     }
@@ -120,7 +126,12 @@ impl Smtp {
         if let Some(code) = e.status() {
             let code = code.to_string();
             let lower = reply.to_ascii_lowercase();
-            if code.starts_with('5') && (lower.contains("recipient") || lower.contains("5.1.1") || lower.contains("user unknown") || lower.contains("relay access denied")) {
+            if code.starts_with('5')
+                && (lower.contains("recipient")
+                    || lower.contains("5.1.1")
+                    || lower.contains("user unknown")
+                    || lower.contains("relay access denied"))
+            {
                 return SendError::RecipientRefused { recipient: mail.to.to_string(), reply };
             }
         }

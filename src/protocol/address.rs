@@ -13,7 +13,9 @@ use serde::{Deserialize, Serialize};
 pub enum AddressError {
     #[error("{0:?} is not an e-mail address like name@example.com")]
     Malformed(String),
-    #[error("{0:?} contains characters outside ASCII; MailPay accepts only plain ASCII addresses so that look-alikes cannot pass for registered ones")]
+    #[error(
+        "{0:?} contains characters outside ASCII; MailPay accepts only plain ASCII addresses so that look-alikes cannot pass for registered ones"
+    )]
     NotAscii(String),
 }
 
@@ -97,7 +99,16 @@ mod tests {
 
     #[test]
     fn refuses_malformed_and_look_alikes() {
-        for bad in ["", "shop", "shop@", "@shop.test", "a..b@shop.test", "shop@localhost", "shop@-x.test", "a b@shop.test"] {
+        for bad in [
+            "",
+            "shop",
+            "shop@",
+            "@shop.test",
+            "a..b@shop.test",
+            "shop@localhost",
+            "shop@-x.test",
+            "a b@shop.test",
+        ] {
             assert!(matches!(bad.parse::<EmailAddress>(), Err(AddressError::Malformed(_))), "{bad}");
         }
         // Cyrillic "о" in place of the Latin "o".

@@ -23,10 +23,34 @@ use super::base32;
 
 /// Every field name a block may carry, in the case written.
 pub const FIELD_NAMES: &[&str] = &[
-    "Version", "Order", "Orderer", "Merchant", "Bank", "Payer", "Payee", "Amount", "Item",
-    "Total", "Method", "Board", "Password-A", "Created", "Expires", "Billed", "Issued", "Code",
-    "Answer", "Attempts-Left", "Reason", "Detail", "Settled", "Reference", "Attachment", "Key",
-    "Signature", "Check",
+    "Version",
+    "Order",
+    "Orderer",
+    "Merchant",
+    "Bank",
+    "Payer",
+    "Payee",
+    "Amount",
+    "Item",
+    "Total",
+    "Method",
+    "Board",
+    "Password-A",
+    "Created",
+    "Expires",
+    "Billed",
+    "Issued",
+    "Code",
+    "Answer",
+    "Attempts-Left",
+    "Reason",
+    "Detail",
+    "Settled",
+    "Reference",
+    "Attachment",
+    "Key",
+    "Signature",
+    "Check",
 ];
 
 /// Longest line written before a value is wrapped onto continuation lines.
@@ -91,7 +115,9 @@ impl std::fmt::Debug for Block {
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum BlockError {
-    #[error("the MAILPAY {name} block that starts on line {line} has no END line: the mail was cut off or the block edited")]
+    #[error(
+        "the MAILPAY {name} block that starts on line {line} has no END line: the mail was cut off or the block edited"
+    )]
     Truncated { name: String, line: usize },
     #[error("line {line} of the MAILPAY {name} block is not a field (\"Name: value\"): {text:?}")]
     NotAField { name: String, line: usize, text: String },
@@ -228,8 +254,7 @@ fn is_forward_marker(text: &str) -> bool {
 fn block_name(text: &str, edge: &str) -> Option<String> {
     let inner = text.strip_prefix("-----")?.strip_suffix("-----")?;
     let name = inner.strip_prefix(edge)?.strip_prefix(" MAILPAY ")?;
-    (!name.is_empty() && name.bytes().all(|b| b.is_ascii_uppercase() || b == b'-'))
-        .then(|| name.to_string())
+    (!name.is_empty() && name.bytes().all(|b| b.is_ascii_uppercase() || b == b'-')).then(|| name.to_string())
 }
 
 /// Splits `Name: value` when `Name` is a known field.
@@ -316,7 +341,10 @@ pub fn own_text(text: &str) -> Vec<&str> {
             break;
         }
         // "On <date>, <someone> wrote:" introduces the quotation.
-        if line.text.ends_with("wrote:") || line.text.ends_with("schrieb:") || line.text.ends_with("のメッセージ:") {
+        if line.text.ends_with("wrote:")
+            || line.text.ends_with("schrieb:")
+            || line.text.ends_with("のメッセージ:")
+        {
             break;
         }
         out.push(line.text);
@@ -382,7 +410,8 @@ mod tests {
 
     #[test]
     fn marks_forwarded_blocks() {
-        let text = format!("FYI\n\n---------- Forwarded message ---------\nFrom: a@b.test\n\n{}", sample().render());
+        let text =
+            format!("FYI\n\n---------- Forwarded message ---------\nFrom: a@b.test\n\n{}", sample().render());
         assert_eq!(scan(&text).unwrap()[0].origin, Origin::Forwarded);
     }
 

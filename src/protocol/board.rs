@@ -41,11 +41,16 @@ pub struct CheckedRecord {
 
 impl BoardRecord {
     pub fn for_order(terms: &OrderTerms, initials: &str) -> Self {
-        BoardRecord { order: terms.order.to_string(), initials: initials.trim().to_string(), ordered_at: terms.created.to_string() }
+        BoardRecord {
+            order: terms.order.to_string(),
+            initials: initials.trim().to_string(),
+            ordered_at: terms.created.to_string(),
+        }
     }
 
     pub fn from_json(json: &[u8]) -> Result<CheckedRecord, BoardError> {
-        let record: BoardRecord = serde_json::from_slice(json).map_err(|e| BoardError::Json(e.to_string()))?;
+        let record: BoardRecord =
+            serde_json::from_slice(json).map_err(|e| BoardError::Json(e.to_string()))?;
         record.check()
     }
 
@@ -59,26 +64,40 @@ impl BoardRecord {
             return Err(BoardError::Initials);
         }
         Ok(CheckedRecord {
-            order: self.order.parse().map_err(|e: super::order_id::OrderIdError| BoardError::Json(e.to_string()))?,
+            order: self
+                .order
+                .parse()
+                .map_err(|e: super::order_id::OrderIdError| BoardError::Json(e.to_string()))?,
             initials: initials.to_string(),
-            ordered_at: self.ordered_at.parse().map_err(|e: super::timestamp::TimestampError| BoardError::Json(e.to_string()))?,
+            ordered_at: self
+                .ordered_at
+                .parse()
+                .map_err(|e: super::timestamp::TimestampError| BoardError::Json(e.to_string()))?,
         })
     }
 }
 
 /// Initials compared loosely: letters only, case-insensitive.
 pub fn same_initials(a: &str, b: &str) -> bool {
-    let letters = |s: &str| s.chars().filter(|c| c.is_alphabetic()).flat_map(char::to_lowercase).collect::<String>();
+    let letters =
+        |s: &str| s.chars().filter(|c| c.is_alphabetic()).flat_map(char::to_lowercase).collect::<String>();
     letters(a) == letters(b)
 }
 
 /// What contradicts the order in a board record, if anything.
-pub fn contradiction(record: &CheckedRecord, terms: &OrderTerms, registered_initials: Option<&str>) -> Option<String> {
+pub fn contradiction(
+    record: &CheckedRecord,
+    terms: &OrderTerms,
+    registered_initials: Option<&str>,
+) -> Option<String> {
     if record.order != terms.order {
         return Some(format!("the record is for order {}", record.order));
     }
     if (record.ordered_at.unix() - terms.created.unix()).abs() > TIME_TOLERANCE_SECONDS {
-        return Some(format!("the record says the order was placed at {}, the mails say {}", record.ordered_at, terms.created));
+        return Some(format!(
+            "the record says the order was placed at {}, the mails say {}",
+            record.ordered_at, terms.created
+        ));
     }
     match registered_initials {
         Some(initials) if !same_initials(initials, &record.initials) => {

@@ -13,7 +13,7 @@ use rand::CryptoRng;
 
 use super::address::EmailAddress;
 use super::block::{self, Block};
-use super::message::{Fields, FieldError, VERSION};
+use super::message::{FieldError, Fields, VERSION};
 use super::money::Money;
 use super::order_id::OrderId;
 use super::password::PasswordA;
@@ -23,7 +23,9 @@ const BLOCK: &str = "CHEQUE";
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum ChequeError {
-    #[error("the cheque cannot be opened with this bank's key: it was encrypted to another key or altered ({0})")]
+    #[error(
+        "the cheque cannot be opened with this bank's key: it was encrypted to another key or altered ({0})"
+    )]
     Decrypt(String),
     #[error("the cheque could not be encrypted: {0}")]
     Encrypt(String),
@@ -144,7 +146,10 @@ impl Cheque {
         let f = Fields::new(b)?;
         let found: PublicKey = f.one("Key")?.parse()?;
         if found != *registered {
-            return Err(ChequeError::WrongKey { found: found.to_string(), registered: registered.to_string() });
+            return Err(ChequeError::WrongKey {
+                found: found.to_string(),
+                registered: registered.to_string(),
+            });
         }
         let signature: [u8; 64] = B64
             .decode(f.one("Signature")?)
@@ -203,7 +208,10 @@ mod tests {
         altered[last] ^= 1;
         assert!(matches!(Cheque::open(&altered, &bank, &key.public()), Err(ChequeError::Decrypt(_))));
         let stranger = WalletKey::generate(&mut rand::rng());
-        assert!(matches!(Cheque::open(&sealed, &bank, &stranger.public()), Err(ChequeError::WrongKey { .. })));
+        assert!(matches!(
+            Cheque::open(&sealed, &bank, &stranger.public()),
+            Err(ChequeError::WrongKey { .. })
+        ));
     }
 
     #[test]

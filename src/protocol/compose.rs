@@ -16,8 +16,8 @@ use super::base32;
 use super::block::Block;
 use super::headers::Header;
 use super::message::{
-    cheque_filename, Approve, Bill, Confirm, Decline, Kind, OrderTerms, Rejected, Settled, WalletMail,
-    VERSION,
+    Approve, Bill, Confirm, Decline, Kind, OrderTerms, Rejected, Settled, VERSION, WalletMail,
+    cheque_filename,
 };
 use super::order_id::OrderId;
 use super::timestamp::Timestamp;
@@ -110,7 +110,8 @@ impl Draft {
             builder = builder.in_reply_to(MessageId::new(parent.as_str()));
         }
         if !self.thread.references.is_empty() {
-            builder = builder.references(MessageId::new_list(self.thread.references.iter().map(String::as_str)));
+            builder =
+                builder.references(MessageId::new_list(self.thread.references.iter().map(String::as_str)));
         }
         builder = builder.text_body(text);
         if let Some(bytes) = self.attachment {
@@ -141,12 +142,16 @@ pub fn order(terms: &OrderTerms) -> [Draft; 2] {
         "Hello,\n\nI order the following from {merchant}, paid through {bank} with MailPay:\n\n{items}  Amount: {amount}\n\n\
          To bill this order, send your bank the block below unchanged together with\nyour BILL block \
          (see PROTOCOL.md, \"Working by hand\"), or run:\n  mailpay compose bill --reply-to THIS-MAIL.eml\n\n",
-        merchant = terms.merchant, bank = terms.bank, amount = terms.amount,
+        merchant = terms.merchant,
+        bank = terms.bank,
+        amount = terms.amount,
     );
     let request_text = format!(
         "Hello,\n\nPlease pay {amount} to {merchant} for order {order} when the merchant's bill\n\
          carries the same password A.\n\n{items}\n",
-        amount = terms.amount, merchant = terms.merchant, order = terms.order,
+        amount = terms.amount,
+        merchant = terms.merchant,
+        order = terms.order,
     );
     let draft = |kind: Kind, to: &EmailAddress, subject: String, text: String| Draft {
         kind,
@@ -201,7 +206,10 @@ pub fn bill(bill: &Bill, order_block: &Block, answering: &Thread) -> Draft {
         subject: format!("Bill for order {}: {}", bill.order, bill.total),
         text: format!(
             "Bill for order {} from {}:\n\n{}  Total: {}\n\nThe orderer's order follows unchanged.\n\n",
-            bill.order, bill.orderer, item_lines(&bill.items), bill.total
+            bill.order,
+            bill.orderer,
+            item_lines(&bill.items),
+            bill.total
         ),
         blocks: vec![bill.to_block(), order_block.clone()],
         attachment: None,
@@ -222,8 +230,12 @@ pub fn confirm(confirm: &Confirm, bank: &EmailAddress, answering: &Thread) -> Dr
             "{merchant} bills you {amount} for order {order}:\n\n{items}\n\
              To pay, reply to this mail with these three lines above the quotation:\n\n  OK\n  Password-A: <your password A for this order>\n  Code: {code}\n\n\
              To refuse, reply with the single word NO. You have {left} attempts; the\ncode expires at {expires}.\n\n",
-            merchant = confirm.merchant, amount = confirm.amount, order = confirm.order,
-            items = item_lines(&confirm.items), code = confirm.code, left = confirm.attempts_left,
+            merchant = confirm.merchant,
+            amount = confirm.amount,
+            order = confirm.order,
+            items = item_lines(&confirm.items),
+            code = confirm.code,
+            left = confirm.attempts_left,
             expires = confirm.expires,
         ),
         blocks: vec![confirm.to_block()],
@@ -274,8 +286,11 @@ pub fn settled(settled: &Settled, bank: &EmailAddress, to: &EmailAddress, answer
         subject: format!("Paid: order {}, {} to {}", settled.order, settled.amount, settled.merchant),
         text: format!(
             "{amount} moved from {payer} to {payee} for order {order} (reference {reference}).\n\n",
-            amount = settled.amount, payer = settled.orderer, payee = settled.merchant,
-            order = settled.order, reference = settled.reference,
+            amount = settled.amount,
+            payer = settled.orderer,
+            payee = settled.merchant,
+            order = settled.order,
+            reference = settled.reference,
         ),
         blocks: vec![settled.to_block()],
         attachment: None,
@@ -292,7 +307,12 @@ pub fn rejected(rejected: &Rejected, bank: &EmailAddress, to: &EmailAddress, ans
         from: bank.clone(),
         to: to.clone(),
         subject: format!("Refused: order {} ({})", rejected.order, rejected.reason),
-        text: format!("Order {} was refused: {}.\n{}\n\n", rejected.order, rejected.reason.describe(), rejected.detail),
+        text: format!(
+            "Order {} was refused: {}.\n{}\n\n",
+            rejected.order,
+            rejected.reason.describe(),
+            rejected.detail
+        ),
         blocks: vec![rejected.to_block()],
         attachment: None,
         thread: answering.clone(),

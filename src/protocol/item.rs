@@ -12,7 +12,9 @@ pub const MAX_ITEMS: usize = 100;
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum ItemError {
-    #[error("{0:?} is not an item line; write \"QUANTITY x DESCRIPTION\" or \"QUANTITY x DESCRIPTION @ PRICE CURRENCY\"")]
+    #[error(
+        "{0:?} is not an item line; write \"QUANTITY x DESCRIPTION\" or \"QUANTITY x DESCRIPTION @ PRICE CURRENCY\""
+    )]
     Malformed(String),
     #[error("the quantity of {0:?} must be a whole number from 1 to 9999")]
     Quantity(String),
@@ -45,7 +47,8 @@ impl LineItem {
             return Err(ItemError::Quantity(quantity.to_string()));
         }
         // Printed without a price, "tea @ 600 JPY" would be read back as priced.
-        let reads_as_priced = description.rsplit_once(" @ ").is_some_and(|(_, p)| p.starts_with(|c: char| c.is_ascii_digit()));
+        let reads_as_priced =
+            description.rsplit_once(" @ ").is_some_and(|(_, p)| p.starts_with(|c: char| c.is_ascii_digit()));
         if unit_price.is_none() && reads_as_priced {
             return Err(ItemError::Malformed(description));
         }
@@ -80,7 +83,10 @@ impl FromStr for LineItem {
         let (quantity, rest) = match text.split_once(' ') {
             Some((q, rest)) if q.bytes().all(|b| b.is_ascii_digit()) => {
                 let rest = rest.trim_start();
-                let rest = rest.strip_prefix(['x', 'X', '×']).map(str::trim_start).ok_or_else(|| ItemError::Malformed(text.to_string()))?;
+                let rest = rest
+                    .strip_prefix(['x', 'X', '×'])
+                    .map(str::trim_start)
+                    .ok_or_else(|| ItemError::Malformed(text.to_string()))?;
                 (q.parse::<u32>().map_err(|_| ItemError::Quantity(q.to_string()))?, rest)
             }
             _ => (1, text),
@@ -88,7 +94,8 @@ impl FromStr for LineItem {
         // " @ " starts a price only when a figure follows it.
         let (description, price) = match rest.rsplit_once(" @ ") {
             Some((d, p)) if p.trim_start().starts_with(|c: char| c.is_ascii_digit()) => {
-                let price = p.parse::<Money>().map_err(|source| ItemError::Price { item: d.to_string(), source })?;
+                let price =
+                    p.parse::<Money>().map_err(|source| ItemError::Price { item: d.to_string(), source })?;
                 (d, Some(price))
             }
             _ => (rest, None),

@@ -97,7 +97,13 @@ pub fn decide(evidence: &Evidence<'_>, facts: &Facts) -> Decision {
             return reject(R::UnknownPayer, format!("{} has no account", request.sender));
         }
         if *request.sender != terms.orderer {
-            return reject(R::PayerMismatch, format!("the payment request came from {}, but names {} as orderer", request.sender, terms.orderer));
+            return reject(
+                R::PayerMismatch,
+                format!(
+                    "the payment request came from {}, but names {} as orderer",
+                    request.sender, terms.orderer
+                ),
+            );
         }
         if terms.bank != facts.bank {
             return reject(R::WrongBank, format!("the order names {} as bank", terms.bank));
@@ -114,7 +120,13 @@ pub fn decide(evidence: &Evidence<'_>, facts: &Facts) -> Decision {
             return reject(R::UnknownPayee, format!("{} has no account", bill.sender));
         }
         if *bill.sender != bill.content.merchant {
-            return reject(R::PayeeMismatch, format!("the bill came from {}, but names {} as merchant", bill.sender, bill.content.merchant));
+            return reject(
+                R::PayeeMismatch,
+                format!(
+                    "the bill came from {}, but names {} as merchant",
+                    bill.sender, bill.content.merchant
+                ),
+            );
         }
     }
     let (Some(request), Some(bill)) = (evidence.request, evidence.bill) else {
@@ -132,16 +144,25 @@ pub fn decide(evidence: &Evidence<'_>, facts: &Facts) -> Decision {
         return reject(R::PasswordMismatch, "password A in the merchant's copy of the order differs".into());
     }
     if bill.merchant != terms.merchant {
-        return reject(R::PayeeMismatch, format!("the bill is from {}, the orderer pays {}", bill.merchant, terms.merchant));
+        return reject(
+            R::PayeeMismatch,
+            format!("the bill is from {}, the orderer pays {}", bill.merchant, terms.merchant),
+        );
     }
     if bill.orderer != terms.orderer {
         return reject(R::PayerMismatch, format!("the bill names {} as orderer", bill.orderer));
     }
     if bill.total != terms.amount {
-        return reject(R::AmountMismatch, format!("the bill asks {}, the orderer agreed to {}", bill.total, terms.amount));
+        return reject(
+            R::AmountMismatch,
+            format!("the bill asks {}, the orderer agreed to {}", bill.total, terms.amount),
+        );
     }
     if bill.quoted_order != *terms {
-        return reject(R::OrderMismatch, "the order the merchant forwarded differs from the payment request".into());
+        return reject(
+            R::OrderMismatch,
+            "the order the merchant forwarded differs from the payment request".into(),
+        );
     }
     if bill.order != terms.order {
         let why = format!("the bill is for order {}, the payment request for {}", bill.order, terms.order);
@@ -162,7 +183,9 @@ pub fn decide(evidence: &Evidence<'_>, facts: &Facts) -> Decision {
     if terms.method.needs_board() {
         match evidence.board {
             BoardLookup::NotYetLooked => awaited.push(Awaited::Board),
-            BoardLookup::Missing => return reject(R::BoardMissing, "the merchant's board has no record of this order".into()),
+            BoardLookup::Missing => {
+                return reject(R::BoardMissing, "the merchant's board has no record of this order".into());
+            }
             BoardLookup::Found(record) => {
                 if let Some(why) = board::contradiction(record, terms, facts.payer_initials.as_deref()) {
                     return reject(R::BoardMismatch, why);
@@ -212,23 +235,39 @@ pub struct Issued<'a> {
 pub enum AnswerOutcome {
     Settle,
     /// Wrong code or A; the orderer may try again this many times.
-    TryAgain { attempts_left: u8 },
+    TryAgain {
+        attempts_left: u8,
+    },
     Reject(RejectReason, String),
 }
 
 /// Judges an OK: the code is recomputed from the order as it stands, so any
 /// change to amount or payee since the confirmation fails it (dynamic
 /// linking); after [`MAX_ATTEMPTS`] wrong answers the order is blocked.
-pub fn check_answer(issued: &Issued<'_>, sender: &EmailAddress, answer: &Approve, now: Timestamp) -> AnswerOutcome {
+pub fn check_answer(
+    issued: &Issued<'_>,
+    sender: &EmailAddress,
+    answer: &Approve,
+    now: Timestamp,
+) -> AnswerOutcome {
     let terms = issued.terms;
     if issued.answered {
-        return AnswerOutcome::Reject(RejectReason::AlreadyAnswered, "this order was already answered".into());
+        return AnswerOutcome::Reject(
+            RejectReason::AlreadyAnswered,
+            "this order was already answered".into(),
+        );
     }
     if *sender != terms.orderer {
-        return AnswerOutcome::Reject(RejectReason::PayerMismatch, format!("the answer came from {sender}, not from {}", terms.orderer));
+        return AnswerOutcome::Reject(
+            RejectReason::PayerMismatch,
+            format!("the answer came from {sender}, not from {}", terms.orderer),
+        );
     }
     if now >= terms.expires {
-        return AnswerOutcome::Reject(RejectReason::Expired, format!("the order expired at {}", terms.expires));
+        return AnswerOutcome::Reject(
+            RejectReason::Expired,
+            format!("the order expired at {}", terms.expires),
+        );
     }
     if issued.wrong_attempts >= MAX_ATTEMPTS {
         return AnswerOutcome::Reject(RejectReason::TooManyAttempts, format!("{MAX_ATTEMPTS} wrong answers"));
@@ -239,7 +278,10 @@ pub fn check_answer(issued: &Issued<'_>, sender: &EmailAddress, answer: &Approve
     }
     let wrong = issued.wrong_attempts.saturating_add(1);
     if wrong >= MAX_ATTEMPTS {
-        AnswerOutcome::Reject(RejectReason::TooManyAttempts, format!("{MAX_ATTEMPTS} wrong answers: the order is blocked"))
+        AnswerOutcome::Reject(
+            RejectReason::TooManyAttempts,
+            format!("{MAX_ATTEMPTS} wrong answers: the order is blocked"),
+        )
     } else {
         AnswerOutcome::TryAgain { attempts_left: MAX_ATTEMPTS - wrong }
     }
@@ -248,5 +290,12 @@ pub fn check_answer(issued: &Issued<'_>, sender: &EmailAddress, answer: &Approve
 /// The code the bank puts in its confirmation for these terms.
 pub fn expected_code(issued: &Issued<'_>, password: &PasswordA) -> ConfirmationCode {
     let terms = issued.terms;
-    ConfirmationCode::compute(issued.bank_key, &terms.order, terms.amount, &terms.merchant, password, issued.nonce)
+    ConfirmationCode::compute(
+        issued.bank_key,
+        &terms.order,
+        terms.amount,
+        &terms.merchant,
+        password,
+        issued.nonce,
+    )
 }

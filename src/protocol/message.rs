@@ -10,13 +10,13 @@ use serde::Serialize;
 
 use super::address::EmailAddress;
 use super::block::Block;
+use super::confirmation::ConfirmationCode;
 use super::item::{ItemError, LineItem, MAX_ITEMS};
 use super::money::Money;
 use super::order_id::OrderId;
 use super::password::PasswordA;
-use super::timestamp::Timestamp;
-use super::confirmation::ConfirmationCode;
 use super::reason::RejectReason;
+use super::timestamp::Timestamp;
 
 /// The wire format version written in every block and header.
 pub const VERSION: &str = "1";
@@ -38,8 +38,15 @@ pub enum Kind {
 
 impl Kind {
     pub const ALL: [Kind; 9] = [
-        Kind::Order, Kind::PaymentRequest, Kind::Wallet, Kind::Bill, Kind::Confirm,
-        Kind::Approve, Kind::Decline, Kind::Settled, Kind::Rejected,
+        Kind::Order,
+        Kind::PaymentRequest,
+        Kind::Wallet,
+        Kind::Bill,
+        Kind::Confirm,
+        Kind::Approve,
+        Kind::Decline,
+        Kind::Settled,
+        Kind::Rejected,
     ];
 
     /// The name in `MailPay-Kind` headers and Message-IDs.
@@ -366,7 +373,9 @@ impl<'a> Fields<'a> {
 
     pub fn method(&self) -> Result<Method, FieldError> {
         let value = self.one("Method")?;
-        value.parse().map_err(|()| self.invalid("Method", value, "expected confirm, cheque, board or all".into()))
+        value
+            .parse()
+            .map_err(|()| self.invalid("Method", value, "expected confirm, cheque, board or all".into()))
     }
 
     /// Checks that priced items add up to `amount` (all must be priced).

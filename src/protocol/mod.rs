@@ -9,13 +9,14 @@
 
 pub mod address;
 pub mod base32;
-pub mod board;
 pub mod block;
+pub mod board;
 pub mod cheque;
 pub mod compose;
 pub mod confirmation;
 pub mod headers;
 pub mod item;
+pub mod link;
 pub mod matching;
 pub mod message;
 pub mod money;

@@ -6,11 +6,11 @@ use mail_parser::{MessageParser, MimeHeaders};
 
 use super::address::{AddressError, EmailAddress};
 use super::block::{self, Block, BlockError, Origin};
-use super::compose::{order_in_message_id, Thread};
+use super::compose::{Thread, order_in_message_id};
 use super::headers::Header;
 use super::message::{
-    cheque_filename, Approve, Bill, Body, Confirm, Decline, FieldError, Kind, OrderTerms, Rejected,
-    Settled, WalletMail, VERSION,
+    Approve, Bill, Body, Confirm, Decline, FieldError, Kind, OrderTerms, Rejected, Settled, VERSION,
+    WalletMail, cheque_filename,
 };
 use super::order_id::OrderId;
 use super::timestamp::Timestamp;
@@ -171,7 +171,8 @@ pub fn parse(raw: &[u8]) -> Result<Incoming, ParseError> {
     };
     let in_reply_to = ids(message.in_reply_to());
     let references = ids(message.references());
-    let thread_order = in_reply_to.iter().chain(references.iter().rev()).find_map(|id| order_in_message_id(id));
+    let thread_order =
+        in_reply_to.iter().chain(references.iter().rev()).find_map(|id| order_in_message_id(id));
 
     // A bare OK or NO counts only in a mail tied to MailPay: an ordinary
     // "OK" in an ordinary thread is not an answer to anything.
@@ -196,9 +197,24 @@ pub fn parse(raw: &[u8]) -> Result<Incoming, ParseError> {
         }
     }
     let message_id = message.message_id().map(str::to_string);
-    check_order(body.order(), "the MailPay block", header(Header::Order).and_then(|o| o.parse().ok()), "the MailPay-Order header")?;
-    check_order(body.order(), "the MailPay block", message_id.as_deref().and_then(order_in_message_id), "the Message-ID")?;
-    check_order(body.order(), "the MailPay block", in_reply_to.first().and_then(|i| order_in_message_id(i)), "In-Reply-To")?;
+    check_order(
+        body.order(),
+        "the MailPay block",
+        header(Header::Order).and_then(|o| o.parse().ok()),
+        "the MailPay-Order header",
+    )?;
+    check_order(
+        body.order(),
+        "the MailPay block",
+        message_id.as_deref().and_then(order_in_message_id),
+        "the Message-ID",
+    )?;
+    check_order(
+        body.order(),
+        "the MailPay block",
+        in_reply_to.first().and_then(|i| order_in_message_id(i)),
+        "In-Reply-To",
+    )?;
 
     let auto_submitted = header(Header::AutoSubmitted).is_some_and(|v| !v.eq_ignore_ascii_case("no"));
     let auth_failures = message
@@ -414,11 +430,17 @@ fn body_for(
     message: &mail_parser::Message<'_>,
 ) -> Result<Body, ParseError> {
     let find = |k: Kind, hint: &'static str| {
-        blocks.iter().find(|b| b.name == k.block_name()).ok_or(ParseError::Missing { kind, block: k.block_name(), hint })
+        blocks.iter().find(|b| b.name == k.block_name()).ok_or(ParseError::Missing {
+            kind,
+            block: k.block_name(),
+            hint,
+        })
     };
     Ok(match kind {
         Kind::Order => Body::Order(OrderTerms::from_block(find(Kind::Order, "")?)?),
-        Kind::PaymentRequest => Body::PaymentRequest(OrderTerms::from_block(find(Kind::PaymentRequest, "")?)?),
+        Kind::PaymentRequest => {
+            Body::PaymentRequest(OrderTerms::from_block(find(Kind::PaymentRequest, "")?)?)
+        }
         Kind::Bill => Body::Bill(Bill::from_blocks(
             find(Kind::Bill, "")?,
             find(Kind::Order, " (the orderer's order, unchanged, beside the BILL block)")?,
@@ -433,7 +455,9 @@ fn body_for(
             let name = cheque_filename(&order);
             let part = message
                 .attachments()
-                .find(|p| p.is_content_type("application", "vnd.age") || p.attachment_name() == Some(name.as_str()))
+                .find(|p| {
+                    p.is_content_type("application", "vnd.age") || p.attachment_name() == Some(name.as_str())
+                })
                 .ok_or_else(|| ParseError::NoCheque(name.clone()))?;
             Body::Wallet(WalletMail { order, orderer: f.parse("Orderer")?, cheque: part.contents().to_vec() })
         }
@@ -441,7 +465,12 @@ fn body_for(
     })
 }
 
-fn answer(kind: Kind, blocks: &[Block], bare: Option<BareAnswer>, thread_order: Option<OrderId>) -> Result<Body, ParseError> {
+fn answer(
+    kind: Kind,
+    blocks: &[Block],
+    bare: Option<BareAnswer>,
+    thread_order: Option<OrderId>,
+) -> Result<Body, ParseError> {
     if let Some(block) = blocks.iter().find(|b| b.name == kind.block_name()) {
         return Ok(match kind {
             Kind::Approve => Body::Approve(Approve::from_block(block)?),
@@ -449,7 +478,11 @@ fn answer(kind: Kind, blocks: &[Block], bare: Option<BareAnswer>, thread_order: 
         });
     }
     let Some(bare) = bare else {
-        return Err(ParseError::Missing { kind, block: kind.block_name(), hint: " or an OK / NO line above the quotation" });
+        return Err(ParseError::Missing {
+            kind,
+            block: kind.block_name(),
+            hint: " or an OK / NO line above the quotation",
+        });
     };
     let answer = if bare.approve { "OK" } else { "NO" };
     let confirm_order = blocks
@@ -459,18 +492,36 @@ fn answer(kind: Kind, blocks: &[Block], bare: Option<BareAnswer>, thread_order: 
         .and_then(|o| o.parse().ok());
     let order = match bare.order.as_deref().map(str::parse::<OrderId>) {
         Some(Ok(o)) => o,
-        Some(Err(e)) => return Err(FieldError::Invalid { block: "reply".into(), field: "Order", value: e.0, why: "not an order id".into() }.into()),
-        None => confirm_order.or(thread_order).ok_or(ParseError::BareAnswer { answer, missing: "names no order: keep the quoted confirmation or add an Order: line" })?,
+        Some(Err(e)) => {
+            return Err(FieldError::Invalid {
+                block: "reply".into(),
+                field: "Order",
+                value: e.0,
+                why: "not an order id".into(),
+            }
+            .into());
+        }
+        None => confirm_order.or(thread_order).ok_or(ParseError::BareAnswer {
+            answer,
+            missing: "names no order: keep the quoted confirmation or add an Order: line",
+        })?,
     };
     if !bare.approve {
         return Ok(Body::Decline(Decline { order, detail: None }));
     }
-    let bad = |field: &'static str, value: &str, why: String| FieldError::Invalid { block: "reply".into(), field, value: value.into(), why };
-    let password = bare.password.ok_or(ParseError::BareAnswer { answer, missing: "has no Password-A: line" })?;
+    let bad = |field: &'static str, value: &str, why: String| FieldError::Invalid {
+        block: "reply".into(),
+        field,
+        value: value.into(),
+        why,
+    };
+    let password =
+        bare.password.ok_or(ParseError::BareAnswer { answer, missing: "has no Password-A: line" })?;
     let code = bare.code.ok_or(ParseError::BareAnswer { answer, missing: "has no Code: line" })?;
     Ok(Body::Approve(Approve {
         order,
-        password: super::password::PasswordA::parse(&password).map_err(|e| bad("Password-A", "<hidden>", e.to_string()))?,
+        password: super::password::PasswordA::parse(&password)
+            .map_err(|e| bad("Password-A", "<hidden>", e.to_string()))?,
         code: code.parse().map_err(|e: super::confirmation::CodeError| bad("Code", &code, e.to_string()))?,
     }))
 }

@@ -26,9 +26,7 @@ pub const MAX_SYMBOLS: usize = 64;
 pub enum PasswordError {
     #[error("password A is empty")]
     Empty,
-    #[error(
-        "password A may only use the digits 0-9 and the letters A-Z except I, L, O and U (found {0:?})"
-    )]
+    #[error("password A may only use the digits 0-9 and the letters A-Z except I, L, O and U (found {0:?})")]
     BadSymbol(char),
     #[error(
         "password A is too weak: about {bits} bits, at least {MIN_BITS} are needed; use the generated one or type at least 16 varied symbols"
@@ -145,17 +143,13 @@ impl fmt::Debug for PasswordHash {
 /// from the symbol before, and a ceiling from the number of distinct symbols
 /// used (a password of two alternating symbols is weak however long).
 pub fn estimate_bits(canonical: &str) -> u32 {
-    let values: Vec<i16> = canonical
-        .chars()
-        .filter_map(|c| base32::value(c).map(i16::from))
-        .collect();
+    let values: Vec<i16> = canonical.chars().filter_map(|c| base32::value(c).map(i16::from)).collect();
     let mut bits = 0u32;
     let mut distinct = [false; 32];
     for (i, &v) in values.iter().enumerate() {
         distinct[usize::try_from(v).unwrap_or(0) & 31] = true;
         let patterned = i > 0 && values.get(i - 1).is_some_and(|&p| (v - p).abs() <= 1);
-        let repeats_pair =
-            i > 2 && values.get(i - 2) == Some(&v) && values.get(i - 1) == values.get(i - 3);
+        let repeats_pair = i > 2 && values.get(i - 2) == Some(&v) && values.get(i - 1) == values.get(i - 3);
         bits += if patterned || repeats_pair { 1 } else { 5 };
     }
     let variety = u32::try_from(distinct.iter().filter(|d| **d).count()).unwrap_or(0);

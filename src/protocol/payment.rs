@@ -35,20 +35,40 @@ pub enum Outbound {
 pub enum State {
     Draft,
     /// Dispatching: the mails (and board post) not yet accepted.
-    Sending { pending: Vec<Outbound>, board_pending: bool },
+    Sending {
+        pending: Vec<Outbound>,
+        board_pending: bool,
+    },
     /// Everything left; waiting for the bank.
     Sent,
     /// The bank's confirmation arrived; the user decides. Any mismatch with
     /// what the wallet recorded blocks approval.
-    AwaitingConfirmation { confirm: Confirm, mismatches: Vec<Mismatch> },
+    AwaitingConfirmation {
+        confirm: Confirm,
+        mismatches: Vec<Mismatch>,
+    },
     /// OK + A sent with this code; waiting for the bank to pay.
-    Approved { code: ConfirmationCode, sent: bool },
-    Settled { reference: String, at: Timestamp },
-    Rejected { reason: RejectReason, detail: String },
-    Declined { sent: bool },
+    Approved {
+        code: ConfirmationCode,
+        sent: bool,
+    },
+    Settled {
+        reference: String,
+        at: Timestamp,
+    },
+    Rejected {
+        reason: RejectReason,
+        detail: String,
+    },
+    Declined {
+        sent: bool,
+    },
     Expired,
     /// A mail could not be sent; `resume` is where a retry continues.
-    Failed { reason: String, resume: Box<State> },
+    Failed {
+        reason: String,
+        resume: Box<State>,
+    },
 }
 
 impl State {
@@ -68,7 +88,10 @@ impl State {
     }
 
     pub fn is_final(&self) -> bool {
-        matches!(self, State::Settled { .. } | State::Rejected { .. } | State::Declined { sent: true } | State::Expired)
+        matches!(
+            self,
+            State::Settled { .. } | State::Rejected { .. } | State::Declined { sent: true } | State::Expired
+        )
     }
 }
 
@@ -88,15 +111,29 @@ pub enum Event {
     /// The mail server accepted this mail.
     Accepted(Outbound),
     /// This mail could not be sent (the edge gave up retrying).
-    SendFailed { mail: Outbound, reason: String },
+    SendFailed {
+        mail: Outbound,
+        reason: String,
+    },
     BoardPosted,
-    BoardFailed { reason: String },
+    BoardFailed {
+        reason: String,
+    },
     /// The user asks to try again after a failure.
     Retry,
     /// A parsed confirmation, with its From address.
-    ConfirmReceived { from: EmailAddress, confirm: Confirm },
-    SettledReceived { from: EmailAddress, settled: Settled },
-    RejectedReceived { from: EmailAddress, rejected: Rejected },
+    ConfirmReceived {
+        from: EmailAddress,
+        confirm: Confirm,
+    },
+    SettledReceived {
+        from: EmailAddress,
+        settled: Settled,
+    },
+    RejectedReceived {
+        from: EmailAddress,
+        rejected: Rejected,
+    },
     UserApprove,
     UserDecline,
     /// The clock, for expiry.
@@ -157,7 +194,10 @@ pub fn step(state: &State, ctx: &Context<'_>, event: &Event) -> Result<Step, Ill
     };
     if let (Some(from), false) = (sender(event), state.is_final()) {
         if *from != terms.bank {
-            return suspicious(format!("a bank notice for this order came from {from}, not from the bank {}", terms.bank));
+            return suspicious(format!(
+                "a bank notice for this order came from {from}, not from the bank {}",
+                terms.bank
+            ));
         }
     }
     match (state, event) {
@@ -177,7 +217,9 @@ pub fn step(state: &State, ctx: &Context<'_>, event: &Event) -> Result<Step, Ill
             let pending: Vec<Outbound> = pending.iter().copied().filter(|m| m != mail).collect();
             Ok((sending_or_sent(pending, *board_pending), vec![]))
         }
-        (S::Sending { pending, board_pending: true }, E::BoardPosted) => Ok((sending_or_sent(pending.clone(), false), vec![])),
+        (S::Sending { pending, board_pending: true }, E::BoardPosted) => {
+            Ok((sending_or_sent(pending.clone(), false), vec![]))
+        }
         // Only a mail (or board post) still outstanding can fail: a late report
         // about another must not lead a retry to send a mail in flight again.
         (S::Sending { pending, .. }, E::SendFailed { mail, reason }) if pending.contains(mail) => {
@@ -199,9 +241,15 @@ pub fn step(state: &State, ctx: &Context<'_>, event: &Event) -> Result<Step, Ill
         {
             unchanged(vec![])
         }
-        (S::Sent | S::Approved { .. } | S::AwaitingConfirmation { .. }, E::ConfirmReceived { confirm, .. }) if terms.method.needs_confirmation() => {
+        (
+            S::Sent | S::Approved { .. } | S::AwaitingConfirmation { .. },
+            E::ConfirmReceived { confirm, .. },
+        ) if terms.method.needs_confirmation() => {
             if confirm.order != terms.order {
-                return suspicious(format!("the confirmation names order {}, not {}", confirm.order, terms.order));
+                return suspicious(format!(
+                    "the confirmation names order {}, not {}",
+                    confirm.order, terms.order
+                ));
             }
             let mismatches = compare(terms, confirm);
             if mismatches.is_empty() && ctx.pre_approved && matches!(state, S::Sent) {
@@ -213,28 +261,58 @@ pub fn step(state: &State, ctx: &Context<'_>, event: &Event) -> Result<Step, Ill
             } else {
                 Notice::Suspicious(format!("the confirmation differs from the order: {mismatches:?}"))
             };
-            Ok((S::AwaitingConfirmation { confirm: confirm.clone(), mismatches }, vec![Effect::Notify(notice)]))
+            Ok((
+                S::AwaitingConfirmation { confirm: confirm.clone(), mismatches },
+                vec![Effect::Notify(notice)],
+            ))
         }
-        (S::AwaitingConfirmation { confirm, mismatches }, E::UserApprove) if mismatches.is_empty() => {
-            Ok((S::Approved { code: confirm.code.clone(), sent: false }, vec![Effect::Send(Outbound::Approve)]))
+        (S::AwaitingConfirmation { confirm, mismatches }, E::UserApprove) if mismatches.is_empty() => Ok((
+            S::Approved { code: confirm.code.clone(), sent: false },
+            vec![Effect::Send(Outbound::Approve)],
+        )),
+        (S::AwaitingConfirmation { .. }, E::UserDecline) => {
+            Ok((S::Declined { sent: false }, vec![Effect::Send(Outbound::Decline)]))
         }
-        (S::AwaitingConfirmation { .. }, E::UserDecline) => Ok((S::Declined { sent: false }, vec![Effect::Send(Outbound::Decline)])),
-        (S::Approved { code, sent: false }, E::Accepted(Outbound::Approve)) => Ok((S::Approved { code: code.clone(), sent: true }, vec![])),
-        (S::Declined { sent: false }, E::Accepted(Outbound::Decline)) => Ok((S::Declined { sent: true }, vec![])),
+        (S::Approved { code, sent: false }, E::Accepted(Outbound::Approve)) => {
+            Ok((S::Approved { code: code.clone(), sent: true }, vec![]))
+        }
+        (S::Declined { sent: false }, E::Accepted(Outbound::Decline)) => {
+            Ok((S::Declined { sent: true }, vec![]))
+        }
         (S::Approved { sent: false, .. }, E::SendFailed { mail: Outbound::Approve, reason })
         | (S::Declined { sent: false }, E::SendFailed { mail: Outbound::Decline, reason }) => failed(reason),
         (S::Sending { .. } | S::Sent | S::Approved { .. }, E::SettledReceived { settled, .. }) => {
             if matches!(state, S::Sending { .. } | S::Sent) && terms.method.needs_confirmation() {
                 return suspicious("the bank reports payment before this order was approved".to_string());
             }
-            if settled.order != terms.order || settled.amount != terms.amount || settled.merchant != terms.merchant || settled.orderer != terms.orderer {
-                return suspicious(format!("the settlement notice differs from the order: {} to {}", settled.amount, settled.merchant));
+            if settled.order != terms.order
+                || settled.amount != terms.amount
+                || settled.merchant != terms.merchant
+                || settled.orderer != terms.orderer
+            {
+                return suspicious(format!(
+                    "the settlement notice differs from the order: {} to {}",
+                    settled.amount, settled.merchant
+                ));
             }
-            Ok((S::Settled { reference: settled.reference.clone(), at: settled.settled }, vec![Effect::Notify(Notice::Settled)]))
+            Ok((
+                S::Settled { reference: settled.reference.clone(), at: settled.settled },
+                vec![Effect::Notify(Notice::Settled)],
+            ))
         }
-        (S::Sending { .. } | S::Sent | S::AwaitingConfirmation { .. } | S::Approved { .. } | S::Failed { .. }, E::RejectedReceived { rejected, .. }) => {
+        (
+            S::Sending { .. }
+            | S::Sent
+            | S::AwaitingConfirmation { .. }
+            | S::Approved { .. }
+            | S::Failed { .. },
+            E::RejectedReceived { rejected, .. },
+        ) => {
             if rejected.order != terms.order {
-                return suspicious(format!("the rejection names order {}, not {}", rejected.order, terms.order));
+                return suspicious(format!(
+                    "the rejection names order {}, not {}",
+                    rejected.order, terms.order
+                ));
             }
             Ok((
                 S::Rejected { reason: rejected.reason, detail: rejected.detail.clone() },
@@ -242,7 +320,10 @@ pub fn step(state: &State, ctx: &Context<'_>, event: &Event) -> Result<Step, Ill
             ))
         }
         (_, E::Tick(now)) => {
-            let open = matches!(state, S::Sending { .. } | S::Sent | S::AwaitingConfirmation { .. } | S::Failed { .. });
+            let open = matches!(
+                state,
+                S::Sending { .. } | S::Sent | S::AwaitingConfirmation { .. } | S::Failed { .. }
+            );
             if open && *now >= terms.expires {
                 Ok((S::Expired, vec![Effect::Notify(Notice::Expired)]))
             } else {
@@ -255,7 +336,9 @@ pub fn step(state: &State, ctx: &Context<'_>, event: &Event) -> Result<Step, Ill
 
 fn sender(event: &Event) -> Option<&EmailAddress> {
     match event {
-        Event::ConfirmReceived { from, .. } | Event::SettledReceived { from, .. } | Event::RejectedReceived { from, .. } => Some(from),
+        Event::ConfirmReceived { from, .. }
+        | Event::SettledReceived { from, .. }
+        | Event::RejectedReceived { from, .. } => Some(from),
         _ => None,
     }
 }
@@ -284,13 +367,22 @@ fn resend(state: &State) -> Vec<Effect> {
 pub fn compare(terms: &OrderTerms, confirm: &Confirm) -> Vec<Mismatch> {
     let mut out = Vec::new();
     if confirm.amount != terms.amount {
-        out.push(Mismatch::Amount { recorded: terms.amount.to_string(), confirmed: confirm.amount.to_string() });
+        out.push(Mismatch::Amount {
+            recorded: terms.amount.to_string(),
+            confirmed: confirm.amount.to_string(),
+        });
     }
     if confirm.merchant != terms.merchant {
-        out.push(Mismatch::Payee { recorded: terms.merchant.to_string(), confirmed: confirm.merchant.to_string() });
+        out.push(Mismatch::Payee {
+            recorded: terms.merchant.to_string(),
+            confirmed: confirm.merchant.to_string(),
+        });
     }
     if confirm.orderer != terms.orderer {
-        out.push(Mismatch::Orderer { recorded: terms.orderer.to_string(), confirmed: confirm.orderer.to_string() });
+        out.push(Mismatch::Orderer {
+            recorded: terms.orderer.to_string(),
+            confirmed: confirm.orderer.to_string(),
+        });
     }
     out
 }

@@ -67,7 +67,13 @@ impl FromStr for Timestamp {
         let err = || TimestampError(text.to_string());
         let t = text.trim();
         let b = t.as_bytes();
-        if b.len() < 20 || b.get(4) != Some(&b'-') || b.get(7) != Some(&b'-') || !matches!(b.get(10), Some(b'T' | b't' | b' ')) || b.get(13) != Some(&b':') || b.get(16) != Some(&b':') {
+        if b.len() < 20
+            || b.get(4) != Some(&b'-')
+            || b.get(7) != Some(&b'-')
+            || !matches!(b.get(10), Some(b'T' | b't' | b' '))
+            || b.get(13) != Some(&b':')
+            || b.get(16) != Some(&b':')
+        {
             return Err(err());
         }
         let num = |range: std::ops::Range<usize>| -> Result<i64, TimestampError> {
@@ -79,8 +85,22 @@ impl FromStr for Timestamp {
         };
         let (year, month, day) = (num(0..4)?, num(5..7)?, num(8..10)?);
         let (hour, minute, second) = (num(11..13)?, num(14..16)?, num(17..19)?);
-        let month_days = [31, if year % 4 == 0 && (year % 100 != 0 || year % 400 == 0) { 29 } else { 28 }, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31];
-        let max_day = month_days.get(usize::try_from(month - 1).map_err(|_| err())?).copied().ok_or_else(err)?;
+        let month_days = [
+            31,
+            if year % 4 == 0 && (year % 100 != 0 || year % 400 == 0) { 29 } else { 28 },
+            31,
+            30,
+            31,
+            30,
+            31,
+            31,
+            30,
+            31,
+            30,
+            31,
+        ];
+        let max_day =
+            month_days.get(usize::try_from(month - 1).map_err(|_| err())?).copied().ok_or_else(err)?;
         if !(1..=max_day).contains(&day) || hour > 23 || minute > 59 || second > 60 {
             return Err(err());
         }
@@ -121,12 +141,22 @@ mod tests {
         assert_eq!(Timestamp(1_795_630_158).to_string(), "2026-11-25T18:09:18Z");
         assert_eq!("2026-11-25T18:09:18Z".parse(), Ok(Timestamp(1_795_630_158)));
         assert_eq!("2026-11-26T03:09:18+09:00".parse(), Ok(Timestamp(1_795_630_158)));
-        assert_eq!("2000-02-29T00:00:00Z".parse::<Timestamp>().map(|t| t.to_string()), Ok("2000-02-29T00:00:00Z".to_string()));
+        assert_eq!(
+            "2000-02-29T00:00:00Z".parse::<Timestamp>().map(|t| t.to_string()),
+            Ok("2000-02-29T00:00:00Z".to_string())
+        );
     }
 
     #[test]
     fn refuses_impossible_dates() {
-        for bad in ["2026-02-29T00:00:00Z", "2026-13-01T00:00:00Z", "2026-11-25 18:09Z", "2026-11-25T24:00:00Z", "yesterday", "2026-11-25T18:09:18"] {
+        for bad in [
+            "2026-02-29T00:00:00Z",
+            "2026-13-01T00:00:00Z",
+            "2026-11-25 18:09Z",
+            "2026-11-25T24:00:00Z",
+            "yesterday",
+            "2026-11-25T18:09:18",
+        ] {
             assert!(bad.parse::<Timestamp>().is_err(), "{bad}");
         }
     }

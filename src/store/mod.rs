@@ -4,18 +4,20 @@
 //! transaction before any mail leaves; a mail is marked sent only after
 //! the server accepted it. WAL mode; the file is owner-only.
 
+pub mod book;
+pub mod history;
 mod schema;
 pub mod state;
 
 use std::path::{Path, PathBuf};
 
-use rusqlite::{params, Connection, OptionalExtension};
+use rusqlite::{Connection, OptionalExtension, params};
 
 use crate::mail::imap::Resume;
-use crate::paths::{create_private_dir, PathError};
+use crate::paths::{PathError, create_private_dir};
 use crate::protocol::compose::Outgoing;
 use crate::protocol::payment::State;
-use crate::protocol::{block, Kind, OrderId, OrderTerms, Timestamp};
+use crate::protocol::{Kind, OrderId, OrderTerms, Timestamp, block};
 
 #[derive(Debug, Clone, thiserror::Error)]
 pub enum StoreError {
@@ -98,8 +100,17 @@ impl Store {
     }
 
     /// Records a new payment and its first mails in one transaction.
-    pub fn record_payment(&mut self, terms: &OrderTerms, state: &State, mails: &[Outgoing], now: Timestamp) -> Result<(), StoreError> {
-        let tx = self.conn.transaction().map_err(|e| StoreError::Sqlite { path: self.path.clone(), reason: e.to_string() })?;
+    pub fn record_payment(
+        &mut self,
+        terms: &OrderTerms,
+        state: &State,
+        mails: &[Outgoing],
+        now: Timestamp,
+    ) -> Result<(), StoreError> {
+        let tx = self
+            .conn
+            .transaction()
+            .map_err(|e| StoreError::Sqlite { path: self.path.clone(), reason: e.to_string() })?;
         let block = terms.to_block(Kind::PaymentRequest).render();
         tx.execute(
             "INSERT INTO payment (order_id, orderer, merchant, bank, amount_minor, currency, method, terms_block, state, state_data, created, updated)
@@ -112,7 +123,8 @@ impl Store {
         )
         .map_err(|e| StoreError::Sqlite { path: self.path.clone(), reason: e.to_string() })?;
         for mail in mails {
-            insert_outbox(&tx, mail, now).map_err(|e| StoreError::Sqlite { path: self.path.clone(), reason: e.to_string() })?;
+            insert_outbox(&tx, mail, now)
+                .map_err(|e| StoreError::Sqlite { path: self.path.clone(), reason: e.to_string() })?;
         }
         tx.commit().map_err(|e| self.err(e))
     }
@@ -131,7 +143,10 @@ impl Store {
 
     pub fn mark_failed(&self, message_id: &str, error: &str) -> Result<(), StoreError> {
         self.conn
-            .execute("UPDATE outbox SET attempts = attempts + 1, last_error = ?2 WHERE message_id = ?1", params![message_id, error])
+            .execute(
+                "UPDATE outbox SET attempts = attempts + 1, last_error = ?2 WHERE message_id = ?1",
+                params![message_id, error],
+            )
             .map(|_| ())
             .map_err(|e| self.err(e))
     }
@@ -158,7 +173,11 @@ impl Store {
             .conn
             .prepare("SELECT message_id, order_id, kind, sender, recipient, bytes, attempts, sent_at, last_error FROM outbox WHERE order_id = ?1 ORDER BY rowid")
             .map_err(|e| self.err(e))?;
-        let rows = stmt.query_map(params![order.as_str()], outbox_row).map_err(|e| self.err(e))?.collect::<Result<Vec<_>, _>>().map_err(|e| self.err(e))?;
+        let rows = stmt
+            .query_map(params![order.as_str()], outbox_row)
+            .map_err(|e| self.err(e))?
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(|e| self.err(e))?;
         Ok(rows)
     }
 
@@ -177,7 +196,11 @@ impl Store {
     pub fn load(&self, order: &OrderId) -> Result<(OrderTerms, State), StoreError> {
         let (block_text, data): (String, String) = self
             .conn
-            .query_row("SELECT terms_block, state_data FROM payment WHERE order_id = ?1", params![order.as_str()], |r| Ok((r.get(0)?, r.get(1)?)))
+            .query_row(
+                "SELECT terms_block, state_data FROM payment WHERE order_id = ?1",
+                params![order.as_str()],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
             .optional()
             .map_err(|e| self.err(e))?
             .ok_or_else(|| StoreError::NoPayment(order.to_string()))?;
@@ -210,7 +233,15 @@ impl Store {
     }
 
     /// Records a received mail once; `false` if its Message-ID was seen before.
-    pub fn record_received(&self, message_id: &str, order: Option<&str>, kind: Option<&str>, raw: &[u8], outcome: &str, now: Timestamp) -> Result<bool, StoreError> {
+    pub fn record_received(
+        &self,
+        message_id: &str,
+        order: Option<&str>,
+        kind: Option<&str>,
+        raw: &[u8],
+        outcome: &str,
+        now: Timestamp,
+    ) -> Result<bool, StoreError> {
         let inserted = self
             .conn
             .execute(
@@ -223,9 +254,11 @@ impl Store {
 
     pub fn resume(&self, account: &str, folder: &str) -> Result<Resume, StoreError> {
         self.conn
-            .query_row("SELECT uid_validity, last_uid FROM mailbox WHERE account = ?1 AND folder = ?2", params![account, folder], |r| {
-                Ok(Resume { uid_validity: r.get(0)?, last_uid: r.get(1)? })
-            })
+            .query_row(
+                "SELECT uid_validity, last_uid FROM mailbox WHERE account = ?1 AND folder = ?2",
+                params![account, folder],
+                |r| Ok(Resume { uid_validity: r.get(0)?, last_uid: r.get(1)? }),
+            )
             .optional()
             .map(Option::unwrap_or_default)
             .map_err(|e| self.err(e))

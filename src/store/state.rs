@@ -3,10 +3,10 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::protocol::Timestamp;
 use crate::protocol::block;
 use crate::protocol::message::{Confirm, OrderTerms};
-use crate::protocol::payment::{compare, Outbound, State};
-use crate::protocol::{Timestamp};
+use crate::protocol::payment::{Outbound, State, compare};
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(tag = "state", rename_all = "kebab-case")]
@@ -47,13 +47,19 @@ fn to_stored(state: &State) -> Stored {
             board_pending: *board_pending,
         },
         State::Sent => Stored::Sent,
-        State::AwaitingConfirmation { confirm, .. } => Stored::AwaitingConfirmation { confirm_block: confirm.to_block().render() },
+        State::AwaitingConfirmation { confirm, .. } => {
+            Stored::AwaitingConfirmation { confirm_block: confirm.to_block().render() }
+        }
         State::Approved { code, sent } => Stored::Approved { code: code.to_string(), sent: *sent },
         State::Settled { reference, at } => Stored::Settled { reference: reference.clone(), at: at.unix() },
-        State::Rejected { reason, detail } => Stored::Rejected { reason: reason.code().to_string(), detail: detail.clone() },
+        State::Rejected { reason, detail } => {
+            Stored::Rejected { reason: reason.code().to_string(), detail: detail.clone() }
+        }
         State::Declined { sent } => Stored::Declined { sent: *sent },
         State::Expired => Stored::Expired,
-        State::Failed { reason, resume } => Stored::Failed { reason: reason.clone(), resume: Box::new(to_stored(resume)) },
+        State::Failed { reason, resume } => {
+            Stored::Failed { reason: reason.clone(), resume: Box::new(to_stored(resume)) }
+        }
     }
 }
 
@@ -61,7 +67,10 @@ fn from_stored(stored: Stored, terms: &OrderTerms) -> Result<State, String> {
     Ok(match stored {
         Stored::Draft => State::Draft,
         Stored::Sending { pending, board_pending } => State::Sending {
-            pending: pending.iter().map(|p| outbound_from_name(p).ok_or_else(|| format!("unknown mail {p:?}"))).collect::<Result<_, _>>()?,
+            pending: pending
+                .iter()
+                .map(|p| outbound_from_name(p).ok_or_else(|| format!("unknown mail {p:?}")))
+                .collect::<Result<_, _>>()?,
             board_pending,
         },
         Stored::Sent => State::Sent,
@@ -72,12 +81,17 @@ fn from_stored(stored: Stored, terms: &OrderTerms) -> Result<State, String> {
             let mismatches = compare(terms, &confirm);
             State::AwaitingConfirmation { confirm, mismatches }
         }
-        Stored::Approved { code, sent } => State::Approved { code: code.parse().map_err(|e: crate::protocol::confirmation::CodeError| e.to_string())?, sent },
+        Stored::Approved { code, sent } => State::Approved {
+            code: code.parse().map_err(|e: crate::protocol::confirmation::CodeError| e.to_string())?,
+            sent,
+        },
         Stored::Settled { reference, at } => State::Settled { reference, at: Timestamp::from_unix(at) },
         Stored::Rejected { reason, detail } => State::Rejected { reason: reason.parse()?, detail },
         Stored::Declined { sent } => State::Declined { sent },
         Stored::Expired => State::Expired,
-        Stored::Failed { reason, resume } => State::Failed { reason, resume: Box::new(from_stored(*resume, terms)?) },
+        Stored::Failed { reason, resume } => {
+            State::Failed { reason, resume: Box::new(from_stored(*resume, terms)?) }
+        }
     })
 }
 
