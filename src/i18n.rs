@@ -73,13 +73,14 @@ impl std::fmt::Debug for Tr {
 impl Tr {
     pub fn new(lang: Lang) -> Tr {
         let loader = fluent_language_loader!();
-        // Unicode isolation marks around arguments show as boxes in some
-        // fonts; the wallet's arguments are addresses and amounts.
-        loader.set_use_isolating(false);
         let wanted: Vec<_> = [lang.code(), "en"].iter().filter_map(|c| c.parse().ok()).collect();
         // The files are embedded and checked by tests/i18n.rs: a failure
         // here leaves the ids themselves on screen, never a crash.
         let _ = loader.load_languages(&Files, &wanted);
+        // Unicode isolation marks around arguments show as boxes in some
+        // fonts; the wallet's arguments are addresses and amounts. This
+        // applies to the bundles loaded, so it comes after loading.
+        loader.set_use_isolating(false);
         Tr { loader, lang }
     }
 
@@ -119,6 +120,8 @@ mod tests {
         assert_eq!(en.dynamic("state-settled"), "Settled");
         assert_eq!(ja.dynamic("state-settled"), "決済完了");
         assert_eq!(en.dynamic("no-such-id"), "no-such-id");
+        let line = crate::tr!(en, "payment-order", order = "ABC");
+        assert_eq!(line, "Order ABC", "no invisible isolation marks around arguments");
     }
 
     #[test]

@@ -48,6 +48,18 @@ fn book() -> Book {
     }
 }
 
+/// Every text on screen, for failure messages.
+fn texts<M>(ui: &mut iced_test::Simulator<'_, M>) -> Vec<String> {
+    let mut seen = Vec::new();
+    let _ = ui.find(|candidate: iced_test::selector::Candidate<'_>| {
+        if let iced_test::selector::Candidate::Text { content, .. } = candidate {
+            seen.push(content.to_string());
+        }
+        None::<()>
+    });
+    seen
+}
+
 /// Feeds a simulator's messages to the form and keeps the actions.
 fn apply(
     state: &mut new_payment::State,
@@ -73,7 +85,8 @@ fn fill_the_payment_form_press_pay_and_follow_each_mail() {
 
     // The summary says what will happen; Pay produces the order to record.
     let mut ui = simulator(state.view(&tr, Some(&orderer()), &book));
-    assert!(ui.find("Pay 1200 JPY to shop@example.com through settle@bank.example (Fig. 1).").is_ok());
+    let summary = "Pay 1200 JPY to shop@example.com through settle@bank.example (Fig. 1).";
+    assert!(ui.find(summary).is_ok(), "{:?}", texts(&mut ui));
     ui.click("Pay").expect("the Pay button is on screen");
     let messages: Vec<_> = ui.into_messages().collect();
     let actions = apply(&mut state, messages, &book);
@@ -108,6 +121,7 @@ fn fill_the_payment_form_press_pay_and_follow_each_mail() {
     let mut ui = simulator(state.view(&tr, Some(&orderer()), &book));
     assert!(ui.find("Order to the merchant → shop@example.com").is_ok());
     assert!(ui.find("Sending…").is_ok());
+    drop(ui);
 
     let sent = vec![
         Sent {
@@ -128,7 +142,8 @@ fn fill_the_payment_form_press_pay_and_follow_each_mail() {
     assert!(ui.find("Accepted by the mail server").is_ok());
     assert!(ui.find("Not sent: the server refused the mail for now, try again later: 451 try later").is_ok());
     ui.click("Retry the mails that failed").expect("Retry is offered after a failure");
-    let actions = apply(&mut state, ui.into_messages().collect::<Vec<_>>(), &book);
+    let messages: Vec<_> = ui.into_messages().collect();
+    let actions = apply(&mut state, messages, &book);
     assert!(actions.iter().any(|a| matches!(a, new_payment::Action::Retry(o) if *o == id)));
 }
 
@@ -140,7 +155,8 @@ fn an_invalid_amount_is_refused_before_anything_is_recorded() {
     let _ = state.update(new_payment::Message::Amount("12.5".into()), Some(&orderer()), &book);
     let mut ui = simulator(state.view(&tr, Some(&orderer()), &book));
     ui.click("Pay").unwrap();
-    let actions = apply(&mut state, ui.into_messages().collect::<Vec<_>>(), &book);
+    let messages: Vec<_> = ui.into_messages().collect();
+    let actions = apply(&mut state, messages, &book);
     assert!(
         actions.iter().all(|a| !matches!(a, new_payment::Action::Place(_))),
         "JPY has no decimals: nothing is placed"
@@ -242,7 +258,7 @@ fn a_mailpay_link_opens_new_payment_filled_in() {
     let Screen::Pay(form) = app.screen() else { panic!("expected New payment, got {:?}", app.screen()) };
     assert_eq!(form.amount().unwrap().minor(), 1999);
     let mut ui = simulator(app.view());
-    assert!(ui.find("Merchant's reference: INV-42").is_ok());
+    assert!(ui.find("Merchant's reference: INV-42").is_ok(), "{:?}", texts(&mut ui));
     drop(ui);
 
     let mut bad = App::new(Lang::En, Some("mailpay:shop@example.com?tip=5".into()));
