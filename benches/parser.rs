@@ -2,6 +2,7 @@
 //!
 //! Prints the median time to parse a typical MailPay mail and a 1 MB one
 //! (a long quoted thread around the blocks), with throughput.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::hint::black_box;
 use std::time::{Duration, Instant};

@@ -135,24 +135,18 @@ pub fn record_dispatch(
     for (mail, dispatch) in ordered {
         let now = now();
         let role = outbound_from_name(&mail.kind);
-        match &dispatch.result {
+        let event = match &dispatch.result {
             Ok(()) => {
                 store.mark_sent(&mail.message_id, now)?;
-                if let Some(role) = role {
-                    if let Ok((next, _)) = payment::step(&state, &ctx, &Event::Accepted(role)) {
-                        state = next;
-                    }
-                }
+                role.map(Event::Accepted)
             }
             Err(e) => {
                 store.mark_failed(&mail.message_id, &e.to_string())?;
-                if let Some(role) = role {
-                    let event = Event::SendFailed { mail: role, reason: e.to_string() };
-                    if let Ok((next, _)) = payment::step(&state, &ctx, &event) {
-                        state = next;
-                    }
-                }
+                role.map(|role| Event::SendFailed { mail: role, reason: e.to_string() })
             }
+        };
+        if let Some(Ok((next, _))) = event.map(|event| payment::step(&state, &ctx, &event)) {
+            state = next;
         }
         store.save_state(order, &state, now)?;
         sent.push(Sent {

@@ -1,6 +1,7 @@
 //! The `mailpay` command line, run as a program: a whole Fig. 1 exchange
 //! composed step by step from the files of the step before, and `inspect`
 //! on good and bad mail.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};

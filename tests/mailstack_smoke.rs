@@ -2,6 +2,7 @@
 //! `tests/mailstack/mailstack.sh`): the plaintext parts are probed over
 //! `std::net`, the TLS parts with Python's smtplib/imaplib, verifying the
 //! server certificate against the stack's CA.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 #[path = "support/mailstack.rs"]
 mod mailstack;

@@ -97,10 +97,10 @@ fn runtime() -> Result<tokio::runtime::Runtime, CliError> {
 pub fn run(args: impl IntoIterator<Item = OsString>) -> ExitCode {
     let args: Vec<OsString> = args.into_iter().collect();
     // `mailpay mailpay:…` is what a desktop runs when a link is clicked.
-    if let [_, link] = args.as_slice() {
-        if link.to_str().is_some_and(|l| l.get(..8).is_some_and(|s| s.eq_ignore_ascii_case("mailpay:"))) {
-            return gui(Some(link.to_string_lossy().into_owned()));
-        }
+    if let [_, link] = args.as_slice()
+        && link.to_str().is_some_and(|l| l.get(..8).is_some_and(|s| s.eq_ignore_ascii_case("mailpay:")))
+    {
+        return gui(Some(link.to_string_lossy().into_owned()));
     }
     let cli = match Cli::try_parse_from(args) {
         Ok(cli) => cli,

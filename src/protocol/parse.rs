@@ -117,10 +117,10 @@ pub fn parse(raw: &[u8]) -> Result<Incoming, ParseError> {
         .ok_or(ParseError::NoSender)?
         .parse::<EmailAddress>()?;
     let header = |h: Header| message.header_raw(h.name()).map(|v| v.trim().to_string());
-    if let Some(version) = header(Header::Version) {
-        if version != VERSION {
-            return Err(ParseError::Version(version));
-        }
+    if let Some(version) = header(Header::Version)
+        && version != VERSION
+    {
+        return Err(ParseError::Version(version));
     }
     let kind_header = match header(Header::Kind) {
         Some(k) => Some(k.parse::<Kind>().map_err(|()| ParseError::UnknownKind(k.clone()))?),
@@ -191,10 +191,10 @@ pub fn parse(raw: &[u8]) -> Result<Incoming, ParseError> {
         return Err(ParseError::KindMismatch { header: header_kind.to_string(), found });
     }
     let body = body_for(kind, &blocks, bare, thread_order.clone(), &message)?;
-    if let Some(header_kind) = kind_header {
-        if body.kind() != header_kind {
-            return Err(ParseError::KindMismatch { header: header_kind.to_string(), found: body.kind() });
-        }
+    if let Some(header_kind) = kind_header
+        && body.kind() != header_kind
+    {
+        return Err(ParseError::KindMismatch { header: header_kind.to_string(), found: body.kind() });
     }
     let message_id = message.message_id().map(str::to_string);
     check_order(

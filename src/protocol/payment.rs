@@ -192,13 +192,13 @@ pub fn step(state: &State, ctx: &Context<'_>, event: &Event) -> Result<Step, Ill
             vec![Effect::Notify(Notice::Failed(reason.clone()))],
         ))
     };
-    if let (Some(from), false) = (sender(event), state.is_final()) {
-        if *from != terms.bank {
-            return suspicious(format!(
-                "a bank notice for this order came from {from}, not from the bank {}",
-                terms.bank
-            ));
-        }
+    if let (Some(from), false) = (sender(event), state.is_final())
+        && *from != terms.bank
+    {
+        return suspicious(format!(
+            "a bank notice for this order came from {from}, not from the bank {}",
+            terms.bank
+        ));
     }
     match (state, event) {
         (S::Draft, E::Pay) => {

@@ -356,7 +356,7 @@ impl App {
             new_payment::Action::None => Task::none(),
             new_payment::Action::Place(order) => Task::perform(
                 async move {
-                    let id = backend::place(home.clone(), order).await?;
+                    let id = backend::place(home.clone(), *order).await?;
                     let mails = backend::pending(home, id.clone()).await?;
                     Ok::<_, BackendError>((id, mails))
                 },
@@ -438,10 +438,9 @@ impl App {
         let mut task = Task::none();
         if let (Some(order), Some(home), Some(session)) =
             (report.to_send(), self.home.clone(), self.session.clone())
+            && let Ok(order) = order.parse::<OrderId>()
         {
-            if let Ok(order) = order.parse::<OrderId>() {
-                task = Task::perform(backend::dispatch(home, session, order), Message::SentInBackground);
-            }
+            task = Task::perform(backend::dispatch(home, session, order), Message::SentInBackground);
         }
         match &report {
             Report::Connected { idle } => {

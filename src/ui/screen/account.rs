@@ -150,10 +150,10 @@ impl State {
         match message {
             Message::Address(address) => {
                 self.address = address;
-                if !self.servers_edited {
-                    if let Ok(address) = self.address.trim().parse::<EmailAddress>() {
-                        self.fill(&Account::guess(address));
-                    }
+                if !self.servers_edited
+                    && let Ok(address) = self.address.trim().parse::<EmailAddress>()
+                {
+                    self.fill(&Account::guess(address));
                 }
             }
             Message::Username(u) => self.username = u,

@@ -104,7 +104,7 @@ impl std::fmt::Debug for Message {
 
 pub enum Action {
     None,
-    Place(Order),
+    Place(Box<Order>),
     Dispatch(OrderId),
     Retry(OrderId),
 }
@@ -224,10 +224,10 @@ impl State {
         let password = self.password().map_err(|e| problems.push(e)).ok();
         let method = self.method();
         let known = merchant.as_ref().and_then(|m| book.merchants.iter().find(|k| &k.address == m));
-        if let Some(known) = known {
-            if !known.accepts(method) {
-                problems.push(format!("{} does not accept figure {}", known.name, method.figure()));
-            }
+        if let Some(known) = known
+            && !known.accepts(method)
+        {
+            problems.push(format!("{} does not accept figure {}", known.name, method.figure()));
         }
         let cheque_for = if method.needs_cheque() {
             let key = bank
@@ -313,7 +313,7 @@ impl State {
                     Ok(order) => {
                         self.stage = Stage::Recording;
                         self.error = None;
-                        return Action::Place(order);
+                        return Action::Place(Box::new(order));
                     }
                     Err(problems) => self.error = Some(problems.join("; ")),
                 }
