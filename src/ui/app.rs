@@ -77,6 +77,8 @@ pub enum Message {
     FocusNext,
     FocusPrevious,
     DismissBanner,
+    /// A frame was drawn (listened to only to report the first one).
+    Frame,
 }
 
 /// A line across the top of the window.
@@ -100,11 +102,17 @@ pub struct App {
     link: Option<String>,
     watch_status: String,
     banner: Option<Banner>,
+    /// With `MAILPAY_STARTUP_REPORT` set: when the wallet started, until
+    /// the first frame is reported on stderr.
+    startup: Option<std::time::Instant>,
 }
 
 impl App {
     fn boot(link: Option<String>) -> (App, Task<Message>) {
-        let app = App::new(Lang::system(), link);
+        let mut app = App::new(Lang::system(), link);
+        if std::env::var_os("MAILPAY_STARTUP_REPORT").is_some() {
+            app.startup = crate::ui::STARTED.get().copied();
+        }
         let task = match Paths::from_env() {
             Ok(paths) => Task::perform(backend::load(paths), Message::Loaded),
             Err(e) => Task::done(Message::Loaded(Err(e.into()))),
@@ -125,6 +133,7 @@ impl App {
             link,
             watch_status: String::new(),
             banner: None,
+            startup: None,
         }
     }
 
@@ -228,6 +237,12 @@ impl App {
             Message::FocusPrevious => iced::widget::operation::focus_previous(),
             Message::DismissBanner => {
                 self.banner = None;
+                Task::none()
+            }
+            Message::Frame => {
+                if let Some(started) = self.startup.take() {
+                    eprintln!("mailpay: first frame {} ms after start", started.elapsed().as_millis());
+                }
                 Task::none()
             }
         }
@@ -493,7 +508,11 @@ impl App {
             }
             _ => Subscription::none(),
         };
-        Subscription::batch([keys, inbox])
+        let frames = match self.startup {
+            Some(_) => window::frames().map(|_| Message::Frame),
+            None => Subscription::none(),
+        };
+        Subscription::batch([keys, inbox, frames])
     }
 
     pub fn view(&self) -> Element<'_, Message> {

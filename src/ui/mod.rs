@@ -15,8 +15,12 @@ mod widget;
 
 pub use app::application;
 
+/// When [`run`] was called, for the start-up report (`MAILPAY_STARTUP_REPORT`).
+pub static STARTED: std::sync::OnceLock<std::time::Instant> = std::sync::OnceLock::new();
+
 /// Opens the wallet window; `link` is a `mailpay:` link to open New
 /// payment with.
 pub fn run(link: Option<String>) -> iced::Result {
+    let _ = STARTED.set(std::time::Instant::now());
     application(link).run()
 }

@@ -153,22 +153,23 @@ impl State {
         let rows = self.page.rows.iter().fold(column![].spacing(2), |col, r| {
             let amount = r.amount.map(|a| a.to_string()).unwrap_or_default();
             let state = tr.dynamic(&format!("state-{}", r.state));
-            let mut line = row![
-                text(Timestamp::from_unix(r.created).to_string()).width(200).size(13),
+            let answer: Element<'a, Message> = if r.state == "awaiting-confirmation" {
+                button(text(tr!(tr, "history-answer"))).on_press(Message::Answer(r.order.clone())).into()
+            } else {
+                iced::widget::space::horizontal().width(0).into()
+            };
+            let line = row![
+                text(Timestamp::from_unix(r.created).to_string()).width(190).size(13),
                 text(r.merchant_name.clone().unwrap_or_else(|| r.merchant.clone())).width(Fill),
-                text(amount).width(140),
-                text(state).width(180),
-            ]
-            .spacing(8);
-            if r.state == "awaiting-confirmation" {
-                line = line
-                    .push(button(text(tr!(tr, "history-answer"))).on_press(Message::Answer(r.order.clone())));
-            }
-            line = line.push(
+                text(amount).width(110),
+                text(state).width(170),
+                container(answer).width(90),
                 button(text(tr!(tr, "history-details")))
                     .style(button::text)
                     .on_press(Message::Open(r.order.clone())),
-            );
+            ]
+            .spacing(8)
+            .align_y(iced::Center);
             col.push(line)
         });
         let mut content = column![
