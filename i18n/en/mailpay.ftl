@@ -184,3 +184,7 @@ settings-language = Language
 settings-language-hint = By default MailPay follows your system's language.
 settings-theme = Theme
 settings-theme-hint = Light or dark follows your system's setting.
+
+## Demo
+watch-demo = Demo: the bank and the merchant run inside the app
+demo-started = This is the demo: a throw-away wallet, a bank and a merchant inside the app. Enter an amount and press Pay.

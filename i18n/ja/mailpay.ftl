@@ -184,3 +184,7 @@ settings-language = 言語
 settings-language-hint = 既定ではシステムの言語に従います。
 settings-theme = テーマ
 settings-theme-hint = ライト／ダークはシステムの設定に従います。
+
+## デモ
+watch-demo = デモ：銀行と注文先はアプリの中で動いています
+demo-started = これはデモです。使い捨ての財布と、アプリ内の銀行・注文先です。金額を入力して「支払う」を押してください。

@@ -9,7 +9,7 @@ use std::path::Path;
 use rusqlite::params;
 
 use super::{Store, StoreError};
-use crate::protocol::{Money, OrderId};
+use crate::protocol::{Kind, Money, OrderId};
 
 /// What the history list asks for.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -172,7 +172,10 @@ impl Store {
         for entry in rows {
             entries.push(entry.map_err(|e| self.err(e))?);
         }
-        entries.sort_by_key(|e| e.at);
+        // Times are in seconds; within one second the protocol's own order
+        // of mails (order, request, ..., confirm, approve, settled) decides.
+        let rank = |kind: &str| Kind::ALL.iter().position(|k| k.as_str() == kind).unwrap_or(usize::MAX);
+        entries.sort_by_key(|e| (e.at, rank(&e.kind)));
         Ok(entries)
     }
 

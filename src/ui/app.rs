@@ -59,6 +59,7 @@ pub enum Nav {
 #[derive(Debug, Clone)]
 pub enum Message {
     Loaded(Result<Loaded, BackendError>),
+    DemoStarted(Loaded),
     Nav(Nav),
     Welcome(welcome::Message),
     Account(account::Message),
@@ -172,6 +173,15 @@ impl App {
             Message::Loaded(Err(e)) => {
                 self.screen = Screen::Broken(e.to_string());
                 Task::none()
+            }
+            Message::DemoStarted(loaded) => {
+                let merchant = loaded.book.merchants.first().map(|m| m.address.clone());
+                let task = self.loaded(loaded);
+                if let Some(merchant) = merchant {
+                    self.screen = Screen::Pay(new_payment::State::for_merchant(&merchant, &self.book));
+                }
+                self.banner = Some(Banner { text: tr!(self.tr, "demo-started"), error: false, review: None });
+                task
             }
             Message::Nav(nav) => self.navigate(nav),
             Message::Welcome(m) => self.welcome(m),
@@ -315,9 +325,9 @@ impl App {
                 self.screen = Screen::Account(account::State::default());
                 Task::none()
             }
-            welcome::Action::StartDemo => Task::perform(crate::demo::start(), |r| match r {
-                Ok(_) => Message::Nav(Nav::Pay),
-                Err(e) => Message::Welcome(welcome::Message::DemoFailed(e.to_string())),
+            welcome::Action::StartDemo => Task::perform(backend::start_demo(), |r| match r {
+                Ok(loaded) => Message::DemoStarted(loaded),
+                Err(e) => Message::Welcome(welcome::Message::DemoFailed(e)),
             }),
         }
     }
@@ -458,6 +468,7 @@ impl App {
             task = Task::perform(backend::dispatch(home, session, order), Message::SentInBackground);
         }
         match &report {
+            Report::Demo => self.watch_status = tr!(self.tr, "watch-demo"),
             Report::Connected { idle } => {
                 self.watch_status =
                     if *idle { tr!(self.tr, "watch-idle") } else { tr!(self.tr, "watch-polling") }

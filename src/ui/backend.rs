@@ -90,11 +90,13 @@ async fn blocking<T: Send + 'static>(
     tokio::task::spawn_blocking(f).await.map_err(|e| BackendError::Join(e.to_string()))?
 }
 
-/// A mail account with its password from the keyring.
+/// A mail account with its password from the keyring, or the demo's.
 #[derive(Clone)]
 pub struct Session {
     pub account: Account,
     password: Arc<str>,
+    /// The demo's private mail loop, which replaces SMTP and IMAP.
+    demo: Option<crate::demo::MailLoop>,
 }
 
 impl std::fmt::Debug for Session {
@@ -105,7 +107,16 @@ impl std::fmt::Debug for Session {
 
 impl Session {
     pub fn new(account: Account, password: String) -> Session {
-        Session { account, password: password.into() }
+        Session { account, password: password.into(), demo: None }
+    }
+
+    /// The demo's orderer, sending and receiving through the demo loop.
+    pub fn demo(mail: crate::demo::MailLoop) -> Session {
+        Session { account: Account::guess(mail.orderer().clone()), password: "".into(), demo: Some(mail) }
+    }
+
+    pub fn demo_loop(&self) -> Option<&crate::demo::MailLoop> {
+        self.demo.as_ref()
     }
 
     pub fn password(&self) -> &str {
@@ -151,6 +162,17 @@ pub async fn load(paths: Paths) -> Result<Loaded, BackendError> {
         Ok(Loaded { home, config, session, keyring_problem, book, language })
     })
     .await
+}
+
+/// Starts the demo and opens its throw-away wallet as the orderer's.
+pub async fn start_demo() -> Result<Loaded, String> {
+    let demo = crate::demo::start().await.map_err(|e| e.to_string())?;
+    let mut loaded = load(demo.paths.clone()).await.map_err(|e| e.to_string())?;
+    let session = Session::demo(demo.mail);
+    loaded.config.accounts = vec![session.account.clone()];
+    loaded.session = Some(session);
+    loaded.keyring_problem = None;
+    Ok(loaded)
 }
 
 /// Stores the password in the keyring and the account in the config file.
@@ -275,9 +297,11 @@ pub async fn dispatch(home: Home, session: Session, order: OrderId) -> Result<Ve
     if queued.is_empty() {
         return Ok(Vec::new());
     }
-    let smtp = Smtp::new(&session.account, session.password())?;
     let outgoing: Vec<_> = queued.iter().map(|(_, o)| o.clone()).collect();
-    let results = smtp.send_all(&outgoing).await;
+    let results = match &session.demo {
+        Some(mail) => mail.send_all(&outgoing).await,
+        None => Smtp::new(&session.account, session.password())?.send_all(&outgoing).await,
+    };
     home.with(move |s| Ok(wallet::record_dispatch(s, &order, &queued, &results)?)).await
 }
 

@@ -24,6 +24,8 @@ use crate::wallet::{self, Receipt};
 /// What the watcher tells the app.
 #[derive(Debug, Clone)]
 pub enum Report {
+    /// Watching the demo's mail loop instead of an IMAP inbox.
+    Demo,
     Connected {
         idle: bool,
     },
@@ -83,7 +85,55 @@ impl Hash for Key {
 }
 
 pub fn subscription(home: Home, session: Session) -> Subscription<Report> {
-    Subscription::run_with(Key { home, session }, run)
+    if session.demo_loop().is_some() {
+        Subscription::run_with(Key { home, session }, run_demo)
+    } else {
+        Subscription::run_with(Key { home, session }, run)
+    }
+}
+
+/// Takes one mail into the wallet: the same path for IMAP and the demo.
+fn take(
+    store: &mut crate::store::Store,
+    raw: &[u8],
+    received: Received,
+) -> Result<Report, crate::ui::backend::BackendError> {
+    Ok(match received {
+        Received::MailPay(mail) => {
+            let order = mail.body.order().clone();
+            let pre_approved = store.payment(&order)?.is_some() && store.pre_approved(&order)?;
+            let receipt = wallet::receive(store, &mail, raw, pre_approved)?;
+            Report::Received { order: order.to_string(), receipt }
+        }
+        Received::Invalid(e) => Report::Invalid(e.to_string()),
+    })
+}
+
+/// The demo: mails from the in-process loop instead of IMAP.
+fn run_demo(key: &Key) -> impl Stream<Item = Report> + use<> {
+    let key = key.clone();
+    iced::stream::channel(16, async move |mut output: mpsc::Sender<Report>| {
+        let Some(mail) = key.session.demo_loop().cloned() else { return };
+        if output.send(Report::Demo).await.is_err() {
+            return;
+        }
+        loop {
+            for raw in mail.receive().await {
+                let received = match crate::protocol::parse::parse(&raw) {
+                    Ok(m) => Received::MailPay(Box::new(m)),
+                    Err(e) => Received::Invalid(e),
+                };
+                let report = key
+                    .home
+                    .with(move |s| take(s, &raw, received))
+                    .await
+                    .unwrap_or_else(|e| Report::Stopped(e.to_string()));
+                if output.send(report).await.is_err() {
+                    return;
+                }
+            }
+        }
+    })
 }
 
 fn run(key: &Key) -> impl Stream<Item = Report> + use<> {
@@ -144,16 +194,7 @@ fn watch_thread(key: Key, mut output: mpsc::Sender<Report>, stop: tokio::sync::o
                     let (a, f) = (address.clone(), folder.clone());
                     let taken = home
                         .with(move |s| {
-                            let report = match received {
-                                Received::MailPay(mail) => {
-                                    let order = mail.body.order().clone();
-                                    let pre_approved =
-                                        s.payment(&order)?.is_some() && s.pre_approved(&order)?;
-                                    let receipt = wallet::receive(s, &mail, &raw, pre_approved)?;
-                                    Report::Received { order: order.to_string(), receipt }
-                                }
-                                Received::Invalid(e) => Report::Invalid(e.to_string()),
-                            };
+                            let report = take(s, &raw, received)?;
                             s.save_resume(&a, &f, at)?;
                             Ok(report)
                         })
