@@ -33,6 +33,18 @@ sleep 3; shot welcome
 click 500 467; shot account
 kill $app; wait $app 2>/dev/null || true
 
+# The demo, clicked through Fig. 1: Try the demo, type an amount, Enter
+# (= Pay), Review the bank's confirmation, Approve, see it settled.
+MAILPAY_HOME="$work/empty2" LANG=en_US.UTF-8 "$bin" & app=$!
+sleep 3
+click 500 377 2; shot demo-new-payment
+click 550 357 0.3
+xdotool windowfocus --sync "$(xdotool search --name MailPay | head -1)"
+xdotool type --delay 50 1200; xdotool key Return; sleep 3; shot demo-sent
+click 907 23; shot demo-approval
+click 320 306 3; click 95 98; shot demo-settled
+kill $app; wait $app 2>/dev/null || true
+
 # A wallet with an account and 40 payments, in English then Japanese.
 "$seed" "$work/home" taro@example.jp 40 >/dev/null
 keyctl session - bash -c "

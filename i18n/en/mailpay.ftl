@@ -127,6 +127,7 @@ payment-summary = Pay { $amount } to { $merchant } through { $bank } (Fig. { $fi
 payment-pay = Pay
 payment-recording = Recording…
 payment-sending-title = Sending
+payment-sent-title = Sent
 payment-order = Order { $order }
 payment-retry = Retry the mails that failed
 payment-sent = Both routes are on their way. The bank will confirm by mail.

@@ -127,6 +127,7 @@ payment-summary = { $merchant } に { $bank } 経由で { $amount } を支払い
 payment-pay = 支払う
 payment-recording = 記録中…
 payment-sending-title = 送信中
+payment-sent-title = 送信済み
 payment-order = 注文 { $order }
 payment-retry = 失敗したメールを再送する
 payment-sent = 両方の経路に送りました。銀行からメールで確認が届きます。

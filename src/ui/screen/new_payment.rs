@@ -536,11 +536,11 @@ impl State {
     }
 
     fn progress<'a>(&'a self, tr: &Tr, order: &OrderId, mails: &'a [MailProgress]) -> Element<'a, Message> {
-        let mut list = column![
-            widget::heading(tr!(tr, "payment-sending-title")),
-            text(tr!(tr, "payment-order", order = order.to_string()))
-        ]
-        .spacing(10);
+        let done = mails.iter().all(|m| m.status == MailStatus::Accepted);
+        let title = if done { tr!(tr, "payment-sent-title") } else { tr!(tr, "payment-sending-title") };
+        let mut list =
+            column![widget::heading(title), text(tr!(tr, "payment-order", order = order.to_string()))]
+                .spacing(10);
         for m in mails {
             let status: Element<'a, Message> = match &m.status {
                 MailStatus::Sending => text(tr!(tr, "mail-sending")).into(),
@@ -556,7 +556,7 @@ impl State {
             ));
         }
         let failed = mails.iter().any(|m| matches!(m.status, MailStatus::Failed(_)));
-        let done = mails.iter().all(|m| m.status == MailStatus::Accepted);
+
         if failed {
             list = list.push(button(text(tr!(tr, "payment-retry"))).on_press(Message::Retry));
         }
