@@ -71,7 +71,7 @@ async fn the_demo_goes_from_pay_to_settled() {
     let timeline = backend::timeline(home.clone(), id.clone()).await.unwrap();
     let kinds: Vec<_> = timeline.iter().map(|e| e.kind.as_str()).collect();
     assert_eq!(kinds, ["order", "payment-request", "confirm", "approve", "settled"]);
-    let _ = std::fs::remove_dir_all(&home.paths.config_dir.parent().unwrap());
+    let _ = std::fs::remove_dir_all(home.paths.config_dir.parent().unwrap());
 }
 
 #[tokio::test]

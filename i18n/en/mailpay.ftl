@@ -162,6 +162,7 @@ history-empty = No payments yet.
 history-exported = Exported to { $path }
 history-details = Details
 history-answer = Answer
+history-resend = Send the waiting mails now
 history-detail-title = Order { $order }
 timeline-sent = { $kind } → { $peer }
 timeline-received = { $kind } ← { $peer }

@@ -162,6 +162,7 @@ history-empty = まだ支払いはありません。
 history-exported = { $path } に書き出しました
 history-details = 詳細
 history-answer = 回答する
+history-resend = 待機中のメールを今すぐ送る
 history-detail-title = 注文 { $order }
 timeline-sent = { $kind } → { $peer }
 timeline-received = { $kind } ← { $peer }

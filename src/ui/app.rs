@@ -423,7 +423,7 @@ impl App {
             history::Action::None => Task::none(),
             history::Action::Load(query) => self.load_history(query),
             history::Action::Timeline(order) => {
-                let key = order.to_string();
+                let key = order.as_str().to_string();
                 Task::perform(backend::timeline(home, order), move |r| {
                     Message::History(history::Message::Timeline(key.clone(), r.map_err(|e| e.to_string())))
                 })
@@ -434,6 +434,15 @@ impl App {
                 ))
             }),
             history::Action::Approve(order) => Task::done(Message::Review(order)),
+            history::Action::Resend(order) => match self.session.clone() {
+                Some(session) => {
+                    let reload = order.clone();
+                    Task::perform(backend::retry(home, session, order), Message::SentInBackground).chain(
+                        Task::done(Message::History(history::Message::Open(reload.as_str().to_string()))),
+                    )
+                }
+                None => Task::done(Message::SentInBackground(Err(BackendError::NoAccount))),
+            },
         }
     }
 

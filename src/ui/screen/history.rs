@@ -70,6 +70,8 @@ pub enum Message {
     Export,
     Exported(Result<String, String>),
     Answer(String),
+    /// Send the mails still in the outbox (after a failure or a quit).
+    Resend(String),
 }
 
 pub enum Action {
@@ -78,6 +80,7 @@ pub enum Action {
     Timeline(OrderId),
     Export(Query),
     Approve(OrderId),
+    Resend(OrderId),
 }
 
 impl State {
@@ -126,6 +129,11 @@ impl State {
             Message::Answer(order) => {
                 if let Ok(id) = order.parse() {
                     return Action::Approve(id);
+                }
+            }
+            Message::Resend(order) => {
+                if let Ok(id) = order.parse() {
+                    return Action::Resend(id);
                 }
             }
         }
@@ -203,7 +211,14 @@ impl State {
         let row_of = self.page.rows.iter().find(|r| r.order == detail.order);
         let mut content = column![
             row![
-                widget::heading(tr!(tr, "history-detail-title", order = detail.order.clone())),
+                widget::heading(tr!(
+                    tr,
+                    "history-detail-title",
+                    order = detail
+                        .order
+                        .parse::<OrderId>()
+                        .map_or_else(|_| detail.order.clone(), |o| o.to_string())
+                )),
                 button(text(tr!(tr, "back"))).style(button::secondary).on_press(Message::Close)
             ]
             .spacing(12),
@@ -219,6 +234,13 @@ impl State {
             )));
             if let Some(d) = &r.detail {
                 content = content.push(widget::error_text(d.clone()));
+            }
+            if matches!(r.state.as_str(), "sending" | "failed" | "approved" | "declined")
+                && detail.entries.iter().any(|e| e.direction == Direction::Sent && e.status != "accepted")
+            {
+                content = content.push(
+                    button(text(tr!(tr, "history-resend"))).on_press(Message::Resend(detail.order.clone())),
+                );
             }
         }
         for (i, e) in detail.entries.iter().enumerate() {
