@@ -7,12 +7,16 @@
 //! touches the world sits at the edges and drives that core: [`cli`] reads
 //! and writes files for people working by hand; [`bank`] and [`merchant`]
 //! are the reference agents of the other two parties, and [`board`] the
-//! merchant's bulletin board.
+//! merchant's bulletin board; [`ui`] is the orderer's desktop wallet
+//! (iced), the only module that knows about the GUI, driving [`wallet`],
+//! [`store`] and [`mail`] through tasks off the UI thread.
 
 pub mod bank;
 pub mod board;
 pub mod cli;
 pub mod config;
+pub mod demo;
+pub mod i18n;
 pub mod mail;
 pub mod merchant;
 pub mod paths;
@@ -20,4 +24,5 @@ pub mod protocol;
 pub mod secrets;
 pub mod store;
 pub mod task;
+pub mod ui;
 pub mod wallet;

@@ -10,13 +10,13 @@
 
 use std::time::Duration;
 
-use crate::mail::smtp::{SendError, Smtp};
+use crate::mail::smtp::{Dispatch, SendError, Smtp};
 use crate::protocol::compose::{self, Draft, Outgoing};
 use crate::protocol::message::{Approve, Body, Decline};
 use crate::protocol::parse::Incoming;
 use crate::protocol::payment::{self, Context, Effect, Event, Illegal, Outbound, State};
 use crate::protocol::{OrderId, OrderTerms, Timestamp};
-use crate::store::{Store, StoreError, state::outbound_from_name};
+use crate::store::{OutboxMail, Store, StoreError, state::outbound_from_name};
 
 #[derive(Debug, Clone, thiserror::Error)]
 pub enum WalletError {
@@ -89,30 +89,50 @@ pub fn place(
 /// Sends every queued mail of `order` at once and records each outcome in
 /// the payment's state.
 pub async fn dispatch(store: &Store, smtp: &Smtp, order: &OrderId) -> Result<Vec<Sent>, WalletError> {
-    let queued = store.unsent(Some(order))?;
+    let queued = queued(store, order)?;
     if queued.is_empty() {
         return Ok(Vec::new());
     }
-    let outgoing: Vec<Outgoing> = queued
-        .iter()
+    let outgoing: Vec<Outgoing> = queued.iter().map(|(_, o)| o.clone()).collect();
+    let results = smtp.send_all(&outgoing).await;
+    record_dispatch(store, order, &queued, &results)
+}
+
+/// The first half of [`dispatch`]: the order's mails still to send. Callers
+/// that must not hold the store across the network (the desktop wallet)
+/// call this, send, then [`record_dispatch`].
+pub fn queued(store: &Store, order: &OrderId) -> Result<Vec<(OutboxMail, Outgoing)>, WalletError> {
+    Ok(store
+        .unsent(Some(order))?
+        .into_iter()
         .filter_map(|m| {
-            Some(Outgoing {
+            let outgoing = Outgoing {
                 kind: m.kind.parse().ok()?,
                 order: order.clone(),
                 message_id: m.message_id.clone(),
                 from: m.sender.parse().ok()?,
                 to: m.recipient.parse().ok()?,
                 bytes: m.bytes.clone(),
-            })
+            };
+            Some((m, outgoing))
         })
-        .collect();
-    let results = smtp.send_all(&outgoing).await;
+        .collect())
+}
+
+/// The second half of [`dispatch`]: records each mail's outcome and moves
+/// the payment on. `results` are in the order of `queued`.
+pub fn record_dispatch(
+    store: &Store,
+    order: &OrderId,
+    queued: &[(OutboxMail, Outgoing)],
+    results: &[Dispatch],
+) -> Result<Vec<Sent>, WalletError> {
     let (terms, mut state) = store.load(order)?;
     let ctx = Context { terms: &terms, pre_approved: false };
     let mut sent = Vec::new();
     // Acceptances first: a failure moves the payment to Failed, where the
     // others' acceptance no longer applies.
-    let mut ordered: Vec<_> = queued.iter().zip(&results).collect();
+    let mut ordered: Vec<_> = queued.iter().map(|(m, _)| m).zip(results).collect();
     ordered.sort_by_key(|(_, d)| d.result.is_err());
     for (mail, dispatch) in ordered {
         let now = now();

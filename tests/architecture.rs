@@ -46,3 +46,39 @@ fn protocol_core_does_no_io() {
     }
     assert!(checked >= 10, "expected the protocol modules, found {checked} files");
 }
+
+/// Only `src/ui` knows about the GUI toolkit: the wallet, store, mail edge
+/// and protocol stay usable by the command line and the agents.
+#[test]
+fn only_the_ui_uses_iced() {
+    fn walk(dir: &Path, found: &mut Vec<String>, checked: &mut usize) {
+        for entry in std::fs::read_dir(dir).expect("source folder is readable") {
+            let path = entry.expect("directory entry").path();
+            if path.is_dir() {
+                if path.file_name().is_some_and(|n| n == "ui") {
+                    continue;
+                }
+                walk(&path, found, checked);
+            } else if path.extension().is_some_and(|e| e == "rs") {
+                let text = std::fs::read_to_string(&path).expect("source is UTF-8");
+                *checked += 1;
+                for (number, line) in text.lines().enumerate() {
+                    let code = line.split("//").next().unwrap_or_default();
+                    let word = |w: &str| {
+                        code.match_indices(w).any(|(at, _)| {
+                            at == 0 || !code[..at].ends_with(|c: char| c.is_alphanumeric() || c == '_')
+                        })
+                    };
+                    if word("iced::") || word("iced_") || word("iced ") {
+                        found.push(format!("{}:{}", path.display(), number + 1));
+                    }
+                }
+            }
+        }
+    }
+    let mut found = Vec::new();
+    let mut checked = 0;
+    walk(&Path::new(env!("CARGO_MANIFEST_DIR")).join("src"), &mut found, &mut checked);
+    assert!(checked >= 30, "expected the crate's sources, found {checked} files");
+    assert!(found.is_empty(), "iced used outside src/ui: {found:?}");
+}

@@ -33,3 +33,160 @@ reason-too-many-attempts = Too many wrong answers: the order is blocked
 reason-already-answered = The order was already answered
 reason-declined = You declined the payment
 reason-duplicate = A second, different mail arrived for the same step
+
+## Mail kinds (PROTOCOL.md, section 5)
+kind-order = Order to the merchant
+kind-payment-request = Payment request to the bank
+kind-wallet = Wallet cheque to the bank
+kind-bill = Bill
+kind-confirm = Confirmation from the bank
+kind-approve = OK + A to the bank
+kind-decline = Decline to the bank
+kind-settled = Settlement notice
+kind-rejected = Rejection notice
+
+## Desktop wallet: common
+loading = Opening your wallet…
+broken = The wallet cannot open: { $reason }
+working = Working…
+saved = Saved.
+edit = Edit
+back = Back
+review = Review
+figure = Fig. { $number }
+nav-pay = New payment
+nav-history = History
+nav-contacts = Banks and merchants
+nav-settings = Settings
+
+## Welcome
+welcome-title = Pay by e-mail, with a one-time password
+welcome-intro = MailPay sends your order to the merchant and a payment request to your bank at the same moment. Your bank pays only when both carry the same one-time password A.
+welcome-try-demo = Try the demo
+welcome-demo-hint = The demo runs a bank and a merchant inside the app: no account needed.
+welcome-set-up = Set up my mail account
+
+## Account
+account-title = Mail account
+account-address = E-mail address
+account-username = Login name (usually the address)
+account-imap = Incoming mail (IMAP) server
+account-smtp = Outgoing mail (SMTP) server
+account-port = Port
+account-security = Security
+account-password = Password
+account-password-hint = Kept in your system's keyring, never in a file.
+account-test = Test connection
+account-save = Save
+account-saved = The account is saved; the password is in the keyring.
+account-test-ok = { $server }: connected and logged in.
+account-test-failed = { $server }: { $reason }
+
+## Banks and merchants
+contacts-title = Banks and merchants
+contacts-banks = Your banks
+contacts-add-bank = Add or change a bank
+contacts-address = Address
+contacts-name = Name
+contacts-age-key = The bank's age public key (for the wallet cheque)
+contacts-account-ref = Your account at this bank
+contacts-save-bank = Save bank
+contacts-has-key = · cheque key
+contacts-merchants = Merchants
+contacts-add-merchant = Add or change a merchant
+contacts-link = Import from a mailpay: link
+contacts-import = Import
+contacts-merchant-bank = The merchant's bank
+contacts-board = Bulletin board (https://)
+contacts-figures = Figures the merchant accepts
+contacts-figures-short = figures { $figures }
+contacts-save-merchant = Save merchant
+contacts-pay = Pay
+
+## New payment
+payment-title = New payment
+payment-from = Paying from { $address }
+payment-no-account = No mail account is set up yet.
+payment-merchant = Merchant
+payment-bank = Bank
+payment-items = Items or description
+payment-item-placeholder = e.g. 2 x Green tea @ 600 JPY, or just a description
+payment-add-item = + Add a line
+payment-amount = Amount
+payment-currency = Currency
+payment-reference = Merchant's reference: { $reference }
+payment-password = Password A (sent to the merchant and to your bank)
+payment-regenerate = New password
+payment-own-password = Type my own password A
+payment-password-strong = Strong enough.
+payment-options = Options
+payment-option-cheque = Send the signed wallet cheque to the bank (Fig. 2)
+payment-option-board = Record the order on the merchant's board (Fig. 3)
+payment-option-auto = Approve the bank's confirmation automatically when it matches exactly
+payment-summary = Pay { $amount } to { $merchant } through { $bank } (Fig. { $figure }).
+payment-pay = Pay
+payment-recording = Recording…
+payment-sending-title = Sending
+payment-sent-title = Sent
+payment-order = Order { $order }
+payment-retry = Retry the mails that failed
+payment-sent = Both routes are on their way. The bank will confirm by mail.
+payment-another = New payment
+mail-sending = Sending…
+mail-accepted = Accepted by the mail server
+mail-failed = Not sent: { $reason }
+
+## Approval
+approval-title = Confirm the payment
+approval-recorded = Your order
+approval-confirmed = The bank says
+approval-order = Order
+approval-amount = Amount
+approval-merchant = Merchant
+approval-orderer = Paid by
+approval-items = Items
+approval-blocked = The bank's confirmation differs from your order (in red). It cannot be approved: decline it and contact your bank.
+approval-expires = Answer before { $expires }; { $attempts } attempts left.
+approval-approve = Approve (send OK + A)
+approval-decline = Decline
+approval-answered = Your answer is sent.
+review-not-waiting = Order { $order } is { $state }: nothing to confirm.
+
+## History
+history-title = History
+history-search = Search merchant or order
+history-all-states = All states
+history-export = Export CSV
+history-count = { $shown } of { $total } payments ({ $ms } ms)
+history-empty = No payments yet.
+history-exported = Exported to { $path }
+history-details = Details
+history-answer = Answer
+history-resend = Send the waiting mails now
+history-detail-title = Order { $order }
+timeline-sent = { $kind } → { $peer }
+timeline-received = { $kind } ← { $peer }
+timeline-raw = Raw mail
+
+## Inbox watcher
+watch-idle = Watching the inbox (IDLE)
+watch-polling = Checking the inbox every minute
+watch-disconnected = Inbox offline ({ $reason }); retrying in { $seconds } s
+watch-invalid = A mail claimed to be MailPay but is not valid: { $reason }
+watch-confirmation = Your bank asks you to confirm order { $order }.
+watch-stepped = Order { $order }: { $state }
+
+## Settings
+settings-title = Settings
+settings-account = Account
+settings-account-line = { $address } (IMAP { $imap }, SMTP { $smtp })
+settings-keyring = The password is kept in your system's keyring.
+settings-edit-account = Change account
+settings-language = Language
+settings-language-hint = By default MailPay follows your system's language.
+settings-theme = Theme
+settings-theme-hint = Light or dark follows your system's setting.
+
+## Demo
+watch-demo = Demo: the bank and the merchant run inside the app
+demo-started = This is the demo: a throw-away wallet, a bank and a merchant inside the app. Enter an amount and press Pay.

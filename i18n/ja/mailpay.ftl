@@ -33,3 +33,160 @@ reason-too-many-attempts = 誤りが多すぎるため注文を停止しまし�
 reason-already-answered = この注文は回答済みです
 reason-declined = 支払いを辞退しました
 reason-duplicate = 同じ手順について別のメールが届きました
+
+## メールの種類
+kind-order = 注文先への注文
+kind-payment-request = 銀行への支払依頼
+kind-wallet = 銀行への電子小切手
+kind-bill = 請求
+kind-confirm = 銀行からの確認
+kind-approve = 銀行への OK + A
+kind-decline = 銀行への辞退
+kind-settled = 決済通知
+kind-rejected = 拒否通知
+
+## デスクトップ財布：共通
+loading = 財布を開いています…
+broken = 財布を開けません：{ $reason }
+working = 処理中…
+saved = 保存しました。
+edit = 編集
+back = 戻る
+review = 確認する
+figure = 図{ $number }
+nav-pay = 新しい支払い
+nav-history = 履歴
+nav-contacts = 銀行と注文先
+nav-settings = 設定
+
+## ようこそ
+welcome-title = ワンタイムパスワードで、メールで支払う
+welcome-intro = MailPay は注文先への注文と銀行への支払依頼を同時に送ります。銀行は両方に同じワンタイムパスワードAがあるときだけ支払います。
+welcome-try-demo = デモを試す
+welcome-demo-hint = デモではアプリの中で銀行と注文先が動きます。アカウントは不要です。
+welcome-set-up = メールアカウントを設定する
+
+## アカウント
+account-title = メールアカウント
+account-address = メールアドレス
+account-username = ログイン名（通常はアドレス）
+account-imap = 受信サーバー（IMAP）
+account-smtp = 送信サーバー（SMTP）
+account-port = ポート
+account-security = 暗号化
+account-password = パスワード
+account-password-hint = システムのキーリングに保存し、ファイルには書きません。
+account-test = 接続テスト
+account-save = 保存
+account-saved = アカウントを保存しました。パスワードはキーリングにあります。
+account-test-ok = { $server }：接続してログインできました。
+account-test-failed = { $server }：{ $reason }
+
+## 銀行と注文先
+contacts-title = 銀行と注文先
+contacts-banks = 銀行
+contacts-add-bank = 銀行を追加・変更
+contacts-address = アドレス
+contacts-name = 名前
+contacts-age-key = 銀行の age 公開鍵（電子小切手用）
+contacts-account-ref = この銀行でのあなたの口座
+contacts-save-bank = 銀行を保存
+contacts-has-key = ・小切手鍵あり
+contacts-merchants = 注文先
+contacts-add-merchant = 注文先を追加・変更
+contacts-link = mailpay: リンクから取り込む
+contacts-import = 取り込む
+contacts-merchant-bank = 注文先の銀行
+contacts-board = 掲示板（https://）
+contacts-figures = 注文先が受け付ける図
+contacts-figures-short = 図 { $figures }
+contacts-save-merchant = 注文先を保存
+contacts-pay = 支払う
+
+## 新しい支払い
+payment-title = 新しい支払い
+payment-from = 支払元：{ $address }
+payment-no-account = メールアカウントがまだ設定されていません。
+payment-merchant = 注文先
+payment-bank = 銀行
+payment-items = 品目または説明
+payment-item-placeholder = 例：2 x 緑茶 @ 600 JPY、または説明だけ
+payment-add-item = ＋ 行を追加
+payment-amount = 金額
+payment-currency = 通貨
+payment-reference = 注文先の参照番号：{ $reference }
+payment-password = パスワードA（注文先と銀行に送られます）
+payment-regenerate = 新しいパスワード
+payment-own-password = パスワードAを自分で入力する
+payment-password-strong = 十分な強さです。
+payment-options = オプション
+payment-option-cheque = 署名付き電子小切手を銀行に送る（図2）
+payment-option-board = 注文先の掲示板に注文を記録する（図3）
+payment-option-auto = 銀行の確認が完全に一致したら自動で承認する
+payment-summary = { $merchant } に { $bank } 経由で { $amount } を支払います（図{ $figure }）。
+payment-pay = 支払う
+payment-recording = 記録中…
+payment-sending-title = 送信中
+payment-sent-title = 送信済み
+payment-order = 注文 { $order }
+payment-retry = 失敗したメールを再送する
+payment-sent = 両方の経路に送りました。銀行からメールで確認が届きます。
+payment-another = 新しい支払い
+mail-sending = 送信中…
+mail-accepted = メールサーバーが受け付けました
+mail-failed = 送信できません：{ $reason }
+
+## 承認
+approval-title = 支払いの確認
+approval-recorded = あなたの注文
+approval-confirmed = 銀行の確認
+approval-order = 注文
+approval-amount = 金額
+approval-merchant = 注文先
+approval-orderer = 支払者
+approval-items = 品目
+approval-blocked = 銀行の確認があなたの注文と異なります（赤字）。承認できません。辞退して銀行に連絡してください。
+approval-expires = { $expires } までに回答してください。残り { $attempts } 回。
+approval-approve = 承認する（OK + A を送る）
+approval-decline = 辞退する
+approval-answered = 回答を送りました。
+review-not-waiting = 注文 { $order } は「{ $state }」です。確認するものはありません。
+
+## 履歴
+history-title = 履歴
+history-search = 注文先または注文番号で検索
+history-all-states = すべての状態
+history-export = CSV に書き出す
+history-count = { $total } 件中 { $shown } 件（{ $ms } ミリ秒）
+history-empty = まだ支払いはありません。
+history-exported = { $path } に書き出しました
+history-details = 詳細
+history-answer = 回答する
+history-resend = 待機中のメールを今すぐ送る
+history-detail-title = 注文 { $order }
+timeline-sent = { $kind } → { $peer }
+timeline-received = { $kind } ← { $peer }
+timeline-raw = メール原文
+
+## 受信の監視
+watch-idle = 受信箱を監視中（IDLE）
+watch-polling = 1分ごとに受信箱を確認中
+watch-disconnected = 受信箱に接続できません（{ $reason }）。{ $seconds } 秒後に再試行します
+watch-invalid = MailPay を名乗るメールが不正です：{ $reason }
+watch-confirmation = 銀行が注文 { $order } の確認を求めています。
+watch-stepped = 注文 { $order }：{ $state }
+
+## 設定
+settings-title = 設定
+settings-account = アカウント
+settings-account-line = { $address }（IMAP { $imap }、SMTP { $smtp }）
+settings-keyring = パスワードはシステムのキーリングに保存されています。
+settings-edit-account = アカウントを変更
+settings-language = 言語
+settings-language-hint = 既定ではシステムの言語に従います。
+settings-theme = テーマ
+settings-theme-hint = ライト／ダークはシステムの設定に従います。
+
+## デモ
+watch-demo = デモ：銀行と注文先はアプリの中で動いています
+demo-started = これはデモです。使い捨ての財布と、アプリ内の銀行・注文先です。金額を入力して「支払う」を押してください。

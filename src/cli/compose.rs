@@ -347,7 +347,7 @@ fn default_bill_items(terms: &OrderTerms) -> Result<Vec<LineItem>, crate::protoc
     LineItem::new(1, &description, Some(terms.amount)).map(|item| vec![item])
 }
 
-pub(super) fn load_or_create_key(path: &Path) -> Result<WalletKey, CliError> {
+pub(crate) fn load_or_create_key(path: &Path) -> Result<WalletKey, CliError> {
     let seed = load_or_create_secret(path)?;
     let seed: [u8; 32] =
         seed.try_into().map_err(|_| usage(format!("{} does not hold a 32-byte key", path.display())))?;

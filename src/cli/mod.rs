@@ -3,7 +3,7 @@
 
 mod account;
 mod answer;
-mod compose;
+pub(crate) mod compose;
 mod inspect;
 mod keys;
 mod send;
@@ -18,7 +18,12 @@ use clap::{Parser, Subcommand};
 use crate::protocol::parse::{self, Incoming};
 
 #[derive(Debug, Parser)]
-#[command(name = "mailpay", version, about = "Pay merchants by e-mail with a one-time password")]
+#[command(
+    name = "mailpay",
+    version,
+    about = "Pay merchants by e-mail with a one-time password",
+    after_help = "With no command, or with a mailpay: link, the desktop wallet opens."
+)]
 struct Cli {
     #[command(subcommand)]
     command: Option<Command>,
@@ -114,6 +119,13 @@ fn runtime() -> Result<tokio::runtime::Runtime, CliError> {
 /// Runs the command line; the exit code is 0 on success, 1 on an error
 /// about the input, 2 on a usage error.
 pub fn run(args: impl IntoIterator<Item = OsString>) -> ExitCode {
+    let args: Vec<OsString> = args.into_iter().collect();
+    // `mailpay mailpay:…` is what a desktop runs when a link is clicked.
+    if let [_, link] = args.as_slice()
+        && link.to_str().is_some_and(|l| l.get(..8).is_some_and(|s| s.eq_ignore_ascii_case("mailpay:")))
+    {
+        return gui(Some(link.to_string_lossy().into_owned()));
+    }
     let cli = match Cli::try_parse_from(args) {
         Ok(cli) => cli,
         Err(e) => {
@@ -122,10 +134,7 @@ pub fn run(args: impl IntoIterator<Item = OsString>) -> ExitCode {
         }
     };
     let result = match cli.command {
-        None => {
-            println!("mailpay {}: run `mailpay --help` for the commands.", env!("CARGO_PKG_VERSION"));
-            Ok(())
-        }
+        None => return gui(None),
         Some(Command::Compose { step }) => compose::run(step),
         Some(Command::Inspect { file, json }) => inspect::run(&file, json),
         Some(Command::Order(args)) => send::order(args),
@@ -147,6 +156,17 @@ pub fn run(args: impl IntoIterator<Item = OsString>) -> ExitCode {
         }
         Err(e) => {
             eprintln!("error: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// Opens the desktop wallet.
+fn gui(link: Option<String>) -> ExitCode {
+    match crate::ui::run(link) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: the wallet window cannot open: {e}");
             ExitCode::FAILURE
         }
     }

@@ -16,6 +16,7 @@ pub mod compose;
 pub mod confirmation;
 pub mod headers;
 pub mod item;
+pub mod link;
 pub mod matching;
 pub mod message;
 pub mod money;

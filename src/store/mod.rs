@@ -4,6 +4,8 @@
 //! transaction before any mail leaves; a mail is marked sent only after
 //! the server accepted it. WAL mode; the file is owner-only.
 
+pub mod book;
+pub mod history;
 mod schema;
 pub mod state;
 

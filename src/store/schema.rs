@@ -50,6 +50,29 @@ const MIGRATIONS: &[&str] = &[
         last_uid INTEGER NOT NULL,
         PRIMARY KEY (account, folder)
     );",
+    // 2: the desktop wallet: address book, per-payment auto-approval,
+    // settings, and indexes that keep the history fast at 100,000 rows.
+    "CREATE TABLE bank (
+        address TEXT PRIMARY KEY,
+        name TEXT NOT NULL,
+        age_recipient TEXT,
+        account_ref TEXT NOT NULL DEFAULT ''
+    );
+    CREATE TABLE merchant (
+        address TEXT PRIMARY KEY,
+        name TEXT NOT NULL,
+        bank TEXT,
+        board TEXT,
+        figures TEXT NOT NULL DEFAULT '1'
+    );
+    CREATE TABLE setting (
+        key TEXT PRIMARY KEY,
+        value TEXT NOT NULL
+    );
+    ALTER TABLE payment ADD COLUMN pre_approved INTEGER NOT NULL DEFAULT 0;
+    CREATE INDEX payment_created ON payment (created DESC);
+    CREATE INDEX payment_state ON payment (state, created DESC);
+    CREATE INDEX outbox_order ON outbox (order_id);",
 ];
 
 #[derive(Debug)]

@@ -1,0 +1,72 @@
+#!/usr/bin/env bash
+# Takes a screenshot of each main view of the real wallet under Xvfb and
+# writes them to assets/screenshots/. Needs: xvfb, xdotool, x11-apps (xwd),
+# keyutils, fonts-noto-cjk, python3. The wallet runs on a throw-away folder
+# filled by examples/seed_wallet.rs; its inbox points at a closed port, so
+# the side bar shows the watcher retrying.
+#
+#   bash packaging/screenshots.sh            # builds release first
+#   PROFILE=debug bash packaging/screenshots.sh
+set -euo pipefail
+cd "$(dirname "$0")/.."
+profile="${PROFILE:-release}"
+flag=$([ "$profile" = release ] && echo --release || true)
+cargo build $flag --bin mailpay --example seed_wallet
+bin="target/$profile/mailpay"
+seed="target/$profile/examples/seed_wallet"
+out=assets/screenshots
+mkdir -p "$out"
+work=$(mktemp -d)
+display=":${DISPLAY_NUMBER:-93}"
+Xvfb "$display" -screen 0 1000x720x24 >/dev/null 2>&1 &
+xvfb=$!
+trap 'kill $xvfb 2>/dev/null || true; rm -rf "$work"' EXIT
+export DISPLAY="$display" MAILPAY_KEYRING=keyutils
+sleep 1
+
+shot() { xwd -root -silent > "$work/shot.xwd"; python3 packaging/xwd2png.py "$work/shot.xwd" "$out/$1.png"; echo "$out/$1.png"; }
+click() { xdotool mousemove "$1" "$2"; sleep 0.2; xdotool click 1; sleep "${3:-1}"; }
+
+# Welcome: a wallet with no account.
+MAILPAY_HOME="$work/empty" LANG=en_US.UTF-8 "$bin" & app=$!
+sleep 3; shot welcome
+click 500 467; shot account
+kill $app; wait $app 2>/dev/null || true
+
+# The demo, clicked through Fig. 1: Try the demo, type an amount, Enter
+# (= Pay), Review the bank's confirmation, Approve, see it settled.
+MAILPAY_HOME="$work/empty2" LANG=en_US.UTF-8 "$bin" & app=$!
+sleep 3
+click 500 377 2; shot demo-new-payment
+click 550 357 0.3
+xdotool windowfocus --sync "$(xdotool search --name MailPay | head -1)"
+xdotool type --delay 50 1200; xdotool key Return; sleep 3; shot demo-sent
+click 907 23; shot demo-approval
+click 320 306 3; click 95 98; shot demo-settled
+kill $app; wait $app 2>/dev/null || true
+
+# A wallet with an account and 40 payments, in English then Japanese.
+"$seed" "$work/home" taro@example.jp 40 >/dev/null
+keyctl session - bash -c "
+    set -e
+    export MAILPAY_HOME='$work/home'
+    echo not-a-real-password | '$bin' account add taro@example.jp --imap 127.0.0.1:1 --smtp 127.0.0.1:1 >/dev/null
+    LANG=en_US.UTF-8 '$bin' & app=\$!
+    sleep 3
+    . /dev/stdin
+    kill \$app; wait \$app 2>/dev/null || true
+    LANG=ja_JP.UTF-8 '$bin' 'mailpay:yamada@tea.example?bank=settle@bank.example&amount=3240&currency=JPY&ref=%E6%B3%A8%E6%96%87-7' & app=\$!
+    sleep 3
+    shot new-payment-ja
+    kill \$app; wait \$app 2>/dev/null || true
+" <<SCRIPT
+$(declare -f shot click)
+out='$out'; work='$work'
+shot history
+click 945 146; shot history-detail
+click 95 98
+click 849 265 2; shot approval
+click 95 61; shot new-payment
+click 95 145; shot banks-and-merchants
+click 95 192; shot settings
+SCRIPT

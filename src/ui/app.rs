@@ -1,0 +1,605 @@
+//! The wallet window: the app state, its `Message`, `update`, `view` and
+//! `subscription`. The app owns what screens share (the store handle, the
+//! account, the address book, the language), shows one screen at a time,
+//! and turns the `Action`s screens return into `Task`s on the backend.
+
+use iced::widget::{button, column, container, row, rule, text};
+use iced::{Element, Fill, Size, Subscription, Task, Theme, event, keyboard, window};
+
+use crate::config::Config;
+use crate::i18n::{Lang, Tr};
+use crate::paths::Paths;
+use crate::protocol::payment::State as PaymentState;
+use crate::protocol::{OrderId, OrderTerms, link};
+use crate::tr;
+use crate::ui::backend::{self, BackendError, Book, Home, Loaded, Session};
+use crate::ui::screen::{account, approval, contacts, history, new_payment, settings, welcome};
+use crate::ui::watch::{self, Report};
+use crate::ui::widget;
+use crate::wallet::Sent;
+
+/// The wallet window as an iced application; `link` is a `mailpay:` link
+/// to open New payment with.
+pub fn application(
+    link: Option<String>,
+) -> iced::Application<impl iced::Program<State = App, Message = Message, Theme = Theme>> {
+    iced::application(move || App::boot(link.clone()), App::update, App::view)
+        .title(App::title)
+        .subscription(App::subscription)
+        .theme(App::theme)
+        .window(window::Settings {
+            size: Size::new(1000.0, 720.0),
+            min_size: Some(Size::new(800.0, 600.0)),
+            ..window::Settings::default()
+        })
+}
+
+#[derive(Debug)]
+pub enum Screen {
+    Loading,
+    Broken(String),
+    Welcome(welcome::State),
+    Account(account::State),
+    Contacts(contacts::State),
+    Pay(new_payment::State),
+    Approval(approval::State),
+    History(history::State),
+    Settings,
+}
+
+/// The places the side bar leads to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Nav {
+    Pay,
+    History,
+    Contacts,
+    Settings,
+}
+
+#[derive(Debug, Clone)]
+pub enum Message {
+    Loaded(Result<Loaded, BackendError>),
+    DemoStarted(Loaded),
+    Nav(Nav),
+    Welcome(welcome::Message),
+    Account(account::Message),
+    Contacts(contacts::Message),
+    Pay(new_payment::Message),
+    Approval(approval::Message),
+    History(history::Message),
+    Settings(settings::Message),
+    AccountSaved(Result<(Config, Session), BackendError>),
+    BookSaved(Result<Book, BackendError>),
+    Review(OrderId),
+    Reviewing(Result<(OrderTerms, PaymentState), BackendError>),
+    Watch(Report),
+    SentInBackground(Result<Vec<Sent>, BackendError>),
+    Saved(Result<(), BackendError>),
+    FocusNext,
+    FocusPrevious,
+    DismissBanner,
+    /// A frame was drawn (listened to only to report the first one).
+    Frame,
+}
+
+/// A line across the top of the window.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Banner {
+    pub text: String,
+    pub error: bool,
+    /// An order whose confirmation can be reviewed from the banner.
+    pub review: Option<OrderId>,
+}
+
+pub struct App {
+    tr: Tr,
+    /// The language chosen in Settings, if any (else the system's).
+    chosen_lang: Option<Lang>,
+    home: Option<Home>,
+    config: Config,
+    session: Option<Session>,
+    book: Book,
+    screen: Screen,
+    link: Option<String>,
+    watch_status: String,
+    banner: Option<Banner>,
+    /// With `MAILPAY_STARTUP_REPORT` set: when the wallet started, until
+    /// the first frame is reported on stderr.
+    startup: Option<std::time::Instant>,
+}
+
+impl App {
+    fn boot(link: Option<String>) -> (App, Task<Message>) {
+        let mut app = App::new(Lang::system(), link);
+        if std::env::var_os("MAILPAY_STARTUP_REPORT").is_some() {
+            app.startup = crate::ui::STARTED.get().copied();
+        }
+        let task = match Paths::from_env() {
+            Ok(paths) => Task::perform(backend::load(paths), Message::Loaded),
+            Err(e) => Task::done(Message::Loaded(Err(e.into()))),
+        };
+        (app, task)
+    }
+
+    /// An app still loading, in `lang`.
+    pub fn new(lang: Lang, link: Option<String>) -> App {
+        App {
+            tr: Tr::new(lang),
+            chosen_lang: None,
+            home: None,
+            config: Config::default(),
+            session: None,
+            book: Book::default(),
+            screen: Screen::Loading,
+            link,
+            watch_status: String::new(),
+            banner: None,
+            startup: None,
+        }
+    }
+
+    pub fn screen(&self) -> &Screen {
+        &self.screen
+    }
+
+    pub fn banner(&self) -> Option<&Banner> {
+        self.banner.as_ref()
+    }
+
+    pub fn lang(&self) -> Lang {
+        self.tr.lang()
+    }
+
+    pub fn title(&self) -> String {
+        tr!(self.tr, "app-name")
+    }
+
+    /// `None`: iced follows the system's light or dark setting.
+    pub fn theme(&self) -> Option<Theme> {
+        None
+    }
+
+    fn orderer(&self) -> Option<crate::protocol::EmailAddress> {
+        self.session.as_ref().map(|s| s.account.address.clone())
+    }
+
+    fn say(&mut self, text: String, error: bool) {
+        self.banner = Some(Banner { text, error, review: None });
+    }
+
+    pub fn update(&mut self, message: Message) -> Task<Message> {
+        match message {
+            Message::Loaded(Ok(loaded)) => self.loaded(loaded),
+            Message::Loaded(Err(e)) => {
+                self.screen = Screen::Broken(e.to_string());
+                Task::none()
+            }
+            Message::DemoStarted(loaded) => {
+                let merchant = loaded.book.merchants.first().map(|m| m.address.clone());
+                let task = self.loaded(loaded);
+                if let Some(merchant) = merchant {
+                    self.screen = Screen::Pay(new_payment::State::for_merchant(&merchant, &self.book));
+                }
+                self.banner = Some(Banner { text: tr!(self.tr, "demo-started"), error: false, review: None });
+                task
+            }
+            Message::Nav(nav) => self.navigate(nav),
+            Message::Welcome(m) => self.welcome(m),
+            Message::Account(m) => self.account(m),
+            Message::Contacts(m) => self.contacts(m),
+            Message::Pay(m) => self.pay(m),
+            Message::Approval(m) => self.approval(m),
+            Message::History(m) => self.history(m),
+            Message::Settings(m) => self.settings(m),
+            Message::AccountSaved(result) => {
+                let reply = match result {
+                    Ok((config, session)) => {
+                        self.config = config;
+                        self.session = Some(session);
+                        Ok(())
+                    }
+                    Err(e) => Err(e.to_string()),
+                };
+                if let Screen::Account(state) = &mut self.screen {
+                    let _ = state.update(account::Message::Saved(reply));
+                }
+                Task::none()
+            }
+            Message::BookSaved(result) => {
+                let reply = result.map(|book| self.book = book).map_err(|e| e.to_string());
+                if let Screen::Contacts(state) = &mut self.screen {
+                    let _ = state.update(contacts::Message::Saved(reply), &self.book);
+                }
+                Task::none()
+            }
+            Message::Review(order) => match &self.home {
+                Some(home) => Task::perform(backend::payment(home.clone(), order), Message::Reviewing),
+                None => Task::none(),
+            },
+            Message::Reviewing(Ok((terms, PaymentState::AwaitingConfirmation { confirm, .. }))) => {
+                self.banner = None;
+                self.screen = Screen::Approval(approval::State::new(terms, confirm));
+                Task::none()
+            }
+            Message::Reviewing(Ok((terms, state))) => {
+                let text = tr!(
+                    self.tr,
+                    "review-not-waiting",
+                    order = terms.order.to_string(),
+                    state = self.tr.dynamic(&format!("state-{}", state.name()))
+                );
+                self.say(text, false);
+                Task::none()
+            }
+            Message::Reviewing(Err(e)) | Message::SentInBackground(Err(e)) | Message::Saved(Err(e)) => {
+                self.say(e.to_string(), true);
+                Task::none()
+            }
+            Message::SentInBackground(Ok(sent)) => {
+                if let Some(e) = sent.iter().find_map(|s| s.result.as_ref().err()) {
+                    self.say(e.to_string(), true);
+                }
+                Task::none()
+            }
+            Message::Saved(Ok(())) => Task::none(),
+            Message::Watch(report) => self.watched(report),
+            Message::FocusNext => iced::widget::operation::focus_next(),
+            Message::FocusPrevious => iced::widget::operation::focus_previous(),
+            Message::DismissBanner => {
+                self.banner = None;
+                Task::none()
+            }
+            Message::Frame => {
+                if let Some(started) = self.startup.take() {
+                    eprintln!("mailpay: first frame {} ms after start", started.elapsed().as_millis());
+                }
+                Task::none()
+            }
+        }
+    }
+
+    /// The wallet is open: pick the first screen.
+    pub fn loaded(&mut self, loaded: Loaded) -> Task<Message> {
+        if let Some(lang) = loaded.language.as_deref().and_then(Lang::from_code) {
+            self.chosen_lang = Some(lang);
+            if lang != self.tr.lang() {
+                self.tr = Tr::new(lang);
+            }
+        }
+        self.home = Some(loaded.home);
+        self.config = loaded.config;
+        self.session = loaded.session;
+        self.book = loaded.book;
+        if let Some(problem) = loaded.keyring_problem {
+            self.say(problem, true);
+        }
+        if let Some(text) = self.link.take() {
+            match link::parse(&text) {
+                Ok(l) => {
+                    self.screen = Screen::Pay(new_payment::State::from_link(&l, &self.book));
+                    return Task::none();
+                }
+                Err(e) => self.say(e.to_string(), true),
+            }
+        }
+        if self.config.accounts.is_empty() {
+            self.screen = Screen::Welcome(welcome::State::default());
+            Task::none()
+        } else {
+            self.navigate(Nav::History)
+        }
+    }
+
+    fn navigate(&mut self, nav: Nav) -> Task<Message> {
+        match nav {
+            Nav::Pay => self.screen = Screen::Pay(new_payment::State::default()),
+            Nav::Contacts => self.screen = Screen::Contacts(contacts::State::new()),
+            Nav::Settings => self.screen = Screen::Settings,
+            Nav::History => {
+                let state = history::State::default();
+                let query = state.query();
+                self.screen = Screen::History(state);
+                return self.load_history(query);
+            }
+        }
+        Task::none()
+    }
+
+    fn load_history(&self, query: crate::store::history::Query) -> Task<Message> {
+        let Some(home) = self.home.clone() else { return Task::none() };
+        Task::perform(
+            async move {
+                let started = std::time::Instant::now();
+                let page = backend::history(home, query).await?;
+                Ok::<_, BackendError>((page, started.elapsed().as_millis()))
+            },
+            |r| Message::History(history::Message::Loaded(r.map_err(|e| e.to_string()))),
+        )
+    }
+
+    fn welcome(&mut self, message: welcome::Message) -> Task<Message> {
+        let Screen::Welcome(state) = &mut self.screen else { return Task::none() };
+        match state.update(message) {
+            welcome::Action::None => Task::none(),
+            welcome::Action::SetUpAccount => {
+                self.screen = Screen::Account(account::State::default());
+                Task::none()
+            }
+            welcome::Action::StartDemo => Task::perform(backend::start_demo(), |r| match r {
+                Ok(loaded) => Message::DemoStarted(loaded),
+                Err(e) => Message::Welcome(welcome::Message::DemoFailed(e)),
+            }),
+        }
+    }
+
+    fn account(&mut self, message: account::Message) -> Task<Message> {
+        let Screen::Account(state) = &mut self.screen else { return Task::none() };
+        match state.update(message) {
+            account::Action::None => Task::none(),
+            account::Action::Test(account, password) => {
+                Task::perform(backend::test_connection(account, password), |r| {
+                    Message::Account(account::Message::Tested(r))
+                })
+            }
+            account::Action::Save(account, password) => match &self.home {
+                Some(home) => Task::perform(
+                    backend::save_account(home.clone(), account, password),
+                    Message::AccountSaved,
+                ),
+                None => Task::none(),
+            },
+        }
+    }
+
+    fn contacts(&mut self, message: contacts::Message) -> Task<Message> {
+        let Screen::Contacts(state) = &mut self.screen else { return Task::none() };
+        let Some(home) = self.home.clone() else { return Task::none() };
+        match state.update(message, &self.book) {
+            contacts::Action::None => Task::none(),
+            contacts::Action::SaveBank(bank) => {
+                Task::perform(backend::save_bank(home, bank), Message::BookSaved)
+            }
+            contacts::Action::SaveMerchant(merchant) => {
+                Task::perform(backend::save_merchant(home, merchant), Message::BookSaved)
+            }
+            contacts::Action::Pay(merchant) => {
+                self.screen = Screen::Pay(new_payment::State::for_merchant(&merchant, &self.book));
+                Task::none()
+            }
+        }
+    }
+
+    fn pay(&mut self, message: new_payment::Message) -> Task<Message> {
+        let orderer = self.orderer();
+        let Screen::Pay(state) = &mut self.screen else { return Task::none() };
+        let action = state.update(message, orderer.as_ref(), &self.book);
+        let Some(home) = self.home.clone() else { return Task::none() };
+        let to_pay = |r: Result<Vec<Sent>, BackendError>| {
+            Message::Pay(new_payment::Message::Dispatched(r.map_err(|e| e.to_string())))
+        };
+        match action {
+            new_payment::Action::None => Task::none(),
+            new_payment::Action::Place(order) => Task::perform(
+                async move {
+                    let id = backend::place(home.clone(), *order).await?;
+                    let mails = backend::pending(home, id.clone()).await?;
+                    Ok::<_, BackendError>((id, mails))
+                },
+                |r| Message::Pay(new_payment::Message::Placed(r.map_err(|e| e.to_string()))),
+            ),
+            new_payment::Action::Dispatch(order) => match self.session.clone() {
+                Some(session) => Task::perform(backend::dispatch(home, session, order), to_pay),
+                None => Task::done(to_pay(Err(BackendError::NoAccount))),
+            },
+            new_payment::Action::Retry(order) => match self.session.clone() {
+                Some(session) => Task::perform(backend::retry(home, session, order), to_pay),
+                None => Task::done(to_pay(Err(BackendError::NoAccount))),
+            },
+        }
+    }
+
+    fn approval(&mut self, message: approval::Message) -> Task<Message> {
+        let Screen::Approval(state) = &mut self.screen else { return Task::none() };
+        match state.update(message) {
+            approval::Action::None => Task::none(),
+            approval::Action::Answer { order, approve } => {
+                let answered = |r: Result<Vec<Sent>, BackendError>| {
+                    Message::Approval(approval::Message::Answered(r.map_err(|e| e.to_string())))
+                };
+                match (self.home.clone(), self.session.clone()) {
+                    (Some(home), Some(session)) => {
+                        Task::perform(backend::answer(home, session, order, approve), answered)
+                    }
+                    _ => Task::done(answered(Err(BackendError::NoAccount))),
+                }
+            }
+        }
+    }
+
+    fn history(&mut self, message: history::Message) -> Task<Message> {
+        let Screen::History(state) = &mut self.screen else { return Task::none() };
+        let Some(home) = self.home.clone() else { return Task::none() };
+        match state.update(message) {
+            history::Action::None => Task::none(),
+            history::Action::Load(query) => self.load_history(query),
+            history::Action::Timeline(order) => {
+                let key = order.as_str().to_string();
+                Task::perform(backend::timeline(home, order), move |r| {
+                    Message::History(history::Message::Timeline(key.clone(), r.map_err(|e| e.to_string())))
+                })
+            }
+            history::Action::Export(query) => Task::perform(backend::export(home, query), |r| {
+                Message::History(history::Message::Exported(
+                    r.map(|(path, _)| path.display().to_string()).map_err(|e| e.to_string()),
+                ))
+            }),
+            history::Action::Approve(order) => Task::done(Message::Review(order)),
+            history::Action::Resend(order) => match self.session.clone() {
+                Some(session) => {
+                    let reload = order.clone();
+                    Task::perform(backend::retry(home, session, order), Message::SentInBackground).chain(
+                        Task::done(Message::History(history::Message::Open(reload.as_str().to_string()))),
+                    )
+                }
+                None => Task::done(Message::SentInBackground(Err(BackendError::NoAccount))),
+            },
+        }
+    }
+
+    fn settings(&mut self, message: settings::Message) -> Task<Message> {
+        match settings::update(message) {
+            settings::Action::SetLanguage(lang) => {
+                self.tr = Tr::new(lang);
+                self.chosen_lang = Some(lang);
+                match &self.home {
+                    Some(home) => {
+                        Task::perform(backend::set_language(home.clone(), lang.code()), Message::Saved)
+                    }
+                    None => Task::none(),
+                }
+            }
+            settings::Action::EditAccount => {
+                self.screen = Screen::Account(match self.config.accounts.first() {
+                    Some(a) => account::State::editing(a),
+                    None => account::State::default(),
+                });
+                Task::none()
+            }
+        }
+    }
+
+    fn watched(&mut self, report: Report) -> Task<Message> {
+        let mut task = Task::none();
+        if let (Some(order), Some(home), Some(session)) =
+            (report.to_send(), self.home.clone(), self.session.clone())
+            && let Ok(order) = order.parse::<OrderId>()
+        {
+            task = Task::perform(backend::dispatch(home, session, order), Message::SentInBackground);
+        }
+        match &report {
+            Report::Demo => self.watch_status = tr!(self.tr, "watch-demo"),
+            Report::Connected { idle } => {
+                self.watch_status =
+                    if *idle { tr!(self.tr, "watch-idle") } else { tr!(self.tr, "watch-polling") }
+            }
+            Report::Disconnected { reason, retry_in_secs } => {
+                self.watch_status = tr!(
+                    self.tr,
+                    "watch-disconnected",
+                    reason = reason.clone(),
+                    seconds = retry_in_secs.to_string()
+                );
+            }
+            Report::Stopped(reason) => self.say(reason.clone(), true),
+            Report::Invalid(reason) => self.say(tr!(self.tr, "watch-invalid", reason = reason.clone()), true),
+            Report::Received { order, receipt } => {
+                if report.awaiting().is_some() {
+                    self.banner = Some(Banner {
+                        text: tr!(self.tr, "watch-confirmation", order = order.clone()),
+                        error: false,
+                        review: order.parse().ok(),
+                    });
+                } else if let crate::wallet::Receipt::Stepped { to, .. } = receipt {
+                    let state = self.tr.dynamic(&format!("state-{to}"));
+                    self.say(tr!(self.tr, "watch-stepped", order = order.clone(), state = state), false);
+                } else if let crate::wallet::Receipt::Refused { reason, .. } = receipt {
+                    self.say(reason.clone(), true);
+                }
+                if let Screen::History(state) = &self.screen {
+                    return Task::batch([task, self.load_history(state.query())]);
+                }
+            }
+        }
+        task
+    }
+
+    pub fn subscription(&self) -> Subscription<Message> {
+        let keys = event::listen_with(|event, _status, _window| match event {
+            iced::Event::Keyboard(keyboard::Event::KeyPressed {
+                key: keyboard::Key::Named(keyboard::key::Named::Tab),
+                modifiers,
+                ..
+            }) => Some(if modifiers.shift() { Message::FocusPrevious } else { Message::FocusNext }),
+            _ => None,
+        });
+        let inbox = match (&self.home, &self.session) {
+            (Some(home), Some(session)) => {
+                watch::subscription(home.clone(), session.clone()).map(Message::Watch)
+            }
+            _ => Subscription::none(),
+        };
+        let frames = match self.startup {
+            Some(_) => window::frames().map(|_| Message::Frame),
+            None => Subscription::none(),
+        };
+        Subscription::batch([keys, inbox, frames])
+    }
+
+    pub fn view(&self) -> Element<'_, Message> {
+        let tr = &self.tr;
+        let orderer = self.orderer();
+        let body: Element<'_, Message> = match &self.screen {
+            Screen::Loading => container(text(tr!(tr, "loading"))).center(Fill).into(),
+            Screen::Broken(e) => container(widget::error_text(tr!(tr, "broken", reason = e.clone())))
+                .center(Fill)
+                .padding(24)
+                .into(),
+            Screen::Welcome(s) => return s.view(tr).map(Message::Welcome),
+            Screen::Account(s) => s.view(tr).map(Message::Account),
+            Screen::Contacts(s) => s.view(tr, &self.book).map(Message::Contacts),
+            Screen::Pay(s) => s.view(tr, orderer.as_ref(), &self.book).map(Message::Pay),
+            Screen::Approval(s) => s.view(tr).map(Message::Approval),
+            Screen::History(s) => s.view(tr).map(Message::History),
+            Screen::Settings => settings::view(tr, self.config.accounts.first()).map(Message::Settings),
+        };
+        let mut main = column![].width(Fill).height(Fill);
+        if let Some(banner) = &self.banner {
+            let mut line = row![if banner.error {
+                widget::error_text(banner.text.clone())
+            } else {
+                text(banner.text.clone()).into()
+            }]
+            .spacing(12)
+            .align_y(iced::Center);
+            line = line.push(iced::widget::space::horizontal());
+            if let Some(order) = &banner.review {
+                line = line.push(button(text(tr!(tr, "review"))).on_press(Message::Review(order.clone())));
+            }
+            line = line.push(button(text("×")).style(button::text).on_press(Message::DismissBanner));
+            main = main.push(container(line).padding(8).width(Fill).style(container::rounded_box));
+        }
+        main = main.push(body);
+        row![self.sidebar(), rule::vertical(1), main].into()
+    }
+
+    fn sidebar(&self) -> Element<'_, Message> {
+        let tr = &self.tr;
+        let current = match self.screen {
+            Screen::Pay(_) => Some(Nav::Pay),
+            Screen::History(_) | Screen::Approval(_) => Some(Nav::History),
+            Screen::Contacts(_) => Some(Nav::Contacts),
+            Screen::Settings | Screen::Account(_) => Some(Nav::Settings),
+            _ => None,
+        };
+        let item = |nav: Nav, label: String| {
+            let style = if current == Some(nav) { button::primary } else { button::text };
+            button(text(label)).width(Fill).style(style).on_press(Message::Nav(nav))
+        };
+        let mut bar = column![
+            text(tr!(tr, "app-name")).size(22),
+            item(Nav::Pay, tr!(tr, "nav-pay")),
+            item(Nav::History, tr!(tr, "nav-history")),
+            item(Nav::Contacts, tr!(tr, "nav-contacts")),
+            item(Nav::Settings, tr!(tr, "nav-settings")),
+            iced::widget::space::vertical(),
+        ]
+        .spacing(6)
+        .padding(12)
+        .width(190);
+        if let Some(session) = &self.session {
+            bar = bar.push(text(session.account.address.to_string()).size(12));
+        }
+        bar = bar.push(text(self.watch_status.clone()).size(12));
+        bar.into()
+    }
+}

@@ -1,0 +1,376 @@
+//! What the desktop wallet does away from the UI thread: every call here
+//! is `async` and runs disk work (SQLite, the keyring, files) on tokio's
+//! blocking pool and network work (SMTP) on the runtime. Screens never
+//! call these directly: the app turns them into `Task`s.
+//!
+//! The store sits behind a mutex that is only ever locked inside
+//! `spawn_blocking`, never across the network: a dispatch reads the
+//! outbox, unlocks, sends, and locks again to record what the server said.
+
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+
+use crate::config::{Config, ConfigError};
+use crate::mail::account::Account;
+use crate::mail::smtp::{SendError, Smtp};
+use crate::paths::{PathError, Paths};
+use crate::protocol::cheque::Cheque;
+use crate::protocol::compose;
+use crate::protocol::message::WalletMail;
+use crate::protocol::payment::{Event, State};
+use crate::protocol::{OrderId, OrderTerms};
+use crate::secrets::{Keyring, SecretError};
+use crate::store::book::{Bank, Merchant};
+use crate::store::history::{Entry, Page, Query};
+use crate::store::{Store, StoreError};
+use crate::wallet::{self, Sent, WalletError};
+
+/// Why something the wallet tried did not work, said so the user can act.
+#[derive(Debug, Clone, thiserror::Error)]
+pub enum BackendError {
+    #[error("{0}")]
+    Store(#[from] StoreError),
+    #[error("{0}")]
+    Wallet(#[from] WalletError),
+    #[error("{0}")]
+    Secret(#[from] SecretError),
+    #[error("{0}")]
+    Config(#[from] ConfigError),
+    #[error("{0}")]
+    Path(#[from] PathError),
+    #[error("{0}")]
+    Send(#[from] SendError),
+    #[error("set up your mail account first (Settings → Account)")]
+    NoAccount,
+    #[error("the wallet cheque cannot be made: {0}")]
+    Cheque(String),
+    #[error("an internal task stopped unexpectedly: {0}")]
+    Join(String),
+}
+
+/// The wallet's files, shared by every task.
+#[derive(Clone)]
+pub struct Home {
+    pub paths: Paths,
+    store: Arc<Mutex<Store>>,
+}
+
+impl std::fmt::Debug for Home {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Home({})", self.paths.data_dir.display())
+    }
+}
+
+impl Home {
+    /// Opens the store under `paths` (blocking: call from a blocking task).
+    pub fn open(paths: Paths) -> Result<Home, BackendError> {
+        let store = Store::open(&paths.database())?;
+        Ok(Home { paths, store: Arc::new(Mutex::new(store)) })
+    }
+
+    /// Runs `f` with the store right here, blocking: only for threads of
+    /// their own (the inbox watcher), never on the UI's executor.
+    pub fn with_blocking<T>(
+        &self,
+        f: impl FnOnce(&mut Store) -> Result<T, BackendError>,
+    ) -> Result<T, BackendError> {
+        let mut guard = self.store.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        f(&mut guard)
+    }
+
+    /// Runs `f` with the store on the blocking pool.
+    pub async fn with<T: Send + 'static>(
+        &self,
+        f: impl FnOnce(&mut Store) -> Result<T, BackendError> + Send + 'static,
+    ) -> Result<T, BackendError> {
+        let store = self.store.clone();
+        blocking(move || {
+            // A panic elsewhere while holding the lock leaves the data as
+            // SQLite committed it: carry on with it.
+            let mut guard = store.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+            f(&mut guard)
+        })
+        .await
+    }
+}
+
+async fn blocking<T: Send + 'static>(
+    f: impl FnOnce() -> Result<T, BackendError> + Send + 'static,
+) -> Result<T, BackendError> {
+    tokio::task::spawn_blocking(f).await.map_err(|e| BackendError::Join(e.to_string()))?
+}
+
+/// A mail account with its password from the keyring, or the demo's.
+#[derive(Clone)]
+pub struct Session {
+    pub account: Account,
+    password: Arc<str>,
+    /// The demo's private mail loop, which replaces SMTP and IMAP.
+    demo: Option<crate::demo::MailLoop>,
+}
+
+impl std::fmt::Debug for Session {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Session({}, password <redacted>)", self.account.address)
+    }
+}
+
+impl Session {
+    pub fn new(account: Account, password: String) -> Session {
+        Session { account, password: password.into(), demo: None }
+    }
+
+    /// The demo's orderer, sending and receiving through the demo loop.
+    pub fn demo(mail: crate::demo::MailLoop) -> Session {
+        Session { account: Account::guess(mail.orderer().clone()), password: "".into(), demo: Some(mail) }
+    }
+
+    pub fn demo_loop(&self) -> Option<&crate::demo::MailLoop> {
+        self.demo.as_ref()
+    }
+
+    pub fn password(&self) -> &str {
+        &self.password
+    }
+}
+
+/// Everything the wallet needs at start.
+#[derive(Debug, Clone)]
+pub struct Loaded {
+    pub home: Home,
+    pub config: Config,
+    /// The first account, if its password is in the keyring.
+    pub session: Option<Session>,
+    /// Why the account's password could not be read, if it could not.
+    pub keyring_problem: Option<String>,
+    pub book: Book,
+    pub language: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Book {
+    pub banks: Vec<Bank>,
+    pub merchants: Vec<Merchant>,
+}
+
+/// Opens the wallet in `paths` (the platform's folders, or `MAILPAY_HOME`).
+pub async fn load(paths: Paths) -> Result<Loaded, BackendError> {
+    blocking(move || {
+        let config = Config::load(&paths.config_file())?;
+        let home = Home::open(paths)?;
+        let (book, language) = {
+            let store = home.store.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+            (Book { banks: store.banks()?, merchants: store.merchants()? }, store.setting("language")?)
+        };
+        let (session, keyring_problem) = match config.accounts.first() {
+            None => (None, None),
+            Some(account) => match Keyring::system().and_then(|k| k.password(account.address.as_str())) {
+                Ok(password) => (Some(Session::new(account.clone(), password)), None),
+                Err(e) => (None, Some(e.to_string())),
+            },
+        };
+        Ok(Loaded { home, config, session, keyring_problem, book, language })
+    })
+    .await
+}
+
+/// Starts the demo and opens its throw-away wallet as the orderer's.
+pub async fn start_demo() -> Result<Loaded, String> {
+    let demo = crate::demo::start().await.map_err(|e| e.to_string())?;
+    let mut loaded = load(demo.paths.clone()).await.map_err(|e| e.to_string())?;
+    let session = Session::demo(demo.mail);
+    loaded.config.accounts = vec![session.account.clone()];
+    loaded.session = Some(session);
+    loaded.keyring_problem = None;
+    Ok(loaded)
+}
+
+/// Stores the password in the keyring and the account in the config file.
+pub async fn save_account(
+    home: Home,
+    account: Account,
+    password: String,
+) -> Result<(Config, Session), BackendError> {
+    blocking(move || {
+        Keyring::system()?.set_password(account.address.as_str(), &password)?;
+        let path = home.paths.config_file();
+        let mut config = Config::load(&path)?;
+        config.upsert(account.clone());
+        config.save(&path)?;
+        Ok((config, Session::new(account, password)))
+    })
+    .await
+}
+
+/// The outcome of "Test connection", per server.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConnectionReport {
+    pub smtp: Result<(), String>,
+    pub imap: Result<(), String>,
+}
+
+pub async fn test_connection(account: Account, password: String) -> ConnectionReport {
+    let smtp = async {
+        let smtp = Smtp::new(&account, &password).map_err(|e| e.to_string())?;
+        smtp.test_connection().await.map_err(|e| e.to_string())
+    };
+    let imap = async {
+        let mut session = crate::mail::imap::connect(&account, &password).await.map_err(|e| e.to_string())?;
+        let _ = session.logout().await;
+        Ok(())
+    };
+    let (smtp, imap) = tokio::join!(smtp, imap);
+    ConnectionReport { smtp, imap }
+}
+
+pub async fn book(home: Home) -> Result<Book, BackendError> {
+    home.with(|s| Ok(Book { banks: s.banks()?, merchants: s.merchants()? })).await
+}
+
+pub async fn save_bank(home: Home, bank: Bank) -> Result<Book, BackendError> {
+    home.with(move |s| {
+        s.save_bank(&bank)?;
+        Ok(Book { banks: s.banks()?, merchants: s.merchants()? })
+    })
+    .await
+}
+
+pub async fn save_merchant(home: Home, merchant: Merchant) -> Result<Book, BackendError> {
+    home.with(move |s| {
+        s.save_merchant(&merchant)?;
+        Ok(Book { banks: s.banks()?, merchants: s.merchants()? })
+    })
+    .await
+}
+
+pub async fn set_language(home: Home, code: &'static str) -> Result<(), BackendError> {
+    home.with(move |s| Ok(s.set_setting("language", code)?)).await
+}
+
+/// What to pay, as the New payment form produced it.
+#[derive(Debug, Clone)]
+pub struct Order {
+    pub terms: OrderTerms,
+    /// The bank's age recipient when the claim-2 cheque goes along.
+    pub cheque_for: Option<String>,
+    pub pre_approved: bool,
+}
+
+/// Records the payment and its mails (nothing is sent yet). After this,
+/// quitting loses nothing: the mails wait in the outbox.
+pub async fn place(home: Home, order: Order) -> Result<OrderId, BackendError> {
+    let key_path = home.paths.data_dir.join("cheque-signing.key");
+    home.with(move |store| {
+        let terms = &order.terms;
+        let mut extra = Vec::new();
+        if let Some(recipient) = &order.cheque_for {
+            let recipient: age::x25519::Recipient = recipient
+                .parse()
+                .map_err(|e: &str| BackendError::Cheque(format!("the bank's age key: {e}")))?;
+            let key = crate::cli::compose::load_or_create_key(&key_path)
+                .map_err(|e| BackendError::Cheque(e.to_string()))?;
+            let cheque = Cheque {
+                order: terms.order.clone(),
+                payer: terms.orderer.clone(),
+                payee: terms.merchant.clone(),
+                amount: terms.amount,
+                password: terms.password.clone(),
+                issued: terms.created,
+            };
+            let sealed = cheque.seal(&key, &recipient).map_err(|e| BackendError::Cheque(e.to_string()))?;
+            extra.push(compose::wallet(
+                &WalletMail { order: terms.order.clone(), orderer: terms.orderer.clone(), cheque: sealed },
+                &terms.bank,
+            ));
+        }
+        wallet::place(store, terms, extra, terms.created)?;
+        store.set_pre_approved(&terms.order, order.pre_approved)?;
+        Ok(terms.order.clone())
+    })
+    .await
+}
+
+/// The mails of a payment waiting to go, as (kind, recipient).
+pub async fn pending(home: Home, order: OrderId) -> Result<Vec<(String, String)>, BackendError> {
+    home.with(move |s| {
+        Ok(wallet::queued(s, &order)?.into_iter().map(|(m, _)| (m.kind, m.recipient)).collect())
+    })
+    .await
+}
+
+/// Sends every queued mail of `order` at once and records the outcome.
+pub async fn dispatch(home: Home, session: Session, order: OrderId) -> Result<Vec<Sent>, BackendError> {
+    let queued = {
+        let order = order.clone();
+        home.with(move |s| Ok(wallet::queued(s, &order)?)).await?
+    };
+    if queued.is_empty() {
+        return Ok(Vec::new());
+    }
+    let outgoing: Vec<_> = queued.iter().map(|(_, o)| o.clone()).collect();
+    let results = match &session.demo {
+        Some(mail) => mail.send_all(&outgoing).await,
+        None => Smtp::new(&session.account, session.password())?.send_all(&outgoing).await,
+    };
+    home.with(move |s| Ok(wallet::record_dispatch(s, &order, &queued, &results)?)).await
+}
+
+/// A retry after a failure: moves the payment back to where it stopped
+/// (only mails not accepted stay queued), then dispatches.
+pub async fn retry(home: Home, session: Session, order: OrderId) -> Result<Vec<Sent>, BackendError> {
+    let o = order.clone();
+    home.with(move |s| {
+        let (_, state) = s.load(&o)?;
+        if matches!(state, State::Failed { .. }) {
+            wallet::act(s, &o, &Event::Retry, None, false)?;
+        }
+        Ok(())
+    })
+    .await?;
+    dispatch(home, session, order).await
+}
+
+/// The orderer's answer to a confirmation: OK + A, or a decline; queued,
+/// then sent.
+pub async fn answer(
+    home: Home,
+    session: Session,
+    order: OrderId,
+    approve: bool,
+) -> Result<Vec<Sent>, BackendError> {
+    let o = order.clone();
+    home.with(move |s| {
+        let event = if approve { Event::UserApprove } else { Event::UserDecline };
+        wallet::act(s, &o, &event, None, false)?;
+        Ok(())
+    })
+    .await?;
+    dispatch(home, session, order).await
+}
+
+pub async fn payment(home: Home, order: OrderId) -> Result<(OrderTerms, State), BackendError> {
+    home.with(move |s| Ok(s.load(&order)?)).await
+}
+
+pub async fn history(home: Home, query: Query) -> Result<Page, BackendError> {
+    home.with(move |s| Ok(s.history(&query)?)).await
+}
+
+pub async fn timeline(home: Home, order: OrderId) -> Result<Vec<Entry>, BackendError> {
+    home.with(move |s| Ok(s.timeline(&order)?)).await
+}
+
+/// Exports the history matching `query` next to the user's downloads (or
+/// in the wallet's data folder) and says where.
+pub async fn export(home: Home, query: Query) -> Result<(PathBuf, usize), BackendError> {
+    let dir = directories::UserDirs::new()
+        .and_then(|u| u.download_dir().map(std::path::Path::to_path_buf))
+        .filter(|d| d.is_dir())
+        .unwrap_or_else(|| home.paths.data_dir.clone());
+    let path = dir.join(format!("mailpay-history-{}.csv", wallet::now().unix()));
+    home.with(move |s| {
+        let n = s.export_csv(&query, &path)?;
+        Ok((path, n))
+    })
+    .await
+}

@@ -1,0 +1,26 @@
+//! The orderer's desktop wallet, in iced's own architecture: one state,
+//! one `Message`, an `update` that returns `Task`s, a `view` and a
+//! `subscription` (the inbox watcher). [`app`] holds the whole and routes
+//! between screens; each file under [`screen`] is one screen with its own
+//! state, messages and the `Action` it hands back to the app, which alone
+//! starts work in [`backend`] (disk and network, never on the UI thread).
+//!
+//! This is the only module of the crate that uses iced.
+
+pub mod app;
+pub mod backend;
+pub mod screen;
+pub mod watch;
+mod widget;
+
+pub use app::application;
+
+/// When [`run`] was called, for the start-up report (`MAILPAY_STARTUP_REPORT`).
+pub static STARTED: std::sync::OnceLock<std::time::Instant> = std::sync::OnceLock::new();
+
+/// Opens the wallet window; `link` is a `mailpay:` link to open New
+/// payment with.
+pub fn run(link: Option<String>) -> iced::Result {
+    let _ = STARTED.set(std::time::Instant::now());
+    application(link).run()
+}

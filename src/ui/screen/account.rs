@@ -1,0 +1,305 @@
+//! The mail account: address, IMAP and SMTP servers (guessed from the
+//! address, editable), the password (to the OS keyring only), and a
+//! connection test with one clear result per server.
+
+use iced::widget::{button, column, pick_list, row, scrollable, text, text_input};
+use iced::{Element, Fill};
+
+use crate::i18n::Tr;
+use crate::mail::account::{Account, Security, Server};
+use crate::protocol::EmailAddress;
+use crate::tr;
+use crate::ui::backend::ConnectionReport;
+use crate::ui::widget;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SecurityChoice(pub Security);
+
+impl std::fmt::Display for SecurityChoice {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self.0 {
+            Security::Tls => "TLS",
+            Security::Starttls => "STARTTLS",
+        })
+    }
+}
+
+const CHOICES: [SecurityChoice; 2] = [SecurityChoice(Security::Tls), SecurityChoice(Security::Starttls)];
+
+#[derive(Default)]
+pub struct State {
+    address: String,
+    username: String,
+    smtp_host: String,
+    smtp_port: String,
+    smtp_security: Option<SecurityChoice>,
+    imap_host: String,
+    imap_port: String,
+    imap_security: Option<SecurityChoice>,
+    password: String,
+    /// The user changed a server field: stop guessing from the address.
+    servers_edited: bool,
+    busy: bool,
+    report: Option<ConnectionReport>,
+    saved: Option<Result<(), String>>,
+}
+
+impl std::fmt::Debug for State {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("account::State")
+            .field("address", &self.address)
+            .field("password", &"<redacted>")
+            .finish_non_exhaustive()
+    }
+}
+
+#[derive(Clone)]
+pub enum Message {
+    Address(String),
+    Username(String),
+    SmtpHost(String),
+    SmtpPort(String),
+    SmtpSecurity(SecurityChoice),
+    ImapHost(String),
+    ImapPort(String),
+    ImapSecurity(SecurityChoice),
+    Password(String),
+    Test,
+    Tested(ConnectionReport),
+    Save,
+    Saved(Result<(), String>),
+}
+
+impl std::fmt::Debug for Message {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Message::Password(_) => f.write_str("Password(<redacted>)"),
+            Message::Address(a) => write!(f, "Address({a:?})"),
+            Message::Tested(r) => write!(f, "Tested({r:?})"),
+            Message::Saved(r) => write!(f, "Saved({r:?})"),
+            Message::Test => f.write_str("Test"),
+            Message::Save => f.write_str("Save"),
+            _ => f.write_str("AccountField"),
+        }
+    }
+}
+
+pub enum Action {
+    None,
+    Test(Account, String),
+    Save(Account, String),
+}
+
+impl State {
+    /// The form for an existing account (the password is not shown).
+    pub fn editing(account: &Account) -> State {
+        let mut state = State { servers_edited: true, ..State::default() };
+        state.fill(account);
+        state.address = account.address.to_string();
+        state.username = account.username.clone();
+        state
+    }
+
+    fn fill(&mut self, account: &Account) {
+        self.username = account.username.clone();
+        self.smtp_host = account.smtp.host.clone();
+        self.smtp_port = account.smtp.port.to_string();
+        self.smtp_security = Some(SecurityChoice(account.smtp.security));
+        self.imap_host = account.imap.host.clone();
+        self.imap_port = account.imap.port.to_string();
+        self.imap_security = Some(SecurityChoice(account.imap.security));
+    }
+
+    /// The account the form describes, or what is wrong with it.
+    pub fn account(&self) -> Result<Account, String> {
+        let address: EmailAddress =
+            self.address.trim().parse().map_err(|e: crate::protocol::address::AddressError| e.to_string())?;
+        let server = |host: &str,
+                      port: &str,
+                      security: Option<SecurityChoice>,
+                      what: &str|
+         -> Result<Server, String> {
+            let host = host.trim();
+            if host.is_empty() || host.contains(char::is_whitespace) {
+                return Err(format!("the {what} server name is missing or has spaces"));
+            }
+            let port: u16 = port
+                .trim()
+                .parse()
+                .map_err(|_| format!("the {what} port must be a number from 1 to 65535"))?;
+            if port == 0 {
+                return Err(format!("the {what} port must be a number from 1 to 65535"));
+            }
+            Ok(Server { host: host.to_string(), port, security: security.map_or(Security::Tls, |s| s.0) })
+        };
+        let username = if self.username.trim().is_empty() {
+            address.to_string()
+        } else {
+            self.username.trim().to_string()
+        };
+        Ok(Account {
+            smtp: server(&self.smtp_host, &self.smtp_port, self.smtp_security, "SMTP")?,
+            imap: server(&self.imap_host, &self.imap_port, self.imap_security, "IMAP")?,
+            address,
+            username,
+            ca_file: None,
+        })
+    }
+
+    pub fn update(&mut self, message: Message) -> Action {
+        match message {
+            Message::Address(address) => {
+                self.address = address;
+                if !self.servers_edited
+                    && let Ok(address) = self.address.trim().parse::<EmailAddress>()
+                {
+                    self.fill(&Account::guess(address));
+                }
+            }
+            Message::Username(u) => self.username = u,
+            Message::SmtpHost(h) => (self.smtp_host, self.servers_edited) = (h, true),
+            Message::SmtpPort(p) => (self.smtp_port, self.servers_edited) = (p, true),
+            Message::SmtpSecurity(s) => (self.smtp_security, self.servers_edited) = (Some(s), true),
+            Message::ImapHost(h) => (self.imap_host, self.servers_edited) = (h, true),
+            Message::ImapPort(p) => (self.imap_port, self.servers_edited) = (p, true),
+            Message::ImapSecurity(s) => (self.imap_security, self.servers_edited) = (Some(s), true),
+            Message::Password(p) => self.password = p,
+            Message::Test => {
+                if let Ok(account) = self.account() {
+                    self.busy = true;
+                    self.report = None;
+                    return Action::Test(account, self.password.clone());
+                }
+            }
+            Message::Tested(report) => {
+                self.busy = false;
+                self.report = Some(report);
+            }
+            Message::Save => {
+                if let Ok(account) = self.account() {
+                    self.busy = true;
+                    self.saved = None;
+                    return Action::Save(account, self.password.clone());
+                }
+            }
+            Message::Saved(result) => {
+                self.busy = false;
+                if result.is_ok() {
+                    self.password.clear();
+                }
+                self.saved = Some(result);
+            }
+        }
+        Action::None
+    }
+
+    pub fn view<'a>(&'a self, tr: &Tr) -> Element<'a, Message> {
+        let valid = self.account();
+        let ready = valid.is_ok() && !self.password.is_empty() && !self.busy;
+        let server_row = |label: String,
+                          host: &'a str,
+                          port: &'a str,
+                          security: Option<SecurityChoice>,
+                          on_host: fn(String) -> Message,
+                          on_port: fn(String) -> Message,
+                          on_sec: fn(SecurityChoice) -> Message| {
+            row![
+                widget::field(label, "mail.example.com", host, on_host),
+                column![
+                    text(tr!(tr, "account-port")).size(14),
+                    text_input("993", port).on_input(on_port).padding(6).width(90)
+                ]
+                .spacing(4),
+                column![
+                    text(tr!(tr, "account-security")).size(14),
+                    pick_list(CHOICES, security, on_sec).padding(6)
+                ]
+                .spacing(4),
+            ]
+            .spacing(8)
+        };
+        let mut content = column![
+            widget::heading(tr!(tr, "account-title")),
+            widget::field(tr!(tr, "account-address"), "you@example.com", &self.address, Message::Address),
+            widget::field(tr!(tr, "account-username"), &self.address, &self.username, Message::Username),
+            server_row(
+                tr!(tr, "account-imap"),
+                &self.imap_host,
+                &self.imap_port,
+                self.imap_security,
+                Message::ImapHost,
+                Message::ImapPort,
+                Message::ImapSecurity
+            ),
+            server_row(
+                tr!(tr, "account-smtp"),
+                &self.smtp_host,
+                &self.smtp_port,
+                self.smtp_security,
+                Message::SmtpHost,
+                Message::SmtpPort,
+                Message::SmtpSecurity
+            ),
+            column![
+                text(tr!(tr, "account-password")).size(14),
+                text_input("", &self.password).secure(true).on_input(Message::Password).padding(6),
+                text(tr!(tr, "account-password-hint")).size(12),
+            ]
+            .spacing(4),
+            row![
+                button(text(tr!(tr, "account-test")))
+                    .style(button::secondary)
+                    .on_press_maybe(ready.then_some(Message::Test)),
+                button(text(tr!(tr, "account-save"))).on_press_maybe(ready.then_some(Message::Save)),
+            ]
+            .spacing(8),
+        ]
+        .spacing(12);
+        if let (Err(problem), false) = (&valid, self.address.is_empty()) {
+            content = content.push(widget::error_text(problem.clone()));
+        }
+        if self.busy {
+            content = content.push(text(tr!(tr, "working")));
+        }
+        if let Some(report) = &self.report {
+            for (name, result) in [("IMAP", &report.imap), ("SMTP", &report.smtp)] {
+                content = content.push(match result {
+                    Ok(()) => widget::ok_text(tr!(tr, "account-test-ok", server = name)),
+                    Err(e) => {
+                        widget::error_text(tr!(tr, "account-test-failed", server = name, reason = e.clone()))
+                    }
+                });
+            }
+        }
+        match &self.saved {
+            Some(Ok(())) => content = content.push(widget::ok_text(tr!(tr, "account-saved"))),
+            Some(Err(e)) => content = content.push(widget::error_text(e.clone())),
+            None => {}
+        }
+        scrollable(content.padding(16).width(Fill)).into()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    #[test]
+    fn servers_follow_the_address_until_edited() {
+        let mut state = State::default();
+        let _ = state.update(Message::Address("taro@gmail.com".into()));
+        assert_eq!(state.imap_host, "imap.gmail.com");
+        let _ = state.update(Message::ImapHost("mail.example.jp".into()));
+        let _ = state.update(Message::Address("taro@example.org".into()));
+        assert_eq!(state.imap_host, "mail.example.jp", "an edited server is kept");
+        let _ = state.update(Message::SmtpPort("0".into()));
+        assert!(state.account().unwrap_err().contains("port"));
+    }
+
+    #[test]
+    fn password_never_shows_in_debug() {
+        let text = format!("{:?}", Message::Password("hunter2".into()));
+        assert!(!text.contains("hunter2"));
+    }
+}

@@ -1,0 +1,349 @@
+//! Banks and merchants: the address book a payment is made from. A
+//! merchant can be imported from its `mailpay:` link.
+
+use iced::widget::{button, checkbox, column, pick_list, row, scrollable, text};
+use iced::{Element, Fill};
+
+use crate::i18n::Tr;
+use crate::protocol::link;
+use crate::protocol::{EmailAddress, Method};
+use crate::store::book::{Bank, Merchant};
+use crate::tr;
+use crate::ui::backend::Book;
+use crate::ui::widget;
+
+const FIGURES: [Method; 4] = [Method::Confirm, Method::Cheque, Method::Board, Method::All];
+
+#[derive(Debug, Default)]
+pub struct State {
+    bank_address: String,
+    bank_name: String,
+    bank_key: String,
+    bank_account: String,
+    merchant_address: String,
+    merchant_name: String,
+    merchant_bank: Option<String>,
+    merchant_board: String,
+    figures: [bool; 4],
+    link: String,
+    problem: Option<String>,
+    note: Option<String>,
+}
+
+#[derive(Debug, Clone)]
+pub enum Message {
+    BankAddress(String),
+    BankName(String),
+    BankKey(String),
+    BankAccount(String),
+    SaveBank,
+    EditBank(usize),
+    MerchantAddress(String),
+    MerchantName(String),
+    MerchantBank(String),
+    MerchantBoard(String),
+    Figure(usize, bool),
+    SaveMerchant,
+    EditMerchant(usize),
+    Pay(usize),
+    Link(String),
+    ImportLink,
+    Saved(Result<(), String>),
+}
+
+pub enum Action {
+    None,
+    SaveBank(Bank),
+    SaveMerchant(Merchant),
+    Pay(EmailAddress),
+}
+
+impl State {
+    pub fn new() -> State {
+        State { figures: [true, false, false, false], ..State::default() }
+    }
+
+    pub fn bank(&self) -> Result<Bank, String> {
+        let address: EmailAddress = self
+            .bank_address
+            .trim()
+            .parse()
+            .map_err(|e: crate::protocol::address::AddressError| e.to_string())?;
+        let key = self.bank_key.trim();
+        if !key.is_empty() {
+            key.parse::<age::x25519::Recipient>()
+                .map_err(|e| format!("the age public key is invalid: {e}"))?;
+        }
+        let name = if self.bank_name.trim().is_empty() {
+            address.domain().to_string()
+        } else {
+            self.bank_name.trim().to_string()
+        };
+        Ok(Bank {
+            address,
+            name,
+            age_recipient: (!key.is_empty()).then(|| key.to_string()),
+            account_ref: self.bank_account.trim().to_string(),
+        })
+    }
+
+    pub fn merchant(&self) -> Result<Merchant, String> {
+        let address: EmailAddress = self
+            .merchant_address
+            .trim()
+            .parse()
+            .map_err(|e: crate::protocol::address::AddressError| e.to_string())?;
+        let bank = self
+            .merchant_bank
+            .as_deref()
+            .map(str::parse::<EmailAddress>)
+            .transpose()
+            .map_err(|e| e.to_string())?;
+        let board = self.merchant_board.trim();
+        if !board.is_empty() && !board.starts_with("https://") {
+            return Err("the board must be an https:// address".into());
+        }
+        let figures: Vec<Method> =
+            FIGURES.iter().zip(self.figures).filter(|(_, on)| *on).map(|(m, _)| *m).collect();
+        if figures.is_empty() {
+            return Err("choose at least one figure the merchant accepts".into());
+        }
+        if figures.iter().any(|f| f.needs_board()) && board.is_empty() {
+            return Err("figures 3 and 4 need the merchant's board address".into());
+        }
+        let name = if self.merchant_name.trim().is_empty() {
+            address.to_string()
+        } else {
+            self.merchant_name.trim().to_string()
+        };
+        Ok(Merchant { address, name, bank, board: (!board.is_empty()).then(|| board.to_string()), figures })
+    }
+
+    pub fn update(&mut self, message: Message, book: &Book) -> Action {
+        self.note = None;
+        match message {
+            Message::BankAddress(v) => self.bank_address = v,
+            Message::BankName(v) => self.bank_name = v,
+            Message::BankKey(v) => self.bank_key = v,
+            Message::BankAccount(v) => self.bank_account = v,
+            Message::SaveBank => match self.bank() {
+                Ok(bank) => return Action::SaveBank(bank),
+                Err(e) => self.problem = Some(e),
+            },
+            Message::EditBank(i) => {
+                if let Some(b) = book.banks.get(i) {
+                    self.bank_address = b.address.to_string();
+                    self.bank_name = b.name.clone();
+                    self.bank_key = b.age_recipient.clone().unwrap_or_default();
+                    self.bank_account = b.account_ref.clone();
+                }
+            }
+            Message::MerchantAddress(v) => self.merchant_address = v,
+            Message::MerchantName(v) => self.merchant_name = v,
+            Message::MerchantBank(v) => self.merchant_bank = Some(v),
+            Message::MerchantBoard(v) => self.merchant_board = v,
+            Message::Figure(i, on) => {
+                if let Some(f) = self.figures.get_mut(i) {
+                    *f = on;
+                }
+            }
+            Message::SaveMerchant => match self.merchant() {
+                Ok(merchant) => return Action::SaveMerchant(merchant),
+                Err(e) => self.problem = Some(e),
+            },
+            Message::EditMerchant(i) => {
+                if let Some(m) = book.merchants.get(i) {
+                    self.merchant_address = m.address.to_string();
+                    self.merchant_name = m.name.clone();
+                    self.merchant_bank = m.bank.as_ref().map(ToString::to_string);
+                    self.merchant_board = m.board.clone().unwrap_or_default();
+                    self.figures = FIGURES.map(|f| m.accepts(f));
+                }
+            }
+            Message::Pay(i) => {
+                if let Some(m) = book.merchants.get(i) {
+                    return Action::Pay(m.address.clone());
+                }
+            }
+            Message::Link(v) => self.link = v,
+            Message::ImportLink => match link::parse(&self.link) {
+                Ok(l) => {
+                    self.merchant_address = l.merchant.to_string();
+                    self.merchant_name = l.name.unwrap_or_default();
+                    self.merchant_board = l.board.unwrap_or_default();
+                    if !l.figures.is_empty() {
+                        self.figures = FIGURES.map(|f| l.figures.contains(&f));
+                    }
+                    if let Some(bank) = l.bank {
+                        if !book.banks.iter().any(|b| b.address == bank) {
+                            self.bank_address = bank.to_string();
+                        }
+                        self.merchant_bank = Some(bank.to_string());
+                    }
+                    self.problem = None;
+                }
+                Err(e) => self.problem = Some(e.to_string()),
+            },
+            Message::Saved(result) => match result {
+                Ok(()) => {
+                    self.problem = None;
+                    self.note = Some(String::new());
+                }
+                Err(e) => self.problem = Some(e),
+            },
+        }
+        Action::None
+    }
+
+    pub fn view<'a>(&'a self, tr: &Tr, book: &'a Book) -> Element<'a, Message> {
+        let banks = book.banks.iter().enumerate().fold(column![].spacing(4), |col, (i, b)| {
+            let key = if b.age_recipient.is_some() { tr!(tr, "contacts-has-key") } else { String::new() };
+            col.push(row![
+                text(format!("{} <{}> {key}", b.name, b.address)).width(Fill),
+                button(text(tr!(tr, "edit"))).style(button::text).on_press(Message::EditBank(i))
+            ])
+        });
+        let merchants = book.merchants.iter().enumerate().fold(column![].spacing(4), |col, (i, m)| {
+            let figs: Vec<String> = m.figures.iter().map(|f| f.figure().to_string()).collect();
+            col.push(
+                row![
+                    text(format!(
+                        "{} <{}> · {}",
+                        m.name,
+                        m.address,
+                        tr!(tr, "contacts-figures-short", figures = figs.join(","))
+                    ))
+                    .width(Fill),
+                    button(text(tr!(tr, "edit"))).style(button::text).on_press(Message::EditMerchant(i)),
+                    button(text(tr!(tr, "contacts-pay"))).on_press(Message::Pay(i)),
+                ]
+                .spacing(6),
+            )
+        });
+        let bank_choices: Vec<String> = book.banks.iter().map(|b| b.address.to_string()).collect();
+        let figure_boxes = FIGURES.iter().enumerate().fold(row![].spacing(12), |r, (i, f)| {
+            r.push(
+                checkbox(self.figures.get(i).copied().unwrap_or(false))
+                    .label(tr!(tr, "figure", number = f.figure()))
+                    .on_toggle(move |on| Message::Figure(i, on)),
+            )
+        });
+        let mut content = column![
+            widget::heading(tr!(tr, "contacts-title")),
+            widget::card(column![text(tr!(tr, "contacts-banks")).size(18), banks].spacing(8)),
+            widget::card(
+                column![
+                    text(tr!(tr, "contacts-add-bank")).size(18),
+                    row![
+                        widget::field(
+                            tr!(tr, "contacts-address"),
+                            "settle@bank.example",
+                            &self.bank_address,
+                            Message::BankAddress
+                        ),
+                        widget::field(tr!(tr, "contacts-name"), "", &self.bank_name, Message::BankName),
+                    ]
+                    .spacing(8),
+                    widget::field(tr!(tr, "contacts-age-key"), "age1…", &self.bank_key, Message::BankKey),
+                    widget::field(
+                        tr!(tr, "contacts-account-ref"),
+                        "",
+                        &self.bank_account,
+                        Message::BankAccount
+                    ),
+                    button(text(tr!(tr, "contacts-save-bank"))).on_press(Message::SaveBank),
+                ]
+                .spacing(8)
+            ),
+            widget::card(column![text(tr!(tr, "contacts-merchants")).size(18), merchants].spacing(8)),
+            widget::card(
+                column![
+                    text(tr!(tr, "contacts-add-merchant")).size(18),
+                    row![
+                        widget::field(
+                            tr!(tr, "contacts-link"),
+                            "mailpay:shop@example.com?…",
+                            &self.link,
+                            Message::Link
+                        ),
+                        button(text(tr!(tr, "contacts-import")))
+                            .style(button::secondary)
+                            .on_press(Message::ImportLink),
+                    ]
+                    .spacing(8)
+                    .align_y(iced::Bottom),
+                    row![
+                        widget::field(
+                            tr!(tr, "contacts-address"),
+                            "shop@example.com",
+                            &self.merchant_address,
+                            Message::MerchantAddress
+                        ),
+                        widget::field(
+                            tr!(tr, "contacts-name"),
+                            "",
+                            &self.merchant_name,
+                            Message::MerchantName
+                        ),
+                    ]
+                    .spacing(8),
+                    column![
+                        text(tr!(tr, "contacts-merchant-bank")).size(14),
+                        pick_list(bank_choices, self.merchant_bank.clone(), Message::MerchantBank).padding(6)
+                    ]
+                    .spacing(4),
+                    widget::field(
+                        tr!(tr, "contacts-board"),
+                        "https://shop.example/board",
+                        &self.merchant_board,
+                        Message::MerchantBoard
+                    ),
+                    text(tr!(tr, "contacts-figures")).size(14),
+                    figure_boxes,
+                    button(text(tr!(tr, "contacts-save-merchant"))).on_press(Message::SaveMerchant),
+                ]
+                .spacing(8)
+            ),
+        ]
+        .spacing(12);
+        if let Some(problem) = &self.problem {
+            content = content.push(widget::error_text(problem.clone()));
+        }
+        if self.note.is_some() {
+            content = content.push(widget::ok_text(tr!(tr, "saved")));
+        }
+        scrollable(content.padding(16).width(Fill)).into()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    #[test]
+    fn a_link_fills_the_merchant_form() {
+        let mut state = State::new();
+        let book = Book::default();
+        let _ = state.update(Message::Link("mailpay:shop@example.com?name=Shop&bank=settle@bank.example&board=https://shop.example/b&figs=1,3".into()), &book);
+        let _ = state.update(Message::ImportLink, &book);
+        let merchant = state.merchant().unwrap();
+        assert_eq!(merchant.name, "Shop");
+        assert_eq!(merchant.figures, vec![Method::Confirm, Method::Board]);
+        assert_eq!(state.bank_address, "settle@bank.example", "an unknown bank is offered for adding");
+        let _ = state.update(Message::Link("mailpay:nobody".into()), &book);
+        let _ = state.update(Message::ImportLink, &book);
+        assert!(state.problem.is_some());
+    }
+
+    #[test]
+    fn board_figures_need_a_board() {
+        let mut state = State::new();
+        let book = Book::default();
+        let _ = state.update(Message::MerchantAddress("shop@example.com".into()), &book);
+        let _ = state.update(Message::Figure(2, true), &book);
+        assert!(state.merchant().is_err());
+        let _ = state.update(Message::MerchantBoard("https://shop.example/board".into()), &book);
+        assert!(state.merchant().is_ok());
+    }
+}

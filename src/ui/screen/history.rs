@@ -1,0 +1,280 @@
+//! Every payment, newest first, with search and a state filter run in
+//! SQL (see `store::history`); a detail with the timeline of every mail
+//! sent and received, each raw mail viewable; CSV export.
+
+use iced::widget::{button, column, container, pick_list, row, scrollable, text, text_input};
+use iced::{Element, Fill};
+
+use crate::i18n::Tr;
+use crate::protocol::{OrderId, Timestamp};
+use crate::store::history::{Direction, Entry, Page, Query};
+use crate::tr;
+use crate::ui::widget;
+
+/// Rows shown at once; the count says how many match in all.
+pub const PAGE: usize = 200;
+
+pub const STATES: [&str; 10] = [
+    "draft",
+    "sending",
+    "sent",
+    "awaiting-confirmation",
+    "approved",
+    "settled",
+    "rejected",
+    "declined",
+    "expired",
+    "failed",
+];
+
+/// A state filter choice, shown translated.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StateChoice {
+    pub code: Option<&'static str>,
+    pub label: String,
+}
+
+impl std::fmt::Display for StateChoice {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.label)
+    }
+}
+
+#[derive(Debug, Default)]
+pub struct State {
+    text: String,
+    state: Option<&'static str>,
+    page: Page,
+    /// How long the last query took, in milliseconds.
+    took_ms: u128,
+    detail: Option<Detail>,
+    note: Option<Result<String, String>>,
+}
+
+#[derive(Debug)]
+struct Detail {
+    order: String,
+    entries: Vec<Entry>,
+    raw: Option<usize>,
+}
+
+#[derive(Debug, Clone)]
+pub enum Message {
+    Search(String),
+    Filter(StateChoice),
+    Loaded(Result<(Page, u128), String>),
+    Open(String),
+    Timeline(String, Result<Vec<Entry>, String>),
+    ShowRaw(usize),
+    Close,
+    Export,
+    Exported(Result<String, String>),
+    Answer(String),
+    /// Send the mails still in the outbox (after a failure or a quit).
+    Resend(String),
+}
+
+pub enum Action {
+    None,
+    Load(Query),
+    Timeline(OrderId),
+    Export(Query),
+    Approve(OrderId),
+    Resend(OrderId),
+}
+
+impl State {
+    pub fn query(&self) -> Query {
+        Query { text: self.text.clone(), state: self.state.map(str::to_string), limit: PAGE }
+    }
+
+    pub fn page(&self) -> &Page {
+        &self.page
+    }
+
+    pub fn update(&mut self, message: Message) -> Action {
+        match message {
+            Message::Search(t) => {
+                self.text = t;
+                return Action::Load(self.query());
+            }
+            Message::Filter(choice) => {
+                self.state = choice.code;
+                return Action::Load(self.query());
+            }
+            Message::Loaded(Ok((page, ms))) => {
+                self.page = page;
+                self.took_ms = ms;
+            }
+            Message::Loaded(Err(e)) => self.note = Some(Err(e)),
+            Message::Open(order) => {
+                if let Ok(id) = order.parse::<OrderId>() {
+                    self.detail = Some(Detail { order, entries: Vec::new(), raw: None });
+                    return Action::Timeline(id);
+                }
+            }
+            Message::Timeline(order, result) => match (&mut self.detail, result) {
+                (Some(d), Ok(entries)) if d.order == order => d.entries = entries,
+                (_, Err(e)) => self.note = Some(Err(e)),
+                _ => {}
+            },
+            Message::ShowRaw(i) => {
+                if let Some(d) = &mut self.detail {
+                    d.raw = if d.raw == Some(i) { None } else { Some(i) };
+                }
+            }
+            Message::Close => self.detail = None,
+            Message::Export => return Action::Export(self.query()),
+            Message::Exported(result) => self.note = Some(result),
+            Message::Answer(order) => {
+                if let Ok(id) = order.parse() {
+                    return Action::Approve(id);
+                }
+            }
+            Message::Resend(order) => {
+                if let Ok(id) = order.parse() {
+                    return Action::Resend(id);
+                }
+            }
+        }
+        Action::None
+    }
+
+    pub fn view<'a>(&'a self, tr: &Tr) -> Element<'a, Message> {
+        if let Some(detail) = &self.detail {
+            return self.detail_view(tr, detail);
+        }
+        let mut choices = vec![StateChoice { code: None, label: tr!(tr, "history-all-states") }];
+        choices.extend(
+            STATES.iter().map(|s| StateChoice { code: Some(*s), label: tr.dynamic(&format!("state-{s}")) }),
+        );
+        let selected = choices.iter().find(|c| c.code == self.state).cloned();
+        let controls = row![
+            text_input(&tr!(tr, "history-search"), &self.text)
+                .on_input(Message::Search)
+                .padding(6)
+                .width(Fill),
+            pick_list(choices, selected, Message::Filter).padding(6),
+            button(text(tr!(tr, "history-export"))).style(button::secondary).on_press(Message::Export),
+        ]
+        .spacing(8);
+        let rows = self.page.rows.iter().fold(column![].spacing(2), |col, r| {
+            let amount = r.amount.map(|a| a.to_string()).unwrap_or_default();
+            let state = tr.dynamic(&format!("state-{}", r.state));
+            let answer: Element<'a, Message> = if r.state == "awaiting-confirmation" {
+                button(text(tr!(tr, "history-answer"))).on_press(Message::Answer(r.order.clone())).into()
+            } else {
+                iced::widget::space::horizontal().width(0).into()
+            };
+            let line = row![
+                text(Timestamp::from_unix(r.created).to_string()).width(190).size(13),
+                text(r.merchant_name.clone().unwrap_or_else(|| r.merchant.clone())).width(Fill),
+                text(amount).width(110),
+                text(state).width(170),
+                container(answer).width(90),
+                button(text(tr!(tr, "history-details")))
+                    .style(button::text)
+                    .on_press(Message::Open(r.order.clone())),
+            ]
+            .spacing(8)
+            .align_y(iced::Center);
+            col.push(line)
+        });
+        let mut content = column![
+            widget::heading(tr!(tr, "history-title")),
+            controls,
+            text(tr!(
+                tr,
+                "history-count",
+                shown = self.page.rows.len(),
+                total = self.page.total,
+                ms = self.took_ms.to_string()
+            ))
+            .size(12),
+        ]
+        .spacing(10);
+        if self.page.total == 0 {
+            content = content.push(text(tr!(tr, "history-empty")));
+        }
+        match &self.note {
+            Some(Ok(path)) => {
+                content = content.push(widget::ok_text(tr!(tr, "history-exported", path = path.clone())))
+            }
+            Some(Err(e)) => content = content.push(widget::error_text(e.clone())),
+            None => {}
+        }
+        content = content.push(scrollable(rows).height(Fill));
+        container(content.padding(16)).into()
+    }
+
+    fn detail_view<'a>(&'a self, tr: &Tr, detail: &'a Detail) -> Element<'a, Message> {
+        let row_of = self.page.rows.iter().find(|r| r.order == detail.order);
+        let mut content = column![
+            row![
+                widget::heading(tr!(
+                    tr,
+                    "history-detail-title",
+                    order = detail
+                        .order
+                        .parse::<OrderId>()
+                        .map_or_else(|_| detail.order.clone(), |o| o.to_string())
+                )),
+                button(text(tr!(tr, "back"))).style(button::secondary).on_press(Message::Close)
+            ]
+            .spacing(12),
+        ]
+        .spacing(10);
+        if let Some(r) = row_of {
+            let state = tr.dynamic(&format!("state-{}", r.state));
+            content = content.push(text(format!(
+                "{} · {} · {}",
+                r.merchant,
+                r.amount.map(|a| a.to_string()).unwrap_or_default(),
+                state
+            )));
+            if let Some(d) = &r.detail {
+                content = content.push(widget::error_text(d.clone()));
+            }
+            if matches!(r.state.as_str(), "sending" | "failed" | "approved" | "declined")
+                && detail.entries.iter().any(|e| e.direction == Direction::Sent && e.status != "accepted")
+            {
+                content = content.push(
+                    button(text(tr!(tr, "history-resend"))).on_press(Message::Resend(detail.order.clone())),
+                );
+            }
+        }
+        for (i, e) in detail.entries.iter().enumerate() {
+            let arrow = match e.direction {
+                Direction::Sent => tr!(
+                    tr,
+                    "timeline-sent",
+                    kind = tr.dynamic(&format!("kind-{}", e.kind)),
+                    peer = e.peer.clone()
+                ),
+                Direction::Received => tr!(
+                    tr,
+                    "timeline-received",
+                    kind = tr.dynamic(&format!("kind-{}", e.kind)),
+                    peer = e.peer.clone()
+                ),
+            };
+            let mut item = column![
+                row![
+                    text(Timestamp::from_unix(e.at).to_string()).size(13).width(200),
+                    text(arrow).width(Fill),
+                    button(text(tr!(tr, "timeline-raw"))).style(button::text).on_press(Message::ShowRaw(i))
+                ]
+                .spacing(8),
+                text(e.status.clone()).size(13),
+            ]
+            .spacing(4);
+            if detail.raw == Some(i) {
+                item = item.push(
+                    text(String::from_utf8_lossy(&e.raw).into_owned()).font(iced::Font::MONOSPACE).size(12),
+                );
+            }
+            content = content.push(widget::card(item));
+        }
+        scrollable(content.padding(16).width(Fill)).into()
+    }
+}

@@ -1,0 +1,99 @@
+//! The demo end to end, Fig. 1 to "settled", through the wallet's own
+//! backend (the calls the app makes), the real store and protocol, and the
+//! demo's mail loop with its bank and merchant: what "Try the demo" shows.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use mailpay::protocol::payment::State;
+use mailpay::protocol::{Money, OrderId};
+use mailpay::ui::backend::{self, Session};
+use mailpay::ui::screen::new_payment;
+
+/// Takes the mails the loop delivered to the orderer into the wallet.
+async fn deliver(session: &Session, home: &backend::Home) -> Vec<String> {
+    let mail = session.demo_loop().expect("a demo session").clone();
+    let mut outcomes = Vec::new();
+    for raw in mail.receive().await {
+        let incoming = mailpay::protocol::parse::parse(&raw).expect("the demo sends valid MailPay mail");
+        let receipt =
+            home.with(move |s| Ok(mailpay::wallet::receive(s, &incoming, &raw, false)?)).await.unwrap();
+        outcomes.push(format!("{receipt:?}"));
+    }
+    outcomes
+}
+
+#[tokio::test]
+async fn the_demo_goes_from_pay_to_settled() {
+    let loaded = backend::start_demo().await.expect("the demo starts");
+    let session = loaded.session.clone().expect("the demo has its orderer");
+    let home = loaded.home.clone();
+    let merchant = loaded.book.merchants.first().expect("a demo merchant").address.clone();
+
+    // The New payment form, as the orderer fills it in.
+    let mut form = new_payment::State::for_merchant(&merchant, &loaded.book);
+    let orderer = session.account.address.clone();
+    let _ = form.update(new_payment::Message::Amount("1200".into()), Some(&orderer), &loaded.book);
+    let order = form
+        .order(Some(&orderer), &loaded.book, mailpay::wallet::now(), OrderId::generate(&mut rand::rng()))
+        .unwrap();
+    let id = order.terms.order.clone();
+
+    // Pay: recorded, then both mails go out at once.
+    backend::place(home.clone(), order).await.unwrap();
+    let sent = backend::dispatch(home.clone(), session.clone(), id.clone()).await.unwrap();
+    assert_eq!(sent.len(), 2);
+    assert!(sent.iter().all(|s| s.result.is_ok()), "{sent:?}");
+    let (_, state) = backend::payment(home.clone(), id.clone()).await.unwrap();
+    assert_eq!(state, State::Sent);
+
+    // The merchant billed, the bank matched A from both routes and asks.
+    let outcomes = deliver(&session, &home).await;
+    assert_eq!(outcomes.len(), 1, "{outcomes:?}");
+    let (terms, state) = backend::payment(home.clone(), id.clone()).await.unwrap();
+    let State::AwaitingConfirmation { confirm, mismatches } = state else {
+        panic!("expected a confirmation, got {state:?}")
+    };
+    assert!(mismatches.is_empty());
+    assert_eq!(confirm.amount, terms.amount);
+    assert_eq!(confirm.amount, Money::parse_major("1200", "JPY".parse().unwrap()).unwrap());
+
+    // Approve: OK + A goes to the bank, which pays and tells the orderer.
+    let sent = backend::answer(home.clone(), session.clone(), id.clone(), true).await.unwrap();
+    assert!(sent.iter().all(|s| s.result.is_ok()), "{sent:?}");
+    let outcomes = deliver(&session, &home).await;
+    assert_eq!(outcomes.len(), 1, "{outcomes:?}");
+    let (_, state) = backend::payment(home.clone(), id.clone()).await.unwrap();
+    assert!(
+        matches!(state, State::Settled { ref reference, .. } if reference.starts_with("DEMO-")),
+        "{state:?}"
+    );
+
+    // The history shows it, with every mail in the timeline.
+    let timeline = backend::timeline(home.clone(), id.clone()).await.unwrap();
+    let kinds: Vec<_> = timeline.iter().map(|e| e.kind.as_str()).collect();
+    assert_eq!(kinds, ["order", "payment-request", "confirm", "approve", "settled"]);
+    let _ = std::fs::remove_dir_all(home.paths.config_dir.parent().unwrap());
+}
+
+#[tokio::test]
+async fn the_demo_refuses_mail_to_strangers() {
+    let loaded = backend::start_demo().await.unwrap();
+    let session = loaded.session.clone().unwrap();
+    let mut form = new_payment::State::default();
+    let orderer = session.account.address.clone();
+    let book = loaded.book.clone();
+    let _ =
+        form.update(new_payment::Message::Merchant("elsewhere@shop.example".into()), Some(&orderer), &book);
+    let _ = form.update(new_payment::Message::Bank(mailpay::demo::BANK.into()), Some(&orderer), &book);
+    let _ = form.update(new_payment::Message::Amount("500".into()), Some(&orderer), &book);
+    let order = form
+        .order(Some(&orderer), &book, mailpay::wallet::now(), OrderId::generate(&mut rand::rng()))
+        .unwrap();
+    let id = order.terms.order.clone();
+    backend::place(loaded.home.clone(), order).await.unwrap();
+    let sent = backend::dispatch(loaded.home.clone(), session, id.clone()).await.unwrap();
+    let refused: Vec<_> = sent.iter().filter(|s| s.result.is_err()).map(|s| s.recipient.as_str()).collect();
+    assert_eq!(refused, ["elsewhere@shop.example"]);
+    let (_, state) = backend::payment(loaded.home.clone(), id).await.unwrap();
+    assert!(matches!(state, State::Failed { .. }), "{state:?}");
+    let _ = std::fs::remove_dir_all(loaded.home.paths.config_dir.parent().unwrap());
+}

@@ -1,0 +1,303 @@
+//! The desktop wallet, driven through iced's own headless simulator
+//! (`iced_test`): the real views, clicked and typed into, their messages fed
+//! back into the real `update`. Run with `ICED_TEST_BACKEND=tiny-skia`.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+#[path = "support/protocol.rs"]
+mod protocol_support;
+
+use iced_test::simulator;
+use mailpay::i18n::{Lang, Tr};
+use mailpay::mail::smtp::SendError;
+use mailpay::paths::Paths;
+use mailpay::protocol::{EmailAddress, Method, Money, OrderId};
+use mailpay::store::book::{Bank, Merchant};
+use mailpay::ui::app::{App, Message, Nav, Screen};
+use mailpay::ui::backend::{self, Book, Home, Loaded};
+use mailpay::ui::screen::{approval, new_payment, settings};
+use mailpay::wallet::Sent;
+use protocol_support::{confirm_for, money, terms};
+
+fn shop() -> EmailAddress {
+    "shop@example.com".parse().unwrap()
+}
+
+fn bank() -> EmailAddress {
+    "settle@bank.example".parse().unwrap()
+}
+
+fn orderer() -> EmailAddress {
+    "taro@example.jp".parse().unwrap()
+}
+
+fn book() -> Book {
+    Book {
+        banks: vec![Bank {
+            address: bank(),
+            name: "Example Bank".into(),
+            age_recipient: None,
+            account_ref: "001-1234567".into(),
+        }],
+        merchants: vec![Merchant {
+            address: shop(),
+            name: "Example Shop".into(),
+            bank: Some(bank()),
+            board: None,
+            figures: vec![Method::Confirm],
+        }],
+    }
+}
+
+/// Every text on screen, for failure messages.
+fn texts<M>(ui: &mut iced_test::Simulator<'_, M>) -> Vec<String> {
+    let mut seen = Vec::new();
+    let _ = ui.find(|candidate: iced_test::selector::Candidate<'_>| {
+        if let iced_test::selector::Candidate::Text { content, .. } = candidate {
+            seen.push(content.to_string());
+        }
+        None::<()>
+    });
+    seen
+}
+
+/// Feeds a simulator's messages to the form and keeps the actions.
+fn apply(
+    state: &mut new_payment::State,
+    messages: impl IntoIterator<Item = new_payment::Message>,
+    book: &Book,
+) -> Vec<new_payment::Action> {
+    messages.into_iter().map(|m| state.update(m, Some(&orderer()), book)).collect()
+}
+
+#[test]
+fn fill_the_payment_form_press_pay_and_follow_each_mail() {
+    let tr = Tr::new(Lang::En);
+    let book = book();
+    let mut state = new_payment::State::for_merchant(&shop(), &book);
+
+    // Type the amount into the focused field.
+    let mut ui = simulator(state.view(&tr, Some(&orderer()), &book));
+    ui.click(iced_test::selector::id(new_payment::AMOUNT_INPUT)).expect("the amount field is on screen");
+    let _ = ui.typewrite("1200");
+    let messages: Vec<_> = ui.into_messages().collect();
+    let _ = apply(&mut state, messages, &book);
+    assert_eq!(state.amount(), Ok(Money::parse_major("1200", "JPY".parse().unwrap()).unwrap()));
+
+    // The summary says what will happen; Pay produces the order to record.
+    let mut ui = simulator(state.view(&tr, Some(&orderer()), &book));
+    let summary = "Pay 1200 JPY to shop@example.com through settle@bank.example (Fig. 1).";
+    assert!(ui.find(summary).is_ok(), "{:?}", texts(&mut ui));
+    ui.click("Pay").expect("the Pay button is on screen");
+    let messages: Vec<_> = ui.into_messages().collect();
+    let actions = apply(&mut state, messages, &book);
+    let order = actions
+        .into_iter()
+        .find_map(|a| match a {
+            new_payment::Action::Place(order) => Some(order),
+            _ => None,
+        })
+        .expect("Pay asks the app to record the payment");
+    assert_eq!(order.terms.merchant, shop());
+    assert_eq!(order.terms.bank, bank());
+    assert_eq!(order.terms.orderer, orderer());
+    assert_eq!(order.terms.amount.minor(), 1200);
+    assert_eq!(order.terms.method, Method::Confirm);
+    assert_eq!(state.stage(), &new_payment::Stage::Recording);
+
+    // A second press while recording does nothing (no duplicate payment).
+    let mut ui = simulator(state.view(&tr, Some(&orderer()), &book));
+    let _ = ui.click("Recording…");
+    assert!(
+        ui.into_messages().all(|m| !matches!(m, new_payment::Message::Pay))
+            || state.stage() == &new_payment::Stage::Recording
+    );
+
+    // Recorded: both mails are shown on their way, then one fails.
+    let id = order.terms.order.clone();
+    let mails =
+        vec![("order".to_string(), shop().to_string()), ("payment-request".to_string(), bank().to_string())];
+    let action = state.update(new_payment::Message::Placed(Ok((id.clone(), mails))), Some(&orderer()), &book);
+    assert!(matches!(action, new_payment::Action::Dispatch(ref o) if *o == id));
+    let mut ui = simulator(state.view(&tr, Some(&orderer()), &book));
+    assert!(ui.find("Order to the merchant → shop@example.com").is_ok());
+    assert!(ui.find("Sending…").is_ok());
+    drop(ui);
+
+    let sent = vec![
+        Sent {
+            kind: "order".into(),
+            recipient: shop().to_string(),
+            message_id: "<a@x>".into(),
+            result: Ok(()),
+        },
+        Sent {
+            kind: "payment-request".into(),
+            recipient: bank().to_string(),
+            message_id: "<b@x>".into(),
+            result: Err(SendError::Temporary { reply: "451 try later".into() }),
+        },
+    ];
+    let _ = state.update(new_payment::Message::Dispatched(Ok(sent)), Some(&orderer()), &book);
+    let mut ui = simulator(state.view(&tr, Some(&orderer()), &book));
+    assert!(ui.find("Accepted by the mail server").is_ok());
+    assert!(ui.find("Not sent: the server refused the mail for now, try again later: 451 try later").is_ok());
+    ui.click("Retry the mails that failed").expect("Retry is offered after a failure");
+    let messages: Vec<_> = ui.into_messages().collect();
+    let actions = apply(&mut state, messages, &book);
+    assert!(actions.iter().any(|a| matches!(a, new_payment::Action::Retry(o) if *o == id)));
+}
+
+#[test]
+fn an_invalid_amount_is_refused_before_anything_is_recorded() {
+    let tr = Tr::new(Lang::En);
+    let book = book();
+    let mut state = new_payment::State::for_merchant(&shop(), &book);
+    let _ = state.update(new_payment::Message::Amount("12.5".into()), Some(&orderer()), &book);
+    let mut ui = simulator(state.view(&tr, Some(&orderer()), &book));
+    ui.click("Pay").unwrap();
+    let messages: Vec<_> = ui.into_messages().collect();
+    let actions = apply(&mut state, messages, &book);
+    assert!(
+        actions.iter().all(|a| !matches!(a, new_payment::Action::Place(_))),
+        "JPY has no decimals: nothing is placed"
+    );
+    assert_eq!(state.stage(), &new_payment::Stage::Editing);
+}
+
+#[test]
+fn approval_is_blocked_when_the_confirmation_differs() {
+    let tr = Tr::new(Lang::En);
+    let recorded = terms(Method::Confirm);
+    let mut confirm = confirm_for(&recorded);
+    confirm.amount = money("12000 JPY");
+    let mut state = approval::State::new(recorded.clone(), confirm);
+    assert!(!state.can_approve());
+
+    let mut ui = simulator(state.view(&tr));
+    assert!(ui.find("12000 JPY").is_ok(), "the bank's figure is shown");
+    assert!(ui.find("1200 JPY").is_ok(), "beside the recorded one");
+    assert!(ui.find(tr.dynamic("approval-blocked").as_str()).is_ok());
+    let _ = ui.click("Approve (send OK + A)");
+    let messages: Vec<_> = ui.into_messages().collect();
+    assert!(
+        messages.iter().all(|m| !matches!(m, approval::Message::Approve)),
+        "a disabled button sends nothing"
+    );
+    // Even a forged Approve message is refused by update.
+    assert!(matches!(state.update(approval::Message::Approve), approval::Action::None));
+
+    // Decline stays possible.
+    let mut ui = simulator(state.view(&tr));
+    ui.click("Decline").unwrap();
+    let actions: Vec<_> = ui.into_messages().map(|m| state.update(m)).collect();
+    assert!(actions.iter().any(|a| matches!(a, approval::Action::Answer { approve: false, .. })));
+}
+
+#[test]
+fn a_matching_confirmation_can_be_approved() {
+    let tr = Tr::new(Lang::En);
+    let recorded = terms(Method::Confirm);
+    let mut state = approval::State::new(recorded.clone(), confirm_for(&recorded));
+    let mut ui = simulator(state.view(&tr));
+    assert!(ui.find(tr.dynamic("approval-blocked").as_str()).is_err());
+    ui.click("Approve (send OK + A)").unwrap();
+    let actions: Vec<_> = ui.into_messages().map(|m| state.update(m)).collect();
+    assert!(
+        actions.iter().any(
+            |a| matches!(a, approval::Action::Answer { approve: true, order } if *order == recorded.order)
+        )
+    );
+}
+
+fn temp_home(name: &str) -> (Home, std::path::PathBuf) {
+    let dir = std::env::temp_dir().join(format!("mailpay-gui-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    (Home::open(Paths::under(&dir)).unwrap(), dir)
+}
+
+fn loaded(home: Home) -> Loaded {
+    Loaded {
+        home,
+        config: Default::default(),
+        session: None,
+        keyring_problem: None,
+        book: book(),
+        language: None,
+    }
+}
+
+#[test]
+fn switching_the_language_redraws_in_japanese() {
+    let (home, dir) = temp_home("lang");
+    let mut app = App::new(Lang::En, None);
+    let _ = app.loaded(loaded(home));
+    assert!(matches!(app.screen(), Screen::Welcome(_)), "no account yet: the welcome screen");
+    let _ = app.update(Message::Nav(Nav::Settings));
+
+    let mut ui = simulator(app.view());
+    assert!(ui.find("Language").is_ok());
+    drop(ui);
+    let _ = app.update(Message::Settings(settings::Message::Language(Lang::Ja)));
+    assert_eq!(app.lang(), Lang::Ja);
+    let mut ui = simulator(app.view());
+    assert!(ui.find("言語").is_ok(), "the settings are now in Japanese");
+    assert!(ui.find("新しい支払い").is_ok(), "and so is the side bar");
+    assert!(ui.find("Language").is_err());
+    drop(ui);
+    let _ = std::fs::remove_dir_all(dir);
+}
+
+#[test]
+fn a_mailpay_link_opens_new_payment_filled_in() {
+    let (home, dir) = temp_home("link");
+    let mut app = App::new(
+        Lang::En,
+        Some("mailpay:shop@example.com?bank=settle@bank.example&amount=19.99&currency=EUR&ref=INV-42".into()),
+    );
+    let _ = app.loaded(loaded(home));
+    let Screen::Pay(form) = app.screen() else { panic!("expected New payment, got {:?}", app.screen()) };
+    assert_eq!(form.amount().unwrap().minor(), 1999);
+    let mut ui = simulator(app.view());
+    assert!(ui.find("Merchant's reference: INV-42").is_ok(), "{:?}", texts(&mut ui));
+    drop(ui);
+
+    let mut bad = App::new(Lang::En, Some("mailpay:shop@example.com?tip=5".into()));
+    let (home, dir2) = temp_home("badlink");
+    let _ = bad.loaded(loaded(home));
+    assert!(
+        bad.banner().is_some_and(|b| b.error && b.text.contains("tip")),
+        "a bad link is explained, not ignored"
+    );
+    let _ = std::fs::remove_dir_all(dir);
+    let _ = std::fs::remove_dir_all(dir2);
+}
+
+/// The backend against a real store: placing records the payment and its
+/// two mails before anything is sent, so quitting now loses nothing.
+#[test]
+fn placing_records_the_payment_and_queues_both_mails() {
+    let (home, dir) = temp_home("place");
+    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    let book = book();
+    let state = {
+        let mut s = new_payment::State::for_merchant(&shop(), &book);
+        let _ = s.update(new_payment::Message::Amount("1200".into()), Some(&orderer()), &book);
+        s
+    };
+    let id = OrderId::generate(&mut rand::rng());
+    let order = state.order(Some(&orderer()), &book, mailpay::wallet::now(), id.clone()).unwrap();
+    let placed = runtime.block_on(backend::place(home.clone(), order)).unwrap();
+    assert_eq!(placed, id);
+    let pending = runtime.block_on(backend::pending(home.clone(), id.clone())).unwrap();
+    let kinds: Vec<_> = pending.iter().map(|(k, _)| k.as_str()).collect();
+    assert_eq!(kinds, ["order", "payment-request"]);
+    let page = runtime
+        .block_on(backend::history(
+            home.clone(),
+            mailpay::store::history::Query { limit: 10, ..Default::default() },
+        ))
+        .unwrap();
+    assert_eq!(page.total, 1);
+    assert_eq!(page.rows[0].state, "sending");
+    let _ = std::fs::remove_dir_all(dir);
+}
