@@ -30,6 +30,12 @@ pub fn application(
         .window(window::Settings {
             size: Size::new(1000.0, 720.0),
             min_size: Some(Size::new(800.0, 600.0)),
+            // The desktop file's name and StartupWMClass (packaging/linux).
+            #[cfg(target_os = "linux")]
+            platform_specific: window::settings::PlatformSpecific {
+                application_id: "org.mailpay.MailPay".into(),
+                ..Default::default()
+            },
             ..window::Settings::default()
         })
 }
@@ -80,6 +86,8 @@ pub enum Message {
     DismissBanner,
     /// A frame was drawn (listened to only to report the first one).
     Frame,
+    /// The desktop showed a notification, or could not (the banner stays).
+    Notified(Result<(), String>),
 }
 
 /// A line across the top of the window.
@@ -249,6 +257,7 @@ impl App {
                 self.banner = None;
                 Task::none()
             }
+            Message::Notified(_) => Task::none(),
             Message::Frame => {
                 if let Some(started) = self.startup.take() {
                     eprintln!("mailpay: first frame {} ms after start", started.elapsed().as_millis());
@@ -494,11 +503,13 @@ impl App {
             Report::Invalid(reason) => self.say(tr!(self.tr, "watch-invalid", reason = reason.clone()), true),
             Report::Received { order, receipt } => {
                 if report.awaiting().is_some() {
-                    self.banner = Some(Banner {
-                        text: tr!(self.tr, "watch-confirmation", order = order.clone()),
-                        error: false,
-                        review: order.parse().ok(),
-                    });
+                    let text = tr!(self.tr, "watch-confirmation", order = order.clone());
+                    let notice = Task::perform(
+                        crate::ui::notify::show(tr!(self.tr, "app-name"), text.clone()),
+                        Message::Notified,
+                    );
+                    task = Task::batch([task, notice]);
+                    self.banner = Some(Banner { text, error: false, review: order.parse().ok() });
                 } else if let crate::wallet::Receipt::Stepped { to, .. } = receipt {
                     let state = self.tr.dynamic(&format!("state-{to}"));
                     self.say(tr!(self.tr, "watch-stepped", order = order.clone(), state = state), false);
