@@ -301,3 +301,50 @@ fn placing_records_the_payment_and_queues_both_mails() {
     assert_eq!(page.rows[0].state, "sending");
     let _ = std::fs::remove_dir_all(dir);
 }
+
+/// At the smallest window size the form still works from the keyboard:
+/// type the amount, press Enter, and the payment is placed.
+#[test]
+fn at_800_by_600_the_amount_and_enter_pay() {
+    let tr = Tr::new(Lang::En);
+    let book = book();
+    let mut state = new_payment::State::for_merchant(&shop(), &book);
+    let view = state.view(&tr, Some(&orderer()), &book);
+    let mut ui = iced_test::Simulator::with_size(iced::Settings::default(), (800.0, 600.0), view);
+    ui.click(iced_test::selector::id(new_payment::AMOUNT_INPUT))
+        .expect("the amount field is visible at 800x600");
+    let _ = ui.typewrite("1200");
+    let _ = ui.tap_key(iced::keyboard::key::Named::Enter);
+    let messages: Vec<_> = ui.into_messages().collect();
+    let actions = apply(&mut state, messages, &book);
+    assert!(
+        actions.iter().any(|a| matches!(a, new_payment::Action::Place(o) if o.terms.amount.minor() == 1200))
+    );
+}
+
+/// A confirmation arriving while the app runs raises a banner that leads to
+/// the approval view.
+#[test]
+fn a_confirmation_from_the_watcher_offers_a_review() {
+    use mailpay::ui::watch::Report;
+    use mailpay::wallet::Receipt;
+    let (home, dir) = temp_home("watch");
+    let mut app = App::new(Lang::En, None);
+    let _ = app.loaded(loaded(home));
+    let order = OrderId::generate(&mut rand::rng());
+    let receipt = Receipt::Stepped {
+        order: order.to_string(),
+        from: "sent",
+        to: "awaiting-confirmation",
+        effects: vec![],
+    };
+    let _ = app.update(Message::Watch(Report::Received { order: order.as_str().to_string(), receipt }));
+    let banner = app.banner().expect("a banner");
+    assert!(!banner.error);
+    assert_eq!(banner.review.as_ref(), Some(&order));
+    let mut ui = simulator(app.view());
+    ui.click("Review").expect("the banner offers Review");
+    let messages: Vec<_> = ui.into_messages().collect();
+    assert!(messages.iter().any(|m| matches!(m, Message::Review(o) if *o == order)));
+    let _ = std::fs::remove_dir_all(dir);
+}

@@ -555,7 +555,7 @@ impl App {
                 .center(Fill)
                 .padding(24)
                 .into(),
-            Screen::Welcome(s) => return s.view(tr).map(Message::Welcome),
+            Screen::Welcome(s) => s.view(tr).map(Message::Welcome),
             Screen::Account(s) => s.view(tr).map(Message::Account),
             Screen::Contacts(s) => s.view(tr, &self.book).map(Message::Contacts),
             Screen::Pay(s) => s.view(tr, orderer.as_ref(), &self.book).map(Message::Pay),
@@ -580,6 +580,9 @@ impl App {
             main = main.push(container(line).padding(8).width(Fill).style(container::rounded_box));
         }
         main = main.push(body);
+        if matches!(self.screen, Screen::Welcome(_)) {
+            return main.into();
+        }
         row![self.sidebar(), rule::vertical(1), main].into()
     }
 
