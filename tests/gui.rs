@@ -348,3 +348,22 @@ fn a_confirmation_from_the_watcher_offers_a_review() {
     assert!(messages.iter().any(|m| matches!(m, Message::Review(o) if *o == order)));
     let _ = std::fs::remove_dir_all(dir);
 }
+
+/// Password A never shows in a message's or an order's debug output (they
+/// may end up in logs).
+#[test]
+fn password_a_is_redacted_in_debug_output() {
+    let typed = "7K3M9QX2WD8F4HJT6NRB";
+    assert!(!format!("{:?}", new_payment::Message::OwnPassword(typed.into())).contains(typed));
+    let book = book();
+    let mut state = new_payment::State::for_merchant(&shop(), &book);
+    let _ = state.update(new_payment::Message::Amount("1200".into()), Some(&orderer()), &book);
+    let _ = state.update(new_payment::Message::UseOwnPassword(true), Some(&orderer()), &book);
+    let _ = state.update(new_payment::Message::OwnPassword(typed.into()), Some(&orderer()), &book);
+    let order = state
+        .order(Some(&orderer()), &book, mailpay::wallet::now(), OrderId::generate(&mut rand::rng()))
+        .unwrap();
+    assert_eq!(order.terms.password.expose(), typed);
+    assert!(!format!("{order:?}").contains(typed));
+    assert!(!format!("{state:?}").contains(typed), "nor in the form's state");
+}
