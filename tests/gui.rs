@@ -367,3 +367,41 @@ fn password_a_is_redacted_in_debug_output() {
     assert!(!format!("{order:?}").contains(typed));
     assert!(!format!("{state:?}").contains(typed), "nor in the form's state");
 }
+
+/// Fig. 2 from the form: with the bank's age key and a merchant that takes
+/// cheques, the option is offered and the signed, encrypted cheque is
+/// queued as a third mail to the bank.
+#[test]
+fn the_wallet_cheque_goes_with_the_payment_when_chosen() {
+    let (home, dir) = temp_home("cheque");
+    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    let mut book = book();
+    book.banks[0].age_recipient = Some(age::x25519::Identity::generate().to_public().to_string());
+    book.merchants[0].figures = vec![Method::Confirm, Method::Cheque];
+    let mut state = new_payment::State::for_merchant(&shop(), &book);
+    let _ = state.update(new_payment::Message::Amount("1200".into()), Some(&orderer()), &book);
+
+    let tr = Tr::new(Lang::En);
+    let mut ui = simulator(state.view(&tr, Some(&orderer()), &book));
+    ui.click("Send the signed wallet cheque to the bank (Fig. 2)").expect("the cheque option is offered");
+    let messages: Vec<_> = ui.into_messages().collect();
+    let _ = apply(&mut state, messages, &book);
+
+    let order = state
+        .order(Some(&orderer()), &book, mailpay::wallet::now(), OrderId::generate(&mut rand::rng()))
+        .unwrap();
+    assert_eq!(order.terms.method, Method::Cheque);
+    assert!(order.cheque_for.is_some());
+    let id = runtime.block_on(backend::place(home.clone(), order)).unwrap();
+    let pending = runtime.block_on(backend::pending(home, id)).unwrap();
+    let kinds: Vec<_> = pending.iter().map(|(k, r)| (k.as_str(), r.as_str())).collect();
+    assert_eq!(
+        kinds,
+        [
+            ("order", "shop@example.com"),
+            ("payment-request", "settle@bank.example"),
+            ("wallet", "settle@bank.example")
+        ]
+    );
+    let _ = std::fs::remove_dir_all(dir);
+}
