@@ -405,3 +405,22 @@ fn the_wallet_cheque_goes_with_the_payment_when_chosen() {
     );
     let _ = std::fs::remove_dir_all(dir);
 }
+
+/// The language chosen in Settings is kept in the wallet and used at the
+/// next start, whatever the system's language.
+#[test]
+fn the_chosen_language_is_kept_for_the_next_start() {
+    let dir = std::env::temp_dir().join(format!("mailpay-gui-keep-lang-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    let first = runtime.block_on(backend::load(Paths::under(&dir))).unwrap();
+    assert_eq!(first.language, None, "a new wallet follows the system");
+    runtime.block_on(backend::set_language(first.home.clone(), Lang::Ja.code())).unwrap();
+    drop(first);
+    let again = runtime.block_on(backend::load(Paths::under(&dir))).unwrap();
+    assert_eq!(again.language.as_deref(), Some("ja"));
+    let mut app = App::new(Lang::En, None);
+    let _ = app.loaded(again);
+    assert_eq!(app.lang(), Lang::Ja);
+    let _ = std::fs::remove_dir_all(dir);
+}
