@@ -208,3 +208,24 @@ fn usage_errors_are_clear() {
     assert_eq!(missing.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&missing.stderr).contains("cannot read /nonexistent/mail.eml"));
 }
+
+/// With no command (or a `mailpay:` link) the wallet window opens; with no
+/// graphical session that is refused with a clear message, not a crash.
+#[cfg(all(unix, not(target_os = "macos")))]
+#[test]
+fn no_command_wants_a_display_and_says_so() {
+    for args in [&[][..], &["mailpay:shop@example.com?amount=1&currency=JPY"][..]] {
+        let out = Command::new(env!("CARGO_BIN_EXE_mailpay"))
+            .args(args)
+            .env_remove("DISPLAY")
+            .env_remove("WAYLAND_DISPLAY")
+            .env_remove("WAYLAND_SOCKET")
+            .env("MAILPAY_HOME", std::env::temp_dir().join("mailpay-cli-no-display"))
+            .output()
+            .expect("mailpay runs");
+        assert_eq!(out.status.code(), Some(1), "{args:?}");
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(stderr.contains("needs a graphical session"), "{stderr}");
+        assert!(!stderr.contains("panicked"), "{stderr}");
+    }
+}

@@ -97,3 +97,43 @@ async fn the_demo_refuses_mail_to_strangers() {
     assert!(matches!(state, State::Failed { .. }), "{state:?}");
     let _ = std::fs::remove_dir_all(loaded.home.paths.config_dir.parent().unwrap());
 }
+
+/// "Confirm automatically when the bank's confirmation matches": the
+/// confirmation is answered without the orderer, and the payment settles.
+#[tokio::test]
+async fn a_pre_approved_order_is_answered_when_it_matches() {
+    let loaded = backend::start_demo().await.unwrap();
+    let session = loaded.session.clone().unwrap();
+    let home = loaded.home.clone();
+    let merchant = loaded.book.merchants.first().unwrap().address.clone();
+    let orderer = session.account.address.clone();
+    let mut form = new_payment::State::for_merchant(&merchant, &loaded.book);
+    let _ = form.update(new_payment::Message::Amount("800".into()), Some(&orderer), &loaded.book);
+    let _ = form.update(new_payment::Message::AutoConfirm(true), Some(&orderer), &loaded.book);
+    let order = form
+        .order(Some(&orderer), &loaded.book, mailpay::wallet::now(), OrderId::generate(&mut rand::rng()))
+        .unwrap();
+    assert!(order.pre_approved);
+    let id = order.terms.order.clone();
+    backend::place(home.clone(), order).await.unwrap();
+    backend::dispatch(home.clone(), session.clone(), id.clone()).await.unwrap();
+
+    // The watcher's path: the stored flag decides.
+    let mail = session.demo_loop().unwrap().clone();
+    for raw in mail.receive().await {
+        let incoming = mailpay::protocol::parse::parse(&raw).unwrap();
+        home.with(move |s| {
+            let pre_approved = s.pre_approved(incoming.body.order())?;
+            Ok(mailpay::wallet::receive(s, &incoming, &raw, pre_approved)?)
+        })
+        .await
+        .unwrap();
+    }
+    let (_, state) = backend::payment(home.clone(), id.clone()).await.unwrap();
+    assert!(matches!(state, State::Approved { sent: false, .. }), "approved without asking: {state:?}");
+    backend::dispatch(home.clone(), session.clone(), id.clone()).await.unwrap();
+    deliver(&session, &home).await;
+    let (_, state) = backend::payment(home.clone(), id).await.unwrap();
+    assert!(matches!(state, State::Settled { .. }), "{state:?}");
+    let _ = std::fs::remove_dir_all(home.paths.config_dir.parent().unwrap());
+}

@@ -301,3 +301,126 @@ fn placing_records_the_payment_and_queues_both_mails() {
     assert_eq!(page.rows[0].state, "sending");
     let _ = std::fs::remove_dir_all(dir);
 }
+
+/// At the smallest window size the form still works from the keyboard:
+/// type the amount, press Enter, and the payment is placed.
+#[test]
+fn at_800_by_600_the_amount_and_enter_pay() {
+    let tr = Tr::new(Lang::En);
+    let book = book();
+    let mut state = new_payment::State::for_merchant(&shop(), &book);
+    let view = state.view(&tr, Some(&orderer()), &book);
+    let mut ui = iced_test::Simulator::with_size(iced::Settings::default(), (800.0, 600.0), view);
+    ui.click(iced_test::selector::id(new_payment::AMOUNT_INPUT))
+        .expect("the amount field is visible at 800x600");
+    let _ = ui.typewrite("1200");
+    let _ = ui.tap_key(iced::keyboard::key::Named::Enter);
+    let messages: Vec<_> = ui.into_messages().collect();
+    let actions = apply(&mut state, messages, &book);
+    assert!(
+        actions.iter().any(|a| matches!(a, new_payment::Action::Place(o) if o.terms.amount.minor() == 1200))
+    );
+}
+
+/// A confirmation arriving while the app runs raises a banner that leads to
+/// the approval view.
+#[test]
+fn a_confirmation_from_the_watcher_offers_a_review() {
+    use mailpay::ui::watch::Report;
+    use mailpay::wallet::Receipt;
+    let (home, dir) = temp_home("watch");
+    let mut app = App::new(Lang::En, None);
+    let _ = app.loaded(loaded(home));
+    let order = OrderId::generate(&mut rand::rng());
+    let receipt = Receipt::Stepped {
+        order: order.to_string(),
+        from: "sent",
+        to: "awaiting-confirmation",
+        effects: vec![],
+    };
+    let _ = app.update(Message::Watch(Report::Received { order: order.as_str().to_string(), receipt }));
+    let banner = app.banner().expect("a banner");
+    assert!(!banner.error);
+    assert_eq!(banner.review.as_ref(), Some(&order));
+    let mut ui = simulator(app.view());
+    ui.click("Review").expect("the banner offers Review");
+    let messages: Vec<_> = ui.into_messages().collect();
+    assert!(messages.iter().any(|m| matches!(m, Message::Review(o) if *o == order)));
+    let _ = std::fs::remove_dir_all(dir);
+}
+
+/// Password A never shows in a message's or an order's debug output (they
+/// may end up in logs).
+#[test]
+fn password_a_is_redacted_in_debug_output() {
+    let typed = "7K3M9QX2WD8F4HJT6NRB";
+    assert!(!format!("{:?}", new_payment::Message::OwnPassword(typed.into())).contains(typed));
+    let book = book();
+    let mut state = new_payment::State::for_merchant(&shop(), &book);
+    let _ = state.update(new_payment::Message::Amount("1200".into()), Some(&orderer()), &book);
+    let _ = state.update(new_payment::Message::UseOwnPassword(true), Some(&orderer()), &book);
+    let _ = state.update(new_payment::Message::OwnPassword(typed.into()), Some(&orderer()), &book);
+    let order = state
+        .order(Some(&orderer()), &book, mailpay::wallet::now(), OrderId::generate(&mut rand::rng()))
+        .unwrap();
+    assert_eq!(order.terms.password.expose(), typed);
+    assert!(!format!("{order:?}").contains(typed));
+    assert!(!format!("{state:?}").contains(typed), "nor in the form's state");
+}
+
+/// Fig. 2 from the form: with the bank's age key and a merchant that takes
+/// cheques, the option is offered and the signed, encrypted cheque is
+/// queued as a third mail to the bank.
+#[test]
+fn the_wallet_cheque_goes_with_the_payment_when_chosen() {
+    let (home, dir) = temp_home("cheque");
+    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    let mut book = book();
+    book.banks[0].age_recipient = Some(age::x25519::Identity::generate().to_public().to_string());
+    book.merchants[0].figures = vec![Method::Confirm, Method::Cheque];
+    let mut state = new_payment::State::for_merchant(&shop(), &book);
+    let _ = state.update(new_payment::Message::Amount("1200".into()), Some(&orderer()), &book);
+
+    let tr = Tr::new(Lang::En);
+    let mut ui = simulator(state.view(&tr, Some(&orderer()), &book));
+    ui.click("Send the signed wallet cheque to the bank (Fig. 2)").expect("the cheque option is offered");
+    let messages: Vec<_> = ui.into_messages().collect();
+    let _ = apply(&mut state, messages, &book);
+
+    let order = state
+        .order(Some(&orderer()), &book, mailpay::wallet::now(), OrderId::generate(&mut rand::rng()))
+        .unwrap();
+    assert_eq!(order.terms.method, Method::Cheque);
+    assert!(order.cheque_for.is_some());
+    let id = runtime.block_on(backend::place(home.clone(), order)).unwrap();
+    let pending = runtime.block_on(backend::pending(home, id)).unwrap();
+    let kinds: Vec<_> = pending.iter().map(|(k, r)| (k.as_str(), r.as_str())).collect();
+    assert_eq!(
+        kinds,
+        [
+            ("order", "shop@example.com"),
+            ("payment-request", "settle@bank.example"),
+            ("wallet", "settle@bank.example")
+        ]
+    );
+    let _ = std::fs::remove_dir_all(dir);
+}
+
+/// The language chosen in Settings is kept in the wallet and used at the
+/// next start, whatever the system's language.
+#[test]
+fn the_chosen_language_is_kept_for_the_next_start() {
+    let dir = std::env::temp_dir().join(format!("mailpay-gui-keep-lang-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    let first = runtime.block_on(backend::load(Paths::under(&dir))).unwrap();
+    assert_eq!(first.language, None, "a new wallet follows the system");
+    runtime.block_on(backend::set_language(first.home.clone(), Lang::Ja.code())).unwrap();
+    drop(first);
+    let again = runtime.block_on(backend::load(Paths::under(&dir))).unwrap();
+    assert_eq!(again.language.as_deref(), Some("ja"));
+    let mut app = App::new(Lang::En, None);
+    let _ = app.loaded(again);
+    assert_eq!(app.lang(), Lang::Ja);
+    let _ = std::fs::remove_dir_all(dir);
+}

@@ -16,6 +16,8 @@ else
     sudo bash tests/mailstack/mailstack.sh install
 fi
 
+# The GUI tests render headless with the software renderer.
+export ICED_TEST_BACKEND=tiny-skia
 cargo test --all-targets
 cargo test --doc
 

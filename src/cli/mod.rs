@@ -163,6 +163,14 @@ pub fn run(args: impl IntoIterator<Item = OsString>) -> ExitCode {
 
 /// Opens the desktop wallet.
 fn gui(link: Option<String>) -> ExitCode {
+    #[cfg(all(unix, not(target_os = "macos")))]
+    if ["DISPLAY", "WAYLAND_DISPLAY", "WAYLAND_SOCKET"].iter().all(|v| std::env::var_os(v).is_none()) {
+        eprintln!(
+            "error: the desktop wallet needs a graphical session (neither DISPLAY nor WAYLAND_DISPLAY is set); \
+             the command line works without one: `mailpay --help`"
+        );
+        return ExitCode::FAILURE;
+    }
     match crate::ui::run(link) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {

@@ -30,6 +30,12 @@ pub fn application(
         .window(window::Settings {
             size: Size::new(1000.0, 720.0),
             min_size: Some(Size::new(800.0, 600.0)),
+            // The desktop file's name and StartupWMClass (packaging/linux).
+            #[cfg(target_os = "linux")]
+            platform_specific: window::settings::PlatformSpecific {
+                application_id: "org.mailpay.MailPay".into(),
+                ..Default::default()
+            },
             ..window::Settings::default()
         })
 }
@@ -80,6 +86,8 @@ pub enum Message {
     DismissBanner,
     /// A frame was drawn (listened to only to report the first one).
     Frame,
+    /// The desktop showed a notification, or could not (the banner stays).
+    Notified(Result<(), String>),
 }
 
 /// A line across the top of the window.
@@ -249,6 +257,7 @@ impl App {
                 self.banner = None;
                 Task::none()
             }
+            Message::Notified(_) => Task::none(),
             Message::Frame => {
                 if let Some(started) = self.startup.take() {
                     eprintln!("mailpay: first frame {} ms after start", started.elapsed().as_millis());
@@ -494,11 +503,13 @@ impl App {
             Report::Invalid(reason) => self.say(tr!(self.tr, "watch-invalid", reason = reason.clone()), true),
             Report::Received { order, receipt } => {
                 if report.awaiting().is_some() {
-                    self.banner = Some(Banner {
-                        text: tr!(self.tr, "watch-confirmation", order = order.clone()),
-                        error: false,
-                        review: order.parse().ok(),
-                    });
+                    let text = tr!(self.tr, "watch-confirmation", order = order.clone());
+                    let notice = Task::perform(
+                        crate::ui::notify::show(tr!(self.tr, "app-name"), text.clone()),
+                        Message::Notified,
+                    );
+                    task = Task::batch([task, notice]);
+                    self.banner = Some(Banner { text, error: false, review: order.parse().ok() });
                 } else if let crate::wallet::Receipt::Stepped { to, .. } = receipt {
                     let state = self.tr.dynamic(&format!("state-{to}"));
                     self.say(tr!(self.tr, "watch-stepped", order = order.clone(), state = state), false);
@@ -544,7 +555,7 @@ impl App {
                 .center(Fill)
                 .padding(24)
                 .into(),
-            Screen::Welcome(s) => return s.view(tr).map(Message::Welcome),
+            Screen::Welcome(s) => s.view(tr).map(Message::Welcome),
             Screen::Account(s) => s.view(tr).map(Message::Account),
             Screen::Contacts(s) => s.view(tr, &self.book).map(Message::Contacts),
             Screen::Pay(s) => s.view(tr, orderer.as_ref(), &self.book).map(Message::Pay),
@@ -569,6 +580,9 @@ impl App {
             main = main.push(container(line).padding(8).width(Fill).style(container::rounded_box));
         }
         main = main.push(body);
+        if matches!(self.screen, Screen::Welcome(_)) {
+            return main.into();
+        }
         row![self.sidebar(), rule::vertical(1), main].into()
     }
 

@@ -9,6 +9,7 @@
 
 pub mod app;
 pub mod backend;
+mod notify;
 pub mod screen;
 pub mod watch;
 mod widget;

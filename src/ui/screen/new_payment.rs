@@ -48,7 +48,6 @@ pub enum Stage {
     },
 }
 
-#[derive(Debug)]
 pub struct State {
     merchant: Option<String>,
     bank: Option<String>,
@@ -63,6 +62,20 @@ pub struct State {
     auto_confirm: bool,
     stage: Stage,
     error: Option<String>,
+}
+
+/// Password A (generated or typed) never shows.
+impl std::fmt::Debug for State {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("new_payment::State")
+            .field("merchant", &self.merchant)
+            .field("bank", &self.bank)
+            .field("amount", &self.amount)
+            .field("currency", &self.currency)
+            .field("password", &"<redacted>")
+            .field("stage", &self.stage)
+            .finish_non_exhaustive()
+    }
 }
 
 #[derive(Clone)]
