@@ -1,8 +1,7 @@
 #!/usr/bin/env bash
 # Runs the MailPay desktop wallet from this source tree on Debian/Ubuntu:
 # installs the few packages it needs at run time (X11/Wayland keyboard and
-# cursor libraries, a Japanese font, the keyring daemon's client side is
-# optional), builds it, and starts it. With no account set up, it opens on
+# cursor libraries, a Japanese font), builds it, and starts it. With no account set up, it opens on
 # the welcome screen, whose "Try the demo" runs a bank and a merchant inside
 # the app.
 #
