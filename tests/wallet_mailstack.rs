@@ -54,7 +54,7 @@ impl Inbox {
     /// Waits until at least `want` new MailPay mails arrived; returns them.
     async fn take(&mut self, want: usize) -> Vec<(Incoming, Vec<u8>)> {
         let mut got = Vec::new();
-        let watching = imap::watch(&self.config, &mut self.resume, async |event| {
+        let watching = imap::watch(&self.config, &mut self.resume, |event| {
             match event {
                 WatchEvent::Mail { raw, received: Received::MailPay(mail), .. } => got.push((*mail, raw)),
                 WatchEvent::Mail { received: Received::Invalid(e), .. } => {
