@@ -17,6 +17,7 @@ pub mod cli;
 pub mod config;
 pub mod demo;
 pub mod i18n;
+pub mod keys;
 pub mod mail;
 pub mod merchant;
 pub mod paths;

@@ -1,11 +1,11 @@
 //! `mailpay compose KIND ...`: the mails of one step, written as .eml files.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use clap::{Args, Subcommand};
 
-use super::{CliError, read, read_mail, write};
-use crate::protocol::cheque::{Cheque, WalletKey};
+use super::{CliError, read_mail, write};
+use crate::protocol::cheque::Cheque;
 use crate::protocol::compose::{self as build, Draft};
 use crate::protocol::confirmation::{ConfirmationCode, MAX_ATTEMPTS};
 use crate::protocol::item::LineItem;
@@ -188,7 +188,7 @@ pub fn run(step: Step) -> Result<(), CliError> {
             println!("order {}\npassword A {}", terms.order, terms.password.display());
             let mut drafts: Vec<Draft> = build::order(&terms).into();
             if let Some(recipient) = wallet_key {
-                let key = load_or_create_key(&signing_key)?;
+                let key = crate::keys::load_or_create_key(&signing_key).map_err(usage)?;
                 let cheque = Cheque {
                     order: terms.order.clone(),
                     payer: terms.orderer.clone(),
@@ -237,7 +237,7 @@ pub fn run(step: Step) -> Result<(), CliError> {
             let Body::Bill(bill) = &bill_mail.body else {
                 return Err(usage(format!("{} is not a bill", reply_to.display())));
             };
-            let key = load_or_create_secret(&secret)?;
+            let key = crate::keys::load_or_create_secret(&secret).map_err(usage)?;
             let mut nonce = [0u8; 16];
             rand::Rng::fill_bytes(&mut rng, &mut nonce);
             let terms = &bill.quoted_order;
@@ -345,31 +345,4 @@ fn default_bill_items(terms: &OrderTerms) -> Result<Vec<LineItem>, crate::protoc
     };
     let description: String = description.chars().take(crate::protocol::item::MAX_DESCRIPTION).collect();
     LineItem::new(1, &description, Some(terms.amount)).map(|item| vec![item])
-}
-
-pub(crate) fn load_or_create_key(path: &Path) -> Result<WalletKey, CliError> {
-    let seed = load_or_create_secret(path)?;
-    let seed: [u8; 32] =
-        seed.try_into().map_err(|_| usage(format!("{} does not hold a 32-byte key", path.display())))?;
-    Ok(WalletKey::from_seed(&seed))
-}
-
-/// 32 random bytes kept in a file (hex), owner-only.
-fn load_or_create_secret(path: &Path) -> Result<Vec<u8>, CliError> {
-    if path.exists() {
-        let text =
-            String::from_utf8(read(path)?).map_err(|_| usage(format!("{} is not hex", path.display())))?;
-        let text = text.trim();
-        return (0..text.len())
-            .step_by(2)
-            .map(|i| text.get(i..i + 2).and_then(|h| u8::from_str_radix(h, 16).ok()))
-            .collect::<Option<Vec<u8>>>()
-            .filter(|k| k.len() == 32)
-            .ok_or_else(|| usage(format!("{} does not hold 64 hex digits", path.display())));
-    }
-    let mut key = [0u8; 32];
-    rand::Rng::fill_bytes(&mut rand::rng(), &mut key);
-    let hex: String = key.iter().map(|b| format!("{b:02x}")).collect();
-    write(path, hex.as_bytes(), true)?;
-    Ok(key.to_vec())
 }

@@ -24,8 +24,8 @@ fn fail(e: impl std::fmt::Display) -> CliError {
 }
 
 pub fn wallet_key() -> Result<(), CliError> {
-    let path = Paths::from_env().map_err(fail)?.data_dir.join("cheque-signing.key");
-    let key = super::compose::load_or_create_key(&path)?;
+    let path = crate::keys::wallet_key_path(&Paths::from_env().map_err(fail)?);
+    let key = crate::keys::load_or_create_key(&path).map_err(fail)?;
     println!("{}", key.public());
     Ok(())
 }

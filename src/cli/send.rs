@@ -127,8 +127,8 @@ pub fn order(args: OrderArgs) -> Result<(), CliError> {
     };
     let mut extra = Vec::new();
     if let Some(recipient) = &recipient {
-        let key_path = Paths::from_env().map_err(fail)?.data_dir.join("cheque-signing.key");
-        let key = super::compose::load_or_create_key(&key_path)?;
+        let key_path = crate::keys::wallet_key_path(&Paths::from_env().map_err(fail)?);
+        let key = crate::keys::load_or_create_key(&key_path).map_err(fail)?;
         let cheque = Cheque {
             order: terms.order.clone(),
             payer: terms.orderer.clone(),

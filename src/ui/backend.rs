@@ -259,7 +259,7 @@ pub struct Order {
 /// Records the payment and its mails (nothing is sent yet). After this,
 /// quitting loses nothing: the mails wait in the outbox.
 pub async fn place(home: Home, order: Order) -> Result<OrderId, BackendError> {
-    let key_path = home.paths.data_dir.join("cheque-signing.key");
+    let key_path = crate::keys::wallet_key_path(&home.paths);
     home.with(move |store| {
         let terms = &order.terms;
         let mut extra = Vec::new();
@@ -267,7 +267,7 @@ pub async fn place(home: Home, order: Order) -> Result<OrderId, BackendError> {
             let recipient: age::x25519::Recipient = recipient
                 .parse()
                 .map_err(|e: &str| BackendError::Cheque(format!("the bank's age key: {e}")))?;
-            let key = crate::cli::compose::load_or_create_key(&key_path)
+            let key = crate::keys::load_or_create_key(&key_path)
                 .map_err(|e| BackendError::Cheque(e.to_string()))?;
             let cheque = Cheque {
                 order: terms.order.clone(),
