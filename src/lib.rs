@@ -16,6 +16,7 @@ pub mod board;
 pub mod cli;
 pub mod config;
 pub mod demo;
+pub mod fault;
 pub mod i18n;
 pub mod keys;
 pub mod mail;

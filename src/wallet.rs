@@ -83,6 +83,7 @@ pub fn place(
         }
     }
     store.record_payment(terms, &state, &mails, now)?;
+    crate::fault::halt("payment-recorded");
     Ok(state)
 }
 
@@ -93,9 +94,20 @@ pub async fn dispatch(store: &Store, smtp: &Smtp, order: &OrderId) -> Result<Vec
     if queued.is_empty() {
         return Ok(Vec::new());
     }
+    if crate::fault::armed("between-mails") && queued.len() > 1 {
+        let first = &queued[..1];
+        let results = smtp.send_all(&[first[0].1.clone()]).await;
+        record_dispatch(store, order, first, &results)?;
+        crate::fault::halt("between-mails");
+    }
     let outgoing: Vec<Outgoing> = queued.iter().map(|(_, o)| o.clone()).collect();
     let results = smtp.send_all(&outgoing).await;
-    record_dispatch(store, order, &queued, &results)
+    if results.iter().all(|d| d.result.is_ok()) {
+        crate::fault::halt("mails-accepted");
+    }
+    let sent = record_dispatch(store, order, &queued, &results)?;
+    crate::fault::halt("mails-recorded");
+    Ok(sent)
 }
 
 /// The first half of [`dispatch`]: the order's mails still to send. Callers

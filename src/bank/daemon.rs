@@ -168,6 +168,7 @@ fn handle(shared: &Arc<Shared>, raw: &[u8], received: Received) {
                 let what = format!("{} from {}", mail.body.kind(), mail.from);
                 report(&what, &done);
                 drop(ledger);
+                crate::fault::halt(&format!("bank-processed-{}", mail.body.kind()));
                 follow_up(shared, done);
             }
             Err(e) => {

@@ -37,5 +37,6 @@ fn answer(order: &str, account: Option<&str>, event: Event) -> Result<(), CliErr
     }
     println!("{} to {} for order {order} (code {})", confirm.amount, confirm.merchant, confirm.code);
     wallet::act(&store, &order, &event, None, false).map_err(fail)?;
+    crate::fault::halt("approve-queued");
     super::send::send(&account, &password, &store, &order)
 }
