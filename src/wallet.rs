@@ -139,18 +139,19 @@ pub fn record_dispatch(
     queued: &[(OutboxMail, Outgoing)],
     results: &[Dispatch],
 ) -> Result<Vec<Sent>, WalletError> {
-    let (terms, mut state) = store.load(order)?;
-    let ctx = Context { terms: &terms, pre_approved: false };
-    let mut sent = Vec::new();
-    // Acceptances first: a failure moves the payment to Failed, where the
-    // others' acceptance no longer applies.
-    let mut ordered: Vec<_> = queued.iter().map(|(m, _)| m).zip(results).collect();
-    ordered.sort_by_key(|(_, d)| d.result.is_err());
-    for (mail, dispatch) in ordered {
+    // Every outcome of the dispatch and the state it leads to are one
+    // transaction: one disk sync, and no half-recorded dispatch.
+    store.atomically(|store| {
+        let (terms, mut state) = store.load(order)?;
+        let ctx = Context { terms: &terms, pre_approved: false };
         let now = now();
-        let role = outbound_from_name(&mail.kind);
-        // The outbox row and the payment's state change together.
-        state = store.atomically(|store| {
+        let mut sent = Vec::new();
+        // Acceptances first: a failure moves the payment to Failed, where the
+        // others' acceptance no longer applies.
+        let mut ordered: Vec<_> = queued.iter().map(|(m, _)| m).zip(results).collect();
+        ordered.sort_by_key(|(_, d)| d.result.is_err());
+        for (mail, dispatch) in ordered {
+            let role = outbound_from_name(&mail.kind);
             let event = match &dispatch.result {
                 Ok(()) => {
                     store.mark_sent(&mail.message_id, now)?;
@@ -161,21 +162,19 @@ pub fn record_dispatch(
                     role.map(|role| Event::SendFailed { mail: role, reason: e.to_string() })
                 }
             };
-            let next = match event.map(|event| payment::step(&state, &ctx, &event)) {
-                Some(Ok((next, _))) => next,
-                _ => state.clone(),
-            };
-            store.save_state(order, &next, now)?;
-            Ok::<_, StoreError>(next)
-        })?;
-        sent.push(Sent {
-            kind: mail.kind.clone(),
-            recipient: mail.recipient.clone(),
-            message_id: mail.message_id.clone(),
-            result: dispatch.result.clone(),
-        });
-    }
-    Ok(sent)
+            if let Some(Ok((next, _))) = event.map(|event| payment::step(&state, &ctx, &event)) {
+                state = next;
+            }
+            sent.push(Sent {
+                kind: mail.kind.clone(),
+                recipient: mail.recipient.clone(),
+                message_id: mail.message_id.clone(),
+                result: dispatch.result.clone(),
+            });
+        }
+        store.save_state(order, &state, now)?;
+        Ok(sent)
+    })
 }
 
 /// How [`dispatch_until_sent`] spaces its attempts.
