@@ -200,6 +200,21 @@ impl Store {
             .map_err(|e| self.err(e))
     }
 
+    /// The payments still open (sending, sent, awaiting confirmation or
+    /// failed): the ones a clock tick may expire.
+    pub fn open_orders(&self) -> Result<Vec<OrderId>, StoreError> {
+        let mut stmt = self
+            .conn
+            .prepare(
+                "SELECT order_id FROM payment
+                 WHERE state IN ('sending', 'sent', 'awaiting-confirmation', 'failed')",
+            )
+            .map_err(|e| self.err(e))?;
+        let rows = stmt.query_map([], |r| r.get::<_, String>(0)).map_err(|e| self.err(e))?;
+        let ids: Vec<String> = rows.collect::<Result<_, _>>().map_err(|e| self.err(e))?;
+        Ok(ids.iter().filter_map(|id| id.parse().ok()).collect())
+    }
+
     /// Writes every payment matching `query` (its limit ignored) as CSV
     /// (RFC 4180) to `path`, atomically; returns how many rows.
     pub fn export_csv(&self, query: &Query, path: &Path) -> Result<usize, StoreError> {
