@@ -1,6 +1,7 @@
-//! The demo end to end, Fig. 1 to "settled", through the wallet's own
+//! The demo end to end, each figure to "settled", through the wallet's own
 //! backend (the calls the app makes), the real store and protocol, and the
-//! demo's mail loop with its bank and merchant: what "Try the demo" shows.
+//! demo's mail loop with the reference bank and merchant and the board:
+//! what "Try the demo" shows.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use mailpay::protocol::payment::State;
@@ -21,57 +22,91 @@ async fn deliver(session: &Session, home: &backend::Home) -> Vec<String> {
     outcomes
 }
 
-#[tokio::test]
-async fn the_demo_goes_from_pay_to_settled() {
+/// The demo's throw-away folder (wallet, bank, merchant), to remove.
+fn demo_root(home: &backend::Home) -> std::path::PathBuf {
+    home.paths.config_dir.parent().and_then(|p| p.parent()).unwrap().to_path_buf()
+}
+
+/// Pays the demo merchant by `figure` (1 to 4) from the form to
+/// "settled", answering a confirmation when the bank asks for one, and
+/// returns the order's timeline (mail kinds).
+async fn pay_by_figure(figure: u8) -> Vec<String> {
     let loaded = backend::start_demo().await.expect("the demo starts");
     let session = loaded.session.clone().expect("the demo has its orderer");
     let home = loaded.home.clone();
-    let merchant = loaded.book.merchants.first().expect("a demo merchant").address.clone();
+    let merchant = loaded.book.merchants.first().expect("a demo merchant").clone();
 
     // The New payment form, as the orderer fills it in.
-    let mut form = new_payment::State::for_merchant(&merchant, &loaded.book);
+    let mut form = new_payment::State::for_merchant(&merchant.address, &loaded.book);
     let orderer = session.account.address.clone();
-    let _ = form.update(new_payment::Message::Amount("1200".into()), Some(&orderer), &loaded.book);
+    let book = &loaded.book;
+    let _ = form.update(new_payment::Message::Amount("1200".into()), Some(&orderer), book);
+    let _ = form.update(new_payment::Message::Cheque(matches!(figure, 2 | 4)), Some(&orderer), book);
+    let _ = form.update(new_payment::Message::Board(matches!(figure, 3 | 4)), Some(&orderer), book);
     let order = form
-        .order(Some(&orderer), &loaded.book, mailpay::wallet::now(), OrderId::generate(&mut rand::rng()))
+        .order(Some(&orderer), book, mailpay::wallet::now(), OrderId::generate(&mut rand::rng()))
         .unwrap();
+    assert_eq!(order.terms.method.figure(), figure);
     let id = order.terms.order.clone();
 
-    // Pay: recorded, then both mails go out at once.
+    // Pay: recorded, the board record posted if due, then the mails go out at once.
     backend::place(home.clone(), order).await.unwrap();
     let sent = backend::dispatch(home.clone(), session.clone(), id.clone()).await.unwrap();
-    assert_eq!(sent.len(), 2);
+    assert_eq!(sent.len(), if matches!(figure, 2 | 4) { 3 } else { 2 });
     assert!(sent.iter().all(|s| s.result.is_ok()), "{sent:?}");
-    let (_, state) = backend::payment(home.clone(), id.clone()).await.unwrap();
-    assert_eq!(state, State::Sent);
+    if matches!(figure, 3 | 4) {
+        let board = merchant.board.as_deref().unwrap();
+        let record = mailpay::board::client::fetch(board, &id).await.unwrap().expect("on the board");
+        assert_eq!(record.initials, mailpay::demo::INITIALS);
+    }
 
-    // The merchant billed, the bank matched A from both routes and asks.
+    // The merchant billed; the bank matched A from both routes (and the
+    // cheque, and the board) and either asks or settles.
     let outcomes = deliver(&session, &home).await;
     assert_eq!(outcomes.len(), 1, "{outcomes:?}");
     let (terms, state) = backend::payment(home.clone(), id.clone()).await.unwrap();
-    let State::AwaitingConfirmation { confirm, mismatches } = state else {
-        panic!("expected a confirmation, got {state:?}")
-    };
-    assert!(mismatches.is_empty());
-    assert_eq!(confirm.amount, terms.amount);
-    assert_eq!(confirm.amount, Money::parse_major("1200", "JPY".parse().unwrap()).unwrap());
-
-    // Approve: OK + A goes to the bank, which pays and tells the orderer.
-    let sent = backend::answer(home.clone(), session.clone(), id.clone(), true).await.unwrap();
-    assert!(sent.iter().all(|s| s.result.is_ok()), "{sent:?}");
-    let outcomes = deliver(&session, &home).await;
-    assert_eq!(outcomes.len(), 1, "{outcomes:?}");
+    if let State::AwaitingConfirmation { confirm, mismatches } = state {
+        assert!(mismatches.is_empty());
+        assert_eq!(confirm.amount, terms.amount);
+        assert_eq!(confirm.amount, Money::parse_major("1200", "JPY".parse().unwrap()).unwrap());
+        // Approve: OK + A goes to the bank, which pays and tells the orderer.
+        let sent = backend::answer(home.clone(), session.clone(), id.clone(), true).await.unwrap();
+        assert!(sent.iter().all(|s| s.result.is_ok()), "{sent:?}");
+        let outcomes = deliver(&session, &home).await;
+        assert_eq!(outcomes.len(), 1, "{outcomes:?}");
+    }
     let (_, state) = backend::payment(home.clone(), id.clone()).await.unwrap();
+    let bank_reference = format!("MP-{}", id.as_str());
     assert!(
-        matches!(state, State::Settled { ref reference, .. } if reference.starts_with("DEMO-")),
+        matches!(state, State::Settled { ref reference, .. } if *reference == bank_reference),
         "{state:?}"
     );
-
-    // The history shows it, with every mail in the timeline.
     let timeline = backend::timeline(home.clone(), id.clone()).await.unwrap();
-    let kinds: Vec<_> = timeline.iter().map(|e| e.kind.as_str()).collect();
-    assert_eq!(kinds, ["order", "payment-request", "confirm", "approve", "settled"]);
-    let _ = std::fs::remove_dir_all(home.paths.config_dir.parent().unwrap());
+    let _ = std::fs::remove_dir_all(demo_root(&home));
+    timeline.into_iter().map(|e| e.kind).collect()
+}
+
+#[tokio::test]
+async fn figure_1_from_pay_to_settled_on_the_reference_agents() {
+    assert_eq!(pay_by_figure(1).await, ["order", "payment-request", "confirm", "approve", "settled"]);
+}
+
+#[tokio::test]
+async fn figure_2_the_cheque_replaces_the_confirmation() {
+    assert_eq!(pay_by_figure(2).await, ["order", "payment-request", "wallet", "settled"]);
+}
+
+#[tokio::test]
+async fn figure_3_the_board_record_replaces_the_confirmation() {
+    assert_eq!(pay_by_figure(3).await, ["order", "payment-request", "settled"]);
+}
+
+#[tokio::test]
+async fn figure_4_all_combined_cheque_board_and_confirmation() {
+    assert_eq!(
+        pay_by_figure(4).await,
+        ["order", "payment-request", "wallet", "confirm", "approve", "settled"]
+    );
 }
 
 #[tokio::test]
@@ -95,7 +130,7 @@ async fn the_demo_refuses_mail_to_strangers() {
     assert_eq!(refused, ["elsewhere@shop.example"]);
     let (_, state) = backend::payment(loaded.home.clone(), id).await.unwrap();
     assert!(matches!(state, State::Failed { .. }), "{state:?}");
-    let _ = std::fs::remove_dir_all(loaded.home.paths.config_dir.parent().unwrap());
+    let _ = std::fs::remove_dir_all(demo_root(&loaded.home));
 }
 
 /// "Confirm automatically when the bank's confirmation matches": the
@@ -135,5 +170,5 @@ async fn a_pre_approved_order_is_answered_when_it_matches() {
     deliver(&session, &home).await;
     let (_, state) = backend::payment(home.clone(), id).await.unwrap();
     assert!(matches!(state, State::Settled { .. }), "{state:?}");
-    let _ = std::fs::remove_dir_all(home.paths.config_dir.parent().unwrap());
+    let _ = std::fs::remove_dir_all(demo_root(&home));
 }

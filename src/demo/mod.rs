@@ -1,35 +1,43 @@
-//! "Try the demo": a throw-away wallet with a bank and a merchant running
-//! inside the process, joined to the wallet by a private mail loop, so that
-//! every step of Fig. 1 can be clicked through on a fresh machine with no
-//! mail account.
+//! "Try the demo": a throw-away wallet with the reference bank and
+//! merchant running inside the process, joined to the wallet by a private
+//! mail loop, so that every figure (1 to 4) can be clicked through on a
+//! fresh machine with no mail account.
 //!
-//! Everything on the wire is the real thing: the wallet composes and
-//! records its mails as always; the loop hands each built mail, as bytes,
-//! to its recipient, which parses it with the protocol core. The bank
-//! ([`bank`]) decides with the protocol's own matching rule
-//! (`matching::decide`, `matching::check_answer`); the merchant
-//! ([`merchant`]) bills what it is ordered. These two are deliberately
-//! minimal (Fig. 1 only, no ledger, no persistence) and are to be replaced
-//! by the reference agents; the loop ([`mail_loop`]) is what stays.
+//! Nothing here decides anything: the bank is [`crate::bank`]'s ledger and
+//! engine, the merchant [`crate::merchant`]'s shop book and engine, the
+//! board [`crate::board`]'s server on a loopback port, all in one
+//! throw-away folder. The loop ([`mail_loop`]) carries the mails, as bytes,
+//! between them and the wallet. [`start`] does what the orderer would do
+//! once by hand: open the accounts, register the wallet's cheque key at
+//! the bank, and put the bank's age key and the merchant's board in the
+//! wallet's address book.
 
-pub mod bank;
 pub mod mail_loop;
-pub mod merchant;
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
+use tokio::net::TcpListener;
+
+use crate::bank::ledger::Ledger;
+use crate::board::log::BoardLog;
+use crate::board::server::{self, Board, Limits};
+use crate::merchant::engine::Pricing;
+use crate::merchant::shop::Shop;
 use crate::paths::Paths;
-use crate::protocol::{EmailAddress, Method};
+use crate::protocol::{Currency, EmailAddress, Method};
 use crate::store::Store;
 use crate::store::book::{Bank, Merchant};
+use crate::task::AbortOnDrop;
 
-pub use mail_loop::MailLoop;
+pub use mail_loop::{MailLoop, Party};
 
 /// Why the demo cannot start.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum DemoError {
-    #[error("the demo wallet cannot be created in {path}: {reason}")]
+    #[error("the demo cannot be set up in {path}: {reason}")]
     Folder { path: PathBuf, reason: String },
+    #[error("the demo's board cannot listen on a loopback port: {0}")]
+    Board(String),
     #[error("the demo's addresses are invalid: {0}")]
     Address(String),
 }
@@ -39,48 +47,82 @@ pub enum DemoError {
 pub struct Demo {
     /// The throw-away wallet's folders.
     pub paths: Paths,
-    pub orderer: EmailAddress,
     pub mail: MailLoop,
 }
 
 pub const ORDERER: &str = "you@wallet.demo";
 pub const BANK: &str = "settle@bank.demo";
 pub const MERCHANT: &str = "shop@tea.demo";
+/// The orderer's initials, registered at the bank and put on board records.
+pub const INITIALS: &str = "Y.O.";
+/// What the orderer holds at the demo bank in each currency, in major units.
+pub const BALANCE: u64 = 1_000_000;
 
-/// Creates a fresh demo wallet (in the system's temporary folder) with the
-/// demo bank and merchant in its address book, and starts the loop.
+/// Sets up a fresh demo in the system's temporary folder and starts its
+/// board; the mail loop carries everything else.
 pub async fn start() -> Result<Demo, DemoError> {
-    let address = |a: &str| a.parse::<EmailAddress>().map_err(|e| DemoError::Address(e.to_string()));
-    let (orderer, bank, merchant) = (address(ORDERER)?, address(BANK)?, address(MERCHANT)?);
     let suffix: u32 = rand::random();
     let root = std::env::temp_dir().join(format!("mailpay-demo-{}-{suffix:08x}", std::process::id()));
-    let paths = Paths::under(&root);
-    let folder = |reason: String| DemoError::Folder { path: root.clone(), reason };
-    let (b, m, p) = (bank.clone(), merchant.clone(), paths.clone());
-    tokio::task::spawn_blocking(move || {
-        let store = Store::open(&p.database()).map_err(|e| e.to_string())?;
-        store
-            .save_bank(&Bank {
-                address: b.clone(),
-                name: "Demo Bank".into(),
-                age_recipient: None,
-                account_ref: "DEMO-0001".into(),
-            })
-            .map_err(|e| e.to_string())?;
-        store
-            .save_merchant(&Merchant {
-                address: m,
-                name: "Demo Tea Shop".into(),
-                bank: Some(b),
-                board: None,
-                figures: vec![Method::Confirm],
-            })
+    let listener = TcpListener::bind("127.0.0.1:0").await.map_err(|e| DemoError::Board(e.to_string()))?;
+    let board_url =
+        format!("http://{}/", listener.local_addr().map_err(|e| DemoError::Board(e.to_string()))?);
+    let folder = root.clone();
+    let (paths, bank, shop, log) =
+        tokio::task::spawn_blocking(move || set_up(&folder, &board_url).map_err(|e| e.to_string()))
+            .await
             .map_err(|e| e.to_string())
-    })
-    .await
-    .map_err(|e| folder(e.to_string()))?
-    .map_err(folder)?;
-    let mail =
-        MailLoop::new(orderer.clone(), bank::DemoBank::new(bank), merchant::DemoMerchant::new(merchant));
-    Ok(Demo { paths, orderer, mail })
+            .and_then(|r| r)
+            .map_err(|reason| DemoError::Folder { path: root.clone(), reason })?;
+    let title = format!("Orders at {MERCHANT}");
+    let board = AbortOnDrop(tokio::spawn(server::serve(listener, Board::new(log, Limits::default(), title))));
+    let (orderer, bank_address, merchant) = addresses()?;
+    let mail = MailLoop::new(
+        orderer,
+        Party::Bank { address: bank_address.clone(), ledger: bank },
+        Party::Merchant { address: merchant, bank: bank_address, shop, pricing: Pricing::AsOrdered },
+        board,
+    );
+    Ok(Demo { paths, mail })
+}
+
+fn addresses() -> Result<(EmailAddress, EmailAddress, EmailAddress), DemoError> {
+    let parse = |a: &str| a.parse::<EmailAddress>().map_err(|e| DemoError::Address(e.to_string()));
+    Ok((parse(ORDERER)?, parse(BANK)?, parse(MERCHANT)?))
+}
+
+/// Everything the orderer, the bank and the merchant would set up by hand.
+fn set_up(
+    root: &Path,
+    board_url: &str,
+) -> Result<(Paths, Ledger, Shop, BoardLog), Box<dyn std::error::Error>> {
+    let (orderer, bank, merchant) = addresses()?;
+    let paths = Paths::under(&root.join("wallet"));
+    let now = crate::wallet::now();
+    let ledger = Ledger::open(&root.join("bank").join("ledger.sqlite"))?;
+    let wallet_key = crate::keys::load_or_create_key(&crate::keys::wallet_key_path(&paths))?;
+    let key = wallet_key.public().to_string();
+    ledger.open_account(&orderer, Some(INITIALS), Some(&key), None, now)?;
+    ledger.open_account(&merchant, None, None, Some(board_url), now)?;
+    for currency in Currency::all() {
+        let minor = BALANCE.saturating_mul(10u64.pow(u32::from(currency.exponent())));
+        ledger.set_balance(&orderer, currency, minor)?;
+    }
+    let shop = Shop::open(&root.join("merchant").join("shop.sqlite"))?;
+    let log = BoardLog::open(&root.join("merchant").join("board.sqlite"))?;
+    let store = Store::open(&paths.database())?;
+    store.save_bank(&Bank {
+        address: bank.clone(),
+        name: "Demo Bank".into(),
+        age_recipient: Some(ledger.recipient()?),
+        account_ref: "DEMO-0001".into(),
+    })?;
+    store.save_merchant(&Merchant {
+        address: merchant,
+        name: "Demo Tea Shop".into(),
+        bank: Some(bank),
+        board: Some(board_url.to_string()),
+        figures: vec![Method::Confirm, Method::Cheque, Method::Board, Method::All],
+    })?;
+    store.set_setting(crate::ui::backend::INITIALS_SETTING, INITIALS)?;
+    Ok((paths, ledger, shop, log))
 }

@@ -14,11 +14,12 @@ use crate::config::{Config, ConfigError};
 use crate::mail::account::Account;
 use crate::mail::smtp::{SendError, Smtp};
 use crate::paths::{PathError, Paths};
+use crate::protocol::board::BoardRecord;
 use crate::protocol::cheque::Cheque;
 use crate::protocol::compose;
 use crate::protocol::message::WalletMail;
 use crate::protocol::payment::{Event, State};
-use crate::protocol::{OrderId, OrderTerms};
+use crate::protocol::{OrderId, OrderTerms, Timestamp};
 use crate::secrets::{Keyring, SecretError};
 use crate::store::book::{Bank, Merchant};
 use crate::store::history::{Entry, Page, Query};
@@ -44,6 +45,8 @@ pub enum BackendError {
     NoAccount,
     #[error("the wallet cheque cannot be made: {0}")]
     Cheque(String),
+    #[error("the board record was not posted, so no mail was sent: {0}; Retry posts it again")]
+    Board(String),
     #[error("an internal task stopped unexpectedly: {0}")]
     Join(String),
 }
@@ -298,8 +301,43 @@ pub async fn pending(home: Home, order: OrderId) -> Result<Vec<(String, String)>
     .await
 }
 
+/// The wallet setting holding the orderer's initials, put on board records.
+pub const INITIALS_SETTING: &str = "initials";
+
+/// Posts the order's record on the merchant's board first when the method
+/// needs one (claim 3) and it is not posted yet; a refusal stops the order
+/// before any mail leaves (the payment shows why; Retry posts again).
+async fn post_board_if_due(home: &Home, order: &OrderId) -> Result<(), BackendError> {
+    let o = order.clone();
+    let due = home
+        .with(move |s| {
+            let (terms, state) = s.load(&o)?;
+            let pending = matches!(state, State::Sending { board_pending: true, .. });
+            Ok(pending.then_some((terms, s.setting(INITIALS_SETTING)?)))
+        })
+        .await?;
+    let Some((terms, initials)) = due else { return Ok(()) };
+    let posted = match (terms.board.as_deref(), initials) {
+        (Some(url), Some(initials)) => {
+            crate::board::client::post(url, &BoardRecord::for_order(&terms, &initials))
+                .await
+                .map_err(|e| e.to_string())
+        }
+        (None, _) => Err("the order names no board to post its record on".to_string()),
+        (_, None) => Err("your initials for the board record are not set".to_string()),
+    };
+    let event = match &posted {
+        Ok(()) => Event::BoardPosted,
+        Err(reason) => Event::BoardFailed { reason: reason.clone() },
+    };
+    let o = order.clone();
+    home.with(move |s| Ok(wallet::act(s, &o, &event, None, false).map(|_| ())?)).await?;
+    posted.map_err(BackendError::Board)
+}
+
 /// Sends every queued mail of `order` at once and records the outcome.
 pub async fn dispatch(home: Home, session: Session, order: OrderId) -> Result<Vec<Sent>, BackendError> {
+    post_board_if_due(&home, &order).await?;
     let queued = {
         let order = order.clone();
         home.with(move |s| Ok(wallet::queued(s, &order)?)).await?
@@ -346,6 +384,22 @@ pub async fn answer(
     })
     .await?;
     dispatch(home, session, order).await
+}
+
+/// The clock: every open payment past its expiry becomes `expired`
+/// (the state machine decides); returns the orders that did.
+pub async fn expire_overdue(home: Home, now: Timestamp) -> Result<Vec<OrderId>, BackendError> {
+    home.with(move |s| {
+        let mut expired = Vec::new();
+        for order in s.open_orders()? {
+            let (state, _) = wallet::act(s, &order, &Event::Tick(now), None, false)?;
+            if state == State::Expired {
+                expired.push(order);
+            }
+        }
+        Ok(expired)
+    })
+    .await
 }
 
 pub async fn payment(home: Home, order: OrderId) -> Result<(OrderTerms, State), BackendError> {

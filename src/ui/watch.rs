@@ -92,6 +92,13 @@ pub fn subscription(home: Home, session: Session) -> Subscription<Report> {
     }
 }
 
+/// The same reports as a plain stream, for callers outside iced's runtime
+/// (the end-to-end test drives the app with it).
+pub fn stream(home: Home, session: Session) -> std::pin::Pin<Box<dyn Stream<Item = Report> + Send>> {
+    let key = Key { home, session };
+    if key.session.demo_loop().is_some() { Box::pin(run_demo(&key)) } else { Box::pin(run(&key)) }
+}
+
 /// Takes one mail into the wallet: the same path for IMAP and the demo.
 fn take(
     store: &mut crate::store::Store,
