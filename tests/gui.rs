@@ -3,6 +3,8 @@
 //! back into the real `update`. Run with `ICED_TEST_BACKEND=tiny-skia`.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+#[path = "support/app_driver.rs"]
+mod app_driver;
 #[path = "support/protocol.rs"]
 mod protocol_support;
 
@@ -422,5 +424,37 @@ fn the_chosen_language_is_kept_for_the_next_start() {
     let mut app = App::new(Lang::En, None);
     let _ = app.loaded(again);
     assert_eq!(app.lang(), Lang::Ja);
+    let _ = std::fs::remove_dir_all(dir);
+}
+
+/// The clock: a tick after a payment's time limit makes it expired (and
+/// says so); a tick before leaves it as it was.
+#[test]
+fn a_clock_tick_expires_an_overdue_payment() {
+    let (home, dir) = temp_home("tick");
+    let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(1).enable_all().build().unwrap();
+    let book = book();
+    let mut form = new_payment::State::for_merchant(&shop(), &book);
+    let _ = form.update(new_payment::Message::Amount("300".into()), Some(&orderer()), &book);
+    let placed_at = mailpay::wallet::now().plus_seconds(-3 * 24 * 3600);
+    let order = form.order(Some(&orderer()), &book, placed_at, OrderId::generate(&mut rand::rng())).unwrap();
+    let (id, expires) = (order.terms.order.clone(), order.terms.expires);
+    runtime.block_on(backend::place(home.clone(), order)).unwrap();
+
+    let mut app = App::new(Lang::En, None);
+    let _ = app.loaded(loaded(home.clone()));
+    // A minute before the limit: still open.
+    runtime.block_on(app_driver::send(&mut app, Message::Tick(expires.plus_seconds(-60))));
+    let (_, state) = runtime.block_on(backend::payment(home.clone(), id.clone())).unwrap();
+    assert_eq!(state.name(), "sending");
+    assert!(app.banner().is_none());
+    // At the limit: expired, and the banner names the order.
+    let seen = runtime.block_on(app_driver::send(&mut app, Message::Tick(expires)));
+    assert!(seen.iter().any(|m| m.starts_with("Expired(Ok([")), "{seen:?}");
+    let (_, state) = runtime.block_on(backend::payment(home.clone(), id.clone())).unwrap();
+    assert_eq!(state.name(), "expired");
+    let banner = app.banner().expect("the expiry is said");
+    assert!(banner.text.contains(&id.to_string()), "{}", banner.text);
+    assert!(!banner.error);
     let _ = std::fs::remove_dir_all(dir);
 }

@@ -175,6 +175,7 @@ watch-disconnected = Inbox offline ({ $reason }); retrying in { $seconds } s
 watch-invalid = A mail claimed to be MailPay but is not valid: { $reason }
 watch-confirmation = Your bank asks you to confirm order { $order }.
 watch-stepped = Order { $order }: { $state }
+payments-expired = Expired, past their time limit: { $orders }
 
 ## Settings
 settings-title = Settings

@@ -175,6 +175,7 @@ watch-disconnected = 受信箱に接続できません（{ $reason }）。{ $sec
 watch-invalid = MailPay を名乗るメールが不正です：{ $reason }
 watch-confirmation = 銀行が注文 { $order } の確認を求めています。
 watch-stepped = 注文 { $order }：{ $state }
+payments-expired = 期限切れになった支払い：{ $orders }
 
 ## 設定
 settings-title = 設定

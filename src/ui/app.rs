@@ -10,7 +10,7 @@ use crate::config::Config;
 use crate::i18n::{Lang, Tr};
 use crate::paths::Paths;
 use crate::protocol::payment::State as PaymentState;
-use crate::protocol::{OrderId, OrderTerms, link};
+use crate::protocol::{OrderId, OrderTerms, Timestamp, link};
 use crate::tr;
 use crate::ui::backend::{self, BackendError, Book, Home, Loaded, Session};
 use crate::ui::screen::{account, approval, contacts, history, new_payment, settings, welcome};
@@ -88,7 +88,14 @@ pub enum Message {
     Frame,
     /// The desktop showed a notification, or could not (the banner stays).
     Notified(Result<(), String>),
+    /// The clock: overdue payments expire.
+    Tick(Timestamp),
+    /// The orders the clock expired.
+    Expired(Result<Vec<OrderId>, BackendError>),
 }
+
+/// How often the clock looks for overdue payments.
+pub const TICK: std::time::Duration = std::time::Duration::from_secs(30);
 
 /// A line across the top of the window.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -258,6 +265,23 @@ impl App {
                 Task::none()
             }
             Message::Notified(_) => Task::none(),
+            Message::Tick(now) => match &self.home {
+                Some(home) => Task::perform(backend::expire_overdue(home.clone(), now), Message::Expired),
+                None => Task::none(),
+            },
+            Message::Expired(Ok(orders)) if orders.is_empty() => Task::none(),
+            Message::Expired(Ok(orders)) => {
+                let list: Vec<String> = orders.iter().map(OrderId::to_string).collect();
+                self.say(tr!(self.tr, "payments-expired", orders = list.join(", ")), false);
+                match &self.screen {
+                    Screen::History(state) => self.load_history(state.query()),
+                    _ => Task::none(),
+                }
+            }
+            Message::Expired(Err(e)) => {
+                self.say(e.to_string(), true);
+                Task::none()
+            }
             Message::Frame => {
                 if let Some(started) = self.startup.take() {
                     eprintln!("mailpay: first frame {} ms after start", started.elapsed().as_millis());
@@ -543,7 +567,11 @@ impl App {
             Some(_) => window::frames().map(|_| Message::Frame),
             None => Subscription::none(),
         };
-        Subscription::batch([keys, inbox, frames])
+        let clock = match &self.home {
+            Some(_) => iced::time::every(TICK).map(|_| Message::Tick(crate::wallet::now())),
+            None => Subscription::none(),
+        };
+        Subscription::batch([keys, inbox, frames, clock])
     }
 
     pub fn view(&self) -> Element<'_, Message> {
