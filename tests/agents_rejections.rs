@@ -1,4 +1,4 @@
-//! Every refusal of issue 4 against the real mail stack and the running
+//! Every refusal the bank makes, against the real mail stack and the running
 //! bank agent, each with its reason code: in the bank's ledger and in the
 //! `rejected` mail the orderer receives. Bills for shop2@shop2.test are
 //! written by hand (that shop runs no agent), so they can be wrong.
