@@ -42,7 +42,7 @@ click 550 357 0.3
 xdotool windowfocus --sync "$(xdotool search --name MailPay | head -1)"
 xdotool type --delay 50 1200; xdotool key Return; sleep 3; shot demo-sent
 click 907 23; shot demo-approval
-click 320 306 3; click 95 98; shot demo-settled
+click 320 327 3; click 95 98; shot demo-settled
 kill $app; wait $app 2>/dev/null || true
 
 # A wallet with an account and 40 payments, in English then Japanese.
