@@ -45,8 +45,12 @@ pub struct WatchConfig {
     pub mailpay_folder: Option<String>,
     /// IDLE is ended and renewed after this long.
     pub idle_renewal: Duration,
-    /// Used only when the server has no IDLE.
+    /// Used only when the server has no IDLE, or when `force_polling` is set.
     pub poll_interval: Duration,
+    /// Poll every `poll_interval` (NOOP, then a fetch) even when the server
+    /// offers IDLE: for servers whose IDLE is unreliable, and to compare the
+    /// two ways of waiting (benches/settlement.rs). Off by default.
+    pub force_polling: bool,
     /// Longest wait between reconnection attempts.
     pub max_backoff: Duration,
 }
@@ -60,6 +64,7 @@ impl WatchConfig {
             mailpay_folder: Some("MailPay".to_string()),
             idle_renewal: Duration::from_secs(25 * 60),
             poll_interval: Duration::from_secs(60),
+            force_polling: false,
             max_backoff: Duration::from_secs(60),
         }
     }
@@ -79,6 +84,7 @@ pub enum Received {
 pub enum WatchEvent {
     Connected {
         uid_validity: u32,
+        /// New mail is awaited with IDLE; `false`: by polling.
         idle: bool,
     },
     /// The folder was recreated: UIDs start over, so every message is read
@@ -222,6 +228,7 @@ async fn run_session(
 ) -> Result<(), ImapError> {
     let mut session = connect(&config.account, &config.password).await?;
     let idle_supported = timed(session.capabilities()).await?.has_str("IDLE");
+    let use_idle = idle_supported && !config.force_polling;
     let mailbox = timed(session.select(&config.folder)).await?;
     let uid_validity = mailbox.uid_validity.unwrap_or(0);
     if resume.uid_validity != uid_validity {
@@ -232,7 +239,7 @@ async fn run_session(
         }
         *resume = Resume { uid_validity, last_uid: 0 };
     }
-    if !on_event(WatchEvent::Connected { uid_validity, idle: idle_supported }) {
+    if !on_event(WatchEvent::Connected { uid_validity, idle: use_idle }) {
         return Err(ImapError::Stopped);
     }
     if let Some(folder) = &config.mailpay_folder {
@@ -255,7 +262,7 @@ async fn run_session(
             let _ = timed(session.logout()).await;
             return Err(ImapError::Stopped);
         }
-        if idle_supported {
+        if use_idle {
             let mut idle = session.idle();
             timed(idle.init()).await?;
             let (wait, _stop) = idle.wait_with_timeout(config.idle_renewal);
