@@ -89,26 +89,14 @@ pub enum WatchEvent {
     },
     /// The folder was recreated: UIDs start over, so every message is read
     /// again (receivers deduplicate by Message-ID).
-    UidValidityChanged {
-        old: u32,
-        new: u32,
-    },
+    UidValidityChanged { old: u32, new: u32 },
     /// A MailPay mail, or one that tried to be. `raw` is the whole mail;
     /// `resume` is where to pick up once the caller has taken it.
-    Mail {
-        resume: Resume,
-        raw: Vec<u8>,
-        received: Received,
-    },
+    Mail { resume: Resume, raw: Vec<u8>, received: Received },
     /// Everything up to `resume` was handed over; waiting for new mail.
-    Idle {
-        resume: Resume,
-    },
+    Idle { resume: Resume },
     /// The connection broke; the next attempt is in `retry_in`.
-    Disconnected {
-        reason: String,
-        retry_in: Duration,
-    },
+    Disconnected { reason: String, retry_in: Duration },
 }
 
 #[derive(Debug, Clone, thiserror::Error)]
