@@ -55,14 +55,7 @@ impl BoardRecord {
     }
 
     pub fn check(&self) -> Result<CheckedRecord, BoardError> {
-        let initials = self.initials.trim();
-        let letters = initials.chars().filter(|c| c.is_alphabetic()).count();
-        let ok = (1..=MAX_INITIALS).contains(&initials.chars().count())
-            && letters >= 1
-            && initials.chars().all(|c| c.is_alphabetic() || c == '.' || c == ' ');
-        if !ok {
-            return Err(BoardError::Initials);
-        }
+        let initials = check_initials(&self.initials)?;
         Ok(CheckedRecord {
             order: self
                 .order
@@ -75,6 +68,17 @@ impl BoardRecord {
                 .map_err(|e: super::timestamp::TimestampError| BoardError::Json(e.to_string()))?,
         })
     }
+}
+
+/// Initials as a record may carry them (trimmed): 1 to [`MAX_INITIALS`]
+/// characters, letters with optional dots and spaces.
+pub fn check_initials(text: &str) -> Result<&str, BoardError> {
+    let initials = text.trim();
+    let letters = initials.chars().filter(|c| c.is_alphabetic()).count();
+    let ok = (1..=MAX_INITIALS).contains(&initials.chars().count())
+        && letters >= 1
+        && initials.chars().all(|c| c.is_alphabetic() || c == '.' || c == ' ');
+    if ok { Ok(initials) } else { Err(BoardError::Initials) }
 }
 
 /// Initials compared loosely: letters only, case-insensitive.
