@@ -225,6 +225,7 @@ fn loaded(home: Home) -> Loaded {
         keyring_problem: None,
         book: book(),
         language: None,
+        initials: None,
     }
 }
 
@@ -456,5 +457,36 @@ fn a_clock_tick_expires_an_overdue_payment() {
     let banner = app.banner().expect("the expiry is said");
     assert!(banner.text.contains(&id.to_string()), "{}", banner.text);
     assert!(!banner.error);
+    let _ = std::fs::remove_dir_all(dir);
+}
+
+/// Settings → Initials: what is not initials is refused with the rule;
+/// good initials are kept for the next start (board records carry them).
+#[test]
+fn initials_for_board_records_are_checked_and_kept() {
+    let (home, dir) = temp_home("initials");
+    let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(1).enable_all().build().unwrap();
+    let mut app = App::new(Lang::En, None);
+    let _ = app.loaded(loaded(home.clone()));
+    let _ = app.update(Message::Nav(Nav::Settings));
+    let mut ui = simulator(app.view());
+    ui.click("T.S.").expect("the initials field is on screen");
+    let _ = ui.typewrite("R2-D2");
+    let _ = ui.tap_key(iced::keyboard::key::Named::Enter);
+    for message in ui.into_messages().collect::<Vec<_>>() {
+        runtime.block_on(app_driver::send(&mut app, message));
+    }
+    let banner = app.banner().expect("the rule is said");
+    assert!(banner.error && banner.text.contains("initials must be"), "{banner:?}");
+    assert_eq!(runtime.block_on(backend::load(Paths::under(&dir))).unwrap().initials, None);
+
+    runtime.block_on(app_driver::send(
+        &mut app,
+        Message::Settings(settings::Message::Initials(" T.S. ".into())),
+    ));
+    runtime.block_on(app_driver::send(&mut app, Message::Settings(settings::Message::SaveInitials)));
+    assert!(!app.banner().unwrap().error);
+    let again = runtime.block_on(backend::load(Paths::under(&dir))).unwrap();
+    assert_eq!(again.initials.as_deref(), Some("T.S."));
     let _ = std::fs::remove_dir_all(dir);
 }

@@ -81,6 +81,7 @@ fn fig_1_in_the_app_from_pay_to_settled_with_the_reference_agents_over_real_mail
             keyring_problem: None,
             book,
             language: None,
+            initials: None,
         };
         app_driver::send(&mut app, Message::Loaded(Ok(loaded))).await;
         assert!(matches!(app.screen(), Screen::History(_)));

@@ -118,6 +118,8 @@ pub struct App {
     link: Option<String>,
     watch_status: String,
     banner: Option<Banner>,
+    /// The initials for board records, as typed in Settings.
+    initials: String,
     /// With `MAILPAY_STARTUP_REPORT` set: when the wallet started, until
     /// the first frame is reported on stderr.
     startup: Option<std::time::Instant>,
@@ -149,6 +151,7 @@ impl App {
             link,
             watch_status: String::new(),
             banner: None,
+            initials: String::new(),
             startup: None,
         }
     }
@@ -303,6 +306,7 @@ impl App {
         self.config = loaded.config;
         self.session = loaded.session;
         self.book = loaded.book;
+        self.initials = loaded.initials.unwrap_or_default();
         if let Some(problem) = loaded.keyring_problem {
             self.say(problem, true);
         }
@@ -491,6 +495,27 @@ impl App {
                     None => Task::none(),
                 }
             }
+            settings::Action::EditInitials(text) => {
+                self.initials = text;
+                Task::none()
+            }
+            settings::Action::SaveInitials => match crate::protocol::board::check_initials(&self.initials) {
+                Ok(initials) => {
+                    let initials = initials.to_string();
+                    self.initials = initials.clone();
+                    self.say(tr!(self.tr, "settings-initials-saved", initials = initials.clone()), false);
+                    match &self.home {
+                        Some(home) => {
+                            Task::perform(backend::set_initials(home.clone(), initials), Message::Saved)
+                        }
+                        None => Task::none(),
+                    }
+                }
+                Err(e) => {
+                    self.say(e.to_string(), true);
+                    Task::none()
+                }
+            },
             settings::Action::EditAccount => {
                 self.screen = Screen::Account(match self.config.accounts.first() {
                     Some(a) => account::State::editing(a),
@@ -589,7 +614,9 @@ impl App {
             Screen::Pay(s) => s.view(tr, orderer.as_ref(), &self.book).map(Message::Pay),
             Screen::Approval(s) => s.view(tr).map(Message::Approval),
             Screen::History(s) => s.view(tr).map(Message::History),
-            Screen::Settings => settings::view(tr, self.config.accounts.first()).map(Message::Settings),
+            Screen::Settings => {
+                settings::view(tr, self.config.accounts.first(), &self.initials).map(Message::Settings)
+            }
         };
         let mut main = column![].width(Fill).height(Fill);
         if let Some(banner) = &self.banner {

@@ -148,6 +148,8 @@ pub struct Loaded {
     pub keyring_problem: Option<String>,
     pub book: Book,
     pub language: Option<String>,
+    /// The orderer's initials for board records, once set in Settings.
+    pub initials: Option<String>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -161,9 +163,10 @@ pub async fn load(paths: Paths) -> Result<Loaded, BackendError> {
     blocking(move || {
         let config = Config::load(&paths.config_file())?;
         let home = Home::open(paths)?;
-        let (book, language) = {
+        let (book, language, initials) = {
             let store = home.store.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
-            (Book { banks: store.banks()?, merchants: store.merchants()? }, store.setting("language")?)
+            let book = Book { banks: store.banks()?, merchants: store.merchants()? };
+            (book, store.setting("language")?, store.setting(INITIALS_SETTING)?)
         };
         let (session, keyring_problem) = match config.accounts.first() {
             None => (None, None),
@@ -172,7 +175,7 @@ pub async fn load(paths: Paths) -> Result<Loaded, BackendError> {
                 Err(e) => (None, Some(e.to_string())),
             },
         };
-        Ok(Loaded { home, config, session, keyring_problem, book, language })
+        Ok(Loaded { home, config, session, keyring_problem, book, language, initials })
     })
     .await
 }
@@ -250,6 +253,11 @@ pub async fn set_language(home: Home, code: &'static str) -> Result<(), BackendE
     home.with(move |s| Ok(s.set_setting("language", code)?)).await
 }
 
+/// Keeps the initials put on board records (checked by the caller).
+pub async fn set_initials(home: Home, initials: String) -> Result<(), BackendError> {
+    home.with(move |s| Ok(s.set_setting(INITIALS_SETTING, &initials)?)).await
+}
+
 /// What to pay, as the New payment form produced it.
 #[derive(Debug, Clone)]
 pub struct Order {
@@ -324,7 +332,7 @@ async fn post_board_if_due(home: &Home, order: &OrderId) -> Result<(), BackendEr
                 .map_err(|e| e.to_string())
         }
         (None, _) => Err("the order names no board to post its record on".to_string()),
-        (_, None) => Err("your initials for the board record are not set".to_string()),
+        (_, None) => Err("your initials for the board record are not set (Settings → Initials)".to_string()),
     };
     let event = match &posted {
         Ok(()) => Event::BoardPosted,

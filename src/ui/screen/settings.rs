@@ -1,7 +1,8 @@
-//! Settings: the account, the language (the system's by default), and a
-//! word on the theme, which follows the system's light or dark setting.
+//! Settings: the account, the initials put on board records (claim 3),
+//! the language (the system's by default), and a word on the theme, which
+//! follows the system's light or dark setting.
 
-use iced::widget::{button, column, pick_list, scrollable, text};
+use iced::widget::{button, column, pick_list, row, scrollable, text, text_input};
 use iced::{Element, Fill};
 
 use crate::i18n::{Lang, Tr};
@@ -13,21 +14,28 @@ use crate::ui::widget;
 pub enum Message {
     Language(Lang),
     EditAccount,
+    Initials(String),
+    SaveInitials,
 }
 
 pub enum Action {
     SetLanguage(Lang),
     EditAccount,
+    EditInitials(String),
+    SaveInitials,
 }
 
 pub fn update(message: Message) -> Action {
     match message {
         Message::Language(lang) => Action::SetLanguage(lang),
         Message::EditAccount => Action::EditAccount,
+        Message::Initials(text) => Action::EditInitials(text),
+        Message::SaveInitials => Action::SaveInitials,
     }
 }
 
-pub fn view<'a>(tr: &Tr, account: Option<&'a Account>) -> Element<'a, Message> {
+/// `initials`: the field as typed.
+pub fn view<'a>(tr: &Tr, account: Option<&'a Account>, initials: &'a str) -> Element<'a, Message> {
     let account_line = match account {
         Some(a) => text(tr!(
             tr,
@@ -48,6 +56,24 @@ pub fn view<'a>(tr: &Tr, account: Option<&'a Account>) -> Element<'a, Message> {
                 button(text(tr!(tr, "settings-edit-account")))
                     .style(button::secondary)
                     .on_press(Message::EditAccount),
+            ]
+            .spacing(8)
+        ),
+        widget::card(
+            column![
+                text(tr!(tr, "settings-initials")).size(18),
+                row![
+                    text_input("T.S.", initials)
+                        .on_input(Message::Initials)
+                        .on_submit(Message::SaveInitials)
+                        .padding(6)
+                        .width(160),
+                    button(text(tr!(tr, "settings-initials-save")))
+                        .style(button::secondary)
+                        .on_press(Message::SaveInitials),
+                ]
+                .spacing(8),
+                text(tr!(tr, "settings-initials-hint")).size(13),
             ]
             .spacing(8)
         ),
