@@ -308,6 +308,19 @@ pub fn receive(
             return Ok(Receipt::NotForOrderer(other.kind().to_string()));
         }
     };
+    // A failed DKIM, SPF or DMARC verdict, or a mailing list, and the mail
+    // moves nothing: an OK must never answer a sender that may be forged.
+    if mail.from_mailing_list_or_failed_auth() {
+        let reason = if mail.mailing_list {
+            "suspicious: it came through a mailing list, not from the bank".to_string()
+        } else {
+            format!("suspicious: the sender failed authentication ({})", mail.auth_failures.join(", "))
+        };
+        if !record(store, mail, raw, &reason)? {
+            return Ok(Receipt::Duplicate);
+        }
+        return Ok(Receipt::Refused { order: order.to_string(), reason });
+    }
     if store.payment(&order)?.is_none() {
         record(store, mail, raw, "unknown order")?;
         return Ok(Receipt::UnknownOrder(order.to_string()));

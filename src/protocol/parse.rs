@@ -137,6 +137,15 @@ pub fn parse(raw: &[u8]) -> Result<Incoming, ParseError> {
             }
         }
     }
+    // The HTML alternative is what most mail clients show: a block there
+    // must agree with the text part's (checked below with the others), or
+    // the reader would see other figures than those MailPay acts on.
+    let mut shown = Vec::new();
+    for id in message.html_body.iter().filter(|id| !message.text_body.contains(id)) {
+        if let Some(mail_parser::PartType::Html(html)) = message.part(*id).map(|p| &p.body) {
+            shown.extend(block::scan(&html_lines(html))?);
+        }
+    }
     for part in message.attachments().filter_map(|p| p.message()) {
         for i in 0..part.text_body_count() {
             if let Some(text) = body_text(part, i) {
@@ -154,6 +163,11 @@ pub fn parse(raw: &[u8]) -> Result<Incoming, ParseError> {
     for b in &blocks {
         let first = first_of_name.entry(b.name.as_str()).or_insert_with(|| b.canonical());
         if *first != b.canonical() {
+            return Err(ParseError::Conflict(b.name.clone()));
+        }
+    }
+    for b in &shown {
+        if first_of_name.get(b.name.as_str()).is_some_and(|first| *first != b.canonical()) {
             return Err(ParseError::Conflict(b.name.clone()));
         }
     }
