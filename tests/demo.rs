@@ -81,6 +81,12 @@ async fn pay_by_figure(figure: u8) -> Vec<String> {
         matches!(state, State::Settled { ref reference, .. } if *reference == bank_reference),
         "{state:?}"
     );
+    // The demo bank's own ledger moved the money, exactly once.
+    let ledger = mailpay::bank::ledger::Ledger::open(&demo_root(&home).join("bank/ledger.sqlite")).unwrap();
+    let yen = "JPY".parse().unwrap();
+    assert_eq!(ledger.balance(&orderer, yen).unwrap(), mailpay::demo::BALANCE - 1200);
+    assert_eq!(ledger.balance(&merchant.address, yen).unwrap(), 1200);
+    assert_eq!(ledger.transfers().unwrap(), 1);
     let timeline = backend::timeline(home.clone(), id.clone()).await.unwrap();
     let _ = std::fs::remove_dir_all(demo_root(&home));
     timeline.into_iter().map(|e| e.kind).collect()
