@@ -194,4 +194,4 @@ settings-theme-hint = Light or dark follows your system's setting.
 
 ## Demo
 watch-demo = Demo: the bank and the merchant run inside the app
-demo-started = This is the demo: a throw-away wallet, a bank and a merchant inside the app. Enter an amount and press Pay.
+demo-started = This is the demo: a throw-away wallet, a bank and a merchant inside the app. Enter an amount and press Pay; tick the cheque or the board record to try Figs. 2 to 4.
