@@ -253,7 +253,8 @@ fn adversarial_oks_never_move_money() {
 fn adversarial_bills_never_lead_to_a_confirmation() {
     let mut ledger = ledger();
     let mut refused = 0;
-    let edits: Vec<(&str, Box<dyn Fn(String) -> String>)> = vec![
+    type Edit = Box<dyn Fn(String) -> String>;
+    let edits: Vec<(&str, Edit)> = vec![
         ("forged From", Box::new(with_from("mallory@evil.test"))),
         ("look-alike merchant (Cyrillic o)", Box::new(with_from("sh\u{43e}p@shop.test"))),
         ("another shop", Box::new(with_from("shop@shop2.test"))),
