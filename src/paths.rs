@@ -52,3 +52,27 @@ pub fn create_private_dir(dir: &Path) -> Result<(), PathError> {
     }
     Ok(())
 }
+
+/// Makes the SQLite database at `path` owner-only before it is opened: a
+/// new file is created with mode 0600 (SQLite gives its `-wal` and `-shm`
+/// files the database's mode), an existing one and its `-wal` and `-shm`
+/// are set to 0600.
+pub fn private_database(path: &Path) -> Result<(), PathError> {
+    let err = |e: std::io::Error| PathError::Create { path: path.to_path_buf(), reason: e.to_string() };
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+        std::fs::OpenOptions::new().append(true).create(true).mode(0o600).open(path).map_err(err)?;
+        for suffix in ["", "-wal", "-shm"] {
+            let mut file = path.as_os_str().to_owned();
+            file.push(suffix);
+            let file = PathBuf::from(file);
+            if file.exists() {
+                std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o600)).map_err(err)?;
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = err;
+    Ok(())
+}

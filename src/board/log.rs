@@ -102,6 +102,8 @@ impl BoardLog {
             std::fs::create_dir_all(dir)
                 .map_err(|e| LogError::Sqlite { path: path.to_path_buf(), reason: e.to_string() })?;
         }
+        crate::paths::private_database(path)
+            .map_err(|e| LogError::Sqlite { path: path.to_path_buf(), reason: e.to_string() })?;
         let mut conn = Connection::open(path).map_err(err)?;
         conn.pragma_update(None, "journal_mode", "WAL").map_err(err)?;
         conn.pragma_update(None, "synchronous", "FULL").map_err(err)?;

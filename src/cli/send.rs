@@ -51,6 +51,10 @@ pub struct OrderArgs {
     /// The sending account (the only one when omitted).
     #[arg(long)]
     account: Option<String>,
+    /// Also print password A (it is kept in the wallet; printed, it stays in
+    /// the terminal's scroll-back and in any log of this command).
+    #[arg(long)]
+    show_password: bool,
 }
 
 fn fail(e: impl std::fmt::Display) -> CliError {
@@ -144,7 +148,10 @@ pub fn order(args: OrderArgs) -> Result<(), CliError> {
         ));
     }
     wallet::place(&mut store, &terms, extra, created).map_err(fail)?;
-    println!("order {}\npassword A {}", terms.order, terms.password.display());
+    println!("order {}", terms.order);
+    if args.show_password {
+        println!("password A {}", terms.password.display());
+    }
     if let Some(record) = &record {
         post_board(&store, &terms, record)?;
     }

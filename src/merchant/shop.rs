@@ -103,6 +103,8 @@ impl Shop {
             crate::paths::create_private_dir(dir)
                 .map_err(|e| ShopError::Sqlite { path: path.to_path_buf(), reason: e.to_string() })?;
         }
+        crate::paths::private_database(path)
+            .map_err(|e| ShopError::Sqlite { path: path.to_path_buf(), reason: e.to_string() })?;
         let mut conn = Connection::open(path).map_err(err)?;
         conn.pragma_update(None, "journal_mode", "WAL").map_err(err)?;
         conn.pragma_update(None, "synchronous", "FULL").map_err(err)?;
