@@ -36,6 +36,8 @@ targets=(
     scan_block:262144
     values:65536
     board_record:65536
+    link:4096
+    board_api:4096
 )
 
 fuzz_dir=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)

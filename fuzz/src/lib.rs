@@ -4,3 +4,12 @@
 
 #[path = "../../src/protocol/mod.rs"]
 pub mod protocol;
+
+/// The board's HTTP input (routes, posted records), from the main crate.
+#[path = "../../src/board/input.rs"]
+#[doc(hidden)]
+pub mod board_input;
+
+pub mod board {
+    pub use super::board_input as input;
+}

@@ -200,5 +200,25 @@ fn main() -> Result<()> {
     );
     write(dir, "board_record", "record.json", json.as_bytes())?;
     write(dir, "board_record", "spaced.json", b"{ \"initials\": \"t. s.\", \"order\": \"7kq3m9zxp2vdh4tr\",\n  \"ordered_at\": \"2026-11-26T03:09:18+09:00\" }")?;
+
+    let links = [
+        "mailpay:shop@example.com?name=Example%20Shop&bank=settle@bank.example&amount=1200&currency=JPY&ref=INV-42",
+        "mailpay:shop@shop.test",
+        "MAILPAY:shop@shop.test?amount=12.50&currency=USD&figures=1,4&board=https%3A%2F%2Fshop.test%2Fboard",
+        "mailpay:%E5%BA%97@shop.test?name=%E6%8A%B9%E8%8C%B6",
+    ];
+    for (n, link) in links.iter().enumerate() {
+        write(dir, "link", &format!("link{n}"), link.as_bytes())?;
+    }
+    let requests = [
+        format!("POST /records\n{json}"),
+        "GET /records.json\n".to_string(),
+        "GET /records/7KQ3-M9ZX-P2VD-H4TR.json\n".to_string(),
+        "POST /records\n{\"order\":\"7KQ3-M9ZX-P2VD-H4TR\",\"initials\":\"T.S.\",\"ordered_at\":\"2026-11-25T18:09:18Z\",\"password\":\"x\"}".to_string(),
+        "DELETE /records\n".to_string(),
+    ];
+    for (n, request) in requests.iter().enumerate() {
+        write(dir, "board_api", &format!("request{n}"), request.as_bytes())?;
+    }
     Ok(())
 }

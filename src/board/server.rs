@@ -15,13 +15,13 @@ use std::time::{Duration, Instant};
 
 use http_body_util::{BodyExt, Full, Limited};
 use hyper::body::{Bytes, Incoming};
-use hyper::{Method, Request, Response, StatusCode};
+use hyper::{Request, Response, StatusCode};
 use hyper_util::rt::TokioIo;
 use tokio::net::TcpListener;
 
+use super::input::{Route, read_record, route};
 use super::log::{BoardLog, LogError};
 use super::page;
-use crate::protocol::board::BoardRecord;
 use crate::protocol::{OrderId, Timestamp};
 
 /// The largest accepted POST body: a record is about 100 bytes.
@@ -107,25 +107,22 @@ pub async fn serve(listener: TcpListener, board: Arc<Board>) {
 
 async fn handle(board: &Board, peer: SocketAddr, request: Request<Incoming>) -> Reply {
     let path = request.uri().path().to_string();
-    match (request.method(), path.as_str()) {
-        (&Method::GET, "/") => match board.log.lock().map_err(|_| ()).and_then(|log| {
+    match route(request.method().as_str(), &path) {
+        Route::Page => match board.log.lock().map_err(|_| ()).and_then(|log| {
             let head = log.head().map_err(|_| ())?;
             Ok((log.entries().map_err(|_| ())?, head))
         }) {
             Ok((entries, (head, _))) => html(page::render(&board.title, &entries, &head)),
             Err(()) => error(StatusCode::SERVICE_UNAVAILABLE, "the board cannot be read"),
         },
-        (&Method::GET, "/records.json") => list(board),
-        (&Method::GET, p) if p.starts_with("/records/") && p.ends_with(".json") => {
-            let order = p.trim_start_matches("/records/").trim_end_matches(".json");
-            one(board, order)
-        }
-        (&Method::POST, "/records") => post(board, peer, request).await,
-        (_, "/" | "/records.json" | "/records") => error(
+        Route::List => list(board),
+        Route::One(order) => one(board, order),
+        Route::Post => post(board, peer, request).await,
+        Route::NotAllowed => error(
             StatusCode::METHOD_NOT_ALLOWED,
             "use GET to read the board and POST /records to add a record",
         ),
-        _ => error(
+        Route::NotFound => error(
             StatusCode::NOT_FOUND,
             format!("no such page {path}: try /, /records.json or /records/ORDER.json"),
         ),
@@ -195,31 +192,9 @@ async fn post(board: &Board, peer: SocketAddr, request: Request<Incoming>) -> Re
             );
         }
     };
-    let value: serde_json::Value = match serde_json::from_slice(&body) {
-        Ok(v) => v,
-        Err(e) => return error(StatusCode::BAD_REQUEST, format!("the body is not JSON: {e}")),
-    };
-    let Some(object) = value.as_object() else {
-        return error(
-            StatusCode::BAD_REQUEST,
-            "the body must be a JSON object with order, initials and ordered_at",
-        );
-    };
-    if let Some(extra) = object.keys().find(|k| !matches!(k.as_str(), "order" | "initials" | "ordered_at")) {
-        return error(
-            StatusCode::BAD_REQUEST,
-            format!(
-                "unknown field {extra:?}: a record holds only order, initials and ordered_at (never password A or amounts)"
-            ),
-        );
-    }
-    let record = match serde_json::from_value::<BoardRecord>(value.clone()).map_err(|e| e.to_string()) {
-        Ok(r) => r,
-        Err(e) => return error(StatusCode::BAD_REQUEST, format!("the record is malformed: {e}")),
-    };
-    let checked = match record.check() {
+    let checked = match read_record(&body) {
         Ok(c) => c,
-        Err(e) => return error(StatusCode::BAD_REQUEST, e.to_string()),
+        Err(e) => return error(StatusCode::BAD_REQUEST, e),
     };
     let Ok(mut log) = board.log.lock() else {
         return error(StatusCode::SERVICE_UNAVAILABLE, "the board is unavailable");

@@ -107,6 +107,12 @@ pub fn parse(text: &str) -> Result<Link, LinkError> {
                         why: "the board must be an https:// address".into(),
                     });
                 }
+                if value.chars().any(|c| c.is_control() || c.is_whitespace()) {
+                    return Err(LinkError::Invalid {
+                        key: "board",
+                        why: "control characters and spaces are not allowed in the board's address".into(),
+                    });
+                }
                 link.board = Some(value);
             }
             "figs" => {
