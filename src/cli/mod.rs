@@ -3,6 +3,7 @@
 
 mod account;
 mod answer;
+mod backup;
 pub(crate) mod compose;
 mod inspect;
 mod keys;
@@ -82,6 +83,15 @@ enum Command {
         #[command(subcommand)]
         command: account::AccountCommand,
     },
+    /// Copy the whole wallet (payments, mails, address book, settings) to FILE, owner-only.
+    Backup { file: PathBuf },
+    /// Put back a wallet copied with `mailpay backup`.
+    Restore {
+        file: PathBuf,
+        /// Replace a wallet that already holds payments.
+        #[arg(long)]
+        replace: bool,
+    },
     /// Print what MailPay makes of a mail, or why it is not a valid MailPay mail.
     Inspect {
         /// The mail, as an .eml file.
@@ -143,6 +153,8 @@ pub fn run(args: impl IntoIterator<Item = OsString>) -> ExitCode {
         }
         Some(Command::Approve { order, account }) => answer::approve(&order, account.as_deref()),
         Some(Command::Decline { order, account }) => answer::decline(&order, account.as_deref()),
+        Some(Command::Backup { file }) => backup::backup(&file),
+        Some(Command::Restore { file, replace }) => backup::restore(&file, replace),
         Some(Command::WalletKey) => keys::wallet_key(),
         Some(Command::BankKey { command }) => keys::bank_key(command),
         Some(Command::Watch { account, once, json }) => watch::run(account.as_deref(), once, json),

@@ -4,6 +4,7 @@
 //! transaction before any mail leaves; a mail is marked sent only after
 //! the server accepted it. WAL mode; the file is owner-only.
 
+mod backup;
 pub mod book;
 pub mod history;
 mod schema;
@@ -27,6 +28,8 @@ pub enum StoreError {
     Path(#[from] PathError),
     #[error("the wallet database is from a newer MailPay (schema {found}, this one knows {known})")]
     TooNew { found: i64, known: i64 },
+    #[error("{0} is not a MailPay wallet backup (no payments table): nothing was restored")]
+    NotAWallet(PathBuf),
     #[error("no payment for order {0}")]
     NoPayment(String),
     #[error("the stored payment {0} cannot be read back: {1}")]

@@ -87,6 +87,11 @@ impl From<rusqlite::Error> for MigrateError {
     }
 }
 
+/// The schema version this MailPay writes.
+pub fn known() -> i64 {
+    MIGRATIONS.len() as i64
+}
+
 pub fn migrate(conn: &mut Connection) -> Result<(), MigrateError> {
     let known = MIGRATIONS.len() as i64;
     let found: i64 = conn.pragma_query_value(None, "user_version", |r| r.get(0))?;

@@ -1,0 +1,182 @@
+//! The wallet's data over time: a database of every earlier schema version
+//! opens under this one with its payments intact (built here from the old
+//! schema, with rows a real wallet wrote); a newer one is refused; every
+//! database is in WAL mode; and `mailpay backup` / `mailpay restore` (SQLite's
+//! online backup) round-trip a wallet.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+#[path = "support/protocol.rs"]
+mod protocol_support;
+
+use std::os::unix::fs::PermissionsExt;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use mailpay::protocol::Method;
+use mailpay::protocol::payment::{Event, Outbound};
+use mailpay::store::{Store, StoreError};
+use mailpay::wallet;
+use protocol_support::*;
+use rusqlite::Connection;
+
+/// Schema 1 as released (src/store/schema.rs, step 1; released steps are
+/// never edited).
+const SCHEMA_1: &str = "CREATE TABLE payment (
+        order_id TEXT PRIMARY KEY, orderer TEXT NOT NULL, merchant TEXT NOT NULL, bank TEXT NOT NULL,
+        amount_minor INTEGER NOT NULL CHECK (amount_minor > 0), currency TEXT NOT NULL, method TEXT NOT NULL,
+        terms_block TEXT NOT NULL, state TEXT NOT NULL, state_data TEXT NOT NULL, detail TEXT,
+        created INTEGER NOT NULL, updated INTEGER NOT NULL);
+    CREATE TABLE outbox (
+        message_id TEXT PRIMARY KEY, order_id TEXT NOT NULL REFERENCES payment (order_id), kind TEXT NOT NULL,
+        sender TEXT NOT NULL, recipient TEXT NOT NULL, bytes BLOB NOT NULL, queued_at INTEGER NOT NULL,
+        attempts INTEGER NOT NULL DEFAULT 0, sent_at INTEGER, last_error TEXT);
+    CREATE INDEX outbox_unsent ON outbox (order_id) WHERE sent_at IS NULL;
+    CREATE TABLE received (
+        message_id TEXT PRIMARY KEY, order_id TEXT, kind TEXT, raw BLOB NOT NULL, outcome TEXT NOT NULL,
+        received_at INTEGER NOT NULL);
+    CREATE INDEX received_order ON received (order_id);
+    CREATE TABLE mailbox (
+        account TEXT NOT NULL, folder TEXT NOT NULL, uid_validity INTEGER NOT NULL, last_uid INTEGER NOT NULL,
+        PRIMARY KEY (account, folder));";
+
+const CURRENT: i64 = 2;
+
+fn temp(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!(
+        "mailpay-mig-{name}-{}-{}",
+        std::process::id(),
+        rand::random::<u64>()
+    ));
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+/// A wallet of the current schema with one payment sent.
+fn current_wallet(path: &Path) -> Store {
+    let mut store = Store::open(path).unwrap();
+    let terms = terms(Method::Confirm);
+    wallet::place(&mut store, &terms, vec![], CREATED).unwrap();
+    wallet::act(&store, &terms.order, &Event::Accepted(Outbound::Order), None, false).unwrap();
+    store
+}
+
+fn version(path: &Path) -> i64 {
+    Connection::open(path).unwrap().pragma_query_value(None, "user_version", |r| r.get(0)).unwrap()
+}
+
+fn journal_mode(path: &Path) -> String {
+    Connection::open(path).unwrap().pragma_query_value(None, "journal_mode", |r| r.get(0)).unwrap()
+}
+
+#[test]
+fn every_earlier_schema_upgrades_in_place() {
+    let dir = temp("upgrade");
+    let source = dir.join("current.sqlite3");
+    let written = current_wallet(&source);
+    let expected = written.load(&order_id()).unwrap();
+    let outbox = written.outbox(&order_id()).unwrap();
+    drop(written);
+
+    for from in 0..CURRENT {
+        let old = dir.join(format!("schema-{from}.sqlite3"));
+        let conn = Connection::open(&old).unwrap();
+        if from >= 1 {
+            conn.execute_batch(SCHEMA_1).unwrap();
+            conn.execute("ATTACH DATABASE ?1 AS cur", [source.to_str().unwrap()]).unwrap();
+            conn.execute_batch(
+                "INSERT INTO payment SELECT order_id, orderer, merchant, bank, amount_minor, currency, method,
+                     terms_block, state, state_data, detail, created, updated FROM cur.payment;
+                 INSERT INTO outbox SELECT message_id, order_id, kind, sender, recipient, bytes, queued_at,
+                     attempts, sent_at, last_error FROM cur.outbox;
+                 DETACH DATABASE cur;",
+            )
+            .unwrap();
+            conn.pragma_update(None, "user_version", from).unwrap();
+        }
+        drop(conn);
+        assert_eq!(version(&old), from);
+
+        let store = Store::open(&old).unwrap_or_else(|e| panic!("schema {from}: {e}"));
+        assert_eq!(version(&old), CURRENT, "schema {from}");
+        assert_eq!(journal_mode(&old), "wal", "schema {from}");
+        if from >= 1 {
+            assert_eq!(store.load(&order_id()).unwrap(), expected, "schema {from}: the payment");
+            assert_eq!(store.outbox(&order_id()).unwrap(), outbox, "schema {from}: its mails");
+        } else {
+            assert!(store.payment(&order_id()).unwrap().is_none());
+        }
+        // What schema 2 added works on the upgraded wallet.
+        store.set_setting("language", "ja").unwrap();
+        drop(store);
+        // Opening again changes nothing.
+        Store::open(&old).unwrap();
+        assert_eq!(version(&old), CURRENT);
+    }
+}
+
+#[test]
+fn a_wallet_from_a_newer_mailpay_is_refused_untouched() {
+    let path = temp("newer").join("wallet.sqlite3");
+    let conn = Connection::open(&path).unwrap();
+    conn.execute_batch(SCHEMA_1).unwrap();
+    conn.pragma_update(None, "user_version", CURRENT + 1).unwrap();
+    drop(conn);
+    let Err(StoreError::TooNew { found, known }) = Store::open(&path) else {
+        panic!("a newer wallet opened")
+    };
+    assert_eq!((found, known), (CURRENT + 1, CURRENT));
+    assert_eq!(version(&path), CURRENT + 1);
+}
+
+#[test]
+fn backup_and_restore_round_trip() {
+    let dir = temp("backup");
+    let store = current_wallet(&dir.join("wallet.sqlite3"));
+    store.set_setting("language", "ja").unwrap();
+    let copy = dir.join("copy.sqlite3");
+    store.backup_to(&copy).unwrap();
+    assert_eq!(std::fs::metadata(&copy).unwrap().permissions().mode() & 0o777, 0o600);
+
+    let restored = Store::restore(&dir.join("elsewhere/wallet.sqlite3"), &copy).unwrap();
+    assert_eq!(restored.load(&order_id()).unwrap(), store.load(&order_id()).unwrap());
+    assert_eq!(restored.outbox(&order_id()).unwrap(), store.outbox(&order_id()).unwrap());
+    assert_eq!(restored.setting("language").unwrap().as_deref(), Some("ja"));
+    assert_eq!(restored.payment_count().unwrap(), 1);
+
+    let junk = dir.join("junk.sqlite3");
+    Connection::open(&junk).unwrap().execute_batch("CREATE TABLE t (x); PRAGMA user_version = 1;").unwrap();
+    let Err(StoreError::NotAWallet(_)) = Store::restore(&dir.join("other.sqlite3"), &junk) else {
+        panic!("a database that is no wallet was restored")
+    };
+}
+
+#[test]
+fn the_command_line_backs_up_and_restores() {
+    let mailpay = env!("CARGO_BIN_EXE_mailpay");
+    let run = |home: &Path, args: &[&str]| {
+        Command::new(mailpay).args(args).env("MAILPAY_HOME", home).output().unwrap()
+    };
+    let dir = temp("cli");
+    let (first, second) = (dir.join("first"), dir.join("second"));
+    let expected = current_wallet(&first.join("data/mailpay.sqlite3")).load(&order_id()).unwrap();
+    let file = dir.join("wallet.backup");
+    let out = run(&first, &["backup", file.to_str().unwrap()]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(String::from_utf8_lossy(&out.stdout).contains("1 payments backed up"));
+
+    let out = run(&second, &["restore", file.to_str().unwrap()]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let restored = Store::open(&second.join("data/mailpay.sqlite3")).unwrap();
+    assert_eq!(restored.load(&order_id()).unwrap(), expected);
+
+    // A wallet that holds payments is replaced only when asked to.
+    let out = run(&second, &["restore", file.to_str().unwrap()]);
+    assert!(!out.status.success());
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("--replace"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let out = run(&second, &["restore", file.to_str().unwrap(), "--replace"]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+}
