@@ -132,7 +132,7 @@ impl WalletWatch {
                                 if effects.iter().any(|e| matches!(e, Effect::Send(Outbound::Approve))) {
                                     send_tx.send(order.clone()).unwrap();
                                 }
-                                Seen { at, order: order.to_string(), to }
+                                Seen { at, order: order.as_str().to_string(), to }
                             }
                             _ => return true,
                         };
@@ -351,7 +351,7 @@ fn hop_watch(runtime: &tokio::runtime::Runtime, world: &World, address: &str) ->
                     let _ = ready_tx.send(());
                 }
                 WatchEvent::Mail { received: Received::MailPay(mail), .. } => {
-                    let _ = tx.send((Instant::now(), mail.body.order().to_string()));
+                    let _ = tx.send((Instant::now(), mail.body.order().as_str().to_string()));
                 }
                 _ => {}
             }
