@@ -24,6 +24,7 @@ pub mod merchant;
 pub mod paths;
 pub mod protocol;
 pub mod secrets;
+pub mod sqlite;
 pub mod store;
 pub mod task;
 pub mod ui;

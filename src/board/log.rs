@@ -97,28 +97,17 @@ pub const GENESIS: &str = "00000000000000000000000000000000000000000000000000000
 impl BoardLog {
     /// Opens (creating if needed) the log and verifies the whole chain.
     pub fn open(path: &Path) -> Result<BoardLog, LogError> {
-        let err = |e: rusqlite::Error| LogError::Sqlite { path: path.to_path_buf(), reason: e.to_string() };
-        if let Some(dir) = path.parent() {
-            std::fs::create_dir_all(dir)
-                .map_err(|e| LogError::Sqlite { path: path.to_path_buf(), reason: e.to_string() })?;
-        }
-        crate::paths::private_database(path)
-            .map_err(|e| LogError::Sqlite { path: path.to_path_buf(), reason: e.to_string() })?;
-        let mut conn = Connection::open(path).map_err(err)?;
-        conn.pragma_update(None, "journal_mode", "WAL").map_err(err)?;
-        conn.pragma_update(None, "synchronous", "FULL").map_err(err)?;
-        conn.busy_timeout(std::time::Duration::from_secs(5)).map_err(err)?;
-        let known = MIGRATIONS.len() as i64;
-        let found: i64 = conn.pragma_query_value(None, "user_version", |r| r.get(0)).map_err(err)?;
-        if found > known {
-            return Err(LogError::TooNew { path: path.to_path_buf(), found, known });
-        }
-        for (step, sql) in MIGRATIONS.iter().enumerate().skip(usize::try_from(found).unwrap_or(0)) {
-            let tx = conn.transaction().map_err(err)?;
-            tx.execute_batch(sql).map_err(err)?;
-            tx.pragma_update(None, "user_version", step as i64 + 1).map_err(err)?;
-            tx.commit().map_err(err)?;
-        }
+        let conn = crate::sqlite::open(path, MIGRATIONS).map_err(|e| match e {
+            crate::sqlite::OpenError::Path(e) => {
+                LogError::Sqlite { path: path.to_path_buf(), reason: e.to_string() }
+            }
+            crate::sqlite::OpenError::TooNew { found, known } => {
+                LogError::TooNew { path: path.to_path_buf(), found, known }
+            }
+            crate::sqlite::OpenError::Sqlite(e) => {
+                LogError::Sqlite { path: path.to_path_buf(), reason: e.to_string() }
+            }
+        })?;
         let log = BoardLog { conn, path: path.to_path_buf() };
         log.verify()?;
         Ok(log)

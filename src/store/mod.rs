@@ -15,10 +15,11 @@ use std::path::{Path, PathBuf};
 use rusqlite::{Connection, OptionalExtension, params};
 
 use crate::mail::imap::Resume;
-use crate::paths::{PathError, create_private_dir};
+use crate::paths::PathError;
 use crate::protocol::compose::Outgoing;
 use crate::protocol::payment::State;
 use crate::protocol::{Kind, OrderId, OrderTerms, Timestamp, block};
+use crate::sqlite::{self, OpenError};
 
 #[derive(Debug, Clone, thiserror::Error)]
 pub enum StoreError {
@@ -76,19 +77,10 @@ impl Store {
     /// Opens (creating if needed) the database at `path` and brings its
     /// schema up to date.
     pub fn open(path: &Path) -> Result<Store, StoreError> {
-        if let Some(dir) = path.parent() {
-            create_private_dir(dir)?;
-        }
-        let err = |e: rusqlite::Error| StoreError::Sqlite { path: path.to_path_buf(), reason: e.to_string() };
-        crate::paths::private_database(path)?;
-        let mut conn = Connection::open(path).map_err(err)?;
-        conn.pragma_update(None, "journal_mode", "WAL").map_err(err)?;
-        conn.pragma_update(None, "synchronous", "FULL").map_err(err)?;
-        conn.pragma_update(None, "foreign_keys", "ON").map_err(err)?;
-        conn.busy_timeout(std::time::Duration::from_secs(5)).map_err(err)?;
-        schema::migrate(&mut conn).map_err(|e| match e {
-            schema::MigrateError::TooNew { found, known } => StoreError::TooNew { found, known },
-            schema::MigrateError::Sqlite(e) => err(e),
+        let conn = sqlite::open(path, schema::MIGRATIONS).map_err(|e| match e {
+            OpenError::Path(e) => StoreError::from(e),
+            OpenError::TooNew { found, known } => StoreError::TooNew { found, known },
+            OpenError::Sqlite(e) => StoreError::Sqlite { path: path.to_path_buf(), reason: e.to_string() },
         })?;
         Ok(Store { conn, path: path.to_path_buf() })
     }

@@ -1,10 +1,7 @@
-//! The schema as a linear chain of migrations. Step N moves the database
-//! from version N-1 to N (kept in `PRAGMA user_version`), each in its own
-//! transaction. Steps are never edited once released: add a new one.
+//! The wallet's schema as a linear chain of migrations, applied by
+//! [`crate::sqlite`]. Steps are never edited once released: add a new one.
 
-use rusqlite::Connection;
-
-const MIGRATIONS: &[&str] = &[
+pub const MIGRATIONS: &[&str] = &[
     // 1: payments, outbox, received mail, watcher position.
     "CREATE TABLE payment (
         order_id TEXT PRIMARY KEY,
@@ -75,42 +72,15 @@ const MIGRATIONS: &[&str] = &[
     CREATE INDEX outbox_order ON outbox (order_id);",
 ];
 
-#[derive(Debug)]
-pub enum MigrateError {
-    TooNew { found: i64, known: i64 },
-    Sqlite(rusqlite::Error),
-}
-
-impl From<rusqlite::Error> for MigrateError {
-    fn from(e: rusqlite::Error) -> Self {
-        MigrateError::Sqlite(e)
-    }
-}
-
 /// The schema version this MailPay writes.
 pub fn known() -> i64 {
     MIGRATIONS.len() as i64
 }
 
-pub fn migrate(conn: &mut Connection) -> Result<(), MigrateError> {
-    let known = MIGRATIONS.len() as i64;
-    let found: i64 = conn.pragma_query_value(None, "user_version", |r| r.get(0))?;
-    if found > known {
-        return Err(MigrateError::TooNew { found, known });
-    }
-    for (step, sql) in MIGRATIONS.iter().enumerate().skip(usize::try_from(found).unwrap_or(0)) {
-        let version = step as i64 + 1;
-        let tx = conn.transaction()?;
-        tx.execute_batch(sql)?;
-        tx.pragma_update(None, "user_version", version)?;
-        tx.commit()?;
-    }
-    Ok(())
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use rusqlite::Connection;
 
     /// A wallet written by schema 1 opens under schema 2 with its payments
     /// intact, not pre-approved, and the new tables empty.
@@ -125,7 +95,7 @@ mod tests {
             [],
         )
         .unwrap();
-        migrate(&mut conn).unwrap();
+        crate::sqlite::migrate(&mut conn, MIGRATIONS).unwrap();
         let version: i64 = conn.pragma_query_value(None, "user_version", |r| r.get(0)).unwrap();
         assert_eq!(version, MIGRATIONS.len() as i64);
         let (state, pre): (String, i64) = conn
@@ -137,6 +107,6 @@ mod tests {
         let banks: i64 = conn.query_row("SELECT COUNT(*) FROM bank", [], |r| r.get(0)).unwrap();
         assert_eq!(banks, 0);
         // Running it again changes nothing.
-        migrate(&mut conn).unwrap();
+        crate::sqlite::migrate(&mut conn, MIGRATIONS).unwrap();
     }
 }

@@ -111,22 +111,14 @@ impl Ledger {
     /// identity and confirmation-code key.
     pub fn open(path: &Path) -> Result<Ledger, LedgerError> {
         let err = sqlite(path);
-        if let Some(dir) = path.parent() {
-            crate::paths::create_private_dir(dir)
-                .map_err(|e| LedgerError::Sqlite { path: path.to_path_buf(), reason: e.to_string() })?;
-        }
-        crate::paths::private_database(path)
-            .map_err(|e| LedgerError::Sqlite { path: path.to_path_buf(), reason: e.to_string() })?;
-        let mut conn = Connection::open(path).map_err(&err)?;
-        conn.pragma_update(None, "journal_mode", "WAL").map_err(&err)?;
-        conn.pragma_update(None, "synchronous", "FULL").map_err(&err)?;
-        conn.pragma_update(None, "foreign_keys", "ON").map_err(&err)?;
-        conn.busy_timeout(std::time::Duration::from_secs(10)).map_err(&err)?;
-        schema::migrate(&mut conn).map_err(|e| match e {
-            schema::MigrateError::TooNew { found, known } => {
+        let conn = crate::sqlite::open(path, schema::MIGRATIONS).map_err(|e| match e {
+            crate::sqlite::OpenError::Path(e) => {
+                LedgerError::Sqlite { path: path.to_path_buf(), reason: e.to_string() }
+            }
+            crate::sqlite::OpenError::TooNew { found, known } => {
                 LedgerError::TooNew { path: path.to_path_buf(), found, known }
             }
-            schema::MigrateError::Sqlite(e) => err(e),
+            crate::sqlite::OpenError::Sqlite(e) => err(e),
         })?;
         let mut key = [0u8; 32];
         rand::Rng::fill_bytes(&mut rand::rng(), &mut key);

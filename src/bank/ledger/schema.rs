@@ -2,9 +2,7 @@
 //! from version N-1 to N (`PRAGMA user_version`), each in one transaction.
 //! Released steps are never edited; changes are new steps.
 
-use rusqlite::Connection;
-
-const MIGRATIONS: &[&str] = &[
+pub const MIGRATIONS: &[&str] = &[
     // 1: accounts, balances, payments, the mail trail, used passwords, transfers.
     "CREATE TABLE setting (key TEXT PRIMARY KEY, value TEXT NOT NULL);
     CREATE TABLE account (
@@ -79,30 +77,3 @@ const MIGRATIONS: &[&str] = &[
         PRIMARY KEY (account, folder)
     );",
 ];
-
-#[derive(Debug)]
-pub enum MigrateError {
-    TooNew { found: i64, known: i64 },
-    Sqlite(rusqlite::Error),
-}
-
-impl From<rusqlite::Error> for MigrateError {
-    fn from(e: rusqlite::Error) -> Self {
-        MigrateError::Sqlite(e)
-    }
-}
-
-pub fn migrate(conn: &mut Connection) -> Result<(), MigrateError> {
-    let known = MIGRATIONS.len() as i64;
-    let found: i64 = conn.pragma_query_value(None, "user_version", |r| r.get(0))?;
-    if found > known {
-        return Err(MigrateError::TooNew { found, known });
-    }
-    for (step, sql) in MIGRATIONS.iter().enumerate().skip(usize::try_from(found).unwrap_or(0)) {
-        let tx = conn.transaction()?;
-        tx.execute_batch(sql)?;
-        tx.pragma_update(None, "user_version", step as i64 + 1)?;
-        tx.commit()?;
-    }
-    Ok(())
-}

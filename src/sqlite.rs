@@ -1,0 +1,69 @@
+//! MailPay's SQLite databases, all opened one way: the wallet's store, the
+//! bank's ledger, the merchant's shop book and the board's log.
+//!
+//! A database is created readable by its owner only (before SQLite first
+//! writes to it), runs in WAL mode with full syncs, so that a committed
+//! step survives a crash or a power cut, with foreign keys on; and it is
+//! brought up to date by its own chain of migrations: step N moves it from
+//! version N-1 to N (kept in `PRAGMA user_version`), each in a transaction
+//! of its own. Released steps are never edited: a change is a new step.
+
+use std::path::Path;
+use std::time::Duration;
+
+use rusqlite::Connection;
+
+use crate::paths::{self, PathError};
+
+/// How long a writer waits for another one before giving up.
+const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
+
+#[derive(Debug)]
+pub enum OpenError {
+    /// The folder or the file could not be made, or made owner-only.
+    Path(PathError),
+    /// Written by a newer MailPay: schema `found`, this one knows `known`.
+    TooNew {
+        found: i64,
+        known: i64,
+    },
+    Sqlite(rusqlite::Error),
+}
+
+impl From<rusqlite::Error> for OpenError {
+    fn from(e: rusqlite::Error) -> Self {
+        OpenError::Sqlite(e)
+    }
+}
+
+/// Opens (creating if needed) the database at `path`, as the module
+/// documentation says, and applies the `migrations` it has not seen yet.
+pub fn open(path: &Path, migrations: &[&str]) -> Result<Connection, OpenError> {
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        paths::create_private_dir(dir).map_err(OpenError::Path)?;
+    }
+    paths::private_database(path).map_err(OpenError::Path)?;
+    let mut conn = Connection::open(path)?;
+    conn.pragma_update(None, "journal_mode", "WAL")?;
+    conn.pragma_update(None, "synchronous", "FULL")?;
+    conn.pragma_update(None, "foreign_keys", "ON")?;
+    conn.busy_timeout(BUSY_TIMEOUT)?;
+    migrate(&mut conn, migrations)?;
+    Ok(conn)
+}
+
+/// Applies the steps of `migrations` past the database's version.
+pub fn migrate(conn: &mut Connection, migrations: &[&str]) -> Result<(), OpenError> {
+    let known = i64::try_from(migrations.len()).unwrap_or(i64::MAX);
+    let found: i64 = conn.pragma_query_value(None, "user_version", |r| r.get(0))?;
+    if found > known {
+        return Err(OpenError::TooNew { found, known });
+    }
+    for (step, sql) in migrations.iter().enumerate().skip(usize::try_from(found).unwrap_or(0)) {
+        let tx = conn.transaction()?;
+        tx.execute_batch(sql)?;
+        tx.pragma_update(None, "user_version", i64::try_from(step + 1).unwrap_or(i64::MAX))?;
+        tx.commit()?;
+    }
+    Ok(())
+}
