@@ -11,6 +11,7 @@ pub mod address;
 pub mod base32;
 pub mod block;
 pub mod board;
+pub mod bounce;
 pub mod cheque;
 pub mod compose;
 pub mod confirmation;
