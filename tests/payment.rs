@@ -109,7 +109,7 @@ fn inflated(terms: &OrderTerms) -> Confirm {
 }
 
 fn approved(terms: &OrderTerms, sent: bool) -> State {
-    State::Approved { code: code_for(terms), sent }
+    State::Approved { code: code_for(terms), attempts_left: 5, sent }
 }
 
 /// Every ordering of `items`.
@@ -826,4 +826,94 @@ fn a_settlement_that_differs_from_the_order_changes_nothing() {
         }
         assert!(matches!(ok(&state, &ctx, &settled(&terms)).0, State::Settled { .. }), "{method:?}");
     }
+}
+
+#[test]
+fn a_confirmation_replayed_after_approval_changes_nothing_and_warns() {
+    let terms = terms(Method::Confirm);
+    for ctx in [ctx(&terms), pre_approved(&terms)] {
+        for sent in [false, true] {
+            let why = suspicious(&approved(&terms, sent), &ctx, &confirmed(&terms));
+            assert!(why.contains("already answered arrived again"), "{why}");
+        }
+    }
+}
+
+#[test]
+fn the_same_confirmation_twice_while_the_user_decides_changes_nothing_and_warns() {
+    let terms = terms(Method::All);
+    let why = suspicious(&awaiting(&terms), &ctx(&terms), &confirmed(&terms));
+    assert!(why.contains("arrived again"), "{why}");
+}
+
+#[test]
+fn a_confirmation_with_another_code_after_approval_is_for_the_user_to_review() {
+    let terms = terms(Method::Confirm);
+    let other = OrderTerms { password: protocol_support::other_password_a(), ..terms.clone() };
+    let again = Confirm { code: code_for(&other), attempts_left: 4, ..confirm_for(&terms) };
+    assert_ne!(again.code, code_for(&terms));
+    let (state, effects) =
+        ok(&approved(&terms, true), &pre_approved(&terms), &confirm_from(bank(), again.clone()));
+    assert_eq!(state, State::AwaitingConfirmation { confirm: again, mismatches: vec![] });
+    assert_eq!(effects, vec![Effect::Notify(Notice::ConfirmationArrived)], "never answered by itself");
+}
+
+fn bounced(mail: Outbound) -> Event {
+    Event::Bounced { mail, reason: format!("{mail:?}: the merchant's mailbox is full (5.2.2)") }
+}
+
+#[test]
+fn a_bounced_order_fails_the_payment_and_a_retry_sends_that_mail_alone() {
+    for method in METHODS {
+        let terms = terms(method);
+        let ctx = ctx(&terms);
+        let (state, effects) = ok(&State::Sent, &ctx, &bounced(Outbound::Order));
+        let State::Failed { reason, resume } = &state else { panic!("{state:?}") };
+        assert!(reason.contains("mailbox is full"), "{reason}");
+        assert_eq!(effects, vec![Effect::Notify(Notice::Failed(reason.clone()))]);
+        assert_eq!(**resume, State::Sending { pending: vec![Outbound::Order], board_pending: false });
+        let (state, effects) = ok(&state, &ctx, &Event::Retry);
+        assert_eq!(effects, vec![Effect::Send(Outbound::Order)], "Fig. {}", method.figure());
+        let (state, _) = ok(&state, &ctx, &Event::Accepted(Outbound::Order));
+        assert_eq!(state, State::Sent);
+    }
+}
+
+#[test]
+fn bounces_of_two_mails_are_both_sent_again_on_retry() {
+    let terms = terms(Method::Cheque);
+    let ctx = ctx(&terms);
+    let (state, effects) =
+        walk(State::Sent, &ctx, &[bounced(Outbound::Wallet), bounced(Outbound::Order), Event::Retry]);
+    assert_eq!(
+        state,
+        State::Sending { pending: vec![Outbound::Order, Outbound::Wallet], board_pending: false }
+    );
+    assert_eq!(sends(&effects, Outbound::Order), 1);
+    assert_eq!(sends(&effects, Outbound::Wallet), 1);
+    assert_eq!(sends(&effects, Outbound::PaymentRequest), 0);
+}
+
+#[test]
+fn a_bounced_answer_is_sent_again_on_retry() {
+    let terms = terms(Method::Confirm);
+    let ctx = ctx(&terms);
+    let (state, effects) = walk(approved(&terms, true), &ctx, &[bounced(Outbound::Approve), Event::Retry]);
+    assert_eq!(state, approved(&terms, false));
+    assert_eq!(sends(&effects, Outbound::Approve), 1);
+    let (state, effects) =
+        walk(State::Declined { sent: true }, &ctx, &[bounced(Outbound::Decline), Event::Retry]);
+    assert_eq!(state, State::Declined { sent: false });
+    assert_eq!(sends(&effects, Outbound::Decline), 1);
+}
+
+#[test]
+fn a_bounce_of_a_mail_not_accepted_or_after_the_end_is_refused() {
+    let terms = terms(Method::Confirm);
+    let ctx = ctx(&terms);
+    refused(&sending(Method::Confirm), &ctx, &bounced(Outbound::Order));
+    refused(&State::Sent, &ctx, &bounced(Outbound::Approve));
+    refused(&approved(&terms, false), &ctx, &bounced(Outbound::Approve));
+    refused(&State::Settled { reference: "TX-1".into(), at: CREATED }, &ctx, &bounced(Outbound::Order));
+    refused(&State::Expired, &ctx, &bounced(Outbound::PaymentRequest));
 }

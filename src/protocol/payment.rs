@@ -48,8 +48,11 @@ pub enum State {
         mismatches: Vec<Mismatch>,
     },
     /// OK + A sent with this code; waiting for the bank to pay.
+    /// `attempts_left` is that of the confirmation answered: the bank asks
+    /// again after a wrong answer with fewer left.
     Approved {
         code: ConfirmationCode,
+        attempts_left: u8,
         sent: bool,
     },
     Settled {
@@ -117,6 +120,12 @@ pub enum Event {
     },
     BoardPosted,
     BoardFailed {
+        reason: String,
+    },
+    /// A mail the server had accepted came back undelivered (a bounce:
+    /// the recipient's mailbox is full, the address is gone).
+    Bounced {
+        mail: Outbound,
         reason: String,
     },
     /// The user asks to try again after a failure.
@@ -241,6 +250,47 @@ pub fn step(state: &State, ctx: &Context<'_>, event: &Event) -> Result<Step, Ill
         {
             unchanged(vec![])
         }
+        // A bounce puts the mail back among those to send: a retry sends
+        // that very mail again, and only it.
+        (
+            S::Sending { .. } | S::Sent | S::Approved { sent: true, .. } | S::Declined { sent: true },
+            E::Bounced { mail, reason },
+        ) => match unsent_again(state, *mail) {
+            Some(resume) => Ok((
+                S::Failed { reason: reason.clone(), resume: Box::new(resume) },
+                vec![Effect::Notify(Notice::Failed(reason.clone()))],
+            )),
+            None => Err(illegal()),
+        },
+        (S::Failed { resume, .. }, E::Bounced { mail, reason }) => match unsent_again(resume, *mail) {
+            Some(resumed) => Ok((
+                S::Failed { reason: reason.clone(), resume: Box::new(resumed) },
+                vec![Effect::Notify(Notice::Failed(reason.clone()))],
+            )),
+            None => Err(illegal()),
+        },
+        // The very confirmation already answered (or waiting for the user),
+        // replayed under a new Message-ID: nothing changes, nothing is sent.
+        (S::Approved { code, attempts_left, .. }, E::ConfirmReceived { confirm, .. })
+            if confirm.code == *code
+                && confirm.attempts_left >= *attempts_left
+                && terms.method.needs_confirmation() =>
+        {
+            suspicious(format!(
+                "a confirmation already answered arrived again (order {}, code {}): it was not answered a second time",
+                confirm.order, confirm.code
+            ))
+        }
+        (S::AwaitingConfirmation { confirm: waiting, .. }, E::ConfirmReceived { confirm, .. })
+            if confirm.code == waiting.code
+                && confirm.attempts_left >= waiting.attempts_left
+                && terms.method.needs_confirmation() =>
+        {
+            suspicious(format!(
+                "the confirmation for order {} (code {}) arrived again: the one already shown stands",
+                confirm.order, confirm.code
+            ))
+        }
         (
             S::Sent | S::Approved { .. } | S::AwaitingConfirmation { .. },
             E::ConfirmReceived { confirm, .. },
@@ -251,10 +301,17 @@ pub fn step(state: &State, ctx: &Context<'_>, event: &Event) -> Result<Step, Ill
                     confirm.order, terms.order
                 ));
             }
+            // In Approved, a confirmation with another code, or with fewer
+            // attempts left, is the bank asking again after a wrong answer:
+            // the user reviews it, never the wallet.
             let mismatches = compare(terms, confirm);
             if mismatches.is_empty() && ctx.pre_approved && matches!(state, S::Sent) {
                 let code = confirm.code.clone();
-                return Ok((S::Approved { code, sent: false }, vec![Effect::Send(Outbound::Approve)]));
+                let attempts_left = confirm.attempts_left;
+                return Ok((
+                    S::Approved { code, attempts_left, sent: false },
+                    vec![Effect::Send(Outbound::Approve)],
+                ));
             }
             let notice = if mismatches.is_empty() {
                 Notice::ConfirmationArrived
@@ -267,14 +324,14 @@ pub fn step(state: &State, ctx: &Context<'_>, event: &Event) -> Result<Step, Ill
             ))
         }
         (S::AwaitingConfirmation { confirm, mismatches }, E::UserApprove) if mismatches.is_empty() => Ok((
-            S::Approved { code: confirm.code.clone(), sent: false },
+            S::Approved { code: confirm.code.clone(), attempts_left: confirm.attempts_left, sent: false },
             vec![Effect::Send(Outbound::Approve)],
         )),
         (S::AwaitingConfirmation { .. }, E::UserDecline) => {
             Ok((S::Declined { sent: false }, vec![Effect::Send(Outbound::Decline)]))
         }
-        (S::Approved { code, sent: false }, E::Accepted(Outbound::Approve)) => {
-            Ok((S::Approved { code: code.clone(), sent: true }, vec![]))
+        (S::Approved { code, attempts_left, sent: false }, E::Accepted(Outbound::Approve)) => {
+            Ok((S::Approved { code: code.clone(), attempts_left: *attempts_left, sent: true }, vec![]))
         }
         (S::Declined { sent: false }, E::Accepted(Outbound::Decline)) => {
             Ok((S::Declined { sent: true }, vec![]))
@@ -343,6 +400,29 @@ fn sender(event: &Event) -> Option<&EmailAddress> {
     }
 }
 
+/// `state` with `mail` to be sent again, where that mail had been accepted.
+fn unsent_again(state: &State, mail: Outbound) -> Option<State> {
+    match (state, mail) {
+        (
+            State::Sending { pending, board_pending },
+            Outbound::Order | Outbound::PaymentRequest | Outbound::Wallet,
+        ) if !pending.contains(&mail) => {
+            let mut pending = pending.clone();
+            pending.push(mail);
+            pending.sort_unstable();
+            Some(State::Sending { pending, board_pending: *board_pending })
+        }
+        (State::Sent, Outbound::Order | Outbound::PaymentRequest | Outbound::Wallet) => {
+            Some(State::Sending { pending: vec![mail], board_pending: false })
+        }
+        (State::Approved { code, attempts_left, sent: true }, Outbound::Approve) => {
+            Some(State::Approved { code: code.clone(), attempts_left: *attempts_left, sent: false })
+        }
+        (State::Declined { sent: true }, Outbound::Decline) => Some(State::Declined { sent: false }),
+        _ => None,
+    }
+}
+
 fn sending_or_sent(pending: Vec<Outbound>, board_pending: bool) -> State {
     if pending.is_empty() && !board_pending { State::Sent } else { State::Sending { pending, board_pending } }
 }
@@ -394,6 +474,7 @@ pub fn event_name(event: &Event) -> &'static str {
         Event::SendFailed { .. } => "send failed",
         Event::BoardPosted => "board posted",
         Event::BoardFailed { .. } => "board post failed",
+        Event::Bounced { .. } => "mail bounced",
         Event::Retry => "retry",
         Event::ConfirmReceived { .. } => "confirmation received",
         Event::SettledReceived { .. } => "settlement received",

@@ -12,15 +12,42 @@ use crate::protocol::payment::{Outbound, State, compare};
 #[serde(tag = "state", rename_all = "kebab-case")]
 enum Stored {
     Draft,
-    Sending { pending: Vec<String>, board_pending: bool },
+    Sending {
+        pending: Vec<String>,
+        board_pending: bool,
+    },
     Sent,
-    AwaitingConfirmation { confirm_block: String },
-    Approved { code: String, sent: bool },
-    Settled { reference: String, at: i64 },
-    Rejected { reason: String, detail: String },
-    Declined { sent: bool },
+    AwaitingConfirmation {
+        confirm_block: String,
+    },
+    Approved {
+        code: String,
+        sent: bool,
+        /// Absent in rows written before it was kept: any confirmation
+        /// with the same code then counts as the bank asking again.
+        #[serde(default = "unknown_attempts")]
+        attempts_left: u8,
+    },
+    Settled {
+        reference: String,
+        at: i64,
+    },
+    Rejected {
+        reason: String,
+        detail: String,
+    },
+    Declined {
+        sent: bool,
+    },
     Expired,
-    Failed { reason: String, resume: Box<Stored> },
+    Failed {
+        reason: String,
+        resume: Box<Stored>,
+    },
+}
+
+fn unknown_attempts() -> u8 {
+    u8::MAX
 }
 
 fn outbound_name(o: Outbound) -> &'static str {
@@ -50,7 +77,9 @@ fn to_stored(state: &State) -> Stored {
         State::AwaitingConfirmation { confirm, .. } => {
             Stored::AwaitingConfirmation { confirm_block: confirm.to_block().render() }
         }
-        State::Approved { code, sent } => Stored::Approved { code: code.to_string(), sent: *sent },
+        State::Approved { code, attempts_left, sent } => {
+            Stored::Approved { code: code.to_string(), sent: *sent, attempts_left: *attempts_left }
+        }
         State::Settled { reference, at } => Stored::Settled { reference: reference.clone(), at: at.unix() },
         State::Rejected { reason, detail } => {
             Stored::Rejected { reason: reason.code().to_string(), detail: detail.clone() }
@@ -81,8 +110,9 @@ fn from_stored(stored: Stored, terms: &OrderTerms) -> Result<State, String> {
             let mismatches = compare(terms, &confirm);
             State::AwaitingConfirmation { confirm, mismatches }
         }
-        Stored::Approved { code, sent } => State::Approved {
+        Stored::Approved { code, sent, attempts_left } => State::Approved {
             code: code.parse().map_err(|e: crate::protocol::confirmation::CodeError| e.to_string())?,
+            attempts_left,
             sent,
         },
         Stored::Settled { reference, at } => State::Settled { reference, at: Timestamp::from_unix(at) },
