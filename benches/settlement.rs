@@ -4,11 +4,14 @@
 //! 1. Confirmation latency: the bank's confirmation accepted by Postfix
 //!    (sent here as the bank, timed from the end of the SMTP dialogue) to
 //!    the orderer's wallet state changing, its watcher feeding
-//!    `wallet::receive`: with IMAP IDLE, polling every 60 s (mails at
-//!    random phase), and polling every 100 ms (a NOOP each time).
-//! 2. One mail hop: submission of a mail to its recipient's IDLE watcher
-//!    handing it over. The floor of a figure is its hops on the critical
-//!    path times this median.
+//!    `wallet::receive`: with IMAP IDLE and the eager window the wallet
+//!    opens when it pays (MailPay as shipped, see `mail::expecting`), with
+//!    IDLE alone, polling every 60 s (mails at random phase), and polling
+//!    every 100 ms (a NOOP each time).
+//! 2. One mail hop: submission of a mail to its recipient's watcher
+//!    handing it over, with an eager window open and with IDLE alone. The
+//!    floor of a figure is its hops on the critical path times the eager
+//!    hop's median.
 //! 3. Full settlement, Figs. 1 (pre-approved) to 4: "Pay" to the orderer's
 //!    wallet showing "settled", through its IDLE watcher, with the bank and
 //!    merchant agents running in this process.
@@ -39,6 +42,7 @@ use std::time::{Duration, Instant};
 
 use agents::{ORDERER, ORDERER2, Orderer, World};
 use mailpay::board::client;
+use mailpay::mail::expecting::{ANSWER_WINDOW, Expecting};
 use mailpay::mail::imap::{self, Received, Resume, WatchConfig, WatchEvent};
 use mailpay::mail::smtp::Smtp;
 use mailpay::protocol::board::BoardRecord;
@@ -90,6 +94,11 @@ struct Seen {
 /// from another thread.
 struct WalletWatch {
     seen: mpsc::Receiver<Seen>,
+    /// Reports taken off the channel while waiting for another one.
+    backlog: std::cell::RefCell<Vec<Seen>>,
+    /// The watcher's window for eager looks, opened as the wallet does
+    /// when it sends.
+    expecting: Expecting,
     stop: Option<tokio::sync::oneshot::Sender<()>>,
     thread: Option<std::thread::JoinHandle<()>>,
 }
@@ -102,17 +111,20 @@ impl WalletWatch {
         let smtp =
             Smtp::new(&agents::account(world.stack, address), &world.stack.user(address).password).unwrap();
         let sender_store = Store::open(store_path).unwrap();
+        let sender_expecting = config.expecting.clone();
         std::thread::Builder::new()
             .name("wallet-send".into())
             .spawn(move || {
                 let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
                 while let Ok(order) = send_rx.recv() {
+                    sender_expecting.expect_within(ANSWER_WINDOW);
                     let sent = runtime.block_on(wallet::dispatch(&sender_store, &smtp, &order)).unwrap();
                     assert!(sent.iter().all(|s| s.result.is_ok()), "{sent:?}");
                 }
             })
             .unwrap();
         let store = Store::open(store_path).unwrap();
+        let expecting = config.expecting.clone();
         let thread = std::thread::Builder::new()
             .name("wallet-watch".into())
             .spawn(move || {
@@ -147,18 +159,31 @@ impl WalletWatch {
                 });
             })
             .unwrap();
-        let watch = WalletWatch { seen, stop: Some(stop), thread: Some(thread) };
+        let watch = WalletWatch {
+            seen,
+            backlog: std::cell::RefCell::new(Vec::new()),
+            expecting,
+            stop: Some(stop),
+            thread: Some(thread),
+        };
         watch.wait(|s| s.to == "idle", Duration::from_secs(30));
         watch
     }
 
-    /// The first report `want` accepts, skipping others.
+    /// The first report `want` accepts; others are kept for later waits.
     fn wait(&self, want: impl Fn(&Seen) -> bool, timeout: Duration) -> Seen {
+        {
+            let mut backlog = self.backlog.borrow_mut();
+            if let Some(i) = backlog.iter().position(&want) {
+                return backlog.remove(i);
+            }
+        }
         let deadline = Instant::now() + timeout;
         loop {
             let left = deadline.saturating_duration_since(Instant::now());
             match self.seen.recv_timeout(left) {
                 Ok(seen) if want(&seen) => return seen,
+                Ok(seen) if seen.to != "idle" => self.backlog.borrow_mut().push(seen),
                 Ok(_) => {}
                 Err(e) => panic!("the wallet's watcher reported nothing wanted within {timeout:?}: {e}"),
             }
@@ -210,6 +235,7 @@ fn pay(
     smtp: &Smtp,
     terms: &OrderTerms,
     pre_approved: bool,
+    expecting: &Expecting,
 ) {
     let extra = if terms.method.needs_cheque() {
         vec![orderer.cheque_mail(terms, &world.bank_recipient)]
@@ -223,6 +249,7 @@ fn pay(
         runtime.block_on(client::post(terms.board.as_deref().unwrap(), &record)).unwrap();
         wallet::act(&orderer.store, &terms.order, &Event::BoardPosted, None, false).unwrap();
     }
+    expecting.expect_within(ANSWER_WINDOW);
     let sent = runtime.block_on(wallet::dispatch(&orderer.store, smtp, &terms.order)).unwrap();
     assert!(sent.iter().all(|s| s.result.is_ok()), "{sent:?}");
 }
@@ -270,11 +297,13 @@ fn confirmation(terms: &OrderTerms) -> compose::Outgoing {
 }
 
 /// Confirmation latency with the watcher `config`: `rounds` confirmations,
-/// each sent `gap()` after the previous one was taken in.
+/// each sent `gap()` after the previous one was taken in. `eager`: the
+/// wallet opens its window for eager looks as it pays (what it does).
 fn confirmation_latency(
     runtime: &tokio::runtime::Runtime,
     world: &World,
     config: WatchConfig,
+    eager: bool,
     rounds: usize,
     mut gap: impl FnMut() -> Duration,
 ) -> Vec<Duration> {
@@ -285,6 +314,9 @@ fn confirmation_latency(
     let mut samples = Vec::new();
     for _ in 0..rounds {
         let terms = sent_payment(runtime, &mut store, &smtp, world);
+        if eager {
+            watch.expecting.expect_within(ANSWER_WINDOW);
+        }
         let mail = confirmation(&terms);
         std::thread::sleep(gap());
         runtime.block_on(bank.send(&mail)).unwrap();
@@ -337,12 +369,16 @@ fn polling_latency(
 /// watcher handing it over (SMTP, Postfix, LMTP into Dovecot, Dovecot's
 /// notification, FETCH and parse).
 struct HopWatch {
+    address: &'static str,
     handed: mpsc::Receiver<(Instant, String)>,
     task: tokio::task::JoinHandle<()>,
 }
 
-fn hop_watch(runtime: &tokio::runtime::Runtime, world: &World, address: &str) -> HopWatch {
+fn hop_watch(runtime: &tokio::runtime::Runtime, world: &World, address: &'static str, eager: bool) -> HopWatch {
     let config = watch_config(world, address);
+    if eager {
+        config.expecting.expect_within(Duration::from_secs(24 * 3600));
+    }
     let (tx, handed) = mpsc::channel();
     let (ready_tx, ready) = mpsc::channel();
     let task = runtime.spawn(async move {
@@ -363,12 +399,11 @@ fn hop_watch(runtime: &tokio::runtime::Runtime, world: &World, address: &str) ->
         panic!("the hop watcher stopped: {error}");
     });
     ready.recv_timeout(Duration::from_secs(30)).unwrap();
-    HopWatch { handed, task }
+    HopWatch { address, handed, task }
 }
 
-fn hop(runtime: &tokio::runtime::Runtime, world: &World, smtp: &Smtp, watch: &HopWatch) -> Duration {
-    let _ = world;
-    let terms = accounts::terms(ORDERER, SHOP2, agents::BANK, 100);
+fn hop(runtime: &tokio::runtime::Runtime, smtp: &Smtp, watch: &HopWatch) -> Duration {
+    let terms = accounts::terms(ORDERER, watch.address, agents::BANK, 100);
     let [order, _] = compose::order(&terms);
     let mail = order.build(wallet::now(), &mut rand::rng());
     let started = Instant::now();
@@ -543,8 +578,12 @@ fn main() {
         .build()
         .unwrap();
 
-    eprintln!("confirmation latency, IDLE ...");
-    let idle = confirmation_latency(&runtime, &world, watch_config(&world, ORDERER), IDLE_ROUNDS, || {
+    eprintln!("confirmation latency, IDLE with the wallet's eager window ...");
+    let eager = confirmation_latency(&runtime, &world, watch_config(&world, ORDERER), true, IDLE_ROUNDS, || {
+        Duration::from_millis(rand::random_range(0..200))
+    });
+    eprintln!("confirmation latency, IDLE alone ...");
+    let idle = confirmation_latency(&runtime, &world, watch_config(&world, ORDERER), false, IDLE_ROUNDS, || {
         Duration::from_millis(rand::random_range(0..200))
     });
     eprintln!("confirmation latency, polling every 100 ms ...");
@@ -552,42 +591,52 @@ fn main() {
         &runtime,
         &world,
         polling(&world, ORDERER, Duration::from_millis(100)),
+        false,
         FAST_POLL_ROUNDS,
         || Duration::from_millis(rand::random_range(0..100)),
     );
     eprintln!("confirmation latency, polling every 60 s ({SLOW_POLL_MAILS} mails at random phase) ...");
     let slow = polling_latency(&runtime, &world, Duration::from_secs(60), SLOW_POLL_MAILS);
 
-    for (name, samples) in [("IDLE", &idle), ("100 ms", &fast), ("60 s", &slow)] {
+    for (name, samples) in [("IDLE + eager", &eager), ("IDLE", &idle), ("100 ms", &fast), ("60 s", &slow)] {
         let s = stats(samples.clone());
         eprintln!("confirmation latency, {name}: median {} p99 {}", ms(s.median), ms(s.p99));
     }
     eprintln!("full settlement, Figs. 1 to 4, {FIGURE_ROUNDS} rounds ...");
     let hop_smtp = orderer_smtp(&world, ORDERER);
-    let hop_watcher = hop_watch(&runtime, &world, SHOP2);
+    let hop_watcher = hop_watch(&runtime, &world, SHOP2, true);
+    let idle_hop_watcher = hop_watch(&runtime, &world, BANK2, false);
     let mut orderer = Orderer::new(&world, ORDERER);
     let orderer_smtp_ = orderer_smtp(&world, ORDERER);
     let store_path = orderer.dir.join("wallet.sqlite");
     let watch = WalletWatch::start(&world, ORDERER, &store_path, watch_config(&world, ORDERER));
+    let expecting = watch.expecting.clone();
     let methods = [Method::Confirm, Method::Cheque, Method::Board, Method::All];
     let mut figures: Vec<Vec<Duration>> = vec![Vec::new(); methods.len()];
     let mut hop_samples: Vec<Duration> = Vec::new();
+    let mut idle_hop_samples: Vec<Duration> = Vec::new();
     for round in 0..FIGURE_ROUNDS + 1 {
         for (i, method) in methods.iter().enumerate() {
             let terms = orderer.terms(&world, *method, 1000 + i as u64);
             let started = Instant::now();
-            pay(&runtime, &world, &mut orderer, &orderer_smtp_, &terms, true);
+            pay(&runtime, &world, &mut orderer, &orderer_smtp_, &terms, true, &expecting);
             let settled = watch.wait_state(&terms.order, "settled", Duration::from_secs(120));
             // The first round warms up caches and Postfix's process pool.
             if round > 0 {
                 figures[i].push(settled - started);
             }
-            hop_samples.push(hop(&runtime, &world, &hop_smtp, &hop_watcher));
+            hop_samples.push(hop(&runtime, &hop_smtp, &hop_watcher));
+            idle_hop_samples.push(hop(&runtime, &hop_smtp, &idle_hop_watcher));
         }
     }
     drop(watch);
     hop_watcher.task.abort();
-    eprintln!("one hop: median {}", ms(stats(hop_samples.clone()).median));
+    idle_hop_watcher.task.abort();
+    eprintln!(
+        "one hop: median {} with an eager window, {} with IDLE alone",
+        ms(stats(hop_samples.clone()).median),
+        ms(stats(idle_hop_samples.clone()).median)
+    );
     for (method, samples) in methods.iter().zip(&figures) {
         eprintln!("Fig. {}: median {}", method.figure(), ms(stats(samples.clone()).median));
     }
@@ -614,12 +663,13 @@ fn main() {
                     let smtp = orderer_smtp(world, address);
                     let path = orderer.dir.join("wallet.sqlite");
                     let watch = WalletWatch::start(world, address, &path, watch_config(world, address));
+                    let expecting = watch.expecting.clone();
                     let mut placed = Vec::new();
                     for i in 0..IN_FLIGHT / 2 {
                         // Figs. 1 and 2: the merchant's board takes at most 30
                         // posts a minute from one address (its default limit).
                         let terms = orderer.terms(world, methods[i % 2], 100 + i as u64);
-                        pay(runtime, world, &mut orderer, &smtp, &terms, true);
+                        pay(runtime, world, &mut orderer, &smtp, &terms, true, &expecting);
                         placed.push(terms);
                     }
                     let placing = started.elapsed();
@@ -639,10 +689,12 @@ fn main() {
 
     let hops_stats = stats(hop_samples);
     let hop_median = hops_stats.median;
-    row(&mut table, "confirmation latency, IDLE", &stats(idle));
+    row(&mut table, "confirmation latency, IDLE + eager window (MailPay)", &stats(eager));
+    row(&mut table, "confirmation latency, IDLE alone", &stats(idle));
     row(&mut table, "confirmation latency, polling every 60 s", &stats(slow));
     row(&mut table, "confirmation latency, polling every 100 ms", &stats(fast));
-    row(&mut table, "one mail hop (submission -> IDLE hand-over)", &hops_stats);
+    row(&mut table, "one mail hop, eager window (submission -> hand-over)", &hops_stats);
+    row(&mut table, "one mail hop, IDLE alone", &stats(idle_hop_samples));
     for (method, samples) in methods.iter().zip(figures) {
         let s = stats(samples);
         let floor = hop_median * hops(*method);

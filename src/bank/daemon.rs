@@ -11,6 +11,8 @@ use std::time::Duration;
 use super::ledger::{Ledger, LedgerError, Processed};
 use crate::board::client;
 use crate::mail::account::Account;
+use crate::mail::expecting::ANSWER_WINDOW;
+use crate::mail::held_back::{HeldBack, Taken};
 use crate::mail::imap::{self, ImapError, Received, WatchConfig, WatchEvent};
 use crate::mail::smtp::{SendError, Smtp};
 use crate::protocol::compose::Outgoing;
@@ -59,6 +61,8 @@ struct Shared {
     bank: EmailAddress,
     in_flight: Mutex<HashSet<String>>,
     board_grace: Duration,
+    /// Mails that bounced wait a growing time before they go out again.
+    held: HeldBack,
 }
 
 fn say(line: &str) {
@@ -83,12 +87,16 @@ fn start(config: &DaemonConfig) -> Result<Arc<Shared>, DaemonError> {
         bank: config.account.address.clone(),
         in_flight: Mutex::new(HashSet::new()),
         board_grace: config.board_grace,
+        held: HeldBack::default(),
     }))
 }
 
 async fn watch(config: &DaemonConfig, shared: Arc<Shared>) -> DaemonError {
     let address = config.account.address.to_string();
     let watch = WatchConfig::new(config.account.clone(), config.password.clone());
+    // Business comes in bursts: after each mail, answers are looked for
+    // eagerly for a while (see mail::expecting).
+    let expecting = watch.expecting.clone();
     let folder = watch.folder.clone();
     let resume =
         shared.ledger.lock().map_err(|_| ()).and_then(|l| l.resume(&address, &folder).map_err(|_| ()));
@@ -114,6 +122,7 @@ async fn watch(config: &DaemonConfig, shared: Arc<Shared>) -> DaemonError {
                 send_unsent(&shared);
             }
             WatchEvent::Mail { resume: at, raw, received } => {
+                expecting.expect_within(ANSWER_WINDOW);
                 handle(&shared, &raw, received);
                 save_resume(&shared, &address, &folder, at);
             }
@@ -158,6 +167,35 @@ fn save_resume(shared: &Shared, address: &str, folder: &str, at: imap::Resume) {
 fn handle(shared: &Arc<Shared>, raw: &[u8], received: Received) {
     let Ok(mut ledger) = shared.ledger.lock() else { return };
     match received {
+        Received::Bounce(bounce) => {
+            let id = &bounce.original_message_id;
+            let what = format!("{} for {}: {}", bounce.summary(), bounce.recipient, bounce.diagnostic);
+            let outcome = if bounce.permanent {
+                format!("bounce of {id}: {what}")
+            } else {
+                format!("delay notice for {id}: {what}")
+            };
+            let reason = if bounce.permanent { what.clone() } else { String::new() };
+            let taken = if bounce.permanent {
+                ledger.take_bounce(raw, id, &outcome, &reason, now())
+            } else {
+                ledger.take_bounce(raw, "", &outcome, &reason, now())
+            };
+            match taken {
+                Ok(Taken::PutBack { order, kind, recipient }) => {
+                    let wait = shared.held.hold(id);
+                    say(&format!(
+                        "order {order}: {kind} to {recipient} bounced: {what}; sending it again in {wait:?}"
+                    ));
+                }
+                Ok(Taken::NotOurs) if !bounce.permanent => {
+                    say(&format!("{outcome}; the mail server is still trying"))
+                }
+                Ok(Taken::NotOurs) => say(&format!("{outcome}; no mail sent from here waits on it")),
+                Ok(Taken::Seen) => {}
+                Err(e) => say(&format!("{outcome}; cannot record it: {e}")),
+            }
+        }
         Received::Invalid(e) => {
             if let Ok(true) = ledger.record_unhandled(raw, &format!("not valid MailPay: {e}"), now()) {
                 say(&format!("not a valid MailPay mail, not answered: {e}"));
@@ -238,7 +276,10 @@ fn send_unsent(shared: &Arc<Shared>) {
 /// ledger once the server took it (or with the error, to retry later).
 fn send(shared: &Arc<Shared>, mails: Vec<Outgoing>) {
     let mails: Vec<Outgoing> = match shared.in_flight.lock() {
-        Ok(mut in_flight) => mails.into_iter().filter(|m| in_flight.insert(m.message_id.clone())).collect(),
+        Ok(mut in_flight) => mails
+            .into_iter()
+            .filter(|m| shared.held.ready(&m.message_id) && in_flight.insert(m.message_id.clone()))
+            .collect(),
         Err(_) => return,
     };
     if mails.is_empty() {

@@ -24,7 +24,9 @@ use tokio_rustls::client::TlsStream;
 use tokio_rustls::rustls::pki_types::ServerName;
 
 use super::account::{Account, Security};
+use super::expecting::{EAGER_POLL, Expecting};
 use super::tls;
+use crate::protocol::bounce::{self, Bounce};
 use crate::protocol::parse::{self, ParseError};
 
 type Stream = TlsStream<TcpStream>;
@@ -53,6 +55,10 @@ pub struct WatchConfig {
     pub force_polling: bool,
     /// Longest wait between reconnection attempts.
     pub max_backoff: Duration,
+    /// While a window is open, the server is asked every `eager_poll`
+    /// (a NOOP) instead of waiting for IDLE to announce new mail.
+    pub expecting: Expecting,
+    pub eager_poll: Duration,
 }
 
 impl WatchConfig {
@@ -66,6 +72,8 @@ impl WatchConfig {
             poll_interval: Duration::from_secs(60),
             force_polling: false,
             max_backoff: Duration::from_secs(60),
+            expecting: Expecting::new(),
+            eager_poll: EAGER_POLL,
         }
     }
 }
@@ -77,6 +85,8 @@ pub enum Received {
     MailPay(Box<parse::Incoming>),
     /// It claims to be MailPay (a header or a block) but is not valid.
     Invalid(ParseError),
+    /// A delivery status notification: a mail sent earlier came back.
+    Bounce(Box<Bounce>),
 }
 
 /// What the watcher reports.
@@ -234,37 +244,70 @@ async fn run_session(
         // Exists already on every run but the first; that error is fine.
         let _ = timed(session.create(folder)).await;
     }
+    let mut look = true;
     loop {
-        fetch_new(&mut session, config, resume, on_event).await?;
-        // Mail that arrived while the session was busy was announced in the
-        // answer to a FETCH or MOVE, and the server will not announce it
-        // again in IDLE: look for it now, or it waits for the next arrival.
-        let mut announced = false;
-        while let Ok(response) = session.unsolicited_responses.try_recv() {
-            announced |= matches!(response, UnsolicitedResponse::Exists(_) | UnsolicitedResponse::Recent(_));
+        if look {
+            fetch_new(&mut session, config, resume, on_event).await?;
         }
-        if announced {
+        // Mail that arrived while the session was busy was announced in the
+        // answer to a FETCH or MOVE (or to a NOOP), and the server will not
+        // announce it again in IDLE: look for it now.
+        if announced(&mut session) {
+            look = true;
             continue;
         }
-        if !on_event(WatchEvent::Idle { resume: *resume }) {
+        if look && !on_event(WatchEvent::Idle { resume: *resume }) {
             let _ = timed(session.logout()).await;
             return Err(ImapError::Stopped);
         }
-        if use_idle {
-            let mut idle = session.idle();
-            timed(idle.init()).await?;
-            let (wait, _stop) = idle.wait_with_timeout(config.idle_renewal);
-            let response = wait.await?;
-            session = timed(idle.done()).await?;
-            if response == IdleResponse::ManualInterrupt {
-                // Nobody interrupted: the server closed the stream.
-                return Err(ImapError::Protocol("the server ended the IDLE connection".into()));
-            }
+        look = if config.expecting.is_open() {
+            // An answer is due: ask rather than wait for IDLE's announcement.
+            tokio::time::sleep(config.eager_poll).await;
+            timed(session.noop()).await?;
+            false
+        } else if use_idle {
+            session = idle(session, config).await?;
+            true
         } else {
             tokio::time::sleep(config.poll_interval).await;
             timed(session.noop()).await?;
-        }
+            true
+        };
     }
+}
+
+/// Whether the server announced new mail since the last look.
+fn announced(session: &mut Session<Stream>) -> bool {
+    let mut announced = false;
+    while let Ok(response) = session.unsolicited_responses.try_recv() {
+        announced |= matches!(response, UnsolicitedResponse::Exists(_) | UnsolicitedResponse::Recent(_));
+    }
+    announced
+}
+
+/// One IDLE: until the server reports a change, the renewal time passes,
+/// or a window of [`Expecting`] opens.
+async fn idle(session: Session<Stream>, config: &WatchConfig) -> Result<Session<Stream>, ImapError> {
+    let mut idle = session.idle();
+    timed(idle.init()).await?;
+    let (response, interrupted) = {
+        let (wait, stop) = idle.wait_with_timeout(config.idle_renewal);
+        let mut stop = Some(stop);
+        tokio::pin!(wait);
+        loop {
+            tokio::select! {
+                response = &mut wait => break (response?, stop.is_none()),
+                // Dropping the stop source ends the wait.
+                () = config.expecting.opened(), if stop.is_some() => stop = None,
+            }
+        }
+    };
+    let session = timed(idle.done()).await?;
+    if response == IdleResponse::ManualInterrupt && !interrupted {
+        // Nobody interrupted: the server closed the stream.
+        return Err(ImapError::Protocol("the server ended the IDLE connection".into()));
+    }
+    Ok(session)
 }
 
 /// Hands over every message above `resume.last_uid`, oldest first.
@@ -289,10 +332,13 @@ async fn fetch_new(
             resume.last_uid = uid;
             continue;
         };
-        let received = match parse::parse(&raw) {
-            Ok(mail) => Some(Received::MailPay(Box::new(mail))),
-            Err(ParseError::NotMailPay | ParseError::NotAMail) => None,
-            Err(e) => Some(Received::Invalid(e)),
+        // A bounce carries the mail it returns, MailPay blocks and all: it
+        // is read as a bounce first, never as that mail.
+        let received = match (bounce::parse(&raw), parse::parse(&raw)) {
+            (Ok(bounce), _) => Some(Received::Bounce(Box::new(bounce))),
+            (_, Ok(mail)) => Some(Received::MailPay(Box::new(mail))),
+            (_, Err(ParseError::NotMailPay | ParseError::NotAMail)) => None,
+            (_, Err(e)) => Some(Received::Invalid(e)),
         };
         if let Some(received) = received {
             let is_valid = matches!(received, Received::MailPay(_));

@@ -5,6 +5,8 @@
 //! [`crate::protocol::parse::parse`].
 
 pub mod account;
+pub mod expecting;
+pub mod held_back;
 pub mod imap;
 pub mod smtp;
 pub mod tls;

@@ -11,6 +11,8 @@ use super::shop::{Shop, ShopError};
 use crate::board::log::{BoardLog, LogError};
 use crate::board::server::{self, Board, Limits};
 use crate::mail::account::Account;
+use crate::mail::expecting::ANSWER_WINDOW;
+use crate::mail::held_back::{HeldBack, Taken};
 use crate::mail::imap::{self, ImapError, Received, WatchConfig, WatchEvent};
 use crate::mail::smtp::{SendError, Smtp};
 use crate::protocol::EmailAddress;
@@ -62,6 +64,8 @@ fn say(line: &str) {
 struct Shared {
     shop: Mutex<Shop>,
     smtp: Smtp,
+    /// Mails that bounced wait a growing time before they go out again.
+    held: HeldBack,
 }
 
 /// Runs the agent; with a listener, also the board on it. Returns why it stopped.
@@ -87,6 +91,9 @@ pub async fn run(config: DaemonConfig, board: Option<TcpListener>) -> DaemonErro
     }
     let address = config.account.address.to_string();
     let watch = WatchConfig::new(config.account.clone(), config.password.clone());
+    // Business comes in bursts: after each mail, answers are looked for
+    // eagerly for a while (see mail::expecting).
+    let expecting = watch.expecting.clone();
     let folder = watch.folder.clone();
     let mut resume =
         shared.shop.lock().ok().and_then(|s| s.resume(&address, &folder).ok()).unwrap_or_default();
@@ -116,6 +123,7 @@ pub async fn run(config: DaemonConfig, board: Option<TcpListener>) -> DaemonErro
                 }
             }
             WatchEvent::Mail { resume: at, raw, received } => {
+                expecting.expect_within(ANSWER_WINDOW);
                 let side =
                     MerchantSide { address: &side_address, bank: &config.bank, pricing: &config.pricing };
                 handle(&shared, &side, &raw, received);
@@ -145,12 +153,41 @@ async fn retry_failed(shared: Arc<Shared>) {
 fn start(config: &DaemonConfig) -> Result<Arc<Shared>, DaemonError> {
     let shop = Shop::open(&config.shop_db)?;
     let smtp = Smtp::new(&config.account, &config.password)?;
-    Ok(Arc::new(Shared { shop: Mutex::new(shop), smtp }))
+    Ok(Arc::new(Shared { shop: Mutex::new(shop), smtp, held: HeldBack::default() }))
 }
 
 fn handle(shared: &Arc<Shared>, side: &MerchantSide<'_>, raw: &[u8], received: Received) {
     let Ok(mut shop) = shared.shop.lock() else { return };
     match received {
+        Received::Bounce(bounce) => {
+            let id = &bounce.original_message_id;
+            let what = format!("{} for {}: {}", bounce.summary(), bounce.recipient, bounce.diagnostic);
+            let outcome = if bounce.permanent {
+                format!("bounce of {id}: {what}")
+            } else {
+                format!("delay notice for {id}: {what}")
+            };
+            let reason = if bounce.permanent { what.clone() } else { String::new() };
+            let taken = if bounce.permanent {
+                shop.take_bounce(raw, id, &outcome, &reason, now())
+            } else {
+                shop.take_bounce(raw, "", &outcome, &reason, now())
+            };
+            match taken {
+                Ok(Taken::PutBack { order, kind, recipient }) => {
+                    let wait = shared.held.hold(id);
+                    say(&format!(
+                        "order {order}: {kind} to {recipient} bounced: {what}; sending it again in {wait:?}"
+                    ));
+                }
+                Ok(Taken::NotOurs) if !bounce.permanent => {
+                    say(&format!("{outcome}; the mail server is still trying"))
+                }
+                Ok(Taken::NotOurs) => say(&format!("{outcome}; no mail sent from here waits on it")),
+                Ok(Taken::Seen) => {}
+                Err(e) => say(&format!("{outcome}; cannot record it: {e}")),
+            }
+        }
         Received::Invalid(e) => {
             if let Ok(true) = shop.record_invalid(raw, &e.to_string(), now()) {
                 say(&format!("not a valid MailPay mail, not answered: {e}"));
@@ -176,6 +213,7 @@ fn handle(shared: &Arc<Shared>, side: &MerchantSide<'_>, raw: &[u8], received: R
 }
 
 fn send(shared: &Arc<Shared>, mails: Vec<Outgoing>) {
+    let mails: Vec<Outgoing> = mails.into_iter().filter(|m| shared.held.ready(&m.message_id)).collect();
     if mails.is_empty() {
         return;
     }

@@ -26,6 +26,7 @@ pub mod parse;
 pub mod password;
 pub mod payment;
 pub mod reason;
+pub mod redact;
 pub mod timestamp;
 
 pub use address::EmailAddress;

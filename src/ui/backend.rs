@@ -12,6 +12,7 @@ use std::sync::{Arc, Mutex};
 
 use crate::config::{Config, ConfigError};
 use crate::mail::account::Account;
+use crate::mail::expecting::{ANSWER_WINDOW, Expecting};
 use crate::mail::smtp::{SendError, Smtp};
 use crate::paths::{PathError, Paths};
 use crate::protocol::board::BoardRecord;
@@ -110,6 +111,9 @@ pub struct Session {
     password: Arc<str>,
     /// The demo's private mail loop, which replaces SMTP and IMAP.
     demo: Option<crate::demo::MailLoop>,
+    /// Opened when a mail leaves: the inbox watcher then looks for the
+    /// answer eagerly (see `mail::expecting`).
+    pub expecting: Expecting,
 }
 
 impl std::fmt::Debug for Session {
@@ -120,12 +124,17 @@ impl std::fmt::Debug for Session {
 
 impl Session {
     pub fn new(account: Account, password: String) -> Session {
-        Session { account, password: password.into(), demo: None }
+        Session { account, password: password.into(), demo: None, expecting: Expecting::new() }
     }
 
     /// The demo's orderer, sending and receiving through the demo loop.
     pub fn demo(mail: crate::demo::MailLoop) -> Session {
-        Session { account: Account::guess(mail.orderer().clone()), password: "".into(), demo: Some(mail) }
+        Session {
+            account: Account::guess(mail.orderer().clone()),
+            password: "".into(),
+            demo: Some(mail),
+            expecting: Expecting::new(),
+        }
     }
 
     pub fn demo_loop(&self) -> Option<&crate::demo::MailLoop> {
@@ -354,6 +363,7 @@ pub async fn dispatch(home: Home, session: Session, order: OrderId) -> Result<Ve
         return Ok(Vec::new());
     }
     let outgoing: Vec<_> = queued.iter().map(|(_, o)| o.clone()).collect();
+    session.expecting.expect_within(ANSWER_WINDOW);
     let results = match &session.demo {
         Some(mail) => mail.send_all(&outgoing).await,
         None => Smtp::new(&session.account, session.password())?.send_all(&outgoing).await,

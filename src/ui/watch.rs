@@ -113,6 +113,14 @@ fn take(
             Report::Received { order: order.to_string(), receipt }
         }
         Received::Invalid(e) => Report::Invalid(e.to_string()),
+        Received::Bounce(bounce) => {
+            let receipt = wallet::bounced(store, &bounce, raw)?;
+            let order = match &receipt {
+                Receipt::Stepped { order, .. } | Receipt::Refused { order, .. } => order.clone(),
+                _ => String::new(),
+            };
+            Report::Received { order, receipt }
+        }
     })
 }
 
@@ -169,7 +177,8 @@ fn watch_thread(key: Key, mut output: mpsc::Sender<Report>, stop: tokio::sync::o
         }
     };
     let Key { home, session } = key;
-    let config = WatchConfig::new(session.account.clone(), session.password().to_string());
+    let mut config = WatchConfig::new(session.account.clone(), session.password().to_string());
+    config.expecting = session.expecting.clone();
     let address = session.account.address.to_string();
     let folder = config.folder.clone();
     runtime.block_on(async move {
