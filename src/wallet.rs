@@ -11,6 +11,9 @@
 use std::time::Duration;
 
 use crate::mail::smtp::{Dispatch, SendError, Smtp};
+use sha2::Digest;
+
+use crate::protocol::bounce::Bounce;
 use crate::protocol::compose::{self, Draft, Outgoing};
 use crate::protocol::message::{Approve, Body, Decline};
 use crate::protocol::parse::Incoming;
@@ -48,6 +51,9 @@ pub enum Receipt {
     Stepped { order: String, from: &'static str, to: &'static str, effects: Vec<Effect> },
     /// Refused by the state machine in the payment's state.
     Refused { order: String, reason: String },
+    /// A bounce that changed no payment: of a mail this wallet did not
+    /// send, or a notice that delivery is only delayed.
+    Bounced { message_id: String, reason: String },
 }
 
 /// Wall-clock time, for the edges.
@@ -285,6 +291,11 @@ fn queue_effects(
             ),
             _ => continue,
         };
+        // A retry after a failed or bounced answer sends that very mail
+        // again (it is still in the outbox): never a second one.
+        if store.unsent(Some(&terms.order))?.iter().any(|m| m.kind == draft.kind.as_str()) {
+            continue;
+        }
         store.queue_mail(&draft.build(now(), &mut rng), now())?;
     }
     Ok(())
@@ -352,6 +363,88 @@ pub fn receive(
             }
         }
     })
+}
+
+/// Takes one bounce (a delivery status notification): a mail of this
+/// wallet's outbox that came back undelivered is put back among the mails
+/// to send, with the reason as its error, and its payment fails so that
+/// Retry sends that very mail again. A bounce of any other mail, or a mere
+/// delay notice, is recorded and reported.
+pub fn bounced(store: &Store, bounce: &Bounce, raw: &[u8]) -> Result<Receipt, WalletError> {
+    let id = bounce.report_message_id.clone().unwrap_or_else(|| {
+        let digest = sha2::Sha256::digest(raw);
+        format!("bounce-{}", digest.iter().map(|b| format!("{b:02x}")).collect::<String>())
+    });
+    let original = &bounce.original_message_id;
+    let mail = store.outbox_mail(original)?;
+    let role = mail.as_ref().and_then(|m| outbound_from_name(&m.kind));
+    let (Some(mail), Some(role), true) = (mail, role, bounce.permanent) else {
+        let reason = format!(
+            "a mail ({original}) to {} was not delivered: {}: {}",
+            bounce.recipient,
+            bounce.summary(),
+            bounce.diagnostic
+        );
+        let reason = if bounce.permanent {
+            format!("{reason}; this wallet has no record of sending it")
+        } else {
+            format!("{reason}; the mail server is still trying")
+        };
+        if !store.record_received(&id, None, Some("bounce"), raw, &reason, now())? {
+            return Ok(Receipt::Duplicate);
+        }
+        return Ok(Receipt::Bounced { message_id: original.clone(), reason });
+    };
+    let order: OrderId = mail
+        .order
+        .parse()
+        .map_err(|_| StoreError::Corrupt(mail.order.clone(), "the outbox names no valid order".into()))?;
+    let reason = bounce_reason(&mail, role, bounce);
+    store.atomically(|store| {
+        let (terms, state) = store.load(&order)?;
+        let ctx = Context { terms: &terms, pre_approved: false };
+        let event = Event::Bounced { mail: role, reason: reason.clone() };
+        match payment::step(&state, &ctx, &event) {
+            Ok((next, effects)) => {
+                if !store.record_received(&id, Some(order.as_str()), Some("bounce"), raw, &reason, now())? {
+                    return Ok(Receipt::Duplicate);
+                }
+                store.mark_bounced(original, &reason)?;
+                store.save_state(&order, &next, now())?;
+                Ok(Receipt::Stepped {
+                    order: order.to_string(),
+                    from: state.name(),
+                    to: next.name(),
+                    effects,
+                })
+            }
+            Err(illegal) => {
+                let outcome = format!("{reason} ({illegal})");
+                if !store.record_received(&id, Some(order.as_str()), Some("bounce"), raw, &outcome, now())? {
+                    return Ok(Receipt::Duplicate);
+                }
+                Ok(Receipt::Refused { order: order.to_string(), reason: outcome })
+            }
+        }
+    })
+}
+
+/// What the user reads about a bounce, and what to do.
+fn bounce_reason(mail: &OutboxMail, role: Outbound, bounce: &Bounce) -> String {
+    let whose = if role == Outbound::Order { "the merchant's" } else { "the bank's" };
+    let what = if bounce.mailbox_full() {
+        format!("{whose} mailbox is full ({})", bounce.status)
+    } else {
+        format!("the {} to {} came back: {}", mail.kind, mail.recipient, bounce.summary())
+    };
+    let advice = if bounce.mailbox_full() {
+        "Retry when they have made room"
+    } else if bounce.status.starts_with("5.1.") {
+        "check the address with them, then Retry"
+    } else {
+        "Retry later"
+    };
+    format!("{what}: {}; {advice}", bounce.diagnostic)
 }
 
 fn record(store: &Store, mail: &Incoming, raw: &[u8], outcome: &str) -> Result<bool, WalletError> {

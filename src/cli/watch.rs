@@ -53,6 +53,22 @@ pub fn run(account: Option<&str>, once: bool, json: bool) -> Result<(), CliError
                             return false;
                         }
                     },
+                    Received::Bounce(bounce) => match wallet::bounced(&store, &bounce, &raw) {
+                        Ok(receipt) => {
+                            let effect = effect_of(&receipt);
+                            let original = &bounce.original_message_id;
+                            if json {
+                                serde_json::json!({ "uid": uid, "bounce": original, "status": bounce.status, "effect": effect })
+                                    .to_string()
+                            } else {
+                                format!("uid {uid}: {original} to {} bounced ({}): {effect}", bounce.recipient, bounce.status)
+                            }
+                        }
+                        Err(e) => {
+                            failure = Some(fail(e));
+                            return false;
+                        }
+                    },
                     Received::Invalid(e) => {
                         if json {
                             serde_json::json!({ "uid": uid, "valid": false, "error": e.to_string() })
@@ -83,7 +99,16 @@ pub fn run(account: Option<&str>, once: bool, json: bool) -> Result<(), CliError
 fn describe(mail: &crate::protocol::parse::Incoming, receipt: &Receipt, json: bool) -> String {
     let kind = mail.body.kind();
     let order = mail.body.order();
-    let effect = match receipt {
+    let effect = effect_of(receipt);
+    if json {
+        serde_json::json!({ "kind": kind.as_str(), "order_id": order.to_string(), "from": mail.from.as_str(), "effect": effect }).to_string()
+    } else {
+        format!("{kind} for order {order} from {}: {effect}", mail.from)
+    }
+}
+
+fn effect_of(receipt: &Receipt) -> String {
+    match receipt {
         Receipt::Duplicate => "already seen".to_string(),
         Receipt::UnknownOrder(_) => "no such order in this wallet".to_string(),
         Receipt::NotForOrderer(_) => "not a mail the orderer acts on".to_string(),
@@ -92,10 +117,6 @@ fn describe(mail: &crate::protocol::parse::Incoming, receipt: &Receipt, json: bo
             if effects.is_empty() { String::new() } else { format!(" ({effects:?})") }
         ),
         Receipt::Refused { reason, .. } => format!("refused: {reason}"),
-    };
-    if json {
-        serde_json::json!({ "kind": kind.as_str(), "order_id": order.to_string(), "from": mail.from.as_str(), "effect": effect }).to_string()
-    } else {
-        format!("{kind} for order {order} from {}: {effect}", mail.from)
+        Receipt::Bounced { reason, .. } => reason.clone(),
     }
 }

@@ -9,6 +9,7 @@ use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
 use sha2::{Digest, Sha256};
 
 use super::engine::{self, MerchantSide, OrderState};
+use crate::mail::held_back::Taken;
 use crate::mail::imap::Resume;
 use crate::protocol::compose::Outgoing;
 use crate::protocol::parse::Incoming;
@@ -268,6 +269,49 @@ impl Shop {
             )
             .map_err(self.err())?;
         Ok(())
+    }
+
+    /// Takes a bounce in one transaction: records the report once (by its
+    /// bytes) with `outcome`, and puts the mail it returns (sent, with
+    /// this Message-ID) back among those to send, same bytes and
+    /// Message-ID, with `reason` as its error.
+    pub fn take_bounce(
+        &self,
+        raw: &[u8],
+        message_id: &str,
+        outcome: &str,
+        reason: &str,
+        now: Timestamp,
+    ) -> Result<Taken, ShopError> {
+        let tx = self.conn.unchecked_transaction().map_err(self.err())?;
+        let id = format!("sha256:{}", hex(&Sha256::digest(raw)));
+        let new = tx
+            .execute(
+                "INSERT OR IGNORE INTO received (message_id, raw, outcome, received_at) VALUES (?1, ?2, ?3, ?4)",
+                params![id, raw, outcome, now.unix()],
+            )
+            .map_err(self.err())?;
+        if new == 0 {
+            return Ok(Taken::Seen);
+        }
+        let changed = tx
+            .execute(
+                "UPDATE outbox SET sent_at = NULL, last_error = ?2 WHERE message_id = ?1 AND sent_at IS NOT NULL",
+                params![message_id, reason],
+            )
+            .map_err(self.err())?;
+        let taken = if changed == 0 {
+            Taken::NotOurs
+        } else {
+            tx.query_row(
+                "SELECT order_id, kind, recipient FROM outbox WHERE message_id = ?1",
+                params![message_id],
+                |r| Ok(Taken::PutBack { order: r.get(0)?, kind: r.get(1)?, recipient: r.get(2)? }),
+            )
+            .map_err(self.err())?
+        };
+        tx.commit().map_err(self.err())?;
+        Ok(taken)
     }
 
     pub fn mark_failed(&self, message_id: &str, error: &str) -> Result<(), ShopError> {

@@ -17,6 +17,8 @@ const MAX_REPORT_BYTES: usize = 4 * 1024 * 1024;
 /// One failed (or delayed) delivery of a mail this side sent.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Bounce {
+    /// The report's own Message-ID, if it has one.
+    pub report_message_id: Option<String>,
     /// The Message-ID of the mail that bounced, without angle brackets.
     pub original_message_id: String,
     /// The recipient the delivery failed for (`Final-Recipient`).
@@ -114,6 +116,7 @@ pub fn parse(raw: &[u8]) -> Result<Bounce, BounceError> {
         .or_else(|| fields.first())
         .ok_or(BounceError::NoRecipient)?;
     Ok(Bounce {
+        report_message_id: message.message_id().map(str::to_string),
         original_message_id,
         recipient: recipient.recipient.clone(),
         status: recipient.status.clone(),
@@ -187,6 +190,7 @@ mod tests {
     fn a_postfix_bounce_with_the_original_attached() {
         let bounce = parse(&fixture("postfix-quota-rfc822.eml")).unwrap();
         assert_eq!(bounce.original_message_id, "order.TEST.ABC@buyer.test");
+        assert_eq!(bounce.report_message_id.as_deref(), Some("20261127022441.60C7499228D@mail.test"));
         assert_eq!(bounce.recipient, "shop@shop.test");
         assert_eq!(bounce.status, "5.2.2");
         assert!(bounce.permanent);

@@ -159,6 +159,31 @@ impl Store {
             .map_err(|e| self.err(e))
     }
 
+    /// A mail that was accepted and then came back undelivered: it is to
+    /// be sent again (same bytes, same Message-ID); `false` if the outbox
+    /// has no such mail marked sent.
+    pub fn mark_bounced(&self, message_id: &str, reason: &str) -> Result<bool, StoreError> {
+        self.conn
+            .execute(
+                "UPDATE outbox SET sent_at = NULL, last_error = ?2 WHERE message_id = ?1 AND sent_at IS NOT NULL",
+                params![message_id, reason],
+            )
+            .map(|changed| changed == 1)
+            .map_err(|e| self.err(e))
+    }
+
+    /// The outbox mail with this Message-ID, of any order.
+    pub fn outbox_mail(&self, message_id: &str) -> Result<Option<OutboxMail>, StoreError> {
+        self.conn
+            .query_row(
+                "SELECT message_id, order_id, kind, sender, recipient, bytes, attempts, sent_at, last_error FROM outbox WHERE message_id = ?1",
+                params![message_id],
+                outbox_row,
+            )
+            .optional()
+            .map_err(|e| self.err(e))
+    }
+
     /// Mails of an order (all orders with `None`) not yet accepted by a server.
     pub fn unsent(&self, order: Option<&OrderId>) -> Result<Vec<OutboxMail>, StoreError> {
         let mut stmt = self

@@ -562,7 +562,9 @@ impl App {
                 } else if let crate::wallet::Receipt::Stepped { to, .. } = receipt {
                     let state = self.tr.dynamic(&format!("state-{to}"));
                     self.say(tr!(self.tr, "watch-stepped", order = order.clone(), state = state), false);
-                } else if let crate::wallet::Receipt::Refused { reason, .. } = receipt {
+                } else if let crate::wallet::Receipt::Refused { reason, .. }
+                | crate::wallet::Receipt::Bounced { reason, .. } = receipt
+                {
                     self.say(reason.clone(), true);
                 }
                 if let Screen::History(state) = &self.screen {

@@ -112,7 +112,17 @@ impl World {
         grace: Duration,
         adjust: impl FnOnce(&tokio::runtime::Runtime, &mut Account),
     ) -> World {
-        let stack = mailstack::shared();
+        World::start_on(mailstack::shared(), name, grace, adjust)
+    }
+
+    /// Like [`World::start_with`], on `stack` (a private one) instead of
+    /// the shared stack.
+    pub fn start_on(
+        stack: &'static MailStack,
+        name: &str,
+        grace: Duration,
+        adjust: impl FnOnce(&tokio::runtime::Runtime, &mut Account),
+    ) -> World {
         let dir = temp_dir(name);
         let ledger_path = dir.join("bank/ledger.sqlite");
         let ledger = Ledger::open(&ledger_path).unwrap();

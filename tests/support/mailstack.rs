@@ -87,7 +87,7 @@ pub struct MailStack {
 /// Panics, with the script's output, if it cannot be installed or started.
 pub fn shared() -> &'static MailStack {
     static SHARED: OnceLock<Result<MailStack, String>> = OnceLock::new();
-    match SHARED.get_or_init(|| MailStack::launch(false)) {
+    match SHARED.get_or_init(|| MailStack::launch(false, "50M")) {
         Ok(stack) => stack,
         Err(message) => panic!("the shared mail stack is not available:\n{message}"),
     }
@@ -103,7 +103,13 @@ impl MailStack {
     /// stopped when the value is dropped or, at the latest, when the test
     /// process exits. Panics with the script's output if it cannot start.
     pub fn start_private() -> MailStack {
-        match MailStack::launch(true) {
+        MailStack::start_private_with_quota("50M")
+    }
+
+    /// [`MailStack::start_private`] with this storage quota per user
+    /// (`MAILSTACK_QUOTA`, e.g. `"100k"`).
+    pub fn start_private_with_quota(quota: &str) -> MailStack {
+        match MailStack::launch(true, quota) {
             Ok(stack) => stack,
             Err(message) => panic!("cannot start a private mail stack:\n{message}"),
         }
@@ -251,7 +257,7 @@ impl MailStack {
         }
     }
 
-    fn launch(private: bool) -> Result<MailStack, String> {
+    fn launch(private: bool, quota: &str) -> Result<MailStack, String> {
         static LAUNCHES: AtomicU32 = AtomicU32::new(0);
         let install = run_script(&["install"], &[])?;
         if !install.status.success() {
@@ -282,7 +288,8 @@ impl MailStack {
                 args.push("--remove-on-exit");
             }
             let base_arg = base.to_string();
-            let out = run_script(&args, &[("MAILSTACK_PORT_BASE", base_arg.as_str())])?;
+            let out =
+                run_script(&args, &[("MAILSTACK_PORT_BASE", base_arg.as_str()), ("MAILSTACK_QUOTA", quota)])?;
             if out.status.success() {
                 let mut stack = MailStack::from_env_file(&dir)?;
                 stack.stop_on_drop = private;
