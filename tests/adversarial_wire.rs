@@ -41,6 +41,13 @@ fn world() -> &'static World {
     WORLD.get_or_init(|| World::start("wire", Duration::from_secs(2)))
 }
 
+/// Held by each test for its whole run: they share the orderers' and the
+/// shops' accounts, whose balances they compare.
+fn one_at_a_time() -> MutexGuard<'static, ()> {
+    static SERIAL: Mutex<()> = Mutex::new(());
+    SERIAL.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
 /// The one watcher on orderer@buyer.test's mailbox, shared by the tests
 /// (two watchers would take each other's mails).
 fn inbox() -> MutexGuard<'static, Inbox> {
@@ -236,6 +243,7 @@ fn chrono_like_date() -> &'static str {
 
 #[test]
 fn the_submission_port_refuses_an_envelope_sender_the_login_does_not_own() {
+    let _serial = one_at_a_time();
     let world = world();
     let genuine = confirm_mail(&confirm_for(&terms(ORDERER, SHOP, 1200)));
     // orderer2 logs in and claims to be the bank in the envelope too.
@@ -260,6 +268,7 @@ fn the_submission_port_refuses_an_envelope_sender_the_login_does_not_own() {
 #[test]
 #[ignore = "product gap: a confirmation whose header From is the bank's but whose envelope (Return-Path) and authenticated submitter are another user's is answered with an OK; the wallet trusts the header From when no Authentication-Results header is present"]
 fn a_header_forged_confirmation_sends_no_ok() {
+    let _serial = one_at_a_time();
     let world = world();
     let mut wallet = Wallet::new();
     let victim = terms(ORDERER, SHOP2, 1200);
@@ -270,8 +279,65 @@ fn a_header_forged_confirmation_sends_no_ok() {
     assert_refused(&wallet, "header From forged, envelope orderer2", Some(&victim.order), &verdict);
 }
 
+/// Whatever the wallet makes of a header-forged confirmation, the bank it
+/// answers moves no money on it: the code is the bank's, and the order
+/// still settles once, on the bank's own confirmation and the orderer's OK.
+#[test]
+fn a_header_forged_confirmation_moves_no_money_and_the_order_still_settles() {
+    let _serial = one_at_a_time();
+    let world = world();
+    let mut wallet = Wallet::new();
+    let terms = terms(ORDERER, SHOP2, 1_400);
+    wallet::place(&mut wallet.store, &terms, vec![], wallet::now()).unwrap();
+    wallet.store.set_pre_approved(&terms.order, true).unwrap();
+    let sent = world.runtime.block_on(wallet::dispatch(&wallet.store, &wallet.smtp, &terms.order)).unwrap();
+    assert!(sent.iter().all(|s| s.result.is_ok()), "{sent:?}");
+    world.wait_status(&terms.order, "collecting");
+    let before = balances(world);
+
+    // orderer2 forges the bank's confirmation, with the right figures.
+    let forged = confirm_mail(&confirm_for(&terms));
+    submit(&world.runtime, world.stack, ORDERER2, ORDERER2, ORDERER, forged.bytes).unwrap();
+    let taken = wallet.deliver(&forged.message_id);
+    println!("the header-forged confirmation: {taken:?}");
+    let answered = wallet.approvals(Some(&terms.order));
+    if answered > 0 {
+        let sent =
+            world.runtime.block_on(wallet::dispatch(&wallet.store, &wallet.smtp, &terms.order)).unwrap();
+        assert!(sent.iter().all(|s| s.result.is_ok()), "{sent:?}");
+        let trail = loop {
+            let trail = world.ledger().trail(&terms.order).unwrap();
+            if trail.iter().any(|l| l.direction == "in" && l.kind == "approve") {
+                break trail;
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        };
+        println!("the bank on the OK it provoked: {trail:#?}");
+    }
+    assert_eq!(balances(world), before, "money moved on a forged confirmation");
+    assert_eq!(world.ledger().payment(&terms.order).unwrap().status, "collecting");
+
+    // shop2 bills; the bank's own confirmation arrives and is answered
+    // (by the user if the forgery took the pre-approval), and settles.
+    world.send_as(SHOP2, &Orderer::bill(SHOP2, &terms, &terms, 1_400));
+    let is_confirm = |_: &[u8], r: &Received| matches!(r, Received::MailPay(m) if m.body.kind() == Kind::Confirm && *m.body.order() == terms.order && m.from == addr(BANK) && m.message_id.as_deref() != Some(forged.message_id.as_str()));
+    let (raw, received) = inbox().take_where(WAIT, is_confirm).expect("the bank's confirmation");
+    let verdict = wallet.take(&(raw, received.clone()));
+    if wallet.state(&terms.order) == "awaiting-confirmation" {
+        let Received::MailPay(mail) = &received else { unreachable!() };
+        wallet::act(&wallet.store, &terms.order, &Event::UserApprove, Some(mail), false).unwrap();
+    }
+    assert_eq!(wallet.state(&terms.order), "approved", "{verdict:?}");
+    let sent = world.runtime.block_on(wallet::dispatch(&wallet.store, &wallet.smtp, &terms.order)).unwrap();
+    assert!(sent.iter().all(|s| s.result.is_ok()), "{sent:?}");
+    world.wait_status(&terms.order, "settled");
+    let [o1, o2, s1, s2] = before;
+    assert_eq!(balances(world), [o1 - 1_400, o2, s1, s2 + 1_400], "settled once");
+}
+
 #[test]
 fn adversarial_confirmations_over_the_wire_never_send_an_ok() {
+    let _serial = one_at_a_time();
     let world = world();
     let mut wallet = Wallet::new();
     let other = terms(ORDERER, SHOP2, 50_000);
@@ -434,6 +500,7 @@ fn adversarial_confirmations_over_the_wire_never_send_an_ok() {
 /// order settled.
 #[test]
 fn a_replayed_confirmation_is_not_answered_twice() {
+    let _serial = one_at_a_time();
     let world = world();
     let mut wallet = Wallet::new();
     let terms = terms(ORDERER, SHOP, 1_300);
@@ -530,6 +597,7 @@ fn code_of(world: &World, orderer: &Orderer, order: &OrderId, attempts: u8) -> C
 
 #[test]
 fn forged_bills_and_oks_over_the_wire_never_move_money() {
+    let _serial = one_at_a_time();
     let world = world();
     // orderer2 pays shop2, whose bills are written here, so that forged
     // ones can come first.
