@@ -47,6 +47,9 @@ pub fn open(path: &Path, migrations: &[&str]) -> Result<Connection, OpenError> {
     conn.pragma_update(None, "journal_mode", "WAL")?;
     conn.pragma_update(None, "synchronous", "FULL")?;
     conn.pragma_update(None, "foreign_keys", "ON")?;
+    // Deleted and overwritten content (a password A taken out) is zeroed,
+    // not left in free pages.
+    conn.pragma_update(None, "secure_delete", "ON")?;
     conn.busy_timeout(BUSY_TIMEOUT)?;
     migrate(&mut conn, migrations)?;
     Ok(conn)

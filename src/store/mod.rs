@@ -5,6 +5,7 @@
 //! the server accepted it. WAL mode; the file is owner-only.
 
 mod backup;
+mod password;
 pub mod book;
 pub mod history;
 mod schema;
@@ -18,7 +19,7 @@ use crate::mail::imap::Resume;
 use crate::paths::PathError;
 use crate::protocol::compose::Outgoing;
 use crate::protocol::payment::State;
-use crate::protocol::{Kind, OrderId, OrderTerms, Timestamp, block};
+use crate::protocol::{Kind, OrderId, OrderTerms, Timestamp};
 use crate::sqlite::{self, OpenError};
 
 #[derive(Debug, Clone, thiserror::Error)]
@@ -35,6 +36,8 @@ pub enum StoreError {
     NoPayment(String),
     #[error("the stored payment {0} cannot be read back: {1}")]
     Corrupt(String, String),
+    #[error("this password A was already used for order {0}: a used A is never accepted again, so make up a new one")]
+    PasswordReused(String),
 }
 
 /// A mail in the outbox.
@@ -82,7 +85,9 @@ impl Store {
             OpenError::TooNew { found, known } => StoreError::TooNew { found, known },
             OpenError::Sqlite(e) => StoreError::Sqlite { path: path.to_path_buf(), reason: e.to_string() },
         })?;
-        Ok(Store { conn, path: path.to_path_buf() })
+        let store = Store { conn, path: path.to_path_buf() };
+        store.tidy_passwords()?;
+        Ok(store)
     }
 
     fn err(&self, e: rusqlite::Error) -> StoreError {
@@ -97,18 +102,22 @@ impl Store {
         mails: &[Outgoing],
         now: Timestamp,
     ) -> Result<(), StoreError> {
+        if let Some(used_by) = self.password_used(&terms.password)? {
+            return Err(StoreError::PasswordReused(used_by));
+        }
         let tx = self
             .conn
             .transaction()
             .map_err(|e| StoreError::Sqlite { path: self.path.clone(), reason: e.to_string() })?;
         let block = terms.to_block(Kind::PaymentRequest).render();
         tx.execute(
-            "INSERT INTO payment (order_id, orderer, merchant, bank, amount_minor, currency, method, terms_block, state, state_data, created, updated)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?11)",
+            "INSERT INTO payment (order_id, orderer, merchant, bank, amount_minor, currency, method, terms_block, state, state_data, created, updated, password_hash)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?11, ?12)",
             params![
                 terms.order.as_str(), terms.orderer.as_str(), terms.merchant.as_str(), terms.bank.as_str(),
                 i64::try_from(terms.amount.minor()).unwrap_or(i64::MAX), terms.amount.currency().code(),
-                terms.method.as_str(), block, state.name(), state::encode(state), now.unix()
+                terms.method.as_str(), block, state.name(), state::encode(state), now.unix(),
+                terms.password.hash().to_hex()
             ],
         )
         .map_err(|e| StoreError::Sqlite { path: self.path.clone(), reason: e.to_string() })?;
@@ -227,21 +236,18 @@ impl Store {
 
     /// The order's terms and its state machine's state.
     pub fn load(&self, order: &OrderId) -> Result<(OrderTerms, State), StoreError> {
-        let (block_text, data): (String, String) = self
+        let (block_text, data, removed): (String, String, bool) = self
             .conn
             .query_row(
-                "SELECT terms_block, state_data FROM payment WHERE order_id = ?1",
+                "SELECT terms_block, state_data, password_removed FROM payment WHERE order_id = ?1",
                 params![order.as_str()],
-                |r| Ok((r.get(0)?, r.get(1)?)),
+                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
             )
             .optional()
             .map_err(|e| self.err(e))?
             .ok_or_else(|| StoreError::NoPayment(order.to_string()))?;
-        let corrupt = |why: String| StoreError::Corrupt(order.to_string(), why);
-        let blocks = block::scan(&block_text).map_err(|e| corrupt(e.to_string()))?;
-        let first = blocks.first().ok_or_else(|| corrupt("no terms block".into()))?;
-        let terms = OrderTerms::from_block(first).map_err(|e| corrupt(e.to_string()))?;
-        let state = state::decode(&data, &terms).map_err(corrupt)?;
+        let terms = password::terms_from(order, &block_text, removed)?;
+        let state = state::decode(&data, &terms).map_err(|why| StoreError::Corrupt(order.to_string(), why))?;
         Ok((terms, state))
     }
 
@@ -261,6 +267,9 @@ impl Store {
             .map_err(|e| self.err(e))?;
         if changed == 0 {
             return Err(StoreError::NoPayment(order.to_string()));
+        }
+        if new.is_final() {
+            self.forget_password(order)?;
         }
         Ok(())
     }

@@ -70,6 +70,11 @@ pub const MIGRATIONS: &[&str] = &[
     CREATE INDEX payment_created ON payment (created DESC);
     CREATE INDEX payment_state ON payment (state, created DESC);
     CREATE INDEX outbox_order ON outbox (order_id);",
+    // 3: password A kept only as a hash once a payment has ended (the hash
+    // refuses a used A typed again); filled in for older payments at open.
+    "ALTER TABLE payment ADD COLUMN password_hash TEXT;
+    ALTER TABLE payment ADD COLUMN password_removed INTEGER NOT NULL DEFAULT 0;
+    CREATE INDEX payment_password_hash ON payment (password_hash);",
 ];
 
 /// The schema version this MailPay writes.
