@@ -219,6 +219,10 @@ fn dearer(terms: &OrderTerms, amount: u64) -> Confirm {
     Confirm { amount: money(amount), items, ..confirm_for(terms) }
 }
 
+/// An adversarial mail: its name, the login and envelope sender it is
+/// submitted with, the order it attacks, the raw mail and its Message-ID.
+type Case = (&'static str, &'static str, &'static str, Option<OrderId>, Vec<u8>, String);
+
 /// A new order of 1200 JPY to shop2, placed in `wallet` as sent.
 fn victim(wallet: &mut Wallet) -> OrderTerms {
     let terms = terms(ORDERER, SHOP2, 1200);
@@ -343,8 +347,7 @@ fn adversarial_confirmations_over_the_wire_never_send_an_ok() {
     let other = terms(ORDERER, SHOP2, 50_000);
     wallet.placed(&other);
 
-    // (name, login, envelope sender, victim order, raw mail, its Message-ID)
-    let mut cases: Vec<(&str, &str, &str, Option<OrderId>, Vec<u8>, String)> = Vec::new();
+    let mut cases: Vec<Case> = Vec::new();
 
     // The control through the same path: the bank's own login, the right figures.
     let control = victim(&mut wallet);
