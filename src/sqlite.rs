@@ -44,13 +44,20 @@ pub fn open(path: &Path, migrations: &[&str]) -> Result<Connection, OpenError> {
     }
     paths::private_database(path).map_err(OpenError::Path)?;
     let mut conn = Connection::open(path)?;
+    conn.busy_timeout(BUSY_TIMEOUT)?;
+    // A database from a newer MailPay is refused before anything (even
+    // its journal mode) is changed in it.
+    let known = i64::try_from(migrations.len()).unwrap_or(i64::MAX);
+    let found: i64 = conn.pragma_query_value(None, "user_version", |r| r.get(0))?;
+    if found > known {
+        return Err(OpenError::TooNew { found, known });
+    }
     conn.pragma_update(None, "journal_mode", "WAL")?;
     conn.pragma_update(None, "synchronous", "FULL")?;
     conn.pragma_update(None, "foreign_keys", "ON")?;
     // Deleted and overwritten content (a password A taken out) is zeroed,
     // not left in free pages.
     conn.pragma_update(None, "secure_delete", "ON")?;
-    conn.busy_timeout(BUSY_TIMEOUT)?;
     migrate(&mut conn, migrations)?;
     Ok(conn)
 }

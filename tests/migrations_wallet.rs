@@ -39,7 +39,18 @@ const SCHEMA_1: &str = "CREATE TABLE payment (
         account TEXT NOT NULL, folder TEXT NOT NULL, uid_validity INTEGER NOT NULL, last_uid INTEGER NOT NULL,
         PRIMARY KEY (account, folder));";
 
-const CURRENT: i64 = 2;
+/// Schema 2 as released (step 2).
+const SCHEMA_2: &str = "CREATE TABLE bank (
+        address TEXT PRIMARY KEY, name TEXT NOT NULL, age_recipient TEXT, account_ref TEXT NOT NULL DEFAULT '');
+    CREATE TABLE merchant (
+        address TEXT PRIMARY KEY, name TEXT NOT NULL, bank TEXT, board TEXT, figures TEXT NOT NULL DEFAULT '1');
+    CREATE TABLE setting (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+    ALTER TABLE payment ADD COLUMN pre_approved INTEGER NOT NULL DEFAULT 0;
+    CREATE INDEX payment_created ON payment (created DESC);
+    CREATE INDEX payment_state ON payment (state, created DESC);
+    CREATE INDEX outbox_order ON outbox (order_id);";
+
+const CURRENT: i64 = 3;
 
 fn temp(name: &str) -> PathBuf {
     let dir = std::env::temp_dir().join(format!(
@@ -82,9 +93,14 @@ fn every_earlier_schema_upgrades_in_place() {
         let conn = Connection::open(&old).unwrap();
         if from >= 1 {
             conn.execute_batch(SCHEMA_1).unwrap();
+            if from >= 2 {
+                conn.execute_batch(SCHEMA_2).unwrap();
+            }
             conn.execute("ATTACH DATABASE ?1 AS cur", [source.to_str().unwrap()]).unwrap();
             conn.execute_batch(
-                "INSERT INTO payment SELECT order_id, orderer, merchant, bank, amount_minor, currency, method,
+                "INSERT INTO payment (order_id, orderer, merchant, bank, amount_minor, currency, method,
+                     terms_block, state, state_data, detail, created, updated)
+                 SELECT order_id, orderer, merchant, bank, amount_minor, currency, method,
                      terms_block, state, state_data, detail, created, updated FROM cur.payment;
                  INSERT INTO outbox SELECT message_id, order_id, kind, sender, recipient, bytes, queued_at,
                      attempts, sent_at, last_error FROM cur.outbox;
@@ -102,6 +118,9 @@ fn every_earlier_schema_upgrades_in_place() {
         if from >= 1 {
             assert_eq!(store.load(&order_id()).unwrap(), expected, "schema {from}: the payment");
             assert_eq!(store.outbox(&order_id()).unwrap(), outbox, "schema {from}: its mails");
+            // Schema 3 keeps A's hash: filled in at open for older payments.
+            let used = store.password_used(&password_a()).unwrap();
+            assert_eq!(used.as_deref(), Some(order_id().as_str()), "schema {from}: the hash of A");
         } else {
             assert!(store.payment(&order_id()).unwrap().is_none());
         }
