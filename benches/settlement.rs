@@ -292,6 +292,7 @@ fn confirmation(terms: &OrderTerms) -> compose::Outgoing {
         ),
         expires: terms.expires,
         attempts_left: 5,
+        proof: Some(mailpay::protocol::confirmation::Proof::compute(&terms.password, &terms.order)),
     };
     compose::confirm(&confirm, &terms.bank, &Thread::default()).build(wallet::now(), &mut rand::rng())
 }

@@ -127,6 +127,7 @@ fn main() {
             code,
             expires: terms.expires,
             attempts_left: 5,
+            proof: Some(mailpay::protocol::confirmation::Proof::compute(&terms.password, &terms.order)),
         };
         let mail =
             compose::confirm(&confirm, &bank, &Thread::default()).build(created.plus_seconds(600), &mut rng);

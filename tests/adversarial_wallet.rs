@@ -169,6 +169,18 @@ fn adversarial_confirmations_never_send_an_ok() {
     cases.push(("look-alike full-width letters", set_header(&genuine_mail, "From", "\u{ff50}ay@bank.test")));
     cases.push(("look-alike domain suffix", set_header(&genuine_mail, "From", "pay@bank.test.evil.test")));
     cases.push(("look-alike digit for letter", set_header(&genuine_mail, "From", "pay@bank.te5t")));
+    // The bank's From with every figure right, but no proof that the
+    // sender knows A: a forger's mail.
+    let unproven = Confirm { proof: None, ..genuine.clone() };
+    cases.push(("right From and figures, no proof of A", confirm_mail(&unproven)));
+    let wrong_proof = Confirm {
+        proof: Some(mailpay::protocol::confirmation::Proof::compute(
+            &mailpay::protocol::PasswordA::generate(&mut rand::rng()),
+            &genuine.order,
+        )),
+        ..genuine.clone()
+    };
+    cases.push(("right From and figures, proof made without A", confirm_mail(&wrong_proof)));
     let unknown = Confirm { order: other_order_id(), ..genuine.clone() };
     cases.push(("right From, unknown order", confirm_mail(&unknown)));
     let dearer = Confirm { amount: money("12000 JPY"), ..genuine.clone() };

@@ -134,6 +134,7 @@ fn confirm() -> Body {
         code: code(),
         expires: at("2026-11-26T09:09:18Z"),
         attempts_left: 5,
+        proof: None,
     })
 }
 

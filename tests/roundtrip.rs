@@ -334,6 +334,7 @@ proptest! {
             code: ConfirmationCode::compute(&key, &terms.order, amount, &terms.merchant, &terms.password, &nonce),
             expires: terms.expires,
             attempts_left,
+            proof: Some(mailpay::protocol::confirmation::Proof::compute(&terms.password, &terms.order)),
         };
         round_trip(compose::confirm(&confirm, &terms.bank, &Thread::default()), seed, &Body::Confirm(confirm));
     }
@@ -469,6 +470,7 @@ proptest! {
             code: code.clone(),
             expires: terms.expires,
             attempts_left: 5,
+            proof: Some(mailpay::protocol::confirmation::Proof::compute(&terms.password, &terms.order)),
         };
         let sent = build(compose::confirm(&confirm, &terms.bank, &Thread::default()), seed);
         // The orderer types A and the code in his own way.

@@ -63,6 +63,7 @@ fn confirm_for(terms: &mailpay::protocol::OrderTerms) -> mailpay::protocol::mess
         ),
         expires: terms.expires,
         attempts_left: 5,
+        proof: Some(mailpay::protocol::confirmation::Proof::compute(&terms.password, &terms.order)),
     }
 }
 

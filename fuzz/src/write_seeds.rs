@@ -89,6 +89,7 @@ fn main() -> Result<()> {
         code: code.clone(),
         expires: Timestamp(NOW + 3600),
         attempts_left: 5,
+        proof: Some(mailpay::protocol::confirmation::Proof::compute(&terms.password, &terms.order)),
     };
     let approve = Approve { order: terms.order.clone(), password: terms.password.clone(), code: code.clone() };
     let decline = Decline { order: terms.order.clone(), detail: Some("Changed my mind.".to_string()) };

@@ -12,7 +12,7 @@ use std::collections::HashMap;
 
 use crate::protocol::cheque::{Cheque, ChequeError, PublicKey};
 use crate::protocol::compose::{self, Draft};
-use crate::protocol::confirmation::MAX_ATTEMPTS;
+use crate::protocol::confirmation::{MAX_ATTEMPTS, Proof};
 use crate::protocol::matching::{
     self, AnswerOutcome, BoardLookup, Decision, Evidence, Facts, Issued, Received,
 };
@@ -409,6 +409,7 @@ fn confirmation(bank: &BankSide<'_>, file: &OrderFile, terms: &OrderTerms) -> Co
         code: matching::expected_code(&issued, &terms.password),
         expires: terms.expires,
         attempts_left: MAX_ATTEMPTS.saturating_sub(file.wrong_attempts),
+        proof: Some(Proof::compute(&terms.password, &terms.order)),
     }
 }
 

@@ -259,6 +259,7 @@ pub fn run(step: Step) -> Result<(), CliError> {
                 code,
                 expires: terms.expires,
                 attempts_left: MAX_ATTEMPTS,
+                proof: Some(crate::protocol::confirmation::Proof::compute(&terms.password, &terms.order)),
             };
             // The orderer never saw the bill: thread under the orderer's own order mail.
             let thread = crate::protocol::compose::Thread {

@@ -43,6 +43,7 @@ pub const FIELD_NAMES: &[&str] = &[
     "Code",
     "Answer",
     "Attempts-Left",
+    "Proof",
     "Reason",
     "Detail",
     "Settled",

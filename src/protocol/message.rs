@@ -10,7 +10,7 @@ use serde::Serialize;
 
 use super::address::EmailAddress;
 use super::block::Block;
-use super::confirmation::ConfirmationCode;
+use super::confirmation::{ConfirmationCode, Proof};
 use super::item::{ItemError, LineItem, MAX_ITEMS};
 use super::money::Money;
 use super::order_id::OrderId;
@@ -209,6 +209,9 @@ pub struct Confirm {
     pub code: ConfirmationCode,
     pub expires: Timestamp,
     pub attempts_left: u8,
+    /// That the sender knows A (see [`Proof`]); `None` when the mail
+    /// carries none, which the wallet refuses.
+    pub proof: Option<Proof>,
 }
 
 /// The orderer's OK with A and the confirmation code.
@@ -511,6 +514,9 @@ impl Confirm {
         b.push("Code", self.code.to_string())
             .push("Expires", self.expires.to_string())
             .push("Attempts-Left", self.attempts_left.to_string());
+        if let Some(proof) = &self.proof {
+            b.push("Proof", proof.to_string());
+        }
         b
     }
 
@@ -528,6 +534,10 @@ impl Confirm {
             code: f.parse("Code")?,
             expires: f.parse("Expires")?,
             attempts_left: f.parse("Attempts-Left")?,
+            proof: match f.optional("Proof")? {
+                Some(_) => Some(f.parse("Proof")?),
+                None => None,
+            },
         })
     }
 }

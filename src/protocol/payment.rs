@@ -301,6 +301,13 @@ pub fn step(state: &State, ctx: &Context<'_>, event: &Event) -> Result<Step, Ill
                     confirm.order, terms.order
                 ));
             }
+            if !confirm.proof.as_ref().is_some_and(|p| p.verifies(&terms.password, &terms.order)) {
+                return suspicious(
+                    "the confirmation does not prove that its sender knows your password A: \
+                     it did not come from your bank, whatever its From line says"
+                        .to_string(),
+                );
+            }
             // In Approved, a confirmation with another code, or with fewer
             // attempts left, is the bank asking again after a wrong answer:
             // the user reviews it, never the wallet.

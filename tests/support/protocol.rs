@@ -129,6 +129,7 @@ pub fn confirm_for(terms: &OrderTerms) -> Confirm {
         code: code_for(terms),
         expires: terms.expires,
         attempts_left: 5,
+        proof: Some(mailpay::protocol::confirmation::Proof::compute(&terms.password, &terms.order)),
     }
 }
 
