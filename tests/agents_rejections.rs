@@ -17,6 +17,7 @@ use mailpay::protocol::board::BoardRecord;
 use mailpay::protocol::compose;
 use mailpay::protocol::message::{Approve, Body};
 use mailpay::protocol::{Kind, Method, OrderTerms, PasswordA};
+use mailpay::wallet;
 
 fn world() -> &'static World {
     static WORLD: OnceLock<World> = OnceLock::new();
@@ -106,8 +107,14 @@ fn reused_password_a() {
     world().wait_status(&first.order, "collecting");
     let mut second = shop2_terms(&orderer, Method::Confirm, 1000);
     second.password = first.password.clone();
-    orderer.pay(world(), &second);
-    expect_rejection(&orderer, &second, "password-reused");
+    // The wallet itself refuses a used A...
+    let refused = wallet::place(&mut orderer.store, &second, Vec::new(), wallet::now()).unwrap_err();
+    assert!(refused.to_string().contains("already used"), "{refused}");
+    // ...and a wallet that never saw it (another device, a lost database)
+    // meets the bank's refusal.
+    let mut other_device = Orderer::new(world(), ORDERER);
+    other_device.pay(world(), &second);
+    expect_rejection(&other_device, &second, "password-reused");
 }
 
 #[test]
