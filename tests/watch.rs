@@ -171,6 +171,42 @@ fn idle_hands_over_a_mail_within_a_second_of_its_delivery() {
     watcher.stop(&runtime);
 }
 
+/// An eager window (mail::expecting) opened while the watcher sits in
+/// IDLE ends the IDLE and has the server asked until the window closes;
+/// then IDLE takes over again. The session lives through both changes.
+#[test]
+fn an_eager_window_interrupts_idle_and_idle_resumes_after_it() {
+    let stack = mailstack::shared();
+    let runtime = runtime();
+    let merchant = "shop2@shop2.test";
+    let config = idle_only(stack, merchant);
+    let expecting = config.expecting.clone();
+    let mut watcher = start(&runtime, config, Resume::default());
+    watcher.idle(&runtime);
+
+    // The window opens in the middle of an IDLE renewed only every 25 min.
+    std::thread::sleep(Duration::from_millis(300));
+    expecting.expect_within(Duration::from_secs(4));
+    let (terms, mail) = order_mail(merchant);
+    send(&runtime, stack, &mail);
+    let (_, event) = watcher.next(&runtime, Duration::from_secs(20), |e| {
+        matches!(e, WatchEvent::Mail { .. } | WatchEvent::Disconnected { .. } | WatchEvent::Connected { .. })
+    });
+    assert_eq!(order_of(&event), terms.order.to_string(), "{event:?}");
+    watcher.idle(&runtime);
+
+    // After the window, mail still comes in, through IDLE.
+    std::thread::sleep(Duration::from_secs(5));
+    assert!(!expecting.is_open());
+    let (terms, mail) = order_mail(merchant);
+    send(&runtime, stack, &mail);
+    let (_, event) = watcher.next(&runtime, Duration::from_secs(20), |e| {
+        matches!(e, WatchEvent::Mail { .. } | WatchEvent::Disconnected { .. } | WatchEvent::Connected { .. })
+    });
+    assert_eq!(order_of(&event), terms.order.to_string(), "{event:?}");
+    watcher.stop(&runtime);
+}
+
 #[test]
 fn the_watcher_lives_through_a_dovecot_restart_during_idle() {
     let stack = MailStack::start_private();
