@@ -78,10 +78,10 @@ fn holds(bytes: &[u8], password: &mailpay::protocol::PasswordA) -> bool {
 /// its history still reads, and the hash refuses the same A again.
 #[test]
 fn password_a_is_gone_once_the_payment_has_ended() {
-    use mailpay::protocol::message::Settled;
-    use mailpay::protocol::payment::{Event, Outbound};
     use mailpay::protocol::Money;
     use mailpay::protocol::item::LineItem;
+    use mailpay::protocol::message::Settled;
+    use mailpay::protocol::payment::{Event, Outbound};
     use mailpay::wallet;
 
     let (mut store, path) = accounts::temp_store("forget-a");
@@ -96,8 +96,14 @@ fn password_a_is_gone_once_the_payment_has_ended() {
         wallet::act(&store, &terms.order, &Event::Accepted(mail), None, false).unwrap();
     }
     let bank = terms.bank.clone();
-    wallet::act(&store, &terms.order, &Event::ConfirmReceived { from: bank.clone(), confirm: confirm_for(&terms) }, None, false)
-        .unwrap();
+    wallet::act(
+        &store,
+        &terms.order,
+        &Event::ConfirmReceived { from: bank.clone(), confirm: confirm_for(&terms) },
+        None,
+        false,
+    )
+    .unwrap();
     wallet::act(&store, &terms.order, &Event::UserApprove, None, false).unwrap();
     wallet::act(&store, &terms.order, &Event::Accepted(Outbound::Approve), None, false).unwrap();
     let stored: Vec<Vec<u8>> = store.outbox(&terms.order).unwrap().into_iter().map(|m| m.bytes).collect();
