@@ -375,7 +375,12 @@ struct HopWatch {
     task: tokio::task::JoinHandle<()>,
 }
 
-fn hop_watch(runtime: &tokio::runtime::Runtime, world: &World, address: &'static str, eager: bool) -> HopWatch {
+fn hop_watch(
+    runtime: &tokio::runtime::Runtime,
+    world: &World,
+    address: &'static str,
+    eager: bool,
+) -> HopWatch {
     let config = watch_config(world, address);
     if eager {
         config.expecting.expect_within(Duration::from_secs(24 * 3600));
@@ -466,14 +471,16 @@ impl Profile {
             .args(["report", "--no-children", "--sort", "comm,dso,sym", "--stdio", "-q", "-i"])
             .arg(&self.data)
             .output();
-        let _ = std::fs::remove_file(&self.data);
+        if std::env::var_os("MAILPAY_BENCH_PERF_KEEP").is_none() {
+            let _ = std::fs::remove_file(&self.data);
+        }
         let Ok(out) = out else { return Vec::new() };
         split(&String::from_utf8_lossy(&out.stdout))
     }
 }
 
 /// Sorts `perf report --sort comm,dso,sym` lines into processes and, for
-/// the agents' threads (tokio-runtime-w: the bank and the merchant), into
+/// the agents' threads (named "agents": the bank and the merchant), into
 /// kinds of work.
 fn split(report: &str) -> Vec<(String, String)> {
     let mut by_process: BTreeMap<String, f64> = BTreeMap::new();
@@ -487,7 +494,7 @@ fn split(report: &str) -> Vec<(String, String)> {
         let dso = fields.next().unwrap_or("");
         let sym: String = fields.collect::<Vec<_>>().join(" ");
         let process = match comm {
-            "tokio-runtime-w" => "agents (bank + merchant)".to_string(),
+            "agents" => "agents (bank + merchant)".to_string(),
             "wallet-watch" | "wallet-send" | "orderer" => "orderers (wallets)".to_string(),
             c if c.starts_with("settlement") => "orderers (wallets)".to_string(),
             "smtpd" | "cleanup" | "qmgr" | "lmtp" | "trivial-rewrite" | "master" | "tlsmgr" | "anvil"
@@ -498,7 +505,7 @@ fn split(report: &str) -> Vec<(String, String)> {
             _ => "other (builds, perf, ...)".to_string(),
         };
         *by_process.entry(process).or_default() += share;
-        if comm == "tokio-runtime-w" {
+        if comm == "agents" {
             let s = sym.to_lowercase();
             let work = if dso.contains("kernel") || s.starts_with("[k]") {
                 "kernel (network, fsync, scheduling)"
@@ -580,13 +587,15 @@ fn main() {
         .unwrap();
 
     eprintln!("confirmation latency, IDLE with the wallet's eager window ...");
-    let eager = confirmation_latency(&runtime, &world, watch_config(&world, ORDERER), true, IDLE_ROUNDS, || {
-        Duration::from_millis(rand::random_range(0..200))
-    });
+    let eager =
+        confirmation_latency(&runtime, &world, watch_config(&world, ORDERER), true, IDLE_ROUNDS, || {
+            Duration::from_millis(rand::random_range(0..200))
+        });
     eprintln!("confirmation latency, IDLE alone ...");
-    let idle = confirmation_latency(&runtime, &world, watch_config(&world, ORDERER), false, IDLE_ROUNDS, || {
-        Duration::from_millis(rand::random_range(0..200))
-    });
+    let idle =
+        confirmation_latency(&runtime, &world, watch_config(&world, ORDERER), false, IDLE_ROUNDS, || {
+            Duration::from_millis(rand::random_range(0..200))
+        });
     eprintln!("confirmation latency, polling every 100 ms ...");
     let fast = confirmation_latency(
         &runtime,

@@ -138,8 +138,13 @@ impl World {
         }
         let bank_recipient: age::x25519::Recipient = ledger.recipient().unwrap().parse().unwrap();
         drop(ledger);
-        let runtime =
-            tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
+        // The agents' threads are named, so that a profile can tell them apart.
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .thread_name("agents")
+            .enable_all()
+            .build()
+            .unwrap();
         let listener = runtime.block_on(tokio::net::TcpListener::bind("127.0.0.1:0")).unwrap();
         let board_url = format!("http://{}", listener.local_addr().unwrap());
         let mut bank_account = account(stack, BANK);
