@@ -12,7 +12,7 @@ use super::ledger::{Ledger, LedgerError, Processed};
 use crate::board::client;
 use crate::mail::account::Account;
 use crate::mail::expecting::ANSWER_WINDOW;
-use crate::mail::held_back::{HeldBack, Taken};
+use crate::mail::held_back::HeldBack;
 use crate::mail::imap::{self, ImapError, Received, WatchConfig, WatchEvent};
 use crate::mail::smtp::{SendError, Smtp};
 use crate::protocol::compose::Outgoing;
@@ -168,32 +168,10 @@ fn handle(shared: &Arc<Shared>, raw: &[u8], received: Received) {
     let Ok(mut ledger) = shared.ledger.lock() else { return };
     match received {
         Received::Bounce(bounce) => {
-            let id = &bounce.original_message_id;
-            let what = format!("{} for {}: {}", bounce.summary(), bounce.recipient, bounce.diagnostic);
-            let outcome = if bounce.permanent {
-                format!("bounce of {id}: {what}")
-            } else {
-                format!("delay notice for {id}: {what}")
-            };
-            let reason = if bounce.permanent { what.clone() } else { String::new() };
-            let taken = if bounce.permanent {
-                ledger.take_bounce(raw, id, &outcome, &reason, now())
-            } else {
-                ledger.take_bounce(raw, "", &outcome, &reason, now())
-            };
-            match taken {
-                Ok(Taken::PutBack { order, kind, recipient }) => {
-                    let wait = shared.held.hold(id);
-                    say(&format!(
-                        "order {order}: {kind} to {recipient} bounced: {what}; sending it again in {wait:?}"
-                    ));
-                }
-                Ok(Taken::NotOurs) if !bounce.permanent => {
-                    say(&format!("{outcome}; the mail server is still trying"))
-                }
-                Ok(Taken::NotOurs) => say(&format!("{outcome}; no mail sent from here waits on it")),
-                Ok(Taken::Seen) => {}
-                Err(e) => say(&format!("{outcome}; cannot record it: {e}")),
+            let take =
+                |id: &str, outcome: &str, reason: &str| ledger.take_bounce(raw, id, outcome, reason, now());
+            if let Some(line) = shared.held.on_bounce(&bounce, take) {
+                say(&line);
             }
         }
         Received::Invalid(e) => {

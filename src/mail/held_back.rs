@@ -6,6 +6,8 @@ use std::collections::HashMap;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
+use crate::protocol::bounce::Bounce;
+
 /// What an agent's store did with a bounce.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Taken {
@@ -49,6 +51,41 @@ impl HeldBack {
     pub fn ready(&self, message_id: &str) -> bool {
         let Ok(mails) = self.mails.lock() else { return true };
         mails.get(message_id).is_none_or(|(until, _)| Instant::now() >= *until)
+    }
+}
+
+impl HeldBack {
+    /// An agent's answer to a bounce: `take` records it in the agent's
+    /// store (the Message-ID of the mail to put back, empty for a mere
+    /// delay notice, the outcome to record, the reason to keep with the
+    /// mail); a mail put back is held for a while. Returns the log line,
+    /// if there is something to say.
+    pub fn on_bounce<E: std::fmt::Display>(
+        &self,
+        bounce: &Bounce,
+        take: impl FnOnce(&str, &str, &str) -> Result<Taken, E>,
+    ) -> Option<String> {
+        let id = &bounce.original_message_id;
+        let what = format!("{} for {}: {}", bounce.summary(), bounce.recipient, bounce.diagnostic);
+        let (outcome, put_back, reason) = if bounce.permanent {
+            (format!("bounce of {id}: {what}"), id.as_str(), what.clone())
+        } else {
+            (format!("delay notice for {id}: {what}"), "", String::new())
+        };
+        match take(put_back, &outcome, &reason) {
+            Ok(Taken::PutBack { order, kind, recipient }) => {
+                let wait = self.hold(id);
+                Some(format!(
+                    "order {order}: {kind} to {recipient} bounced: {what}; sending it again in {wait:?}"
+                ))
+            }
+            Ok(Taken::NotOurs) if !bounce.permanent => {
+                Some(format!("{outcome}; the mail server is still trying"))
+            }
+            Ok(Taken::NotOurs) => Some(format!("{outcome}; no mail sent from here waits on it")),
+            Ok(Taken::Seen) => None,
+            Err(e) => Some(format!("{outcome}; cannot record it: {e}")),
+        }
     }
 }
 

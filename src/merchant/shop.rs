@@ -9,11 +9,12 @@ use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
 use sha2::{Digest, Sha256};
 
 use super::engine::{self, MerchantSide, OrderState};
+use crate::agent_outbox;
 use crate::mail::held_back::Taken;
 use crate::mail::imap::Resume;
 use crate::protocol::compose::Outgoing;
 use crate::protocol::parse::Incoming;
-use crate::protocol::{Kind, OrderId, Timestamp};
+use crate::protocol::{OrderId, Timestamp};
 
 const MIGRATIONS: &[&str] = &[
     // 1: orders, received mail, outbox, watcher position.
@@ -217,11 +218,7 @@ impl Shop {
         let mut outgoing = Vec::new();
         if let Some(draft) = verdict.send {
             let mail = draft.build(now, &mut rand::rng());
-            tx.execute(
-                "INSERT INTO outbox (message_id, order_id, kind, sender, recipient, bytes, queued_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
-                params![mail.message_id, order.as_str(), mail.kind.as_str(), mail.from.as_str(), mail.to.as_str(), mail.bytes, now.unix()],
-            )
-            .map_err(err)?;
+            agent_outbox::queue(&tx, &mail, now).map_err(err)?;
             outgoing.push(mail);
         }
         tx.commit().map_err(err)?;
@@ -230,45 +227,11 @@ impl Shop {
 
     /// Mails not sent yet; with `failed_only`, only those whose sending failed.
     pub fn unsent(&self, failed_only: bool) -> Result<Vec<Outgoing>, ShopError> {
-        let sql = if failed_only {
-            "SELECT kind, order_id, message_id, sender, recipient, bytes FROM outbox
-             WHERE sent_at IS NULL AND last_error IS NOT NULL ORDER BY rowid"
-        } else {
-            "SELECT kind, order_id, message_id, sender, recipient, bytes FROM outbox WHERE sent_at IS NULL ORDER BY rowid"
-        };
-        let mut stmt = self.conn.prepare(sql).map_err(self.err())?;
-        let rows = stmt
-            .query_map([], |r| {
-                Ok((
-                    r.get::<_, String>(0)?,
-                    r.get::<_, String>(1)?,
-                    r.get::<_, String>(2)?,
-                    r.get::<_, String>(3)?,
-                    r.get::<_, String>(4)?,
-                    r.get::<_, Vec<u8>>(5)?,
-                ))
-            })
-            .map_err(self.err())?;
-        let mut out = Vec::new();
-        for row in rows {
-            let (kind, order, message_id, from, to, bytes) = row.map_err(self.err())?;
-            if let (Ok(kind), Ok(order), Ok(from), Ok(to)) =
-                (kind.parse::<Kind>(), order.parse(), from.parse(), to.parse())
-            {
-                out.push(Outgoing { kind, order, message_id, from, to, bytes });
-            }
-        }
-        Ok(out)
+        agent_outbox::unsent(&self.conn, failed_only).map_err(self.err())
     }
 
     pub fn mark_sent(&self, message_id: &str, now: Timestamp) -> Result<(), ShopError> {
-        self.conn
-            .execute(
-                "UPDATE outbox SET sent_at = ?2, last_error = NULL WHERE message_id = ?1",
-                params![message_id, now.unix()],
-            )
-            .map_err(self.err())?;
-        Ok(())
+        agent_outbox::mark_sent(&self.conn, message_id, now).map_err(self.err())
     }
 
     /// Takes a bounce in one transaction: records the report once (by its
@@ -283,65 +246,18 @@ impl Shop {
         reason: &str,
         now: Timestamp,
     ) -> Result<Taken, ShopError> {
-        let tx = self.conn.unchecked_transaction().map_err(self.err())?;
-        let id = format!("sha256:{}", hex(&Sha256::digest(raw)));
-        let new = tx
-            .execute(
-                "INSERT OR IGNORE INTO received (message_id, raw, outcome, received_at) VALUES (?1, ?2, ?3, ?4)",
-                params![id, raw, outcome, now.unix()],
-            )
-            .map_err(self.err())?;
-        if new == 0 {
-            return Ok(Taken::Seen);
-        }
-        let changed = tx
-            .execute(
-                "UPDATE outbox SET sent_at = NULL, last_error = ?2 WHERE message_id = ?1 AND sent_at IS NOT NULL",
-                params![message_id, reason],
-            )
-            .map_err(self.err())?;
-        let taken = if changed == 0 {
-            Taken::NotOurs
-        } else {
-            tx.query_row(
-                "SELECT order_id, kind, recipient FROM outbox WHERE message_id = ?1",
-                params![message_id],
-                |r| Ok(Taken::PutBack { order: r.get(0)?, kind: r.get(1)?, recipient: r.get(2)? }),
-            )
-            .map_err(self.err())?
-        };
-        tx.commit().map_err(self.err())?;
-        Ok(taken)
+        agent_outbox::take_bounce(&self.conn, raw, message_id, outcome, reason, now).map_err(self.err())
     }
 
     pub fn mark_failed(&self, message_id: &str, error: &str) -> Result<(), ShopError> {
-        self.conn
-            .execute("UPDATE outbox SET last_error = ?2 WHERE message_id = ?1", params![message_id, error])
-            .map_err(self.err())?;
-        Ok(())
+        agent_outbox::mark_failed(&self.conn, message_id, error).map_err(self.err())
     }
 
     pub fn resume(&self, account: &str, folder: &str) -> Result<Resume, ShopError> {
-        let row: Option<(u32, u32)> = self
-            .conn
-            .query_row(
-                "SELECT uid_validity, last_uid FROM mailbox WHERE account = ?1 AND folder = ?2",
-                params![account, folder],
-                |r| Ok((r.get(0)?, r.get(1)?)),
-            )
-            .optional()
-            .map_err(self.err())?;
-        Ok(row.map(|(uid_validity, last_uid)| Resume { uid_validity, last_uid }).unwrap_or_default())
+        agent_outbox::resume(&self.conn, account, folder).map_err(self.err())
     }
 
     pub fn save_resume(&self, account: &str, folder: &str, resume: Resume) -> Result<(), ShopError> {
-        self.conn
-            .execute(
-                "INSERT INTO mailbox (account, folder, uid_validity, last_uid) VALUES (?1, ?2, ?3, ?4)
-                 ON CONFLICT (account, folder) DO UPDATE SET uid_validity = excluded.uid_validity, last_uid = excluded.last_uid",
-                params![account, folder, resume.uid_validity, resume.last_uid],
-            )
-            .map_err(self.err())?;
-        Ok(())
+        agent_outbox::save_resume(&self.conn, account, folder, resume).map_err(self.err())
     }
 }

@@ -181,14 +181,16 @@ mod tests {
     #![allow(clippy::unwrap_used)]
     use super::*;
 
-    fn fixture(name: &str) -> Vec<u8> {
-        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/bounce").join(name);
-        std::fs::read(path).unwrap()
+    /// Real Postfix bounces, captured from the test mail stack.
+    macro_rules! fixture {
+        ($name:literal) => {
+            include_bytes!(concat!("../../tests/fixtures/bounce/", $name)).to_vec()
+        };
     }
 
     #[test]
     fn a_postfix_bounce_with_the_original_attached() {
-        let bounce = parse(&fixture("postfix-quota-rfc822.eml")).unwrap();
+        let bounce = parse(&fixture!("postfix-quota-rfc822.eml")).unwrap();
         assert_eq!(bounce.original_message_id, "order.TEST.ABC@buyer.test");
         assert_eq!(bounce.report_message_id.as_deref(), Some("20261127022441.60C7499228D@mail.test"));
         assert_eq!(bounce.recipient, "shop@shop.test");
@@ -206,7 +208,7 @@ mod tests {
 
     #[test]
     fn a_postfix_bounce_with_only_the_original_headers() {
-        let bounce = parse(&fixture("postfix-quota-headers.eml")).unwrap();
+        let bounce = parse(&fixture!("postfix-quota-headers.eml")).unwrap();
         assert_eq!(bounce.original_message_id, "order.BIG.XYZ@buyer.test");
         assert_eq!(bounce.status, "5.2.2");
         assert!(bounce.permanent);

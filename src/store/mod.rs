@@ -5,9 +5,9 @@
 //! the server accepted it. WAL mode; the file is owner-only.
 
 mod backup;
-mod password;
 pub mod book;
 pub mod history;
+mod password;
 mod schema;
 pub mod state;
 
@@ -36,7 +36,9 @@ pub enum StoreError {
     NoPayment(String),
     #[error("the stored payment {0} cannot be read back: {1}")]
     Corrupt(String, String),
-    #[error("this password A was already used for order {0}: a used A is never accepted again, so make up a new one")]
+    #[error(
+        "this password A was already used for order {0}: a used A is never accepted again, so make up a new one"
+    )]
     PasswordReused(String),
 }
 
@@ -247,7 +249,8 @@ impl Store {
             .map_err(|e| self.err(e))?
             .ok_or_else(|| StoreError::NoPayment(order.to_string()))?;
         let terms = password::terms_from(order, &block_text, removed)?;
-        let state = state::decode(&data, &terms).map_err(|why| StoreError::Corrupt(order.to_string(), why))?;
+        let state =
+            state::decode(&data, &terms).map_err(|why| StoreError::Corrupt(order.to_string(), why))?;
         Ok((terms, state))
     }
 

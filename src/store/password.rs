@@ -55,7 +55,10 @@ impl Store {
             for (id, raw) in rows {
                 if let Some(clean) = redact::mail(&raw, &terms.password) {
                     self.conn
-                        .execute(&format!("UPDATE {table} SET {column} = ?2 WHERE {key} = ?1"), params![id, clean])
+                        .execute(
+                            &format!("UPDATE {table} SET {column} = ?2 WHERE {key} = ?1"),
+                            params![id, clean],
+                        )
                         .map_err(|e| self.err(e))?;
                 }
             }

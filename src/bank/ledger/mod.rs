@@ -19,6 +19,7 @@ use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
 use sha2::{Digest, Sha256};
 
 use super::engine::{self, BankSide, Outcome, Role};
+use crate::agent_outbox;
 use crate::mail::held_back::Taken;
 use crate::mail::imap::Resume;
 use crate::protocol::compose::Outgoing;
@@ -26,7 +27,7 @@ use crate::protocol::matching::BoardLookup;
 use crate::protocol::message::Body;
 use crate::protocol::parse::Incoming;
 use crate::protocol::reason::RejectReason;
-use crate::protocol::{Currency, EmailAddress, Kind, OrderId, Timestamp};
+use crate::protocol::{Currency, EmailAddress, OrderId, Timestamp};
 
 #[derive(Debug, Clone, thiserror::Error)]
 pub enum LedgerError {
@@ -440,42 +441,11 @@ impl Ledger {
 
     /// Mails queued and not yet sent (after a crash, or a failed send).
     pub fn unsent(&self) -> Result<Vec<Outgoing>, LedgerError> {
-        let mut stmt = self
-            .conn
-            .prepare("SELECT kind, order_id, message_id, sender, recipient, bytes FROM outbox WHERE sent_at IS NULL ORDER BY rowid")
-            .map_err(self.err())?;
-        let rows = stmt
-            .query_map([], |r| {
-                Ok((
-                    r.get::<_, String>(0)?,
-                    r.get::<_, String>(1)?,
-                    r.get::<_, String>(2)?,
-                    r.get::<_, String>(3)?,
-                    r.get::<_, String>(4)?,
-                    r.get::<_, Vec<u8>>(5)?,
-                ))
-            })
-            .map_err(self.err())?;
-        let mut out = Vec::new();
-        for row in rows {
-            let (kind, order, message_id, from, to, bytes) = row.map_err(self.err())?;
-            if let (Ok(kind), Ok(order), Ok(from), Ok(to)) =
-                (kind.parse::<Kind>(), order.parse(), from.parse(), to.parse())
-            {
-                out.push(Outgoing { kind, order, message_id, from, to, bytes });
-            }
-        }
-        Ok(out)
+        agent_outbox::unsent(&self.conn, false).map_err(self.err())
     }
 
     pub fn mark_sent(&self, message_id: &str, now: Timestamp) -> Result<(), LedgerError> {
-        self.conn
-            .execute(
-                "UPDATE outbox SET sent_at = ?2, last_error = NULL WHERE message_id = ?1",
-                params![message_id, now.unix()],
-            )
-            .map_err(self.err())?;
-        Ok(())
+        agent_outbox::mark_sent(&self.conn, message_id, now).map_err(self.err())
     }
 
     /// Takes a bounce in one transaction: records the report once (by its
@@ -490,69 +460,19 @@ impl Ledger {
         reason: &str,
         now: Timestamp,
     ) -> Result<Taken, LedgerError> {
-        let tx = self.conn.unchecked_transaction().map_err(self.err())?;
-        let id = format!("sha256:{}", hex(&Sha256::digest(raw)));
-        let new = tx
-            .execute(
-                "INSERT OR IGNORE INTO received (message_id, raw, outcome, received_at) VALUES (?1, ?2, ?3, ?4)",
-                params![id, raw, outcome, now.unix()],
-            )
-            .map_err(self.err())?;
-        if new == 0 {
-            return Ok(Taken::Seen);
-        }
-        let changed = tx
-            .execute(
-                "UPDATE outbox SET sent_at = NULL, last_error = ?2 WHERE message_id = ?1 AND sent_at IS NOT NULL",
-                params![message_id, reason],
-            )
-            .map_err(self.err())?;
-        let taken = if changed == 0 {
-            Taken::NotOurs
-        } else {
-            tx.query_row(
-                "SELECT order_id, kind, recipient FROM outbox WHERE message_id = ?1",
-                params![message_id],
-                |r| Ok(Taken::PutBack { order: r.get(0)?, kind: r.get(1)?, recipient: r.get(2)? }),
-            )
-            .map_err(self.err())?
-        };
-        tx.commit().map_err(self.err())?;
-        Ok(taken)
+        agent_outbox::take_bounce(&self.conn, raw, message_id, outcome, reason, now).map_err(self.err())
     }
 
     pub fn mark_failed(&self, message_id: &str, error: &str) -> Result<(), LedgerError> {
-        self.conn
-            .execute(
-                "UPDATE outbox SET last_error = ?2, attempts = attempts + 1 WHERE message_id = ?1",
-                params![message_id, error],
-            )
-            .map_err(self.err())?;
-        Ok(())
+        agent_outbox::mark_failed(&self.conn, message_id, error).map_err(self.err())
     }
 
     pub fn resume(&self, account: &str, folder: &str) -> Result<Resume, LedgerError> {
-        let row: Option<(u32, u32)> = self
-            .conn
-            .query_row(
-                "SELECT uid_validity, last_uid FROM mailbox WHERE account = ?1 AND folder = ?2",
-                params![account, folder],
-                |r| Ok((r.get(0)?, r.get(1)?)),
-            )
-            .optional()
-            .map_err(self.err())?;
-        Ok(row.map(|(uid_validity, last_uid)| Resume { uid_validity, last_uid }).unwrap_or_default())
+        agent_outbox::resume(&self.conn, account, folder).map_err(self.err())
     }
 
     pub fn save_resume(&self, account: &str, folder: &str, resume: Resume) -> Result<(), LedgerError> {
-        self.conn
-            .execute(
-                "INSERT INTO mailbox (account, folder, uid_validity, last_uid) VALUES (?1, ?2, ?3, ?4)
-                 ON CONFLICT (account, folder) DO UPDATE SET uid_validity = excluded.uid_validity, last_uid = excluded.last_uid",
-                params![account, folder, resume.uid_validity, resume.last_uid],
-            )
-            .map_err(self.err())?;
-        Ok(())
+        agent_outbox::save_resume(&self.conn, account, folder, resume).map_err(self.err())
     }
 }
 

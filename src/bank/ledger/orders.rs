@@ -8,6 +8,7 @@ use std::path::Path;
 use rusqlite::{OptionalExtension, Transaction, params};
 
 use super::{LedgerError, Processed, sqlite};
+use crate::agent_outbox;
 use crate::bank::engine::{AccountInfo, Known, OrderFile, Outcome, Status};
 use crate::protocol::board::{BoardRecord, CheckedRecord};
 use crate::protocol::matching::BoardLookup;
@@ -164,11 +165,7 @@ pub(super) fn apply(
     let mut rng = rand::rng();
     for draft in &outcome.mails {
         let mail = draft.clone().build(now, &mut rng);
-        tx.execute(
-            "INSERT INTO outbox (message_id, order_id, kind, sender, recipient, bytes, queued_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
-            params![mail.message_id, mail.order.as_str(), mail.kind.as_str(), mail.from.as_str(), mail.to.as_str(), mail.bytes, now.unix()],
-        )
-        .map_err(&err)?;
+        agent_outbox::queue(tx, &mail, now).map_err(&err)?;
         processed.outgoing.push(mail);
     }
     processed.note = outcome.note.clone();

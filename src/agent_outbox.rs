@@ -1,0 +1,127 @@
+//! The reference agents' outbox and inbox position, as the bank's ledger
+//! and the merchant's shop book both keep them in SQLite: a mail is queued
+//! (with its Message-ID) in the transaction that decided it, marked sent
+//! once the server took it, and put back when it bounces. The tables are
+//! the same in both databases (`outbox`, `received`, `mailbox`); each
+//! store wraps these functions with its own error type.
+
+use rusqlite::{Connection, OptionalExtension, params};
+use sha2::{Digest, Sha256};
+
+use crate::mail::held_back::Taken;
+use crate::mail::imap::Resume;
+use crate::protocol::compose::Outgoing;
+use crate::protocol::{Kind, Timestamp};
+
+/// Queues `mail` as part of the caller's transaction.
+pub fn queue(conn: &Connection, mail: &Outgoing, now: Timestamp) -> rusqlite::Result<()> {
+    conn.execute(
+        "INSERT INTO outbox (message_id, order_id, kind, sender, recipient, bytes, queued_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+        params![mail.message_id, mail.order.as_str(), mail.kind.as_str(), mail.from.as_str(), mail.to.as_str(), mail.bytes, now.unix()],
+    )
+    .map(|_| ())
+}
+
+/// Mails not sent yet, oldest first; with `failed_only`, only those whose
+/// sending failed (not those still on their first way out).
+pub fn unsent(conn: &Connection, failed_only: bool) -> rusqlite::Result<Vec<Outgoing>> {
+    let sql = if failed_only {
+        "SELECT kind, order_id, message_id, sender, recipient, bytes FROM outbox
+         WHERE sent_at IS NULL AND last_error IS NOT NULL ORDER BY rowid"
+    } else {
+        "SELECT kind, order_id, message_id, sender, recipient, bytes FROM outbox WHERE sent_at IS NULL ORDER BY rowid"
+    };
+    let mut stmt = conn.prepare(sql)?;
+    let rows = stmt.query_map([], |r| {
+        Ok((
+            r.get::<_, String>(0)?,
+            r.get::<_, String>(1)?,
+            r.get::<_, String>(2)?,
+            r.get::<_, String>(3)?,
+            r.get::<_, String>(4)?,
+            r.get::<_, Vec<u8>>(5)?,
+        ))
+    })?;
+    let mut out = Vec::new();
+    for row in rows {
+        let (kind, order, message_id, from, to, bytes) = row?;
+        // Rows this program wrote always read back; anything else is skipped.
+        if let (Ok(kind), Ok(order), Ok(from), Ok(to)) =
+            (kind.parse::<Kind>(), order.parse(), from.parse(), to.parse())
+        {
+            out.push(Outgoing { kind, order, message_id, from, to, bytes });
+        }
+    }
+    Ok(out)
+}
+
+pub fn mark_sent(conn: &Connection, message_id: &str, now: Timestamp) -> rusqlite::Result<()> {
+    conn.execute(
+        "UPDATE outbox SET sent_at = ?2, last_error = NULL WHERE message_id = ?1",
+        params![message_id, now.unix()],
+    )
+    .map(|_| ())
+}
+
+pub fn mark_failed(conn: &Connection, message_id: &str, error: &str) -> rusqlite::Result<()> {
+    conn.execute("UPDATE outbox SET last_error = ?2 WHERE message_id = ?1", params![message_id, error])
+        .map(|_| ())
+}
+
+/// Takes a bounce in one transaction: records the report once (by its
+/// bytes) with `outcome`, and puts the mail it returns (sent, with this
+/// Message-ID) back among those to send, same bytes and Message-ID, with
+/// `reason` as its error.
+pub fn take_bounce(
+    conn: &Connection,
+    raw: &[u8],
+    message_id: &str,
+    outcome: &str,
+    reason: &str,
+    now: Timestamp,
+) -> rusqlite::Result<Taken> {
+    let tx = conn.unchecked_transaction()?;
+    let digest: String = Sha256::digest(raw).iter().map(|b| format!("{b:02x}")).collect();
+    let new = tx.execute(
+        "INSERT OR IGNORE INTO received (message_id, raw, outcome, received_at) VALUES (?1, ?2, ?3, ?4)",
+        params![format!("sha256:{digest}"), raw, outcome, now.unix()],
+    )?;
+    if new == 0 {
+        return Ok(Taken::Seen);
+    }
+    let changed = tx.execute(
+        "UPDATE outbox SET sent_at = NULL, last_error = ?2 WHERE message_id = ?1 AND sent_at IS NOT NULL",
+        params![message_id, reason],
+    )?;
+    let taken = if changed == 0 {
+        Taken::NotOurs
+    } else {
+        tx.query_row(
+            "SELECT order_id, kind, recipient FROM outbox WHERE message_id = ?1",
+            params![message_id],
+            |r| Ok(Taken::PutBack { order: r.get(0)?, kind: r.get(1)?, recipient: r.get(2)? }),
+        )?
+    };
+    tx.commit()?;
+    Ok(taken)
+}
+
+/// Where the inbox watcher of `account` stands in `folder`.
+pub fn resume(conn: &Connection, account: &str, folder: &str) -> rusqlite::Result<Resume> {
+    conn.query_row(
+        "SELECT uid_validity, last_uid FROM mailbox WHERE account = ?1 AND folder = ?2",
+        params![account, folder],
+        |r| Ok(Resume { uid_validity: r.get(0)?, last_uid: r.get(1)? }),
+    )
+    .optional()
+    .map(Option::unwrap_or_default)
+}
+
+pub fn save_resume(conn: &Connection, account: &str, folder: &str, resume: Resume) -> rusqlite::Result<()> {
+    conn.execute(
+        "INSERT INTO mailbox (account, folder, uid_validity, last_uid) VALUES (?1, ?2, ?3, ?4)
+         ON CONFLICT (account, folder) DO UPDATE SET uid_validity = excluded.uid_validity, last_uid = excluded.last_uid",
+        params![account, folder, resume.uid_validity, resume.last_uid],
+    )
+    .map(|_| ())
+}
