@@ -286,6 +286,58 @@ fn a_restarted_watcher_neither_misses_nor_repeats_a_mail() {
     watcher.stop(&runtime);
 }
 
+/// The INBOX renumbered while the watcher was away (a new UIDVALIDITY, as
+/// when a folder is recreated): the kept UID means nothing any more, so
+/// the watcher says so and reads the folder from its start; what is still
+/// in it is handed over, nothing is skipped.
+#[test]
+fn a_new_uidvalidity_is_reported_and_the_folder_read_again() {
+    let stack = MailStack::start_private();
+    let runtime = runtime();
+    let merchant = "shop2@shop2.test";
+    let mut config = idle_only(&stack, merchant);
+    config.mailpay_folder = None;
+
+    let mut watcher = start(&runtime, config.clone(), Resume::default());
+    watcher.idle(&runtime);
+    let (first, mail) = order_mail(merchant);
+    send(&runtime, &stack, &mail);
+    let (_, event) =
+        watcher.next(&runtime, Duration::from_secs(20), |e| matches!(e, WatchEvent::Mail { .. }));
+    assert_eq!(order_of(&event), first.order.to_string());
+    let resume = watcher.idle(&runtime);
+    watcher.stop(&runtime);
+
+    let (second, mail) = order_mail(merchant);
+    send(&runtime, &stack, &mail);
+    assert!(stack.wait_for_message(merchant, second.order.as_str(), Duration::from_secs(20)).is_some());
+    let renumbered = resume.uid_validity.wrapping_add(1000);
+    stack.set_uid_validity(merchant, renumbered);
+
+    let mut watcher = start(&runtime, config, resume);
+    let mut changed = None;
+    let mut handed = Vec::new();
+    runtime.block_on(async {
+        loop {
+            match tokio::time::timeout(Duration::from_secs(30), watcher.events.recv()).await {
+                Ok(Some((_, WatchEvent::UidValidityChanged { old, new }))) => changed = Some((old, new)),
+                Ok(Some((_, event @ WatchEvent::Mail { .. }))) => handed.push(order_of(&event)),
+                Ok(Some((_, WatchEvent::Idle { resume: at }))) => {
+                    assert_eq!(at.uid_validity, renumbered);
+                    break;
+                }
+                Ok(Some(_)) => {}
+                other => panic!("the watcher did not settle: {other:?}"),
+            }
+        }
+    });
+    assert_eq!(changed, Some((resume.uid_validity, renumbered)));
+    // Both mails are still in the INBOX (they were not moved): both come
+    // again, in order; receivers know them by Message-ID.
+    assert_eq!(handed, vec![first.order.to_string(), second.order.to_string()]);
+    watcher.stop(&runtime);
+}
+
 #[test]
 fn mailpay_mails_are_moved_and_other_mail_is_left_untouched() {
     let stack = MailStack::start_private();

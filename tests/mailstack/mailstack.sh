@@ -11,6 +11,8 @@
 #   mailstack.sh flush DIR    (make Postfix retry deferred mail now)
 #   mailstack.sh defer-recipient DIR ADDRESS | accept-recipient DIR ADDRESS
 #                             (answer RCPT TO:<ADDRESS> with 451 4.3.2, or stop)
+#   mailstack.sh set-uid-validity DIR ADDRESS N
+#                             (give ADDRESS's INBOX the UIDVALIDITY N)
 # Environment: MAILSTACK_PORT_BASE (default 12500), MAILSTACK_QUOTA (default
 # 50M), MAILSTACK_WAIT_SECONDS (start-up wait, default 30).
 #
@@ -905,6 +907,12 @@ cmd_accept_recipient() {
     postfix -c "$dir/postfix" reload >>"$dir/postfix-reload.out" 2>&1
 }
 
+cmd_set_uid_validity() {
+    local dir="$1" address="$2" value="$3"
+    [[ -n "$address" && "$value" =~ ^[0-9]+$ ]] || die "set-uid-validity needs an address and a number"
+    doveadm -c "$dir/dovecot/dovecot.conf" mailbox update -u "$address" --uid-validity "$value" INBOX
+}
+
 main() {
     local cmd="${1:-}"
     [[ -n "$cmd" ]] || usage
@@ -931,6 +939,7 @@ main() {
     flush) postfix -c "$(abs_dir "${1:-}")/postfix" flush ;;
     defer-recipient) cmd_defer_recipient "$(abs_dir "${1:-}")" "${2:-}" ;;
     accept-recipient) cmd_accept_recipient "$(abs_dir "${1:-}")" "${2:-}" ;;
+    set-uid-validity) cmd_set_uid_validity "$(abs_dir "${1:-}")" "${2:-}" "${3:-}" ;;
     -h | --help | help) usage ;;
     *) die "unknown command: $cmd" ;;
     esac

@@ -213,6 +213,12 @@ impl MailStack {
         self.control_with("accept-recipient", address);
     }
 
+    /// Gives `address`'s INBOX a new UIDVALIDITY, as when a folder is
+    /// recreated: every UID a client kept is void.
+    pub fn set_uid_validity(&self, address: &str, value: u32) {
+        self.control_args("set-uid-validity", &[address, &value.to_string()]);
+    }
+
     /// Starts Dovecot's IMAP and LMTP again and waits until they answer.
     pub fn start_dovecot(&self) {
         self.control("start-dovecot");
@@ -247,9 +253,16 @@ impl MailStack {
     }
 
     fn control_with(&self, command: &str, argument: &str) {
+        self.control_args(command, &[argument]);
+    }
+
+    fn control_args(&self, command: &str, arguments: &[&str]) {
         let dir = self.dir.to_string_lossy();
-        let args: Vec<&str> =
-            [command, dir.as_ref(), argument].into_iter().filter(|a| !a.is_empty()).collect();
+        let args: Vec<&str> = [command, dir.as_ref()]
+            .into_iter()
+            .chain(arguments.iter().copied())
+            .filter(|a| !a.is_empty())
+            .collect();
         match run_script(&args, &[]) {
             Ok(out) if out.status.success() => {}
             Ok(out) => panic!("mailstack.sh {command} {dir} failed ({}):\n{}", out.status, output_text(&out)),
