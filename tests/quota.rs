@@ -2,7 +2,8 @@
 //! quota per user. The mail is accepted at submission, refused at final
 //! delivery (`552 5.2.2`), and Postfix mails the sender a bounce. The
 //! wallet reads the bounce from its inbox and fails the payment with a
-//! reason the user can act on; the bank agent sends its mail again later.
+//! reason the user can act on; the bank and the merchant agents send their
+//! mails again later.
 //! Once room is made, each mail arrives exactly once and the payment goes on.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
@@ -220,4 +221,74 @@ fn a_full_orderer_mailbox_delays_the_confirmation_until_there_is_room() {
     assert_eq!(confirms[0].outcome, "sent");
     assert_eq!(world.balance(SHOP), 1500, "moved once");
     assert_eq!(world.balance(ORDERER), OPENING - 1500);
+}
+
+/// What the shop's database recorded of mail it received, and its outbox.
+fn shop_records(world: &World) -> (Vec<String>, Vec<(String, Option<i64>)>) {
+    let db = rusqlite::Connection::open(&world.shop_db).unwrap();
+    let received = db
+        .prepare("SELECT outcome FROM received ORDER BY received_at")
+        .unwrap()
+        .query_map([], |r| r.get(0))
+        .unwrap()
+        .collect::<Result<_, _>>()
+        .unwrap();
+    let outbox = db
+        .prepare("SELECT kind, sent_at FROM outbox ORDER BY rowid")
+        .unwrap()
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+        .unwrap()
+        .collect::<Result<_, _>>()
+        .unwrap();
+    (received, outbox)
+}
+
+#[test]
+fn a_full_bank_mailbox_holds_the_mails_back_until_there_is_room() {
+    let stack: &'static MailStack = Box::leak(Box::new(MailStack::start_private_with_quota(QUOTA)));
+    let world = World::start_on(stack, "quota-bank", Duration::from_secs(2), |_, _| {});
+    fill(stack, ORDERER2, BANK);
+    let mut orderer = Orderer::new(&world, ORDERER);
+    let terms = orderer.terms(&world, Method::Confirm, 1700);
+    orderer.pay(&world, &terms);
+
+    // Both mails to the bank bounce: the merchant's bill at the merchant,
+    // which keeps it to send again; the payment request at the wallet,
+    // which fails the payment and says why.
+    let receipts = watch_bounces(stack, &mut orderer.store, |store| {
+        matches!(store.load(&terms.order).map(|(_, s)| s), Ok(State::Failed { .. }))
+    });
+    assert!(receipts.iter().any(|r| matches!(r, Receipt::Stepped { to: "failed", .. })), "{receipts:?}");
+    let deadline = Instant::now() + agents::WAIT;
+    loop {
+        let (received, outbox) = shop_records(&world);
+        let bounced = received.iter().any(|o| o.starts_with("bounce of bill.") && o.contains("5.2.2"));
+        if bounced && outbox.iter().any(|(kind, sent)| kind == "bill" && sent.is_none()) {
+            break;
+        }
+        assert!(Instant::now() < deadline, "the bill never bounced: {received:?} {outbox:?}");
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    assert_eq!(world.ledger().payment(&terms.order).ok().map(|p| p.status), None, "nothing reached the bank");
+
+    // Room is made: the merchant's next try and the wallet's Retry get
+    // through, each mail once, and the payment settles once.
+    make_room(stack, BANK);
+    wallet::act(&orderer.store, &terms.order, &Event::Retry, None, false).unwrap();
+    let smtp = Smtp::new(&accounts::account(stack, ORDERER), &accounts::password(stack, ORDERER)).unwrap();
+    let sent = world.runtime.block_on(wallet::dispatch(&orderer.store, &smtp, &terms.order)).unwrap();
+    assert!(sent.iter().all(|s| s.result.is_ok()), "{sent:?}");
+    assert_eq!(sent.len(), 1, "only the payment request goes again: {sent:?}");
+    let (confirm, raw) = orderer.wait_mail(&world, Kind::Confirm, &terms.order, |_| true);
+    orderer.receive(&confirm, &raw);
+    orderer.approve(&world, &confirm);
+    orderer.wait_mail(&world, Kind::Settled, &terms.order, |_| true);
+    world.wait_shop_state(&terms.order, "shipped");
+    let trail = world.ledger().trail(&terms.order).unwrap();
+    for kind in ["bill", "payment-request"] {
+        let arrived = trail.iter().filter(|l| l.direction == "in" && l.kind == kind).count();
+        assert_eq!(arrived, 1, "the bank took the {kind} once: {trail:#?}");
+    }
+    assert_eq!(world.balance(SHOP), 1700, "moved once");
+    assert_eq!(world.balance(ORDERER), OPENING - 1700);
 }

@@ -71,6 +71,8 @@ struct ShopFile {
     /// `127.0.0.1:8025` by default; `off` runs no board.
     board_listen: Option<String>,
     board_posts_per_minute: Option<usize>,
+    /// Seconds between tries of a bill that failed or bounced (60).
+    retry_seconds: Option<u64>,
 }
 
 fn usage(m: impl std::fmt::Display) -> String {
@@ -130,8 +132,17 @@ fn run(cli: Cli) -> Result<(), String> {
                 posts_per_window: file.board_posts_per_minute.unwrap_or(Limits::default().posts_per_window),
                 window: Duration::from_secs(60),
             };
-            let config =
-                DaemonConfig { account, password, bank, pricing, shop_db, board_db, board_limits: limits };
+            let retry_every = Duration::from_secs(file.retry_seconds.unwrap_or(60).max(1));
+            let config = DaemonConfig {
+                account,
+                password,
+                bank,
+                pricing,
+                shop_db,
+                board_db,
+                board_limits: limits,
+                retry_every,
+            };
             let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().map_err(usage)?;
             let why = runtime.block_on(async {
                 let listener = if listen == "off" {

@@ -30,6 +30,8 @@ pub struct DaemonConfig {
     pub shop_db: PathBuf,
     pub board_db: PathBuf,
     pub board_limits: Limits,
+    /// How often bills whose sending failed (or that bounced) are tried again.
+    pub retry_every: std::time::Duration,
 }
 
 impl std::fmt::Debug for DaemonConfig {
@@ -100,7 +102,7 @@ pub async fn run(config: DaemonConfig, board: Option<TcpListener>) -> DaemonErro
     if let Ok(Ok(unsent)) = shared.shop.lock().map(|s| s.unsent(false)) {
         send(&shared, unsent);
     }
-    let _retry = AbortOnDrop(tokio::spawn(retry_failed(shared.clone())));
+    let _retry = AbortOnDrop(tokio::spawn(retry_failed(shared.clone(), config.retry_every)));
     let _board = board_task;
     let side_address = config.account.address.clone();
     let error = imap::watch(&watch, &mut resume, |event| {
@@ -138,9 +140,9 @@ pub async fn run(config: DaemonConfig, board: Option<TcpListener>) -> DaemonErro
     DaemonError::Imap(error)
 }
 
-/// Sends again, every minute, the bills whose sending failed.
-async fn retry_failed(shared: Arc<Shared>) {
-    let mut ticker = tokio::time::interval(std::time::Duration::from_secs(60));
+/// Sends again, every `every`, the bills whose sending failed.
+async fn retry_failed(shared: Arc<Shared>, every: std::time::Duration) {
+    let mut ticker = tokio::time::interval(every);
     ticker.tick().await;
     loop {
         ticker.tick().await;

@@ -167,6 +167,7 @@ impl World {
             shop_db: shop_db.clone(),
             board_db: board_db.clone(),
             board_limits: Default::default(),
+            retry_every: Duration::from_secs(2),
         };
         runtime.spawn(async move {
             let why = merchant_daemon::run(merchant, Some(listener)).await;
