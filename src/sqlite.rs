@@ -47,11 +47,7 @@ pub fn open(path: &Path, migrations: &[&str]) -> Result<Connection, OpenError> {
     conn.busy_timeout(BUSY_TIMEOUT)?;
     // A database from a newer MailPay is refused before anything (even
     // its journal mode) is changed in it.
-    let known = i64::try_from(migrations.len()).unwrap_or(i64::MAX);
-    let found: i64 = conn.pragma_query_value(None, "user_version", |r| r.get(0))?;
-    if found > known {
-        return Err(OpenError::TooNew { found, known });
-    }
+    version(&conn, migrations)?;
     conn.pragma_update(None, "journal_mode", "WAL")?;
     conn.pragma_update(None, "synchronous", "FULL")?;
     conn.pragma_update(None, "foreign_keys", "ON")?;
@@ -62,13 +58,19 @@ pub fn open(path: &Path, migrations: &[&str]) -> Result<Connection, OpenError> {
     Ok(conn)
 }
 
-/// Applies the steps of `migrations` past the database's version.
-pub fn migrate(conn: &mut Connection, migrations: &[&str]) -> Result<(), OpenError> {
+/// The database's schema version; an error if it is newer than `migrations`.
+fn version(conn: &Connection, migrations: &[&str]) -> Result<i64, OpenError> {
     let known = i64::try_from(migrations.len()).unwrap_or(i64::MAX);
     let found: i64 = conn.pragma_query_value(None, "user_version", |r| r.get(0))?;
     if found > known {
         return Err(OpenError::TooNew { found, known });
     }
+    Ok(found)
+}
+
+/// Applies the steps of `migrations` past the database's version.
+pub fn migrate(conn: &mut Connection, migrations: &[&str]) -> Result<(), OpenError> {
+    let found = version(conn, migrations)?;
     for (step, sql) in migrations.iter().enumerate().skip(usize::try_from(found).unwrap_or(0)) {
         let tx = conn.transaction()?;
         tx.execute_batch(sql)?;

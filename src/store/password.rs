@@ -63,7 +63,8 @@ impl Store {
                 }
             }
         }
-        // Last, so that an interrupted removal is done again at the next open.
+        // The caller's step is one transaction: the removal and the state
+        // that called for it are kept together, or neither is.
         self.conn
             .execute(
                 "UPDATE payment SET terms_block = ?2, password_removed = 1, password_hash = ?3 WHERE order_id = ?1",
@@ -74,15 +75,15 @@ impl Store {
     }
 
     /// Run at open: hashes for payments recorded before hashes were kept,
-    /// and A taken out of payments that ended before it was removed.
+    /// and A taken out of those that had ended. Every payment recorded
+    /// since has its hash from the start, and a payment gets its hash here
+    /// in the same transaction as its removal, so the payments still to do
+    /// are exactly those without a hash: an index lookup, not a scan.
     pub(super) fn tidy_passwords(&self) -> Result<(), StoreError> {
         let rows: Vec<String> = {
             let mut stmt = self
                 .conn
-                .prepare(
-                    "SELECT order_id FROM payment WHERE password_hash IS NULL
-                     OR (password_removed = 0 AND state IN ('settled', 'rejected', 'declined', 'expired'))",
-                )
+                .prepare("SELECT order_id FROM payment WHERE password_hash IS NULL")
                 .map_err(|e| self.err(e))?;
             stmt.query_map([], |r| r.get(0))
                 .map_err(|e| self.err(e))?
