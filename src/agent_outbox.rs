@@ -13,6 +13,28 @@ use crate::mail::imap::Resume;
 use crate::protocol::compose::Outgoing;
 use crate::protocol::{Kind, Timestamp};
 
+/// The key a received mail is recorded under when it is not taken by its
+/// Message-ID: the hash of its bytes.
+pub fn raw_id(raw: &[u8]) -> String {
+    let digest: String = Sha256::digest(raw).iter().map(|b| format!("{b:02x}")).collect();
+    format!("sha256:{digest}")
+}
+
+/// Records a mail that was not acted on, with `outcome`, once (by its
+/// bytes); `false` if it was recorded before.
+pub fn record_unhandled(
+    conn: &Connection,
+    raw: &[u8],
+    outcome: &str,
+    now: Timestamp,
+) -> rusqlite::Result<bool> {
+    conn.execute(
+        "INSERT OR IGNORE INTO received (message_id, raw, outcome, received_at) VALUES (?1, ?2, ?3, ?4)",
+        params![raw_id(raw), raw, outcome, now.unix()],
+    )
+    .map(|n| n == 1)
+}
+
 /// Queues `mail` as part of the caller's transaction.
 pub fn queue(conn: &Connection, mail: &Outgoing, now: Timestamp) -> rusqlite::Result<()> {
     conn.execute(
@@ -81,12 +103,7 @@ pub fn take_bounce(
     now: Timestamp,
 ) -> rusqlite::Result<Taken> {
     let tx = conn.unchecked_transaction()?;
-    let digest: String = Sha256::digest(raw).iter().map(|b| format!("{b:02x}")).collect();
-    let new = tx.execute(
-        "INSERT OR IGNORE INTO received (message_id, raw, outcome, received_at) VALUES (?1, ?2, ?3, ?4)",
-        params![format!("sha256:{digest}"), raw, outcome, now.unix()],
-    )?;
-    if new == 0 {
+    if !record_unhandled(&tx, raw, outcome, now)? {
         return Ok(Taken::Seen);
     }
     let changed = tx.execute(

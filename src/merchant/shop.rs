@@ -6,7 +6,6 @@
 use std::path::{Path, PathBuf};
 
 use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
-use sha2::{Digest, Sha256};
 
 use super::engine::{self, MerchantSide, OrderState};
 use crate::agent_outbox;
@@ -94,10 +93,6 @@ impl std::fmt::Debug for Shop {
     }
 }
 
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
-}
-
 impl Shop {
     pub fn open(path: &Path) -> Result<Shop, ShopError> {
         let conn = crate::sqlite::open(path, MIGRATIONS).map_err(|e| match e {
@@ -150,15 +145,8 @@ impl Shop {
 
     /// Records a mail the parser refused (reported, never answered).
     pub fn record_invalid(&self, raw: &[u8], error: &str, now: Timestamp) -> Result<bool, ShopError> {
-        let id = format!("sha256:{}", hex(&Sha256::digest(raw)));
-        let n = self
-            .conn
-            .execute(
-                "INSERT OR IGNORE INTO received (message_id, raw, outcome, received_at) VALUES (?1, ?2, ?3, ?4)",
-                params![id, raw, format!("not valid MailPay: {error}"), now.unix()],
-            )
-            .map_err(self.err())?;
-        Ok(n == 1)
+        let outcome = format!("not valid MailPay: {error}");
+        agent_outbox::record_unhandled(&self.conn, raw, &outcome, now).map_err(self.err())
     }
 
     /// Handles one parsed mail in one transaction.
@@ -172,7 +160,7 @@ impl Shop {
         let path = self.path.clone();
         let err = |e: rusqlite::Error| ShopError::Sqlite { path: path.clone(), reason: e.to_string() };
         let tx = self.conn.transaction_with_behavior(TransactionBehavior::Immediate).map_err(err)?;
-        let id = mail.message_id.clone().unwrap_or_else(|| format!("sha256:{}", hex(&Sha256::digest(raw))));
+        let id = mail.message_id.clone().unwrap_or_else(|| agent_outbox::raw_id(raw));
         let seen: Option<i64> = tx
             .query_row("SELECT 1 FROM received WHERE message_id = ?1", [&id], |r| r.get(0))
             .optional()

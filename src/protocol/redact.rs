@@ -40,15 +40,16 @@ pub fn mail(raw: &[u8], password: &PasswordA) -> Option<Vec<u8>> {
         // Not a mail at all: mask what can be seen.
         return Some(mask(&literal, &forms).into_bytes());
     };
-    let header_end = message.root_part().offset_body as usize;
-    let headers = String::from_utf8_lossy(raw.get(..header_end).unwrap_or(raw));
     let mut out = String::new();
-    for field in fields(&headers) {
-        let name = field.split(':').next().unwrap_or("").trim().to_ascii_lowercase();
+    for header in message.root_part().headers() {
+        let name = header.name.as_str().to_ascii_lowercase();
         if matches!(name.as_str(), "content-type" | "content-transfer-encoding" | "mime-version") {
             continue;
         }
-        out.push_str(&mask(field, &forms));
+        // The field as it stood, folded lines included.
+        let field = raw.get(header.offset_field as usize..header.offset_end as usize).unwrap_or_default();
+        out.push_str(&mask(String::from_utf8_lossy(field).trim_end(), &forms));
+        out.push_str("\r\n");
     }
     out.push_str("MIME-Version: 1.0\r\nContent-Type: text/plain; charset=utf-8\r\n");
     out.push_str("Content-Transfer-Encoding: 8bit\r\n\r\n");
@@ -80,31 +81,6 @@ fn forms(password: &PasswordA) -> Vec<String> {
     forms.retain(|f| !f.is_empty());
     forms.dedup();
     forms
-}
-
-/// Header fields with their folded continuation lines.
-fn fields(headers: &str) -> Vec<&str> {
-    let mut out = Vec::new();
-    let mut start = 0;
-    let bytes = headers.as_bytes();
-    let mut i = 0;
-    while i < bytes.len() {
-        if bytes[i] == b'\n' {
-            let next = bytes.get(i + 1).copied();
-            if !matches!(next, Some(b' ' | b'\t')) {
-                let field = &headers[start..=i];
-                if !field.trim().is_empty() {
-                    out.push(field);
-                }
-                start = i + 1;
-            }
-        }
-        i += 1;
-    }
-    if start < headers.len() && !headers[start..].trim().is_empty() {
-        out.push(&headers[start..]);
-    }
-    out
 }
 
 fn contains_ignore_case(haystack: &str, needle: &str) -> bool {

@@ -16,7 +16,6 @@ use std::path::{Path, PathBuf};
 
 use age::secrecy::ExposeSecret;
 use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
-use sha2::{Digest, Sha256};
 
 use super::engine::{self, BankSide, Outcome, Role};
 use crate::agent_outbox;
@@ -300,15 +299,7 @@ impl Ledger {
 
     /// Records a mail that was not acted on, with why (reported, never answered).
     pub fn record_unhandled(&self, raw: &[u8], outcome: &str, now: Timestamp) -> Result<bool, LedgerError> {
-        let id = format!("sha256:{}", hex(&Sha256::digest(raw)));
-        let n = self
-            .conn
-            .execute(
-                "INSERT OR IGNORE INTO received (message_id, raw, outcome, received_at) VALUES (?1, ?2, ?3, ?4)",
-                params![id, raw, outcome, now.unix()],
-            )
-            .map_err(self.err())?;
-        Ok(n == 1)
+        agent_outbox::record_unhandled(&self.conn, raw, outcome, now).map_err(self.err())
     }
 
     /// Mails recorded without an order: refused by the parser or not handled.
@@ -334,7 +325,7 @@ impl Ledger {
         let path = self.path.clone();
         let err = sqlite(&path);
         let tx = self.conn.transaction_with_behavior(TransactionBehavior::Immediate).map_err(&err)?;
-        let id = mail.message_id.clone().unwrap_or_else(|| format!("sha256:{}", hex(&Sha256::digest(raw))));
+        let id = mail.message_id.clone().unwrap_or_else(|| agent_outbox::raw_id(raw));
         let order = mail.body.order().clone();
         let mut processed = Processed { order: Some(order.clone()), ..Processed::default() };
         let seen: Option<i64> = tx
