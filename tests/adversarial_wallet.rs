@@ -8,6 +8,8 @@
 
 #[path = "support/protocol.rs"]
 mod protocol_support;
+#[path = "support/tamper.rs"]
+mod tamper;
 
 use std::path::PathBuf;
 
@@ -19,6 +21,7 @@ use mailpay::protocol::{Method, OrderTerms};
 use mailpay::store::Store;
 use mailpay::wallet::{self, Receipt};
 use protocol_support::*;
+use tamper::{add_header, set_header};
 
 struct Wallet {
     store: Store,
@@ -79,34 +82,6 @@ impl Verdict {
 
 fn confirm_mail(confirm: &Confirm) -> Vec<u8> {
     compose::confirm(confirm, &bank(), &Thread::default()).build(CREATED, &mut rand::rng()).bytes
-}
-
-/// Replaces the value of the first header `name` (case-insensitive).
-fn set_header(raw: &[u8], name: &str, value: &str) -> Vec<u8> {
-    let text = String::from_utf8(raw.to_vec()).unwrap();
-    let prefix = format!("{}:", name.to_ascii_lowercase());
-    let mut out = Vec::new();
-    let mut done = false;
-    let mut lines = text.split_inclusive('\n').peekable();
-    while let Some(line) = lines.next() {
-        if !done && line.to_ascii_lowercase().starts_with(&prefix) {
-            out.push(format!("{name}: {value}\r\n"));
-            while lines.peek().is_some_and(|l| l.starts_with(' ') || l.starts_with('\t')) {
-                lines.next();
-            }
-            done = true;
-        } else {
-            out.push(line.to_string());
-        }
-    }
-    assert!(done, "no {name} header");
-    out.concat().into_bytes()
-}
-
-fn add_header(raw: &[u8], line: &str) -> Vec<u8> {
-    let mut out = format!("{line}\r\n").into_bytes();
-    out.extend_from_slice(raw);
-    out
 }
 
 /// A confirmation as multipart/alternative: `plain` and `html` bodies.

@@ -15,6 +15,8 @@
 mod agents;
 #[path = "support/mailstack.rs"]
 mod mailstack;
+#[path = "support/tamper.rs"]
+mod tamper;
 #[path = "support/wire.rs"]
 mod wire;
 
@@ -34,7 +36,8 @@ use mailpay::protocol::payment::{Effect, Event, Notice, Outbound};
 use mailpay::protocol::{Body, Kind, Method, Money, OrderId, OrderTerms, PasswordA};
 use mailpay::store::Store;
 use mailpay::wallet::{self, Receipt};
-use wire::{Inbox, add_header, fresh_id, set_header, submit};
+use tamper::{add_header, set_header};
+use wire::{Inbox, fresh_id, submit};
 
 fn world() -> &'static World {
     static WORLD: OnceLock<World> = OnceLock::new();

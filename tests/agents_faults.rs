@@ -15,7 +15,7 @@ use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
 use agents::{ORDERER, Orderer, SHOP, World};
-use mailpay::protocol::{Kind, Method};
+use mailpay::protocol::Method;
 use relay::Relay;
 
 #[test]
@@ -48,16 +48,6 @@ fn a_confirmation_that_could_not_be_sent_goes_out_once_the_server_is_back() {
 
     // The server is back: the queued confirmation goes out on the bank's clock.
     relay.open();
-    let (confirm, raw) = orderer.wait_mail(&world, Kind::Confirm, &terms.order, |_| true);
-    orderer.receive(&confirm, &raw);
-    orderer.approve(&world, &confirm);
-    orderer.wait_mail(&world, Kind::Settled, &terms.order, |_| true);
-    world.wait_shop_state(&terms.order, "shipped");
-    std::thread::sleep(Duration::from_secs(2));
-    assert_eq!(orderer.mails(&world, Kind::Confirm, &terms.order).len(), 1, "sent once");
-    let trail = world.ledger().trail(&terms.order).unwrap();
-    let confirms: Vec<_> = trail.iter().filter(|l| l.direction == "out" && l.kind == "confirm").collect();
-    assert_eq!(confirms.len(), 1, "{trail:#?}");
-    assert_eq!(confirms[0].outcome, "sent");
+    orderer.approve_and_settle_once(&world, &terms.order);
     assert_eq!(world.balance(SHOP), 900);
 }

@@ -208,17 +208,7 @@ fn a_full_orderer_mailbox_delays_the_confirmation_until_there_is_room() {
 
     // Room is made: the bank's next attempt gets through, and the payment settles once.
     make_room(stack, ORDERER);
-    let (confirm, raw) = orderer.wait_mail(&world, Kind::Confirm, &terms.order, |_| true);
-    orderer.receive(&confirm, &raw);
-    orderer.approve(&world, &confirm);
-    orderer.wait_mail(&world, Kind::Settled, &terms.order, |_| true);
-    world.wait_shop_state(&terms.order, "shipped");
-    std::thread::sleep(Duration::from_secs(2));
-    assert_eq!(orderer.mails(&world, Kind::Confirm, &terms.order).len(), 1, "delivered once");
-    let trail = world.ledger().trail(&terms.order).unwrap();
-    let confirms: Vec<_> = trail.iter().filter(|l| l.direction == "out" && l.kind == "confirm").collect();
-    assert_eq!(confirms.len(), 1, "the same mail, sent again: {trail:#?}");
-    assert_eq!(confirms[0].outcome, "sent");
+    orderer.approve_and_settle_once(&world, &terms.order);
     assert_eq!(world.balance(SHOP), 1500, "moved once");
     assert_eq!(world.balance(ORDERER), OPENING - 1500);
 }

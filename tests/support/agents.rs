@@ -428,6 +428,24 @@ impl Orderer {
         assert!(sent.iter().all(|s| s.result.is_ok()), "approve not sent: {sent:?}");
     }
 
+    /// Waits for the bank's confirmation of `order`, approves it by hand,
+    /// waits until the order is settled and shipped, then checks that the
+    /// confirmation reached the orderer once and left the bank once: the
+    /// same mail, however many times the bank had to try.
+    pub fn approve_and_settle_once(&mut self, world: &World, order: &OrderId) {
+        let (confirm, raw) = self.wait_mail(world, Kind::Confirm, order, |_| true);
+        self.receive(&confirm, &raw);
+        self.approve(world, &confirm);
+        self.wait_mail(world, Kind::Settled, order, |_| true);
+        world.wait_shop_state(order, "shipped");
+        std::thread::sleep(Duration::from_secs(2));
+        assert_eq!(self.mails(world, Kind::Confirm, order).len(), 1, "the confirmation arrived once");
+        let trail = world.ledger().trail(order).unwrap();
+        let confirms: Vec<_> = trail.iter().filter(|l| l.direction == "out" && l.kind == "confirm").collect();
+        assert_eq!(confirms.len(), 1, "the same mail, sent again: {trail:#?}");
+        assert_eq!(confirms[0].outcome, "sent");
+    }
+
     pub fn send(&self, world: &World, mail: &Outgoing) {
         world.runtime.block_on(self.smtp.send(mail)).unwrap();
     }
