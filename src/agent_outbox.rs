@@ -3,7 +3,9 @@
 //! (with its Message-ID) in the transaction that decided it, marked sent
 //! once the server took it, and put back when it bounces. The tables are
 //! the same in both databases (`outbox`, `received`, `mailbox`); each
-//! store wraps these functions with its own error type.
+//! store wraps these functions with its own error type. The wallet's
+//! store keeps its inbox position in the same `mailbox` table and uses
+//! [`resume`] and [`save_resume`] too.
 
 use rusqlite::{Connection, OptionalExtension, params};
 use sha2::{Digest, Sha256};

@@ -15,6 +15,7 @@ use std::path::{Path, PathBuf};
 
 use rusqlite::{Connection, OptionalExtension, params};
 
+use crate::agent_outbox;
 use crate::mail::imap::Resume;
 use crate::paths::PathError;
 use crate::protocol::compose::Outgoing;
@@ -298,26 +299,11 @@ impl Store {
     }
 
     pub fn resume(&self, account: &str, folder: &str) -> Result<Resume, StoreError> {
-        self.conn
-            .query_row(
-                "SELECT uid_validity, last_uid FROM mailbox WHERE account = ?1 AND folder = ?2",
-                params![account, folder],
-                |r| Ok(Resume { uid_validity: r.get(0)?, last_uid: r.get(1)? }),
-            )
-            .optional()
-            .map(Option::unwrap_or_default)
-            .map_err(|e| self.err(e))
+        agent_outbox::resume(&self.conn, account, folder).map_err(|e| self.err(e))
     }
 
     pub fn save_resume(&self, account: &str, folder: &str, resume: Resume) -> Result<(), StoreError> {
-        self.conn
-            .execute(
-                "INSERT INTO mailbox (account, folder, uid_validity, last_uid) VALUES (?1, ?2, ?3, ?4)
-                 ON CONFLICT (account, folder) DO UPDATE SET uid_validity = excluded.uid_validity, last_uid = excluded.last_uid",
-                params![account, folder, resume.uid_validity, resume.last_uid],
-            )
-            .map(|_| ())
-            .map_err(|e| self.err(e))
+        agent_outbox::save_resume(&self.conn, account, folder, resume).map_err(|e| self.err(e))
     }
 }
 
