@@ -334,11 +334,13 @@ async fn fetch_new(
         };
         // A bounce carries the mail it returns, MailPay blocks and all: it
         // is read as a bounce first, never as that mail.
-        let received = match (bounce::parse(&raw), parse::parse(&raw)) {
-            (Ok(bounce), _) => Some(Received::Bounce(Box::new(bounce))),
-            (_, Ok(mail)) => Some(Received::MailPay(Box::new(mail))),
-            (_, Err(ParseError::NotMailPay | ParseError::NotAMail)) => None,
-            (_, Err(e)) => Some(Received::Invalid(e)),
+        let received = match bounce::parse(&raw) {
+            Ok(bounce) => Some(Received::Bounce(Box::new(bounce))),
+            Err(_) => match parse::parse(&raw) {
+                Ok(mail) => Some(Received::MailPay(Box::new(mail))),
+                Err(ParseError::NotMailPay | ParseError::NotAMail) => None,
+                Err(e) => Some(Received::Invalid(e)),
+            },
         };
         if let Some(received) = received {
             let is_valid = matches!(received, Received::MailPay(_));

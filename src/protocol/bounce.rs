@@ -79,8 +79,10 @@ pub fn parse(raw: &[u8]) -> Result<Bounce, BounceError> {
     if raw.len() > MAX_REPORT_BYTES {
         return Err(BounceError::TooLarge(MAX_REPORT_BYTES));
     }
-    let message = MessageParser::default().parse(raw).ok_or(BounceError::NotAMail)?;
-    let is_report = message.content_type().is_some_and(|ct| {
+    // The headers tell whether it is a report; most mail is not, and is
+    // not parsed any further here.
+    let headers = MessageParser::default().parse_headers(raw).ok_or(BounceError::NotAMail)?;
+    let is_report = headers.content_type().is_some_and(|ct| {
         ct.ctype().eq_ignore_ascii_case("multipart")
             && ct.subtype().is_some_and(|s| s.eq_ignore_ascii_case("report"))
             && ct.attribute("report-type").is_some_and(|t| t.eq_ignore_ascii_case("delivery-status"))
@@ -88,6 +90,7 @@ pub fn parse(raw: &[u8]) -> Result<Bounce, BounceError> {
     if !is_report {
         return Err(BounceError::NotAReport);
     }
+    let message = MessageParser::default().parse(raw).ok_or(BounceError::NotAMail)?;
     let mut status_text = None;
     let mut original_id = None;
     for part in message.parts.iter().skip(1) {
