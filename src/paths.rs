@@ -66,13 +66,57 @@ pub fn private_database(path: &Path) -> Result<(), PathError> {
         for suffix in ["", "-wal", "-shm"] {
             let mut file = path.as_os_str().to_owned();
             file.push(suffix);
-            let file = PathBuf::from(file);
-            if file.exists() {
-                std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o600)).map_err(err)?;
+            // Another connection closing may delete `-wal` and `-shm` at
+            // any moment: a file that is not there needs no mode.
+            match std::fs::set_permissions(PathBuf::from(file), std::fs::Permissions::from_mode(0o600)) {
+                Err(e) if e.kind() != std::io::ErrorKind::NotFound => return Err(err(e)),
+                _ => {}
             }
         }
     }
     #[cfg(not(unix))]
     let _ = err;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    use super::*;
+
+    /// SQLite deletes `-wal` and `-shm` when its last connection closes,
+    /// which may happen in another thread while a database is being opened
+    /// (the bank agent starting while a reader closed its ledger): a file
+    /// that vanishes meanwhile is not an error.
+    #[test]
+    fn a_journal_file_vanishing_during_the_check_is_not_an_error() {
+        let dir = std::env::temp_dir().join(format!("mailpay-paths-race-{}", std::process::id()));
+        create_private_dir(&dir).unwrap();
+        let db = dir.join("race.sqlite");
+        let wal = dir.join("race.sqlite-wal");
+        let stop = std::sync::atomic::AtomicBool::new(false);
+        let mut vanished = 0;
+        std::thread::scope(|scope| {
+            scope.spawn(|| {
+                while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                    let _ = std::fs::write(&wal, b"");
+                    let _ = std::fs::remove_file(&wal);
+                }
+            });
+            let result = (0..20_000).try_for_each(|_| {
+                vanished += usize::from(!wal.exists());
+                private_database(&db)
+            });
+            stop.store(true, std::sync::atomic::Ordering::Relaxed);
+            result.unwrap();
+        });
+        assert!(vanished > 0, "the file never vanished: the race was not exercised");
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            assert_eq!(std::fs::metadata(&db).unwrap().permissions().mode() & 0o777, 0o600);
+        }
+        let _ = std::fs::remove_dir_all(&dir);
+    }
 }
