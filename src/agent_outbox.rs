@@ -1,7 +1,9 @@
 //! The reference agents' outbox and inbox position, as the bank's ledger
 //! and the merchant's shop book both keep them in SQLite: a mail is queued
 //! (with its Message-ID) in the transaction that decided it, marked sent
-//! once the server took it, and put back when it bounces. The tables are
+//! once the server took it (each try counted in `attempts`), and put back
+//! when it bounces, to wait until `not_before` (longer after each of its
+//! `bounces`, see [`crate::mail::held_back`]). The tables are
 //! the same in both databases (`outbox`, `received`, `mailbox`); each
 //! store wraps these functions with its own error type. The wallet's
 //! store keeps its inbox position in the same `mailbox` table and uses
@@ -10,7 +12,7 @@
 use rusqlite::{Connection, OptionalExtension, params};
 use sha2::{Digest, Sha256};
 
-use crate::mail::held_back::Taken;
+use crate::mail::held_back::{self, Taken};
 use crate::mail::imap::Resume;
 use crate::protocol::compose::Outgoing;
 use crate::protocol::{Kind, Timestamp};
@@ -46,17 +48,20 @@ pub fn queue(conn: &Connection, mail: &Outgoing, now: Timestamp) -> rusqlite::Re
     .map(|_| ())
 }
 
-/// Mails not sent yet, oldest first; with `failed_only`, only those whose
-/// sending failed (not those still on their first way out).
-pub fn unsent(conn: &Connection, failed_only: bool) -> rusqlite::Result<Vec<Outgoing>> {
+/// Mails not sent yet and not held back at `now`, oldest first; with
+/// `failed_only`, only those whose sending failed (not those still on
+/// their first way out).
+pub fn unsent(conn: &Connection, failed_only: bool, now: Timestamp) -> rusqlite::Result<Vec<Outgoing>> {
     let sql = if failed_only {
         "SELECT kind, order_id, message_id, sender, recipient, bytes FROM outbox
-         WHERE sent_at IS NULL AND last_error IS NOT NULL ORDER BY rowid"
+         WHERE sent_at IS NULL AND last_error IS NOT NULL AND (not_before IS NULL OR not_before <= ?1)
+         ORDER BY rowid"
     } else {
-        "SELECT kind, order_id, message_id, sender, recipient, bytes FROM outbox WHERE sent_at IS NULL ORDER BY rowid"
+        "SELECT kind, order_id, message_id, sender, recipient, bytes FROM outbox
+         WHERE sent_at IS NULL AND (not_before IS NULL OR not_before <= ?1) ORDER BY rowid"
     };
     let mut stmt = conn.prepare(sql)?;
-    let rows = stmt.query_map([], |r| {
+    let rows = stmt.query_map([now.unix()], |r| {
         Ok((
             r.get::<_, String>(0)?,
             r.get::<_, String>(1)?,
@@ -81,21 +86,24 @@ pub fn unsent(conn: &Connection, failed_only: bool) -> rusqlite::Result<Vec<Outg
 
 pub fn mark_sent(conn: &Connection, message_id: &str, now: Timestamp) -> rusqlite::Result<()> {
     conn.execute(
-        "UPDATE outbox SET sent_at = ?2, last_error = NULL WHERE message_id = ?1",
+        "UPDATE outbox SET sent_at = ?2, attempts = attempts + 1, last_error = NULL WHERE message_id = ?1",
         params![message_id, now.unix()],
     )
     .map(|_| ())
 }
 
 pub fn mark_failed(conn: &Connection, message_id: &str, error: &str) -> rusqlite::Result<()> {
-    conn.execute("UPDATE outbox SET last_error = ?2 WHERE message_id = ?1", params![message_id, error])
-        .map(|_| ())
+    conn.execute(
+        "UPDATE outbox SET attempts = attempts + 1, last_error = ?2 WHERE message_id = ?1",
+        params![message_id, error],
+    )
+    .map(|_| ())
 }
 
 /// Takes a bounce in one transaction: records the report once (by its
 /// bytes) with `outcome`, and puts the mail it returns (sent, with this
 /// Message-ID) back among those to send, same bytes and Message-ID, with
-/// `reason` as its error.
+/// `reason` as its error, held back for longer after each bounce.
 pub fn take_bounce(
     conn: &Connection,
     raw: &[u8],
@@ -108,18 +116,32 @@ pub fn take_bounce(
     if !record_unhandled(&tx, raw, outcome, now)? {
         return Ok(Taken::Seen);
     }
-    let changed = tx.execute(
-        "UPDATE outbox SET sent_at = NULL, last_error = ?2 WHERE message_id = ?1 AND sent_at IS NOT NULL",
-        params![message_id, reason],
-    )?;
-    let taken = if changed == 0 {
-        Taken::NotOurs
-    } else {
-        tx.query_row(
-            "SELECT order_id, kind, recipient FROM outbox WHERE message_id = ?1",
-            params![message_id],
-            |r| Ok(Taken::PutBack { order: r.get(0)?, kind: r.get(1)?, recipient: r.get(2)? }),
-        )?
+    let put_back = tx
+        .query_row(
+            "UPDATE outbox SET sent_at = NULL, last_error = ?2, bounces = bounces + 1
+             WHERE message_id = ?1 AND sent_at IS NOT NULL RETURNING order_id, kind, recipient, bounces",
+            params![message_id, reason],
+            |r| {
+                Ok((
+                    r.get::<_, String>(0)?,
+                    r.get::<_, String>(1)?,
+                    r.get::<_, String>(2)?,
+                    r.get::<_, u32>(3)?,
+                ))
+            },
+        )
+        .optional()?;
+    let taken = match put_back {
+        None => Taken::NotOurs,
+        Some((order, kind, recipient, bounces)) => {
+            let wait = held_back::wait_after(bounces);
+            let until = now.unix().saturating_add(i64::try_from(wait.as_secs()).unwrap_or(i64::MAX));
+            tx.execute(
+                "UPDATE outbox SET not_before = ?2 WHERE message_id = ?1",
+                params![message_id, until],
+            )?;
+            Taken::PutBack { order, kind, recipient, wait }
+        }
     };
     tx.commit()?;
     Ok(taken)

@@ -4,7 +4,10 @@
 //! they are sent, and the ledger survives being reopened.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+use std::time::Duration;
+
 use mailpay::bank::ledger::Ledger;
+use mailpay::mail::held_back::Taken;
 use mailpay::protocol::cheque::{Cheque, WalletKey};
 use mailpay::protocol::compose::{self, Outgoing};
 use mailpay::protocol::item::LineItem;
@@ -97,9 +100,40 @@ fn a_cheque_order_settles_once_and_replays_do_nothing() {
     let kinds: Vec<Kind> = last.outgoing.iter().map(|m| m.kind).collect();
     assert_eq!(kinds, [Kind::Settled, Kind::Settled]);
     // Queued before sending: both notices wait in the outbox until marked.
-    assert_eq!(ledger.unsent().unwrap().len(), 2);
+    assert_eq!(ledger.unsent(now).unwrap().len(), 2);
     ledger.mark_sent(&last.outgoing[0].message_id, now).unwrap();
-    assert_eq!(ledger.unsent().unwrap().len(), 1);
+    assert_eq!(ledger.unsent(now).unwrap().len(), 1);
+
+    // That notice bounces (the orderer's mailbox is full): it waits 10 s
+    // before it goes out again, after a restart too; the same report again
+    // changes nothing; a second bounce doubles the wait.
+    let notice = &last.outgoing[0].message_id;
+    let report = |n: u8| format!("Subject: Undelivered Mail Returned to Sender {n}\r\n\r\n").into_bytes();
+    let wait_of = |taken: Taken| match taken {
+        Taken::PutBack { wait, .. } => wait,
+        other => panic!("not put back: {other:?}"),
+    };
+    let taken = ledger.take_bounce(&report(1), notice, "bounce", "mailbox full", now).unwrap();
+    assert_eq!(wait_of(taken), Duration::from_secs(10));
+    assert_eq!(ledger.take_bounce(&report(1), notice, "bounce", "mailbox full", now).unwrap(), Taken::Seen);
+    drop(ledger);
+    let ledger = Ledger::open(&path).unwrap();
+    let waiting =
+        |ledger: &Ledger, at: Timestamp| ledger.unsent(at).unwrap().iter().all(|m| &m.message_id != notice);
+    assert!(waiting(&ledger, now.plus_seconds(9)), "held back across a restart");
+    assert!(!waiting(&ledger, now.plus_seconds(10)));
+    ledger.mark_sent(notice, now.plus_seconds(10)).unwrap();
+    let taken =
+        ledger.take_bounce(&report(2), notice, "bounce", "mailbox full", now.plus_seconds(11)).unwrap();
+    assert_eq!(wait_of(taken), Duration::from_secs(20));
+    assert!(waiting(&ledger, now.plus_seconds(30)));
+    assert!(!waiting(&ledger, now.plus_seconds(31)));
+    ledger.mark_sent(notice, now.plus_seconds(31)).unwrap();
+    let attempts: i64 = rusqlite::Connection::open(&path)
+        .unwrap()
+        .query_row("SELECT attempts FROM outbox WHERE message_id = ?1", [notice], |r| r.get(0))
+        .unwrap();
+    assert_eq!(attempts, 3, "each try to send is counted");
 
     // The same mails again (a restart that re-reads the mailbox): nothing.
     drop(ledger);
@@ -147,7 +181,7 @@ fn balances_need_an_account_and_the_schema_is_versioned() {
     drop(ledger);
     let conn = rusqlite::Connection::open(&path).unwrap();
     let version: i64 = conn.pragma_query_value(None, "user_version", |r| r.get(0)).unwrap();
-    assert_eq!(version, 1);
+    assert_eq!(version, 2);
     conn.pragma_update(None, "user_version", 99).unwrap();
     drop(conn);
     let err = Ledger::open(&path).unwrap_err();

@@ -39,8 +39,10 @@ use rusqlite::types::Value;
 const NOW: Timestamp = Timestamp(1_795_630_158);
 
 /// The released steps of each database, oldest first.
-const LEDGER_STEPS: &[&str] = &[include_str!("fixtures/migrations/ledger-1.sql")];
-const SHOP_STEPS: &[&str] = &[include_str!("fixtures/migrations/shop-1.sql")];
+const LEDGER_STEPS: &[&str] =
+    &[include_str!("fixtures/migrations/ledger-1.sql"), include_str!("fixtures/migrations/ledger-2.sql")];
+const SHOP_STEPS: &[&str] =
+    &[include_str!("fixtures/migrations/shop-1.sql"), include_str!("fixtures/migrations/shop-2.sql")];
 const BOARD_STEPS: &[&str] = &[include_str!("fixtures/migrations/board-1.sql")];
 
 fn addr(a: &str) -> EmailAddress {
@@ -341,7 +343,7 @@ fn bank_source(path: &Path) -> Vec<OrderId> {
     let [_, request] = compose::order(&reuse);
     take(&built(request).bytes);
     orders.push(reuse.order.clone());
-    for mail in ledger.unsent().unwrap().iter().take(2) {
+    for mail in ledger.unsent(mailpay::wallet::now()).unwrap().iter().take(2) {
         ledger.mark_sent(&mail.message_id, NOW.plus_seconds(5)).unwrap();
     }
     ledger
@@ -368,7 +370,7 @@ fn shop_source(path: &Path) -> Vec<OrderId> {
         assert!(done.outgoing.iter().any(|m| m.kind == Kind::Bill), "{}", done.note);
         orders.push(terms.order.clone());
     }
-    let first = shop.unsent(false).unwrap().remove(0);
+    let first = shop.unsent(false, mailpay::wallet::now()).unwrap().remove(0);
     shop.mark_sent(&first.message_id, NOW.plus_seconds(3)).unwrap();
     shop.record_invalid(b"From: x@y.test\r\n\r\n-----BEGIN MAILPAY ORDER-----\r\n", "truncated", NOW)
         .unwrap();
@@ -397,7 +399,8 @@ fn every_earlier_ledger_opens_with_its_money_and_trail() {
     let expected = Ledger::open(&source).unwrap();
     let (payments, recipient) = (expected.payments().unwrap(), expected.recipient().unwrap());
     let trails: Vec<_> = orders.iter().map(|o| expected.trail(o).unwrap()).collect();
-    let unsent: Vec<String> = expected.unsent().unwrap().into_iter().map(|m| m.message_id).collect();
+    let unsent: Vec<String> =
+        expected.unsent(mailpay::wallet::now()).unwrap().into_iter().map(|m| m.message_id).collect();
     assert_eq!(payments.len(), 3);
     assert!(!unsent.is_empty());
     drop(expected);
@@ -424,7 +427,8 @@ fn every_earlier_ledger_opens_with_its_money_and_trail() {
             for (order, trail) in orders.iter().zip(&trails) {
                 assert_eq!(&ledger.trail(order).unwrap(), trail, "the trail of {order}");
             }
-            let still: Vec<String> = ledger.unsent().unwrap().into_iter().map(|m| m.message_id).collect();
+            let still: Vec<String> =
+                ledger.unsent(mailpay::wallet::now()).unwrap().into_iter().map(|m| m.message_id).collect();
             assert_eq!(still, unsent, "the mails still to send");
             let resume = ledger.resume("bank@bank.test", "INBOX").unwrap();
             assert_eq!(resume, Resume { uid_validity: 1_764_000_000, last_uid: 42 });
@@ -437,7 +441,8 @@ fn every_earlier_shop_book_opens_with_its_orders() {
     let source = temp("shop-src").join("shop.sqlite");
     let orders = shop_source(&source);
     let expected = Shop::open(&source).unwrap();
-    let (rows, unsent) = (expected.orders().unwrap(), expected.unsent(false).unwrap());
+    let (rows, unsent) =
+        (expected.orders().unwrap(), expected.unsent(false, mailpay::wallet::now()).unwrap());
     assert_eq!(rows.len(), 2);
     assert_eq!(unsent.len(), 1);
     drop(expected);
@@ -452,7 +457,7 @@ fn every_earlier_shop_book_opens_with_its_orders() {
             for order in &orders {
                 assert!(shop.state(order).unwrap().is_some(), "{order}");
             }
-            let still = shop.unsent(false).unwrap();
+            let still = shop.unsent(false, mailpay::wallet::now()).unwrap();
             assert_eq!(still.len(), 1);
             assert_eq!((&still[0].message_id, &still[0].bytes), (&unsent[0].message_id, &unsent[0].bytes));
             assert_eq!(shop.resume(SHOP, "INBOX").unwrap(), Resume { uid_validity: 99, last_uid: 7 });

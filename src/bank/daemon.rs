@@ -12,7 +12,7 @@ use super::ledger::{Ledger, LedgerError, Processed};
 use crate::board::client;
 use crate::mail::account::Account;
 use crate::mail::expecting::ANSWER_WINDOW;
-use crate::mail::held_back::HeldBack;
+use crate::mail::held_back;
 use crate::mail::imap::{self, ImapError, Received, WatchConfig, WatchEvent};
 use crate::mail::smtp::{SendError, Smtp};
 use crate::protocol::compose::Outgoing;
@@ -61,8 +61,6 @@ struct Shared {
     bank: EmailAddress,
     in_flight: Mutex<HashSet<String>>,
     board_grace: Duration,
-    /// Mails that bounced wait a growing time before they go out again.
-    held: HeldBack,
 }
 
 fn say(line: &str) {
@@ -87,7 +85,6 @@ fn start(config: &DaemonConfig) -> Result<Arc<Shared>, DaemonError> {
         bank: config.account.address.clone(),
         in_flight: Mutex::new(HashSet::new()),
         board_grace: config.board_grace,
-        held: HeldBack::default(),
     }))
 }
 
@@ -170,7 +167,7 @@ fn handle(shared: &Arc<Shared>, raw: &[u8], received: Received) {
         Received::Bounce(bounce) => {
             let take =
                 |id: &str, outcome: &str, reason: &str| ledger.take_bounce(raw, id, outcome, reason, now());
-            if let Some(line) = shared.held.on_bounce(&bounce, take) {
+            if let Some(line) = held_back::on_bounce(&bounce, take) {
                 say(&line);
             }
         }
@@ -243,7 +240,7 @@ async fn look_up(url: &str, order: &OrderId, grace: Duration) -> BoardLookup {
 }
 
 fn send_unsent(shared: &Arc<Shared>) {
-    let unsent = match shared.ledger.lock().map(|l| l.unsent()) {
+    let unsent = match shared.ledger.lock().map(|l| l.unsent(now())) {
         Ok(Ok(mails)) => mails,
         _ => return,
     };
@@ -254,10 +251,7 @@ fn send_unsent(shared: &Arc<Shared>) {
 /// ledger once the server took it (or with the error, to retry later).
 fn send(shared: &Arc<Shared>, mails: Vec<Outgoing>) {
     let mails: Vec<Outgoing> = match shared.in_flight.lock() {
-        Ok(mut in_flight) => mails
-            .into_iter()
-            .filter(|m| shared.held.ready(&m.message_id) && in_flight.insert(m.message_id.clone()))
-            .collect(),
+        Ok(mut in_flight) => mails.into_iter().filter(|m| in_flight.insert(m.message_id.clone())).collect(),
         Err(_) => return,
     };
     if mails.is_empty() {

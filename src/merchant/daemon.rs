@@ -12,7 +12,7 @@ use crate::board::log::{BoardLog, LogError};
 use crate::board::server::{self, Board, Limits};
 use crate::mail::account::Account;
 use crate::mail::expecting::ANSWER_WINDOW;
-use crate::mail::held_back::HeldBack;
+use crate::mail::held_back;
 use crate::mail::imap::{self, ImapError, Received, WatchConfig, WatchEvent};
 use crate::mail::smtp::{SendError, Smtp};
 use crate::protocol::EmailAddress;
@@ -66,8 +66,6 @@ fn say(line: &str) {
 struct Shared {
     shop: Mutex<Shop>,
     smtp: Smtp,
-    /// Mails that bounced wait a growing time before they go out again.
-    held: HeldBack,
 }
 
 /// Runs the agent; with a listener, also the board on it. Returns why it stopped.
@@ -99,7 +97,7 @@ pub async fn run(config: DaemonConfig, board: Option<TcpListener>) -> DaemonErro
     let folder = watch.folder.clone();
     let mut resume =
         shared.shop.lock().ok().and_then(|s| s.resume(&address, &folder).ok()).unwrap_or_default();
-    if let Ok(Ok(unsent)) = shared.shop.lock().map(|s| s.unsent(false)) {
+    if let Ok(Ok(unsent)) = shared.shop.lock().map(|s| s.unsent(false, now())) {
         send(&shared, unsent);
     }
     let _retry = AbortOnDrop(tokio::spawn(retry_failed(shared.clone(), config.retry_every)));
@@ -140,13 +138,14 @@ pub async fn run(config: DaemonConfig, board: Option<TcpListener>) -> DaemonErro
     DaemonError::Imap(error)
 }
 
-/// Sends again, every `every`, the bills whose sending failed.
+/// Sends again, every `every`, the bills whose sending failed or that
+/// bounced and have waited long enough.
 async fn retry_failed(shared: Arc<Shared>, every: std::time::Duration) {
     let mut ticker = tokio::time::interval(every);
     ticker.tick().await;
     loop {
         ticker.tick().await;
-        if let Ok(Ok(failed)) = shared.shop.lock().map(|s| s.unsent(true)) {
+        if let Ok(Ok(failed)) = shared.shop.lock().map(|s| s.unsent(true, now())) {
             send(&shared, failed);
         }
     }
@@ -155,7 +154,7 @@ async fn retry_failed(shared: Arc<Shared>, every: std::time::Duration) {
 fn start(config: &DaemonConfig) -> Result<Arc<Shared>, DaemonError> {
     let shop = Shop::open(&config.shop_db)?;
     let smtp = Smtp::new(&config.account, &config.password)?;
-    Ok(Arc::new(Shared { shop: Mutex::new(shop), smtp, held: HeldBack::default() }))
+    Ok(Arc::new(Shared { shop: Mutex::new(shop), smtp }))
 }
 
 fn handle(shared: &Arc<Shared>, side: &MerchantSide<'_>, raw: &[u8], received: Received) {
@@ -164,7 +163,7 @@ fn handle(shared: &Arc<Shared>, side: &MerchantSide<'_>, raw: &[u8], received: R
         Received::Bounce(bounce) => {
             let take =
                 |id: &str, outcome: &str, reason: &str| shop.take_bounce(raw, id, outcome, reason, now());
-            if let Some(line) = shared.held.on_bounce(&bounce, take) {
+            if let Some(line) = held_back::on_bounce(&bounce, take) {
                 say(&line);
             }
         }
@@ -193,7 +192,6 @@ fn handle(shared: &Arc<Shared>, side: &MerchantSide<'_>, raw: &[u8], received: R
 }
 
 fn send(shared: &Arc<Shared>, mails: Vec<Outgoing>) {
-    let mails: Vec<Outgoing> = mails.into_iter().filter(|m| shared.held.ready(&m.message_id)).collect();
     if mails.is_empty() {
         return;
     }

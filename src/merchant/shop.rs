@@ -52,6 +52,11 @@ const MIGRATIONS: &[&str] = &[
         last_uid INTEGER NOT NULL,
         PRIMARY KEY (account, folder)
     );",
+    // 2: each try to send counted; a bounced mail's count of bounces and
+    // the time it waits until, kept so that a restart does not send it early.
+    "ALTER TABLE outbox ADD COLUMN attempts INTEGER NOT NULL DEFAULT 0;
+    ALTER TABLE outbox ADD COLUMN bounces INTEGER NOT NULL DEFAULT 0;
+    ALTER TABLE outbox ADD COLUMN not_before INTEGER;",
 ];
 
 #[derive(Debug, Clone, thiserror::Error)]
@@ -214,8 +219,9 @@ impl Shop {
     }
 
     /// Mails not sent yet; with `failed_only`, only those whose sending failed.
-    pub fn unsent(&self, failed_only: bool) -> Result<Vec<Outgoing>, ShopError> {
-        agent_outbox::unsent(&self.conn, failed_only).map_err(self.err())
+    /// Mails to send at `now`; see [`agent_outbox::unsent`].
+    pub fn unsent(&self, failed_only: bool, now: Timestamp) -> Result<Vec<Outgoing>, ShopError> {
+        agent_outbox::unsent(&self.conn, failed_only, now).map_err(self.err())
     }
 
     pub fn mark_sent(&self, message_id: &str, now: Timestamp) -> Result<(), ShopError> {

@@ -431,8 +431,9 @@ impl Ledger {
     }
 
     /// Mails queued and not yet sent (after a crash, or a failed send).
-    pub fn unsent(&self) -> Result<Vec<Outgoing>, LedgerError> {
-        agent_outbox::unsent(&self.conn, false).map_err(self.err())
+    /// Mails to send at `now`; see [`agent_outbox::unsent`].
+    pub fn unsent(&self, now: Timestamp) -> Result<Vec<Outgoing>, LedgerError> {
+        agent_outbox::unsent(&self.conn, false, now).map_err(self.err())
     }
 
     pub fn mark_sent(&self, message_id: &str, now: Timestamp) -> Result<(), LedgerError> {

@@ -76,4 +76,8 @@ pub const MIGRATIONS: &[&str] = &[
         last_uid INTEGER NOT NULL,
         PRIMARY KEY (account, folder)
     );",
+    // 2: a bounced mail's count of bounces and the time it waits until,
+    // kept so that a restart does not send it early.
+    "ALTER TABLE outbox ADD COLUMN bounces INTEGER NOT NULL DEFAULT 0;
+    ALTER TABLE outbox ADD COLUMN not_before INTEGER;",
 ];
