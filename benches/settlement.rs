@@ -373,6 +373,9 @@ struct HopWatch {
     address: &'static str,
     handed: mpsc::Receiver<(Instant, String)>,
     task: tokio::task::JoinHandle<()>,
+    /// The recipient's window, opened before each hop as its own last
+    /// mail out would have opened it; `None`: IDLE alone.
+    expecting: Option<Expecting>,
 }
 
 fn hop_watch(
@@ -382,9 +385,7 @@ fn hop_watch(
     eager: bool,
 ) -> HopWatch {
     let config = watch_config(world, address);
-    if eager {
-        config.expecting.expect_within(Duration::from_secs(24 * 3600));
-    }
+    let expecting = eager.then(|| config.expecting.clone());
     let (tx, handed) = mpsc::channel();
     let (ready_tx, ready) = mpsc::channel();
     let task = runtime.spawn(async move {
@@ -405,13 +406,16 @@ fn hop_watch(
         panic!("the hop watcher stopped: {error}");
     });
     ready.recv_timeout(Duration::from_secs(30)).unwrap();
-    HopWatch { address, handed, task }
+    HopWatch { address, handed, task, expecting }
 }
 
 fn hop(runtime: &tokio::runtime::Runtime, smtp: &Smtp, watch: &HopWatch) -> Duration {
     let terms = accounts::terms(ORDERER, watch.address, agents::BANK, 100);
     let [order, _] = compose::order(&terms);
     let mail = order.build(wallet::now(), &mut rand::rng());
+    if let Some(expecting) = &watch.expecting {
+        expecting.expect_within(ANSWER_WINDOW);
+    }
     let started = Instant::now();
     runtime.block_on(smtp.send(&mail)).unwrap();
     loop {

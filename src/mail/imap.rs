@@ -260,9 +260,9 @@ async fn run_session(
             let _ = timed(session.logout()).await;
             return Err(ImapError::Stopped);
         }
-        look = if config.expecting.is_open() {
+        look = if let Some(pace) = config.expecting.pace(config.eager_poll) {
             // An answer is due: ask rather than wait for IDLE's announcement.
-            tokio::time::sleep(config.eager_poll).await;
+            tokio::time::sleep(pace).await;
             timed(session.noop()).await?;
             false
         } else if use_idle {
