@@ -24,7 +24,8 @@ use std::time::{Duration, Instant};
 
 use tokio::sync::Notify;
 
-/// How long after a mail goes out an answer is looked for eagerly.
+/// The longest an answer is looked for eagerly after a mail goes out;
+/// the slowing pace ends the looks sooner (after about 4 s).
 pub const ANSWER_WINDOW: Duration = Duration::from_secs(120);
 
 /// How often the watcher asks at most while a window is open.
