@@ -490,3 +490,64 @@ fn initials_for_board_records_are_checked_and_kept() {
     assert_eq!(again.initials.as_deref(), Some("T.S."));
     let _ = std::fs::remove_dir_all(dir);
 }
+
+/// Types `text` into the field `id`, then presses Enter in it; returns the
+/// texts on screen before Enter.
+fn type_and_enter(
+    state: &mut new_payment::State,
+    tr: &Tr,
+    book: &Book,
+    id: &'static str,
+    text: &str,
+) -> Vec<String> {
+    // One key at a time, each on the form as the last one left it (as
+    // the app shows it).
+    for key in text.chars() {
+        let mut ui = simulator(state.view(tr, Some(&orderer()), book));
+        ui.click(iced_test::selector::id(id)).expect("the field is on screen");
+        let _ = ui.tap_key(iced::keyboard::key::Named::End);
+        let _ = ui.typewrite(&key.to_string());
+        let messages: Vec<_> = ui.into_messages().collect();
+        let _ = apply(state, messages, book);
+    }
+    let mut ui = simulator(state.view(tr, Some(&orderer()), book));
+    let listed = texts(&mut ui);
+    ui.click(iced_test::selector::id(id)).expect("the field is on screen");
+    let _ = ui.tap_key(iced::keyboard::key::Named::Enter);
+    let messages: Vec<_> = ui.into_messages().collect();
+    let _ = apply(state, messages, book);
+    listed
+}
+
+/// Merchant and currency are chosen from the keyboard: typing lists the
+/// matches (replacing the value shown), Enter takes the first.
+#[test]
+fn merchant_and_currency_are_chosen_by_typing() {
+    let tr = Tr::new(Lang::En);
+    let mut book = book();
+    book.merchants.push(Merchant {
+        address: "tea@leaves.example".parse().unwrap(),
+        name: "Leaves".into(),
+        bank: Some(bank()),
+        board: None,
+        figures: vec![Method::Confirm],
+    });
+    let mut state = new_payment::State::new(&book);
+
+    let listed = type_and_enter(&mut state, &tr, &book, new_payment::MERCHANT_INPUT, "LEAV");
+    assert!(listed.iter().any(|t| t == "tea@leaves.example"), "the match is listed: {listed:?}");
+    assert!(!listed.iter().any(|t| t == "shop@example.com"), "the other merchant is not: {listed:?}");
+    let listed = type_and_enter(&mut state, &tr, &book, new_payment::CURRENCY_INPUT, "usd");
+    assert!(listed.iter().any(|t| t == "USD"), "{listed:?}");
+
+    let _ = state.update(new_payment::Message::Amount("12.50".into()), Some(&orderer()), &book);
+    let order = state
+        .order(Some(&orderer()), &book, mailpay::wallet::now(), OrderId::generate(&mut rand::rng()))
+        .unwrap();
+    assert_eq!(order.terms.merchant.as_str(), "tea@leaves.example");
+    assert_eq!(order.terms.bank, bank(), "the merchant's bank came with it");
+    assert_eq!(order.terms.amount, Money::parse_major("12.50", "USD".parse().unwrap()).unwrap());
+    let mut ui = simulator(state.view(&tr, Some(&orderer()), &book));
+    let shown = texts(&mut ui);
+    assert!(!shown.iter().any(|t| t == "USD"), "the list is gone once chosen: {shown:?}");
+}

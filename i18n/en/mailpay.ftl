@@ -109,6 +109,7 @@ payment-from = Paying from { $address }
 payment-no-account = No mail account is set up yet.
 payment-merchant = Merchant
 payment-bank = Bank
+payment-search = Type to search, or use the arrow keys
 payment-items = Items or description
 payment-item-placeholder = e.g. 2 x Green tea @ 600 JPY, or just a description
 payment-add-item = + Add a line

@@ -109,6 +109,7 @@ payment-from = 支払元：{ $address }
 payment-no-account = メールアカウントがまだ設定されていません。
 payment-merchant = 注文先
 payment-bank = 銀行
+payment-search = 入力して検索、または矢印キーで選択
 payment-items = 品目または説明
 payment-item-placeholder = 例：2 x 緑茶 @ 600 JPY、または説明だけ
 payment-add-item = ＋ 行を追加

@@ -1,7 +1,7 @@
 //! Banks and merchants: the address book a payment is made from. A
 //! merchant can be imported from its `mailpay:` link.
 
-use iced::widget::{button, checkbox, column, pick_list, row, scrollable, text};
+use iced::widget::{button, checkbox, column, row, scrollable, text};
 use iced::{Element, Fill};
 
 use crate::i18n::Tr;
@@ -11,6 +11,8 @@ use crate::store::book::{Bank, Merchant};
 use crate::tr;
 use crate::ui::backend::Book;
 use crate::ui::widget;
+
+pub const MERCHANT_BANK_INPUT: &str = "contacts-merchant-bank";
 
 const FIGURES: [Method; 4] = [Method::Confirm, Method::Cheque, Method::Board, Method::All];
 
@@ -23,6 +25,8 @@ pub struct State {
     merchant_address: String,
     merchant_name: String,
     merchant_bank: Option<String>,
+    /// What is typed into the merchant's bank field while choosing.
+    merchant_bank_typed: Option<String>,
     merchant_board: String,
     figures: [bool; 4],
     link: String,
@@ -40,6 +44,7 @@ pub enum Message {
     EditBank(usize),
     MerchantAddress(String),
     MerchantName(String),
+    MerchantBankTyped(String),
     MerchantBank(String),
     MerchantBoard(String),
     Figure(usize, bool),
@@ -140,7 +145,15 @@ impl State {
             }
             Message::MerchantAddress(v) => self.merchant_address = v,
             Message::MerchantName(v) => self.merchant_name = v,
-            Message::MerchantBank(v) => self.merchant_bank = Some(v),
+            Message::MerchantBankTyped(v) => {
+                let typed =
+                    widget::typed_into(self.merchant_bank_typed.as_deref(), self.merchant_bank.clone(), v);
+                self.merchant_bank_typed = Some(typed);
+            }
+            Message::MerchantBank(v) => {
+                self.merchant_bank_typed = None;
+                self.merchant_bank = Some(v);
+            }
             Message::MerchantBoard(v) => self.merchant_board = v,
             Message::Figure(i, on) => {
                 if let Some(f) = self.figures.get_mut(i) {
@@ -156,6 +169,7 @@ impl State {
                     self.merchant_address = m.address.to_string();
                     self.merchant_name = m.name.clone();
                     self.merchant_bank = m.bank.as_ref().map(ToString::to_string);
+                    self.merchant_bank_typed = None;
                     self.merchant_board = m.board.clone().unwrap_or_default();
                     self.figures = FIGURES.map(|f| m.accepts(f));
                 }
@@ -179,6 +193,7 @@ impl State {
                             self.bank_address = bank.to_string();
                         }
                         self.merchant_bank = Some(bank.to_string());
+                        self.merchant_bank_typed = None;
                     }
                     self.problem = None;
                 }
@@ -289,7 +304,17 @@ impl State {
                     .spacing(8),
                     column![
                         text(tr!(tr, "contacts-merchant-bank")).size(14),
-                        pick_list(bank_choices, self.merchant_bank.clone(), Message::MerchantBank).padding(6)
+                        widget::Choice {
+                            id: MERCHANT_BANK_INPUT,
+                            options: &bank_choices,
+                            chosen: self.merchant_bank.as_ref(),
+                            typed: self.merchant_bank_typed.as_deref(),
+                        }
+                        .view(
+                            &tr!(tr, "payment-search"),
+                            Message::MerchantBankTyped,
+                            Message::MerchantBank
+                        )
                     ]
                     .spacing(4),
                     widget::field(

@@ -4,7 +4,7 @@
 //! screen follows each mail: recorded, sending, accepted or failed with
 //! the server's reason, and Retry sends only what did not go.
 
-use iced::widget::{button, checkbox, column, container, pick_list, row, scrollable, text, text_input};
+use iced::widget::{button, checkbox, column, container, row, scrollable, text, text_input};
 use iced::{Element, Fill};
 
 use crate::i18n::Tr;
@@ -21,6 +21,9 @@ use crate::wallet::Sent;
 const EXPIRES_IN_SECONDS: i64 = 24 * 3600;
 
 pub const AMOUNT_INPUT: &str = "payment-amount";
+pub const MERCHANT_INPUT: &str = "payment-merchant";
+pub const BANK_INPUT: &str = "payment-bank";
+pub const CURRENCY_INPUT: &str = "payment-currency";
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum MailStatus {
@@ -62,6 +65,37 @@ pub struct State {
     auto_confirm: bool,
     stage: Stage,
     error: Option<String>,
+    choices: Choices,
+    /// What is typed into the merchant, bank and currency fields while
+    /// choosing (see [`widget::Choice`]).
+    typed: [Option<String>; 3],
+}
+
+/// What the merchant, bank and currency fields choose from.
+struct Choices {
+    merchants: Vec<String>,
+    banks: Vec<String>,
+    currencies: Vec<Currency>,
+}
+
+/// Which of the three choices.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Field {
+    Merchant = 0,
+    Bank = 1,
+    Currency = 2,
+}
+
+impl Choices {
+    /// The book's merchants and banks, with `merchant` and `bank` (from a
+    /// link) when the book does not know them.
+    fn new(book: &Book, merchant: Option<&str>, bank: Option<&str>) -> Choices {
+        let mut merchants: Vec<String> = book.merchants.iter().map(|m| m.address.to_string()).collect();
+        merchants.extend(merchant.map(str::to_string).filter(|m| !merchants.contains(m)));
+        let mut banks: Vec<String> = book.banks.iter().map(|b| b.address.to_string()).collect();
+        banks.extend(bank.map(str::to_string).filter(|b| !banks.contains(b)));
+        Choices { merchants, banks, currencies: Currency::all().collect() }
+    }
 }
 
 /// Password A (generated or typed) never shows.
@@ -80,6 +114,8 @@ impl std::fmt::Debug for State {
 
 #[derive(Clone)]
 pub enum Message {
+    /// Typed into the merchant, bank or currency field.
+    Typed(Field, String),
     Merchant(String),
     Bank(String),
     Item(usize, String),
@@ -104,6 +140,7 @@ impl std::fmt::Debug for Message {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
             Message::OwnPassword(_) => f.write_str("OwnPassword(<redacted>)"),
+            Message::Typed(field, text) => write!(f, "Typed({field:?}, {text:?})"),
             Message::Merchant(m) => write!(f, "Merchant({m:?})"),
             Message::Amount(a) => write!(f, "Amount({a:?})"),
             Message::Pay => f.write_str("Pay"),
@@ -122,8 +159,9 @@ pub enum Action {
     Retry(OrderId),
 }
 
-impl Default for State {
-    fn default() -> Self {
+impl State {
+    /// An empty form, choosing among the merchants and banks of `book`.
+    pub fn new(book: &Book) -> Self {
         State {
             merchant: None,
             bank: None,
@@ -138,11 +176,11 @@ impl Default for State {
             auto_confirm: false,
             stage: Stage::Editing,
             error: None,
+            choices: Choices::new(book, None, None),
+            typed: Default::default(),
         }
     }
-}
 
-impl State {
     /// A form for `merchant` with its designated bank.
     pub fn for_merchant(merchant: &EmailAddress, book: &Book) -> State {
         let bank = book
@@ -151,7 +189,8 @@ impl State {
             .find(|m| &m.address == merchant)
             .and_then(|m| m.bank.as_ref())
             .map(ToString::to_string);
-        State { merchant: Some(merchant.to_string()), bank, ..State::default() }
+        let choices = Choices::new(book, Some(merchant.as_str()), bank.as_deref());
+        State { merchant: Some(merchant.to_string()), bank, choices, ..State::new(book) }
     }
 
     /// A form filled from a merchant's `mailpay:` link.
@@ -159,6 +198,7 @@ impl State {
         let mut state = State::for_merchant(&link.merchant, book);
         if let Some(bank) = &link.bank {
             state.bank = Some(bank.to_string());
+            state.choices = Choices::new(book, state.merchant.as_deref(), state.bank.as_deref());
         }
         if let Some(amount) = link.amount {
             state.amount = amount.major_string();
@@ -166,6 +206,23 @@ impl State {
         }
         state.reference = link.reference.clone();
         state
+    }
+
+    fn choice(&self, field: Field) -> widget::Choice<'_, String> {
+        let (id, options, chosen) = match field {
+            Field::Bank => (BANK_INPUT, &self.choices.banks, self.bank.as_ref()),
+            _ => (MERCHANT_INPUT, &self.choices.merchants, self.merchant.as_ref()),
+        };
+        widget::Choice { id, options, chosen, typed: self.typed[field as usize].as_deref() }
+    }
+
+    fn currency_choice(&self) -> widget::Choice<'_, Currency> {
+        widget::Choice {
+            id: CURRENCY_INPUT,
+            options: &self.choices.currencies,
+            chosen: self.currency.as_ref(),
+            typed: self.typed[Field::Currency as usize].as_deref(),
+        }
     }
 
     pub fn stage(&self) -> &Stage {
@@ -285,7 +342,17 @@ impl State {
 
     pub fn update(&mut self, message: Message, orderer: Option<&EmailAddress>, book: &Book) -> Action {
         match message {
+            Message::Typed(field, text) => {
+                let chosen = match field {
+                    Field::Merchant => self.merchant.clone(),
+                    Field::Bank => self.bank.clone(),
+                    Field::Currency => self.currency.map(|c| c.to_string()),
+                };
+                let text = widget::typed_into(self.typed[field as usize].as_deref(), chosen, text);
+                self.typed[field as usize] = Some(text);
+            }
             Message::Merchant(m) => {
+                self.typed = Default::default();
                 self.bank = book
                     .merchants
                     .iter()
@@ -297,7 +364,10 @@ impl State {
                 self.cheque = false;
                 self.board = false;
             }
-            Message::Bank(b) => self.bank = Some(b),
+            Message::Bank(b) => {
+                self.typed[Field::Bank as usize] = None;
+                self.bank = Some(b);
+            }
             Message::Item(i, text) => {
                 if let Some(item) = self.items.get_mut(i) {
                     *item = text;
@@ -310,7 +380,10 @@ impl State {
                 }
             }
             Message::Amount(a) => self.amount = a,
-            Message::Currency(c) => self.currency = Some(c),
+            Message::Currency(c) => {
+                self.typed[Field::Currency as usize] = None;
+                self.currency = Some(c);
+            }
             Message::Regenerate => self.password = PasswordA::generate(&mut rand::rng()),
             Message::UseOwnPassword(on) => self.own_password = on.then(String::new),
             Message::OwnPassword(p) => self.own_password = Some(p),
@@ -380,7 +453,7 @@ impl State {
                     }
                 }
             }
-            Message::Another => *self = State::default(),
+            Message::Another => *self = State::new(book),
         }
         Action::None
     }
@@ -394,10 +467,7 @@ impl State {
         if let Stage::Sending { order, mails } = &self.stage {
             return self.progress(tr, order, mails);
         }
-        let mut merchants: Vec<String> = book.merchants.iter().map(|m| m.address.to_string()).collect();
-        merchants.extend(self.merchant.clone().filter(|m| !merchants.contains(m)));
-        let mut banks: Vec<String> = book.banks.iter().map(|b| b.address.to_string()).collect();
-        banks.extend(self.bank.clone().filter(|b| !banks.contains(b)));
+        let search = tr!(tr, "payment-search");
         let known =
             self.merchant.as_deref().and_then(|m| book.merchants.iter().find(|k| k.address.as_str() == m));
         let bank_key = self
@@ -457,13 +527,17 @@ impl State {
             row![
                 column![
                     text(tr!(tr, "payment-merchant")).size(14),
-                    pick_list(merchants, self.merchant.clone(), Message::Merchant).padding(6).width(Fill)
+                    self.choice(Field::Merchant).view(
+                        &search,
+                        |t| Message::Typed(Field::Merchant, t),
+                        Message::Merchant
+                    )
                 ]
                 .spacing(4)
                 .width(Fill),
                 column![
                     text(tr!(tr, "payment-bank")).size(14),
-                    pick_list(banks, self.bank.clone(), Message::Bank).padding(6).width(Fill)
+                    self.choice(Field::Bank).view(&search, |t| Message::Typed(Field::Bank, t), Message::Bank)
                 ]
                 .spacing(4)
                 .width(Fill),
@@ -485,8 +559,12 @@ impl State {
                 .width(Fill),
                 column![
                     text(tr!(tr, "payment-currency")).size(14),
-                    pick_list(Currency::all().collect::<Vec<_>>(), self.currency, Message::Currency)
-                        .padding(6)
+                    container(self.currency_choice().view(
+                        "JPY",
+                        |t| Message::Typed(Field::Currency, t),
+                        Message::Currency
+                    ))
+                    .width(120)
                 ]
                 .spacing(4),
             ]
