@@ -66,7 +66,9 @@ shot history
 click 945 146; shot history-detail
 click 95 98
 click 849 265 2; shot approval
-click 95 61; shot new-payment
+click 95 61; click 399 122 0.3
+xdotool windowfocus --sync "\$(xdotool search --name MailPay | head -1)"
+xdotool type --delay 50 ex; sleep 1; shot new-payment
 click 95 145; shot banks-and-merchants
 click 95 192; shot settings
 SCRIPT
