@@ -16,7 +16,7 @@ use mailpay::protocol::{EmailAddress, Method, Money, OrderId};
 use mailpay::store::book::{Bank, Merchant};
 use mailpay::ui::app::{App, Message, Nav, Screen};
 use mailpay::ui::backend::{self, Book, Home, Loaded};
-use mailpay::ui::screen::{approval, new_payment, settings};
+use mailpay::ui::screen::{approval, history, new_payment, settings};
 use mailpay::wallet::Sent;
 use protocol_support::{confirm_for, money, terms};
 
@@ -550,4 +550,38 @@ fn merchant_and_currency_are_chosen_by_typing() {
     let mut ui = simulator(state.view(&tr, Some(&orderer()), &book));
     let shown = texts(&mut ui);
     assert!(!shown.iter().any(|t| t == "USD"), "the list is gone once chosen: {shown:?}");
+}
+
+/// The history's state filter is chosen from the keyboard too: "sett",
+/// Enter, and the list is reloaded with only settled payments.
+#[test]
+fn the_history_state_filter_is_chosen_by_typing() {
+    let tr = Tr::new(Lang::En);
+    let mut state = history::State::default();
+    let mut actions = Vec::new();
+    for key in "sett".chars() {
+        let mut ui = simulator(state.view(&tr));
+        ui.click(iced_test::selector::id(history::STATE_FILTER)).expect("the filter is on screen");
+        let _ = ui.tap_key(iced::keyboard::key::Named::End);
+        let _ = ui.typewrite(&key.to_string());
+        let messages: Vec<_> = ui.into_messages().collect();
+        actions.extend(messages.into_iter().map(|m| state.update(m)));
+    }
+    let mut ui = simulator(state.view(&tr));
+    let listed = texts(&mut ui);
+    assert!(listed.iter().any(|t| t == "Settled"), "{listed:?}");
+    assert!(!listed.iter().any(|t| t == "Declined"), "{listed:?}");
+    ui.click(iced_test::selector::id(history::STATE_FILTER)).expect("the filter is on screen");
+    let _ = ui.tap_key(iced::keyboard::key::Named::Enter);
+    let messages: Vec<_> = ui.into_messages().collect();
+    actions.extend(messages.into_iter().map(|m| state.update(m)));
+    let query = actions
+        .into_iter()
+        .find_map(|a| match a {
+            history::Action::Load(query) => Some(query),
+            _ => None,
+        })
+        .expect("Enter reloads the list");
+    assert_eq!(query.state.as_deref(), Some("settled"));
+    assert_eq!(state.query().state.as_deref(), Some("settled"));
 }

@@ -58,11 +58,11 @@ pub struct Choice<'a, T> {
 }
 
 /// What a [`Choice`]'s field holds after a key left `text` in it: the
-/// first key typed after the chosen value (`typed` is `None`) replaces it,
-/// as if it were selected.
-pub fn typed_into(typed: Option<&str>, chosen: Option<String>, text: String) -> String {
-    match (typed, chosen) {
-        (None, Some(chosen)) if text.len() > chosen.len() && text.starts_with(&chosen) => {
+/// first key typed after the chosen value (nothing typed yet) replaces
+/// it, as if it were selected.
+fn typed_into(typing: bool, chosen: Option<&str>, text: String) -> String {
+    match chosen {
+        Some(chosen) if !typing && text.len() > chosen.len() && text.starts_with(chosen) => {
             text[chosen.len()..].to_string()
         }
         _ => text,
@@ -85,13 +85,15 @@ impl<'a, T: ToString + Clone> Choice<'a, T> {
         on_pick: impl Fn(T) -> M,
     ) -> Element<'e, M> {
         let matches = self.matches();
-        let shown = match self.typed {
-            Some(typed) => typed.to_string(),
-            None => self.chosen.map(ToString::to_string).unwrap_or_default(),
-        };
+        let chosen = self.chosen.map(ToString::to_string);
+        let typing = self.typed.is_some();
+        let shown = self.typed.map(str::to_string).or_else(|| chosen.clone()).unwrap_or_default();
         let first = matches.first().map(|m| on_pick((*m).clone()));
-        let input =
-            text_input(placeholder, &shown).id(self.id).on_input(on_type).on_submit_maybe(first).padding(6);
+        let input = text_input(placeholder, &shown)
+            .id(self.id)
+            .on_input(move |text| on_type(typed_into(typing, chosen.as_deref(), text)))
+            .on_submit_maybe(first)
+            .padding(6);
         let list = matches.iter().take(MATCHES_SHOWN).fold(column![], |list, option| {
             list.push(
                 iced::widget::button(text(option.to_string()).size(14))

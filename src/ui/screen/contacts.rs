@@ -145,11 +145,7 @@ impl State {
             }
             Message::MerchantAddress(v) => self.merchant_address = v,
             Message::MerchantName(v) => self.merchant_name = v,
-            Message::MerchantBankTyped(v) => {
-                let typed =
-                    widget::typed_into(self.merchant_bank_typed.as_deref(), self.merchant_bank.clone(), v);
-                self.merchant_bank_typed = Some(typed);
-            }
+            Message::MerchantBankTyped(v) => self.merchant_bank_typed = Some(v),
             Message::MerchantBank(v) => {
                 self.merchant_bank_typed = None;
                 self.merchant_bank = Some(v);

@@ -2,7 +2,7 @@
 //! SQL (see `store::history`); a detail with the timeline of every mail
 //! sent and received, each raw mail viewable; CSV export.
 
-use iced::widget::{button, column, container, pick_list, row, scrollable, text, text_input};
+use iced::widget::{button, column, container, row, scrollable, text, text_input};
 use iced::{Element, Fill};
 
 use crate::i18n::Tr;
@@ -13,6 +13,7 @@ use crate::ui::widget;
 
 /// Rows shown at once; the count says how many match in all.
 pub const PAGE: usize = 200;
+pub const STATE_FILTER: &str = "history-state";
 
 pub const STATES: [&str; 10] = [
     "draft",
@@ -44,6 +45,8 @@ impl std::fmt::Display for StateChoice {
 pub struct State {
     text: String,
     state: Option<&'static str>,
+    /// What is typed into the state filter while choosing.
+    state_typed: Option<String>,
     page: Page,
     /// How long the last query took, in milliseconds.
     took_ms: u128,
@@ -61,6 +64,7 @@ struct Detail {
 #[derive(Debug, Clone)]
 pub enum Message {
     Search(String),
+    FilterTyped(String),
     Filter(StateChoice),
     Loaded(Result<(Page, u128), String>),
     Open(String),
@@ -98,7 +102,9 @@ impl State {
                 self.text = t;
                 return Action::Load(self.query());
             }
+            Message::FilterTyped(t) => self.state_typed = Some(t),
             Message::Filter(choice) => {
+                self.state_typed = None;
                 self.state = choice.code;
                 return Action::Load(self.query());
             }
@@ -148,13 +154,22 @@ impl State {
         choices.extend(
             STATES.iter().map(|s| StateChoice { code: Some(*s), label: tr.dynamic(&format!("state-{s}")) }),
         );
-        let selected = choices.iter().find(|c| c.code == self.state).cloned();
+        let selected = choices.iter().find(|c| c.code == self.state);
         let controls = row![
             text_input(&tr!(tr, "history-search"), &self.text)
                 .on_input(Message::Search)
                 .padding(6)
                 .width(Fill),
-            pick_list(choices, selected, Message::Filter).padding(6),
+            container(
+                widget::Choice {
+                    id: STATE_FILTER,
+                    options: &choices,
+                    chosen: selected,
+                    typed: self.state_typed.as_deref(),
+                }
+                .view(&tr!(tr, "payment-search"), Message::FilterTyped, Message::Filter)
+            )
+            .width(220),
             button(text(tr!(tr, "history-export"))).style(button::secondary).on_press(Message::Export),
         ]
         .spacing(8);

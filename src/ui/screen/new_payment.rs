@@ -342,15 +342,7 @@ impl State {
 
     pub fn update(&mut self, message: Message, orderer: Option<&EmailAddress>, book: &Book) -> Action {
         match message {
-            Message::Typed(field, text) => {
-                let chosen = match field {
-                    Field::Merchant => self.merchant.clone(),
-                    Field::Bank => self.bank.clone(),
-                    Field::Currency => self.currency.map(|c| c.to_string()),
-                };
-                let text = widget::typed_into(self.typed[field as usize].as_deref(), chosen, text);
-                self.typed[field as usize] = Some(text);
-            }
+            Message::Typed(field, text) => self.typed[field as usize] = Some(text),
             Message::Merchant(m) => {
                 self.typed = Default::default();
                 self.bank = book
