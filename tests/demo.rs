@@ -119,9 +119,9 @@ async fn figure_4_all_combined_cheque_board_and_confirmation() {
 async fn the_demo_refuses_mail_to_strangers() {
     let loaded = backend::start_demo().await.unwrap();
     let session = loaded.session.clone().unwrap();
+    let mut form = new_payment::State::default();
     let orderer = session.account.address.clone();
     let book = loaded.book.clone();
-    let mut form = new_payment::State::new(&book);
     let _ =
         form.update(new_payment::Message::Merchant("elsewhere@shop.example".into()), Some(&orderer), &book);
     let _ = form.update(new_payment::Message::Bank(mailpay::demo::BANK.into()), Some(&orderer), &book);

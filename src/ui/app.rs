@@ -329,7 +329,7 @@ impl App {
 
     fn navigate(&mut self, nav: Nav) -> Task<Message> {
         match nav {
-            Nav::Pay => self.screen = Screen::Pay(new_payment::State::new(&self.book)),
+            Nav::Pay => self.screen = Screen::Pay(new_payment::State::default()),
             Nav::Contacts => self.screen = Screen::Contacts(contacts::State::new()),
             Nav::Settings => self.screen = Screen::Settings,
             Nav::History => {

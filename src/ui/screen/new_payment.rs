@@ -65,37 +65,19 @@ pub struct State {
     auto_confirm: bool,
     stage: Stage,
     error: Option<String>,
-    choices: Choices,
     /// What is typed into the merchant, bank and currency fields while
     /// choosing (see [`widget::Choice`]).
-    typed: [Option<String>; 3],
+    merchant_typed: Option<String>,
+    bank_typed: Option<String>,
+    currency_typed: Option<String>,
 }
 
-/// What the merchant, bank and currency fields choose from.
-struct Choices {
-    merchants: Vec<String>,
-    banks: Vec<String>,
-    currencies: Vec<Currency>,
-}
-
-/// Which of the three choices.
+/// The fields chosen by typing.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Field {
-    Merchant = 0,
-    Bank = 1,
-    Currency = 2,
-}
-
-impl Choices {
-    /// The book's merchants and banks, with `merchant` and `bank` (from a
-    /// link) when the book does not know them.
-    fn new(book: &Book, merchant: Option<&str>, bank: Option<&str>) -> Choices {
-        let mut merchants: Vec<String> = book.merchants.iter().map(|m| m.address.to_string()).collect();
-        merchants.extend(merchant.map(str::to_string).filter(|m| !merchants.contains(m)));
-        let mut banks: Vec<String> = book.banks.iter().map(|b| b.address.to_string()).collect();
-        banks.extend(bank.map(str::to_string).filter(|b| !banks.contains(b)));
-        Choices { merchants, banks, currencies: Currency::all().collect() }
-    }
+    Merchant,
+    Bank,
+    Currency,
 }
 
 /// Password A (generated or typed) never shows.
@@ -159,9 +141,8 @@ pub enum Action {
     Retry(OrderId),
 }
 
-impl State {
-    /// An empty form, choosing among the merchants and banks of `book`.
-    pub fn new(book: &Book) -> Self {
+impl Default for State {
+    fn default() -> Self {
         State {
             merchant: None,
             bank: None,
@@ -176,11 +157,14 @@ impl State {
             auto_confirm: false,
             stage: Stage::Editing,
             error: None,
-            choices: Choices::new(book, None, None),
-            typed: Default::default(),
+            merchant_typed: None,
+            bank_typed: None,
+            currency_typed: None,
         }
     }
+}
 
+impl State {
     /// A form for `merchant` with its designated bank.
     pub fn for_merchant(merchant: &EmailAddress, book: &Book) -> State {
         let bank = book
@@ -189,8 +173,7 @@ impl State {
             .find(|m| &m.address == merchant)
             .and_then(|m| m.bank.as_ref())
             .map(ToString::to_string);
-        let choices = Choices::new(book, Some(merchant.as_str()), bank.as_deref());
-        State { merchant: Some(merchant.to_string()), bank, choices, ..State::new(book) }
+        State { merchant: Some(merchant.to_string()), bank, ..State::default() }
     }
 
     /// A form filled from a merchant's `mailpay:` link.
@@ -198,7 +181,6 @@ impl State {
         let mut state = State::for_merchant(&link.merchant, book);
         if let Some(bank) = &link.bank {
             state.bank = Some(bank.to_string());
-            state.choices = Choices::new(book, state.merchant.as_deref(), state.bank.as_deref());
         }
         if let Some(amount) = link.amount {
             state.amount = amount.major_string();
@@ -206,23 +188,6 @@ impl State {
         }
         state.reference = link.reference.clone();
         state
-    }
-
-    fn choice(&self, field: Field) -> widget::Choice<'_, String> {
-        let (id, options, chosen) = match field {
-            Field::Bank => (BANK_INPUT, &self.choices.banks, self.bank.as_ref()),
-            _ => (MERCHANT_INPUT, &self.choices.merchants, self.merchant.as_ref()),
-        };
-        widget::Choice { id, options, chosen, typed: self.typed[field as usize].as_deref() }
-    }
-
-    fn currency_choice(&self) -> widget::Choice<'_, Currency> {
-        widget::Choice {
-            id: CURRENCY_INPUT,
-            options: &self.choices.currencies,
-            chosen: self.currency.as_ref(),
-            typed: self.typed[Field::Currency as usize].as_deref(),
-        }
     }
 
     pub fn stage(&self) -> &Stage {
@@ -342,9 +307,17 @@ impl State {
 
     pub fn update(&mut self, message: Message, orderer: Option<&EmailAddress>, book: &Book) -> Action {
         match message {
-            Message::Typed(field, text) => self.typed[field as usize] = Some(text),
+            Message::Typed(field, text) => {
+                let typed = match field {
+                    Field::Merchant => &mut self.merchant_typed,
+                    Field::Bank => &mut self.bank_typed,
+                    Field::Currency => &mut self.currency_typed,
+                };
+                *typed = Some(text);
+            }
             Message::Merchant(m) => {
-                self.typed = Default::default();
+                // The merchant's bank comes with it.
+                (self.merchant_typed, self.bank_typed) = (None, None);
                 self.bank = book
                     .merchants
                     .iter()
@@ -357,7 +330,7 @@ impl State {
                 self.board = false;
             }
             Message::Bank(b) => {
-                self.typed[Field::Bank as usize] = None;
+                self.bank_typed = None;
                 self.bank = Some(b);
             }
             Message::Item(i, text) => {
@@ -373,7 +346,7 @@ impl State {
             }
             Message::Amount(a) => self.amount = a,
             Message::Currency(c) => {
-                self.typed[Field::Currency as usize] = None;
+                self.currency_typed = None;
                 self.currency = Some(c);
             }
             Message::Regenerate => self.password = PasswordA::generate(&mut rand::rng()),
@@ -445,7 +418,7 @@ impl State {
                     }
                 }
             }
-            Message::Another => *self = State::new(book),
+            Message::Another => *self = State::default(),
         }
         Action::None
     }
@@ -459,6 +432,11 @@ impl State {
         if let Stage::Sending { order, mails } = &self.stage {
             return self.progress(tr, order, mails);
         }
+        let mut merchants: Vec<String> = book.merchants.iter().map(|m| m.address.to_string()).collect();
+        merchants.extend(self.merchant.clone().filter(|m| !merchants.contains(m)));
+        let mut banks: Vec<String> = book.banks.iter().map(|b| b.address.to_string()).collect();
+        banks.extend(self.bank.clone().filter(|b| !banks.contains(b)));
+        let currencies: Vec<Currency> = Currency::all().collect();
         let search = tr!(tr, "payment-search");
         let known =
             self.merchant.as_deref().and_then(|m| book.merchants.iter().find(|k| k.address.as_str() == m));
@@ -519,7 +497,13 @@ impl State {
             row![
                 column![
                     text(tr!(tr, "payment-merchant")).size(14),
-                    self.choice(Field::Merchant).view(
+                    widget::Choice {
+                        id: MERCHANT_INPUT,
+                        options: &merchants,
+                        chosen: self.merchant.as_ref(),
+                        typed: self.merchant_typed.as_deref(),
+                    }
+                    .view(
                         &search,
                         |t| Message::Typed(Field::Merchant, t),
                         Message::Merchant
@@ -529,7 +513,13 @@ impl State {
                 .width(Fill),
                 column![
                     text(tr!(tr, "payment-bank")).size(14),
-                    self.choice(Field::Bank).view(&search, |t| Message::Typed(Field::Bank, t), Message::Bank)
+                    widget::Choice {
+                        id: BANK_INPUT,
+                        options: &banks,
+                        chosen: self.bank.as_ref(),
+                        typed: self.bank_typed.as_deref(),
+                    }
+                    .view(&search, |t| Message::Typed(Field::Bank, t), Message::Bank)
                 ]
                 .spacing(4)
                 .width(Fill),
@@ -551,11 +541,19 @@ impl State {
                 .width(Fill),
                 column![
                     text(tr!(tr, "payment-currency")).size(14),
-                    container(self.currency_choice().view(
-                        "JPY",
-                        |t| Message::Typed(Field::Currency, t),
-                        Message::Currency
-                    ))
+                    container(
+                        widget::Choice {
+                            id: CURRENCY_INPUT,
+                            options: &currencies,
+                            chosen: self.currency.as_ref(),
+                            typed: self.currency_typed.as_deref(),
+                        }
+                        .view(
+                            "JPY",
+                            |t| Message::Typed(Field::Currency, t),
+                            Message::Currency
+                        )
+                    )
                     .width(120)
                 ]
                 .spacing(4),
