@@ -218,8 +218,8 @@ impl Shop {
         Ok(Handled { duplicate: false, note: verdict.note, outgoing })
     }
 
-    /// Mails not sent yet; with `failed_only`, only those whose sending failed.
-    /// Mails to send at `now`; see [`agent_outbox::unsent`].
+    /// Mails not sent yet and not held back at `now`; with `failed_only`,
+    /// only those whose sending failed; see [`agent_outbox::unsent`].
     pub fn unsent(&self, failed_only: bool, now: Timestamp) -> Result<Vec<Outgoing>, ShopError> {
         agent_outbox::unsent(&self.conn, failed_only, now).map_err(self.err())
     }

@@ -430,8 +430,8 @@ impl Ledger {
         Ok(done)
     }
 
-    /// Mails queued and not yet sent (after a crash, or a failed send).
-    /// Mails to send at `now`; see [`agent_outbox::unsent`].
+    /// Mails queued and not yet sent (after a crash, or a failed send) and
+    /// not held back at `now`; see [`agent_outbox::unsent`].
     pub fn unsent(&self, now: Timestamp) -> Result<Vec<Outgoing>, LedgerError> {
         agent_outbox::unsent(&self.conn, false, now).map_err(self.err())
     }
