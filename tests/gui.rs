@@ -491,63 +491,79 @@ fn initials_for_board_records_are_checked_and_kept() {
     let _ = std::fs::remove_dir_all(dir);
 }
 
-/// Types `text` into the field `id`, then presses Enter in it; returns the
-/// texts on screen before Enter.
-fn type_and_enter(
-    state: &mut new_payment::State,
-    tr: &Tr,
-    book: &Book,
+/// Types `text` into the field `id` of a screen, one key at a time, each
+/// on the screen as the last key left it (as the app shows it), then
+/// presses Enter in it. Returns the texts on screen before Enter and what
+/// `update` made of every message.
+fn type_and_enter<S, M, A>(
+    state: &mut S,
+    view: impl Fn(&S) -> iced::Element<'_, M>,
+    mut update: impl FnMut(&mut S, M) -> A,
     id: &'static str,
     text: &str,
-) -> Vec<String> {
-    // One key at a time, each on the form as the last one left it (as
-    // the app shows it).
+) -> (Vec<String>, Vec<A>) {
+    let mut actions = Vec::new();
     for key in text.chars() {
-        let mut ui = simulator(state.view(tr, Some(&orderer()), book));
+        let mut ui = simulator(view(state));
         ui.click(iced_test::selector::id(id)).expect("the field is on screen");
         let _ = ui.tap_key(iced::keyboard::key::Named::End);
         let _ = ui.typewrite(&key.to_string());
         let messages: Vec<_> = ui.into_messages().collect();
-        let _ = apply(state, messages, book);
+        actions.extend(messages.into_iter().map(|m| update(state, m)));
     }
-    let mut ui = simulator(state.view(tr, Some(&orderer()), book));
+    let mut ui = simulator(view(state));
     let listed = texts(&mut ui);
     ui.click(iced_test::selector::id(id)).expect("the field is on screen");
     let _ = ui.tap_key(iced::keyboard::key::Named::Enter);
     let messages: Vec<_> = ui.into_messages().collect();
-    let _ = apply(state, messages, book);
-    listed
+    actions.extend(messages.into_iter().map(|m| update(state, m)));
+    (listed, actions)
 }
 
 /// Merchant and currency are chosen from the keyboard: typing lists the
 /// matches (replacing the value shown), Enter takes the first.
 #[test]
 fn merchant_and_currency_are_chosen_by_typing() {
-    let tr = Tr::new(Lang::En);
-    let mut book = book();
-    book.merchants.push(Merchant {
-        address: "tea@leaves.example".parse().unwrap(),
-        name: "Leaves".into(),
-        bank: Some(bank()),
-        board: None,
-        figures: vec![Method::Confirm],
+    // The form's view borrows the book for as long as it borrows the form:
+    // a book that lasts the whole test.
+    static BOOK: std::sync::LazyLock<Book> = std::sync::LazyLock::new(|| {
+        let mut book = book();
+        book.merchants.push(Merchant {
+            address: "tea@leaves.example".parse().unwrap(),
+            name: "Leaves".into(),
+            bank: Some(bank()),
+            board: None,
+            figures: vec![Method::Confirm],
+        });
+        book
     });
-    let mut state = new_payment::State::new(&book);
+    let (tr, book) = (Tr::new(Lang::En), &*BOOK);
+    let mut state = new_payment::State::default();
 
-    let listed = type_and_enter(&mut state, &tr, &book, new_payment::MERCHANT_INPUT, "LEAV");
+    let choose = |state: &mut new_payment::State, id, text| {
+        type_and_enter(
+            state,
+            |s: &new_payment::State| s.view(&tr, Some(&orderer()), book),
+            |s: &mut new_payment::State, m| s.update(m, Some(&orderer()), book),
+            id,
+            text,
+        )
+        .0
+    };
+    let listed = choose(&mut state, new_payment::MERCHANT_INPUT, "LEAV");
     assert!(listed.iter().any(|t| t == "tea@leaves.example"), "the match is listed: {listed:?}");
     assert!(!listed.iter().any(|t| t == "shop@example.com"), "the other merchant is not: {listed:?}");
-    let listed = type_and_enter(&mut state, &tr, &book, new_payment::CURRENCY_INPUT, "usd");
+    let listed = choose(&mut state, new_payment::CURRENCY_INPUT, "usd");
     assert!(listed.iter().any(|t| t == "USD"), "{listed:?}");
 
-    let _ = state.update(new_payment::Message::Amount("12.50".into()), Some(&orderer()), &book);
+    let _ = state.update(new_payment::Message::Amount("12.50".into()), Some(&orderer()), book);
     let order = state
-        .order(Some(&orderer()), &book, mailpay::wallet::now(), OrderId::generate(&mut rand::rng()))
+        .order(Some(&orderer()), book, mailpay::wallet::now(), OrderId::generate(&mut rand::rng()))
         .unwrap();
     assert_eq!(order.terms.merchant.as_str(), "tea@leaves.example");
     assert_eq!(order.terms.bank, bank(), "the merchant's bank came with it");
     assert_eq!(order.terms.amount, Money::parse_major("12.50", "USD".parse().unwrap()).unwrap());
-    let mut ui = simulator(state.view(&tr, Some(&orderer()), &book));
+    let mut ui = simulator(state.view(&tr, Some(&orderer()), book));
     let shown = texts(&mut ui);
     assert!(!shown.iter().any(|t| t == "USD"), "the list is gone once chosen: {shown:?}");
 }
@@ -558,23 +574,15 @@ fn merchant_and_currency_are_chosen_by_typing() {
 fn the_history_state_filter_is_chosen_by_typing() {
     let tr = Tr::new(Lang::En);
     let mut state = history::State::default();
-    let mut actions = Vec::new();
-    for key in "sett".chars() {
-        let mut ui = simulator(state.view(&tr));
-        ui.click(iced_test::selector::id(history::STATE_FILTER)).expect("the filter is on screen");
-        let _ = ui.tap_key(iced::keyboard::key::Named::End);
-        let _ = ui.typewrite(&key.to_string());
-        let messages: Vec<_> = ui.into_messages().collect();
-        actions.extend(messages.into_iter().map(|m| state.update(m)));
-    }
-    let mut ui = simulator(state.view(&tr));
-    let listed = texts(&mut ui);
+    let (listed, actions) = type_and_enter(
+        &mut state,
+        |s: &history::State| s.view(&tr),
+        |s: &mut history::State, m| s.update(m),
+        history::STATE_FILTER,
+        "sett",
+    );
     assert!(listed.iter().any(|t| t == "Settled"), "{listed:?}");
     assert!(!listed.iter().any(|t| t == "Declined"), "{listed:?}");
-    ui.click(iced_test::selector::id(history::STATE_FILTER)).expect("the filter is on screen");
-    let _ = ui.tap_key(iced::keyboard::key::Named::Enter);
-    let messages: Vec<_> = ui.into_messages().collect();
-    actions.extend(messages.into_iter().map(|m| state.update(m)));
     let query = actions
         .into_iter()
         .find_map(|a| match a {
