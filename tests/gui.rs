@@ -593,3 +593,113 @@ fn the_history_state_filter_is_chosen_by_typing() {
     assert_eq!(query.state.as_deref(), Some("settled"));
     assert_eq!(state.query().state.as_deref(), Some("settled"));
 }
+
+/// An arrow key pressed in the field `id` of the app's window: the key goes
+/// through the real widgets (a text field leaves it alone) and the app's own
+/// key map; the focused field is then found as iced's find-focused
+/// operation finds it (operations need a window, the simulator stands in).
+fn arrow(app: &mut App, id: &'static str, key: iced::keyboard::key::Named) {
+    let mut ui = simulator(app.view());
+    ui.click(iced_test::selector::id(id)).expect("the field is on screen");
+    let press = iced_test::simulator::press_key(key, None);
+    let statuses = ui.simulate([press.clone(), iced_test::simulator::release_key(key)]);
+    let Some(Message::Arrow(by)) = mailpay::ui::app::key(&press, statuses[0]) else {
+        panic!("the arrow key reaches the app: {statuses:?}");
+    };
+    let focused = match ui.find(iced_test::selector::is_focused()).expect("a field has the focus") {
+        iced_test::selector::Target::Focusable { id: Some(id), .. } => id,
+        other => panic!("the focus is in a field with an id: {other:?}"),
+    };
+    assert_eq!(focused, iced::widget::Id::new(id));
+    drop(ui);
+    let _ = app.update(Message::ArrowIn(focused, by));
+}
+
+/// Enter in the field `id`: the messages it makes, fed back to the app.
+fn enter(app: &mut App, id: &'static str) {
+    let mut ui = simulator(app.view());
+    ui.click(iced_test::selector::id(id)).expect("the field is on screen");
+    let _ = ui.tap_key(iced::keyboard::key::Named::Enter);
+    let messages: Vec<_> = ui.into_messages().collect();
+    assert!(!messages.is_empty(), "Enter takes the marked option");
+    for message in messages {
+        let _ = app.update(message);
+    }
+}
+
+/// The arrow keys open a choice field's list and move the mark through it
+/// (wrapping around); Enter takes the marked option.
+#[test]
+fn arrow_keys_move_through_a_choice_and_enter_takes_it() {
+    use iced::keyboard::key::Named::{ArrowDown, ArrowUp};
+    use mailpay::protocol::Currency;
+    let (home, dir) = temp_home("arrows");
+    let mut app = App::new(Lang::En, None);
+    let _ = app.loaded(loaded(home));
+    let _ = app.update(Message::Nav(Nav::Pay));
+    let currencies: Vec<String> = Currency::all().map(|c| c.to_string()).collect();
+
+    arrow(&mut app, new_payment::CURRENCY_INPUT, ArrowDown);
+    let mut ui = simulator(app.view());
+    let shown = texts(&mut ui);
+    drop(ui);
+    assert!(
+        shown.contains(&currencies[0]) && shown.contains(&currencies[5]),
+        "Down opens every option: {shown:?}"
+    );
+    assert!(!shown.contains(&currencies[6]), "six at most are listed: {shown:?}");
+    arrow(&mut app, new_payment::CURRENCY_INPUT, ArrowDown);
+    enter(&mut app, new_payment::CURRENCY_INPUT);
+    let mut ui = simulator(app.view());
+    let field = ui.find(iced_test::selector::id(new_payment::CURRENCY_INPUT)).unwrap();
+    let iced_test::selector::Target::TextInput { content, .. } = field else { panic!("{field:?}") };
+    assert_eq!(content, currencies[1], "Down, Down, Enter: the second");
+    assert!(!texts(&mut ui).contains(&currencies[5]), "the list closed");
+    drop(ui);
+
+    // Up opens the list at its last; past the last comes the first.
+    arrow(&mut app, new_payment::CURRENCY_INPUT, ArrowUp);
+    enter(&mut app, new_payment::CURRENCY_INPUT);
+    let mut ui = simulator(app.view());
+    assert!(ui.find(currencies[5].as_str()).is_ok(), "Up, Enter: the last listed");
+    drop(ui);
+    for _ in 0..7 {
+        arrow(&mut app, new_payment::CURRENCY_INPUT, ArrowDown);
+    }
+    enter(&mut app, new_payment::CURRENCY_INPUT);
+    let mut ui = simulator(app.view());
+    let field = ui.find(iced_test::selector::id(new_payment::CURRENCY_INPUT)).unwrap();
+    let iced_test::selector::Target::TextInput { content, .. } = field else { panic!("{field:?}") };
+    assert_eq!(content, currencies[0], "seven steps down six: round to the first");
+    drop(ui);
+
+    // The language in Settings is a choice too.
+    let _ = app.update(Message::Nav(Nav::Settings));
+    arrow(&mut app, settings::LANGUAGE_INPUT, ArrowDown);
+    arrow(&mut app, settings::LANGUAGE_INPUT, ArrowDown);
+    enter(&mut app, settings::LANGUAGE_INPUT);
+    assert_eq!(app.lang(), Lang::Ja);
+    let _ = std::fs::remove_dir_all(dir);
+}
+
+/// The account's TLS choice is made from the keyboard.
+#[test]
+fn the_account_security_is_chosen_by_typing() {
+    use mailpay::mail::account::Security;
+    use mailpay::ui::screen::account;
+    let tr = Tr::new(Lang::En);
+    let mut state = account::State::default();
+    let _ = state.update(account::Message::Address("taro@example.jp".into()));
+    assert_eq!(state.account().unwrap().imap.security, Security::Tls, "guessed from the address");
+    let (listed, _) = type_and_enter(
+        &mut state,
+        |s: &account::State| s.view(&tr),
+        |s: &mut account::State, m| s.update(m),
+        account::IMAP_SECURITY_INPUT,
+        "start",
+    );
+    assert!(listed.iter().any(|t| t == "STARTTLS"), "{listed:?}");
+    let account = state.account().unwrap();
+    assert_eq!(account.imap.security, Security::Starttls);
+    assert_eq!(account.smtp.security, Security::Tls, "the other server keeps its own");
+}

@@ -50,7 +50,7 @@ pub enum Screen {
     Pay(new_payment::State),
     Approval(approval::State),
     History(history::State),
-    Settings,
+    Settings(settings::State),
 }
 
 /// The places the side bar leads to.
@@ -83,6 +83,10 @@ pub enum Message {
     Saved(Result<(), BackendError>),
     FocusNext,
     FocusPrevious,
+    /// An arrow key no widget took: for the focused choice field, if any.
+    Arrow(widget::Move),
+    /// The arrow key, with the field that has the focus.
+    ArrowIn(iced::widget::Id, widget::Move),
     DismissBanner,
     /// A frame was drawn (listened to only to report the first one).
     Frame,
@@ -123,6 +127,26 @@ pub struct App {
     /// With `MAILPAY_STARTUP_REPORT` set: when the wallet started, until
     /// the first frame is reported on stderr.
     startup: Option<std::time::Instant>,
+}
+
+/// What a key pressed anywhere in the window means to the app: Tab and
+/// Shift+Tab move the focus; the arrow keys up and down, which text fields
+/// leave alone (`status`), move through a choice field's list.
+pub fn key(event: &iced::Event, status: event::Status) -> Option<Message> {
+    use keyboard::key::Named;
+    let iced::Event::Keyboard(keyboard::Event::KeyPressed {
+        key: keyboard::Key::Named(key), modifiers, ..
+    }) = event
+    else {
+        return None;
+    };
+    let free = status == event::Status::Ignored;
+    match key {
+        Named::Tab => Some(if modifiers.shift() { Message::FocusPrevious } else { Message::FocusNext }),
+        Named::ArrowUp if free => Some(Message::Arrow(widget::Move::Up)),
+        Named::ArrowDown if free => Some(Message::Arrow(widget::Move::Down)),
+        _ => None,
+    }
 }
 
 impl App {
@@ -263,6 +287,18 @@ impl App {
             Message::Watch(report) => self.watched(report),
             Message::FocusNext => iced::widget::operation::focus_next(),
             Message::FocusPrevious => iced::widget::operation::focus_previous(),
+            Message::Arrow(by) => {
+                iced::advanced::widget::operate(iced::advanced::widget::operation::focusable::find_focused())
+                    .map(move |id| Message::ArrowIn(id, by))
+            }
+            Message::ArrowIn(id, by) => match &self.screen {
+                Screen::Account(_) => self.account(account::Message::Arrow(id, by)),
+                Screen::Contacts(_) => self.contacts(contacts::Message::Arrow(id, by)),
+                Screen::Pay(_) => self.pay(new_payment::Message::Arrow(id, by)),
+                Screen::History(_) => self.history(history::Message::Arrow(id, by)),
+                Screen::Settings(_) => self.settings(settings::Message::Arrow(id, by)),
+                _ => Task::none(),
+            },
             Message::DismissBanner => {
                 self.banner = None;
                 Task::none()
@@ -331,7 +367,7 @@ impl App {
         match nav {
             Nav::Pay => self.screen = Screen::Pay(new_payment::State::default()),
             Nav::Contacts => self.screen = Screen::Contacts(contacts::State::new()),
-            Nav::Settings => self.screen = Screen::Settings,
+            Nav::Settings => self.screen = Screen::Settings(settings::State::default()),
             Nav::History => {
                 let state = history::State::default();
                 let query = state.query();
@@ -484,7 +520,9 @@ impl App {
     }
 
     fn settings(&mut self, message: settings::Message) -> Task<Message> {
-        match settings::update(message) {
+        let Screen::Settings(state) = &mut self.screen else { return Task::none() };
+        match state.update(message) {
+            settings::Action::None => Task::none(),
             settings::Action::SetLanguage(lang) => {
                 self.tr = Tr::new(lang);
                 self.chosen_lang = Some(lang);
@@ -576,14 +614,7 @@ impl App {
     }
 
     pub fn subscription(&self) -> Subscription<Message> {
-        let keys = event::listen_with(|event, _status, _window| match event {
-            iced::Event::Keyboard(keyboard::Event::KeyPressed {
-                key: keyboard::Key::Named(keyboard::key::Named::Tab),
-                modifiers,
-                ..
-            }) => Some(if modifiers.shift() { Message::FocusPrevious } else { Message::FocusNext }),
-            _ => None,
-        });
+        let keys = event::listen_with(|event, status, _window| key(&event, status));
         let inbox = match (&self.home, &self.session) {
             (Some(home), Some(session)) => {
                 watch::subscription(home.clone(), session.clone()).map(Message::Watch)
@@ -616,8 +647,8 @@ impl App {
             Screen::Pay(s) => s.view(tr, orderer.as_ref(), &self.book).map(Message::Pay),
             Screen::Approval(s) => s.view(tr).map(Message::Approval),
             Screen::History(s) => s.view(tr).map(Message::History),
-            Screen::Settings => {
-                settings::view(tr, self.config.accounts.first(), &self.initials).map(Message::Settings)
+            Screen::Settings(s) => {
+                s.view(tr, self.config.accounts.first(), &self.initials).map(Message::Settings)
             }
         };
         let mut main = column![].width(Fill).height(Fill);
@@ -649,7 +680,7 @@ impl App {
             Screen::Pay(_) => Some(Nav::Pay),
             Screen::History(_) | Screen::Approval(_) => Some(Nav::History),
             Screen::Contacts(_) => Some(Nav::Contacts),
-            Screen::Settings | Screen::Account(_) => Some(Nav::Settings),
+            Screen::Settings(_) | Screen::Account(_) => Some(Nav::Settings),
             _ => None,
         };
         let item = |nav: Nav, label: String| {

@@ -2,7 +2,7 @@
 //! address, editable), the password (to the OS keyring only), and a
 //! connection test with one clear result per server.
 
-use iced::widget::{button, column, pick_list, row, scrollable, text, text_input};
+use iced::widget::{button, column, container, row, scrollable, text, text_input};
 use iced::{Element, Fill};
 
 use crate::i18n::Tr;
@@ -26,6 +26,26 @@ impl std::fmt::Display for SecurityChoice {
 
 const CHOICES: [SecurityChoice; 2] = [SecurityChoice(Security::Tls), SecurityChoice(Security::Starttls)];
 
+/// The ids of the security fields (see [`widget::Choice`]).
+pub const IMAP_SECURITY_INPUT: &str = "account-imap-security";
+pub const SMTP_SECURITY_INPUT: &str = "account-smtp-security";
+
+/// The server for reading mail, or the one for sending it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Side {
+    Imap,
+    Smtp,
+}
+
+impl Side {
+    fn security_input(self) -> &'static str {
+        match self {
+            Side::Imap => IMAP_SECURITY_INPUT,
+            Side::Smtp => SMTP_SECURITY_INPUT,
+        }
+    }
+}
+
 #[derive(Default)]
 pub struct State {
     address: String,
@@ -33,9 +53,11 @@ pub struct State {
     smtp_host: String,
     smtp_port: String,
     smtp_security: Option<SecurityChoice>,
+    smtp_security_typed: Option<widget::Typing>,
     imap_host: String,
     imap_port: String,
     imap_security: Option<SecurityChoice>,
+    imap_security_typed: Option<widget::Typing>,
     password: String,
     /// The user changed a server field: stop guessing from the address.
     servers_edited: bool,
@@ -60,9 +82,13 @@ pub enum Message {
     SmtpHost(String),
     SmtpPort(String),
     SmtpSecurity(SecurityChoice),
+    SmtpSecurityTyped(String),
     ImapHost(String),
     ImapPort(String),
     ImapSecurity(SecurityChoice),
+    ImapSecurityTyped(String),
+    /// An arrow key in the field with this id.
+    Arrow(iced::widget::Id, widget::Move),
     Password(String),
     Test,
     Tested(ConnectionReport),
@@ -159,10 +185,29 @@ impl State {
             Message::Username(u) => self.username = u,
             Message::SmtpHost(h) => (self.smtp_host, self.servers_edited) = (h, true),
             Message::SmtpPort(p) => (self.smtp_port, self.servers_edited) = (p, true),
-            Message::SmtpSecurity(s) => (self.smtp_security, self.servers_edited) = (Some(s), true),
+            Message::SmtpSecurity(s) => {
+                (self.smtp_security, self.smtp_security_typed, self.servers_edited) = (Some(s), None, true);
+            }
+            Message::SmtpSecurityTyped(t) => {
+                (self.smtp_security_typed, self.imap_security_typed) = (Some(widget::Typing::new(t)), None);
+            }
             Message::ImapHost(h) => (self.imap_host, self.servers_edited) = (h, true),
             Message::ImapPort(p) => (self.imap_port, self.servers_edited) = (p, true),
-            Message::ImapSecurity(s) => (self.imap_security, self.servers_edited) = (Some(s), true),
+            Message::ImapSecurity(s) => {
+                (self.imap_security, self.imap_security_typed, self.servers_edited) = (Some(s), None, true);
+            }
+            Message::ImapSecurityTyped(t) => {
+                (self.imap_security_typed, self.smtp_security_typed) = (Some(widget::Typing::new(t)), None);
+            }
+            Message::Arrow(id, by) => {
+                if id == iced::widget::Id::new(IMAP_SECURITY_INPUT) {
+                    self.smtp_security_typed = None;
+                    widget::Typing::step(&mut self.imap_security_typed, by);
+                } else if id == iced::widget::Id::new(SMTP_SECURITY_INPUT) {
+                    self.imap_security_typed = None;
+                    widget::Typing::step(&mut self.smtp_security_typed, by);
+                }
+            }
             Message::Password(p) => self.password = p,
             Message::Test => {
                 if let Ok(account) = self.account() {
@@ -193,53 +238,73 @@ impl State {
         Action::None
     }
 
+    /// The IMAP or the SMTP server's host, port and security.
+    fn server_row<'a>(&'a self, tr: &Tr, side: Side) -> Element<'a, Message> {
+        let (label, host, port, security, typing) = match side {
+            Side::Imap => (
+                tr!(tr, "account-imap"),
+                &self.imap_host,
+                &self.imap_port,
+                &self.imap_security,
+                &self.imap_security_typed,
+            ),
+            Side::Smtp => (
+                tr!(tr, "account-smtp"),
+                &self.smtp_host,
+                &self.smtp_port,
+                &self.smtp_security,
+                &self.smtp_security_typed,
+            ),
+        };
+        let (on_host, on_port, on_typed, on_security) = match side {
+            Side::Imap => (
+                Message::ImapHost as fn(String) -> Message,
+                Message::ImapPort as fn(String) -> Message,
+                Message::ImapSecurityTyped as fn(String) -> Message,
+                Message::ImapSecurity as fn(SecurityChoice) -> Message,
+            ),
+            Side::Smtp => (
+                Message::SmtpHost as fn(String) -> Message,
+                Message::SmtpPort as fn(String) -> Message,
+                Message::SmtpSecurityTyped as fn(String) -> Message,
+                Message::SmtpSecurity as fn(SecurityChoice) -> Message,
+            ),
+        };
+        row![
+            widget::field(label, "mail.example.com", host, on_host),
+            column![
+                text(tr!(tr, "account-port")).size(14),
+                text_input("993", port).on_input(on_port).padding(6).width(90)
+            ]
+            .spacing(4),
+            column![
+                text(tr!(tr, "account-security")).size(14),
+                container(
+                    widget::Choice {
+                        id: side.security_input(),
+                        options: &CHOICES,
+                        chosen: security.as_ref(),
+                        typing: typing.as_ref()
+                    }
+                    .view("TLS", on_typed, on_security)
+                )
+                .width(130)
+            ]
+            .spacing(4),
+        ]
+        .spacing(8)
+        .into()
+    }
+
     pub fn view<'a>(&'a self, tr: &Tr) -> Element<'a, Message> {
         let valid = self.account();
         let ready = valid.is_ok() && !self.password.is_empty() && !self.busy;
-        let server_row = |label: String,
-                          host: &'a str,
-                          port: &'a str,
-                          security: Option<SecurityChoice>,
-                          on_host: fn(String) -> Message,
-                          on_port: fn(String) -> Message,
-                          on_sec: fn(SecurityChoice) -> Message| {
-            row![
-                widget::field(label, "mail.example.com", host, on_host),
-                column![
-                    text(tr!(tr, "account-port")).size(14),
-                    text_input("993", port).on_input(on_port).padding(6).width(90)
-                ]
-                .spacing(4),
-                column![
-                    text(tr!(tr, "account-security")).size(14),
-                    pick_list(CHOICES, security, on_sec).padding(6)
-                ]
-                .spacing(4),
-            ]
-            .spacing(8)
-        };
         let mut content = column![
             widget::heading(tr!(tr, "account-title")),
             widget::field(tr!(tr, "account-address"), "you@example.com", &self.address, Message::Address),
             widget::field(tr!(tr, "account-username"), &self.address, &self.username, Message::Username),
-            server_row(
-                tr!(tr, "account-imap"),
-                &self.imap_host,
-                &self.imap_port,
-                self.imap_security,
-                Message::ImapHost,
-                Message::ImapPort,
-                Message::ImapSecurity
-            ),
-            server_row(
-                tr!(tr, "account-smtp"),
-                &self.smtp_host,
-                &self.smtp_port,
-                self.smtp_security,
-                Message::SmtpHost,
-                Message::SmtpPort,
-                Message::SmtpSecurity
-            ),
+            self.server_row(tr, Side::Imap),
+            self.server_row(tr, Side::Smtp),
             column![
                 text(tr!(tr, "account-password")).size(14),
                 text_input("", &self.password).secure(true).on_input(Message::Password).padding(6),

@@ -26,7 +26,7 @@ pub struct State {
     merchant_name: String,
     merchant_bank: Option<String>,
     /// What is typed into the merchant's bank field while choosing.
-    merchant_bank_typed: Option<String>,
+    merchant_bank_typed: Option<widget::Typing>,
     merchant_board: String,
     figures: [bool; 4],
     link: String,
@@ -45,6 +45,8 @@ pub enum Message {
     MerchantAddress(String),
     MerchantName(String),
     MerchantBankTyped(String),
+    /// An arrow key in the field with this id.
+    Arrow(iced::widget::Id, widget::Move),
     MerchantBank(String),
     MerchantBoard(String),
     Figure(usize, bool),
@@ -145,7 +147,12 @@ impl State {
             }
             Message::MerchantAddress(v) => self.merchant_address = v,
             Message::MerchantName(v) => self.merchant_name = v,
-            Message::MerchantBankTyped(v) => self.merchant_bank_typed = Some(v),
+            Message::MerchantBankTyped(v) => self.merchant_bank_typed = Some(widget::Typing::new(v)),
+            Message::Arrow(id, by) => {
+                if id == iced::widget::Id::new(MERCHANT_BANK_INPUT) {
+                    widget::Typing::step(&mut self.merchant_bank_typed, by);
+                }
+            }
             Message::MerchantBank(v) => {
                 self.merchant_bank_typed = None;
                 self.merchant_bank = Some(v);
@@ -304,7 +311,7 @@ impl State {
                             id: MERCHANT_BANK_INPUT,
                             options: &bank_choices,
                             chosen: self.merchant_bank.as_ref(),
-                            typed: self.merchant_bank_typed.as_deref(),
+                            typing: self.merchant_bank_typed.as_ref(),
                         }
                         .view(
                             &tr!(tr, "payment-search"),

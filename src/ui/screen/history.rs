@@ -46,7 +46,7 @@ pub struct State {
     text: String,
     state: Option<&'static str>,
     /// What is typed into the state filter while choosing.
-    state_typed: Option<String>,
+    state_typed: Option<widget::Typing>,
     page: Page,
     /// How long the last query took, in milliseconds.
     took_ms: u128,
@@ -65,6 +65,8 @@ struct Detail {
 pub enum Message {
     Search(String),
     FilterTyped(String),
+    /// An arrow key in the field with this id.
+    Arrow(iced::widget::Id, widget::Move),
     Filter(StateChoice),
     Loaded(Result<(Page, u128), String>),
     Open(String),
@@ -102,7 +104,12 @@ impl State {
                 self.text = t;
                 return Action::Load(self.query());
             }
-            Message::FilterTyped(t) => self.state_typed = Some(t),
+            Message::FilterTyped(t) => self.state_typed = Some(widget::Typing::new(t)),
+            Message::Arrow(id, by) => {
+                if id == iced::widget::Id::new(STATE_FILTER) {
+                    widget::Typing::step(&mut self.state_typed, by);
+                }
+            }
             Message::Filter(choice) => {
                 self.state_typed = None;
                 self.state = choice.code;
@@ -165,7 +172,7 @@ impl State {
                     id: STATE_FILTER,
                     options: &choices,
                     chosen: selected,
-                    typed: self.state_typed.as_deref(),
+                    typing: self.state_typed.as_ref(),
                 }
                 .view(&tr!(tr, "payment-search"), Message::FilterTyped, Message::Filter)
             )

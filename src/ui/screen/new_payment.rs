@@ -67,9 +67,9 @@ pub struct State {
     error: Option<String>,
     /// What is typed into the merchant, bank and currency fields while
     /// choosing (see [`widget::Choice`]).
-    merchant_typed: Option<String>,
-    bank_typed: Option<String>,
-    currency_typed: Option<String>,
+    merchant_typed: Option<widget::Typing>,
+    bank_typed: Option<widget::Typing>,
+    currency_typed: Option<widget::Typing>,
 }
 
 /// The fields chosen by typing.
@@ -78,6 +78,17 @@ pub enum Field {
     Merchant,
     Bank,
     Currency,
+}
+
+impl Field {
+    /// The id of the field's text input.
+    fn input(self) -> &'static str {
+        match self {
+            Field::Merchant => MERCHANT_INPUT,
+            Field::Bank => BANK_INPUT,
+            Field::Currency => CURRENCY_INPUT,
+        }
+    }
 }
 
 /// Password A (generated or typed) never shows.
@@ -98,6 +109,8 @@ impl std::fmt::Debug for State {
 pub enum Message {
     /// Typed into the merchant, bank or currency field.
     Typed(Field, String),
+    /// An arrow key in the field with this id.
+    Arrow(iced::widget::Id, widget::Move),
     Merchant(String),
     Bank(String),
     Item(usize, String),
@@ -123,6 +136,7 @@ impl std::fmt::Debug for Message {
         match self {
             Message::OwnPassword(_) => f.write_str("OwnPassword(<redacted>)"),
             Message::Typed(field, text) => write!(f, "Typed({field:?}, {text:?})"),
+            Message::Arrow(id, by) => write!(f, "Arrow({id:?}, {by:?})"),
             Message::Merchant(m) => write!(f, "Merchant({m:?})"),
             Message::Amount(a) => write!(f, "Amount({a:?})"),
             Message::Pay => f.write_str("Pay"),
@@ -305,15 +319,32 @@ impl State {
         Ok(Order { terms, cheque_for, pre_approved: self.auto_confirm && method.needs_confirmation() })
     }
 
+    /// What is being chosen in `field`; one field at a time, so the others
+    /// close their lists.
+    fn typing(&mut self, field: Field) -> &mut Option<widget::Typing> {
+        let [merchant, bank, currency] =
+            [&mut self.merchant_typed, &mut self.bank_typed, &mut self.currency_typed];
+        let (this, others) = match field {
+            Field::Merchant => (merchant, [bank, currency]),
+            Field::Bank => (bank, [merchant, currency]),
+            Field::Currency => (currency, [merchant, bank]),
+        };
+        for other in others {
+            *other = None;
+        }
+        this
+    }
+
     pub fn update(&mut self, message: Message, orderer: Option<&EmailAddress>, book: &Book) -> Action {
         match message {
-            Message::Typed(field, text) => {
-                let typed = match field {
-                    Field::Merchant => &mut self.merchant_typed,
-                    Field::Bank => &mut self.bank_typed,
-                    Field::Currency => &mut self.currency_typed,
-                };
-                *typed = Some(text);
+            Message::Typed(field, text) => *self.typing(field) = Some(widget::Typing::new(text)),
+            Message::Arrow(id, by) => {
+                let field = [Field::Merchant, Field::Bank, Field::Currency]
+                    .into_iter()
+                    .find(|f| id == iced::widget::Id::new(f.input()));
+                if let Some(field) = field {
+                    widget::Typing::step(self.typing(field), by);
+                }
             }
             Message::Merchant(m) => {
                 // The merchant's bank comes with it.
@@ -498,10 +529,10 @@ impl State {
                 column![
                     text(tr!(tr, "payment-merchant")).size(14),
                     widget::Choice {
-                        id: MERCHANT_INPUT,
+                        id: Field::Merchant.input(),
                         options: &merchants,
                         chosen: self.merchant.as_ref(),
-                        typed: self.merchant_typed.as_deref(),
+                        typing: self.merchant_typed.as_ref(),
                     }
                     .view(
                         &search,
@@ -514,10 +545,10 @@ impl State {
                 column![
                     text(tr!(tr, "payment-bank")).size(14),
                     widget::Choice {
-                        id: BANK_INPUT,
+                        id: Field::Bank.input(),
                         options: &banks,
                         chosen: self.bank.as_ref(),
-                        typed: self.bank_typed.as_deref(),
+                        typing: self.bank_typed.as_ref(),
                     }
                     .view(&search, |t| Message::Typed(Field::Bank, t), Message::Bank)
                 ]
@@ -543,10 +574,10 @@ impl State {
                     text(tr!(tr, "payment-currency")).size(14),
                     container(
                         widget::Choice {
-                            id: CURRENCY_INPUT,
+                            id: Field::Currency.input(),
                             options: &currencies,
                             chosen: self.currency.as_ref(),
-                            typed: self.currency_typed.as_deref(),
+                            typing: self.currency_typed.as_ref(),
                         }
                         .view(
                             "JPY",
