@@ -245,7 +245,11 @@ fn pay(
     wallet::place(&mut orderer.store, terms, extra, wallet::now()).unwrap();
     orderer.store.set_pre_approved(&terms.order, pre_approved).unwrap();
     if terms.method.needs_board() {
-        let record = BoardRecord::for_order(terms, agents::initials(&orderer.address));
+        let record = BoardRecord::for_order(
+            terms,
+            agents::initials(&orderer.address),
+            &agents::wallet_key(&orderer.address),
+        );
         runtime.block_on(client::post(terms.board.as_deref().unwrap(), &record)).unwrap();
         wallet::act(&orderer.store, &terms.order, &Event::BoardPosted, None, false).unwrap();
     }

@@ -51,7 +51,13 @@ fn settle(world: &World, orderer: &mut Orderer, method: Method, amount: u64) -> 
     if method.needs_board() {
         let board =
             world.runtime.block_on(mailpay::board::client::fetch(&world.board_url, &terms.order)).unwrap();
-        assert_eq!(board.map(|r| r.initials), Some("O.B.".to_string()));
+        let posted: Vec<_> =
+            board.iter().map(|r| (r.initials.as_str(), r.signed.as_ref().map(|(k, _)| *k))).collect();
+        assert_eq!(
+            posted,
+            [("O.B.", Some(agents::wallet_key(ORDERER).public()))],
+            "one record, signed by the orderer"
+        );
     }
     elapsed
 }

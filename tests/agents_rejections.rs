@@ -178,8 +178,7 @@ fn board_record_missing() {
 fn board_record_contradicting_the_mails() {
     let mut orderer = Orderer::new(world(), ORDERER);
     let terms = orderer.terms(world(), Method::Board, 1000);
-    let mut record = BoardRecord::for_order(&terms, "X.Y.");
-    record.initials = "X.Y.".into();
+    let record = BoardRecord::for_order(&terms, "X.Y.", &agents::wallet_key(ORDERER));
     orderer.pay_posting(world(), &terms, vec![], Some(record));
     expect_rejection(&orderer, &terms, "board-mismatch");
 }
@@ -188,10 +187,45 @@ fn board_record_contradicting_the_mails() {
 fn board_record_with_another_order_time() {
     let mut orderer = Orderer::new(world(), ORDERER);
     let terms = orderer.terms(world(), Method::Board, 1000);
-    let mut record = BoardRecord::for_order(&terms, agents::initials(ORDERER));
-    record.ordered_at = terms.created.plus_seconds(-3600).to_string();
+    let mut earlier = terms.clone();
+    earlier.created = terms.created.plus_seconds(-3600);
+    let record = BoardRecord::for_order(&earlier, agents::initials(ORDERER), &agents::wallet_key(ORDERER));
     orderer.pay_posting(world(), &terms, vec![], Some(record));
     expect_rejection(&orderer, &terms, "board-mismatch");
+}
+
+/// Someone who learnt the order id posts first, signed with another key
+/// and unsigned: the board keeps the orderer's own record too, and the
+/// bank, which knows the orderer's wallet key, goes by that one.
+#[test]
+fn board_records_posted_first_by_someone_else_count_for_nothing() {
+    let mut orderer = Orderer::new(world(), ORDERER);
+    let terms = orderer.terms(world(), Method::Board, 1000);
+    let url = terms.board.clone().unwrap();
+    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    let stranger = mailpay::protocol::cheque::WalletKey::from_seed(&[7; 32]);
+    let squatted = BoardRecord::for_order(&terms, "X.Y.", &stranger);
+    runtime.block_on(mailpay::board::client::post(&url, &squatted)).unwrap();
+    let mut unsigned = squatted.clone();
+    (unsigned.key, unsigned.signature) = (None, None);
+    runtime.block_on(mailpay::board::client::post(&url, &unsigned)).unwrap();
+    orderer.pay(world(), &terms);
+    let records = runtime.block_on(mailpay::board::client::fetch(&url, &terms.order)).unwrap();
+    assert_eq!(records.len(), 3, "{records:?}");
+    orderer.wait_mail(world(), Kind::Settled, &terms.order, |_| true);
+    assert_eq!(world().wait_status(&terms.order, "settled").as_deref(), None, "settled, with no reason");
+}
+
+/// Only someone else's records are on the board: no record the orderer
+/// signed, so none at all for the bank.
+#[test]
+fn board_records_of_someone_else_alone_are_missing() {
+    let mut orderer = Orderer::new(world(), ORDERER);
+    let terms = orderer.terms(world(), Method::Board, 1000);
+    let stranger = mailpay::protocol::cheque::WalletKey::from_seed(&[8; 32]);
+    let record = BoardRecord::for_order(&terms, agents::initials(ORDERER), &stranger);
+    orderer.pay_posting(world(), &terms, vec![], Some(record));
+    expect_rejection(&orderer, &terms, "board-missing");
 }
 
 /// Places a Fig. 1 order at the shop's agent and waits for the confirmation.

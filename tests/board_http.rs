@@ -13,7 +13,8 @@ use std::time::Duration;
 use mailpay::board::client;
 use mailpay::board::log::{BoardLog, LogError};
 use mailpay::board::server::{self, Board, Limits};
-use mailpay::protocol::board::BoardRecord;
+use mailpay::protocol::board::{BoardRecord, signed_text};
+use mailpay::protocol::cheque::WalletKey;
 use mailpay::protocol::{OrderId, Timestamp};
 
 struct Running {
@@ -42,11 +43,24 @@ fn start(name: &str, limits: Limits) -> Running {
     Running { runtime, url, db }
 }
 
+/// The orderer's wallet key in these tests.
+fn key() -> WalletKey {
+    WalletKey::from_seed(&[1; 32])
+}
+
+/// A record for a new order, signed with [`key`].
 fn record(initials: &str) -> BoardRecord {
+    signed_by(&key(), &OrderId::generate(&mut rand::rng()).to_string(), initials)
+}
+
+fn signed_by(key: &WalletKey, order: &str, initials: &str) -> BoardRecord {
+    let ordered_at = "2026-11-25T18:09:18Z";
     BoardRecord {
-        order: OrderId::generate(&mut rand::rng()).to_string(),
+        order: order.into(),
         initials: initials.into(),
-        ordered_at: "2026-11-25T18:09:18Z".into(),
+        ordered_at: ordered_at.into(),
+        key: Some(key.public().to_string()),
+        signature: Some(key.sign(&signed_text(order, initials, ordered_at))),
     }
 }
 
@@ -85,10 +99,16 @@ fn posts_and_reads_records_as_json() {
     let second = record("山田");
     board.runtime.block_on(client::post(&board.url, &second)).unwrap();
     let order: OrderId = first.order.parse().unwrap();
-    let found = board.runtime.block_on(client::fetch(&board.url, &order)).unwrap().unwrap();
-    assert_eq!(found.initials, "T.S.");
+    let found = board.runtime.block_on(client::fetch(&board.url, &order)).unwrap();
+    assert_eq!(found.len(), 1);
+    assert_eq!(found[0].initials, "T.S.");
+    assert_eq!(
+        found[0].signed.as_ref().map(|(k, _)| *k),
+        Some(key().public()),
+        "signed by the orderer's key"
+    );
     let unknown = OrderId::generate(&mut rand::rng());
-    assert_eq!(board.runtime.block_on(client::fetch(&board.url, &unknown)).unwrap(), None);
+    assert_eq!(board.runtime.block_on(client::fetch(&board.url, &unknown)).unwrap(), vec![]);
     let (status, body) =
         http(&board.url, "GET /records.json HTTP/1.1\r\nHost: board\r\nConnection: close\r\n\r\n");
     assert_eq!(status, 200);
@@ -107,9 +127,38 @@ fn bad_posts_get_clear_errors() {
     let json = serde_json::to_string(&good).unwrap();
     assert_eq!(post_raw(&board.url, &json).0, 201);
 
+    // The same record again (a retry after a lost answer) is taken once.
     let (status, body) = post_raw(&board.url, &json);
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(BoardLog::open(&board.db).unwrap().entries().unwrap().len(), 1, "not added twice");
+    // Another record of the same order with the same key is refused...
+    let (status, body) =
+        post_raw(&board.url, &serde_json::to_string(&signed_by(&key(), &good.order, "T.K.")).unwrap());
     assert_eq!(status, 409);
-    assert!(error_of(&body).contains("already on the board"), "{body}");
+    assert!(error_of(&body).contains("already has another record with this key"), "{body}");
+    // ... but one with another key (or unsigned) is not kept off by it.
+    let stranger = WalletKey::from_seed(&[2; 32]);
+    assert_eq!(
+        post_raw(&board.url, &serde_json::to_string(&signed_by(&stranger, &good.order, "X.Y.")).unwrap()).0,
+        201
+    );
+    let mut unsigned = good.clone();
+    (unsigned.key, unsigned.signature) = (None, None);
+    assert_eq!(post_raw(&board.url, &serde_json::to_string(&unsigned).unwrap()).0, 201);
+    let order: OrderId = good.order.parse().unwrap();
+    assert_eq!(board.runtime.block_on(client::fetch(&board.url, &order)).unwrap().len(), 3);
+
+    // A signature that does not fit the record, or half a signature.
+    let mut altered = good.clone();
+    altered.initials = "T.K.".into();
+    let (status, body) = post_raw(&board.url, &serde_json::to_string(&altered).unwrap());
+    assert_eq!(status, 400);
+    assert!(error_of(&body).contains("signature is not valid"), "{body}");
+    let mut half = record("T.S.");
+    half.signature = None;
+    let (status, body) = post_raw(&board.url, &serde_json::to_string(&half).unwrap());
+    assert_eq!(status, 400);
+    assert!(error_of(&body).contains("both key and signature"), "{body}");
 
     let (status, body) = post_raw(
         &board.url,
@@ -221,6 +270,8 @@ fn the_page_renders_in_headless_chromium() {
     assert!(dom.contains("<table id=\"records\">"), "no records table in the DOM:\n{dom}");
     assert!(dom.contains(&format!("<td class=\"order\">{}</td>", posted.order)), "{dom}");
     assert!(dom.contains("<td class=\"initials\">T.S.</td>"), "{dom}");
+    let signer = key().public().to_string();
+    assert!(dom.contains(&format!("<td class=\"key\"><code>{}</code></td>", &signer[..20])), "{dom}");
     assert!(dom.contains("Orders at shop@shop.test &lt;&amp;&gt;"), "the title is escaped: {dom}");
     let head = BoardLog::open(&board.db).unwrap().head().unwrap().0;
     assert!(dom.contains(&head), "the chain head is shown");

@@ -56,8 +56,16 @@ async fn pay_by_figure(figure: u8) -> Vec<String> {
     assert!(sent.iter().all(|s| s.result.is_ok()), "{sent:?}");
     if matches!(figure, 3 | 4) {
         let board = merchant.board.as_deref().unwrap();
-        let record = mailpay::board::client::fetch(board, &id).await.unwrap().expect("on the board");
-        assert_eq!(record.initials, mailpay::demo::INITIALS);
+        let records = mailpay::board::client::fetch(board, &id).await.unwrap();
+        assert_eq!(records.len(), 1, "on the board once: {records:?}");
+        assert_eq!(records[0].initials, mailpay::demo::INITIALS);
+        let wallet_key =
+            mailpay::keys::load_or_create_key(&mailpay::keys::wallet_key_path(&home.paths)).unwrap();
+        assert_eq!(
+            records[0].signed.as_ref().map(|(k, _)| *k),
+            Some(wallet_key.public()),
+            "signed by the wallet"
+        );
     }
 
     // The merchant billed; the bank matched A from both routes (and the

@@ -8,7 +8,7 @@ mod protocol_support;
 
 use std::collections::HashSet;
 
-use mailpay::protocol::board::{BoardRecord, TIME_TOLERANCE_SECONDS};
+use mailpay::protocol::board::{BoardRecord, CheckedRecord, TIME_TOLERANCE_SECONDS};
 use mailpay::protocol::cheque::{Cheque, ChequeError, WalletKey};
 use mailpay::protocol::confirmation::{ConfirmationCode, MAX_ATTEMPTS};
 use mailpay::protocol::matching::{
@@ -62,6 +62,16 @@ fn cheque_for(terms: &OrderTerms) -> Cheque {
     }
 }
 
+/// The orderer's wallet key, registered at the bank, which signs its
+/// board records.
+fn board_key() -> WalletKey {
+    WalletKey::from_seed(&[3; 32])
+}
+
+fn signed_record(terms: &OrderTerms, initials: &str, key: &WalletKey) -> CheckedRecord {
+    BoardRecord::for_order(terms, initials, key).check().expect("a valid record")
+}
+
 /// Everything the bank holds about one order, owned, so that each scenario
 /// can spoil one piece of it.
 struct Case {
@@ -79,7 +89,7 @@ impl Case {
         let terms = terms(method);
         let cheque = method.needs_cheque().then(|| Keys::new().honest(&cheque_for(&terms)));
         let board = if method.needs_board() {
-            BoardLookup::Found(BoardRecord::for_order(&terms, "T.S.").check().expect("a valid record"))
+            BoardLookup::Found(vec![signed_record(&terms, "T.S.", &board_key())])
         } else {
             BoardLookup::NotYetLooked
         };
@@ -95,6 +105,7 @@ impl Case {
                 password_used: false,
                 payer_balance: 100_000,
                 payer_initials: Some("T.S.".to_string()),
+                payer_key: Some(board_key().public()),
                 now: terms.created.plus_seconds(600),
             },
         }
@@ -311,16 +322,39 @@ fn board_without_record() -> Outcome {
 fn board_record(method: Method, initials: &str, minutes_off: i64) -> Outcome {
     let mut case = Case::new(method);
     let terms = case.terms();
-    let mut record = BoardRecord::for_order(&terms, initials);
-    record.ordered_at = terms.created.plus_seconds(minutes_off * 60).to_string();
-    case.board = BoardLookup::Found(record.check().expect("a well-formed record"));
+    let shifted = OrderTerms { created: terms.created.plus_seconds(minutes_off * 60), ..terms };
+    case.board = BoardLookup::Found(vec![signed_record(&shifted, initials, &board_key())]);
     decided(&case)
 }
 
 fn board_record_for_another_order() -> Outcome {
     let mut case = Case::new(Method::Board);
     let other = OrderTerms { order: other_order_id(), ..case.terms() };
-    case.board = BoardLookup::Found(BoardRecord::for_order(&other, "T.S.").check().expect("valid"));
+    case.board = BoardLookup::Found(vec![signed_record(&other, "T.S.", &board_key())]);
+    decided(&case)
+}
+
+/// The board holds records by `signers` (None: unsigned), oldest first,
+/// the stranger's with other initials.
+fn board_records_by(signers: &[Option<&WalletKey>], registered: bool) -> Outcome {
+    let mut case = Case::new(Method::Board);
+    let terms = case.terms();
+    let records = signers
+        .iter()
+        .map(|signer| match signer {
+            Some(key) if key.public() == board_key().public() => signed_record(&terms, "T.S.", key),
+            Some(key) => signed_record(&terms, "X.Y.", key),
+            None => {
+                let mut r = BoardRecord::for_order(&terms, "X.Y.", &board_key());
+                (r.key, r.signature) = (None, None);
+                r.check().expect("a valid unsigned record")
+            }
+        })
+        .collect();
+    case.board = BoardLookup::Found(records);
+    if !registered {
+        case.facts.payer_key = None;
+    }
     decided(&case)
 }
 
@@ -428,6 +462,25 @@ fn board_mismatch_on_time_initials_or_order() {
     let edge = TIME_TOLERANCE_SECONDS / 60;
     assert!(matches!(board_record(Method::Board, "t s", edge), Outcome::Decided(Decision::Settle)));
     assert!(matches!(board_record(Method::Board, "TS", -edge), Outcome::Decided(Decision::Settle)));
+}
+
+#[test]
+fn only_the_record_signed_with_the_registered_key_counts() {
+    let stranger = WalletKey::from_seed(&[4; 32]);
+    let orderer = board_key();
+    // Posted first by others, then by the orderer: the orderer's counts.
+    let squatted = board_records_by(&[Some(&stranger), None, Some(&orderer)], true);
+    assert!(matches!(squatted, Outcome::Decided(Decision::Settle)), "{squatted:?}");
+    // Only others' records: none for this orderer.
+    let others = board_records_by(&[Some(&stranger), None], true);
+    assert_rejects(&others, RejectReason::BoardMissing, "signed with the orderer's wallet key");
+    // A bank that knows no key for the orderer goes by the oldest record.
+    let unknown_key = board_records_by(&[Some(&stranger), Some(&orderer)], false);
+    assert_rejects(&unknown_key, RejectReason::BoardMismatch, "initials");
+    assert!(matches!(
+        board_records_by(&[Some(&orderer), Some(&stranger)], false),
+        Outcome::Decided(Decision::Settle)
+    ));
 }
 
 // ---------------------------------------------------------------- positive cases

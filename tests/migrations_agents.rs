@@ -43,7 +43,8 @@ const LEDGER_STEPS: &[&str] =
     &[include_str!("fixtures/migrations/ledger-1.sql"), include_str!("fixtures/migrations/ledger-2.sql")];
 const SHOP_STEPS: &[&str] =
     &[include_str!("fixtures/migrations/shop-1.sql"), include_str!("fixtures/migrations/shop-2.sql")];
-const BOARD_STEPS: &[&str] = &[include_str!("fixtures/migrations/board-1.sql")];
+const BOARD_STEPS: &[&str] =
+    &[include_str!("fixtures/migrations/board-1.sql"), include_str!("fixtures/migrations/board-2.sql")];
 
 fn addr(a: &str) -> EmailAddress {
     a.parse().unwrap()
@@ -386,6 +387,8 @@ fn board_source(path: &Path) -> String {
             order: OrderId::generate(&mut rand::rng()),
             initials: (*initials).to_string(),
             ordered_at: NOW.plus_seconds(i64::try_from(i).unwrap() * 60),
+            // Schema 1 kept unsigned records only.
+            signed: None,
         };
         log.append(&record, "127.0.0.1", NOW.plus_seconds(i64::try_from(i).unwrap() * 60 + 1)).unwrap();
     }

@@ -227,9 +227,9 @@ fn follow_up(shared: &Arc<Shared>, done: Processed) {
 async fn look_up(url: &str, order: &OrderId, grace: Duration) -> BoardLookup {
     for attempt in 0..2 {
         match client::fetch(url, order).await {
-            Ok(Some(record)) => return BoardLookup::Found(record),
-            Ok(None) if attempt == 0 => tokio::time::sleep(grace).await,
-            Ok(None) => return BoardLookup::Missing,
+            Ok(records) if !records.is_empty() => return BoardLookup::Found(records),
+            Ok(_) if attempt == 0 => tokio::time::sleep(grace).await,
+            Ok(_) => return BoardLookup::Missing,
             Err(e) => {
                 say(&format!("order {order}: board {url}: {e}"));
                 tokio::time::sleep(grace).await;

@@ -324,6 +324,7 @@ fn facts(bank: &BankSide<'_>, file: &OrderFile, known: &Known) -> Facts {
         password_used: known.password_used,
         payer_balance: balance,
         payer_initials: payer.and_then(|p| p.initials.clone()),
+        payer_key: payer.and_then(|p| p.wallet_key),
         now: known.now,
     }
 }

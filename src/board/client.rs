@@ -1,5 +1,5 @@
 //! A small HTTP/1.1 client for the board: the orderer posts its record,
-//! the bank reads an order's record. Plain HTTP only (the board runs on
+//! the bank reads an order's records. Plain HTTP only (the board runs on
 //! loopback or behind the merchant's own TLS proxy); one connection per
 //! request.
 
@@ -96,18 +96,34 @@ fn refused(status: StatusCode, body: &[u8]) -> ClientError {
 pub async fn post(url: &str, record: &BoardRecord) -> Result<(), ClientError> {
     let body = serde_json::to_vec(record).map_err(|e| ClientError::Answer(e.to_string()))?;
     let (status, answer) = request(url, hyper::Method::POST, "/records", body).await?;
-    if status == StatusCode::CREATED { Ok(()) } else { Err(refused(status, &answer)) }
+    // 200: posted before (a retry after a lost answer).
+    if matches!(status, StatusCode::CREATED | StatusCode::OK) {
+        Ok(())
+    } else {
+        Err(refused(status, &answer))
+    }
 }
 
-/// The board's record of `order`, or `None` when the board has none.
-pub async fn fetch(url: &str, order: &OrderId) -> Result<Option<CheckedRecord>, ClientError> {
+/// The board's records of `order`, oldest first; none when it has none.
+/// A record that fails its checks (a bad signature) is left out.
+pub async fn fetch(url: &str, order: &OrderId) -> Result<Vec<CheckedRecord>, ClientError> {
+    #[derive(serde::Deserialize)]
+    struct Answer {
+        order: String,
+        records: Vec<BoardRecord>,
+    }
     let (status, answer) =
         request(url, hyper::Method::GET, &format!("/records/{order}.json"), Vec::new()).await?;
     match status {
         StatusCode::OK => {
-            BoardRecord::from_json(&answer).map(Some).map_err(|e| ClientError::Answer(e.to_string()))
+            let answer: Answer =
+                serde_json::from_slice(&answer).map_err(|e| ClientError::Answer(e.to_string()))?;
+            if answer.order != order.to_string() {
+                return Err(ClientError::Answer(format!("it is about order {}, not {order}", answer.order)));
+            }
+            Ok(answer.records.iter().filter_map(|r| r.check().ok()).filter(|r| r.order == *order).collect())
         }
-        StatusCode::NOT_FOUND => Ok(None),
+        StatusCode::NOT_FOUND => Ok(Vec::new()),
         other => Err(refused(other, &answer)),
     }
 }

@@ -38,9 +38,11 @@ pub fn read_record(body: &[u8]) -> Result<CheckedRecord, String> {
     let Some(object) = value.as_object() else {
         return Err("the body must be a JSON object with order, initials and ordered_at".to_string());
     };
-    if let Some(extra) = object.keys().find(|k| !matches!(k.as_str(), "order" | "initials" | "ordered_at")) {
+    let known = |k: &str| matches!(k, "order" | "initials" | "ordered_at" | "key" | "signature");
+    if let Some(extra) = object.keys().find(|k| !known(k)) {
         return Err(format!(
-            "unknown field {extra:?}: a record holds only order, initials and ordered_at (never password A or amounts)"
+            "unknown field {extra:?}: a record holds only order, initials, ordered_at, key and signature \
+             (never password A or amounts)"
         ));
     }
     let record =

@@ -2,8 +2,9 @@
 //!
 //! * `GET /` — the board as a web page;
 //! * `GET /records.json` — every record with the chain head;
-//! * `GET /records/ORDER.json` — one order's record, or 404;
-//! * `POST /records` — append a record (JSON, at most [`MAX_BODY`] bytes).
+//! * `GET /records/ORDER.json` — one order's records, or 404;
+//! * `POST /records` — append a record (JSON, at most [`MAX_BODY`] bytes);
+//!   the same record posted again is answered 200, not added twice.
 //!
 //! Every error is a 4xx with `{"error": "..."}` saying what to fix.
 
@@ -20,7 +21,7 @@ use hyper_util::rt::TokioIo;
 use tokio::net::TcpListener;
 
 use super::input::{Route, read_record, route};
-use super::log::{BoardLog, LogError};
+use super::log::{Appended, BoardLog, LogError};
 use super::page;
 use crate::protocol::{OrderId, Timestamp};
 
@@ -150,8 +151,12 @@ fn one(board: &Board, order: &str) -> Reply {
         return error(StatusCode::SERVICE_UNAVAILABLE, "the board is unavailable");
     };
     match log.find(&order) {
-        Ok(Some(entry)) => json(StatusCode::OK, &serde_json::json!(entry)),
-        Ok(None) => error(StatusCode::NOT_FOUND, format!("order {order} is not on the board")),
+        Ok(entries) if entries.is_empty() => {
+            error(StatusCode::NOT_FOUND, format!("order {order} is not on the board"))
+        }
+        Ok(entries) => {
+            json(StatusCode::OK, &serde_json::json!({ "order": order.to_string(), "records": entries }))
+        }
         Err(e) => internal(&e),
     }
 }
@@ -200,10 +205,13 @@ async fn post(board: &Board, peer: SocketAddr, request: Request<Incoming>) -> Re
         return error(StatusCode::SERVICE_UNAVAILABLE, "the board is unavailable");
     };
     match log.append(&checked, &peer.ip().to_string(), now()) {
-        Ok(entry) => json(StatusCode::CREATED, &serde_json::json!(entry)),
+        Ok(Appended::New(entry)) => json(StatusCode::CREATED, &serde_json::json!(entry)),
+        Ok(Appended::Again(entry)) => json(StatusCode::OK, &serde_json::json!(entry)),
         Err(LogError::Duplicate(order)) => error(
             StatusCode::CONFLICT,
-            format!("order {order} is already on the board; records cannot be replaced"),
+            format!(
+                "order {order} already has another record with this key (or unsigned) on the board; records cannot be replaced"
+            ),
         ),
         Err(e) => internal(&e),
     }

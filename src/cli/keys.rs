@@ -23,10 +23,15 @@ fn fail(e: impl std::fmt::Display) -> CliError {
     CliError::Usage(e.to_string())
 }
 
-pub fn wallet_key() -> Result<(), CliError> {
+/// The wallet's key, which signs cheques and board records (made on first
+/// use).
+pub fn load_wallet_key() -> Result<crate::protocol::cheque::WalletKey, CliError> {
     let path = crate::keys::wallet_key_path(&Paths::from_env().map_err(fail)?);
-    let key = crate::keys::load_or_create_key(&path).map_err(fail)?;
-    println!("{}", key.public());
+    crate::keys::load_or_create_key(&path).map_err(fail)
+}
+
+pub fn wallet_key() -> Result<(), CliError> {
+    println!("{}", load_wallet_key()?.public());
     Ok(())
 }
 

@@ -119,7 +119,7 @@ pub fn order(args: OrderArgs) -> Result<(), CliError> {
     let record = match (terms.method.needs_board(), &terms.board, &args.initials) {
         (false, _, _) => None,
         (true, Some(_), Some(initials)) => {
-            let record = BoardRecord::for_order(&terms, initials);
+            let record = BoardRecord::for_order(&terms, initials, &super::keys::load_wallet_key()?);
             record.check().map_err(fail)?;
             Some(record)
         }
@@ -131,8 +131,7 @@ pub fn order(args: OrderArgs) -> Result<(), CliError> {
     };
     let mut extra = Vec::new();
     if let Some(recipient) = &recipient {
-        let key_path = crate::keys::wallet_key_path(&Paths::from_env().map_err(fail)?);
-        let key = crate::keys::load_or_create_key(&key_path).map_err(fail)?;
+        let key = super::keys::load_wallet_key()?;
         let cheque = Cheque {
             order: terms.order.clone(),
             payer: terms.orderer.clone(),
@@ -170,7 +169,11 @@ pub fn retry(order: &str, account: Option<&str>, initials: Option<&str>) -> Resu
         let initials = initials.ok_or_else(|| {
             CliError::Usage("the board record was not posted yet: give --initials to post it".into())
         })?;
-        post_board(&store, &terms, &BoardRecord::for_order(&terms, initials))?;
+        post_board(
+            &store,
+            &terms,
+            &BoardRecord::for_order(&terms, initials, &super::keys::load_wallet_key()?),
+        )?;
     }
     send(&account, &password, &store, &order)
 }

@@ -142,8 +142,8 @@ impl MailLoop {
             let mut step = self.with_party(to.clone(), move |p| p.take(&mail.bytes)).await;
             while let Some((url, order)) = step.board.take() {
                 let lookup = match client::fetch(&url, &order).await {
-                    Ok(Some(record)) => BoardLookup::Found(record),
-                    Ok(None) | Err(_) => BoardLookup::Missing,
+                    Ok(records) if !records.is_empty() => BoardLookup::Found(records),
+                    Ok(_) | Err(_) => BoardLookup::Missing,
                 };
                 let more = self.with_party(to.clone(), move |p| p.board_result(&order, lookup)).await;
                 step.outgoing.extend(more.outgoing);

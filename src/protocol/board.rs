@@ -1,9 +1,12 @@
 //! The claim-3 bulletin-board record: facts the orderer posts on the
 //! merchant's board "like registered mail", which anyone may read. It never
-//! carries password A.
+//! carries password A. The orderer signs it with its wallet key, so a
+//! record posted by someone else who learnt the order id counts for
+//! nothing at a bank that knows the orderer's key (PROTOCOL.md 7).
 
 use serde::{Deserialize, Serialize};
 
+use super::cheque::{PublicKey, WalletKey};
 use super::message::OrderTerms;
 use super::order_id::OrderId;
 use super::timestamp::Timestamp;
@@ -19,6 +22,12 @@ pub enum BoardError {
     Initials,
     #[error("the record is not valid JSON with order, initials and ordered_at: {0}")]
     Json(String),
+    #[error("a signed record needs both key and signature")]
+    HalfSigned,
+    #[error("the record's signature is not valid for its key {0}: it was altered or signed by another key")]
+    BadSignature(String),
+    #[error("{0}")]
+    BadKey(String),
 }
 
 /// One posted record.
@@ -29,22 +38,48 @@ pub struct BoardRecord {
     pub initials: String,
     /// RFC 3339 UTC.
     pub ordered_at: String,
+    /// The orderer's wallet key, `ed25519:BASE64`, for a signed record.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub key: Option<String>,
+    /// The key's signature (base64) of the record's [`signed_text`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub signature: Option<String>,
 }
 
-/// A record whose fields have been checked.
+/// A record whose fields have been checked (and its signature, if signed).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CheckedRecord {
     pub order: OrderId,
     pub initials: String,
     pub ordered_at: Timestamp,
+    /// The key that signed the record, and the signature.
+    pub signed: Option<(PublicKey, String)>,
+}
+
+/// What a record's signature covers: each of the domain, the order (as
+/// printed), the initials and the order time, prefixed by its length as a
+/// u64 big-endian.
+pub fn signed_text(order: &str, initials: &str, ordered_at: &str) -> Vec<u8> {
+    let mut text = Vec::new();
+    for part in ["MailPay-Board-Record-v1", order, initials, ordered_at] {
+        text.extend_from_slice(&(part.len() as u64).to_be_bytes());
+        text.extend_from_slice(part.as_bytes());
+    }
+    text
 }
 
 impl BoardRecord {
-    pub fn for_order(terms: &OrderTerms, initials: &str) -> Self {
+    /// The order's record, signed with the orderer's wallet key.
+    pub fn for_order(terms: &OrderTerms, initials: &str, key: &WalletKey) -> Self {
+        let (order, initials, ordered_at) =
+            (terms.order.to_string(), initials.trim().to_string(), terms.created.to_string());
+        let signature = key.sign(&signed_text(&order, &initials, &ordered_at));
         BoardRecord {
-            order: terms.order.to_string(),
-            initials: initials.trim().to_string(),
-            ordered_at: terms.created.to_string(),
+            order,
+            initials,
+            ordered_at,
+            key: Some(key.public().to_string()),
+            signature: Some(signature),
         }
     }
 
@@ -54,19 +89,54 @@ impl BoardRecord {
         record.check()
     }
 
+    /// Checks every field and, for a signed record, the signature (over
+    /// the fields' canonical forms: the order id as printed, the initials
+    /// trimmed, the time in RFC 3339 UTC).
     pub fn check(&self) -> Result<CheckedRecord, BoardError> {
-        let initials = check_initials(&self.initials)?;
-        Ok(CheckedRecord {
-            order: self
-                .order
-                .parse()
-                .map_err(|e: super::order_id::OrderIdError| BoardError::Json(e.to_string()))?,
-            initials: initials.to_string(),
-            ordered_at: self
-                .ordered_at
-                .parse()
-                .map_err(|e: super::timestamp::TimestampError| BoardError::Json(e.to_string()))?,
-        })
+        let initials = check_initials(&self.initials)?.to_string();
+        let order: OrderId =
+            self.order.parse().map_err(|e: super::order_id::OrderIdError| BoardError::Json(e.to_string()))?;
+        let ordered_at: Timestamp = self
+            .ordered_at
+            .parse()
+            .map_err(|e: super::timestamp::TimestampError| BoardError::Json(e.to_string()))?;
+        let signed = match (&self.key, &self.signature) {
+            (None, None) => None,
+            (Some(key), Some(signature)) => {
+                let key: PublicKey =
+                    key.parse().map_err(|e: super::cheque::ChequeError| BoardError::BadKey(e.to_string()))?;
+                let text = signed_text(&order.to_string(), &initials, &ordered_at.to_string());
+                if !key.verifies(&text, signature) {
+                    return Err(BoardError::BadSignature(key.to_string()));
+                }
+                Some((key, signature.trim().to_string()))
+            }
+            _ => return Err(BoardError::HalfSigned),
+        };
+        Ok(CheckedRecord { order, initials, ordered_at, signed })
+    }
+}
+
+impl CheckedRecord {
+    /// The record as posted and published.
+    pub fn to_record(&self) -> BoardRecord {
+        BoardRecord {
+            order: self.order.to_string(),
+            initials: self.initials.clone(),
+            ordered_at: self.ordered_at.to_string(),
+            key: self.signed.as_ref().map(|(key, _)| key.to_string()),
+            signature: self.signed.as_ref().map(|(_, signature)| signature.clone()),
+        }
+    }
+}
+
+/// The record that counts among an order's records on the board: the
+/// oldest signed with the orderer's registered wallet key when the bank
+/// knows one (records by anyone else are ignored), else the oldest.
+pub fn pick<'a>(records: &'a [CheckedRecord], registered: Option<&PublicKey>) -> Option<&'a CheckedRecord> {
+    match registered {
+        Some(key) => records.iter().find(|r| r.signed.as_ref().is_some_and(|(k, _)| k == key)),
+        None => records.first(),
     }
 }
 
@@ -124,5 +194,51 @@ mod tests {
         assert!(matches!(BoardRecord::from_json(b"{}"), Err(BoardError::Json(_))));
         assert!(same_initials("T.S.", "ts"));
         assert!(!same_initials("T.S.", "T.K."));
+    }
+
+    fn record(key: &WalletKey) -> BoardRecord {
+        let (order, initials, ordered_at) = ("7KQ3-M9ZX-P2VD-H4TR", "T.S.", "2026-11-25T18:09:18Z");
+        BoardRecord {
+            order: order.into(),
+            initials: initials.into(),
+            ordered_at: ordered_at.into(),
+            key: Some(key.public().to_string()),
+            signature: Some(key.sign(&signed_text(order, initials, ordered_at))),
+        }
+    }
+
+    #[test]
+    fn a_signed_record_checks_only_as_signed() {
+        let key = WalletKey::from_seed(&[5; 32]);
+        let good = record(&key);
+        let checked = good.check().unwrap();
+        assert_eq!(checked.signed.as_ref().map(|(k, _)| *k), Some(key.public()));
+        assert_eq!(checked.to_record(), good, "published again as posted");
+        // Written differently but the same (spaces, lower case): still valid.
+        let spaced =
+            BoardRecord { initials: " T.S. ".into(), order: good.order.to_lowercase(), ..good.clone() };
+        assert_eq!(spaced.check().unwrap(), checked);
+        for altered in [
+            BoardRecord { initials: "T.K.".into(), ..good.clone() },
+            BoardRecord { ordered_at: "2026-11-25T18:09:19Z".into(), ..good.clone() },
+            BoardRecord { key: Some(WalletKey::from_seed(&[6; 32]).public().to_string()), ..good.clone() },
+        ] {
+            assert!(matches!(altered.check(), Err(BoardError::BadSignature(_))), "{altered:?}");
+        }
+        let half = BoardRecord { signature: None, ..good.clone() };
+        assert_eq!(half.check(), Err(BoardError::HalfSigned));
+        let junk = BoardRecord { key: Some("ed25519:AAAA".into()), ..good };
+        assert!(matches!(junk.check(), Err(BoardError::BadKey(_))));
+    }
+
+    #[test]
+    fn the_record_signed_with_the_registered_key_is_picked() {
+        let (orderer, stranger) = (WalletKey::from_seed(&[5; 32]), WalletKey::from_seed(&[6; 32]));
+        let unsigned = BoardRecord { key: None, signature: None, ..record(&orderer) }.check().unwrap();
+        let records = [record(&stranger).check().unwrap(), unsigned, record(&orderer).check().unwrap()];
+        assert_eq!(pick(&records, Some(&orderer.public())), Some(&records[2]));
+        assert_eq!(pick(&records[..2], Some(&orderer.public())), None);
+        assert_eq!(pick(&records, None), Some(&records[0]), "no key known: the oldest");
+        assert_eq!(pick(&[], None), None);
     }
 }

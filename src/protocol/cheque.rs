@@ -67,6 +67,11 @@ impl WalletKey {
     pub fn public(&self) -> PublicKey {
         PublicKey(self.0.verifying_key())
     }
+
+    /// An ed25519 signature of `message`, in base64.
+    pub fn sign(&self, message: &[u8]) -> String {
+        B64.encode(self.0.sign(message).to_bytes())
+    }
 }
 
 impl std::fmt::Debug for WalletKey {
@@ -82,6 +87,16 @@ pub struct PublicKey(VerifyingKey);
 impl std::fmt::Display for PublicKey {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(f, "ed25519:{}", B64.encode(self.0.as_bytes()))
+    }
+}
+
+impl PublicKey {
+    /// Whether `signature` (base64) is this key's signature of `message`.
+    pub fn verifies(&self, message: &[u8], signature: &str) -> bool {
+        let Some(bytes) = B64.decode(signature.trim()).ok().and_then(|b| <[u8; 64]>::try_from(b).ok()) else {
+            return false;
+        };
+        self.0.verify(message, &Signature::from_bytes(&bytes)).is_ok()
     }
 }
 

@@ -8,7 +8,7 @@
 
 use super::address::EmailAddress;
 use super::board::{self, CheckedRecord};
-use super::cheque::{Cheque, ChequeError};
+use super::cheque::{Cheque, ChequeError, PublicKey};
 use super::confirmation::{ConfirmationCode, MAX_ATTEMPTS};
 use super::message::{Approve, Bill, OrderTerms};
 use super::password::PasswordA;
@@ -30,6 +30,9 @@ pub struct Facts {
     pub payer_balance: u64,
     /// The payer's registered initials, for the board check.
     pub payer_initials: Option<String>,
+    /// The payer's registered wallet key: only a board record it signed
+    /// counts.
+    pub payer_key: Option<PublicKey>,
     pub now: Timestamp,
 }
 
@@ -52,7 +55,8 @@ impl<T> Copy for Received<'_, T> {}
 pub enum BoardLookup {
     NotYetLooked,
     Missing,
-    Found(CheckedRecord),
+    /// The order's records, oldest first (see [`board::pick`]).
+    Found(Vec<CheckedRecord>),
 }
 
 /// Everything received for one order.
@@ -186,11 +190,17 @@ pub fn decide(evidence: &Evidence<'_>, facts: &Facts) -> Decision {
             BoardLookup::Missing => {
                 return reject(R::BoardMissing, "the merchant's board has no record of this order".into());
             }
-            BoardLookup::Found(record) => {
-                if let Some(why) = board::contradiction(record, terms, facts.payer_initials.as_deref()) {
-                    return reject(R::BoardMismatch, why);
+            BoardLookup::Found(records) => match board::pick(records, facts.payer_key.as_ref()) {
+                None => {
+                    let why = "the merchant's board has no record of this order signed with the orderer's wallet key";
+                    return reject(R::BoardMissing, why.into());
                 }
-            }
+                Some(record) => {
+                    if let Some(why) = board::contradiction(record, terms, facts.payer_initials.as_deref()) {
+                        return reject(R::BoardMismatch, why);
+                    }
+                }
+            },
         }
     }
     if !awaited.is_empty() {

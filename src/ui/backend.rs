@@ -336,9 +336,12 @@ async fn post_board_if_due(home: &Home, order: &OrderId) -> Result<(), BackendEr
     let Some((terms, initials)) = due else { return Ok(()) };
     let posted = match (terms.board.as_deref(), initials) {
         (Some(url), Some(initials)) => {
-            crate::board::client::post(url, &BoardRecord::for_order(&terms, &initials))
-                .await
-                .map_err(|e| e.to_string())
+            match crate::keys::load_or_create_key(&crate::keys::wallet_key_path(&home.paths)) {
+                Ok(key) => crate::board::client::post(url, &BoardRecord::for_order(&terms, &initials, &key))
+                    .await
+                    .map_err(|e| e.to_string()),
+                Err(e) => Err(e.to_string()),
+            }
         }
         (None, _) => Err("the order names no board to post its record on".to_string()),
         (_, None) => Err("your initials for the board record are not set (Settings → Initials)".to_string()),

@@ -336,8 +336,10 @@ impl Orderer {
     }
 
     pub fn pay_with(&mut self, world: &World, terms: &OrderTerms, extra: Vec<compose::Draft>) {
-        let record =
-            terms.method.needs_board().then(|| BoardRecord::for_order(terms, initials(&self.address)));
+        let record = terms
+            .method
+            .needs_board()
+            .then(|| BoardRecord::for_order(terms, initials(&self.address), &wallet_key(&self.address)));
         self.pay_posting(world, terms, extra, record);
     }
 

@@ -32,9 +32,9 @@ pub(super) fn load_file(tx: &Transaction<'_>, order: &OrderId) -> rusqlite::Resu
         file.status = Status::parse(&status).unwrap_or(Status::Rejected);
         file.board = match (board.as_str(), record) {
             ("missing", _) => BoardLookup::Missing,
-            ("found", Some(json)) => BoardRecord::from_json(json.as_bytes())
-                .map(BoardLookup::Found)
-                .unwrap_or(BoardLookup::Missing),
+            ("found", Some(json)) => {
+                records_from_json(&json).map_or(BoardLookup::Missing, BoardLookup::Found)
+            }
             _ => BoardLookup::NotYetLooked,
         };
         file.nonce = nonce;
@@ -129,7 +129,7 @@ pub(super) fn apply(
     let (board, record) = match &file.board {
         BoardLookup::NotYetLooked => ("not-looked", None),
         BoardLookup::Missing => ("missing", None),
-        BoardLookup::Found(r) => ("found", Some(record_json(r))),
+        BoardLookup::Found(records) => ("found", Some(records_json(records))),
     };
     let rejected = outcome.reason.filter(|_| file.status.is_final() && file.status != Status::Settled);
     // A mail that brought no evidence (a stray notice, a list mail) makes no payment.
@@ -213,11 +213,44 @@ fn upsert_payment(
     Ok(())
 }
 
-fn record_json(record: &CheckedRecord) -> String {
-    let r = BoardRecord {
-        order: record.order.to_string(),
-        initials: record.initials.clone(),
-        ordered_at: record.ordered_at.to_string(),
+/// An order's board records as kept in `payment.board_record`: a JSON
+/// array (schema 1 kept one record, a JSON object, read as a list of one).
+fn records_json(records: &[CheckedRecord]) -> String {
+    serde_json::to_string(&records.iter().map(CheckedRecord::to_record).collect::<Vec<_>>())
+        .unwrap_or_default()
+}
+
+fn records_from_json(json: &str) -> Option<Vec<CheckedRecord>> {
+    let records: Vec<BoardRecord> = match serde_json::from_str(json) {
+        Ok(records) => records,
+        Err(_) => vec![serde_json::from_str(json).ok()?],
     };
-    serde_json::to_string(&r).unwrap_or_default()
+    records.iter().map(|r| r.check().ok()).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+    use crate::protocol::cheque::WalletKey;
+
+    #[test]
+    fn board_records_are_kept_as_a_list_and_a_single_one_of_schema_1_is_read() {
+        let key = WalletKey::from_seed(&[9; 32]);
+        let order = "7KQ3-M9ZX-P2VD-H4TR";
+        let ordered_at = "2026-11-25T18:09:18Z";
+        let signed = BoardRecord {
+            order: order.into(),
+            initials: "T.S.".into(),
+            ordered_at: ordered_at.into(),
+            key: Some(key.public().to_string()),
+            signature: Some(key.sign(&crate::protocol::board::signed_text(order, "T.S.", ordered_at))),
+        };
+        let unsigned = BoardRecord { key: None, signature: None, initials: "X.Y.".into(), ..signed.clone() };
+        let records = vec![signed.check().unwrap(), unsigned.check().unwrap()];
+        assert_eq!(records_from_json(&records_json(&records)), Some(records.clone()));
+        let old = serde_json::to_string(&unsigned).unwrap();
+        assert_eq!(records_from_json(&old), Some(vec![records[1].clone()]));
+        assert_eq!(records_from_json("{\"order\":1}"), None);
+    }
 }
