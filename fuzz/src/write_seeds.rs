@@ -194,12 +194,12 @@ fn main() -> Result<()> {
     }
     write(dir, "values", "all", values.join("\n").as_bytes())?;
 
-    let record = BoardRecord::for_order(&terms, "T.S.");
-    let json = format!(
-        "{{\"order\":\"{}\",\"initials\":\"{}\",\"ordered_at\":\"{}\"}}",
-        record.order, record.initials, record.ordered_at
-    );
+    let key = mailpay::protocol::cheque::WalletKey::from_seed(&[7; 32]);
+    let record = BoardRecord::for_order(&terms, "T.S.", &key);
+    let json = serde_json::to_string(&record)?;
     write(dir, "board_record", "record.json", json.as_bytes())?;
+    let unsigned = BoardRecord { key: None, signature: None, ..record };
+    write(dir, "board_record", "unsigned.json", serde_json::to_string(&unsigned)?.as_bytes())?;
     write(dir, "board_record", "spaced.json", b"{ \"initials\": \"t. s.\", \"order\": \"7kq3m9zxp2vdh4tr\",\n  \"ordered_at\": \"2026-11-26T03:09:18+09:00\" }")?;
 
     let links = [

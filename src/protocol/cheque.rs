@@ -135,8 +135,8 @@ impl Cheque {
             .push("Password-A", self.password.display())
             .push("Issued", self.issued.to_string())
             .push("Key", key.public().to_string());
-        let signature = key.0.sign(b.canonical().as_bytes());
-        b.push("Signature", B64.encode(signature.to_bytes()));
+        let signature = key.sign(b.canonical().as_bytes());
+        b.push("Signature", signature);
         b
     }
 
@@ -168,15 +168,9 @@ impl Cheque {
                 registered: registered.to_string(),
             });
         }
-        let signature: [u8; 64] = B64
-            .decode(f.one("Signature")?)
-            .ok()
-            .and_then(|s| s.try_into().ok())
-            .ok_or(ChequeError::BadSignature)?;
-        registered
-            .0
-            .verify(b.canonical().as_bytes(), &Signature::from_bytes(&signature))
-            .map_err(|_| ChequeError::BadSignature)?;
+        if !registered.verifies(b.canonical().as_bytes(), f.one("Signature")?) {
+            return Err(ChequeError::BadSignature);
+        }
         Ok(Cheque {
             order: f.parse("Order")?,
             payer: f.parse("Payer")?,
