@@ -703,3 +703,53 @@ fn the_account_security_is_chosen_by_typing() {
     assert_eq!(account.imap.security, Security::Starttls);
     assert_eq!(account.smtp.security, Security::Tls, "the other server keeps its own");
 }
+
+/// Export CSV asks the desktop where to save; the file goes where chosen,
+/// nothing happens on cancel, and without a dialog it goes to the
+/// downloads folder with a word on why.
+#[test]
+fn the_history_is_exported_where_the_user_chose() {
+    use mailpay::ui::save_dialog::Answer;
+    let tr = Tr::new(Lang::En);
+    let (home, dir) = temp_home("export");
+    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    let book = book();
+    let mut form = new_payment::State::for_merchant(&shop(), &book);
+    let _ = form.update(new_payment::Message::Amount("1200".into()), Some(&orderer()), &book);
+    let order =
+        form.order(Some(&orderer()), &book, mailpay::wallet::now(), OrderId::generate(&mut rand::rng()));
+    let id = runtime.block_on(backend::place(home.clone(), order.unwrap())).unwrap();
+
+    let mut state = history::State::default();
+    assert!(matches!(state.update(history::Message::Export), history::Action::AskWhere));
+    assert!(backend::export_name().starts_with("mailpay-history-20"), "{}", backend::export_name());
+    let chosen = dir.join("chosen.csv");
+    let history::Action::Export(query, to) =
+        state.update(history::Message::Where(Answer::Chosen(chosen.clone())))
+    else {
+        panic!("a chosen file is exported to");
+    };
+    assert_eq!(to.as_ref(), Some(&chosen));
+    let (path, rows) = runtime.block_on(backend::export(home.clone(), query, to)).unwrap();
+    assert_eq!((path.as_path(), rows), (chosen.as_path(), 1));
+    let csv = std::fs::read_to_string(&chosen).unwrap();
+    assert!(csv.lines().nth(1).is_some_and(|l| l.starts_with(id.as_str())), "{csv}");
+    let _ = state.update(history::Message::Exported(Ok(path.display().to_string())));
+    let mut ui = simulator(state.view(&tr));
+    assert!(ui.find(format!("Exported to {}", chosen.display()).as_str()).is_ok());
+    assert!(!texts(&mut ui).iter().any(|t| t.starts_with("No save dialog")));
+    drop(ui);
+
+    assert!(matches!(state.update(history::Message::Where(Answer::Cancelled)), history::Action::None));
+    let unavailable = state.update(history::Message::Where(Answer::Unavailable("no session bus".into())));
+    assert!(matches!(unavailable, history::Action::Export(_, None)), "to the downloads folder");
+    let _ = state.update(history::Message::Exported(Ok("/home/taro/Downloads/h.csv".into())));
+    let mut ui = simulator(state.view(&tr));
+    let shown = texts(&mut ui);
+    assert!(
+        shown.iter().any(|t| t.starts_with("No save dialog on this desktop (no session bus)")),
+        "{shown:?}"
+    );
+    drop(ui);
+    let _ = std::fs::remove_dir_all(dir);
+}

@@ -501,7 +501,16 @@ impl App {
                     Message::History(history::Message::Timeline(key.clone(), r.map_err(|e| e.to_string())))
                 })
             }
-            history::Action::Export(query) => Task::perform(backend::export(home, query), |r| {
+            history::Action::AskWhere => Task::perform(
+                crate::ui::save_dialog::ask(crate::ui::save_dialog::Question {
+                    title: tr!(self.tr, "history-export-title"),
+                    name: backend::export_name(),
+                    folder: backend::downloads(),
+                    filter: ("CSV", "*.csv"),
+                }),
+                |answer| Message::History(history::Message::Where(answer)),
+            ),
+            history::Action::Export(query, to) => Task::perform(backend::export(home, query, to), |r| {
                 Message::History(history::Message::Exported(
                     r.map(|(path, _)| path.display().to_string()).map_err(|e| e.to_string()),
                 ))

@@ -435,14 +435,27 @@ pub async fn timeline(home: Home, order: OrderId) -> Result<Vec<Entry>, BackendE
     home.with(move |s| Ok(s.timeline(&order)?)).await
 }
 
-/// Exports the history matching `query` next to the user's downloads (or
-/// in the wallet's data folder) and says where.
-pub async fn export(home: Home, query: Query) -> Result<(PathBuf, usize), BackendError> {
-    let dir = directories::UserDirs::new()
+/// The user's downloads folder, if there is one.
+pub fn downloads() -> Option<PathBuf> {
+    directories::UserDirs::new()
         .and_then(|u| u.download_dir().map(std::path::Path::to_path_buf))
         .filter(|d| d.is_dir())
-        .unwrap_or_else(|| home.paths.data_dir.clone());
-    let path = dir.join(format!("mailpay-history-{}.csv", wallet::now().unix()));
+}
+
+/// The name suggested for an export of the history made now.
+pub fn export_name() -> String {
+    let day = wallet::now().to_string();
+    format!("mailpay-history-{}.csv", day.get(..10).unwrap_or(&day))
+}
+
+/// Exports the history matching `query` to `to` (the file the user chose),
+/// or else into the user's downloads folder (or the wallet's data folder),
+/// and says where and how many payments.
+pub async fn export(home: Home, query: Query, to: Option<PathBuf>) -> Result<(PathBuf, usize), BackendError> {
+    let path = to.unwrap_or_else(|| {
+        let dir = downloads().unwrap_or_else(|| home.paths.data_dir.clone());
+        dir.join(format!("mailpay-history-{}.csv", wallet::now().unix()))
+    });
     home.with(move |s| {
         let n = s.export_csv(&query, &path)?;
         Ok((path, n))

@@ -10,6 +10,7 @@
 pub mod app;
 pub mod backend;
 mod notify;
+pub mod save_dialog;
 pub mod screen;
 pub mod watch;
 mod widget;

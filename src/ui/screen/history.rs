@@ -9,7 +9,7 @@ use crate::i18n::Tr;
 use crate::protocol::{OrderId, Timestamp};
 use crate::store::history::{Direction, Entry, Page, Query};
 use crate::tr;
-use crate::ui::widget;
+use crate::ui::{save_dialog, widget};
 
 /// Rows shown at once; the count says how many match in all.
 pub const PAGE: usize = 200;
@@ -52,6 +52,8 @@ pub struct State {
     took_ms: u128,
     detail: Option<Detail>,
     note: Option<Result<String, String>>,
+    /// Why the last export could not ask where to save, if it could not.
+    no_dialog: Option<String>,
 }
 
 #[derive(Debug)]
@@ -74,6 +76,8 @@ pub enum Message {
     ShowRaw(usize),
     Close,
     Export,
+    /// Where the user chose to save the export.
+    Where(save_dialog::Answer),
     Exported(Result<String, String>),
     Answer(String),
     /// Send the mails still in the outbox (after a failure or a quit).
@@ -84,7 +88,10 @@ pub enum Action {
     None,
     Load(Query),
     Timeline(OrderId),
-    Export(Query),
+    /// Ask the user where to save the export.
+    AskWhere,
+    /// Export to this file, or to the downloads folder.
+    Export(Query, Option<std::path::PathBuf>),
     Approve(OrderId),
     Resend(OrderId),
 }
@@ -137,7 +144,18 @@ impl State {
                 }
             }
             Message::Close => self.detail = None,
-            Message::Export => return Action::Export(self.query()),
+            Message::Export => return Action::AskWhere,
+            Message::Where(answer) => {
+                self.no_dialog = None;
+                match answer {
+                    save_dialog::Answer::Chosen(path) => return Action::Export(self.query(), Some(path)),
+                    save_dialog::Answer::Cancelled => {}
+                    save_dialog::Answer::Unavailable(why) => {
+                        self.no_dialog = Some(why);
+                        return Action::Export(self.query(), None);
+                    }
+                }
+            }
             Message::Exported(result) => self.note = Some(result),
             Message::Answer(order) => {
                 if let Ok(id) = order.parse() {
@@ -224,6 +242,9 @@ impl State {
             }
             Some(Err(e)) => content = content.push(widget::error_text(e.clone())),
             None => {}
+        }
+        if let (Some(why), Some(Ok(_))) = (&self.no_dialog, &self.note) {
+            content = content.push(text(tr!(tr, "history-no-dialog", reason = why.clone())).size(13));
         }
         content = content.push(scrollable(rows).height(Fill));
         container(content.padding(16)).into()
