@@ -226,7 +226,12 @@ fn loaded(home: Home) -> Loaded {
         book: book(),
         language: None,
         initials: None,
+        wallet_key: Ok(test_wallet_key()),
     }
+}
+
+fn test_wallet_key() -> String {
+    mailpay::protocol::cheque::WalletKey::from_seed(&[1; 32]).public().to_string()
 }
 
 #[test]
@@ -751,5 +756,36 @@ fn the_history_is_exported_where_the_user_chose() {
         "{shown:?}"
     );
     drop(ui);
+    let _ = std::fs::remove_dir_all(dir);
+}
+
+/// Settings show the wallet's key, to register at the bank, and copy it.
+#[test]
+fn settings_show_the_wallet_key_and_copy_it() {
+    let (home, dir) = temp_home("wallet-key");
+    let mut app = App::new(Lang::En, None);
+    let _ = app.loaded(loaded(home));
+    let _ = app.update(Message::Nav(Nav::Settings));
+    let mut ui = simulator(app.view());
+    assert!(ui.find(test_wallet_key().as_str()).is_ok(), "the key is shown");
+    ui.click("Copy").expect("a Copy button");
+    let messages: Vec<_> = ui.into_messages().collect();
+    assert!(
+        matches!(messages.as_slice(), [Message::Settings(settings::Message::Copy(k))] if *k == test_wallet_key()),
+        "{messages:?}"
+    );
+    for message in messages {
+        let _ = app.update(message);
+    }
+    let mut ui = simulator(app.view());
+    assert!(ui.find("Copied to the clipboard.").is_ok(), "the banner says so");
+    drop(ui);
+
+    // The key shown is the one the wallet signs with.
+    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    let real = runtime.block_on(backend::load(Paths::under(&dir))).unwrap();
+    let key =
+        mailpay::keys::load_or_create_key(&mailpay::keys::wallet_key_path(&Paths::under(&dir))).unwrap();
+    assert_eq!(real.wallet_key, Ok(key.public().to_string()));
     let _ = std::fs::remove_dir_all(dir);
 }

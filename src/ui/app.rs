@@ -124,6 +124,8 @@ pub struct App {
     banner: Option<Banner>,
     /// The initials for board records, as typed in Settings.
     initials: String,
+    /// The wallet's public key, or why it could not be read.
+    wallet_key: Result<String, String>,
     /// With `MAILPAY_STARTUP_REPORT` set: when the wallet started, until
     /// the first frame is reported on stderr.
     startup: Option<std::time::Instant>,
@@ -176,6 +178,7 @@ impl App {
             watch_status: String::new(),
             banner: None,
             initials: String::new(),
+            wallet_key: Err(String::new()),
             startup: None,
         }
     }
@@ -343,6 +346,7 @@ impl App {
         self.session = loaded.session;
         self.book = loaded.book;
         self.initials = loaded.initials.unwrap_or_default();
+        self.wallet_key = loaded.wallet_key;
         if let Some(problem) = loaded.keyring_problem {
             self.say(problem, true);
         }
@@ -532,6 +536,10 @@ impl App {
         let Screen::Settings(state) = &mut self.screen else { return Task::none() };
         match state.update(message) {
             settings::Action::None => Task::none(),
+            settings::Action::Copy(text) => {
+                self.say(tr!(self.tr, "settings-copied"), false);
+                iced::clipboard::write(text)
+            }
             settings::Action::SetLanguage(lang) => {
                 self.tr = Tr::new(lang);
                 self.chosen_lang = Some(lang);
@@ -656,9 +664,14 @@ impl App {
             Screen::Pay(s) => s.view(tr, orderer.as_ref(), &self.book).map(Message::Pay),
             Screen::Approval(s) => s.view(tr).map(Message::Approval),
             Screen::History(s) => s.view(tr).map(Message::History),
-            Screen::Settings(s) => {
-                s.view(tr, self.config.accounts.first(), &self.initials).map(Message::Settings)
-            }
+            Screen::Settings(s) => s
+                .view(
+                    tr,
+                    self.config.accounts.first(),
+                    &self.initials,
+                    self.wallet_key.as_deref().map_err(String::as_str),
+                )
+                .map(Message::Settings),
         };
         let mut main = column![].width(Fill).height(Fill);
         if let Some(banner) = &self.banner {

@@ -159,6 +159,10 @@ pub struct Loaded {
     pub language: Option<String>,
     /// The orderer's initials for board records, once set in Settings.
     pub initials: Option<String>,
+    /// The public half of the wallet's key (`ed25519:…`), which signs its
+    /// cheques and board records, for the user to register at the bank;
+    /// or why it could not be read.
+    pub wallet_key: Result<String, String>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -184,7 +188,10 @@ pub async fn load(paths: Paths) -> Result<Loaded, BackendError> {
                 Err(e) => (None, Some(e.to_string())),
             },
         };
-        Ok(Loaded { home, config, session, keyring_problem, book, language, initials })
+        let wallet_key = crate::keys::load_or_create_key(&crate::keys::wallet_key_path(&home.paths))
+            .map(|k| k.public().to_string())
+            .map_err(|e| e.to_string());
+        Ok(Loaded { home, config, session, keyring_problem, book, language, initials, wallet_key })
     })
     .await
 }

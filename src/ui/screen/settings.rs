@@ -28,10 +28,13 @@ pub enum Message {
     EditAccount,
     Initials(String),
     SaveInitials,
+    /// Copy this text (the wallet key) to the clipboard.
+    Copy(String),
 }
 
 pub enum Action {
     None,
+    Copy(String),
     SetLanguage(Lang),
     EditAccount,
     EditInitials(String),
@@ -54,16 +57,19 @@ impl State {
             Message::EditAccount => return Action::EditAccount,
             Message::Initials(text) => return Action::EditInitials(text),
             Message::SaveInitials => return Action::SaveInitials,
+            Message::Copy(text) => return Action::Copy(text),
         }
         Action::None
     }
 
-    /// `initials`: the field as typed.
+    /// `initials`: the field as typed; `wallet_key`: the wallet's public
+    /// key, or why it could not be read.
     pub fn view<'a>(
         &'a self,
         tr: &Tr,
         account: Option<&'a Account>,
         initials: &'a str,
+        wallet_key: Result<&'a str, &'a str>,
     ) -> Element<'a, Message> {
         let account_line = match account {
             Some(a) => text(tr!(
@@ -104,6 +110,25 @@ impl State {
                     ]
                     .spacing(8),
                     text(tr!(tr, "settings-initials-hint")).size(13),
+                ]
+                .spacing(8)
+            ),
+            widget::card(
+                column![
+                    text(tr!(tr, "settings-wallet-key")).size(18),
+                    match wallet_key {
+                        Ok(key) => row![
+                            text(key).font(iced::Font::MONOSPACE).size(13).width(Fill),
+                            button(text(tr!(tr, "settings-copy")))
+                                .style(button::secondary)
+                                .on_press(Message::Copy(key.to_string())),
+                        ]
+                        .spacing(8)
+                        .align_y(iced::Center)
+                        .into(),
+                        Err(why) => widget::error_text(why.to_string()),
+                    },
+                    text(tr!(tr, "settings-wallet-key-hint")).size(13),
                 ]
                 .spacing(8)
             ),
