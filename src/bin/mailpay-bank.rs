@@ -49,7 +49,7 @@ enum Command {
         /// The holder's initials, checked against board records (claim 3).
         #[arg(long)]
         initials: Option<String>,
-        /// The holder's cheque-signing key, `ed25519:...` (claim 2).
+        /// The holder's wallet key, `ed25519:...`: it signs cheques (claim 2) and board records (claim 3).
         #[arg(long, value_parser = wallet_key)]
         wallet_key: Option<String>,
         /// A merchant's board URL; preferred to the one an order names.
