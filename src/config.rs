@@ -7,6 +7,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::mail::account::Account;
 use crate::paths::{PathError, create_private_dir};
+use crate::protocol::EmailAddress;
 
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -82,9 +83,41 @@ impl Config {
         }
     }
 
-    /// Adds or replaces the account with the same address.
+    /// Replaces the account with the same address where it stands, or
+    /// adds it last.
     pub fn upsert(&mut self, account: Account) {
-        self.accounts.retain(|a| a.address != account.address);
-        self.accounts.push(account);
+        match self.accounts.iter_mut().find(|a| a.address == account.address) {
+            Some(existing) => *existing = account,
+            None => self.accounts.push(account),
+        }
+    }
+
+    /// Takes out the account with this address; whether there was one.
+    pub fn remove(&mut self, address: &EmailAddress) -> bool {
+        let before = self.accounts.len();
+        self.accounts.retain(|a| a.address != *address);
+        self.accounts.len() < before
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    #[test]
+    fn an_account_is_replaced_where_it_stands_and_removed_by_address() {
+        let account = |a: &str| Account::guess(a.parse().unwrap());
+        let mut config = Config { accounts: vec![account("a@x.test"), account("b@x.test")] };
+        let mut changed = account("a@x.test");
+        changed.username = "a-login".into();
+        config.upsert(changed);
+        config.upsert(account("c@x.test"));
+        let order: Vec<_> = config.accounts.iter().map(|a| a.address.to_string()).collect();
+        assert_eq!(order, ["a@x.test", "b@x.test", "c@x.test"], "the first stays first");
+        assert_eq!(config.accounts[0].username, "a-login");
+        assert!(config.remove(&"b@x.test".parse().unwrap()));
+        assert!(!config.remove(&"b@x.test".parse().unwrap()));
+        assert_eq!(config.accounts.len(), 2);
     }
 }

@@ -32,7 +32,7 @@ fn demo_root(home: &backend::Home) -> std::path::PathBuf {
 /// returns the order's timeline (mail kinds).
 async fn pay_by_figure(figure: u8) -> Vec<String> {
     let loaded = backend::start_demo().await.expect("the demo starts");
-    let session = loaded.session.clone().expect("the demo has its orderer");
+    let session = loaded.sessions.first().cloned().expect("the demo has its orderer");
     let home = loaded.home.clone();
     let merchant = loaded.book.merchants.first().expect("a demo merchant").clone();
 
@@ -40,9 +40,17 @@ async fn pay_by_figure(figure: u8) -> Vec<String> {
     let mut form = new_payment::State::for_merchant(&merchant.address, &loaded.book);
     let orderer = session.account.address.clone();
     let book = &loaded.book;
-    let _ = form.update(new_payment::Message::Amount("1200".into()), Some(&orderer), book);
-    let _ = form.update(new_payment::Message::Cheque(matches!(figure, 2 | 4)), Some(&orderer), book);
-    let _ = form.update(new_payment::Message::Board(matches!(figure, 3 | 4)), Some(&orderer), book);
+    let _ = form.update(new_payment::Message::Amount("1200".into()), std::slice::from_ref(&orderer), book);
+    let _ = form.update(
+        new_payment::Message::Cheque(matches!(figure, 2 | 4)),
+        std::slice::from_ref(&orderer),
+        book,
+    );
+    let _ = form.update(
+        new_payment::Message::Board(matches!(figure, 3 | 4)),
+        std::slice::from_ref(&orderer),
+        book,
+    );
     let order = form
         .order(Some(&orderer), book, mailpay::wallet::now(), OrderId::generate(&mut rand::rng()))
         .unwrap();
@@ -51,7 +59,7 @@ async fn pay_by_figure(figure: u8) -> Vec<String> {
 
     // Pay: recorded, the board record posted if due, then the mails go out at once.
     backend::place(home.clone(), order).await.unwrap();
-    let sent = backend::dispatch(home.clone(), session.clone(), id.clone()).await.unwrap();
+    let sent = backend::dispatch(home.clone(), vec![session.clone()], id.clone()).await.unwrap();
     assert_eq!(sent.len(), if matches!(figure, 2 | 4) { 3 } else { 2 });
     assert!(sent.iter().all(|s| s.result.is_ok()), "{sent:?}");
     if matches!(figure, 3 | 4) {
@@ -78,7 +86,7 @@ async fn pay_by_figure(figure: u8) -> Vec<String> {
         assert_eq!(confirm.amount, terms.amount);
         assert_eq!(confirm.amount, Money::parse_major("1200", "JPY".parse().unwrap()).unwrap());
         // Approve: OK + A goes to the bank, which pays and tells the orderer.
-        let sent = backend::answer(home.clone(), session.clone(), id.clone(), true).await.unwrap();
+        let sent = backend::answer(home.clone(), vec![session.clone()], id.clone(), true).await.unwrap();
         assert!(sent.iter().all(|s| s.result.is_ok()), "{sent:?}");
         let outcomes = deliver(&session, &home).await;
         assert_eq!(outcomes.len(), 1, "{outcomes:?}");
@@ -126,20 +134,27 @@ async fn figure_4_all_combined_cheque_board_and_confirmation() {
 #[tokio::test]
 async fn the_demo_refuses_mail_to_strangers() {
     let loaded = backend::start_demo().await.unwrap();
-    let session = loaded.session.clone().unwrap();
+    let session = loaded.sessions.first().cloned().unwrap();
     let mut form = new_payment::State::default();
     let orderer = session.account.address.clone();
     let book = loaded.book.clone();
-    let _ =
-        form.update(new_payment::Message::Merchant("elsewhere@shop.example".into()), Some(&orderer), &book);
-    let _ = form.update(new_payment::Message::Bank(mailpay::demo::BANK.into()), Some(&orderer), &book);
-    let _ = form.update(new_payment::Message::Amount("500".into()), Some(&orderer), &book);
+    let _ = form.update(
+        new_payment::Message::Merchant("elsewhere@shop.example".into()),
+        std::slice::from_ref(&orderer),
+        &book,
+    );
+    let _ = form.update(
+        new_payment::Message::Bank(mailpay::demo::BANK.into()),
+        std::slice::from_ref(&orderer),
+        &book,
+    );
+    let _ = form.update(new_payment::Message::Amount("500".into()), std::slice::from_ref(&orderer), &book);
     let order = form
         .order(Some(&orderer), &book, mailpay::wallet::now(), OrderId::generate(&mut rand::rng()))
         .unwrap();
     let id = order.terms.order.clone();
     backend::place(loaded.home.clone(), order).await.unwrap();
-    let sent = backend::dispatch(loaded.home.clone(), session, id.clone()).await.unwrap();
+    let sent = backend::dispatch(loaded.home.clone(), vec![session], id.clone()).await.unwrap();
     let refused: Vec<_> = sent.iter().filter(|s| s.result.is_err()).map(|s| s.recipient.as_str()).collect();
     assert_eq!(refused, ["elsewhere@shop.example"]);
     let (_, state) = backend::payment(loaded.home.clone(), id).await.unwrap();
@@ -152,20 +167,22 @@ async fn the_demo_refuses_mail_to_strangers() {
 #[tokio::test]
 async fn a_pre_approved_order_is_answered_when_it_matches() {
     let loaded = backend::start_demo().await.unwrap();
-    let session = loaded.session.clone().unwrap();
+    let session = loaded.sessions.first().cloned().unwrap();
     let home = loaded.home.clone();
     let merchant = loaded.book.merchants.first().unwrap().address.clone();
     let orderer = session.account.address.clone();
     let mut form = new_payment::State::for_merchant(&merchant, &loaded.book);
-    let _ = form.update(new_payment::Message::Amount("800".into()), Some(&orderer), &loaded.book);
-    let _ = form.update(new_payment::Message::AutoConfirm(true), Some(&orderer), &loaded.book);
+    let _ =
+        form.update(new_payment::Message::Amount("800".into()), std::slice::from_ref(&orderer), &loaded.book);
+    let _ =
+        form.update(new_payment::Message::AutoConfirm(true), std::slice::from_ref(&orderer), &loaded.book);
     let order = form
         .order(Some(&orderer), &loaded.book, mailpay::wallet::now(), OrderId::generate(&mut rand::rng()))
         .unwrap();
     assert!(order.pre_approved);
     let id = order.terms.order.clone();
     backend::place(home.clone(), order).await.unwrap();
-    backend::dispatch(home.clone(), session.clone(), id.clone()).await.unwrap();
+    backend::dispatch(home.clone(), vec![session.clone()], id.clone()).await.unwrap();
 
     // The watcher's path: the stored flag decides.
     let mail = session.demo_loop().unwrap().clone();
@@ -180,9 +197,61 @@ async fn a_pre_approved_order_is_answered_when_it_matches() {
     }
     let (_, state) = backend::payment(home.clone(), id.clone()).await.unwrap();
     assert!(matches!(state, State::Approved { sent: false, .. }), "approved without asking: {state:?}");
-    backend::dispatch(home.clone(), session.clone(), id.clone()).await.unwrap();
+    backend::dispatch(home.clone(), vec![session.clone()], id.clone()).await.unwrap();
     deliver(&session, &home).await;
     let (_, state) = backend::payment(home.clone(), id).await.unwrap();
     assert!(matches!(state, State::Settled { .. }), "{state:?}");
     let _ = std::fs::remove_dir_all(demo_root(&home));
+}
+
+/// With several accounts, a payment's mails go from the account that
+/// placed it, whatever the order of the accounts; a payment whose account
+/// is gone says so instead of sending from another.
+#[tokio::test]
+async fn mails_go_from_the_account_that_placed_the_payment() {
+    let loaded = backend::start_demo().await.unwrap();
+    let demo = loaded.sessions.first().cloned().unwrap();
+    // Another account, first in the list: were its server used, sending
+    // would fail (nothing listens on port 1).
+    let mut other = mailpay::mail::account::Account::guess("hanako@example.jp".parse().unwrap());
+    other.smtp.host = "127.0.0.1".into();
+    other.smtp.port = 1;
+    let other = Session::new(other, "not-a-password".into());
+    let accounts = [other.account.address.clone(), demo.account.address.clone()];
+
+    let merchant = loaded.book.merchants.first().unwrap().address.clone();
+    let mut form = new_payment::State::for_merchant(&merchant, &loaded.book);
+    let _ = form.update(new_payment::Message::From(demo.account.address.clone()), &accounts, &loaded.book);
+    let _ = form.update(new_payment::Message::Amount("700".into()), &accounts, &loaded.book);
+    assert_eq!(form.orderer(&accounts), Some(&demo.account.address), "the chosen account");
+    let order = form
+        .order(
+            form.orderer(&accounts),
+            &loaded.book,
+            mailpay::wallet::now(),
+            OrderId::generate(&mut rand::rng()),
+        )
+        .unwrap();
+    let id = order.terms.order.clone();
+    backend::place(loaded.home.clone(), order).await.unwrap();
+    let sent =
+        backend::dispatch(loaded.home.clone(), vec![other.clone(), demo.clone()], id.clone()).await.unwrap();
+    assert!(sent.iter().all(|s| s.result.is_ok()), "sent from the demo account: {sent:?}");
+
+    // The same with the other account first by default, but its account gone.
+    let mut form = new_payment::State::for_merchant(&merchant, &loaded.book);
+    let _ = form.update(new_payment::Message::Amount("700".into()), &accounts, &loaded.book);
+    assert_eq!(form.orderer(&accounts), Some(&other.account.address), "the first account by default");
+    let order = form
+        .order(
+            form.orderer(&accounts),
+            &loaded.book,
+            mailpay::wallet::now(),
+            OrderId::generate(&mut rand::rng()),
+        )
+        .unwrap();
+    let id = order.terms.order.clone();
+    backend::place(loaded.home.clone(), order).await.unwrap();
+    let err = backend::dispatch(loaded.home.clone(), vec![demo.clone()], id).await.unwrap_err();
+    assert!(err.to_string().contains("hanako@example.jp, which is not one of your accounts"), "{err}");
 }

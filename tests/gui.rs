@@ -68,7 +68,7 @@ fn apply(
     messages: impl IntoIterator<Item = new_payment::Message>,
     book: &Book,
 ) -> Vec<new_payment::Action> {
-    messages.into_iter().map(|m| state.update(m, Some(&orderer()), book)).collect()
+    messages.into_iter().map(|m| state.update(m, &[orderer()], book)).collect()
 }
 
 #[test]
@@ -78,7 +78,7 @@ fn fill_the_payment_form_press_pay_and_follow_each_mail() {
     let mut state = new_payment::State::for_merchant(&shop(), &book);
 
     // Type the amount into the focused field.
-    let mut ui = simulator(state.view(&tr, Some(&orderer()), &book));
+    let mut ui = simulator(state.view(&tr, &[orderer()], &book));
     ui.click(iced_test::selector::id(new_payment::AMOUNT_INPUT)).expect("the amount field is on screen");
     let _ = ui.typewrite("1200");
     let messages: Vec<_> = ui.into_messages().collect();
@@ -86,7 +86,7 @@ fn fill_the_payment_form_press_pay_and_follow_each_mail() {
     assert_eq!(state.amount(), Ok(Money::parse_major("1200", "JPY".parse().unwrap()).unwrap()));
 
     // The summary says what will happen; Pay produces the order to record.
-    let mut ui = simulator(state.view(&tr, Some(&orderer()), &book));
+    let mut ui = simulator(state.view(&tr, &[orderer()], &book));
     let summary = "Pay 1200 JPY to shop@example.com through settle@bank.example (Fig. 1).";
     assert!(ui.find(summary).is_ok(), "{:?}", texts(&mut ui));
     ui.click("Pay").expect("the Pay button is on screen");
@@ -107,7 +107,7 @@ fn fill_the_payment_form_press_pay_and_follow_each_mail() {
     assert_eq!(state.stage(), &new_payment::Stage::Recording);
 
     // A second press while recording does nothing (no duplicate payment).
-    let mut ui = simulator(state.view(&tr, Some(&orderer()), &book));
+    let mut ui = simulator(state.view(&tr, &[orderer()], &book));
     let _ = ui.click("Recording…");
     assert!(
         ui.into_messages().all(|m| !matches!(m, new_payment::Message::Pay))
@@ -118,9 +118,9 @@ fn fill_the_payment_form_press_pay_and_follow_each_mail() {
     let id = order.terms.order.clone();
     let mails =
         vec![("order".to_string(), shop().to_string()), ("payment-request".to_string(), bank().to_string())];
-    let action = state.update(new_payment::Message::Placed(Ok((id.clone(), mails))), Some(&orderer()), &book);
+    let action = state.update(new_payment::Message::Placed(Ok((id.clone(), mails))), &[orderer()], &book);
     assert!(matches!(action, new_payment::Action::Dispatch(ref o) if *o == id));
-    let mut ui = simulator(state.view(&tr, Some(&orderer()), &book));
+    let mut ui = simulator(state.view(&tr, &[orderer()], &book));
     assert!(ui.find("Order to the merchant → shop@example.com").is_ok());
     assert!(ui.find("Sending…").is_ok());
     drop(ui);
@@ -139,8 +139,8 @@ fn fill_the_payment_form_press_pay_and_follow_each_mail() {
             result: Err(SendError::Temporary { reply: "451 try later".into() }),
         },
     ];
-    let _ = state.update(new_payment::Message::Dispatched(Ok(sent)), Some(&orderer()), &book);
-    let mut ui = simulator(state.view(&tr, Some(&orderer()), &book));
+    let _ = state.update(new_payment::Message::Dispatched(Ok(sent)), &[orderer()], &book);
+    let mut ui = simulator(state.view(&tr, &[orderer()], &book));
     assert!(ui.find("Accepted by the mail server").is_ok());
     assert!(ui.find("Not sent: the server refused the mail for now, try again later: 451 try later").is_ok());
     ui.click("Retry the mails that failed").expect("Retry is offered after a failure");
@@ -154,8 +154,8 @@ fn an_invalid_amount_is_refused_before_anything_is_recorded() {
     let tr = Tr::new(Lang::En);
     let book = book();
     let mut state = new_payment::State::for_merchant(&shop(), &book);
-    let _ = state.update(new_payment::Message::Amount("12.5".into()), Some(&orderer()), &book);
-    let mut ui = simulator(state.view(&tr, Some(&orderer()), &book));
+    let _ = state.update(new_payment::Message::Amount("12.5".into()), &[orderer()], &book);
+    let mut ui = simulator(state.view(&tr, &[orderer()], &book));
     ui.click("Pay").unwrap();
     let messages: Vec<_> = ui.into_messages().collect();
     let actions = apply(&mut state, messages, &book);
@@ -221,7 +221,7 @@ fn loaded(home: Home) -> Loaded {
     Loaded {
         home,
         config: Default::default(),
-        session: None,
+        sessions: Vec::new(),
         keyring_problem: None,
         book: book(),
         language: None,
@@ -289,7 +289,7 @@ fn placing_records_the_payment_and_queues_both_mails() {
     let book = book();
     let state = {
         let mut s = new_payment::State::for_merchant(&shop(), &book);
-        let _ = s.update(new_payment::Message::Amount("1200".into()), Some(&orderer()), &book);
+        let _ = s.update(new_payment::Message::Amount("1200".into()), &[orderer()], &book);
         s
     };
     let id = OrderId::generate(&mut rand::rng());
@@ -317,7 +317,7 @@ fn at_800_by_600_the_amount_and_enter_pay() {
     let tr = Tr::new(Lang::En);
     let book = book();
     let mut state = new_payment::State::for_merchant(&shop(), &book);
-    let view = state.view(&tr, Some(&orderer()), &book);
+    let view = state.view(&tr, &[orderer()], &book);
     let mut ui = iced_test::Simulator::with_size(iced::Settings::default(), (800.0, 600.0), view);
     ui.click(iced_test::selector::id(new_payment::AMOUNT_INPUT))
         .expect("the amount field is visible at 800x600");
@@ -346,7 +346,8 @@ fn a_confirmation_from_the_watcher_offers_a_review() {
         to: "awaiting-confirmation",
         effects: vec![],
     };
-    let _ = app.update(Message::Watch(Report::Received { order: order.as_str().to_string(), receipt }));
+    let _ = app
+        .update(Message::Watch(orderer(), Report::Received { order: order.as_str().to_string(), receipt }));
     let banner = app.banner().expect("a banner");
     assert!(!banner.error);
     assert_eq!(banner.review.as_ref(), Some(&order));
@@ -365,9 +366,9 @@ fn password_a_is_redacted_in_debug_output() {
     assert!(!format!("{:?}", new_payment::Message::OwnPassword(typed.into())).contains(typed));
     let book = book();
     let mut state = new_payment::State::for_merchant(&shop(), &book);
-    let _ = state.update(new_payment::Message::Amount("1200".into()), Some(&orderer()), &book);
-    let _ = state.update(new_payment::Message::UseOwnPassword(true), Some(&orderer()), &book);
-    let _ = state.update(new_payment::Message::OwnPassword(typed.into()), Some(&orderer()), &book);
+    let _ = state.update(new_payment::Message::Amount("1200".into()), &[orderer()], &book);
+    let _ = state.update(new_payment::Message::UseOwnPassword(true), &[orderer()], &book);
+    let _ = state.update(new_payment::Message::OwnPassword(typed.into()), &[orderer()], &book);
     let order = state
         .order(Some(&orderer()), &book, mailpay::wallet::now(), OrderId::generate(&mut rand::rng()))
         .unwrap();
@@ -387,10 +388,10 @@ fn the_wallet_cheque_goes_with_the_payment_when_chosen() {
     book.banks[0].age_recipient = Some(age::x25519::Identity::generate().to_public().to_string());
     book.merchants[0].figures = vec![Method::Confirm, Method::Cheque];
     let mut state = new_payment::State::for_merchant(&shop(), &book);
-    let _ = state.update(new_payment::Message::Amount("1200".into()), Some(&orderer()), &book);
+    let _ = state.update(new_payment::Message::Amount("1200".into()), &[orderer()], &book);
 
     let tr = Tr::new(Lang::En);
-    let mut ui = simulator(state.view(&tr, Some(&orderer()), &book));
+    let mut ui = simulator(state.view(&tr, &[orderer()], &book));
     ui.click("Send the signed wallet cheque to the bank (Fig. 2)").expect("the cheque option is offered");
     let messages: Vec<_> = ui.into_messages().collect();
     let _ = apply(&mut state, messages, &book);
@@ -441,7 +442,7 @@ fn a_clock_tick_expires_an_overdue_payment() {
     let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(1).enable_all().build().unwrap();
     let book = book();
     let mut form = new_payment::State::for_merchant(&shop(), &book);
-    let _ = form.update(new_payment::Message::Amount("300".into()), Some(&orderer()), &book);
+    let _ = form.update(new_payment::Message::Amount("300".into()), &[orderer()], &book);
     let placed_at = mailpay::wallet::now().plus_seconds(-3 * 24 * 3600);
     let order = form.order(Some(&orderer()), &book, placed_at, OrderId::generate(&mut rand::rng())).unwrap();
     let (id, expires) = (order.terms.order.clone(), order.terms.expires);
@@ -548,8 +549,8 @@ fn merchant_and_currency_are_chosen_by_typing() {
     let choose = |state: &mut new_payment::State, id, text| {
         type_and_enter(
             state,
-            |s: &new_payment::State| s.view(&tr, Some(&orderer()), book),
-            |s: &mut new_payment::State, m| s.update(m, Some(&orderer()), book),
+            |s: &new_payment::State| s.view(&tr, &[orderer()], book),
+            |s: &mut new_payment::State, m| s.update(m, &[orderer()], book),
             id,
             text,
         )
@@ -561,14 +562,14 @@ fn merchant_and_currency_are_chosen_by_typing() {
     let listed = choose(&mut state, new_payment::CURRENCY_INPUT, "usd");
     assert!(listed.iter().any(|t| t == "USD"), "{listed:?}");
 
-    let _ = state.update(new_payment::Message::Amount("12.50".into()), Some(&orderer()), book);
+    let _ = state.update(new_payment::Message::Amount("12.50".into()), &[orderer()], book);
     let order = state
         .order(Some(&orderer()), book, mailpay::wallet::now(), OrderId::generate(&mut rand::rng()))
         .unwrap();
     assert_eq!(order.terms.merchant.as_str(), "tea@leaves.example");
     assert_eq!(order.terms.bank, bank(), "the merchant's bank came with it");
     assert_eq!(order.terms.amount, Money::parse_major("12.50", "USD".parse().unwrap()).unwrap());
-    let mut ui = simulator(state.view(&tr, Some(&orderer()), book));
+    let mut ui = simulator(state.view(&tr, &[orderer()], book));
     let shown = texts(&mut ui);
     assert!(!shown.iter().any(|t| t == "USD"), "the list is gone once chosen: {shown:?}");
 }
@@ -720,7 +721,7 @@ fn the_history_is_exported_where_the_user_chose() {
     let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
     let book = book();
     let mut form = new_payment::State::for_merchant(&shop(), &book);
-    let _ = form.update(new_payment::Message::Amount("1200".into()), Some(&orderer()), &book);
+    let _ = form.update(new_payment::Message::Amount("1200".into()), &[orderer()], &book);
     let order =
         form.order(Some(&orderer()), &book, mailpay::wallet::now(), OrderId::generate(&mut rand::rng()));
     let id = runtime.block_on(backend::place(home.clone(), order.unwrap())).unwrap();
@@ -787,5 +788,70 @@ fn settings_show_the_wallet_key_and_copy_it() {
     let key =
         mailpay::keys::load_or_create_key(&mailpay::keys::wallet_key_path(&Paths::under(&dir))).unwrap();
     assert_eq!(real.wallet_key, Ok(key.public().to_string()));
+    let _ = std::fs::remove_dir_all(dir);
+}
+
+/// With two accounts the form asks which to pay from (by typing, as the
+/// other choices); with one it just says which.
+#[test]
+fn the_account_to_pay_from_is_chosen_when_there_are_several() {
+    static BOOK: std::sync::LazyLock<Book> = std::sync::LazyLock::new(book);
+    let tr = Tr::new(Lang::En);
+    let second: EmailAddress = "hanako@example.jp".parse().unwrap();
+    let accounts = [orderer(), second.clone()];
+    let mut state = new_payment::State::for_merchant(&shop(), &BOOK);
+    let mut ui = simulator(state.view(&tr, &[orderer()], &BOOK));
+    assert!(ui.find("Paying from taro@example.jp").is_ok(), "one account: no choice");
+    drop(ui);
+    let (listed, _) = type_and_enter(
+        &mut state,
+        |s: &new_payment::State| s.view(&tr, &accounts, &BOOK),
+        |s: &mut new_payment::State, m| s.update(m, &accounts, &BOOK),
+        new_payment::FROM_INPUT,
+        "hana",
+    );
+    assert!(listed.iter().any(|t| t == "hanako@example.jp"), "{listed:?}");
+    assert_eq!(state.orderer(&accounts), Some(&second));
+    let _ = state.update(new_payment::Message::Amount("1200".into()), &accounts, &BOOK);
+    let pay = state.update(new_payment::Message::Pay, &accounts, &BOOK);
+    let new_payment::Action::Place(order) = pay else { panic!("Pay places the order") };
+    assert_eq!(order.terms.orderer, second, "the order is from the chosen account");
+}
+
+/// Settings list every account; removing one takes a second click.
+#[test]
+fn settings_list_the_accounts_and_remove_one_after_asking() {
+    use mailpay::mail::account::Account;
+    let (home, dir) = temp_home("accounts");
+    let second = Account::guess("hanako@example.jp".parse().unwrap());
+    let mut app = App::new(Lang::En, None);
+    let mut start = loaded(home);
+    start.config.accounts = vec![Account::guess(orderer()), second.clone()];
+    let _ = app.loaded(start);
+    let _ = app.update(Message::Nav(Nav::Settings));
+    let mut ui = simulator(app.view());
+    let shown = texts(&mut ui);
+    assert!(shown.iter().any(|t| t.starts_with("taro@example.jp (IMAP")), "{shown:?}");
+    assert!(shown.iter().any(|t| t.starts_with("hanako@example.jp (IMAP")), "{shown:?}");
+    drop(ui);
+    let _ = app.update(Message::Settings(settings::Message::RemoveAccount(second.address.clone())));
+    let mut ui = simulator(app.view());
+    assert!(ui.find("Keep").is_ok(), "asks first");
+    drop(ui);
+    let _ = app.update(Message::Settings(settings::Message::KeepAccount));
+    let mut ui = simulator(app.view());
+    assert!(ui.find("Keep").is_err(), "kept");
+    drop(ui);
+    let _ = app.update(Message::Settings(settings::Message::RemoveAccount(second.address.clone())));
+    // The confirmed removal runs in the backend (config file and keyring,
+    // as `mailpay account remove`); its answer updates the list.
+    let _ = app.update(Message::Settings(settings::Message::ConfirmRemove));
+    let config = mailpay::config::Config { accounts: vec![Account::guess(orderer())] };
+    let _ = app.update(Message::AccountRemoved(second.address.clone(), Ok(config)));
+    let mut ui = simulator(app.view());
+    let shown = texts(&mut ui);
+    assert!(!shown.iter().any(|t| t.starts_with("hanako@example.jp (IMAP")), "{shown:?}");
+    assert!(ui.find("hanako@example.jp was removed.").is_ok());
+    drop(ui);
     let _ = std::fs::remove_dir_all(dir);
 }

@@ -39,7 +39,7 @@ async fn watch_until(
             if let Report::Stopped(why) = &report {
                 panic!("the watcher stopped: {why}");
             }
-            app_driver::send(app, Message::Watch(report)).await;
+            app_driver::send(app, Message::Watch(agents::addr(ORDERER), report)).await;
         }
     };
     tokio::time::timeout(agents::WAIT, wait).await.expect("the bank answers in time");
@@ -77,7 +77,7 @@ fn fig_1_in_the_app_from_pay_to_settled_with_the_reference_agents_over_real_mail
         let loaded = Loaded {
             home: home.clone(),
             config: Config { accounts: vec![account.clone()] },
-            session: Some(session.clone()),
+            sessions: vec![session.clone()],
             keyring_problem: None,
             book,
             language: None,

@@ -106,6 +106,7 @@ contacts-pay = Pay
 ## New payment
 payment-title = New payment
 payment-from = Paying from { $address }
+payment-from-choice = Pay from
 payment-no-account = No mail account is set up yet.
 payment-merchant = Merchant
 payment-bank = Bank
@@ -182,14 +183,19 @@ payments-expired = Expired, past their time limit: { $orders }
 
 ## Settings
 settings-title = Settings
-settings-account = Account
+settings-account = Mail accounts
 settings-account-line = { $address } (IMAP { $imap }, SMTP { $smtp })
-settings-keyring = The password is kept in your system's keyring.
+settings-keyring = Passwords are kept in your system's keyring. A new payment goes from the first account unless you choose another.
 settings-initials = Initials on board records
 settings-initials-save = Save
 settings-initials-hint = Put on the merchant's board when you choose the board record (Fig. 3); your bank compares them with the initials it registered for you.
 settings-initials-saved = Board records will carry the initials { $initials }.
-settings-edit-account = Change account
+settings-edit-account = Change
+settings-add-account = Add an account
+settings-remove = Remove
+settings-keep = Keep
+settings-remove-confirm = Remove { $address }? Its password leaves the keyring; its payments stay in the history.
+settings-account-removed = { $address } was removed.
 settings-wallet-key = Your wallet key
 settings-wallet-key-hint = Give it to your bank when you open your account: your wallet signs its cheques (Fig. 2) and board records (Fig. 3) with this key, and the bank accepts only what it signed.
 settings-copy = Copy

@@ -106,6 +106,7 @@ contacts-pay = 支払う
 ## 新しい支払い
 payment-title = 新しい支払い
 payment-from = 支払元：{ $address }
+payment-from-choice = 支払元
 payment-no-account = メールアカウントがまだ設定されていません。
 payment-merchant = 注文先
 payment-bank = 銀行
@@ -182,14 +183,19 @@ payments-expired = 期限切れになった支払い：{ $orders }
 
 ## 設定
 settings-title = 設定
-settings-account = アカウント
+settings-account = メールアカウント
 settings-account-line = { $address }（IMAP { $imap }、SMTP { $smtp }）
-settings-keyring = パスワードはシステムのキーリングに保存されています。
+settings-keyring = パスワードはシステムのキーリングに保存されています。新しい支払いは、別のアカウントを選ばない限り最初のアカウントから送られます。
 settings-initials = 掲示板に記すイニシャル
 settings-initials-save = 保存
 settings-initials-hint = 掲示板への記録（図3）を選んだとき、加盟店の掲示板に記されます。銀行は登録済みのイニシャルと照合します。
 settings-initials-saved = 掲示板の記録にはイニシャル { $initials } が記されます。
-settings-edit-account = アカウントを変更
+settings-edit-account = 変更
+settings-add-account = アカウントを追加
+settings-remove = 削除
+settings-keep = 残す
+settings-remove-confirm = { $address } を削除しますか？パスワードはキーリングから消えますが、支払いは履歴に残ります。
+settings-account-removed = { $address } を削除しました。
 settings-wallet-key = ウォレットの鍵
 settings-wallet-key-hint = 口座を開くときに銀行へ伝えてください。ウォレットは小切手（図2）と掲示板への記録（図3）にこの鍵で署名し、銀行はこの鍵で署名されたものだけを受け付けます。
 settings-copy = コピー

@@ -148,7 +148,7 @@ pub fn run(command: AccountCommand) -> Result<(), CliError> {
         AccountCommand::Remove { address } => {
             let account = config.account(Some(&address)).map_err(fail)?.clone();
             Keyring::system().and_then(|k| k.delete(account.address.as_str())).map_err(fail)?;
-            config.accounts.retain(|a| a.address != account.address);
+            config.remove(&account.address);
             config.save(&config_path).map_err(fail)?;
             println!("{} removed", account.address);
             Ok(())

@@ -10,7 +10,7 @@ use crate::config::Config;
 use crate::i18n::{Lang, Tr};
 use crate::paths::Paths;
 use crate::protocol::payment::State as PaymentState;
-use crate::protocol::{OrderId, OrderTerms, Timestamp, link};
+use crate::protocol::{EmailAddress, OrderId, OrderTerms, Timestamp, link};
 use crate::tr;
 use crate::ui::backend::{self, BackendError, Book, Home, Loaded, Session};
 use crate::ui::screen::{account, approval, contacts, history, new_payment, settings, welcome};
@@ -75,10 +75,12 @@ pub enum Message {
     History(history::Message),
     Settings(settings::Message),
     AccountSaved(Result<(Config, Session), BackendError>),
+    AccountRemoved(EmailAddress, Result<Config, BackendError>),
     BookSaved(Result<Book, BackendError>),
     Review(OrderId),
     Reviewing(Result<(OrderTerms, PaymentState), BackendError>),
-    Watch(Report),
+    /// What the inbox watcher of this account reports.
+    Watch(EmailAddress, Report),
     SentInBackground(Result<Vec<Sent>, BackendError>),
     Saved(Result<(), BackendError>),
     FocusNext,
@@ -116,11 +118,14 @@ pub struct App {
     chosen_lang: Option<Lang>,
     home: Option<Home>,
     config: Config,
-    session: Option<Session>,
+    /// The accounts the wallet can send and watch with, in the config's
+    /// order.
+    sessions: Vec<Session>,
     book: Book,
     screen: Screen,
     link: Option<String>,
-    watch_status: String,
+    /// What each account's inbox watcher last said.
+    watch_status: std::collections::BTreeMap<EmailAddress, String>,
     banner: Option<Banner>,
     /// The initials for board records, as typed in Settings.
     initials: String,
@@ -171,11 +176,11 @@ impl App {
             chosen_lang: None,
             home: None,
             config: Config::default(),
-            session: None,
+            sessions: Vec::new(),
             book: Book::default(),
             screen: Screen::Loading,
             link,
-            watch_status: String::new(),
+            watch_status: std::collections::BTreeMap::new(),
             banner: None,
             initials: String::new(),
             wallet_key: Err(String::new()),
@@ -204,8 +209,9 @@ impl App {
         None
     }
 
-    fn orderer(&self) -> Option<crate::protocol::EmailAddress> {
-        self.session.as_ref().map(|s| s.account.address.clone())
+    /// The addresses the wallet can pay from, the first by default.
+    fn accounts(&self) -> Vec<EmailAddress> {
+        self.sessions.iter().map(|s| s.account.address.clone()).collect()
     }
 
     fn say(&mut self, text: String, error: bool) {
@@ -240,7 +246,11 @@ impl App {
                 let reply = match result {
                     Ok((config, session)) => {
                         self.config = config;
-                        self.session = Some(session);
+                        match self.sessions.iter_mut().find(|s| s.account.address == session.account.address)
+                        {
+                            Some(existing) => *existing = session,
+                            None => self.sessions.push(session),
+                        }
                         Ok(())
                     }
                     Err(e) => Err(e.to_string()),
@@ -248,6 +258,17 @@ impl App {
                 if let Screen::Account(state) = &mut self.screen {
                     let _ = state.update(account::Message::Saved(reply));
                 }
+                Task::none()
+            }
+            Message::AccountRemoved(address, Ok(config)) => {
+                self.config = config;
+                self.sessions.retain(|s| s.account.address != address);
+                self.watch_status.remove(&address);
+                self.say(tr!(self.tr, "settings-account-removed", address = address.to_string()), false);
+                Task::none()
+            }
+            Message::AccountRemoved(_, Err(e)) => {
+                self.say(e.to_string(), true);
                 Task::none()
             }
             Message::BookSaved(result) => {
@@ -287,7 +308,7 @@ impl App {
                 Task::none()
             }
             Message::Saved(Ok(())) => Task::none(),
-            Message::Watch(report) => self.watched(report),
+            Message::Watch(account, report) => self.watched(account, report),
             Message::FocusNext => iced::widget::operation::focus_next(),
             Message::FocusPrevious => iced::widget::operation::focus_previous(),
             Message::Arrow(by) => {
@@ -343,7 +364,7 @@ impl App {
         }
         self.home = Some(loaded.home);
         self.config = loaded.config;
-        self.session = loaded.session;
+        self.sessions = loaded.sessions;
         self.book = loaded.book;
         self.initials = loaded.initials.unwrap_or_default();
         self.wallet_key = loaded.wallet_key;
@@ -447,9 +468,9 @@ impl App {
     }
 
     fn pay(&mut self, message: new_payment::Message) -> Task<Message> {
-        let orderer = self.orderer();
+        let accounts = self.accounts();
         let Screen::Pay(state) = &mut self.screen else { return Task::none() };
-        let action = state.update(message, orderer.as_ref(), &self.book);
+        let action = state.update(message, &accounts, &self.book);
         let Some(home) = self.home.clone() else { return Task::none() };
         let to_pay = |r: Result<Vec<Sent>, BackendError>| {
             Message::Pay(new_payment::Message::Dispatched(r.map_err(|e| e.to_string())))
@@ -464,14 +485,12 @@ impl App {
                 },
                 |r| Message::Pay(new_payment::Message::Placed(r.map_err(|e| e.to_string()))),
             ),
-            new_payment::Action::Dispatch(order) => match self.session.clone() {
-                Some(session) => Task::perform(backend::dispatch(home, session, order), to_pay),
-                None => Task::done(to_pay(Err(BackendError::NoAccount))),
-            },
-            new_payment::Action::Retry(order) => match self.session.clone() {
-                Some(session) => Task::perform(backend::retry(home, session, order), to_pay),
-                None => Task::done(to_pay(Err(BackendError::NoAccount))),
-            },
+            new_payment::Action::Dispatch(order) => {
+                Task::perform(backend::dispatch(home, self.sessions.clone(), order), to_pay)
+            }
+            new_payment::Action::Retry(order) => {
+                Task::perform(backend::retry(home, self.sessions.clone(), order), to_pay)
+            }
         }
     }
 
@@ -483,11 +502,11 @@ impl App {
                 let answered = |r: Result<Vec<Sent>, BackendError>| {
                     Message::Approval(approval::Message::Answered(r.map_err(|e| e.to_string())))
                 };
-                match (self.home.clone(), self.session.clone()) {
-                    (Some(home), Some(session)) => {
-                        Task::perform(backend::answer(home, session, order, approve), answered)
+                match self.home.clone() {
+                    Some(home) => {
+                        Task::perform(backend::answer(home, self.sessions.clone(), order, approve), answered)
                     }
-                    _ => Task::done(answered(Err(BackendError::NoAccount))),
+                    None => Task::done(answered(Err(BackendError::NoAccount))),
                 }
             }
         }
@@ -520,15 +539,11 @@ impl App {
                 ))
             }),
             history::Action::Approve(order) => Task::done(Message::Review(order)),
-            history::Action::Resend(order) => match self.session.clone() {
-                Some(session) => {
-                    let reload = order.clone();
-                    Task::perform(backend::retry(home, session, order), Message::SentInBackground).chain(
-                        Task::done(Message::History(history::Message::Open(reload.as_str().to_string()))),
-                    )
-                }
-                None => Task::done(Message::SentInBackground(Err(BackendError::NoAccount))),
-            },
+            history::Action::Resend(order) => {
+                let reload = order.clone();
+                Task::perform(backend::retry(home, self.sessions.clone(), order), Message::SentInBackground)
+                    .chain(Task::done(Message::History(history::Message::Open(reload.as_str().to_string()))))
+            }
         }
     }
 
@@ -571,38 +586,57 @@ impl App {
                     Task::none()
                 }
             },
-            settings::Action::EditAccount => {
-                self.screen = Screen::Account(match self.config.accounts.first() {
-                    Some(a) => account::State::editing(a),
-                    None => account::State::default(),
-                });
+            settings::Action::EditAccount(address) => {
+                self.screen =
+                    Screen::Account(match self.config.accounts.iter().find(|a| a.address == address) {
+                        Some(a) => account::State::editing(a),
+                        None => account::State::default(),
+                    });
                 Task::none()
             }
+            settings::Action::AddAccount => {
+                self.screen = Screen::Account(account::State::default());
+                Task::none()
+            }
+            settings::Action::RemoveAccount(address) => match &self.home {
+                Some(home) => {
+                    Task::perform(backend::remove_account(home.clone(), address.clone()), move |r| {
+                        Message::AccountRemoved(address.clone(), r)
+                    })
+                }
+                None => Task::none(),
+            },
         }
     }
 
-    fn watched(&mut self, report: Report) -> Task<Message> {
+    fn watched(&mut self, account: EmailAddress, report: Report) -> Task<Message> {
         let mut task = Task::none();
-        if let (Some(order), Some(home), Some(session)) =
-            (report.to_send(), self.home.clone(), self.session.clone())
+        if let (Some(order), Some(home)) = (report.to_send(), self.home.clone())
             && let Ok(order) = order.parse::<OrderId>()
         {
-            task = Task::perform(backend::dispatch(home, session, order), Message::SentInBackground);
+            task = Task::perform(
+                backend::dispatch(home, self.sessions.clone(), order),
+                Message::SentInBackground,
+            );
+        }
+        let status = match &report {
+            Report::Demo => Some(tr!(self.tr, "watch-demo")),
+            Report::Connected { idle } => {
+                Some(if *idle { tr!(self.tr, "watch-idle") } else { tr!(self.tr, "watch-polling") })
+            }
+            Report::Disconnected { reason, retry_in_secs } => Some(tr!(
+                self.tr,
+                "watch-disconnected",
+                reason = reason.clone(),
+                seconds = retry_in_secs.to_string()
+            )),
+            _ => None,
+        };
+        if let Some(status) = status {
+            self.watch_status.insert(account, status);
         }
         match &report {
-            Report::Demo => self.watch_status = tr!(self.tr, "watch-demo"),
-            Report::Connected { idle } => {
-                self.watch_status =
-                    if *idle { tr!(self.tr, "watch-idle") } else { tr!(self.tr, "watch-polling") }
-            }
-            Report::Disconnected { reason, retry_in_secs } => {
-                self.watch_status = tr!(
-                    self.tr,
-                    "watch-disconnected",
-                    reason = reason.clone(),
-                    seconds = retry_in_secs.to_string()
-                );
-            }
+            Report::Demo | Report::Connected { .. } | Report::Disconnected { .. } => {}
             Report::Stopped(reason) => self.say(reason.clone(), true),
             Report::Invalid(reason) => self.say(tr!(self.tr, "watch-invalid", reason = reason.clone()), true),
             Report::Received { order, receipt } => {
@@ -632,11 +666,14 @@ impl App {
 
     pub fn subscription(&self) -> Subscription<Message> {
         let keys = event::listen_with(|event, status, _window| key(&event, status));
-        let inbox = match (&self.home, &self.session) {
-            (Some(home), Some(session)) => {
-                watch::subscription(home.clone(), session.clone()).map(Message::Watch)
-            }
-            _ => Subscription::none(),
+        // One watcher per account, each keyed by its account.
+        let inbox = match &self.home {
+            Some(home) => Subscription::batch(self.sessions.iter().map(|session| {
+                watch::subscription(home.clone(), session.clone())
+                    .with(session.account.address.clone())
+                    .map(|(account, report)| Message::Watch(account, report))
+            })),
+            None => Subscription::none(),
         };
         let frames = match self.startup {
             Some(_) => window::frames().map(|_| Message::Frame),
@@ -651,7 +688,7 @@ impl App {
 
     pub fn view(&self) -> Element<'_, Message> {
         let tr = &self.tr;
-        let orderer = self.orderer();
+        let accounts = self.accounts();
         let body: Element<'_, Message> = match &self.screen {
             Screen::Loading => container(text(tr!(tr, "loading"))).center(Fill).into(),
             Screen::Broken(e) => container(widget::error_text(tr!(tr, "broken", reason = e.clone())))
@@ -661,13 +698,13 @@ impl App {
             Screen::Welcome(s) => s.view(tr).map(Message::Welcome),
             Screen::Account(s) => s.view(tr).map(Message::Account),
             Screen::Contacts(s) => s.view(tr, &self.book).map(Message::Contacts),
-            Screen::Pay(s) => s.view(tr, orderer.as_ref(), &self.book).map(Message::Pay),
+            Screen::Pay(s) => s.view(tr, &accounts, &self.book).map(Message::Pay),
             Screen::Approval(s) => s.view(tr).map(Message::Approval),
             Screen::History(s) => s.view(tr).map(Message::History),
             Screen::Settings(s) => s
                 .view(
                     tr,
-                    self.config.accounts.first(),
+                    &self.config.accounts,
                     &self.initials,
                     self.wallet_key.as_deref().map_err(String::as_str),
                 )
@@ -720,10 +757,13 @@ impl App {
         .spacing(6)
         .padding(12)
         .width(190);
-        if let Some(session) = &self.session {
-            bar = bar.push(text(session.account.address.to_string()).size(12));
+        for session in &self.sessions {
+            let address = &session.account.address;
+            bar = bar.push(text(address.to_string()).size(12));
+            if let Some(status) = self.watch_status.get(address) {
+                bar = bar.push(text(status.clone()).size(12));
+            }
         }
-        bar = bar.push(text(self.watch_status.clone()).size(12));
         bar.into()
     }
 }

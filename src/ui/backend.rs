@@ -20,7 +20,7 @@ use crate::protocol::cheque::Cheque;
 use crate::protocol::compose;
 use crate::protocol::message::WalletMail;
 use crate::protocol::payment::{Event, State};
-use crate::protocol::{OrderId, OrderTerms, Timestamp};
+use crate::protocol::{EmailAddress, OrderId, OrderTerms, Timestamp};
 use crate::secrets::{Keyring, SecretError};
 use crate::store::book::{Bank, Merchant};
 use crate::store::history::{Entry, Page, Query};
@@ -44,6 +44,8 @@ pub enum BackendError {
     Send(#[from] SendError),
     #[error("set up your mail account first (Settings → Account)")]
     NoAccount,
+    #[error("the payment was made from {0}, which is not one of your accounts now: add it again in Settings")]
+    NoAccountFor(EmailAddress),
     #[error("the wallet cheque cannot be made: {0}")]
     Cheque(String),
     #[error("the board record was not posted, so no mail was sent: {0}; Retry posts it again")]
@@ -151,9 +153,10 @@ impl Session {
 pub struct Loaded {
     pub home: Home,
     pub config: Config,
-    /// The first account, if its password is in the keyring.
-    pub session: Option<Session>,
-    /// Why the account's password could not be read, if it could not.
+    /// The accounts whose passwords are in the keyring, in the config's
+    /// order.
+    pub sessions: Vec<Session>,
+    /// Why an account's password could not be read, if it could not.
     pub keyring_problem: Option<String>,
     pub book: Book,
     pub language: Option<String>,
@@ -181,17 +184,19 @@ pub async fn load(paths: Paths) -> Result<Loaded, BackendError> {
             let book = Book { banks: store.banks()?, merchants: store.merchants()? };
             (book, store.setting("language")?, store.setting(INITIALS_SETTING)?)
         };
-        let (session, keyring_problem) = match config.accounts.first() {
-            None => (None, None),
-            Some(account) => match Keyring::system().and_then(|k| k.password(account.address.as_str())) {
-                Ok(password) => (Some(Session::new(account.clone(), password)), None),
-                Err(e) => (None, Some(e.to_string())),
-            },
-        };
+        let mut sessions = Vec::new();
+        let mut problems = Vec::new();
+        for account in &config.accounts {
+            match Keyring::system().and_then(|k| k.password(account.address.as_str())) {
+                Ok(password) => sessions.push(Session::new(account.clone(), password)),
+                Err(e) => problems.push(e.to_string()),
+            }
+        }
+        let keyring_problem = (!problems.is_empty()).then(|| problems.join("; "));
         let wallet_key = crate::keys::load_or_create_key(&crate::keys::wallet_key_path(&home.paths))
             .map(|k| k.public().to_string())
             .map_err(|e| e.to_string());
-        Ok(Loaded { home, config, session, keyring_problem, book, language, initials, wallet_key })
+        Ok(Loaded { home, config, sessions, keyring_problem, book, language, initials, wallet_key })
     })
     .await
 }
@@ -202,7 +207,7 @@ pub async fn start_demo() -> Result<Loaded, String> {
     let mut loaded = load(demo.paths.clone()).await.map_err(|e| e.to_string())?;
     let session = Session::demo(demo.mail);
     loaded.config.accounts = vec![session.account.clone()];
-    loaded.session = Some(session);
+    loaded.sessions = vec![session];
     loaded.keyring_problem = None;
     Ok(loaded)
 }
@@ -222,6 +227,31 @@ pub async fn save_account(
         Ok((config, Session::new(account, password)))
     })
     .await
+}
+
+/// Takes an account out of the config file and its password out of the
+/// keyring; its payments stay in the wallet.
+pub async fn remove_account(home: Home, address: EmailAddress) -> Result<Config, BackendError> {
+    blocking(move || {
+        let path = home.paths.config_file();
+        let mut config = Config::load(&path)?;
+        config.remove(&address);
+        config.save(&path)?;
+        Keyring::system()?.delete(address.as_str())?;
+        Ok(config)
+    })
+    .await
+}
+
+/// The session of the account that placed `order` (its orderer).
+async fn session_for(home: &Home, sessions: &[Session], order: &OrderId) -> Result<Session, BackendError> {
+    let o = order.clone();
+    let (terms, _) = home.with(move |s| Ok(s.load(&o)?)).await?;
+    sessions
+        .iter()
+        .find(|s| s.account.address == terms.orderer)
+        .cloned()
+        .ok_or(BackendError::NoAccountFor(terms.orderer))
 }
 
 /// The outcome of "Test connection", per server.
@@ -362,8 +392,10 @@ async fn post_board_if_due(home: &Home, order: &OrderId) -> Result<(), BackendEr
     posted.map_err(BackendError::Board)
 }
 
-/// Sends every queued mail of `order` at once and records the outcome.
-pub async fn dispatch(home: Home, session: Session, order: OrderId) -> Result<Vec<Sent>, BackendError> {
+/// Sends every queued mail of `order` at once, from the account that
+/// placed it, and records the outcome.
+pub async fn dispatch(home: Home, sessions: Vec<Session>, order: OrderId) -> Result<Vec<Sent>, BackendError> {
+    let session = session_for(&home, &sessions, &order).await?;
     post_board_if_due(&home, &order).await?;
     let queued = {
         let order = order.clone();
@@ -383,7 +415,7 @@ pub async fn dispatch(home: Home, session: Session, order: OrderId) -> Result<Ve
 
 /// A retry after a failure: moves the payment back to where it stopped
 /// (only mails not accepted stay queued), then dispatches.
-pub async fn retry(home: Home, session: Session, order: OrderId) -> Result<Vec<Sent>, BackendError> {
+pub async fn retry(home: Home, sessions: Vec<Session>, order: OrderId) -> Result<Vec<Sent>, BackendError> {
     let o = order.clone();
     home.with(move |s| {
         let (_, state) = s.load(&o)?;
@@ -393,14 +425,14 @@ pub async fn retry(home: Home, session: Session, order: OrderId) -> Result<Vec<S
         Ok(())
     })
     .await?;
-    dispatch(home, session, order).await
+    dispatch(home, sessions, order).await
 }
 
 /// The orderer's answer to a confirmation: OK + A, or a decline; queued,
 /// then sent.
 pub async fn answer(
     home: Home,
-    session: Session,
+    sessions: Vec<Session>,
     order: OrderId,
     approve: bool,
 ) -> Result<Vec<Sent>, BackendError> {
@@ -411,7 +443,7 @@ pub async fn answer(
         Ok(())
     })
     .await?;
-    dispatch(home, session, order).await
+    dispatch(home, sessions, order).await
 }
 
 /// The clock: every open payment past its expiry becomes `expired`

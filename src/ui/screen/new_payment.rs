@@ -24,6 +24,7 @@ pub const AMOUNT_INPUT: &str = "payment-amount";
 pub const MERCHANT_INPUT: &str = "payment-merchant";
 pub const BANK_INPUT: &str = "payment-bank";
 pub const CURRENCY_INPUT: &str = "payment-currency";
+pub const FROM_INPUT: &str = "payment-from";
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum MailStatus {
@@ -70,6 +71,10 @@ pub struct State {
     merchant_typed: Option<widget::Typing>,
     bank_typed: Option<widget::Typing>,
     currency_typed: Option<widget::Typing>,
+    /// The account to pay from, when the wallet has several (else the
+    /// first), and what is typed into its field.
+    from: Option<EmailAddress>,
+    from_typed: Option<widget::Typing>,
 }
 
 /// The fields chosen by typing.
@@ -78,6 +83,7 @@ pub enum Field {
     Merchant,
     Bank,
     Currency,
+    From,
 }
 
 impl Field {
@@ -87,6 +93,7 @@ impl Field {
             Field::Merchant => MERCHANT_INPUT,
             Field::Bank => BANK_INPUT,
             Field::Currency => CURRENCY_INPUT,
+            Field::From => FROM_INPUT,
         }
     }
 }
@@ -111,6 +118,8 @@ pub enum Message {
     Typed(Field, String),
     /// An arrow key in the field with this id.
     Arrow(iced::widget::Id, widget::Move),
+    /// The account to pay from.
+    From(EmailAddress),
     Merchant(String),
     Bank(String),
     Item(usize, String),
@@ -174,6 +183,8 @@ impl Default for State {
             merchant_typed: None,
             bank_typed: None,
             currency_typed: None,
+            from: None,
+            from_typed: None,
         }
     }
 }
@@ -322,12 +333,13 @@ impl State {
     /// What is being chosen in `field`; one field at a time, so the others
     /// close their lists.
     fn typing(&mut self, field: Field) -> &mut Option<widget::Typing> {
-        let [merchant, bank, currency] =
-            [&mut self.merchant_typed, &mut self.bank_typed, &mut self.currency_typed];
+        let [merchant, bank, currency, from] =
+            [&mut self.merchant_typed, &mut self.bank_typed, &mut self.currency_typed, &mut self.from_typed];
         let (this, others) = match field {
-            Field::Merchant => (merchant, [bank, currency]),
-            Field::Bank => (bank, [merchant, currency]),
-            Field::Currency => (currency, [merchant, bank]),
+            Field::Merchant => (merchant, [bank, currency, from]),
+            Field::Bank => (bank, [merchant, currency, from]),
+            Field::Currency => (currency, [merchant, bank, from]),
+            Field::From => (from, [merchant, bank, currency]),
         };
         for other in others {
             *other = None;
@@ -335,16 +347,26 @@ impl State {
         this
     }
 
-    pub fn update(&mut self, message: Message, orderer: Option<&EmailAddress>, book: &Book) -> Action {
+    /// The account the payment goes from: the one chosen, else the first.
+    pub fn orderer<'x>(&self, accounts: &'x [EmailAddress]) -> Option<&'x EmailAddress> {
+        self.from.as_ref().and_then(|f| accounts.iter().find(|a| *a == f)).or(accounts.first())
+    }
+
+    /// `accounts`: the addresses the wallet can pay from.
+    pub fn update(&mut self, message: Message, accounts: &[EmailAddress], book: &Book) -> Action {
         match message {
             Message::Typed(field, text) => *self.typing(field) = Some(widget::Typing::new(text)),
             Message::Arrow(id, by) => {
-                let field = [Field::Merchant, Field::Bank, Field::Currency]
+                let field = [Field::Merchant, Field::Bank, Field::Currency, Field::From]
                     .into_iter()
                     .find(|f| id == iced::widget::Id::new(f.input()));
                 if let Some(field) = field {
                     widget::Typing::step(self.typing(field), by);
                 }
+            }
+            Message::From(address) => {
+                self.from_typed = None;
+                self.from = Some(address);
             }
             Message::Merchant(m) => {
                 // The merchant's bank comes with it.
@@ -391,7 +413,7 @@ impl State {
                     return Action::None;
                 }
                 let now = crate::wallet::now();
-                match self.order(orderer, book, now, OrderId::generate(&mut rand::rng())) {
+                match self.order(self.orderer(accounts), book, now, OrderId::generate(&mut rand::rng())) {
                     Ok(order) => {
                         self.stage = Stage::Recording;
                         self.error = None;
@@ -454,12 +476,7 @@ impl State {
         Action::None
     }
 
-    pub fn view<'a>(
-        &'a self,
-        tr: &Tr,
-        orderer: Option<&EmailAddress>,
-        book: &'a Book,
-    ) -> Element<'a, Message> {
+    pub fn view<'a>(&'a self, tr: &Tr, accounts: &[EmailAddress], book: &'a Book) -> Element<'a, Message> {
         if let Stage::Sending { order, mails } = &self.stage {
             return self.progress(tr, order, mails);
         }
@@ -518,9 +535,21 @@ impl State {
                 .into()
             }
         };
-        let orderer_line: Element<'a, Message> = match orderer {
-            Some(a) => text(tr!(tr, "payment-from", address = a.to_string())).size(13).into(),
-            None => widget::error_text(tr!(tr, "payment-no-account")),
+        let orderer_line: Element<'a, Message> = match (self.orderer(accounts), accounts.len()) {
+            (None, _) => widget::error_text(tr!(tr, "payment-no-account")),
+            (Some(a), 1) => text(tr!(tr, "payment-from", address = a.to_string())).size(13).into(),
+            (Some(a), _) => column![
+                text(tr!(tr, "payment-from-choice")).size(14),
+                widget::Choice {
+                    id: Field::From.input(),
+                    options: accounts,
+                    chosen: Some(a),
+                    typing: self.from_typed.as_ref(),
+                }
+                .view(&search, |t| Message::Typed(Field::From, t), Message::From)
+            ]
+            .spacing(4)
+            .into(),
         };
         let mut form = column![
             widget::heading(tr!(tr, "payment-title")),

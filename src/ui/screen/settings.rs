@@ -1,4 +1,5 @@
-//! Settings: the account, the initials put on board records (claim 3),
+//! Settings: the mail accounts (change, add, remove), the wallet key to
+//! give the bank, the initials put on board records (claim 3),
 //! the language (the system's by default), and a word on the theme, which
 //! follows the system's light or dark setting.
 
@@ -7,6 +8,7 @@ use iced::{Element, Fill};
 
 use crate::i18n::{Lang, Tr};
 use crate::mail::account::Account;
+use crate::protocol::EmailAddress;
 use crate::tr;
 use crate::ui::widget;
 
@@ -17,6 +19,8 @@ pub const LANGUAGE_INPUT: &str = "settings-language";
 pub struct State {
     /// What is typed into the language field while choosing.
     language_typed: Option<widget::Typing>,
+    /// The account whose removal waits for a second click.
+    removing: Option<EmailAddress>,
 }
 
 #[derive(Debug, Clone)]
@@ -25,7 +29,12 @@ pub enum Message {
     LanguageTyped(String),
     /// An arrow key in the field with this id.
     Arrow(iced::widget::Id, widget::Move),
-    EditAccount,
+    EditAccount(EmailAddress),
+    AddAccount,
+    /// Asks to confirm the removal.
+    RemoveAccount(EmailAddress),
+    ConfirmRemove,
+    KeepAccount,
     Initials(String),
     SaveInitials,
     /// Copy this text (the wallet key) to the clipboard.
@@ -36,7 +45,9 @@ pub enum Action {
     None,
     Copy(String),
     SetLanguage(Lang),
-    EditAccount,
+    EditAccount(EmailAddress),
+    AddAccount,
+    RemoveAccount(EmailAddress),
     EditInitials(String),
     SaveInitials,
 }
@@ -54,7 +65,15 @@ impl State {
                     widget::Typing::step(&mut self.language_typed, by);
                 }
             }
-            Message::EditAccount => return Action::EditAccount,
+            Message::EditAccount(address) => return Action::EditAccount(address),
+            Message::AddAccount => return Action::AddAccount,
+            Message::RemoveAccount(address) => self.removing = Some(address),
+            Message::KeepAccount => self.removing = None,
+            Message::ConfirmRemove => {
+                if let Some(address) = self.removing.take() {
+                    return Action::RemoveAccount(address);
+                }
+            }
             Message::Initials(text) => return Action::EditInitials(text),
             Message::SaveInitials => return Action::SaveInitials,
             Message::Copy(text) => return Action::Copy(text),
@@ -67,31 +86,61 @@ impl State {
     pub fn view<'a>(
         &'a self,
         tr: &Tr,
-        account: Option<&'a Account>,
+        accounts: &'a [Account],
         initials: &'a str,
         wallet_key: Result<&'a str, &'a str>,
     ) -> Element<'a, Message> {
-        let account_line = match account {
-            Some(a) => text(tr!(
+        let mut account_lines = column![].spacing(6);
+        for a in accounts {
+            let line = text(tr!(
                 tr,
                 "settings-account-line",
                 address = a.address.to_string(),
                 imap = a.imap.host.clone(),
                 smtp = a.smtp.host.clone()
-            )),
-            None => text(tr!(tr, "payment-no-account")),
-        };
+            ))
+            .width(Fill);
+            let buttons: Element<'a, Message> = if self.removing.as_ref() == Some(&a.address) {
+                row![
+                    widget::error_text(tr!(tr, "settings-remove-confirm", address = a.address.to_string())),
+                    button(text(tr!(tr, "settings-remove")))
+                        .style(button::danger)
+                        .on_press(Message::ConfirmRemove),
+                    button(text(tr!(tr, "settings-keep")))
+                        .style(button::secondary)
+                        .on_press(Message::KeepAccount),
+                ]
+                .spacing(8)
+                .align_y(iced::Center)
+                .into()
+            } else {
+                row![
+                    button(text(tr!(tr, "settings-edit-account")))
+                        .style(button::secondary)
+                        .on_press(Message::EditAccount(a.address.clone())),
+                    button(text(tr!(tr, "settings-remove")))
+                        .style(button::text)
+                        .on_press(Message::RemoveAccount(a.address.clone())),
+                ]
+                .spacing(8)
+                .into()
+            };
+            account_lines = account_lines.push(column![line, buttons].spacing(4));
+        }
+        if accounts.is_empty() {
+            account_lines = account_lines.push(text(tr!(tr, "payment-no-account")));
+        }
         let languages: &'static [Lang] = &Lang::ALL;
         let content = column![
             widget::heading(tr!(tr, "settings-title")),
             widget::card(
                 column![
                     text(tr!(tr, "settings-account")).size(18),
-                    account_line,
+                    account_lines,
                     text(tr!(tr, "settings-keyring")).size(13),
-                    button(text(tr!(tr, "settings-edit-account")))
+                    button(text(tr!(tr, "settings-add-account")))
                         .style(button::secondary)
-                        .on_press(Message::EditAccount),
+                        .on_press(Message::AddAccount),
                 ]
                 .spacing(8)
             ),
