@@ -253,5 +253,8 @@ async fn mails_go_from_the_account_that_placed_the_payment() {
     let id = order.terms.order.clone();
     backend::place(loaded.home.clone(), order).await.unwrap();
     let err = backend::dispatch(loaded.home.clone(), vec![demo.clone()], id).await.unwrap_err();
-    assert!(err.to_string().contains("hanako@example.jp, which is not one of your accounts"), "{err}");
+    assert!(
+        err.to_string().contains("cannot send from hanako@example.jp: it is not an account of this wallet"),
+        "{err}"
+    );
 }

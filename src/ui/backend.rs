@@ -44,7 +44,9 @@ pub enum BackendError {
     Send(#[from] SendError),
     #[error("set up your mail account first (Settings → Account)")]
     NoAccount,
-    #[error("the payment was made from {0}, which is not one of your accounts now: add it again in Settings")]
+    #[error(
+        "cannot send from {0}: it is not an account of this wallet now, or the keyring did not give its password; set it up again in Settings"
+    )]
     NoAccountFor(EmailAddress),
     #[error("the wallet cheque cannot be made: {0}")]
     Cheque(String),
