@@ -69,7 +69,8 @@ impl Config {
         std::fs::rename(&temp, path).map_err(err)
     }
 
-    /// The account for `address`, or the only one when `address` is `None`.
+    /// The account for `address`, or the first configured when `address` is
+    /// `None`.
     pub fn account(&self, address: Option<&str>) -> Result<&Account, ConfigError> {
         match address {
             Some(a) => {

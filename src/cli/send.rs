@@ -48,7 +48,7 @@ pub struct OrderArgs {
     /// Without it, methods cheque and all use the one `mailpay bank-key set` kept.
     #[arg(long)]
     wallet_key: Option<age::x25519::Recipient>,
-    /// The sending account (the only one when omitted).
+    /// The sending account (the first configured when omitted).
     #[arg(long)]
     account: Option<String>,
     /// Also print password A (it is kept in the wallet; printed, it stays in
