@@ -250,7 +250,7 @@ fn pay(
             agents::initials(&orderer.address),
             &agents::wallet_key(&orderer.address),
         );
-        runtime.block_on(client::post(terms.board.as_deref().unwrap(), &record)).unwrap();
+        runtime.block_on(client::Client::default().post(terms.board.as_deref().unwrap(), &record)).unwrap();
         wallet::act(&orderer.store, &terms.order, &Event::BoardPosted, None, false).unwrap();
     }
     expecting.expect_within(ANSWER_WINDOW);

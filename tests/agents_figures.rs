@@ -43,14 +43,14 @@ fn settle(world: &World, orderer: &mut Orderer, method: Method, amount: u64) -> 
         1,
         "one settled notice to the orderer"
     );
-    let trail = world.ledger().trail(&terms.order).unwrap();
-    let notices: Vec<_> = trail.iter().filter(|l| l.direction == "out" && l.kind == "settled").collect();
-    assert_eq!(notices.len(), 2, "settled to orderer and merchant: {trail:#?}");
-    assert!(notices.iter().all(|l| l.outcome == "sent"), "{trail:#?}");
+    let notices = world.wait_sent(&terms.order, "settled");
+    assert_eq!(notices.len(), 2, "settled to orderer and merchant: {notices:#?}");
     assert!(notices.iter().any(|l| l.party == SHOP) && notices.iter().any(|l| l.party == ORDERER));
     if method.needs_board() {
-        let board =
-            world.runtime.block_on(mailpay::board::client::fetch(&world.board_url, &terms.order)).unwrap();
+        let board = world
+            .runtime
+            .block_on(mailpay::board::client::Client::default().fetch(&world.board_url, &terms.order))
+            .unwrap();
         let posted: Vec<_> =
             board.iter().map(|r| (r.initials.as_str(), r.signed.as_ref().map(|(k, _)| *k))).collect();
         assert_eq!(

@@ -165,13 +165,15 @@ fn cheque_that_disagrees_with_the_order() {
     expect_rejection(&orderer, &terms, "cheque-mismatch");
 }
 
+/// The bank's check of the board, with a merchant that bills whatever it
+/// gets (shop2, written by hand): the order's board is the shop's.
 #[test]
 fn board_record_missing() {
     let mut orderer = Orderer::new(world(), ORDERER);
-    let terms = orderer.terms(world(), Method::Board, 1000);
+    let terms = shop2_terms(&orderer, Method::Board, 1000);
     orderer.pay_posting(world(), &terms, vec![], None);
+    world().send_as(SHOP2, &Orderer::bill(SHOP2, &terms, &terms, 1000));
     expect_rejection(&orderer, &terms, "board-missing");
-    world().wait_shop_state(&terms.order, "cancelled");
 }
 
 #[test]
@@ -190,8 +192,39 @@ fn board_record_with_another_order_time() {
     let mut earlier = terms.clone();
     earlier.created = terms.created.plus_seconds(-3600);
     let record = BoardRecord::for_order(&earlier, agents::initials(ORDERER), &agents::wallet_key(ORDERER));
+    let terms = OrderTerms { merchant: addr(SHOP2), ..terms };
     orderer.pay_posting(world(), &terms, vec![], Some(record));
+    world().send_as(SHOP2, &Orderer::bill(SHOP2, &terms, &terms, 1000));
     expect_rejection(&orderer, &terms, "board-mismatch");
+}
+
+/// The shop's own check of its board (claim 3): an order that asks for a
+/// board record is not billed when the board has none for it, or only one
+/// that contradicts it, so no bill reaches the bank.
+#[test]
+fn the_shop_bills_no_order_its_board_does_not_bear_out() {
+    let mut orderer = Orderer::new(world(), ORDERER);
+    let unposted = orderer.terms(world(), Method::Board, 1000);
+    orderer.pay_posting(world(), &unposted, vec![], None);
+    let late = orderer.terms(world(), Method::All, 1000);
+    let mut earlier = late.clone();
+    earlier.created = late.created.plus_seconds(-3600);
+    let record = BoardRecord::for_order(&earlier, agents::initials(ORDERER), &agents::wallet_key(ORDERER));
+    let cheque = orderer.cheque_mail(&late, &world().bank_recipient);
+    orderer.pay_posting(world(), &late, vec![cheque], Some(record));
+
+    world().wait_shop_state(&unposted.order, "refused");
+    let note = world().shop_note(&unposted.order).unwrap();
+    assert!(note.contains("board has none for it"), "{note}");
+    world().wait_shop_state(&late.order, "refused");
+    let note = world().shop_note(&late.order).unwrap();
+    assert!(note.contains("contradicts the order") && note.contains("placed at"), "{note}");
+    // Nothing was billed: the bank has the payment requests and waits.
+    for terms in [&unposted, &late] {
+        world().wait_status(&terms.order, "collecting");
+        let trail = world().ledger().trail(&terms.order).unwrap();
+        assert!(trail.iter().all(|line| line.kind != "bill"), "{trail:#?}");
+    }
 }
 
 /// Someone who learnt the order id posts first, signed with another key
@@ -205,12 +238,13 @@ fn board_records_posted_first_by_someone_else_count_for_nothing() {
     let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
     let stranger = mailpay::protocol::cheque::WalletKey::from_seed(&[7; 32]);
     let squatted = BoardRecord::for_order(&terms, "X.Y.", &stranger);
-    runtime.block_on(mailpay::board::client::post(&url, &squatted)).unwrap();
+    runtime.block_on(mailpay::board::client::Client::default().post(&url, &squatted)).unwrap();
     let mut unsigned = squatted.clone();
     (unsigned.key, unsigned.signature) = (None, None);
-    runtime.block_on(mailpay::board::client::post(&url, &unsigned)).unwrap();
+    runtime.block_on(mailpay::board::client::Client::default().post(&url, &unsigned)).unwrap();
     orderer.pay(world(), &terms);
-    let records = runtime.block_on(mailpay::board::client::fetch(&url, &terms.order)).unwrap();
+    let records =
+        runtime.block_on(mailpay::board::client::Client::default().fetch(&url, &terms.order)).unwrap();
     assert_eq!(records.len(), 3, "{records:?}");
     orderer.wait_mail(world(), Kind::Settled, &terms.order, |_| true);
     assert_eq!(world().wait_status(&terms.order, "settled").as_deref(), None, "settled, with no reason");
@@ -370,7 +404,8 @@ fn mailing_list_mail_is_recorded_and_never_answered() {
 fn order_expiring_while_the_bank_waits_for_the_answer() {
     let mut orderer = Orderer::new(world(), ORDERER);
     let mut terms = orderer.terms(world(), Method::Confirm, 1000);
-    terms.expires = terms.created.plus_seconds(10);
+    // Long enough for order, bill and confirmation on a busy machine.
+    terms.expires = terms.created.plus_seconds(30);
     orderer.pay(world(), &terms);
     let (confirm, _) = orderer.wait_mail(world(), Kind::Confirm, &terms.order, |_| true);
     assert_eq!(confirm.from, addr(BANK));

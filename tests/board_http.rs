@@ -13,9 +13,11 @@ use std::time::Duration;
 use mailpay::board::client;
 use mailpay::board::log::{BoardLog, LogError};
 use mailpay::board::server::{self, Board, Limits};
-use mailpay::protocol::board::{BoardRecord, signed_text};
+use mailpay::mail::tls;
+use mailpay::protocol::board::BoardRecord;
 use mailpay::protocol::cheque::WalletKey;
 use mailpay::protocol::{OrderId, Timestamp};
+use tokio_rustls::TlsAcceptor;
 
 struct Running {
     runtime: tokio::runtime::Runtime,
@@ -34,13 +36,62 @@ fn temp_dir(name: &str) -> PathBuf {
 }
 
 fn start(name: &str, limits: Limits) -> Running {
+    start_serving(name, limits, None)
+}
+
+fn start_serving(name: &str, limits: Limits, tls: Option<TlsAcceptor>) -> Running {
     let db = temp_dir(name).join("board.sqlite");
     let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(1).enable_all().build().unwrap();
     let listener = runtime.block_on(tokio::net::TcpListener::bind("127.0.0.1:0")).unwrap();
-    let url = format!("http://{}", listener.local_addr().unwrap());
+    let scheme = if tls.is_some() { "https" } else { "http" };
+    let url = format!("{scheme}://{}", listener.local_addr().unwrap());
     let board = Board::new(BoardLog::open(&db).unwrap(), limits, "Orders at shop@shop.test <&>".into());
-    runtime.spawn(server::serve(listener, board));
+    runtime.spawn(server::serve(listener, board, tls));
     Running { runtime, url, db }
+}
+
+/// A private CA and a certificate it signed for 127.0.0.1, made with the
+/// openssl command: (CA file, certificate, private key).
+fn certificate_for_loopback(dir: &Path) -> (PathBuf, PathBuf, PathBuf) {
+    let file = |name: &str| dir.join(name).to_str().unwrap().to_string();
+    let (ca_key, ca, key, csr, cert, ext) = (
+        file("ca.key"),
+        file("ca.pem"),
+        file("board.key"),
+        file("board.csr"),
+        file("board.pem"),
+        file("board.ext"),
+    );
+    std::fs::write(&ext, "subjectAltName = IP:127.0.0.1\nextendedKeyUsage = serverAuth\n").unwrap();
+    let openssl = |args: &[&str]| {
+        let out = Command::new("openssl").args(args).output().expect("openssl (Debian package openssl)");
+        assert!(out.status.success(), "openssl {args:?}: {}", String::from_utf8_lossy(&out.stderr));
+    };
+    let p256 = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes"];
+    let ca_args = ["-days", "2", "-subj", "/CN=board test CA", "-keyout", &ca_key, "-out", &ca];
+    openssl(&[&["req", "-x509"][..], &p256, &ca_args].concat());
+    openssl(
+        &[&["req", "-new"][..], &p256, &["-subj", "/CN=127.0.0.1", "-keyout", &key, "-out", &csr]].concat(),
+    );
+    openssl(&[
+        "x509",
+        "-req",
+        "-in",
+        &csr,
+        "-CA",
+        &ca,
+        "-CAkey",
+        &ca_key,
+        "-set_serial",
+        "1",
+        "-days",
+        "2",
+        "-extfile",
+        &ext,
+        "-out",
+        &cert,
+    ]);
+    (ca.into(), cert.into(), key.into())
 }
 
 /// The orderer's wallet key in these tests.
@@ -54,14 +105,7 @@ fn record(initials: &str) -> BoardRecord {
 }
 
 fn signed_by(key: &WalletKey, order: &str, initials: &str) -> BoardRecord {
-    let ordered_at = "2026-11-25T18:09:18Z";
-    BoardRecord {
-        order: order.into(),
-        initials: initials.into(),
-        ordered_at: ordered_at.into(),
-        key: Some(key.public().to_string()),
-        signature: Some(key.sign(&signed_text(order, initials, ordered_at))),
-    }
+    BoardRecord::signed(order, initials, "2026-11-25T18:09:18Z", key)
 }
 
 /// One raw HTTP/1.1 exchange; returns (status, body).
@@ -95,11 +139,11 @@ fn error_of(body: &str) -> String {
 fn posts_and_reads_records_as_json() {
     let board = start("json", Limits::default());
     let first = record("T.S.");
-    board.runtime.block_on(client::post(&board.url, &first)).unwrap();
+    board.runtime.block_on(client::Client::default().post(&board.url, &first)).unwrap();
     let second = record("山田");
-    board.runtime.block_on(client::post(&board.url, &second)).unwrap();
+    board.runtime.block_on(client::Client::default().post(&board.url, &second)).unwrap();
     let order: OrderId = first.order.parse().unwrap();
-    let found = board.runtime.block_on(client::fetch(&board.url, &order)).unwrap();
+    let found = board.runtime.block_on(client::Client::default().fetch(&board.url, &order)).unwrap();
     assert_eq!(found.len(), 1);
     assert_eq!(found[0].initials, "T.S.");
     assert_eq!(
@@ -108,7 +152,10 @@ fn posts_and_reads_records_as_json() {
         "signed by the orderer's key"
     );
     let unknown = OrderId::generate(&mut rand::rng());
-    assert_eq!(board.runtime.block_on(client::fetch(&board.url, &unknown)).unwrap(), vec![]);
+    assert_eq!(
+        board.runtime.block_on(client::Client::default().fetch(&board.url, &unknown)).unwrap(),
+        vec![]
+    );
     let (status, body) =
         http(&board.url, "GET /records.json HTTP/1.1\r\nHost: board\r\nConnection: close\r\n\r\n");
     assert_eq!(status, 200);
@@ -118,6 +165,41 @@ fn posts_and_reads_records_as_json() {
     assert_eq!(records[1]["initials"], "山田");
     assert_eq!(list["head"], records[1]["hash"], "the head is the last record's hash");
     assert!(!body.contains("poster") && !body.contains("127.0.0.1"), "posters' addresses are not published");
+}
+
+/// A board published over HTTPS: the client checks its certificate
+/// against the roots it trusts (the system's, plus the CA file it is given,
+/// as a mail account's), and talks plain HTTP to no HTTPS board.
+#[test]
+fn a_board_served_over_https_is_read_only_by_clients_that_trust_it() {
+    let dir = temp_dir("tls-certificates");
+    let (ca, cert, key) = certificate_for_loopback(&dir);
+    let acceptor = TlsAcceptor::from(tls::server_config(&cert, &key).unwrap());
+    let board = start_serving("tls", Limits::default(), Some(acceptor));
+    assert!(board.url.starts_with("https://127.0.0.1:"), "{}", board.url);
+    let trusting = client::Client::trusting(Some(&ca));
+    let posted = record("T.S.");
+    board.runtime.block_on(trusting.post(&board.url, &posted)).unwrap();
+    let order: OrderId = posted.order.parse().unwrap();
+    let found = board.runtime.block_on(trusting.fetch(&board.url, &order)).unwrap();
+    assert_eq!(found.iter().map(|r| r.to_record()).collect::<Vec<_>>(), [posted]);
+
+    // The system's roots alone do not vouch for the private CA.
+    let err = board.runtime.block_on(client::Client::default().fetch(&board.url, &order)).unwrap_err();
+    assert!(
+        matches!(&err, client::ClientError::Connect { reason, .. } if reason.contains("certificate")),
+        "{err}"
+    );
+    // Plain HTTP to the HTTPS port gets no answer, and nothing is posted.
+    let plain = board.url.replacen("https://", "http://", 1);
+    let second = record("K.Y.");
+    assert!(board.runtime.block_on(trusting.post(&plain, &second)).is_err());
+    let second_order: OrderId = second.order.parse().unwrap();
+    assert_eq!(board.runtime.block_on(trusting.fetch(&board.url, &second_order)).unwrap(), vec![]);
+    // A key that is not the certificate's is refused when the board starts.
+    let (_, other_cert, _) = certificate_for_loopback(&temp_dir("tls-other"));
+    let mismatch = tls::server_config(&other_cert, &key).unwrap_err();
+    assert!(mismatch.to_string().contains("do not go together"), "{mismatch}");
 }
 
 #[test]
@@ -146,7 +228,7 @@ fn bad_posts_get_clear_errors() {
     (unsigned.key, unsigned.signature) = (None, None);
     assert_eq!(post_raw(&board.url, &serde_json::to_string(&unsigned).unwrap()).0, 201);
     let order: OrderId = good.order.parse().unwrap();
-    assert_eq!(board.runtime.block_on(client::fetch(&board.url, &order)).unwrap().len(), 3);
+    assert_eq!(board.runtime.block_on(client::Client::default().fetch(&board.url, &order)).unwrap().len(), 3);
 
     // A signature that does not fit the record, or half a signature.
     let mut altered = good.clone();
@@ -203,7 +285,8 @@ fn a_flood_from_one_address_is_refused() {
     let (status, body) = post_raw(&board.url, &serde_json::to_string(&record("T.S.")).unwrap());
     assert_eq!(status, 429);
     assert!(error_of(&body).contains("too many posts from 127.0.0.1"), "{body}");
-    let err = board.runtime.block_on(client::post(&board.url, &record("T.S."))).unwrap_err();
+    let err =
+        board.runtime.block_on(client::Client::default().post(&board.url, &record("T.S."))).unwrap_err();
     assert!(matches!(err, client::ClientError::Refused { status: 429, .. }), "{err}");
 }
 
@@ -246,9 +329,9 @@ fn the_log_is_append_only_and_tampering_is_detected() {
 fn the_page_renders_in_headless_chromium() {
     let board = start("chromium", Limits::default());
     let posted = record("T.S.");
-    board.runtime.block_on(client::post(&board.url, &posted)).unwrap();
+    board.runtime.block_on(client::Client::default().post(&board.url, &posted)).unwrap();
     let hostile = record("A B");
-    board.runtime.block_on(client::post(&board.url, &hostile)).unwrap();
+    board.runtime.block_on(client::Client::default().post(&board.url, &hostile)).unwrap();
     let profile = temp_dir("chromium-profile");
     let out = Command::new("chromium")
         .args([

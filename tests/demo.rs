@@ -5,7 +5,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use mailpay::protocol::payment::State;
-use mailpay::protocol::{Money, OrderId};
+use mailpay::protocol::{EmailAddress, Money, OrderId};
 use mailpay::ui::backend::{self, Session};
 use mailpay::ui::screen::new_payment;
 
@@ -64,7 +64,7 @@ async fn pay_by_figure(figure: u8) -> Vec<String> {
     assert!(sent.iter().all(|s| s.result.is_ok()), "{sent:?}");
     if matches!(figure, 3 | 4) {
         let board = merchant.board.as_deref().unwrap();
-        let records = mailpay::board::client::fetch(board, &id).await.unwrap();
+        let records = mailpay::board::client::Client::default().fetch(board, &id).await.unwrap();
         assert_eq!(records.len(), 1, "on the board once: {records:?}");
         assert_eq!(records[0].initials, mailpay::demo::INITIALS);
         let wallet_key =
@@ -220,38 +220,30 @@ async fn mails_go_from_the_account_that_placed_the_payment() {
     let accounts = [other.account.address.clone(), demo.account.address.clone()];
 
     let merchant = loaded.book.merchants.first().unwrap().address.clone();
-    let mut form = new_payment::State::for_merchant(&merchant, &loaded.book);
-    let _ = form.update(new_payment::Message::From(demo.account.address.clone()), &accounts, &loaded.book);
-    let _ = form.update(new_payment::Message::Amount("700".into()), &accounts, &loaded.book);
-    assert_eq!(form.orderer(&accounts), Some(&demo.account.address), "the chosen account");
-    let order = form
-        .order(
-            form.orderer(&accounts),
-            &loaded.book,
-            mailpay::wallet::now(),
-            OrderId::generate(&mut rand::rng()),
-        )
-        .unwrap();
-    let id = order.terms.order.clone();
-    backend::place(loaded.home.clone(), order).await.unwrap();
+    // Places 700 to the demo's merchant from `from`, or from the form's
+    // default account; returns the order and the account it is from.
+    let place = async |from: Option<&EmailAddress>| {
+        let mut form = new_payment::State::for_merchant(&merchant, &loaded.book);
+        if let Some(from) = from {
+            let _ = form.update(new_payment::Message::From(from.clone()), &accounts, &loaded.book);
+        }
+        let _ = form.update(new_payment::Message::Amount("700".into()), &accounts, &loaded.book);
+        let orderer = form.orderer(&accounts).cloned();
+        let id = OrderId::generate(&mut rand::rng());
+        let order = form.order(orderer.as_ref(), &loaded.book, mailpay::wallet::now(), id.clone()).unwrap();
+        backend::place(loaded.home.clone(), order).await.unwrap();
+        (id, orderer)
+    };
+
+    let (id, orderer) = place(Some(&demo.account.address)).await;
+    assert_eq!(orderer.as_ref(), Some(&demo.account.address), "the chosen account");
     let sent =
         backend::dispatch(loaded.home.clone(), vec![other.clone(), demo.clone()], id.clone()).await.unwrap();
     assert!(sent.iter().all(|s| s.result.is_ok()), "sent from the demo account: {sent:?}");
 
     // The same with the other account first by default, but its account gone.
-    let mut form = new_payment::State::for_merchant(&merchant, &loaded.book);
-    let _ = form.update(new_payment::Message::Amount("700".into()), &accounts, &loaded.book);
-    assert_eq!(form.orderer(&accounts), Some(&other.account.address), "the first account by default");
-    let order = form
-        .order(
-            form.orderer(&accounts),
-            &loaded.book,
-            mailpay::wallet::now(),
-            OrderId::generate(&mut rand::rng()),
-        )
-        .unwrap();
-    let id = order.terms.order.clone();
-    backend::place(loaded.home.clone(), order).await.unwrap();
+    let (id, orderer) = place(None).await;
+    assert_eq!(orderer.as_ref(), Some(&other.account.address), "the first account by default");
     let err = backend::dispatch(loaded.home.clone(), vec![demo.clone()], id).await.unwrap_err();
     assert!(
         err.to_string().contains("cannot send from hanako@example.jp: it is not an account of this wallet"),

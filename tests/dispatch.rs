@@ -113,7 +113,16 @@ fn both_mails_of_an_order_arrive_intact_and_were_submitted_at_once() {
     // Server-side evidence of concurrency: the two mails came in on two
     // connections that were open at the same time. Sent one after the
     // other, the second connection would open after the first closed.
-    let log = std::fs::read_to_string(stack.postfix_log()).unwrap();
+    // Postfix writes its log through its own logging daemon: wait for it.
+    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+    let log = loop {
+        let log = std::fs::read_to_string(stack.postfix_log()).unwrap();
+        let logged = |m: &str| log.contains(&format!("message-id=<{m}>"));
+        if queued.iter().all(|q| logged(&q.message_id)) || std::time::Instant::now() > deadline {
+            break log;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    };
     let lines: Vec<&str> = log.lines().collect();
     let a = connection_of(&lines, &queued[0].message_id);
     let b = connection_of(&lines, &queued[1].message_id);

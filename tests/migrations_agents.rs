@@ -367,7 +367,7 @@ fn shop_source(path: &Path) -> Vec<OrderId> {
         let terms = terms(amount);
         let [order, _] = compose::order(&terms);
         let order = built(order);
-        let done = shop.process(&side, &parse(&order.bytes).unwrap(), &order.bytes, NOW).unwrap();
+        let done = shop.process(&side, &parse(&order.bytes).unwrap(), None, &order.bytes, NOW).unwrap();
         assert!(done.outgoing.iter().any(|m| m.kind == Kind::Bill), "{}", done.note);
         orders.push(terms.order.clone());
     }

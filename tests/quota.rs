@@ -154,6 +154,8 @@ fn a_full_merchant_mailbox_fails_the_payment_and_retry_delivers_the_order_once()
     assert_eq!(unsent[0].message_id, order_id);
     assert_eq!(unsent[0].last_error.as_deref(), Some(reason.as_str()));
     assert_eq!(copies(&stack, SHOP, &order_id), 0);
+    // The payment request goes its own way; it arrives, once.
+    assert!(stack.wait_for_message(BANK, order.as_str(), Duration::from_secs(30)).is_some());
     assert_eq!(copies(&stack, BANK, order.as_str()), 1, "the payment request was delivered");
 
     // Room is made; Retry sends exactly the bounced order again.

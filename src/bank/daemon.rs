@@ -61,6 +61,8 @@ struct Shared {
     bank: EmailAddress,
     in_flight: Mutex<HashSet<String>>,
     board_grace: Duration,
+    /// Reads boards, trusting what the bank's mail account trusts.
+    boards: client::Client,
 }
 
 fn say(line: &str) {
@@ -85,6 +87,7 @@ fn start(config: &DaemonConfig) -> Result<Arc<Shared>, DaemonError> {
         bank: config.account.address.clone(),
         in_flight: Mutex::new(HashSet::new()),
         board_grace: config.board_grace,
+        boards: client::Client::trusting(config.account.ca_file.as_deref()),
     }))
 }
 
@@ -207,7 +210,7 @@ fn follow_up(shared: &Arc<Shared>, done: Processed) {
     if let (Some(url), Some(order)) = (done.look_up_board, done.order) {
         let shared = shared.clone();
         tokio::spawn(async move {
-            let lookup = look_up(&url, &order, shared.board_grace).await;
+            let lookup = look_up(&shared.boards, &url, &order, shared.board_grace).await;
             let result = shared
                 .ledger
                 .lock()
@@ -224,9 +227,9 @@ fn follow_up(shared: &Arc<Shared>, done: Processed) {
     }
 }
 
-async fn look_up(url: &str, order: &OrderId, grace: Duration) -> BoardLookup {
+async fn look_up(boards: &client::Client, url: &str, order: &OrderId, grace: Duration) -> BoardLookup {
     for attempt in 0..2 {
-        match client::fetch(url, order).await {
+        match boards.fetch(url, order).await {
             Ok(records) if !records.is_empty() => return BoardLookup::Found(records),
             Ok(_) if attempt == 0 => tokio::time::sleep(grace).await,
             Ok(_) => return BoardLookup::Missing,

@@ -14,6 +14,7 @@ use clap::{Parser, Subcommand};
 use mailpay::board::log::BoardLog;
 use mailpay::board::server::Limits;
 use mailpay::mail::account::Account;
+use mailpay::mail::tls;
 use mailpay::merchant::daemon::{self, DaemonConfig};
 use mailpay::merchant::engine::{Catalogue, Pricing};
 use mailpay::merchant::shop::Shop;
@@ -71,6 +72,10 @@ struct ShopFile {
     /// `127.0.0.1:8025` by default; `off` runs no board.
     board_listen: Option<String>,
     board_posts_per_minute: Option<usize>,
+    /// With both, the board is served over HTTPS: the certificate chain
+    /// (PEM, the board's own certificate first) and its private key (PEM).
+    board_certificate: Option<PathBuf>,
+    board_private_key: Option<PathBuf>,
     /// Seconds between tries of a bill that failed or bounced (60).
     retry_seconds: Option<u64>,
 }
@@ -133,6 +138,11 @@ fn run(cli: Cli) -> Result<(), String> {
                 window: Duration::from_secs(60),
             };
             let retry_every = Duration::from_secs(file.retry_seconds.unwrap_or(60).max(1));
+            let board_tls = match (&file.board_certificate, &file.board_private_key) {
+                (Some(cert), Some(key)) => Some(tls::server_config(cert, key).map_err(usage)?.into()),
+                (None, None) => None,
+                _ => return Err("give both board_certificate and board_private_key to serve the board over HTTPS, or neither".into()),
+            };
             let config = DaemonConfig {
                 account,
                 password,
@@ -141,6 +151,7 @@ fn run(cli: Cli) -> Result<(), String> {
                 shop_db,
                 board_db,
                 board_limits: limits,
+                board_tls,
                 retry_every,
             };
             let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().map_err(usage)?;

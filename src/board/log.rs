@@ -16,7 +16,7 @@ use rusqlite::{Connection, OptionalExtension, params};
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 
-use crate::protocol::board::CheckedRecord;
+use crate::protocol::board::{BoardRecord, CheckedRecord};
 use crate::protocol::{OrderId, Timestamp};
 
 const MIGRATIONS: &[&str] = &[
@@ -94,6 +94,23 @@ pub struct Entry {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub signature: Option<String>,
     pub hash: String,
+}
+
+impl Entry {
+    /// The record as it was posted, checked again (a record the log
+    /// holds was checked when posted; `None` only for a log altered
+    /// behind its back, which [`BoardLog::verify`] reports).
+    fn record(&self) -> Option<CheckedRecord> {
+        BoardRecord {
+            order: self.order.clone(),
+            initials: self.initials.clone(),
+            ordered_at: self.ordered_at.clone(),
+            key: self.key.clone(),
+            signature: self.signature.clone(),
+        }
+        .check()
+        .ok()
+    }
 }
 
 const COLUMNS: &str = "seq, order_id, initials, ordered_at, posted_at, key, signature, hash";
@@ -222,6 +239,11 @@ impl BoardLog {
             .map_err(|e| self.err(e))?;
         let rows = stmt.query_map([order.to_string()], entry).map_err(|e| self.err(e))?;
         rows.collect::<Result<Vec<_>, _>>().map_err(|e| self.err(e))
+    }
+
+    /// The order's records as posted, oldest first.
+    pub fn records(&self, order: &OrderId) -> Result<Vec<CheckedRecord>, LogError> {
+        Ok(self.find(order)?.iter().filter_map(Entry::record).collect())
     }
 
     /// Appends a record. An order has at most one record per key (and one

@@ -18,7 +18,9 @@ use http_body_util::{BodyExt, Full, Limited};
 use hyper::body::{Bytes, Incoming};
 use hyper::{Request, Response, StatusCode};
 use hyper_util::rt::TokioIo;
+use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::net::TcpListener;
+use tokio_rustls::TlsAcceptor;
 
 use super::input::{Route, read_record, route};
 use super::log::{Appended, BoardLog, LogError};
@@ -84,26 +86,46 @@ fn internal(e: &LogError) -> Reply {
     error(StatusCode::SERVICE_UNAVAILABLE, format!("the board cannot be read: {e}"))
 }
 
-/// Serves the board on `listener` until the task is dropped.
-pub async fn serve(listener: TcpListener, board: Arc<Board>) {
+/// Serves the board on `listener` until the task is dropped: over TLS
+/// (HTTPS) with `tls`, else plain HTTP.
+pub async fn serve(listener: TcpListener, board: Arc<Board>, tls: Option<TlsAcceptor>) {
     loop {
         let Ok((stream, peer)) = listener.accept().await else {
             tokio::time::sleep(Duration::from_millis(50)).await;
             continue;
         };
         let board = board.clone();
+        let tls = tls.clone();
         tokio::spawn(async move {
-            let service = hyper::service::service_fn(move |request| {
-                let board = board.clone();
-                async move { Ok::<_, Infallible>(handle(&board, peer, request).await) }
-            });
-            let _ = hyper::server::conn::http1::Builder::new()
-                .timer(hyper_util::rt::TokioTimer::new())
-                .header_read_timeout(Duration::from_secs(10))
-                .serve_connection(TokioIo::new(stream), service)
-                .await;
+            match tls {
+                None => serve_connection(stream, board, peer).await,
+                // A client that does not finish the handshake in time is dropped.
+                Some(tls) => {
+                    if let Ok(Ok(stream)) = tokio::time::timeout(HANDSHAKE, tls.accept(stream)).await {
+                        serve_connection(stream, board, peer).await;
+                    }
+                }
+            }
         });
     }
+}
+
+/// How long a client may take over the TLS handshake, or the request's headers.
+const HANDSHAKE: Duration = Duration::from_secs(10);
+
+async fn serve_connection<S>(stream: S, board: Arc<Board>, peer: SocketAddr)
+where
+    S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+{
+    let service = hyper::service::service_fn(move |request| {
+        let board = board.clone();
+        async move { Ok::<_, Infallible>(handle(&board, peer, request).await) }
+    });
+    let _ = hyper::server::conn::http1::Builder::new()
+        .timer(hyper_util::rt::TokioTimer::new())
+        .header_read_timeout(HANDSHAKE)
+        .serve_connection(TokioIo::new(stream), service)
+        .await;
 }
 
 async fn handle(board: &Board, peer: SocketAddr, request: Request<Incoming>) -> Reply {

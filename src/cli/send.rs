@@ -152,7 +152,7 @@ pub fn order(args: OrderArgs) -> Result<(), CliError> {
         println!("password A {}", terms.password.display());
     }
     if let Some(record) = &record {
-        post_board(&store, &terms, record)?;
+        post_board(&account, &store, &terms, record)?;
     }
     send(&account, &password, &store, &terms.order)
 }
@@ -170,6 +170,7 @@ pub fn retry(order: &str, account: Option<&str>, initials: Option<&str>) -> Resu
             CliError::Usage("the board record was not posted yet: give --initials to post it".into())
         })?;
         post_board(
+            &account,
             &store,
             &terms,
             &BoardRecord::for_order(&terms, initials, &super::keys::load_wallet_key()?),
@@ -179,11 +180,18 @@ pub fn retry(order: &str, account: Option<&str>, initials: Option<&str>) -> Resu
 }
 
 /// Posts the order's record on the merchant's board (claim 3) and records
-/// the outcome; a refusal stops the order before any mail leaves.
-fn post_board(store: &Store, terms: &OrderTerms, record: &BoardRecord) -> Result<(), CliError> {
+/// the outcome; a refusal stops the order before any mail leaves. An
+/// `https://` board is trusted as the mail account's servers are.
+fn post_board(
+    account: &Account,
+    store: &Store,
+    terms: &OrderTerms,
+    record: &BoardRecord,
+) -> Result<(), CliError> {
     let url = terms.board.as_deref().unwrap_or_default();
     let runtime = super::runtime()?;
-    match runtime.block_on(board::client::post(url, record)) {
+    let client = board::client::Client::trusting(account.ca_file.as_deref());
+    match runtime.block_on(client.post(url, record)) {
         Ok(()) => {
             wallet::act(store, &terms.order, &Event::BoardPosted, None, false).map_err(fail)?;
             println!("board record posted to {url}");

@@ -12,11 +12,13 @@ use tokio::sync::Notify;
 
 use crate::bank::ledger::Ledger;
 use crate::board::client;
+use crate::board::log::BoardLog;
 use crate::mail::smtp::{Dispatch, SendError};
 use crate::merchant::engine::{MerchantSide, Pricing};
 use crate::merchant::shop::Shop;
 use crate::protocol::compose::Outgoing;
 use crate::protocol::matching::BoardLookup;
+use crate::protocol::message::Body;
 use crate::protocol::{EmailAddress, OrderId, parse};
 use crate::task::AbortOnDrop;
 use crate::wallet::now;
@@ -28,7 +30,7 @@ const LATENCY: Duration = Duration::from_millis(600);
 /// A reference agent taking part in the demo.
 pub enum Party {
     Bank { address: EmailAddress, ledger: Ledger },
-    Merchant { address: EmailAddress, bank: EmailAddress, shop: Shop, pricing: Pricing },
+    Merchant { address: EmailAddress, bank: EmailAddress, shop: Shop, pricing: Pricing, own_board: BoardLog },
 }
 
 /// What one delivery did: mails to pass on, and a board to look at.
@@ -57,9 +59,14 @@ impl Party {
                 let board = done.look_up_board.zip(done.order);
                 Ok(Step { outgoing: done.outgoing, board })
             }
-            Party::Merchant { address, bank, shop, pricing } => {
+            Party::Merchant { address, bank, shop, pricing, own_board } => {
                 let side = MerchantSide { address, bank, pricing };
-                let done = shop.process(&side, &mail, raw, now).map_err(|e| e.to_string())?;
+                let records = match &mail.body {
+                    Body::Order(terms) => Some(own_board.records(&terms.order).map_err(|e| e.to_string())?),
+                    _ => None,
+                };
+                let done =
+                    shop.process(&side, &mail, records.as_deref(), raw, now).map_err(|e| e.to_string())?;
                 mark_sent(&done.outgoing, |id| shop.mark_sent(id, now).map_err(|e| e.to_string()))?;
                 Ok(Step { outgoing: done.outgoing, board: None })
             }
@@ -141,7 +148,7 @@ impl MailLoop {
             let to = mail.to.clone();
             let mut step = self.with_party(to.clone(), move |p| p.take(&mail.bytes)).await;
             while let Some((url, order)) = step.board.take() {
-                let lookup = match client::fetch(&url, &order).await {
+                let lookup = match client::Client::default().fetch(&url, &order).await {
                     Ok(records) if !records.is_empty() => BoardLookup::Found(records),
                     Ok(_) | Err(_) => BoardLookup::Missing,
                 };

@@ -67,22 +67,31 @@ pub async fn start() -> Result<Demo, DemoError> {
     let board_url =
         format!("http://{}/", listener.local_addr().map_err(|e| DemoError::Board(e.to_string()))?);
     let folder = root.clone();
-    let (paths, bank, shop, log) =
-        tokio::task::spawn_blocking(move || set_up(&folder, &board_url).map_err(|e| e.to_string()))
-            .await
-            .map_err(|e| e.to_string())
-            .and_then(|r| r)
-            .map_err(|reason| DemoError::Folder { path: root.clone(), reason })?;
+    let parts = tokio::task::spawn_blocking(move || set_up(&folder, &board_url).map_err(|e| e.to_string()))
+        .await
+        .map_err(|e| e.to_string())
+        .and_then(|r| r)
+        .map_err(|reason| DemoError::Folder { path: root.clone(), reason })?;
     let title = format!("Orders at {MERCHANT}");
-    let board = AbortOnDrop(tokio::spawn(server::serve(listener, Board::new(log, Limits::default(), title))));
+    let board = AbortOnDrop(tokio::spawn(server::serve(
+        listener,
+        Board::new(parts.board, Limits::default(), title),
+        None,
+    )));
     let (orderer, bank_address, merchant) = addresses()?;
     let mail = MailLoop::new(
         orderer,
-        Party::Bank { address: bank_address.clone(), ledger: bank },
-        Party::Merchant { address: merchant, bank: bank_address, shop, pricing: Pricing::AsOrdered },
+        Party::Bank { address: bank_address.clone(), ledger: parts.ledger },
+        Party::Merchant {
+            address: merchant,
+            bank: bank_address,
+            shop: parts.shop,
+            pricing: Pricing::AsOrdered,
+            own_board: parts.shop_board,
+        },
         board,
     );
-    Ok(Demo { paths, mail })
+    Ok(Demo { paths: parts.paths, mail })
 }
 
 fn addresses() -> Result<(EmailAddress, EmailAddress, EmailAddress), DemoError> {
@@ -90,11 +99,19 @@ fn addresses() -> Result<(EmailAddress, EmailAddress, EmailAddress), DemoError> 
     Ok((parse(ORDERER)?, parse(BANK)?, parse(MERCHANT)?))
 }
 
+/// The demo's folders and databases, set up.
+struct Parts {
+    paths: Paths,
+    ledger: Ledger,
+    shop: Shop,
+    /// The board's log, for its server.
+    board: BoardLog,
+    /// The same log, for the shop to check orders against.
+    shop_board: BoardLog,
+}
+
 /// Everything the orderer, the bank and the merchant would set up by hand.
-fn set_up(
-    root: &Path,
-    board_url: &str,
-) -> Result<(Paths, Ledger, Shop, BoardLog), Box<dyn std::error::Error>> {
+fn set_up(root: &Path, board_url: &str) -> Result<Parts, Box<dyn std::error::Error>> {
     let (orderer, bank, merchant) = addresses()?;
     let paths = Paths::under(&root.join("wallet"));
     let now = crate::wallet::now();
@@ -108,7 +125,8 @@ fn set_up(
         ledger.set_balance(&orderer, currency, minor)?;
     }
     let shop = Shop::open(&root.join("merchant").join("shop.sqlite"))?;
-    let log = BoardLog::open(&root.join("merchant").join("board.sqlite"))?;
+    let board = BoardLog::open(&root.join("merchant").join("board.sqlite"))?;
+    let shop_board = BoardLog::open(&root.join("merchant").join("board.sqlite"))?;
     let store = Store::open(&paths.database())?;
     store.save_bank(&Bank {
         address: bank.clone(),
@@ -124,5 +142,5 @@ fn set_up(
         figures: vec![Method::Confirm, Method::Cheque, Method::Board, Method::All],
     })?;
     store.set_setting(crate::ui::backend::INITIALS_SETTING, INITIALS)?;
-    Ok((paths, ledger, shop, log))
+    Ok(Parts { paths, ledger, shop, board, shop_board })
 }

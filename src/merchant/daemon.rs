@@ -5,6 +5,7 @@ use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 
 use tokio::net::TcpListener;
+use tokio_rustls::TlsAcceptor;
 
 use super::engine::{MerchantSide, Pricing};
 use super::shop::{Shop, ShopError};
@@ -16,7 +17,10 @@ use crate::mail::held_back;
 use crate::mail::imap::{self, ImapError, Received, WatchConfig, WatchEvent};
 use crate::mail::smtp::{SendError, Smtp};
 use crate::protocol::EmailAddress;
+use crate::protocol::board::CheckedRecord;
 use crate::protocol::compose::Outgoing;
+use crate::protocol::message::Body;
+use crate::protocol::parse::Incoming;
 use crate::task::AbortOnDrop;
 use crate::wallet::now;
 
@@ -30,6 +34,8 @@ pub struct DaemonConfig {
     pub shop_db: PathBuf,
     pub board_db: PathBuf,
     pub board_limits: Limits,
+    /// Serves the board over HTTPS with this; plain HTTP without.
+    pub board_tls: Option<TlsAcceptor>,
     /// How often bills whose sending failed (or that bounced) are tried again.
     pub retry_every: std::time::Duration,
 }
@@ -43,6 +49,7 @@ impl std::fmt::Debug for DaemonConfig {
             .field("pricing", &self.pricing)
             .field("shop_db", &self.shop_db)
             .field("board_db", &self.board_db)
+            .field("board_tls", &self.board_tls.is_some())
             .finish()
     }
 }
@@ -75,18 +82,27 @@ pub async fn run(config: DaemonConfig, board: Option<TcpListener>) -> DaemonErro
         Err(e) => return e,
     };
     let mut board_task = None;
+    // The shop reads its own board (a second connection to the log the
+    // server appends to) to check orders against it.
+    let mut own_board = None;
     if let Some(listener) = board {
-        let log = match BoardLog::open(&config.board_db) {
-            Ok(log) => log,
+        let (log, reader) = match BoardLog::open(&config.board_db).and_then(|log| {
+            let reader = BoardLog::open(&config.board_db)?;
+            Ok((log, reader))
+        }) {
+            Ok(both) => both,
             Err(e) => return e.into(),
         };
+        own_board = Some(Mutex::new(reader));
         if let Ok(addr) = listener.local_addr() {
-            say(&format!("board at http://{addr}/"));
+            let scheme = if config.board_tls.is_some() { "https" } else { "http" };
+            say(&format!("board at {scheme}://{addr}/"));
         }
         let title = format!("Orders at {}", config.account.address);
         board_task = Some(AbortOnDrop(tokio::spawn(server::serve(
             listener,
             Board::new(log, config.board_limits, title),
+            config.board_tls.clone(),
         ))));
     }
     let address = config.account.address.to_string();
@@ -126,7 +142,7 @@ pub async fn run(config: DaemonConfig, board: Option<TcpListener>) -> DaemonErro
                 expecting.expect_within(ANSWER_WINDOW);
                 let side =
                     MerchantSide { address: &side_address, bank: &config.bank, pricing: &config.pricing };
-                handle(&shared, &side, &raw, received);
+                handle(&shared, &side, own_board.as_ref(), &raw, received);
                 if let Ok(shop) = shared.shop.lock() {
                     let _ = shop.save_resume(&address, &folder, at);
                 }
@@ -157,7 +173,31 @@ fn start(config: &DaemonConfig) -> Result<Arc<Shared>, DaemonError> {
     Ok(Arc::new(Shared { shop: Mutex::new(shop), smtp }))
 }
 
-fn handle(shared: &Arc<Shared>, side: &MerchantSide<'_>, raw: &[u8], received: Received) {
+/// The order's records on the shop's own board, for an order mail when
+/// the shop keeps a board; `None` if it keeps none or cannot read it (the
+/// bank checks the board again before paying).
+fn board_records(own_board: Option<&Mutex<BoardLog>>, mail: &Incoming) -> Option<Vec<CheckedRecord>> {
+    let (Body::Order(terms), Some(log)) = (&mail.body, own_board) else { return None };
+    let log = log.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+    match log.records(&terms.order) {
+        Ok(records) => Some(records),
+        Err(e) => {
+            say(&format!(
+                "order {}: the board cannot be read, the order is not checked against it: {e}",
+                terms.order
+            ));
+            None
+        }
+    }
+}
+
+fn handle(
+    shared: &Arc<Shared>,
+    side: &MerchantSide<'_>,
+    own_board: Option<&Mutex<BoardLog>>,
+    raw: &[u8],
+    received: Received,
+) {
     let Ok(mut shop) = shared.shop.lock() else { return };
     match received {
         Received::Bounce(bounce) => {
@@ -172,22 +212,26 @@ fn handle(shared: &Arc<Shared>, side: &MerchantSide<'_>, raw: &[u8], received: R
                 say(&format!("not a valid MailPay mail, not answered: {e}"));
             }
         }
-        Received::MailPay(mail) => match shop.process(side, &mail, raw, now()) {
-            Ok(done) => {
-                say(&format!(
-                    "order {}: {} from {}: {}",
+        Received::MailPay(mail) => {
+            match shop.process(side, &mail, board_records(own_board, &mail).as_deref(), raw, now()) {
+                Ok(done) => {
+                    say(&format!(
+                        "order {}: {} from {}: {}",
+                        mail.body.order(),
+                        mail.body.kind(),
+                        mail.from,
+                        done.note
+                    ));
+                    drop(shop);
+                    send(shared, done.outgoing);
+                }
+                Err(e) => say(&format!(
+                    "order {}: {} could not be handled: {e}",
                     mail.body.order(),
-                    mail.body.kind(),
-                    mail.from,
-                    done.note
-                ));
-                drop(shop);
-                send(shared, done.outgoing);
+                    mail.body.kind()
+                )),
             }
-            Err(e) => {
-                say(&format!("order {}: {} could not be handled: {e}", mail.body.order(), mail.body.kind()))
-            }
-        },
+        }
     }
 }
 

@@ -1,9 +1,12 @@
 //! The merchant's decisions, with no I/O: turn an order into a bill (the
 //! orderer's ORDER block kept as received, with A, and a BILL block added),
-//! ship on the bank's `settled`, cancel on its `rejected`.
+//! ship on the bank's `settled`, cancel on its `rejected`. An order that
+//! asks for a board record (Figs. 3 and 4) is billed only if the shop's
+//! own board holds a record that agrees with it (claim 3).
 
 use serde::Deserialize;
 
+use crate::protocol::board::{self, CheckedRecord};
 use crate::protocol::compose::{self, Draft};
 use crate::protocol::item::{LineItem, MAX_DESCRIPTION};
 use crate::protocol::message::{Bill, Body};
@@ -125,16 +128,19 @@ fn refuse(text: impl Into<String>) -> Verdict {
     Verdict { state: Some(OrderState::Refused), note: text.into(), send: None }
 }
 
+/// Decides on one mail. `own_board` holds the order's records on the
+/// shop's own board, when the shop keeps one (`None`: it keeps none).
 pub fn on_mail(
     side: &MerchantSide<'_>,
     mail: &Incoming,
     current: Option<OrderState>,
+    own_board: Option<&[CheckedRecord]>,
     now: Timestamp,
 ) -> Verdict {
     match &mail.body {
         Body::Order(terms) => match current {
             Some(state) => note(format!("the order was seen before ({}): nothing to do", state.as_str())),
-            None => bill(side, mail, terms, now),
+            None => bill(side, mail, terms, own_board, now),
         },
         Body::Settled(s) if mail.from == *side.bank => {
             if s.merchant != *side.address {
@@ -169,7 +175,13 @@ pub fn on_mail(
     }
 }
 
-fn bill(side: &MerchantSide<'_>, mail: &Incoming, terms: &OrderTerms, now: Timestamp) -> Verdict {
+fn bill(
+    side: &MerchantSide<'_>,
+    mail: &Incoming,
+    terms: &OrderTerms,
+    own_board: Option<&[CheckedRecord]>,
+    now: Timestamp,
+) -> Verdict {
     if terms.merchant != *side.address {
         return refuse(format!(
             "the order is addressed to the merchant {}, not to this shop",
@@ -191,6 +203,11 @@ fn bill(side: &MerchantSide<'_>, mail: &Incoming, terms: &OrderTerms, now: Times
     let Some(order_block) = &mail.order_block else {
         return refuse("the mail holds no ORDER block to forward");
     };
+    if let Some(records) = own_board.filter(|_| terms.method.needs_board())
+        && let Err(why) = board_agrees(records, terms)
+    {
+        return refuse(why);
+    }
     let items = match price(side.pricing, terms) {
         Ok(items) => items,
         Err(why) => return refuse(why),
@@ -208,6 +225,28 @@ fn bill(side: &MerchantSide<'_>, mail: &Incoming, terms: &OrderTerms, now: Times
         state: Some(OrderState::Billed),
         note: format!("billed {} to {} through {}", terms.amount, terms.orderer, terms.bank),
         send: Some(compose::bill(&bill, order_block, &mail.thread())),
+    }
+}
+
+/// Whether the shop's board bears the order out: some record of it whose
+/// time agrees with the mail's. (Whose key signed it is the bank's check:
+/// only the bank knows the orderer's registered wallet key.)
+fn board_agrees(records: &[CheckedRecord], terms: &OrderTerms) -> Result<(), String> {
+    if records.is_empty() {
+        return Err(format!(
+            "the order asks for a board record (method {}) and this shop's board has none for it: \
+             it may not be from {}",
+            terms.method.as_str(),
+            terms.orderer
+        ));
+    }
+    let contradictions: Vec<String> =
+        records.iter().filter_map(|r| board::contradiction(r, terms, None)).collect();
+    match contradictions.first() {
+        Some(why) if contradictions.len() == records.len() => {
+            Err(format!("this shop's board contradicts the order: {why}"))
+        }
+        _ => Ok(()),
     }
 }
 
@@ -257,10 +296,16 @@ fn price(pricing: &Pricing, terms: &OrderTerms) -> Result<Vec<LineItem>, String>
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::protocol::board::BoardRecord;
+    use crate::protocol::cheque::WalletKey;
     use crate::protocol::parse::parse;
     use crate::protocol::{Method, OrderId, PasswordA};
 
     fn order(items: &[&str], amount: &str) -> Incoming {
+        order_by(Method::Confirm, items, amount)
+    }
+
+    fn order_by(method: Method, items: &[&str], amount: &str) -> Incoming {
         let created = Timestamp(1_795_630_158);
         let terms = OrderTerms {
             order: OrderId::generate(&mut rand::rng()),
@@ -272,7 +317,7 @@ mod tests {
             password: PasswordA::generate(&mut rand::rng()),
             created,
             expires: created.plus_seconds(3600),
-            method: Method::Confirm,
+            method,
             board: None,
         };
         let [mail, _] = compose::order(&terms);
@@ -285,8 +330,39 @@ mod tests {
     }
 
     fn verdict(pricing: &Pricing, mail: &Incoming) -> Verdict {
+        verdict_with(pricing, mail, None)
+    }
+
+    fn verdict_with(pricing: &Pricing, mail: &Incoming, own_board: Option<&[CheckedRecord]>) -> Verdict {
         let (shop, bank) = ("shop@shop.test".parse().unwrap(), "bank@bank.test".parse().unwrap());
-        on_mail(&MerchantSide { address: &shop, bank: &bank, pricing }, mail, None, Timestamp(1_795_630_200))
+        let side = MerchantSide { address: &shop, bank: &bank, pricing };
+        on_mail(&side, mail, None, own_board, Timestamp(1_795_630_200))
+    }
+
+    #[test]
+    fn bills_a_board_order_only_if_the_shops_board_bears_it_out() {
+        let mail = order_by(Method::Board, &["Tea"], "600 JPY");
+        let Body::Order(terms) = &mail.body else { panic!("an order") };
+        let key = WalletKey::from_seed(&[3; 32]);
+        let posted = |at: Timestamp| {
+            BoardRecord::signed(&terms.order.to_string(), "O.B.", &at.to_string(), &key).check().unwrap()
+        };
+        let (right, wrong) = (posted(terms.created), posted(terms.created.plus_seconds(3600)));
+        let billed = |board: Option<&[CheckedRecord]>| verdict_with(&Pricing::AsOrdered, &mail, board);
+
+        assert_eq!(billed(Some(std::slice::from_ref(&right))).state, Some(OrderState::Billed));
+        assert_eq!(billed(None).state, Some(OrderState::Billed), "a shop without a board cannot check");
+        let empty = billed(Some(&[]));
+        assert_eq!(empty.state, Some(OrderState::Refused));
+        assert!(empty.note.contains("board has none for it") && empty.send.is_none(), "{}", empty.note);
+        let contradicted = billed(Some(std::slice::from_ref(&wrong)));
+        assert_eq!(contradicted.state, Some(OrderState::Refused));
+        assert!(contradicted.note.contains("contradicts the order"), "{}", contradicted.note);
+        let both = [wrong.clone(), right.clone()];
+        assert_eq!(billed(Some(&both)).state, Some(OrderState::Billed), "one record agrees");
+        // A Fig. 1 order asks for no record: an empty board is no reason to refuse.
+        let confirm = order(&["Tea"], "600 JPY");
+        assert_eq!(verdict_with(&Pricing::AsOrdered, &confirm, Some(&[])).state, Some(OrderState::Billed));
     }
 
     #[test]

@@ -11,6 +11,7 @@ use super::engine::{self, MerchantSide, OrderState};
 use crate::agent_outbox;
 use crate::mail::held_back::Taken;
 use crate::mail::imap::Resume;
+use crate::protocol::board::CheckedRecord;
 use crate::protocol::compose::Outgoing;
 use crate::protocol::parse::Incoming;
 use crate::protocol::{OrderId, Timestamp};
@@ -159,6 +160,7 @@ impl Shop {
         &mut self,
         side: &MerchantSide<'_>,
         mail: &Incoming,
+        own_board: Option<&[CheckedRecord]>,
         raw: &[u8],
         now: Timestamp,
     ) -> Result<Handled, ShopError> {
@@ -189,7 +191,7 @@ impl Shop {
                 send: None,
             }
         } else {
-            engine::on_mail(side, mail, current.as_deref().and_then(OrderState::parse), now)
+            engine::on_mail(side, mail, current.as_deref().and_then(OrderState::parse), own_board, now)
         };
         tx.execute(
             "INSERT INTO received (message_id, order_id, kind, sender, raw, outcome, received_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",

@@ -71,15 +71,18 @@ pub fn signed_text(order: &str, initials: &str, ordered_at: &str) -> Vec<u8> {
 impl BoardRecord {
     /// The order's record, signed with the orderer's wallet key.
     pub fn for_order(terms: &OrderTerms, initials: &str, key: &WalletKey) -> Self {
-        let (order, initials, ordered_at) =
-            (terms.order.to_string(), initials.trim().to_string(), terms.created.to_string());
-        let signature = key.sign(&signed_text(&order, &initials, &ordered_at));
+        Self::signed(&terms.order.to_string(), initials.trim(), &terms.created.to_string(), key)
+    }
+
+    /// A record of these fields, signed as written: pass the canonical
+    /// forms (see [`signed_text`]) for a signature that checks.
+    pub fn signed(order: &str, initials: &str, ordered_at: &str, key: &WalletKey) -> Self {
         BoardRecord {
-            order,
-            initials,
-            ordered_at,
+            order: order.to_string(),
+            initials: initials.to_string(),
+            ordered_at: ordered_at.to_string(),
             key: Some(key.public().to_string()),
-            signature: Some(signature),
+            signature: Some(key.sign(&signed_text(order, initials, ordered_at))),
         }
     }
 
@@ -197,14 +200,7 @@ mod tests {
     }
 
     fn record(key: &WalletKey) -> BoardRecord {
-        let (order, initials, ordered_at) = ("7KQ3-M9ZX-P2VD-H4TR", "T.S.", "2026-11-25T18:09:18Z");
-        BoardRecord {
-            order: order.into(),
-            initials: initials.into(),
-            ordered_at: ordered_at.into(),
-            key: Some(key.public().to_string()),
-            signature: Some(key.sign(&signed_text(order, initials, ordered_at))),
-        }
+        BoardRecord::signed("7KQ3-M9ZX-P2VD-H4TR", "T.S.", "2026-11-25T18:09:18Z", key)
     }
 
     #[test]

@@ -264,7 +264,6 @@ fn csv_field(text: &str) -> String {
 mod tests {
     #![allow(clippy::unwrap_used, clippy::expect_used)]
     use super::*;
-    use std::time::Instant;
 
     fn fill(store: &mut Store, n: usize) {
         let tx = store.conn.transaction().unwrap();
@@ -298,24 +297,19 @@ mod tests {
     }
 
     #[test]
-    fn filters_100_000_payments_quickly() {
+    fn filters_100_000_payments() {
+        // How fast is measured by packaging/measure.sh; here, that the
+        // indexes give the right pages at that size.
         let (mut store, dir) = temp_store("big");
         fill(&mut store, 100_000);
-        let started = Instant::now();
         let page = store.history(&Query { text: "shop42@".into(), state: None, limit: 200 }).unwrap();
-        let text_filter = started.elapsed();
         assert_eq!(page.total, 200, "shop42@ is every 500th payment");
         assert_eq!(page.rows.len(), 200);
         assert!(page.rows.windows(2).all(|w| w[0].created >= w[1].created), "newest first");
-        let started = Instant::now();
         let page =
             store.history(&Query { text: String::new(), state: Some("settled".into()), limit: 200 }).unwrap();
-        let state_filter = started.elapsed();
         assert_eq!(page.total, 20_000);
         assert!(page.rows.iter().all(|r| r.state == "settled"));
-        eprintln!("100,000 payments: text filter {text_filter:?}, state filter {state_filter:?}");
-        // Generous bounds for a busy debug build; the numbers are printed above.
-        assert!(text_filter.as_millis() < 2_000 && state_filter.as_millis() < 2_000);
         let _ = std::fs::remove_dir_all(dir);
     }
 

@@ -362,8 +362,9 @@ pub const INITIALS_SETTING: &str = "initials";
 
 /// Posts the order's record on the merchant's board first when the method
 /// needs one (claim 3) and it is not posted yet; a refusal stops the order
-/// before any mail leaves (the payment shows why; Retry posts again).
-async fn post_board_if_due(home: &Home, order: &OrderId) -> Result<(), BackendError> {
+/// before any mail leaves (the payment shows why; Retry posts again). An
+/// `https://` board is trusted as the account's mail servers are.
+async fn post_board_if_due(home: &Home, session: &Session, order: &OrderId) -> Result<(), BackendError> {
     let o = order.clone();
     let due = home
         .with(move |s| {
@@ -376,7 +377,8 @@ async fn post_board_if_due(home: &Home, order: &OrderId) -> Result<(), BackendEr
     let posted = match (terms.board.as_deref(), initials) {
         (Some(url), Some(initials)) => {
             match crate::keys::load_or_create_key(&crate::keys::wallet_key_path(&home.paths)) {
-                Ok(key) => crate::board::client::post(url, &BoardRecord::for_order(&terms, &initials, &key))
+                Ok(key) => crate::board::client::Client::trusting(session.account.ca_file.as_deref())
+                    .post(url, &BoardRecord::for_order(&terms, &initials, &key))
                     .await
                     .map_err(|e| e.to_string()),
                 Err(e) => Err(e.to_string()),
@@ -398,7 +400,7 @@ async fn post_board_if_due(home: &Home, order: &OrderId) -> Result<(), BackendEr
 /// placed it, and records the outcome.
 pub async fn dispatch(home: Home, sessions: Vec<Session>, order: OrderId) -> Result<Vec<Sent>, BackendError> {
     let session = session_for(&home, &sessions, &order).await?;
-    post_board_if_due(&home, &order).await?;
+    post_board_if_due(&home, &session, &order).await?;
     let queued = {
         let order = order.clone();
         home.with(move |s| Ok(wallet::queued(s, &order)?)).await?

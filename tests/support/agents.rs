@@ -167,6 +167,7 @@ impl World {
             shop_db: shop_db.clone(),
             board_db: board_db.clone(),
             board_limits: Default::default(),
+            board_tls: None,
             retry_every: Duration::from_secs(2),
         };
         runtime.spawn(async move {
@@ -229,6 +230,23 @@ impl World {
         }
     }
 
+    /// Waits until every mail of `kind` the bank queued for `order` is
+    /// marked sent (the bank marks them after the server took them all,
+    /// which may be after they arrived); returns those trail lines.
+    pub fn wait_sent(&self, order: &OrderId, kind: &str) -> Vec<mailpay::bank::ledger::TrailLine> {
+        let deadline = Instant::now() + WAIT;
+        loop {
+            let trail = self.ledger().trail(order).unwrap();
+            let out: Vec<_> =
+                trail.iter().filter(|l| l.direction == "out" && l.kind == kind).cloned().collect();
+            if !out.is_empty() && out.iter().all(|l| l.outcome == "sent") {
+                return out;
+            }
+            assert!(Instant::now() < deadline, "{kind} for {order} never marked sent: {trail:#?}");
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+
     /// Waits for the trail of `order` to show a received mail of `kind` with `reason`.
     pub fn wait_trail_reason(&self, order: &OrderId, kind: &str, reason: &str) {
         let deadline = Instant::now() + WAIT;
@@ -250,6 +268,12 @@ impl World {
     pub fn shop_state(&self, order: &OrderId) -> Option<String> {
         let shop = mailpay::merchant::shop::Shop::open(&self.shop_db).unwrap();
         shop.orders().unwrap().into_iter().find(|o| o.order == order.as_str()).map(|o| o.state)
+    }
+
+    /// What the shop noted on `order`'s last change.
+    pub fn shop_note(&self, order: &OrderId) -> Option<String> {
+        let shop = mailpay::merchant::shop::Shop::open(&self.shop_db).unwrap();
+        shop.orders().unwrap().into_iter().find(|o| o.order == order.as_str()).map(|o| o.note)
     }
 
     pub fn wait_shop_state(&self, order: &OrderId, state: &str) {
@@ -354,7 +378,10 @@ impl Orderer {
     ) {
         wallet::place(&mut self.store, terms, extra, wallet::now()).unwrap();
         if let Some(record) = &record {
-            world.runtime.block_on(client::post(terms.board.as_deref().unwrap(), record)).unwrap();
+            world
+                .runtime
+                .block_on(client::Client::default().post(terms.board.as_deref().unwrap(), record))
+                .unwrap();
             wallet::act(&self.store, &terms.order, &Event::BoardPosted, None, false).unwrap();
         }
         let sent = world.runtime.block_on(wallet::dispatch(&self.store, &self.smtp, &terms.order)).unwrap();
@@ -442,10 +469,8 @@ impl Orderer {
         world.wait_shop_state(order, "shipped");
         std::thread::sleep(Duration::from_secs(2));
         assert_eq!(self.mails(world, Kind::Confirm, order).len(), 1, "the confirmation arrived once");
-        let trail = world.ledger().trail(order).unwrap();
-        let confirms: Vec<_> = trail.iter().filter(|l| l.direction == "out" && l.kind == "confirm").collect();
-        assert_eq!(confirms.len(), 1, "the same mail, sent again: {trail:#?}");
-        assert_eq!(confirms[0].outcome, "sent");
+        let confirms = world.wait_sent(order, "confirm");
+        assert_eq!(confirms.len(), 1, "the same mail, sent again: {confirms:#?}");
     }
 
     pub fn send(&self, world: &World, mail: &Outgoing) {

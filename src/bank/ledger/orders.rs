@@ -237,15 +237,7 @@ mod tests {
     #[test]
     fn board_records_are_kept_as_a_list_and_a_single_one_of_schema_1_is_read() {
         let key = WalletKey::from_seed(&[9; 32]);
-        let order = "7KQ3-M9ZX-P2VD-H4TR";
-        let ordered_at = "2026-11-25T18:09:18Z";
-        let signed = BoardRecord {
-            order: order.into(),
-            initials: "T.S.".into(),
-            ordered_at: ordered_at.into(),
-            key: Some(key.public().to_string()),
-            signature: Some(key.sign(&crate::protocol::board::signed_text(order, "T.S.", ordered_at))),
-        };
+        let signed = BoardRecord::signed("7KQ3-M9ZX-P2VD-H4TR", "T.S.", "2026-11-25T18:09:18Z", &key);
         let unsigned = BoardRecord { key: None, signature: None, initials: "X.Y.".into(), ..signed.clone() };
         let records = vec![signed.check().unwrap(), unsigned.check().unwrap()];
         assert_eq!(records_from_json(&records_json(&records)), Some(records.clone()));
