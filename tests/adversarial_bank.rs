@@ -9,8 +9,9 @@ use mailpay::bank::ledger::{Ledger, Processed};
 use mailpay::protocol::compose::{self, Outgoing, Thread};
 use mailpay::protocol::confirmation::ConfirmationCode;
 use mailpay::protocol::item::LineItem;
-use mailpay::protocol::message::{Approve, Bill, Body};
+use mailpay::protocol::message::{Approve, Bill, Body, Rejected};
 use mailpay::protocol::parse::{Incoming, parse};
+use mailpay::protocol::reason::RejectReason;
 use mailpay::protocol::{
     Currency, EmailAddress, Kind, Method, Money, OrderId, OrderTerms, PasswordA, Timestamp,
 };
@@ -303,4 +304,62 @@ fn adversarial_bills_never_lead_to_a_confirmation() {
     }
     println!("adversarial bills refused: {refused}");
     assert_eq!(refused, edits.len() + 2);
+}
+
+/// The merchant's refusal in the bill's place (PROTOCOL.md 5.9): the bank
+/// ends the order and tells the orderer why, whichever of the payment
+/// request and the refusal comes first. A refusal from anyone but the
+/// merchant the orderer pays is refused to its sender and ends nothing.
+#[test]
+fn the_merchants_refusal_ends_the_order_and_tells_the_orderer_why() {
+    let refusal = |terms: &OrderTerms, from: &str| {
+        let why = "\"Sencha\" is not in the catalogue".to_string();
+        let refusal =
+            Rejected { order: terms.order.clone(), reason: RejectReason::MerchantRefused, detail: why };
+        built(compose::rejected(&refusal, &addr(from), &bank(), &Thread::default()))
+    };
+    let take = |ledger: &mut Ledger, mail: &Outgoing| {
+        ledger.process(&bank(), &parse(&mail.bytes).unwrap(), &mail.bytes, NOW).unwrap()
+    };
+    // What the bank told `to`, as "reason detail".
+    let told = |done: &Processed, to: &str| {
+        done.outgoing.iter().find(|m| m.kind == Kind::Rejected && m.to == addr(to)).map(|m| {
+            let Body::Rejected(r) = parse(&m.bytes).unwrap().body else { panic!("a rejected block") };
+            format!("{} {}", r.reason, r.detail)
+        })
+    };
+    let mut ledger = ledger();
+    ledger.open_account(&addr("shop@shop2.test"), None, None, None, NOW).unwrap();
+
+    // After the payment request; a bill coming after it changes nothing.
+    let order = confirmed(&mut ledger, false);
+    let done = take(&mut ledger, &refusal(&order.terms, "shop@shop.test"));
+    let to_orderer = told(&done, "t@buyer.test").unwrap_or_default();
+    assert!(
+        to_orderer.starts_with("merchant-refused shop@shop.test will not fill the order"),
+        "{to_orderer}"
+    );
+    assert!(to_orderer.contains("not in the catalogue"), "{to_orderer}");
+    assert_eq!(ledger.payment(&order.terms.order).unwrap().status, "rejected");
+    let done = take(&mut ledger, &order.bill);
+    assert!(done.outgoing.iter().all(|m| m.kind != Kind::Confirm), "{}", done.note);
+
+    // Before the payment request: kept, and acted on when it comes.
+    let terms = terms();
+    let done = take(&mut ledger, &refusal(&terms, "shop@shop.test"));
+    assert!(done.outgoing.is_empty(), "nothing to say before the request: {}", done.note);
+    let [_, request] = compose::order(&terms);
+    let done = take(&mut ledger, &built(request));
+    assert!(told(&done, "t@buyer.test").is_some_and(|t| t.starts_with("merchant-refused")), "{}", done.note);
+
+    // From another shop with an account, and from a stranger.
+    let order = confirmed(&mut ledger, false);
+    for (from, reason) in [("shop@shop2.test", "payee-mismatch"), ("mallory@evil.test", "unknown-payee")] {
+        let done = take(&mut ledger, &refusal(&order.terms, from));
+        assert!(told(&done, from).is_some_and(|t| t.starts_with(reason)), "{from}: {}", done.note);
+        assert_eq!(told(&done, "t@buyer.test"), None, "{from}: the orderer is not told");
+    }
+    assert_eq!(ledger.payment(&order.terms.order).unwrap().status, "collecting");
+    let done = take(&mut ledger, &order.bill);
+    assert!(done.outgoing.iter().any(|m| m.kind == Kind::Confirm), "the order goes on: {}", done.note);
 }

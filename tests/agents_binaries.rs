@@ -383,6 +383,14 @@ fn agents_and_command_line_settle_fig_1_and_fig_4() {
         }
     };
     shop_reaches(&unpriced, "refused");
+    // The shop refused it to the bank, which ended it and told the orderer.
+    watch_until(&home, &unpriced, "-> rejected");
+    let payments: serde_json::Value = serde_json::from_str(&bank(&["payments", "--json"])).unwrap();
+    let refused =
+        payments.as_array().unwrap().iter().find(|p| p["order"] == unpriced.replace('-', "").as_str());
+    let refused = refused.unwrap_or_else(|| panic!("no payment {unpriced}: {payments}"));
+    assert_eq!(refused["reason"], "merchant-refused", "{refused}");
+    assert!(refused["detail"].as_str().unwrap_or_default().contains("not in the catalogue"), "{refused}");
     shop_reaches(&declined, "cancelled");
     shop_reaches(&fig1, "shipped");
     shop_reaches(&fig4, "shipped");

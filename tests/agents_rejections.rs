@@ -200,7 +200,8 @@ fn board_record_with_another_order_time() {
 
 /// The shop's own check of its board (claim 3): an order that asks for a
 /// board record is not billed when the board has none for it, or only one
-/// that contradicts it, so no bill reaches the bank.
+/// that contradicts it; the shop refuses it to the bank in the bill's
+/// place, and the bank ends it and tells the orderer why.
 #[test]
 fn the_shop_bills_no_order_its_board_does_not_bear_out() {
     let mut orderer = Orderer::new(world(), ORDERER);
@@ -219,11 +220,13 @@ fn the_shop_bills_no_order_its_board_does_not_bear_out() {
     world().wait_shop_state(&late.order, "refused");
     let note = world().shop_note(&late.order).unwrap();
     assert!(note.contains("contradicts the order") && note.contains("placed at"), "{note}");
-    // Nothing was billed: the bank has the payment requests and waits.
-    for terms in [&unposted, &late] {
-        world().wait_status(&terms.order, "collecting");
+    for (terms, why) in [(&unposted, "board has none for it"), (&late, "contradicts the order")] {
+        expect_rejection(&orderer, terms, "merchant-refused");
+        let (mail, _) = orderer.wait_mail(world(), Kind::Rejected, &terms.order, |_| true);
+        let Body::Rejected(rejected) = &mail.body else { unreachable!() };
+        assert!(rejected.detail.contains(why), "{}", rejected.detail);
         let trail = world().ledger().trail(&terms.order).unwrap();
-        assert!(trail.iter().all(|line| line.kind != "bill"), "{trail:#?}");
+        assert!(trail.iter().all(|line| line.kind != "bill"), "nothing was billed: {trail:#?}");
     }
 }
 

@@ -761,10 +761,10 @@ fn every_reason_the_rule_can_give_is_reached() {
         assert_eq!(outcome.reason(), Some(expected), "{outcome:?}");
         reached.insert(expected);
     }
-    // `declined` and `duplicate` describe what the orderer or the mail flow
-    // did, not a disagreement in the evidence: the bank's agent gives them,
-    // never this rule.
-    let by_the_agent = [RejectReason::Declined, RejectReason::Duplicate];
+    // `declined`, `merchant-refused` and `duplicate` describe what the
+    // orderer, the merchant or the mail flow did, not a disagreement in the
+    // evidence: the bank's agent gives them, never this rule.
+    let by_the_agent = [RejectReason::Declined, RejectReason::MerchantRefused, RejectReason::Duplicate];
     for reason in RejectReason::ALL {
         assert_eq!(
             reached.contains(reason),

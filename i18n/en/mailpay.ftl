@@ -32,6 +32,7 @@ reason-code-mismatch = The confirmation code or password A was wrong
 reason-too-many-attempts = Too many wrong answers: the order is blocked
 reason-already-answered = The order was already answered
 reason-declined = You declined the payment
+reason-merchant-refused = The merchant will not fill the order
 reason-duplicate = A second, different mail arrived for the same step
 
 ## Mail kinds (PROTOCOL.md, section 5)

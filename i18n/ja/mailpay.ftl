@@ -32,6 +32,7 @@ reason-code-mismatch = 確認コードまたはパスワードAが違います
 reason-too-many-attempts = 誤りが多すぎるため注文を停止しました
 reason-already-answered = この注文は回答済みです
 reason-declined = 支払いを辞退しました
+reason-merchant-refused = 加盟店が注文を断りました
 reason-duplicate = 同じ手順について別のメールが届きました
 
 ## メールの種類

@@ -200,9 +200,11 @@ pub fn on_mail(
     mail: &Incoming,
     nonce: &[u8],
 ) -> Outcome {
-    let slot = |f: &OrderFile| match mail.body {
+    let slot = |f: &OrderFile| match &mail.body {
         Body::PaymentRequest(_) => Some((Role::Request, f.request.clone())),
+        // The merchant answers an order with a bill or, in its place, a refusal.
         Body::Bill(_) => Some((Role::Bill, f.bill.clone())),
+        Body::Rejected(r) if r.reason == RejectReason::MerchantRefused => Some((Role::Bill, f.bill.clone())),
         Body::Wallet(_) => Some((Role::Wallet, f.wallet.clone())),
         _ => None,
     };
@@ -251,7 +253,8 @@ pub fn on_mail(
 
 /// Whether an evidence mail comes from someone who may send it: the
 /// payment request and the cheque from the orderer (with an account), the
-/// bill from the merchant the orderer pays (with an account).
+/// bill or the merchant's refusal from the merchant the orderer pays (with
+/// an account).
 fn sender_refused(file: &OrderFile, known: &Known, mail: &Incoming) -> Option<(RejectReason, String)> {
     let registered = known.accounts.contains_key(&mail.from);
     let from = &mail.from;
@@ -273,6 +276,13 @@ fn sender_refused(file: &OrderFile, known: &Known, mail: &Incoming) -> Option<(R
         (Body::Bill(_), Some(t)) if *from != t.merchant => Some((
             RejectReason::PayeeMismatch,
             format!("the bill came from {from}; the orderer pays {}", t.merchant),
+        )),
+        (Body::Rejected(_), _) if !registered => {
+            Some((RejectReason::UnknownPayee, format!("{from} has no account at this bank")))
+        }
+        (Body::Rejected(_), Some(t)) if *from != t.merchant => Some((
+            RejectReason::PayeeMismatch,
+            format!("the refusal came from {from}; the orderer pays {}", t.merchant),
         )),
         (Body::Wallet(_), Some(t)) if *from != t.orderer => Some((
             RejectReason::PayerMismatch,
@@ -331,6 +341,9 @@ fn facts(bank: &BankSide<'_>, file: &OrderFile, known: &Known) -> Facts {
 
 /// Runs the matching rule on the file and acts on its decision.
 fn evaluate(bank: &BankSide<'_>, file: &OrderFile, known: &Known, nonce: &[u8]) -> Outcome {
+    if let Some(out) = merchant_refusal(bank, file) {
+        return out;
+    }
     let facts = facts(bank, file, known);
     let cheque: Option<Result<Cheque, ChequeError>> = match (&file.wallet, file.terms()) {
         (Some(wallet), Some(terms)) => Some(match &wallet.body {
@@ -439,6 +452,22 @@ fn reject_order(bank: &BankSide<'_>, file: &OrderFile, reason: RejectReason, det
         }
     }
     out
+}
+
+/// The merchant refused the order in the bill's place (PROTOCOL.md 5.9):
+/// once the payment request shows that merchant is the one paid, the
+/// order ends and the orderer is told why.
+fn merchant_refusal(bank: &BankSide<'_>, file: &OrderFile) -> Option<Outcome> {
+    let refusal = file.bill.as_ref()?;
+    let Body::Rejected(r) = &refusal.body else { return None };
+    let terms = file.terms()?;
+    Some(if refusal.from == terms.merchant {
+        let why = format!("{} will not fill the order: {}", terms.merchant, r.detail);
+        reject_order(bank, file, RejectReason::MerchantRefused, &why)
+    } else {
+        let why = format!("the refusal came from {}; the orderer pays {}", refusal.from, terms.merchant);
+        reject_order(bank, file, RejectReason::PayeeMismatch, &why)
+    })
 }
 
 /// Pays: the transfer plus `settled` to orderer and merchant.

@@ -2,14 +2,16 @@
 //! orderer's ORDER block kept as received, with A, and a BILL block added),
 //! ship on the bank's `settled`, cancel on its `rejected`. An order that
 //! asks for a board record (Figs. 3 and 4) is billed only if the shop's
-//! own board holds a record that agrees with it (claim 3).
+//! own board holds a record that agrees with it (claim 3). An order the
+//! shop will not bill is refused to the bank in the bill's place, so the
+//! bank ends it and tells the orderer why (PROTOCOL.md 5.9).
 
 use serde::Deserialize;
 
 use crate::protocol::board::{self, CheckedRecord};
 use crate::protocol::compose::{self, Draft};
 use crate::protocol::item::{LineItem, MAX_DESCRIPTION};
-use crate::protocol::message::{Bill, Body};
+use crate::protocol::message::{Bill, Body, Rejected};
 use crate::protocol::parse::Incoming;
 use crate::protocol::reason::RejectReason;
 use crate::protocol::{EmailAddress, Money, OrderTerms, Timestamp};
@@ -124,8 +126,22 @@ fn note(text: impl Into<String>) -> Verdict {
     Verdict { state: None, note: text.into(), send: None }
 }
 
-fn refuse(text: impl Into<String>) -> Verdict {
-    Verdict { state: Some(OrderState::Refused), note: text.into(), send: None }
+/// Refuses an order for this shop and its bank: the bank gets the
+/// refusal in the bill's place.
+fn refuse(side: &MerchantSide<'_>, mail: &Incoming, terms: &OrderTerms, why: impl Into<String>) -> Verdict {
+    let why = why.into();
+    let refusal =
+        Rejected { order: terms.order.clone(), reason: RejectReason::MerchantRefused, detail: why.clone() };
+    Verdict {
+        state: Some(OrderState::Refused),
+        note: why,
+        send: Some(compose::rejected(&refusal, side.address, side.bank, &mail.thread())),
+    }
+}
+
+/// Refuses an order this shop's bank has no part in: nobody to tell.
+fn refuse_quietly(why: String) -> Verdict {
+    Verdict { state: Some(OrderState::Refused), note: why, send: None }
 }
 
 /// Decides on one mail. `own_board` holds the order's records on the
@@ -182,35 +198,40 @@ fn bill(
     own_board: Option<&[CheckedRecord]>,
     now: Timestamp,
 ) -> Verdict {
+    if mail.from != terms.orderer {
+        // Not the orderer's own mail: it neither takes the order id nor
+        // reaches the bank, so it cannot stand in the way of the real order.
+        return note(format!(
+            "the order came from {} but names {} as orderer: ignored",
+            mail.from, terms.orderer
+        ));
+    }
     if terms.merchant != *side.address {
-        return refuse(format!(
+        return refuse_quietly(format!(
             "the order is addressed to the merchant {}, not to this shop",
             terms.merchant
         ));
     }
     if terms.bank != *side.bank {
-        return refuse(format!(
+        return refuse_quietly(format!(
             "the order names the bank {}; this shop is paid through {}",
             terms.bank, side.bank
         ));
     }
-    if mail.from != terms.orderer {
-        return refuse(format!("the order came from {} but names {} as orderer", mail.from, terms.orderer));
-    }
     if now >= terms.expires {
-        return refuse(format!("the order expired at {}", terms.expires));
+        return refuse(side, mail, terms, format!("the order expired at {}", terms.expires));
     }
     let Some(order_block) = &mail.order_block else {
-        return refuse("the mail holds no ORDER block to forward");
+        return refuse(side, mail, terms, "the mail holds no ORDER block to forward");
     };
     if let Some(records) = own_board.filter(|_| terms.method.needs_board())
         && let Err(why) = board_agrees(records, terms)
     {
-        return refuse(why);
+        return refuse(side, mail, terms, why);
     }
     let items = match price(side.pricing, terms) {
         Ok(items) => items,
-        Err(why) => return refuse(why),
+        Err(why) => return refuse(side, mail, terms, why),
     };
     let bill = Bill {
         order: terms.order.clone(),
@@ -339,6 +360,25 @@ mod tests {
         on_mail(&side, mail, None, own_board, Timestamp(1_795_630_200))
     }
 
+    /// The refusal a verdict sends the bank in the bill's place.
+    fn refusal(verdict: &Verdict) -> Rejected {
+        let draft = verdict.send.as_ref().expect("a refusal to the bank");
+        assert_eq!((draft.from.as_str(), draft.to.as_str()), ("shop@shop.test", "bank@bank.test"));
+        let sent = parse(&draft.clone().build(Timestamp(1_795_630_200), &mut rand::rng()).bytes).unwrap();
+        let Body::Rejected(r) = sent.body else { panic!("a rejected block: {:?}", sent.body) };
+        assert_eq!(r.reason, RejectReason::MerchantRefused);
+        r
+    }
+
+    #[test]
+    fn an_order_not_from_its_orderer_is_ignored_and_told_to_nobody() {
+        let mut mail = order(&["Tea"], "600 JPY");
+        mail.from = "someone@else.test".parse().unwrap();
+        let v = verdict(&Pricing::AsOrdered, &mail);
+        assert_eq!((v.state, v.send.is_none()), (None, true), "{}", v.note);
+        assert!(v.note.contains("names orderer@buyer.test as orderer"), "{}", v.note);
+    }
+
     #[test]
     fn bills_a_board_order_only_if_the_shops_board_bears_it_out() {
         let mail = order_by(Method::Board, &["Tea"], "600 JPY");
@@ -354,7 +394,8 @@ mod tests {
         assert_eq!(billed(None).state, Some(OrderState::Billed), "a shop without a board cannot check");
         let empty = billed(Some(&[]));
         assert_eq!(empty.state, Some(OrderState::Refused));
-        assert!(empty.note.contains("board has none for it") && empty.send.is_none(), "{}", empty.note);
+        assert!(empty.note.contains("board has none for it"), "{}", empty.note);
+        assert_eq!(refusal(&empty).detail, empty.note, "the bank is told why");
         let contradicted = billed(Some(std::slice::from_ref(&wrong)));
         assert_eq!(contradicted.state, Some(OrderState::Refused));
         assert!(contradicted.note.contains("contradicts the order"), "{}", contradicted.note);
@@ -388,7 +429,8 @@ mod tests {
         assert_eq!(cheap.state, Some(OrderState::Refused));
         assert!(cheap.note.contains("differently from the catalogue"), "{}", cheap.note);
         let unknown = verdict(&catalogue(), &order(&["Sencha"], "600 JPY"));
-        assert!(unknown.note.contains("not in the catalogue") && unknown.send.is_none(), "{}", unknown.note);
+        assert!(unknown.note.contains("not in the catalogue"), "{}", unknown.note);
+        assert_eq!(refusal(&unknown).detail, unknown.note);
         let short = verdict(&catalogue(), &order(&["Green tea 100g"], "1000 JPY"));
         assert!(short.note.contains("come to 600 JPY"), "{}", short.note);
         assert!(Catalogue::from_toml("[[article]]\ndescription = \"x\"\nprice = \"12.345 JPY\"\n").is_err());

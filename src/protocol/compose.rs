@@ -299,12 +299,13 @@ pub fn settled(settled: &Settled, bank: &EmailAddress, to: &EmailAddress, answer
     }
 }
 
-/// The bank's refusal, with its reason code.
-pub fn rejected(rejected: &Rejected, bank: &EmailAddress, to: &EmailAddress, answering: &Thread) -> Draft {
+/// A refusal with its reason code: the bank's, to the orderer or the
+/// merchant, or the merchant's (`merchant-refused`), to the bank.
+pub fn rejected(rejected: &Rejected, from: &EmailAddress, to: &EmailAddress, answering: &Thread) -> Draft {
     Draft {
         kind: Kind::Rejected,
         order: rejected.order.clone(),
-        from: bank.clone(),
+        from: from.clone(),
         to: to.clone(),
         subject: format!("Refused: order {} ({})", rejected.order, rejected.reason),
         text: format!(

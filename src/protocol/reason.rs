@@ -57,6 +57,7 @@ reasons! {
     TooManyAttempts = "too-many-attempts": "too many wrong answers: the order is blocked",
     AlreadyAnswered = "already-answered": "the order was already approved or declined",
     Declined = "declined": "the orderer declined the payment",
+    MerchantRefused = "merchant-refused": "the merchant refused the order",
     Duplicate = "duplicate": "a second, different mail for the same order and step",
 }
 
