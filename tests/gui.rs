@@ -600,6 +600,36 @@ fn the_history_state_filter_is_chosen_by_typing() {
     assert_eq!(state.query().state.as_deref(), Some("settled"));
 }
 
+/// A rejected payment's detail says the bank's reason in words, in the
+/// user's language, with the why that came with it.
+#[test]
+fn a_rejection_in_the_history_says_its_reason_in_words() {
+    let order = OrderId::generate(&mut rand::rng());
+    let why = "shop@shop.test will not fill the order: \"Sencha\" is not in the catalogue";
+    let row = mailpay::store::history::Row {
+        order: order.as_str().to_string(),
+        merchant: shop().to_string(),
+        merchant_name: None,
+        amount: Some(money("100 JPY")),
+        state: "rejected".into(),
+        detail: Some(format!("merchant-refused: {why}")),
+        created: 1_795_630_158,
+    };
+    for (lang, words) in
+        [(Lang::En, "The merchant will not fill the order"), (Lang::Ja, "加盟店が注文を断りました")]
+    {
+        let tr = Tr::new(lang);
+        let mut state = history::State::default();
+        let page = mailpay::store::history::Page { rows: vec![row.clone()], total: 1 };
+        let _ = state.update(history::Message::Loaded(Ok((page, 1))));
+        let _ = state.update(history::Message::Open(order.as_str().to_string()));
+        let mut ui = simulator(state.view(&tr));
+        let shown = texts(&mut ui);
+        assert!(shown.contains(&format!("{words} — {why}")), "{lang:?}: {shown:?}");
+        assert!(!shown.iter().any(|t| t.contains("merchant-refused")), "no bare code: {shown:?}");
+    }
+}
+
 /// An arrow key pressed in the field `id` of the app's window: the key goes
 /// through the real widgets (a text field leaves it alone) and the app's own
 /// key map; the focused field is then found as iced's find-focused

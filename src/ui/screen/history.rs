@@ -6,6 +6,7 @@ use iced::widget::{button, column, container, row, scrollable, text, text_input}
 use iced::{Element, Fill};
 
 use crate::i18n::Tr;
+use crate::protocol::reason::RejectReason;
 use crate::protocol::{OrderId, Timestamp};
 use crate::store::history::{Direction, Entry, Page, Query};
 use crate::tr;
@@ -276,7 +277,7 @@ impl State {
                 state
             )));
             if let Some(d) = &r.detail {
-                content = content.push(widget::error_text(d.clone()));
+                content = content.push(widget::error_text(in_words(tr, d)));
             }
             if matches!(r.state.as_str(), "sending" | "failed" | "approved" | "declined")
                 && detail.entries.iter().any(|e| e.direction == Direction::Sent && e.status != "accepted")
@@ -319,5 +320,15 @@ impl State {
             content = content.push(widget::card(item));
         }
         scrollable(content.padding(16).width(Fill)).into()
+    }
+}
+/// A payment's detail as the user reads it: a rejection's reason code
+/// ("merchant-refused: …") in words, in the user's language.
+fn in_words(tr: &Tr, detail: &str) -> String {
+    match detail.split_once(": ") {
+        Some((code, why)) if code.parse::<RejectReason>().is_ok() => {
+            format!("{} — {why}", tr.dynamic(&format!("reason-{code}")))
+        }
+        _ => detail.to_string(),
     }
 }
