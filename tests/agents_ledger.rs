@@ -29,66 +29,106 @@ fn incoming(mail: Outgoing) -> (Incoming, Vec<u8>) {
     (parse(&mail.bytes).unwrap(), mail.bytes)
 }
 
+/// A Fig. 2 order at a fresh ledger: the orderer (5000 JPY, with a
+/// registered wallet key) and the shop have accounts; its mails are built
+/// and not yet taken.
+struct ChequeOrder {
+    path: std::path::PathBuf,
+    ledger: Ledger,
+    recipient: age::x25519::Recipient,
+    now: Timestamp,
+    terms: OrderTerms,
+    cheque: Cheque,
+    bill: Bill,
+    order: Incoming,
+    request: compose::Draft,
+}
+
+impl ChequeOrder {
+    fn new(name: &str, key: &WalletKey) -> ChequeOrder {
+        let dir = std::env::temp_dir().join(format!(
+            "mailpay-ledger-{name}-{}-{}",
+            std::process::id(),
+            rand::random::<u32>()
+        ));
+        let path = dir.join("ledger.sqlite");
+        let now = Timestamp(1_795_630_158);
+        let ledger = Ledger::open(&path).unwrap();
+        ledger
+            .open_account(&addr("t@buyer.test"), Some("T.S."), Some(&key.public().to_string()), None, now)
+            .unwrap();
+        ledger.open_account(&addr("shop@shop.test"), None, None, None, now).unwrap();
+        ledger.set_balance(&addr("t@buyer.test"), jpy(), 5000).unwrap();
+        let recipient: age::x25519::Recipient = ledger.recipient().unwrap().parse().unwrap();
+        let amount = Money::new(1200, jpy()).unwrap();
+        let terms = OrderTerms {
+            order: OrderId::generate(&mut rand::rng()),
+            orderer: addr("t@buyer.test"),
+            merchant: addr("shop@shop.test"),
+            bank: addr("bank@bank.test"),
+            amount,
+            items: vec![LineItem::new(2, "Green tea", Some(Money::new(600, jpy()).unwrap())).unwrap()],
+            password: PasswordA::generate(&mut rand::rng()),
+            created: now,
+            expires: now.plus_seconds(3600),
+            method: Method::Cheque,
+            board: None,
+        };
+        let [order, request] = compose::order(&terms);
+        let (order, _) = incoming(order.build(now, &mut rand::rng()));
+        let cheque = Cheque {
+            order: terms.order.clone(),
+            payer: terms.orderer.clone(),
+            payee: terms.merchant.clone(),
+            amount,
+            password: terms.password.clone(),
+            issued: now,
+        };
+        let bill = Bill {
+            order: terms.order.clone(),
+            merchant: terms.merchant.clone(),
+            orderer: terms.orderer.clone(),
+            items: terms.items.clone(),
+            total: amount,
+            billed: now,
+            quoted_order: terms.clone(),
+        };
+        ChequeOrder { path, ledger, recipient, now, terms, cheque, bill, order, request }
+    }
+
+    /// The wallet mail with the cheque signed by `key`.
+    fn wallet(&self, key: &WalletKey) -> compose::Draft {
+        let mail = WalletMail {
+            order: self.terms.order.clone(),
+            orderer: self.terms.orderer.clone(),
+            cheque: self.cheque.seal(key, &self.recipient).unwrap(),
+        };
+        compose::wallet(&mail, &self.terms.bank)
+    }
+
+    /// The bill as `merchant` would send it.
+    fn bill_from(&self, merchant: &str) -> compose::Draft {
+        let bill = Bill { merchant: addr(merchant), ..self.bill.clone() };
+        compose::bill(&bill, self.order.order_block.as_ref().unwrap(), &self.order.thread())
+    }
+
+    fn take(&mut self, draft: compose::Draft) -> mailpay::bank::ledger::Processed {
+        let (mail, raw) = incoming(draft.build(self.now, &mut rand::rng()));
+        self.ledger.process(&addr("bank@bank.test"), &mail, &raw, self.now).unwrap()
+    }
+}
+
 #[test]
 fn a_cheque_order_settles_once_and_replays_do_nothing() {
-    let dir =
-        std::env::temp_dir().join(format!("mailpay-ledger-{}-{}", std::process::id(), rand::random::<u32>()));
-    let path = dir.join("ledger.sqlite");
-    let now = Timestamp(1_795_630_158);
     let key = WalletKey::generate(&mut rand::rng());
-    let mut ledger = Ledger::open(&path).unwrap();
-    ledger
-        .open_account(&addr("t@buyer.test"), Some("T.S."), Some(&key.public().to_string()), None, now)
-        .unwrap();
-    ledger.open_account(&addr("shop@shop.test"), None, None, None, now).unwrap();
-    ledger.set_balance(&addr("t@buyer.test"), jpy(), 5000).unwrap();
-    let recipient: age::x25519::Recipient = ledger.recipient().unwrap().parse().unwrap();
-
-    let amount = Money::new(1200, jpy()).unwrap();
-    let terms = OrderTerms {
-        order: OrderId::generate(&mut rand::rng()),
-        orderer: addr("t@buyer.test"),
-        merchant: addr("shop@shop.test"),
-        bank: addr("bank@bank.test"),
-        amount,
-        items: vec![LineItem::new(2, "Green tea", Some(Money::new(600, jpy()).unwrap())).unwrap()],
-        password: PasswordA::generate(&mut rand::rng()),
-        created: now,
-        expires: now.plus_seconds(3600),
-        method: Method::Cheque,
-        board: None,
-    };
+    let order = ChequeOrder::new("cheque", &key);
     let mut rng = rand::rng();
-    let [order, request] = compose::order(&terms);
-    let (order, _) = incoming(order.build(now, &mut rng));
-    let cheque = Cheque {
-        order: terms.order.clone(),
-        payer: terms.orderer.clone(),
-        payee: terms.merchant.clone(),
-        amount,
-        password: terms.password.clone(),
-        issued: now,
-    };
-    let wallet = compose::wallet(
-        &WalletMail {
-            order: terms.order.clone(),
-            orderer: terms.orderer.clone(),
-            cheque: cheque.seal(&key, &recipient).unwrap(),
-        },
-        &terms.bank,
-    );
-    let bill = Bill {
-        order: terms.order.clone(),
-        merchant: terms.merchant.clone(),
-        orderer: terms.orderer.clone(),
-        items: terms.items.clone(),
-        total: amount,
-        billed: now,
-        quoted_order: terms.clone(),
-    };
-    let bill = compose::bill(&bill, order.order_block.as_ref().unwrap(), &order.thread());
+    let (wallet, bill) = (order.wallet(&key), order.bill_from("shop@shop.test"));
+    let now = order.now;
     let mails =
-        [request.build(now, &mut rng), wallet.build(now, &mut rng), bill.build(now, &mut rng)].map(incoming);
+        [order.request.clone().build(now, &mut rng), wallet.build(now, &mut rng), bill.build(now, &mut rng)]
+            .map(incoming);
+    let ChequeOrder { path, mut ledger, recipient, terms, .. } = order;
 
     let bank = addr("bank@bank.test");
     let mut outcomes = Vec::new();
@@ -186,4 +226,49 @@ fn balances_need_an_account_and_the_schema_is_versioned() {
     drop(conn);
     let err = Ledger::open(&path).unwrap_err();
     assert!(err.to_string().contains("newer mailpay-bank"), "{err}");
+}
+
+/// Mails for an order from others than its orderer and merchant that reach
+/// the bank before the payment request (a stranger's cheque, a bill from
+/// another shop with an account, by someone who learnt the order id): kept
+/// aside until the request says who is who, then answered and counted for
+/// nothing. The real cheque and bill, coming after them, settle the order.
+#[test]
+fn what_others_send_before_the_payment_request_counts_for_nothing() {
+    let key = WalletKey::generate(&mut rand::rng());
+    let mut order = ChequeOrder::new("strays", &key);
+    order.ledger.open_account(&addr("shop@shop2.test"), None, None, None, order.now).unwrap();
+    let mut forged = order.wallet(&WalletKey::generate(&mut rand::rng()));
+    forged.from = addr("mallory@evil.test");
+    let (squatted, wallet, bill) =
+        (order.bill_from("shop@shop2.test"), order.wallet(&key), order.bill_from("shop@shop.test"));
+    for draft in [forged, squatted, wallet, bill] {
+        let done = order.take(draft);
+        assert!(done.outgoing.is_empty() && done.reason.is_none(), "kept, nothing said yet: {}", done.note);
+    }
+    let done = order.take(order.request.clone());
+    assert!(done.note.starts_with("settled"), "{}", done.note);
+    let mut answered: Vec<(String, String)> = done
+        .outgoing
+        .iter()
+        .map(|m| {
+            let what = match parse(&m.bytes).unwrap().body {
+                mailpay::protocol::message::Body::Rejected(r) => r.reason.code().to_string(),
+                other => other.kind().as_str().to_string(),
+            };
+            (m.to.to_string(), what)
+        })
+        .collect();
+    answered.sort();
+    let expected = [
+        ("mallory@evil.test", "payer-mismatch"),
+        ("shop@shop.test", "settled"),
+        ("shop@shop2.test", "payee-mismatch"),
+        ("t@buyer.test", "settled"),
+    ]
+    .map(|(to, what)| (to.to_string(), what.to_string()));
+    assert_eq!(answered, expected);
+    assert_eq!(order.ledger.balance(&addr("t@buyer.test"), jpy()).unwrap(), 3800);
+    assert_eq!(order.ledger.balance(&addr("shop@shop.test"), jpy()).unwrap(), 1200);
+    assert_eq!(order.ledger.transfers().unwrap(), 1);
 }

@@ -84,7 +84,12 @@ pub struct OrderFile {
     pub order: OrderId,
     pub status: Status,
     pub request: Option<Incoming>,
+    /// The merchant's answer to the order: its bill, or its refusal.
     pub bill: Option<Incoming>,
+    /// Bills, refusals and cheques from other senders than the first, kept
+    /// from before the payment request said who the merchant and the
+    /// orderer are: none of them counts.
+    pub strays: Vec<Incoming>,
     pub wallet: Option<Incoming>,
     pub board: BoardLookup,
     /// The confirmation's nonce, once one was sent.
@@ -99,11 +104,28 @@ impl OrderFile {
             status: Status::Collecting,
             request: None,
             bill: None,
+            strays: Vec::new(),
             wallet: None,
             board: BoardLookup::NotYetLooked,
             nonce: None,
             wrong_attempts: 0,
         }
+    }
+
+    /// Takes the order's bills (or refusals) and cheques, oldest first:
+    /// those count that come from the merchant and the orderer the payment
+    /// request names (before the request, the first of each); the others
+    /// are strays.
+    pub fn sort_evidence(&mut self, mut bills: Vec<Incoming>, mut wallets: Vec<Incoming>) {
+        let sender = |mails: &[Incoming], who: Option<&EmailAddress>| match who {
+            Some(who) => mails.iter().position(|m| m.from == *who),
+            None => (!mails.is_empty()).then_some(0),
+        };
+        let (merchant, orderer) =
+            (self.terms().map(|t| t.merchant.clone()), self.terms().map(|t| t.orderer.clone()));
+        self.bill = sender(&bills, merchant.as_ref()).map(|i| bills.remove(i));
+        self.wallet = sender(&wallets, orderer.as_ref()).map(|i| wallets.remove(i));
+        self.strays = bills.into_iter().chain(wallets).collect();
     }
 
     pub fn terms(&self) -> Option<&OrderTerms> {
@@ -209,7 +231,19 @@ pub fn on_mail(
         _ => None,
     };
     if let Some((role, existing)) = slot(file) {
-        if let Some(existing) = existing {
+        let strays: Vec<&Incoming> = file.strays.iter().filter(|m| slot_of(m) == role).collect();
+        if strays.iter().any(|m| m.body == mail.body) {
+            return Outcome::note(Role::Other, file, "the same mail again: nothing to do", None);
+        }
+        // Before the payment request, a bill (or refusal, or cheque) from
+        // another sender than the first one's is kept beside it: the request
+        // will say who is paid and who pays, so a stranger who learnt the
+        // order id first cannot keep the real one out.
+        let beside = role != Role::Request
+            && file.terms().is_none()
+            && existing.as_ref().is_some_and(|e| e.from != mail.from)
+            && !strays.iter().any(|m| m.from == mail.from);
+        if let Some(existing) = existing.filter(|_| !beside) {
             if existing.body == mail.body {
                 return Outcome::note(Role::Other, file, "the same mail again: nothing to do", None);
             }
@@ -230,13 +264,40 @@ pub fn on_mail(
             return out;
         }
         let mut next = file.clone();
+        if beside {
+            next.strays.push(mail.clone());
+            let note =
+                "kept beside an earlier one from another sender: the payment request will say whose counts";
+            return Outcome::note(role, &next, note, None);
+        }
         match role {
-            Role::Request => next.request = Some(mail.clone()),
+            Role::Request => {
+                next.request = Some(mail.clone());
+                let (wallets, bills): (Vec<_>, Vec<_>) = (next.bill.take().into_iter())
+                    .chain(next.wallet.take())
+                    .chain(std::mem::take(&mut next.strays))
+                    .partition(|m| slot_of(m) == Role::Wallet);
+                next.sort_evidence(bills, wallets);
+            }
             Role::Bill => next.bill = Some(mail.clone()),
             _ => next.wallet = Some(mail.clone()),
         }
         let mut out = evaluate(bank, &next, known, nonce);
         out.role = role;
+        if let (Role::Request, Some(terms)) = (role, next.terms()) {
+            // What came from others than the merchant paid and the orderer:
+            // told once, now; it counts for nothing.
+            for stray in &next.strays {
+                let (reason, named) = match slot_of(stray) {
+                    Role::Wallet => {
+                        (RejectReason::PayerMismatch, format!("the orderer is {}", terms.orderer))
+                    }
+                    _ => (RejectReason::PayeeMismatch, format!("the orderer pays {}", terms.merchant)),
+                };
+                let why = format!("the {} came from {}; {named}", stray.body.kind(), stray.from);
+                out.mails.push(rejected(bank, &next, reason, &why, &stray.from, stray));
+            }
+        }
         return out;
     }
     match &mail.body {
@@ -249,6 +310,11 @@ pub fn on_mail(
             None,
         ),
     }
+}
+
+/// The slot a stray takes: a cheque's, or a bill's (a bill or a refusal).
+fn slot_of(mail: &Incoming) -> Role {
+    if matches!(mail.body, Body::Wallet(_)) { Role::Wallet } else { Role::Bill }
 }
 
 /// Whether an evidence mail comes from someone who may send it: the
@@ -460,14 +526,9 @@ fn reject_order(bank: &BankSide<'_>, file: &OrderFile, reason: RejectReason, det
 fn merchant_refusal(bank: &BankSide<'_>, file: &OrderFile) -> Option<Outcome> {
     let refusal = file.bill.as_ref()?;
     let Body::Rejected(r) = &refusal.body else { return None };
-    let terms = file.terms()?;
-    Some(if refusal.from == terms.merchant {
-        let why = format!("{} will not fill the order: {}", terms.merchant, r.detail);
-        reject_order(bank, file, RejectReason::MerchantRefused, &why)
-    } else {
-        let why = format!("the refusal came from {}; the orderer pays {}", refusal.from, terms.merchant);
-        reject_order(bank, file, RejectReason::PayeeMismatch, &why)
-    })
+    let terms = file.terms().filter(|t| t.merchant == refusal.from)?;
+    let why = format!("{} will not fill the order: {}", terms.merchant, r.detail);
+    Some(reject_order(bank, file, RejectReason::MerchantRefused, &why))
 }
 
 /// Pays: the transfer plus `settled` to orderer and merchant.

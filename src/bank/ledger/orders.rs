@@ -41,18 +41,20 @@ pub(super) fn load_file(tx: &Transaction<'_>, order: &OrderId) -> rusqlite::Resu
         file.wrong_attempts = u8::try_from(wrong).unwrap_or(u8::MAX);
     }
     let mut stmt = tx.prepare(
-        "SELECT role, raw FROM received WHERE order_id = ?1 AND role IN ('request', 'bill', 'wallet')",
+        "SELECT role, raw FROM received WHERE order_id = ?1 AND role IN ('request', 'bill', 'wallet') ORDER BY rowid",
     )?;
     let kept = stmt.query_map([order.as_str()], |r| Ok((r.get::<_, String>(0)?, r.get::<_, Vec<u8>>(1)?)))?;
+    let (mut bills, mut wallets) = (Vec::new(), Vec::new());
     for row in kept {
         let (role, raw) = row?;
         let Ok(mail) = parse::parse(&raw) else { continue };
         match role.as_str() {
             "request" => file.request = Some(mail),
-            "bill" => file.bill = Some(mail),
-            _ => file.wallet = Some(mail),
+            "bill" => bills.push(mail),
+            _ => wallets.push(mail),
         }
     }
+    file.sort_evidence(bills, wallets);
     Ok(file)
 }
 
