@@ -17,7 +17,8 @@ use std::path::{Path, PathBuf};
 use age::secrecy::ExposeSecret;
 use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
 
-use super::engine::{self, BankSide, Outcome, Role};
+use super::engine::{self, BankSide, Outcome};
+use super::order_file::Role;
 use crate::agent_outbox;
 use crate::mail::held_back::Taken;
 use crate::mail::imap::Resume;

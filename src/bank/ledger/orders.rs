@@ -9,7 +9,8 @@ use rusqlite::{OptionalExtension, Transaction, params};
 
 use super::{LedgerError, Processed, sqlite};
 use crate::agent_outbox;
-use crate::bank::engine::{AccountInfo, Known, OrderFile, Outcome, Status};
+use crate::bank::engine::{AccountInfo, Known, Outcome};
+use crate::bank::order_file::{OrderFile, Status};
 use crate::protocol::board::{BoardRecord, CheckedRecord};
 use crate::protocol::matching::BoardLookup;
 use crate::protocol::message::Body;

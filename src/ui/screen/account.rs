@@ -26,7 +26,7 @@ impl std::fmt::Display for SecurityChoice {
 
 const CHOICES: [SecurityChoice; 2] = [SecurityChoice(Security::Tls), SecurityChoice(Security::Starttls)];
 
-/// The ids of the security fields (see [`widget::Choice`]).
+/// The ids of the security fields (choice fields: the arrow keys move through their options).
 pub const IMAP_SECURITY_INPUT: &str = "account-imap-security";
 pub const SMTP_SECURITY_INPUT: &str = "account-smtp-security";
 

@@ -12,7 +12,7 @@ use crate::protocol::EmailAddress;
 use crate::tr;
 use crate::ui::widget;
 
-/// The id of the language field (see [`widget::Choice`]).
+/// The id of the language field (a choice field: the arrow keys move through its options).
 pub const LANGUAGE_INPUT: &str = "settings-language";
 
 #[derive(Debug, Default)]
