@@ -172,6 +172,18 @@ pub const GENESIS: &str = "00000000000000000000000000000000000000000000000000000
 impl BoardLog {
     /// Opens (creating if needed) the log and verifies the whole chain.
     pub fn open(path: &Path) -> Result<BoardLog, LogError> {
+        let log = Self::connect(path)?;
+        log.verify()?;
+        Ok(log)
+    }
+
+    /// Another connection to this log, for a reader beside the server that
+    /// appends to it; the chain was verified when this one was opened.
+    pub fn reader(&self) -> Result<BoardLog, LogError> {
+        Self::connect(&self.path)
+    }
+
+    fn connect(path: &Path) -> Result<BoardLog, LogError> {
         let conn = crate::sqlite::open(path, MIGRATIONS).map_err(|e| match e {
             crate::sqlite::OpenError::Path(e) => {
                 LogError::Sqlite { path: path.to_path_buf(), reason: e.to_string() }
@@ -183,9 +195,7 @@ impl BoardLog {
                 LogError::Sqlite { path: path.to_path_buf(), reason: e.to_string() }
             }
         })?;
-        let log = BoardLog { conn, path: path.to_path_buf() };
-        log.verify()?;
-        Ok(log)
+        Ok(BoardLog { conn, path: path.to_path_buf() })
     }
 
     fn err(&self, e: rusqlite::Error) -> LogError {

@@ -126,7 +126,7 @@ fn set_up(root: &Path, board_url: &str) -> Result<Parts, Box<dyn std::error::Err
     }
     let shop = Shop::open(&root.join("merchant").join("shop.sqlite"))?;
     let board = BoardLog::open(&root.join("merchant").join("board.sqlite"))?;
-    let shop_board = BoardLog::open(&root.join("merchant").join("board.sqlite"))?;
+    let shop_board = board.reader()?;
     let store = Store::open(&paths.database())?;
     store.save_bank(&Bank {
         address: bank.clone(),

@@ -86,10 +86,7 @@ pub async fn run(config: DaemonConfig, board: Option<TcpListener>) -> DaemonErro
     // server appends to) to check orders against it.
     let mut own_board = None;
     if let Some(listener) = board {
-        let (log, reader) = match BoardLog::open(&config.board_db).and_then(|log| {
-            let reader = BoardLog::open(&config.board_db)?;
-            Ok((log, reader))
-        }) {
+        let (reader, log) = match BoardLog::open(&config.board_db).and_then(|log| Ok((log.reader()?, log))) {
             Ok(both) => both,
             Err(e) => return e.into(),
         };
