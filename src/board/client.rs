@@ -5,6 +5,7 @@
 //! given, an extra CA file); one connection per request.
 
 use std::path::{Path, PathBuf};
+use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
 use http_body_util::{BodyExt, Full, Limited};
@@ -14,6 +15,7 @@ use hyper_util::rt::TokioIo;
 use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::net::TcpStream;
 use tokio_rustls::TlsConnector;
+use tokio_rustls::rustls::ClientConfig;
 use tokio_rustls::rustls::pki_types::ServerName;
 
 use crate::mail::tls;
@@ -84,13 +86,22 @@ fn split(url: &str) -> Result<Target, ClientError> {
 #[derive(Debug, Clone, Default)]
 pub struct Client {
     ca_file: Option<PathBuf>,
+    /// The TLS configuration, made at the first `https://` request and
+    /// kept (it reads the system's roots).
+    tls: Arc<OnceLock<Result<Arc<ClientConfig>, String>>>,
 }
 
 impl Client {
     /// A client that trusts the system's roots and, if given, the CA in
     /// `ca_file` (PEM) as well: the same trust as the mail account's.
     pub fn trusting(ca_file: Option<&Path>) -> Client {
-        Client { ca_file: ca_file.map(Path::to_path_buf) }
+        Client { ca_file: ca_file.map(Path::to_path_buf), tls: Arc::default() }
+    }
+
+    fn tls(&self) -> Result<Arc<ClientConfig>, String> {
+        let made =
+            self.tls.get_or_init(|| tls::client_config(self.ca_file.as_deref()).map_err(|e| e.to_string()));
+        made.clone()
     }
 
     /// Posts the orderer's record to the board at `url`.
@@ -152,8 +163,7 @@ impl Client {
             if !target.tls {
                 return exchange(stream, request).await.map_err(connect_err);
             }
-            let config =
-                tls::client_config(self.ca_file.as_deref()).map_err(|e| connect_err(e.to_string()))?;
+            let config = self.tls().map_err(connect_err)?;
             let name = ServerName::try_from(target.name.clone()).map_err(|e| connect_err(e.to_string()))?;
             let stream = TlsConnector::from(config)
                 .connect(name, stream)
