@@ -188,10 +188,14 @@ pub async fn load(paths: Paths) -> Result<Loaded, BackendError> {
         };
         let mut sessions = Vec::new();
         let mut problems = Vec::new();
-        for account in &config.accounts {
-            match Keyring::system().and_then(|k| k.password(account.address.as_str())) {
-                Ok(password) => sessions.push(Session::new(account.clone(), password)),
-                Err(e) => problems.push(e.to_string()),
+        if !config.accounts.is_empty() {
+            // The store is opened once (the Secret Service is a D-Bus session).
+            let keyring = Keyring::system();
+            for account in &config.accounts {
+                match keyring.clone().and_then(|k| k.password(account.address.as_str())) {
+                    Ok(password) => sessions.push(Session::new(account.clone(), password)),
+                    Err(e) => problems.push(e.to_string()),
+                }
             }
         }
         let keyring_problem = (!problems.is_empty()).then(|| problems.join("; "));
