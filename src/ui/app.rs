@@ -619,24 +619,19 @@ impl App {
                 Message::SentInBackground,
             );
         }
-        let status = match &report {
-            Report::Demo => Some(tr!(self.tr, "watch-demo")),
-            Report::Connected { idle } => {
-                Some(if *idle { tr!(self.tr, "watch-idle") } else { tr!(self.tr, "watch-polling") })
-            }
-            Report::Disconnected { reason, retry_in_secs } => Some(tr!(
-                self.tr,
-                "watch-disconnected",
-                reason = reason.clone(),
-                seconds = retry_in_secs.to_string()
-            )),
-            _ => None,
-        };
-        if let Some(status) = status {
-            self.watch_status.insert(account, status);
-        }
         match &report {
-            Report::Demo | Report::Connected { .. } | Report::Disconnected { .. } => {}
+            Report::Demo => {
+                self.watch_status.insert(account, tr!(self.tr, "watch-demo"));
+            }
+            Report::Connected { idle } => {
+                let status = if *idle { tr!(self.tr, "watch-idle") } else { tr!(self.tr, "watch-polling") };
+                self.watch_status.insert(account, status);
+            }
+            Report::Disconnected { reason, retry_in_secs } => {
+                let seconds = retry_in_secs.to_string();
+                let status = tr!(self.tr, "watch-disconnected", reason = reason.clone(), seconds = seconds);
+                self.watch_status.insert(account, status);
+            }
             Report::Stopped(reason) => self.say(reason.clone(), true),
             Report::Invalid(reason) => self.say(tr!(self.tr, "watch-invalid", reason = reason.clone()), true),
             Report::Received { order, receipt } => {

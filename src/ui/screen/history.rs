@@ -322,6 +322,7 @@ impl State {
         scrollable(content.padding(16).width(Fill)).into()
     }
 }
+
 /// A payment's detail as the user reads it: a rejection's reason code
 /// ("merchant-refused: …") in words, in the user's language.
 fn in_words(tr: &Tr, detail: &str) -> String {
