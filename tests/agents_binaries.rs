@@ -124,6 +124,23 @@ fn watch_until(home: &Path, order: &str, needle: &str) -> String {
     }
 }
 
+/// Waits until `listing` (an agent's `orders` or `payments`) has a line
+/// for `order` that says `state`.
+fn wait_listed(listing: impl Fn() -> String, order: &str, state: &str, within: Duration) {
+    let deadline = Instant::now() + within;
+    let canonical = order.replace('-', "");
+    while !listing().lines().any(|l| l.starts_with(&canonical) && l.contains(state)) {
+        assert!(Instant::now() < deadline, "{order} never {state} in:\n{}", listing());
+        std::thread::sleep(Duration::from_millis(200));
+    }
+}
+
+/// `order`'s entry in the bank's `payments --json`.
+fn payment<'a>(payments: &'a serde_json::Value, order: &str) -> Option<&'a serde_json::Value> {
+    let canonical = order.replace('-', "");
+    payments.as_array()?.iter().find(|p| p["order"] == canonical.as_str())
+}
+
 fn order_id(output: &str) -> String {
     output
         .lines()
@@ -324,25 +341,10 @@ fn agents_and_command_line_settle_fig_1_and_fig_4() {
 
     // What the operators see.
     let payments: serde_json::Value = serde_json::from_str(&bank(&["payments", "--json"])).unwrap();
-    let status = |order: &str| {
-        let canonical = order.replace('-', "");
-        payments
-            .as_array()
-            .unwrap()
-            .iter()
-            .find(|p| p["order"] == canonical.as_str())
-            .map(|p| p["status"].clone())
-    };
+    let status = |order: &str| payment(&payments, order).map(|p| p["status"].clone());
     assert_eq!(status(&fig1), Some("settled".into()));
     assert_eq!(status(&fig4), Some("settled".into()));
-    let deadline = Instant::now() + Duration::from_secs(30);
-    while !bank(&["payments"])
-        .lines()
-        .any(|l| l.starts_with(&declined.replace('-', "")) && l.contains("declined"))
-    {
-        assert!(Instant::now() < deadline, "the decline never reached the bank");
-        std::thread::sleep(Duration::from_millis(200));
-    }
+    wait_listed(|| bank(&["payments"]), &declined, "declined", Duration::from_secs(30));
     assert_eq!(bank(&["balance", "orderer@buyer.test", "JPY"]).trim(), "6400 JPY");
     assert_eq!(bank(&["balance", "shop@shop.test", "JPY"]).trim(), "3600 JPY");
     let trail = bank(&["trail", &fig4]);
@@ -374,21 +376,14 @@ fn agents_and_command_line_settle_fig_1_and_fig_4() {
     let unpriced = order_id(&placed);
     // Each order's last mail reaches the shop by its own route (the
     // orderer's, or the bank's notice), so the shop is waited for.
-    let shop_reaches = |order: &str, state: &str| {
-        let deadline = Instant::now() + Duration::from_secs(60);
-        while !shop(&["orders"]).lines().any(|l| l.starts_with(&order.replace('-', "")) && l.contains(state))
-        {
-            assert!(Instant::now() < deadline, "{order} never {state} at the shop: {}", shop(&["orders"]));
-            std::thread::sleep(Duration::from_millis(200));
-        }
-    };
+    let shop_reaches =
+        |order: &str, state: &str| wait_listed(|| shop(&["orders"]), order, state, Duration::from_secs(60));
     shop_reaches(&unpriced, "refused");
     // The shop refused it to the bank, which ended it and told the orderer.
     watch_until(&home, &unpriced, "-> rejected");
     let payments: serde_json::Value = serde_json::from_str(&bank(&["payments", "--json"])).unwrap();
     let refused =
-        payments.as_array().unwrap().iter().find(|p| p["order"] == unpriced.replace('-', "").as_str());
-    let refused = refused.unwrap_or_else(|| panic!("no payment {unpriced}: {payments}"));
+        payment(&payments, &unpriced).unwrap_or_else(|| panic!("no payment {unpriced}: {payments}"));
     assert_eq!(refused["reason"], "merchant-refused", "{refused}");
     assert!(refused["detail"].as_str().unwrap_or_default().contains("not in the catalogue"), "{refused}");
     shop_reaches(&declined, "cancelled");

@@ -265,15 +265,19 @@ impl World {
         }
     }
 
-    pub fn shop_state(&self, order: &OrderId) -> Option<String> {
+    /// `order` as the shop's book has it.
+    pub fn shop_order(&self, order: &OrderId) -> Option<mailpay::merchant::shop::OrderRow> {
         let shop = mailpay::merchant::shop::Shop::open(&self.shop_db).unwrap();
-        shop.orders().unwrap().into_iter().find(|o| o.order == order.as_str()).map(|o| o.state)
+        shop.orders().unwrap().into_iter().find(|o| o.order == order.as_str())
+    }
+
+    pub fn shop_state(&self, order: &OrderId) -> Option<String> {
+        self.shop_order(order).map(|o| o.state)
     }
 
     /// What the shop noted on `order`'s last change.
     pub fn shop_note(&self, order: &OrderId) -> Option<String> {
-        let shop = mailpay::merchant::shop::Shop::open(&self.shop_db).unwrap();
-        shop.orders().unwrap().into_iter().find(|o| o.order == order.as_str()).map(|o| o.note)
+        self.shop_order(order).map(|o| o.note)
     }
 
     pub fn wait_shop_state(&self, order: &OrderId, state: &str) {
