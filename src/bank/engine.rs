@@ -28,7 +28,7 @@ use super::order_file::{OrderFile, Role, Status};
 pub struct AccountInfo {
     pub initials: Option<String>,
     pub wallet_key: Option<PublicKey>,
-    /// The merchant's registered board, preferred to the order's `Board`.
+    /// The merchant's registered board: the only one the bank reads.
     pub board: Option<String>,
     /// Balance per currency code, in minor units.
     pub balances: HashMap<String, u64>,
@@ -327,7 +327,8 @@ fn evaluate(bank: &BankSide<'_>, file: &OrderFile, known: &Known, nonce: &[u8]) 
                 match file.terms().and_then(|t| board_url(t, known)) {
                     Some(url) => out.look_up_board = Some(url),
                     None => {
-                        let why = "the order names no board and the merchant registered none";
+                        let why = "the merchant registered no board with the bank, \
+                                   and the bank reads no other (never the one an order names)";
                         return reject_order(bank, file, RejectReason::BoardMissing, why);
                     }
                 }
@@ -349,8 +350,11 @@ fn evaluate(bank: &BankSide<'_>, file: &OrderFile, known: &Known, nonce: &[u8]) 
     out
 }
 
+/// The board to read for the order: the one its merchant registered, and
+/// no other. The order's `Board` field is the sender's word and is never
+/// fetched (PROTOCOL.md 6.3).
 fn board_url(terms: &OrderTerms, known: &Known) -> Option<String> {
-    known.accounts.get(&terms.merchant).and_then(|a| a.board.clone()).or_else(|| terms.board.clone())
+    known.accounts.get(&terms.merchant).and_then(|a| a.board.clone())
 }
 
 /// The confirmation for the order as the ledger holds it.
