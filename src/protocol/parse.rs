@@ -17,6 +17,18 @@ use super::timestamp::Timestamp;
 
 /// Larger mails are refused before parsing: no MailPay mail comes near it.
 pub const MAX_MAIL_BYTES: usize = 4 << 20;
+/// MIME parts in the whole mail, attached messages' parts included.
+pub const MAX_PARTS: usize = 256;
+/// Levels of multipart nesting, attached messages included.
+pub const MAX_DEPTH: usize = 16;
+/// Header fields in one part.
+pub const MAX_HEADERS: usize = 512;
+/// Text the parser may produce from the mail's parts (decoded text parts
+/// and HTML turned into lines), all parts together. Counted as it is
+/// produced: the parser stops at the limit instead of building more.
+pub const MAX_TEXT_BYTES: usize = 4 << 20;
+/// Levels of `<blockquote>` nesting in an HTML part.
+pub const MAX_QUOTE_DEPTH: usize = 64;
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum ParseError {
@@ -24,6 +36,24 @@ pub enum ParseError {
     NotAMail,
     #[error("the mail is {0} bytes; MailPay reads mails of at most {MAX_MAIL_BYTES} bytes")]
     TooLarge(usize),
+    #[error("the mail has more than {MAX_PARTS} MIME parts; MailPay reads at most {MAX_PARTS}")]
+    TooManyParts,
+    #[error(
+        "the mail's MIME parts nest more than {MAX_DEPTH} levels deep; MailPay reads at most {MAX_DEPTH}"
+    )]
+    TooDeep,
+    #[error(
+        "a part of the mail has more than {MAX_HEADERS} header fields; MailPay reads at most {MAX_HEADERS}"
+    )]
+    TooManyHeaders,
+    #[error(
+        "the mail's text comes to more than {MAX_TEXT_BYTES} bytes once decoded; MailPay reads at most {MAX_TEXT_BYTES}"
+    )]
+    TooMuchText,
+    #[error(
+        "the mail's HTML nests quotations more than {MAX_QUOTE_DEPTH} levels deep; MailPay reads at most {MAX_QUOTE_DEPTH}"
+    )]
+    QuotesTooDeep,
     #[error("the mail has no From address")]
     NoSender,
     #[error("the From address is unusable: {0}")]
@@ -50,6 +80,27 @@ pub enum ParseError {
     NoCheque(String),
     #[error("the reply says {answer} but {missing}")]
     BareAnswer { answer: &'static str, missing: &'static str },
+    /// Not the parser's own verdict: a receiver's, when reading or
+    /// handling the mail failed inside MailPay (a defect, caught).
+    #[error("MailPay could not take this mail ({0}); it was set aside")]
+    Failed(String),
+}
+
+impl ParseError {
+    /// The mail went past one of the limits on what MailPay reads: it may
+    /// be anyone's mail, not one that tried to be MailPay.
+    pub fn is_limit(&self) -> bool {
+        matches!(
+            self,
+            ParseError::TooLarge(_)
+                | ParseError::TooManyParts
+                | ParseError::TooDeep
+                | ParseError::TooManyHeaders
+                | ParseError::TooMuchText
+                | ParseError::QuotesTooDeep
+                | ParseError::Block(BlockError::TooLarge(_))
+        )
+    }
 }
 
 /// A block found in the mail, for reports (`mailpay inspect`).
@@ -110,6 +161,7 @@ pub fn parse(raw: &[u8]) -> Result<Incoming, ParseError> {
     if !message.headers().iter().any(|h| field_name(h.name())) {
         return Err(ParseError::NotAMail);
     }
+    check_shape(&message)?;
     let from = message
         .from()
         .and_then(|a| a.first())
@@ -127,10 +179,11 @@ pub fn parse(raw: &[u8]) -> Result<Incoming, ParseError> {
         None => None,
     };
 
+    let mut budget = MAX_TEXT_BYTES;
     let mut blocks = Vec::new();
     let mut own_text = Vec::new();
     for i in 0..message.text_body_count() {
-        if let Some(text) = body_text(&message, i) {
+        if let Some(text) = body_text(&message, i, &mut budget)? {
             blocks.extend(block::scan(&text)?);
             if i == 0 {
                 own_text = block::own_text(&text).into_iter().map(str::to_string).collect();
@@ -141,14 +194,15 @@ pub fn parse(raw: &[u8]) -> Result<Incoming, ParseError> {
     // must agree with the text part's (checked below with the others), or
     // the reader would see other figures than those MailPay acts on.
     let mut shown = Vec::new();
-    for id in message.html_body.iter().filter(|id| !message.text_body.contains(id)) {
+    let text_parts: std::collections::HashSet<_> = message.text_body.iter().collect();
+    for id in message.html_body.iter().filter(|id| !text_parts.contains(id)) {
         if let Some(mail_parser::PartType::Html(html)) = message.part(*id).map(|p| &p.body) {
-            shown.extend(block::scan(&html_lines(html))?);
+            shown.extend(block::scan(&html_lines(html, &mut budget)?)?);
         }
     }
     for part in message.attachments().filter_map(|p| p.message()) {
         for i in 0..part.text_body_count() {
-            if let Some(text) = body_text(part, i) {
+            if let Some(text) = body_text(part, i, &mut budget)? {
                 blocks.extend(block::scan(&text)?.into_iter().map(|mut b| {
                     b.origin = Origin::Attached;
                     b
@@ -260,21 +314,76 @@ pub fn parse(raw: &[u8]) -> Result<Incoming, ParseError> {
     })
 }
 
-/// A text body part. An HTML-only body is read with [`html_lines`]:
-/// mail-parser's own conversion runs `<div>` lines together and flattens
-/// `<pre>`, which loses both the blocks and a hand-written answer.
-fn body_text<'x>(message: &'x mail_parser::Message<'x>, i: usize) -> Option<std::borrow::Cow<'x, str>> {
-    match &message.text_part(u32::try_from(i).ok()?)?.body {
-        mail_parser::PartType::Html(html) => Some(html_lines(html).into()),
-        _ => message.body_text(i),
+/// The mail's MIME structure within [`MAX_PARTS`], [`MAX_DEPTH`] and
+/// [`MAX_HEADERS`], attached messages included. One pass over the parts.
+fn check_shape(message: &mail_parser::Message<'_>) -> Result<(), ParseError> {
+    let mut parts = 0usize;
+    // (message, its first part's depth)
+    let mut messages = vec![(message, 1usize)];
+    while let Some((message, depth)) = messages.pop() {
+        // Parts come in document order: a multipart before its children.
+        let mut depths = vec![depth; message.parts.len()];
+        for (id, part) in message.parts.iter().enumerate() {
+            let depth = depths.get(id).copied().unwrap_or(depth);
+            if depth > MAX_DEPTH {
+                return Err(ParseError::TooDeep);
+            }
+            if part.headers.len() > MAX_HEADERS {
+                return Err(ParseError::TooManyHeaders);
+            }
+            match &part.body {
+                mail_parser::PartType::Multipart(children) => {
+                    for child in children {
+                        if let Some(d) = depths.get_mut(*child as usize) {
+                            *d = depth + 1;
+                        }
+                    }
+                }
+                mail_parser::PartType::Message(inner) => messages.push((inner, depth + 1)),
+                _ => {}
+            }
+        }
+        parts += message.parts.len();
+        if parts > MAX_PARTS {
+            return Err(ParseError::TooManyParts);
+        }
     }
+    Ok(())
+}
+
+/// Takes `len` bytes of text out of the parse's budget.
+fn spend(budget: &mut usize, len: usize) -> Result<(), ParseError> {
+    *budget = budget.checked_sub(len).ok_or(ParseError::TooMuchText)?;
+    Ok(())
+}
+
+/// A text body part, paid for out of `budget`. An HTML-only body is read
+/// with [`html_lines`]: mail-parser's own conversion runs `<div>` lines
+/// together and flattens `<pre>`, which loses both the blocks and a
+/// hand-written answer.
+fn body_text<'x>(
+    message: &'x mail_parser::Message<'x>,
+    i: usize,
+    budget: &mut usize,
+) -> Result<Option<std::borrow::Cow<'x, str>>, ParseError> {
+    let Some(part) = u32::try_from(i).ok().and_then(|i| message.text_part(i)) else { return Ok(None) };
+    let text = match &part.body {
+        mail_parser::PartType::Html(html) => return html_lines(html, budget).map(|t| Some(t.into())),
+        mail_parser::PartType::Text(text) => text,
+        _ => return Ok(None),
+    };
+    spend(budget, text.len())?;
+    Ok(Some(std::borrow::Cow::Borrowed(text.as_ref())))
 }
 
 /// HTML as the lines a reader sees: a break at `<br>` and around block
 /// elements, `<pre>` text as written, `<hr>` as the rule Outlook writes in
 /// plain text, and `> ` before each line per enclosing `<blockquote>`.
-fn html_lines(html: &str) -> String {
-    let mut out = String::with_capacity(html.len());
+/// What it writes is paid for out of `budget` before it is written, so a
+/// small HTML part that would expand (deep quotation around many short
+/// lines) stops at the budget instead of taking the memory.
+fn html_lines(html: &str, budget: &mut usize) -> Result<String, ParseError> {
+    let mut out = String::with_capacity(html.len().min(*budget));
     let (mut quote, mut pre, mut hidden) = (0usize, 0usize, 0usize);
     let (mut at_start, mut space) = (true, false);
     let mut rest = html;
@@ -292,14 +401,23 @@ fn html_lines(html: &str) -> String {
             let name = name.get(..end).unwrap_or_default().to_ascii_lowercase();
             let step = |n: usize| if closing { n.saturating_sub(1) } else { n + 1 };
             if name == "br" || (HTML_BLOCKS.split(' ').any(|b| b == name) && !at_start) {
+                spend(budget, 1)?;
                 out.push('\n');
                 (at_start, space) = (true, false);
             }
             match name.as_str() {
                 "head" | "style" | "script" | "title" | "template" => hidden = step(hidden),
-                "blockquote" => quote = step(quote),
+                "blockquote" => {
+                    quote = step(quote);
+                    if quote > MAX_QUOTE_DEPTH {
+                        return Err(ParseError::QuotesTooDeep);
+                    }
+                }
                 "pre" => pre = step(pre),
-                "hr" if hidden == 0 => out.push_str("________________________________\n"),
+                "hr" if hidden == 0 => {
+                    spend(budget, RULE.len())?;
+                    out.push_str(RULE);
+                }
                 _ => {}
             }
             continue;
@@ -309,6 +427,7 @@ fn html_lines(html: &str) -> String {
             continue;
         }
         if pre > 0 && c == '\n' {
+            spend(budget, 1)?;
             out.push('\n');
             (at_start, space) = (true, false);
             continue;
@@ -318,21 +437,33 @@ fn html_lines(html: &str) -> String {
             continue;
         }
         let mut c = c;
-        if let Some((entity, after)) = rest.split_once(';').filter(|(e, _)| c == '&' && e.len() <= 8)
+        // An entity is at most 8 characters and its `;`: look no further,
+        // or a run of `&` would search the rest of the part for each one.
+        let near = rest.char_indices().nth(9).and_then(|(i, _)| rest.get(..i)).unwrap_or(rest);
+        if c == '&'
+            && let Some(entity) = near.split_once(';').map(|(e, _)| e)
             && let Some(decoded) = html_entity(entity)
         {
-            (c, rest) = (decoded, after);
+            (c, rest) = (decoded, rest.get(entity.len() + 1..).unwrap_or(""));
         }
         if at_start {
-            out.push_str(&"> ".repeat(quote));
+            spend(budget, 2 * quote)?;
+            for _ in 0..quote {
+                out.push_str("> ");
+            }
         } else if space {
+            spend(budget, 1)?;
             out.push(' ');
         }
         (at_start, space) = (false, false);
+        spend(budget, c.len_utf8())?;
         out.push(c);
     }
-    out
+    Ok(out)
 }
+
+/// The rule Outlook writes in plain text where HTML has `<hr>`.
+const RULE: &str = "________________________________\n";
 
 /// Elements that start and end a line.
 const HTML_BLOCKS: &str = "p div li tr ul ol table h1 h2 h3 h4 h5 h6 blockquote pre hr";
