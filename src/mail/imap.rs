@@ -11,6 +11,13 @@
 //! MailPay mails are moved to a folder of their own once the caller has
 //! taken them, so the user's inbox is left to the user; other mail is never
 //! touched (bodies are fetched with `BODY.PEEK`, so not even `\Seen`).
+//!
+//! No mail can stop the watch. At most [`MAX_MAIL_BYTES`] + 1 bytes of a
+//! mail are fetched; the parser works within its limits; a panic while
+//! reading or handling a mail is caught here. A mail that cannot be handled
+//! (invalid MailPay, past a limit, or failing inside MailPay) is reported
+//! with its reason and moved to the quarantine folder, and the resume point
+//! moves past it, so it is never fetched again.
 
 use std::time::Duration;
 
@@ -27,7 +34,7 @@ use super::account::{Account, Security};
 use super::expecting::{EAGER_POLL, Expecting};
 use super::tls;
 use crate::protocol::bounce::{self, Bounce};
-use crate::protocol::parse::{self, ParseError};
+use crate::protocol::parse::{self, MAX_MAIL_BYTES, ParseError};
 
 type Stream = TlsStream<TcpStream>;
 
@@ -45,6 +52,13 @@ pub struct WatchConfig {
     pub folder: String,
     /// Where MailPay mails go once handled; `None` leaves them in place.
     pub mailpay_folder: Option<String>,
+    /// Where mails go that cannot be handled; `None` leaves them in place
+    /// (they are still never fetched again).
+    pub quarantine_folder: Option<String>,
+    /// Every mail in the folder is MailPay's business (an agent's mailbox):
+    /// a mail past a limit is set aside even when nothing in it claims to be
+    /// MailPay. In a person's inbox such mail is theirs and left alone.
+    pub dedicated: bool,
     /// IDLE is ended and renewed after this long.
     pub idle_renewal: Duration,
     /// Used only when the server has no IDLE, or when `force_polling` is set.
@@ -68,6 +82,8 @@ impl WatchConfig {
             password,
             folder: "INBOX".to_string(),
             mailpay_folder: Some("MailPay".to_string()),
+            quarantine_folder: Some(QUARANTINE_FOLDER.to_string()),
+            dedicated: false,
             idle_renewal: Duration::from_secs(25 * 60),
             poll_interval: Duration::from_secs(60),
             force_polling: false,
@@ -134,6 +150,12 @@ impl From<async_imap::error::Error> for ImapError {
 }
 
 const COMMAND_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// The folder for mails that cannot be handled.
+pub const QUARANTINE_FOLDER: &str = "MailPay-Quarantine";
+
+/// What is kept of a mail past [`MAX_MAIL_BYTES`] to report it: its head.
+const KEPT_OF_TOO_LARGE: usize = 64 << 10;
 
 async fn timed<T, E: Into<ImapError>>(fut: impl Future<Output = Result<T, E>>) -> Result<T, ImapError> {
     match tokio::time::timeout(COMMAND_TIMEOUT, fut).await {
@@ -240,7 +262,7 @@ async fn run_session(
     if !on_event(WatchEvent::Connected { uid_validity, idle: use_idle }) {
         return Err(ImapError::Stopped);
     }
-    if let Some(folder) = &config.mailpay_folder {
+    for folder in [&config.mailpay_folder, &config.quarantine_folder].into_iter().flatten() {
         // Exists already on every run but the first; that error is fine.
         let _ = timed(session.create(folder)).await;
     }
@@ -322,37 +344,98 @@ async fn fetch_new(
         timed(session.uid_search(&query)).await?.into_iter().filter(|u| *u > resume.last_uid).collect();
     uids.sort_unstable();
     for uid in uids {
+        // One byte past the limit tells a mail that is too large, and no
+        // more of it is ever held.
         let raw = {
-            let stream = timed(session.uid_fetch(uid.to_string(), "(UID RFC822.SIZE BODY.PEEK[])")).await?;
+            let items = format!("(UID BODY.PEEK[]<0.{}>)", MAX_MAIL_BYTES + 1);
+            let stream = timed(session.uid_fetch(uid.to_string(), &items)).await?;
             let fetches: Vec<_> = timed(stream.try_collect::<Vec<_>>()).await?;
             fetches.iter().find(|f| f.uid == Some(uid)).and_then(|f| f.body().map(<[u8]>::to_vec))
         };
-        let Some(raw) = raw else {
+        let Some(mut raw) = raw else {
             // Expunged between SEARCH and FETCH.
             resume.last_uid = uid;
             continue;
         };
-        // A bounce carries the mail it returns, MailPay blocks and all: it
-        // is read as a bounce first, never as that mail.
-        let received = match bounce::parse(&raw) {
-            Ok(bounce) => Some(Received::Bounce(Box::new(bounce))),
-            Err(_) => match parse::parse(&raw) {
-                Ok(mail) => Some(Received::MailPay(Box::new(mail))),
-                Err(ParseError::NotMailPay | ParseError::NotAMail) => None,
-                Err(e) => Some(Received::Invalid(e)),
-            },
+        let received = if raw.len() > MAX_MAIL_BYTES {
+            raw.truncate(KEPT_OF_TOO_LARGE);
+            set_aside(&raw, config, ParseError::TooLarge(MAX_MAIL_BYTES + 1))
+        } else {
+            read(&raw, config)
         };
         if let Some(received) = received {
-            let is_valid = matches!(received, Received::MailPay(_));
             let at = Resume { uid_validity: resume.uid_validity, last_uid: uid };
-            if !on_event(WatchEvent::Mail { resume: at, raw, received }) {
-                return Err(ImapError::Stopped);
-            }
-            if let (true, Some(folder)) = (is_valid, &config.mailpay_folder) {
+            let folder = match &received {
+                Received::MailPay(_) => config.mailpay_folder.as_ref(),
+                Received::Invalid(_) => config.quarantine_folder.as_ref(),
+                Received::Bounce(_) => None,
+            };
+            let handled = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                on_event(WatchEvent::Mail { resume: at, raw: raw.clone(), received })
+            }));
+            let folder = match handled {
+                Ok(true) => folder,
+                Ok(false) => return Err(ImapError::Stopped),
+                Err(panic) => {
+                    // Told once more, as a mail that cannot be handled; if
+                    // that fails too, the mail is set aside all the same.
+                    let why = ParseError::Failed(format!("handling it failed: {}", panic_text(&panic)));
+                    let told = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                        on_event(WatchEvent::Mail { resume: at, raw, received: Received::Invalid(why) })
+                    }));
+                    if let Ok(false) = told {
+                        return Err(ImapError::Stopped);
+                    }
+                    config.quarantine_folder.as_ref()
+                }
+            };
+            if let Some(folder) = folder {
                 timed(session.uid_mv(uid.to_string(), folder)).await?;
             }
         }
         resume.last_uid = uid;
     }
     Ok(())
+}
+
+/// What a mail is, with a panic inside the parsers caught: a mail is one
+/// of MailPay's when it is a bounce, valid MailPay, or claims to be MailPay
+/// (`None`: none of MailPay's business).
+pub fn read(raw: &[u8], config: &WatchConfig) -> Option<Received> {
+    // A bounce carries the mail it returns, MailPay blocks and all: it is
+    // read as a bounce first, never as that mail.
+    let read = std::panic::catch_unwind(|| match bounce::parse(raw) {
+        Ok(bounce) => Ok(Received::Bounce(Box::new(bounce))),
+        Err(_) => parse::parse(raw).map(|mail| Received::MailPay(Box::new(mail))),
+    });
+    match read {
+        Ok(Ok(received)) => Some(received),
+        Ok(Err(ParseError::NotMailPay | ParseError::NotAMail)) => None,
+        Ok(Err(e)) if e.is_limit() => set_aside(raw, config, e),
+        Ok(Err(e)) => Some(Received::Invalid(e)),
+        Err(panic) => {
+            set_aside(raw, config, ParseError::Failed(format!("reading it failed: {}", panic_text(&panic))))
+        }
+    }
+}
+
+/// A mail that could not be read: reported and set aside where it is
+/// MailPay's business, left alone in a person's inbox otherwise.
+fn set_aside(raw: &[u8], config: &WatchConfig, why: ParseError) -> Option<Received> {
+    (config.dedicated || claims_mailpay(raw)).then_some(Received::Invalid(why))
+}
+
+/// Whether the mail says it is MailPay: a MailPay header or a block edge
+/// anywhere in its bytes (one pass, no parsing).
+fn claims_mailpay(raw: &[u8]) -> bool {
+    const MARKS: [&[u8]; 3] = [b"mailpay-version:", b"mailpay-kind:", b"-----begin mailpay "];
+    MARKS.iter().any(|mark| raw.windows(mark.len()).any(|w| w.eq_ignore_ascii_case(mark)))
+}
+
+fn panic_text(panic: &(dyn std::any::Any + Send)) -> String {
+    panic
+        .downcast_ref::<&str>()
+        .map(|s| (*s).to_string())
+        .or_else(|| panic.downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "a defect in MailPay".to_string())
 }

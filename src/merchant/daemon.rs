@@ -75,6 +75,15 @@ struct Shared {
     smtp: Smtp,
 }
 
+impl Shared {
+    /// The shop book, also after a panic while it was held: the watcher
+    /// caught that panic and set the mail aside, and the book's open
+    /// transaction was rolled back when the panic dropped it.
+    fn shop(&self) -> std::sync::MutexGuard<'_, Shop> {
+        self.shop.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+}
+
 /// Runs the agent; with a listener, also the board on it. Returns why it stopped.
 pub async fn run(config: DaemonConfig, board: Option<TcpListener>) -> DaemonError {
     let shared = match start(&config) {
@@ -103,14 +112,15 @@ pub async fn run(config: DaemonConfig, board: Option<TcpListener>) -> DaemonErro
         ))));
     }
     let address = config.account.address.to_string();
-    let watch = WatchConfig::new(config.account.clone(), config.password.clone());
+    let mut watch = WatchConfig::new(config.account.clone(), config.password.clone());
+    // The agent's mailbox is MailPay's alone: whatever cannot be read is set aside.
+    watch.dedicated = true;
     // Business comes in bursts: after each mail, answers are looked for
     // eagerly for a while (see mail::expecting).
     let expecting = watch.expecting.clone();
     let folder = watch.folder.clone();
-    let mut resume =
-        shared.shop.lock().ok().and_then(|s| s.resume(&address, &folder).ok()).unwrap_or_default();
-    if let Ok(Ok(unsent)) = shared.shop.lock().map(|s| s.unsent(false, now())) {
+    let mut resume = shared.shop().resume(&address, &folder).unwrap_or_default();
+    if let Ok(unsent) = shared.shop().unsent(false, now()) {
         send(&shared, unsent);
     }
     let _retry = AbortOnDrop(tokio::spawn(retry_failed(shared.clone(), config.retry_every)));
@@ -131,18 +141,14 @@ pub async fn run(config: DaemonConfig, board: Option<TcpListener>) -> DaemonErro
                 say(&format!("disconnected: {reason}; retrying in {retry_in:.1?}"))
             }
             WatchEvent::Idle { resume: at } => {
-                if let Ok(shop) = shared.shop.lock() {
-                    let _ = shop.save_resume(&address, &folder, at);
-                }
+                let _ = shared.shop().save_resume(&address, &folder, at);
             }
             WatchEvent::Mail { resume: at, raw, received } => {
                 expecting.expect_within(ANSWER_WINDOW);
                 let side =
                     MerchantSide { address: &side_address, bank: &config.bank, pricing: &config.pricing };
                 handle(&shared, &side, own_board.as_ref(), &raw, received);
-                if let Ok(shop) = shared.shop.lock() {
-                    let _ = shop.save_resume(&address, &folder, at);
-                }
+                let _ = shared.shop().save_resume(&address, &folder, at);
             }
         }
         true
@@ -158,7 +164,7 @@ async fn retry_failed(shared: Arc<Shared>, every: std::time::Duration) {
     ticker.tick().await;
     loop {
         ticker.tick().await;
-        if let Ok(Ok(failed)) = shared.shop.lock().map(|s| s.unsent(true, now())) {
+        if let Ok(failed) = shared.shop().unsent(true, now()) {
             send(&shared, failed);
         }
     }
@@ -195,7 +201,7 @@ fn handle(
     raw: &[u8],
     received: Received,
 ) {
-    let Ok(mut shop) = shared.shop.lock() else { return };
+    let mut shop = shared.shop();
     match received {
         Received::Bounce(bounce) => {
             let take =
@@ -239,7 +245,7 @@ fn send(shared: &Arc<Shared>, mails: Vec<Outgoing>) {
     let shared = shared.clone();
     tokio::spawn(async move {
         let results = shared.smtp.send_all(&mails).await;
-        let Ok(shop) = shared.shop.lock() else { return };
+        let shop = shared.shop();
         for (mail, dispatch) in mails.iter().zip(results) {
             let marked = match &dispatch.result {
                 Ok(()) => shop.mark_sent(&mail.message_id, now()),

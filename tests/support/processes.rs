@@ -290,6 +290,18 @@ impl World {
         self.start(MERCHANT, &args, &self.shop_password, log, None)
     }
 
+    /// Starts the bank and the merchant agent as a service manager would
+    /// that caps their address space at `limit_kb` (`ulimit -v`), their
+    /// stderr to `bank_log` and `shop_log`.
+    pub fn start_agents_within(&self, limit_kb: u64, bank_log: &Path, shop_log: &Path) -> (Agent, Agent) {
+        let bank = ["--config", self.bank_toml.to_str().unwrap(), "run", "--password-file"];
+        let shop = ["--config", self.shop_toml.to_str().unwrap(), "run", "--password-file"];
+        (
+            self.start_within(BANK, &bank, &self.bank_password, bank_log, Some(limit_kb)),
+            self.start_within(MERCHANT, &shop, &self.shop_password, shop_log, Some(limit_kb)),
+        )
+    }
+
     fn start(&self, program: &str, args: &[&str], password: &Path, log: &Path, halt: Option<&str>) -> Agent {
         let file = std::fs::File::create(log).unwrap();
         let mut command = command(program, &self.dir, args);
@@ -297,6 +309,28 @@ impl World {
         if let Some(step) = halt {
             command.env("MAILPAY_FAULT_HALT", step);
         }
+        Agent(command.spawn().unwrap())
+    }
+
+    fn start_within(
+        &self,
+        program: &str,
+        args: &[&str],
+        password: &Path,
+        log: &Path,
+        limit_kb: Option<u64>,
+    ) -> Agent {
+        let Some(limit_kb) = limit_kb else { return self.start(program, args, password, log, None) };
+        let file = std::fs::File::create(log).unwrap();
+        let mut all = vec!["-c", "ulimit -v \"$0\"; exec \"$@\""];
+        let limit = limit_kb.to_string();
+        all.push(&limit);
+        all.push(program);
+        all.extend_from_slice(args);
+        let mut command = command("sh", &self.dir, &all);
+        // glibc's per-thread arenas reserve address space, not memory.
+        command.env("MALLOC_ARENA_MAX", "2");
+        command.arg(password).stdout(file.try_clone().unwrap()).stderr(file);
         Agent(command.spawn().unwrap())
     }
 }
