@@ -183,7 +183,7 @@ fn agents_and_command_line_settle_fig_1_and_fig_4() {
     std::fs::write(
         &bank_toml,
         format!(
-            "data_dir = \"{}\"\nboard_grace_seconds = 2\n{}",
+            "data_dir = \"{}\"\nboard_grace_seconds = 2\nallow_private_boards = true\n{}",
             bank_data.display(),
             account_toml(stack, "bank@bank.test")
         ),
@@ -215,6 +215,9 @@ fn agents_and_command_line_settle_fig_1_and_fig_4() {
     // over HTTPS with the mail stack's certificate (for 127.0.0.1, signed by
     // the CA every account here trusts).
     let port = free_port();
+    // The bank reads the board the shop registered, on loopback: allowed
+    // by allow_private_boards above.
+    bank(&["open-account", "shop@shop.test", "--board", &format!("https://127.0.0.1:{port}")]);
     let certificates = stack.ca_file.parent().unwrap();
     let catalogue = dir.join("catalogue.toml");
     std::fs::write(&catalogue, "[[article]]\ndescription = \"Green tea\"\nprice = \"600 JPY\"\n").unwrap();

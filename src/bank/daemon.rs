@@ -31,6 +31,9 @@ pub struct DaemonConfig {
     pub board_grace: Duration,
     /// How often open orders are checked for expiry.
     pub expiry_check: Duration,
+    /// Which registered boards the bank reads (https:// at public
+    /// addresses unless this allows more).
+    pub boards: client::BoardPolicy,
 }
 
 impl std::fmt::Debug for DaemonConfig {
@@ -41,6 +44,7 @@ impl std::fmt::Debug for DaemonConfig {
             .field("ledger", &self.ledger)
             .field("board_grace", &self.board_grace)
             .field("expiry_check", &self.expiry_check)
+            .field("boards", &self.boards)
             .finish()
     }
 }
@@ -87,7 +91,7 @@ fn start(config: &DaemonConfig) -> Result<Arc<Shared>, DaemonError> {
         bank: config.account.address.clone(),
         in_flight: Mutex::new(HashSet::new()),
         board_grace: config.board_grace,
-        boards: client::Client::trusting(config.account.ca_file.as_deref()),
+        boards: client::Client::trusting(config.account.ca_file.as_deref()).restricted(config.boards),
     }))
 }
 
@@ -227,12 +231,19 @@ fn follow_up(shared: &Arc<Shared>, done: Processed) {
     }
 }
 
+/// Reads `order`'s records on the registered board `url`, a second time
+/// after `grace` when they are not there yet. A board the bank's policy
+/// does not allow is not asked at all: its record counts as missing.
 async fn look_up(boards: &client::Client, url: &str, order: &OrderId, grace: Duration) -> BoardLookup {
     for attempt in 0..2 {
         match boards.fetch(url, order).await {
             Ok(records) if !records.is_empty() => return BoardLookup::Found(records),
             Ok(_) if attempt == 0 => tokio::time::sleep(grace).await,
             Ok(_) => return BoardLookup::Missing,
+            Err(e @ (client::ClientError::NotAllowed { .. } | client::ClientError::Url(_))) => {
+                say(&format!("order {order}: {e}"));
+                return BoardLookup::Missing;
+            }
             Err(e) => {
                 say(&format!("order {order}: board {url}: {e}"));
                 tokio::time::sleep(grace).await;

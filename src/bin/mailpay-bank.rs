@@ -12,6 +12,7 @@ use std::time::Duration;
 use clap::{Parser, Subcommand};
 use mailpay::bank::daemon::{self, DaemonConfig};
 use mailpay::bank::ledger::Ledger;
+use mailpay::board::client::BoardPolicy;
 use mailpay::mail::account::Account;
 use mailpay::protocol::cheque::PublicKey;
 use mailpay::protocol::{Currency, EmailAddress, Money, OrderId};
@@ -20,7 +21,8 @@ use serde::Deserialize;
 #[derive(Debug, Parser)]
 #[command(name = "mailpay-bank", version, about = "The MailPay bank agent: settles orders received by mail")]
 struct Cli {
-    /// The bank's configuration file (TOML): [account], data_dir, board_grace_seconds.
+    /// The bank's configuration file (TOML): [account], data_dir, board_grace_seconds,
+    /// allow_http_boards, allow_private_boards.
     #[arg(long, global = true)]
     config: Option<PathBuf>,
     /// Where the ledger lives (overrides data_dir of the configuration;
@@ -52,7 +54,8 @@ enum Command {
         /// The holder's wallet key, `ed25519:...`: it signs cheques (claim 2) and board records (claim 3).
         #[arg(long, value_parser = wallet_key)]
         wallet_key: Option<String>,
-        /// A merchant's board URL; preferred to the one an order names.
+        /// A merchant's board URL, the only board the bank reads for its orders
+        /// (https:// at a public address unless the configuration allows more).
         #[arg(long)]
         board: Option<String>,
     },
@@ -85,6 +88,19 @@ struct BankFile {
     account: Option<Account>,
     data_dir: Option<PathBuf>,
     board_grace_seconds: Option<u64>,
+    /// Read registered `http://` boards too (default: `https://` only).
+    allow_http_boards: Option<bool>,
+    /// Read registered boards at loopback or private addresses (default: public only).
+    allow_private_boards: Option<bool>,
+}
+
+impl BankFile {
+    fn board_policy(&self) -> BoardPolicy {
+        BoardPolicy {
+            allow_http: self.allow_http_boards.unwrap_or(false),
+            allow_private: self.allow_private_boards.unwrap_or(false),
+        }
+    }
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -162,12 +178,16 @@ fn run(cli: Cli) -> Result<(), Failure> {
                 ledger: path,
                 board_grace: Duration::from_secs(file.board_grace_seconds.unwrap_or(60)),
                 expiry_check: Duration::from_secs(60),
+                boards: file.board_policy(),
             };
             let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().map_err(fail)?;
             let why = runtime.block_on(daemon::run(config));
             Err(fail(why))
         }
         Command::OpenAccount { address, initials, wallet_key, board } => {
+            if let Some(board) = board {
+                file.board_policy().check_url(board).map_err(|e| Failure::Usage(e.to_string()))?;
+            }
             let ledger = Ledger::open(&path).map_err(fail)?;
             ledger
                 .open_account(address, initials.as_deref(), wallet_key.as_deref(), board.as_deref(), now)

@@ -3,7 +3,13 @@
 //! a private network, `https://` for one published on the Internet (TLS
 //! with the certificate checked against the system's roots and, when
 //! given, an extra CA file); one connection per request.
+//!
+//! A client [`Client::restricted`] to a [`BoardPolicy`] (the bank's)
+//! reaches only the boards the policy allows: `https://` at public
+//! addresses unless it says otherwise, checked on the addresses the name
+//! resolves to, which are the ones it then connects to.
 
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, OnceLock};
 use std::time::Duration;
@@ -31,6 +37,8 @@ pub enum ClientError {
     Url(String),
     #[error("cannot reach the board at {url}: {reason}")]
     Connect { url: String, reason: String },
+    #[error("the board at {url} is not read: {reason}")]
+    NotAllowed { url: String, reason: String },
     #[error("the board at {url} did not answer within {TIMEOUT:?}")]
     Timeout { url: String },
     #[error("the board refused the request ({status}): {message}")]
@@ -56,6 +64,11 @@ struct Target {
 fn split(url: &str) -> Result<Target, ClientError> {
     let bad = || ClientError::Url(url.to_string());
     let url = url.trim();
+    // Only paths are appended to a board's address: a query or a fragment
+    // would carry them somewhere else.
+    if url.chars().any(|c| c.is_whitespace() || c.is_control() || matches!(c, '?' | '#' | '\\')) {
+        return Err(bad());
+    }
     let (tls, rest) = match (url.strip_prefix("https://"), url.strip_prefix("http://")) {
         (Some(rest), _) => (true, rest),
         (None, Some(rest)) => (false, rest),
@@ -82,10 +95,129 @@ fn split(url: &str) -> Result<Target, ClientError> {
     })
 }
 
+/// Which boards a [`Client`] made [`Client::restricted`] may reach. The
+/// default reaches only `https://` boards at public addresses.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct BoardPolicy {
+    /// Plain `http://` boards too.
+    pub allow_http: bool,
+    /// Boards at loopback, private, link-local, unspecified and other
+    /// addresses that are not public, checked on every address a name
+    /// resolves to.
+    pub allow_private: bool,
+}
+
+impl BoardPolicy {
+    /// Whether `url` may be read under this policy, as far as can be told
+    /// without resolving its host name: the scheme, and the address when
+    /// the URL gives one. A name is checked on every request, on the
+    /// addresses it resolves to then.
+    pub fn check_url(self, url: &str) -> Result<(), ClientError> {
+        let target = split(url)?;
+        self.check_scheme(url, &target)?;
+        match target.name.parse::<IpAddr>() {
+            Ok(ip) => self.check_address(url, ip),
+            Err(_) => Ok(()),
+        }
+    }
+
+    fn check_scheme(self, url: &str, target: &Target) -> Result<(), ClientError> {
+        if target.tls || self.allow_http {
+            return Ok(());
+        }
+        Err(ClientError::NotAllowed {
+            url: url.to_string(),
+            reason: "it is plain http://, and only https:// boards are allowed here \
+                     (the bank's allow_http_boards = true allows http://)"
+                .into(),
+        })
+    }
+
+    fn check_address(self, url: &str, ip: IpAddr) -> Result<(), ClientError> {
+        match not_public(ip) {
+            Some(what) if !self.allow_private => Err(ClientError::NotAllowed {
+                url: url.to_string(),
+                reason: format!(
+                    "its address {ip} is {what}, not a public address \
+                     (the bank's allow_private_boards = true allows such boards)"
+                ),
+            }),
+            _ => Ok(()),
+        }
+    }
+}
+
+/// What `ip` is when it is not a public Internet address: loopback,
+/// private, link-local, unspecified, shared, multicast, broadcast, or
+/// reserved for documentation, benchmarks or future use. An IPv6 address
+/// that embeds an IPv4 one (mapped, NAT64, 6to4) is judged by that one.
+pub fn not_public(ip: IpAddr) -> Option<&'static str> {
+    match ip {
+        IpAddr::V4(v4) => not_public_v4(v4),
+        IpAddr::V6(v6) => not_public_v6(v6),
+    }
+}
+
+fn not_public_v4(ip: Ipv4Addr) -> Option<&'static str> {
+    let [a, b, c, _] = ip.octets();
+    if ip.is_loopback() {
+        Some("a loopback address")
+    } else if ip.is_private() {
+        Some("a private address")
+    } else if ip.is_link_local() {
+        Some("a link-local address")
+    } else if a == 0 {
+        Some("an unspecified address")
+    } else if a == 100 && (64..128).contains(&b) {
+        Some("a shared (carrier-grade NAT) address")
+    } else if ip.is_broadcast() {
+        Some("the broadcast address")
+    } else if ip.is_multicast() {
+        Some("a multicast address")
+    } else if ip.is_documentation() || (a == 198 && (18..20).contains(&b)) || (a, b, c) == (192, 0, 0) {
+        Some("an address reserved for documentation, benchmarks or protocols")
+    } else if a >= 240 {
+        Some("a reserved address")
+    } else {
+        None
+    }
+}
+
+fn not_public_v6(ip: Ipv6Addr) -> Option<&'static str> {
+    let s = ip.segments();
+    let embedded = |hi: u16, lo: u16| Ipv4Addr::from((u32::from(hi) << 16) | u32::from(lo));
+    if let Some(v4) = ip.to_ipv4_mapped() {
+        return not_public_v4(v4);
+    }
+    if (s[0], s[1]) == (0x64, 0xff9b) {
+        return not_public_v4(embedded(s[6], s[7]));
+    }
+    if s[0] == 0x2002 {
+        return not_public_v4(embedded(s[1], s[2]));
+    }
+    if ip.is_loopback() {
+        Some("a loopback address")
+    } else if ip.is_unspecified() {
+        Some("an unspecified address")
+    } else if s[0] & 0xfe00 == 0xfc00 || s[0] & 0xffc0 == 0xfec0 {
+        Some("a private (unique or site-local) address")
+    } else if s[0] & 0xffc0 == 0xfe80 {
+        Some("a link-local address")
+    } else if ip.is_multicast() {
+        Some("a multicast address")
+    } else if (s[0], s[1]) == (0x2001, 0xdb8) || (s[0], s[1]) == (0x2001, 0) || s[0] == 0x100 || s[0] == 0 {
+        Some("a reserved, tunnelled or documentation address")
+    } else {
+        None
+    }
+}
+
 /// Talks to boards; `https://` ones are trusted as [`Client::trusting`] says.
 #[derive(Debug, Clone, Default)]
 pub struct Client {
     ca_file: Option<PathBuf>,
+    /// The boards this client may reach; `None`: wherever it is told.
+    policy: Option<BoardPolicy>,
     /// The TLS configuration, made at the first `https://` request and
     /// kept (it reads the system's roots).
     tls: Arc<OnceLock<Result<Arc<ClientConfig>, String>>>,
@@ -95,7 +227,14 @@ impl Client {
     /// A client that trusts the system's roots and, if given, the CA in
     /// `ca_file` (PEM) as well: the same trust as the mail account's.
     pub fn trusting(ca_file: Option<&Path>) -> Client {
-        Client { ca_file: ca_file.map(Path::to_path_buf), tls: Arc::default() }
+        Client { ca_file: ca_file.map(Path::to_path_buf), policy: None, tls: Arc::default() }
+    }
+
+    /// This client, reaching only the boards `policy` allows.
+    #[must_use]
+    pub fn restricted(mut self, policy: BoardPolicy) -> Client {
+        self.policy = Some(policy);
+        self
     }
 
     fn tls(&self) -> Result<Arc<ClientConfig>, String> {
@@ -150,6 +289,9 @@ impl Client {
         body: Vec<u8>,
     ) -> Result<(StatusCode, Bytes), ClientError> {
         let target = split(url)?;
+        if let Some(policy) = self.policy {
+            policy.check_scheme(url, &target)?;
+        }
         let connect_err = |e: String| ClientError::Connect { url: url.to_string(), reason: e };
         let request = Request::builder()
             .method(method)
@@ -159,7 +301,9 @@ impl Client {
             .body(Full::new(Bytes::from(body)))
             .map_err(|e| ClientError::Url(e.to_string()))?;
         let work = async {
-            let stream = TcpStream::connect(&target.connect).await.map_err(|e| connect_err(e.to_string()))?;
+            let stream = TcpStream::connect(&self.addresses(url, &target).await?[..])
+                .await
+                .map_err(|e| connect_err(e.to_string()))?;
             if !target.tls {
                 return exchange(stream, request).await.map_err(connect_err);
             }
@@ -174,6 +318,27 @@ impl Client {
         tokio::time::timeout(TIMEOUT, work)
             .await
             .map_err(|_| ClientError::Timeout { url: url.to_string() })?
+    }
+}
+
+impl Client {
+    /// The addresses `target`'s host resolves to, every one allowed by
+    /// the policy: the connection goes to these, not to a second lookup.
+    async fn addresses(&self, url: &str, target: &Target) -> Result<Vec<SocketAddr>, ClientError> {
+        let connect_err = |reason: String| ClientError::Connect { url: url.to_string(), reason };
+        let addresses: Vec<SocketAddr> = tokio::net::lookup_host(target.connect.as_str())
+            .await
+            .map_err(|e| connect_err(format!("cannot resolve {}: {e}", target.name)))?
+            .collect();
+        if addresses.is_empty() {
+            return Err(connect_err(format!("{} resolves to no address", target.name)));
+        }
+        if let Some(policy) = self.policy {
+            for address in &addresses {
+                policy.check_address(url, address.ip())?;
+            }
+        }
+        Ok(addresses)
     }
 }
 
@@ -228,5 +393,87 @@ mod tests {
         assert!(split("ftp://shop.test/").is_err());
         assert!(split("http://user@shop.test/").is_err());
         assert!(split("https:///records").is_err());
+        // Only paths are appended: no query, fragment or odd characters.
+        assert!(split("http://127.0.0.1:8025/internal/admin/purge?all=yes&x=").is_err());
+        assert!(split("https://shop.test/board#").is_err());
+        assert!(split("https://shop.test/bo ard").is_err());
+        assert!(split("https://shop.test\\@evil.test/").is_err());
+    }
+
+    #[test]
+    fn tells_public_addresses_from_the_others() {
+        let not_public = |ip: &str| not_public(ip.parse().unwrap());
+        for public in ["93.184.215.14", "8.8.8.8", "172.32.0.1", "100.128.0.1", "2606:4700::1111"] {
+            assert_eq!(not_public(public), None, "{public}");
+        }
+        for (ip, what) in [
+            ("127.0.0.1", "loopback"),
+            ("127.8.9.10", "loopback"),
+            ("10.1.2.3", "private"),
+            ("172.16.0.1", "private"),
+            ("192.168.1.1", "private"),
+            ("169.254.169.254", "link-local"),
+            ("0.0.0.0", "unspecified"),
+            ("100.64.0.1", "shared"),
+            ("224.0.0.1", "multicast"),
+            ("255.255.255.255", "broadcast"),
+            ("240.0.0.1", "reserved"),
+            ("198.18.0.1", "reserved"),
+            ("::1", "loopback"),
+            ("::", "unspecified"),
+            ("fd00::1", "private"),
+            ("fe80::1", "link-local"),
+            ("ff02::1", "multicast"),
+            ("::ffff:127.0.0.1", "loopback"),
+            ("::ffff:10.0.0.1", "private"),
+            ("64:ff9b::a9fe:a9fe", "link-local"),
+            ("2002:7f00:1::", "loopback"),
+            ("2001:db8::1", "reserved"),
+        ] {
+            let found = not_public(ip).unwrap_or_else(|| panic!("{ip} taken for public"));
+            assert!(found.contains(what), "{ip}: {found}");
+        }
+    }
+
+    #[test]
+    fn a_policy_refuses_http_and_private_addresses_unless_it_allows_them() {
+        let strict = BoardPolicy::default();
+        assert_eq!(strict.check_url("https://shop.example/board"), Ok(()));
+        assert_eq!(strict.check_url("https://93.184.215.14:8443"), Ok(()));
+        let refused = strict.check_url("http://shop.example/board").unwrap_err();
+        assert!(refused.to_string().contains("allow_http_boards"), "{refused}");
+        let refused = strict.check_url("https://127.0.0.1:8025").unwrap_err();
+        assert!(
+            refused.to_string().contains("loopback") && refused.to_string().contains("allow_private_boards")
+        );
+        assert!(strict.check_url("https://[::ffff:192.168.0.1]/").is_err());
+        let open = BoardPolicy { allow_http: true, allow_private: true };
+        assert_eq!(open.check_url("http://127.0.0.1:8025"), Ok(()));
+        assert!(matches!(open.check_url("http://127.0.0.1:8025/?x"), Err(ClientError::Url(_))));
+    }
+
+    /// A name is judged by the addresses it resolves to: `localhost` is
+    /// loopback whatever its spelling, and nothing is connected to.
+    #[tokio::test]
+    async fn a_restricted_client_judges_names_by_their_addresses() {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let strict = Client::default().restricted(BoardPolicy { allow_http: true, allow_private: false });
+        let order = OrderId::generate(&mut rand::rng());
+        for url in [format!("http://localhost:{port}"), format!("http://127.0.0.1:{port}/board")] {
+            let err = strict.fetch(&url, &order).await.unwrap_err();
+            assert!(
+                matches!(&err, ClientError::NotAllowed { reason, .. } if reason.contains("loopback")),
+                "{err}"
+            );
+        }
+        let https_only = Client::default().restricted(BoardPolicy { allow_http: false, allow_private: true });
+        let err = https_only.fetch(&format!("http://127.0.0.1:{port}"), &order).await.unwrap_err();
+        assert!(
+            matches!(&err, ClientError::NotAllowed { reason, .. } if reason.contains("http://")),
+            "{err}"
+        );
+        let accepted = tokio::time::timeout(Duration::from_millis(200), listener.accept()).await;
+        assert!(accepted.is_err(), "a refused board was connected to");
     }
 }
