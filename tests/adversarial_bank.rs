@@ -363,3 +363,64 @@ fn the_merchants_refusal_ends_the_order_and_tells_the_orderer_why() {
     let done = take(&mut ledger, &order.bill);
     assert!(done.outgoing.iter().any(|m| m.kind == Kind::Confirm), "the order goes on: {}", done.note);
 }
+
+/// A shop that bills other goods at the ordered total, or the ordered
+/// goods in another quantity: amount, parties and the forwarded order all
+/// agree, only the items do not. The bank asks nothing, moves nothing, ends
+/// the order with `items-mismatch` and tells the orderer and the shop which
+/// line differs. The bill for the ordered items, the control, is confirmed
+/// with exactly those items.
+#[test]
+fn a_bill_for_other_items_at_the_ordered_total_is_rejected_with_items_mismatch() {
+    let mut ledger = ledger();
+    let price = |minor| Money::new(minor, jpy()).unwrap();
+    let cases = [
+        (
+            "other goods",
+            vec![LineItem::new(1, "Annual premium subscription, auto-renewing", Some(price(1200))).unwrap()],
+        ),
+        ("another quantity", vec![LineItem::new(1, "Green tea", Some(price(1200))).unwrap()]),
+        (
+            "an extra line",
+            vec![
+                LineItem::new(2, "Green tea", Some(price(500))).unwrap(),
+                LineItem::new(1, "Gift wrapping", Some(price(200))).unwrap(),
+            ],
+        ),
+    ];
+    for (name, items) in cases {
+        let order = confirmed(&mut ledger, false);
+        let bill = Bill {
+            order: order.terms.order.clone(),
+            merchant: order.terms.merchant.clone(),
+            orderer: order.terms.orderer.clone(),
+            items,
+            total: order.terms.amount,
+            billed: NOW,
+            quoted_order: order.terms.clone(),
+        };
+        let bill =
+            compose::bill(&bill, order.order_mail.order_block.as_ref().unwrap(), &order.order_mail.thread());
+        let bill = built(bill);
+        let before = ledger.transfers().unwrap();
+        let done = ledger.process(&bank(), &parse(&bill.bytes).unwrap(), &bill.bytes, NOW).unwrap();
+        assert!(done.outgoing.iter().all(|m| m.kind != Kind::Confirm), "{name}: confirmed ({})", done.note);
+        assert_eq!(ledger.transfers().unwrap(), before, "{name}: money moved");
+        let payment = ledger.payment(&order.terms.order).unwrap();
+        assert_eq!(
+            (payment.status.as_str(), payment.reason.as_deref()),
+            ("rejected", Some("items-mismatch")),
+            "{name}"
+        );
+        for to in ["t@buyer.test", "shop@shop.test"] {
+            let told = done.outgoing.iter().find(|m| m.kind == Kind::Rejected && m.to == addr(to));
+            let told = told.unwrap_or_else(|| panic!("{name}: {to} is not told ({})", done.note));
+            let Body::Rejected(r) = parse(&told.bytes).unwrap().body else { panic!("a rejected block") };
+            assert_eq!(r.reason, RejectReason::ItemsMismatch, "{name}");
+            assert!(r.detail.contains("line 1") || r.detail.contains("line 2"), "{name}: {}", r.detail);
+        }
+    }
+    let order = confirmed(&mut ledger, true);
+    let confirm = ledger.payment(&order.terms.order).unwrap();
+    assert_eq!(confirm.status, "awaiting-answer", "the control is confirmed");
+}

@@ -747,6 +747,7 @@ fn refusals() -> Vec<(RejectReason, Outcome)> {
         (R::CodeMismatch, a_wrong_code()),
         (R::TooManyAttempts, the_fifth_wrong_code()),
         (R::AlreadyAnswered, a_second_ok()),
+        (R::ItemsMismatch, bill_for_other_goods()),
     ];
     for field in ["order", "payer", "payee", "amount", "password a"] {
         out.push((R::ChequeMismatch, cheque_disagreeing_in(field)));
@@ -783,4 +784,194 @@ fn every_clean_case_goes_ahead() {
         let expected = if method.needs_confirmation() { Decision::AskConfirmation } else { Decision::Settle };
         assert_eq!(decision, expected, "{method:?}");
     }
+}
+
+// ------------------------------------------------------------------ items
+//
+// The bill must list the order's items: line for line, in the order's
+// order, each with the order's quantity and description as written in the
+// block (canonical text: white space collapsed, letter case kept), and the
+// order's unit price where the order gives one. Where the order leaves a
+// price out, the merchant's price stands (the lines still add up to the
+// total). An order without items leaves the bill's items to the orderer,
+// who sees them in the confirmation.
+
+/// The reason code a decision rejects with, if any.
+fn rejection_code(decision: &Decision) -> Option<&'static str> {
+    match decision {
+        Decision::Reject(reason, _) => Some(reason.code()),
+        _ => None,
+    }
+}
+
+/// A case whose order (request and forwarded copy alike) lists `ordered`
+/// for `amount`, billed with `billed` for the same total.
+fn items_case(method: Method, ordered: &[&str], amount: &str, billed: &[&str]) -> Case {
+    let mut case = Case::new(method);
+    let terms = OrderTerms {
+        amount: money(amount),
+        items: ordered.iter().map(|i| item(i)).collect(),
+        ..case.terms()
+    };
+    *case.request_mut() = terms.clone();
+    let bill = case.bill_mut();
+    bill.quoted_order = terms;
+    bill.total = money(amount);
+    bill.items = billed.iter().map(|i| item(i)).collect();
+    case
+}
+
+fn bill_for_other_goods() -> Outcome {
+    decided(&items_case(
+        Method::Confirm,
+        &["2 x Green tea 100g @ 600 JPY"],
+        "1200 JPY",
+        &["1 x Annual premium subscription @ 1200 JPY"],
+    ))
+}
+
+/// Asserts the case is refused with `items-mismatch` and a detail naming `about`.
+fn assert_items_mismatch(case: &Case, about: &str) {
+    let decision = case.decide();
+    assert_eq!(rejection_code(&decision), Some("items-mismatch"), "{decision:?}");
+    let Decision::Reject(_, detail) = &decision else { unreachable!() };
+    assert!(detail.contains(about), "the detail should name {about:?}: {detail}");
+}
+
+fn goes_ahead(case: &Case) -> bool {
+    matches!(case.decide(), Decision::AskConfirmation | Decision::Settle)
+}
+
+#[test]
+fn items_as_ordered_go_ahead() {
+    for method in METHODS {
+        let case = items_case(
+            method,
+            &["2 x Green tea 100g @ 500 JPY", "1 x Teapot @ 200 JPY"],
+            "1200 JPY",
+            &["2 x Green tea 100g @ 500 JPY", "1 x Teapot @ 200 JPY"],
+        );
+        assert!(goes_ahead(&case), "{method:?}: {:?}", case.decide());
+    }
+}
+
+#[test]
+fn items_mismatch_when_the_bill_lists_other_items_for_the_same_total() {
+    // The attack: another article billed at the ordered total.
+    for method in METHODS {
+        let case = items_case(
+            method,
+            &["2 x Green tea 100g @ 600 JPY"],
+            "1200 JPY",
+            &["1 x Annual premium subscription, auto-renewing @ 1200 JPY"],
+        );
+        assert_items_mismatch(&case, "Annual premium subscription");
+    }
+}
+
+#[test]
+fn items_mismatch_when_a_quantity_differs_for_the_same_total() {
+    let case = items_case(
+        Method::Confirm,
+        &["2 x Green tea 100g @ 600 JPY"],
+        "1200 JPY",
+        &["1 x Green tea 100g @ 1200 JPY"],
+    );
+    assert_items_mismatch(&case, "2 x Green tea 100g");
+}
+
+#[test]
+fn items_mismatch_when_the_order_s_own_price_is_changed() {
+    // Same lines, same total, the prices moved between them.
+    let case = items_case(
+        Method::Cheque,
+        &["2 x Green tea 100g @ 500 JPY", "1 x Teapot @ 200 JPY"],
+        "1200 JPY",
+        &["2 x Green tea 100g @ 400 JPY", "1 x Teapot @ 400 JPY"],
+    );
+    assert_items_mismatch(&case, "500 JPY");
+}
+
+#[test]
+fn items_mismatch_when_a_line_is_added_dropped_or_moved() {
+    let ordered = ["2 x Green tea 100g @ 500 JPY", "1 x Teapot @ 200 JPY"];
+    let dropped = items_case(Method::Confirm, &ordered, "1200 JPY", &["2 x Green tea 100g @ 600 JPY"]);
+    assert_items_mismatch(&dropped, "2 items");
+    let added = items_case(
+        Method::Confirm,
+        &ordered,
+        "1200 JPY",
+        &["2 x Green tea 100g @ 500 JPY", "1 x Teapot @ 100 JPY", "1 x Gift wrapping @ 100 JPY"],
+    );
+    assert_items_mismatch(&added, "Gift wrapping");
+    let moved = items_case(
+        Method::Confirm,
+        &ordered,
+        "1200 JPY",
+        &["1 x Teapot @ 200 JPY", "2 x Green tea 100g @ 500 JPY"],
+    );
+    assert_items_mismatch(&moved, "Teapot");
+}
+
+#[test]
+fn items_mismatch_when_a_description_differs_even_in_letter_case() {
+    let case = items_case(
+        Method::Confirm,
+        &["2 x Green tea 100g @ 600 JPY"],
+        "1200 JPY",
+        &["2 x Green Tea 100g @ 600 JPY"],
+    );
+    assert_items_mismatch(&case, "Green Tea 100g");
+}
+
+#[test]
+fn an_unpriced_order_line_takes_the_merchant_s_price() {
+    for method in METHODS {
+        let case = items_case(
+            method,
+            &["2 x Green tea 100g", "Teapot"],
+            "1200 JPY",
+            &["2 x Green tea 100g @ 500 JPY", "1 x Teapot @ 200 JPY"],
+        );
+        assert!(goes_ahead(&case), "{method:?}: {:?}", case.decide());
+    }
+}
+
+#[test]
+fn the_canonical_text_ignores_how_a_line_was_typed() {
+    // A bare description is one of it, "×" is "x", runs of spaces are one.
+    let case =
+        items_case(Method::Confirm, &["Green tea   100g"], "1200 JPY", &["1 × Green tea 100g @ 1200 JPY"]);
+    assert!(goes_ahead(&case), "{:?}", case.decide());
+}
+
+#[test]
+fn items_mismatch_when_unpriced_items_are_billed_as_one_summary_line() {
+    let case = items_case(
+        Method::Confirm,
+        &["2 x Green tea 100g", "1 x Teapot"],
+        "1200 JPY",
+        &["1 x Order 7KQ3-M9ZX-P2VD-H4TR @ 1200 JPY"],
+    );
+    assert_items_mismatch(&case, "Order 7KQ3-M9ZX-P2VD-H4TR");
+}
+
+#[test]
+fn an_order_without_items_takes_the_bill_s_items() {
+    for method in METHODS {
+        let case = items_case(method, &[], "1200 JPY", &["1 x Order 7KQ3-M9ZX-P2VD-H4TR @ 1200 JPY"]);
+        assert!(goes_ahead(&case), "{method:?}: {:?}", case.decide());
+    }
+}
+
+#[test]
+fn a_wrong_total_is_still_an_amount_mismatch_whatever_the_items() {
+    let mut case = items_case(
+        Method::Confirm,
+        &["2 x Green tea 100g @ 600 JPY"],
+        "1200 JPY",
+        &["1 x Annual premium subscription @ 1300 JPY"],
+    );
+    case.bill_mut().total = money("1300 JPY");
+    assert_eq!(rejection_code(&case.decide()), Some("amount-mismatch"));
 }

@@ -5,11 +5,16 @@
 //! with A), and, where the method asks, the opened cheque and the board
 //! record. [`decide`] says whether to wait, ask the orderer to confirm,
 //! settle, or reject with a reason. [`check_answer`] judges the OK.
+//! [`item_differences`] is the rule for items, which the orderer's wallet
+//! applies to the confirmation in the same way.
+
+use std::fmt;
 
 use super::address::EmailAddress;
 use super::board::{self, CheckedRecord};
 use super::cheque::{Cheque, ChequeError, PublicKey};
 use super::confirmation::{ConfirmationCode, MAX_ATTEMPTS};
+use super::item::LineItem;
 use super::message::{Approve, Bill, OrderTerms};
 use super::password::PasswordA;
 use super::reason::RejectReason;
@@ -172,6 +177,10 @@ pub fn decide(evidence: &Evidence<'_>, facts: &Facts) -> Decision {
         let why = format!("the bill is for order {}, the payment request for {}", bill.order, terms.order);
         return reject(R::OrderMismatch, why);
     }
+    let differences = item_differences(&terms.items, &bill.items);
+    if !differences.is_empty() {
+        return reject(R::ItemsMismatch, describe_item_differences(&terms.items, &bill.items, &differences));
+    }
     let mut awaited = Vec::new();
     if terms.method.needs_cheque() {
         match evidence.cheque {
@@ -210,6 +219,82 @@ pub fn decide(evidence: &Evidence<'_>, facts: &Facts) -> Decision {
         return reject(R::InsufficientFunds, format!("the balance does not cover {}", terms.amount));
     }
     if terms.method.needs_confirmation() { Decision::AskConfirmation } else { Decision::Settle }
+}
+
+/// One place where a bill's (or a confirmation's) item lines depart from
+/// the order's: `line` counts from 1; `ordered` or `billed` is `None` where
+/// that list has no line there.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ItemDifference {
+    pub line: usize,
+    pub ordered: Option<LineItem>,
+    pub billed: Option<LineItem>,
+}
+
+impl fmt::Display for ItemDifference {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "line {}: ", self.line)?;
+        match (&self.ordered, &self.billed) {
+            (Some(o), Some(b)) => write!(f, "ordered \"{o}\", billed \"{b}\""),
+            (Some(o), None) => write!(f, "ordered \"{o}\", not billed"),
+            (None, Some(b)) => write!(f, "not ordered, billed \"{b}\""),
+            (None, None) => f.write_str("no line on either side"),
+        }
+    }
+}
+
+/// Whether `billed` bills the order's line `ordered`: the same quantity and
+/// description (their canonical text, as the block carries them: white
+/// space collapsed, letter case kept) and, where the order gives a unit
+/// price, that price. Where the order leaves the price out, the merchant's
+/// stands.
+pub fn item_agrees(ordered: &LineItem, billed: &LineItem) -> bool {
+    ordered.quantity == billed.quantity
+        && ordered.description == billed.description
+        && ordered.unit_price.is_none_or(|price| billed.unit_price == Some(price))
+}
+
+/// The rule for items (PROTOCOL.md 6.1, step 3): when the order lists
+/// items, the bill lists exactly those, line for line and in the same
+/// order, each agreeing by [`item_agrees`]. When the order lists none there
+/// is nothing to compare: the bill's items are what the orderer sees in the
+/// confirmation and approves. Returns every place that differs; empty when
+/// the bill may go on.
+pub fn item_differences(ordered: &[LineItem], billed: &[LineItem]) -> Vec<ItemDifference> {
+    if ordered.is_empty() {
+        return Vec::new();
+    }
+    (0..ordered.len().max(billed.len()))
+        .filter_map(|i| {
+            let (o, b) = (ordered.get(i), billed.get(i));
+            match (o, b) {
+                (Some(o), Some(b)) if item_agrees(o, b) => None,
+                _ => Some(ItemDifference { line: i + 1, ordered: o.cloned(), billed: b.cloned() }),
+            }
+        })
+        .collect()
+}
+
+/// How many differences a rejection's detail spells out.
+const DIFFERENCES_SHOWN: usize = 3;
+
+/// The detail of an `items-mismatch`: what the order and the bill list, and
+/// the first few lines that differ.
+fn describe_item_differences(
+    ordered: &[LineItem],
+    billed: &[LineItem],
+    differences: &[ItemDifference],
+) -> String {
+    let count = |n: usize| if n == 1 { "1 item".to_string() } else { format!("{n} items") };
+    let mut parts = Vec::new();
+    if ordered.len() != billed.len() {
+        parts.push(format!("the order lists {}, the bill {}", count(ordered.len()), count(billed.len())));
+    }
+    parts.extend(differences.iter().take(DIFFERENCES_SHOWN).map(ToString::to_string));
+    if differences.len() > DIFFERENCES_SHOWN {
+        parts.push(format!("and {} more lines differ", differences.len() - DIFFERENCES_SHOWN));
+    }
+    format!("the bill's items are not those ordered: {}", parts.join("; "))
 }
 
 fn cheque_disagrees(cheque: &Cheque, terms: &OrderTerms) -> Option<String> {

@@ -43,6 +43,7 @@ reasons! {
     PayeeMismatch = "payee-mismatch": "the bill comes from another merchant than the payment request names",
     PayerMismatch = "payer-mismatch": "the payment request or bill names another orderer than the sender",
     OrderMismatch = "order-mismatch": "the order the merchant forwarded differs from the payment request",
+    ItemsMismatch = "items-mismatch": "the bill lists other items than the order: another line, quantity, description or price",
     UnknownPayer = "unknown-payer": "the orderer's address has no account at this bank",
     UnknownPayee = "unknown-payee": "the merchant's address has no account at this bank",
     WrongBank = "wrong-bank": "the order names another bank",
