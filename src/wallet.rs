@@ -343,7 +343,7 @@ pub fn receive(
         let ctx = Context { terms: &terms, pre_approved };
         match payment::step(&state, &ctx, &event) {
             Ok((next, effects)) => {
-                if !record(store, mail, raw, next.name())? {
+                if !record(store, mail, raw, &outcome(&next, &effects))? {
                     return Ok(Receipt::Duplicate);
                 }
                 queue_effects(store, &terms, &next, &effects, Some(mail))?;
@@ -363,6 +363,22 @@ pub fn receive(
             }
         }
     })
+}
+
+/// What receiving a mail did, as the payment's timeline shows it: the
+/// state it left the payment in, and why when it changed nothing.
+fn outcome(next: &State, effects: &[Effect]) -> String {
+    let refused = effects.iter().find_map(|e| match e {
+        Effect::Notify(payment::Notice::DuplicateRefused(detail)) => Some(detail),
+        _ => None,
+    });
+    match refused {
+        Some(detail) => format!(
+            "duplicate: the bank refused a second mail for this order ({detail}); the payment stays {}",
+            next.name()
+        ),
+        None => next.name().to_string(),
+    }
 }
 
 /// Takes one bounce (a delivery status notification): a mail of this

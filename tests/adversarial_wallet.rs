@@ -269,3 +269,37 @@ fn replays_and_crossed_confirmations_send_no_second_ok() {
     println!("replayed, crossed and late mails refused: {refused}");
     assert_eq!(refused, 5);
 }
+
+/// A `duplicate` is the bank's answer to a second, different mail for a
+/// step, sent to that mail's sender only; the order stays as it was
+/// (PROTOCOL.md 6.4). Whoever gets the bank to send one to the orderer
+/// (a second payment request under the orderer's address) must not end
+/// the payment in the wallet: the bank's real confirmation still comes
+/// and is still answered.
+#[test]
+fn a_duplicate_rejection_does_not_end_the_payment() {
+    let terms = terms(Method::Confirm);
+    let wallet = wallet_with(&[&terms]);
+    let duplicate = mailpay::protocol::message::Rejected {
+        order: terms.order.clone(),
+        reason: mailpay::protocol::reason::RejectReason::Duplicate,
+        detail: "a second, different payment request for this order".into(),
+    };
+    let raw = compose::rejected(&duplicate, &bank(), &orderer(), &Thread::default())
+        .build(CREATED, &mut rand::rng())
+        .bytes;
+    let verdict = wallet.deliver(&raw);
+    assert!(
+        matches!(verdict, Verdict::Receipt(Receipt::Stepped { from: "sent", to: "sent", .. })),
+        "{verdict:?}"
+    );
+    assert_eq!(wallet.store.load(&terms.order).unwrap().1.name(), "sent");
+    let timeline = wallet.store.timeline(&terms.order).unwrap();
+    let noted = timeline.iter().find(|e| e.kind == "rejected").expect("the rejection is in the timeline");
+    assert!(noted.status.contains("duplicate"), "{noted:?}");
+    assert!(noted.status.contains("sent"), "the timeline says the payment stays as it was: {noted:?}");
+    // The real confirmation is still answered.
+    let verdict = wallet.deliver(&confirm_mail(&confirm_for(&terms)));
+    assert!(!verdict.is_refused(), "{verdict:?}");
+    assert_eq!(wallet.approvals(), 1);
+}

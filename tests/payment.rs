@@ -917,3 +917,46 @@ fn a_bounce_of_a_mail_not_accepted_or_after_the_end_is_refused() {
     refused(&State::Settled { reference: "TX-1".into(), at: CREATED }, &ctx, &bounced(Outbound::Order));
     refused(&State::Expired, &ctx, &bounced(Outbound::PaymentRequest));
 }
+
+// -------------------------------------------------------------- duplicate
+
+/// PROTOCOL.md 6.4: a `duplicate` answers a second, different mail for a
+/// step to its sender only and leaves the order as it was. Anyone who can
+/// get the bank to answer a mail under the orderer's address can make it
+/// send one; it must not end the payment.
+#[test]
+fn a_duplicate_rejection_leaves_the_payment_as_it_was_and_is_noted() {
+    for method in METHODS {
+        let terms = terms(method);
+        let ctx = ctx(&terms);
+        let mut cases = open(&terms);
+        cases.extend(
+            states(&terms).into_iter().filter(|(n, _)| ["failed-approving", "awaiting-mismatch"].contains(n)),
+        );
+        for (name, state) in cases {
+            let (next, effects) = ok(&state, &ctx, &rejected(&terms, RejectReason::Duplicate));
+            assert_eq!(next, state, "{method:?} {name}: a duplicate changed the payment");
+            let notice = rejected_for(&terms, RejectReason::Duplicate);
+            assert_eq!(
+                effects,
+                vec![Effect::Notify(Notice::DuplicateRefused(notice.detail))],
+                "{method:?} {name}: a duplicate is only noted, with the bank's detail"
+            );
+            // The payment goes on: the real confirmation or settlement still counts.
+            if name == "sent" && method.needs_confirmation() {
+                let (after, _) = ok(&next, &ctx, &confirmed(&terms));
+                assert_eq!(after, awaiting(&terms));
+            }
+        }
+    }
+}
+
+#[test]
+fn any_other_rejection_still_ends_the_payment() {
+    let terms = terms(Method::Confirm);
+    for reason in RejectReason::ALL.iter().copied().filter(|r| *r != RejectReason::Duplicate) {
+        let (next, effects) = ok(&State::Sent, &ctx(&terms), &rejected(&terms, reason));
+        assert!(matches!(next, State::Rejected { reason: r, .. } if r == reason), "{reason}: {next:?}");
+        assert_eq!(effects, vec![Effect::Notify(Notice::Rejected(reason))]);
+    }
+}

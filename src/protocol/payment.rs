@@ -10,6 +10,9 @@
 //!                │                     │                      └─Decline→ Declined
 //!                └─mail failed→ Failed ─Retry→ (where it stopped)      Rejected / Expired from any open state
 //! ```
+//! A rejection with reason `duplicate` is not among them: the bank refused
+//! a second mail for a step and left the order as it was, so the payment
+//! stays where it is and the user is told.
 //! Fig. 1 and Fig. 4 pass through the confirmation; Figs. 2 and 3 go from
 //! Sent straight to Settled.
 
@@ -165,6 +168,9 @@ pub enum Notice {
     Suspicious(String),
     Settled,
     Rejected(RejectReason),
+    /// The bank refused a second, different mail for one of this order's
+    /// steps (`duplicate`, with its detail): the order stands as it was.
+    DuplicateRefused(String),
     Expired,
     Failed(String),
 }
@@ -377,6 +383,12 @@ pub fn step(state: &State, ctx: &Context<'_>, event: &Event) -> Result<Step, Ill
                     "the rejection names order {}, not {}",
                     rejected.order, terms.order
                 ));
+            }
+            // The bank answers a second, different mail for a step to its
+            // sender only and leaves the order as it was (PROTOCOL.md 6.4):
+            // the payment goes on, the notice is kept for the user.
+            if rejected.reason == RejectReason::Duplicate {
+                return unchanged(vec![Effect::Notify(Notice::DuplicateRefused(rejected.detail.clone()))]);
             }
             Ok((
                 S::Rejected { reason: rejected.reason, detail: rejected.detail.clone() },
