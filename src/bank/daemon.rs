@@ -5,7 +5,7 @@
 
 use std::collections::HashSet;
 use std::path::PathBuf;
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
 
 use super::ledger::{Ledger, LedgerError, Processed};
@@ -69,6 +69,15 @@ struct Shared {
     boards: client::Client,
 }
 
+impl Shared {
+    /// The ledger, also after a panic while it was held: the watcher caught
+    /// that panic and set the mail aside, and the ledger's open transaction
+    /// was rolled back when the panic dropped it.
+    fn ledger(&self) -> MutexGuard<'_, Ledger> {
+        self.ledger.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+}
+
 fn say(line: &str) {
     eprintln!("mailpay-bank: {line}");
 }
@@ -97,14 +106,14 @@ fn start(config: &DaemonConfig) -> Result<Arc<Shared>, DaemonError> {
 
 async fn watch(config: &DaemonConfig, shared: Arc<Shared>) -> DaemonError {
     let address = config.account.address.to_string();
-    let watch = WatchConfig::new(config.account.clone(), config.password.clone());
+    let mut watch = WatchConfig::new(config.account.clone(), config.password.clone());
+    // The agent's mailbox is MailPay's alone: whatever cannot be read is set aside.
+    watch.dedicated = true;
     // Business comes in bursts: after each mail, answers are looked for
     // eagerly for a while (see mail::expecting).
     let expecting = watch.expecting.clone();
     let folder = watch.folder.clone();
-    let resume =
-        shared.ledger.lock().map_err(|_| ()).and_then(|l| l.resume(&address, &folder).map_err(|_| ()));
-    let mut resume = resume.unwrap_or_default();
+    let mut resume = shared.ledger().resume(&address, &folder).unwrap_or_default();
     send_unsent(&shared);
     let _clock = AbortOnDrop(tokio::spawn(expire_periodically(shared.clone(), config.expiry_check)));
     let error = imap::watch(&watch, &mut resume, |event| {
@@ -144,10 +153,7 @@ async fn expire_periodically(shared: Arc<Shared>, every: Duration) {
         ticker.tick().await;
         // Mails whose sending failed go out again (those in flight are skipped).
         send_unsent(&shared);
-        let expired = match shared.ledger.lock() {
-            Ok(mut ledger) => ledger.expire_due(&shared.bank, now()),
-            Err(_) => return,
-        };
+        let expired = shared.ledger().expire_due(&shared.bank, now());
         match expired {
             Ok(done) => {
                 for processed in done {
@@ -161,15 +167,13 @@ async fn expire_periodically(shared: Arc<Shared>, every: Duration) {
 }
 
 fn save_resume(shared: &Shared, address: &str, folder: &str, at: imap::Resume) {
-    if let Ok(ledger) = shared.ledger.lock()
-        && let Err(e) = ledger.save_resume(address, folder, at)
-    {
+    if let Err(e) = shared.ledger().save_resume(address, folder, at) {
         say(&format!("cannot save the mailbox position: {e}"));
     }
 }
 
 fn handle(shared: &Arc<Shared>, raw: &[u8], received: Received) {
-    let Ok(mut ledger) = shared.ledger.lock() else { return };
+    let mut ledger = shared.ledger();
     match received {
         Received::Bounce(bounce) => {
             let take =
@@ -215,17 +219,13 @@ fn follow_up(shared: &Arc<Shared>, done: Processed) {
         let shared = shared.clone();
         tokio::spawn(async move {
             let lookup = look_up(&shared.boards, &url, &order, shared.board_grace).await;
-            let result = shared
-                .ledger
-                .lock()
-                .map_err(|_| None)
-                .and_then(|mut l| l.board_result(&shared.bank, &order, lookup, now()).map_err(Some));
+            let result = shared.ledger().board_result(&shared.bank, &order, lookup, now());
             match result {
                 Ok(done) => {
                     report(&format!("board {url}"), &done);
                     follow_up(&shared, done);
                 }
-                Err(e) => say(&format!("order {order}: the board result could not be recorded: {e:?}")),
+                Err(e) => say(&format!("order {order}: the board result could not be recorded: {e}")),
             }
         });
     }
@@ -254,19 +254,16 @@ async fn look_up(boards: &client::Client, url: &str, order: &OrderId, grace: Dur
 }
 
 fn send_unsent(shared: &Arc<Shared>) {
-    let unsent = match shared.ledger.lock().map(|l| l.unsent(now())) {
-        Ok(Ok(mails)) => mails,
-        _ => return,
-    };
+    let Ok(unsent) = shared.ledger().unsent(now()) else { return };
     send(shared, unsent);
 }
 
 /// Sends mails concurrently in the background; each is marked in the
 /// ledger once the server took it (or with the error, to retry later).
 fn send(shared: &Arc<Shared>, mails: Vec<Outgoing>) {
-    let mails: Vec<Outgoing> = match shared.in_flight.lock() {
-        Ok(mut in_flight) => mails.into_iter().filter(|m| in_flight.insert(m.message_id.clone())).collect(),
-        Err(_) => return,
+    let mails: Vec<Outgoing> = {
+        let mut in_flight = shared.in_flight.lock().unwrap_or_else(PoisonError::into_inner);
+        mails.into_iter().filter(|m| in_flight.insert(m.message_id.clone())).collect()
     };
     if mails.is_empty() {
         return;
@@ -274,7 +271,7 @@ fn send(shared: &Arc<Shared>, mails: Vec<Outgoing>) {
     let shared = shared.clone();
     tokio::spawn(async move {
         let results = shared.smtp.send_all(&mails).await;
-        let Ok(ledger) = shared.ledger.lock() else { return };
+        let ledger = shared.ledger();
         for (mail, dispatch) in mails.iter().zip(results) {
             let marked = match &dispatch.result {
                 Ok(()) => ledger.mark_sent(&mail.message_id, now()),
@@ -286,9 +283,7 @@ fn send(shared: &Arc<Shared>, mails: Vec<Outgoing>) {
             if let Err(e) = marked {
                 say(&format!("cannot record the sending of {}: {e}", mail.message_id));
             }
-            if let Ok(mut in_flight) = shared.in_flight.lock() {
-                in_flight.remove(&mail.message_id);
-            }
+            shared.in_flight.lock().unwrap_or_else(PoisonError::into_inner).remove(&mail.message_id);
         }
     });
 }
