@@ -168,6 +168,16 @@ fn adversarial_confirmations_never_send_an_ok() {
     cases.push(("wrong payer", confirm_mail(&payer)));
     let items = Confirm { items: vec![item("20 x Green tea 100g @ 600 JPY")], ..genuine.clone() };
     cases.push(("wrong items", confirm_mail(&items)));
+    // Every figure right and adding up, only the goods are not those ordered.
+    let other_goods = Confirm {
+        items: vec![item("1 x Annual premium subscription, auto-renewing @ 1200 JPY")],
+        ..genuine.clone()
+    };
+    cases.push(("other items, same total", confirm_mail(&other_goods)));
+    let fewer = Confirm { items: vec![item("1 x Green tea 100g @ 1200 JPY")], ..genuine.clone() };
+    cases.push(("another quantity, same total", confirm_mail(&fewer)));
+    let no_items = Confirm { items: vec![], ..genuine.clone() };
+    cases.push(("the ordered items left out", confirm_mail(&no_items)));
     for verdict in ["dkim=fail", "spf=fail", "dmarc=fail"] {
         let header = format!("Authentication-Results: mx.buyer.test; {verdict} header.from=bank.test");
         cases.push((verdict, add_header(&genuine_mail, &header)));

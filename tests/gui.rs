@@ -885,3 +885,94 @@ fn settings_list_the_accounts_and_remove_one_after_asking() {
     drop(ui);
     let _ = std::fs::remove_dir_all(dir);
 }
+
+/// The view drawn by the headless renderer the simulator uses, at the
+/// simulator's size (1024x768) and scale 1: RGBA rows of 1024 pixels.
+fn draw<'a, M>(view: iced::Element<'a, M>, theme: &iced::Theme) -> Vec<u8> {
+    use iced::advanced::renderer::Headless;
+    let backend = std::env::var("ICED_TEST_BACKEND").ok();
+    let mut renderer = iced::futures::executor::block_on(<iced::Renderer as Headless>::new(
+        iced::Font::with_name("Fira Sans"),
+        iced::Pixels(16.0),
+        backend.as_deref(),
+    ))
+    .expect("a headless renderer");
+    let size = iced::Size::new(1024.0, 768.0);
+    let mut ui = iced_runtime::UserInterface::build(view, size, Default::default(), &mut renderer);
+    let style = iced::advanced::renderer::Style { text_color: theme.palette().text };
+    ui.draw(&mut renderer, theme, &style, iced::mouse::Cursor::Unavailable);
+    renderer.screenshot(iced::Size::new(1024, 768), 1.0, theme.palette().background)
+}
+
+/// Where the text `content` is on screen.
+fn bounds_of<M>(ui: &mut iced_test::Simulator<'_, M>, content: &str) -> iced::Rectangle {
+    let mut found = None;
+    let _ = ui.find(|candidate: iced_test::selector::Candidate<'_>| {
+        if let iced_test::selector::Candidate::Text { content: c, bounds, visible_bounds, .. } = candidate
+            && c == content
+        {
+            found = Some(visible_bounds.unwrap_or(bounds));
+        }
+        None::<()>
+    });
+    found.unwrap_or_else(|| panic!("{content:?} is not on screen: {:?}", texts(ui)))
+}
+
+/// How many pixels inside `area` are drawn in the theme's danger red.
+fn red_pixels(rgba: &[u8], area: iced::Rectangle, theme: &iced::Theme) -> usize {
+    let red = theme.extended_palette().danger.base.color.into_rgba8();
+    let close = |a: u8, b: u8| a.abs_diff(b) <= 48;
+    let (x0, y0) = (area.x.floor().max(0.0) as usize, area.y.floor().max(0.0) as usize);
+    let (x1, y1) = (
+        ((area.x + area.width).ceil() as usize).min(1024),
+        ((area.y + area.height).ceil() as usize).min(768),
+    );
+    let mut count = 0;
+    for y in y0..y1 {
+        for x in x0..x1 {
+            let p = &rgba[(y * 1024 + x) * 4..(y * 1024 + x) * 4 + 4];
+            if close(p[0], red[0]) && close(p[1], red[1]) && close(p[2], red[2]) {
+                count += 1;
+            }
+        }
+    }
+    count
+}
+
+/// The attack of a shop that bills other goods at the ordered total: the
+/// approval view shows the Items row in red, beside the order's, and
+/// approval is impossible. The amount row, which agrees, stays unmarked.
+#[test]
+fn approval_shows_other_items_in_red_and_cannot_be_approved() {
+    let tr = Tr::new(Lang::En);
+    let theme = iced::Theme::Light;
+    let recorded = terms(Method::Confirm);
+    let mut confirm = confirm_for(&recorded);
+    let billed = "1 x Annual premium subscription, auto-renewing @ 1200 JPY";
+    confirm.items = vec![billed.parse().unwrap()];
+    let ordered = recorded.items[0].to_string();
+    let mut state = approval::State::new(recorded.clone(), confirm.clone());
+    assert!(!state.can_approve(), "other items block approval");
+
+    let mut ui = simulator(state.view(&tr));
+    assert!(ui.find(tr.dynamic("approval-blocked").as_str()).is_ok(), "{:?}", texts(&mut ui));
+    let billed_at = bounds_of(&mut ui, billed);
+    let ordered_at = bounds_of(&mut ui, &ordered);
+    let amount_at = bounds_of(&mut ui, "1200 JPY");
+    let _ = ui.click("Approve (send OK + A)");
+    assert!(ui.into_messages().all(|m| !matches!(m, approval::Message::Approve)), "Approve is disabled");
+    assert!(matches!(state.update(approval::Message::Approve), approval::Action::None));
+
+    let pixels = draw(state.view(&tr), &theme);
+    assert!(red_pixels(&pixels, billed_at, &theme) > 20, "the billed items are drawn in red");
+    assert!(red_pixels(&pixels, ordered_at, &theme) > 20, "and the ordered ones beside them");
+    assert_eq!(red_pixels(&pixels, amount_at, &theme), 0, "the amount agrees and is not red");
+
+    // The control: the same items as ordered are not red, and can be approved.
+    let same = approval::State::new(recorded.clone(), confirm_for(&recorded));
+    assert!(same.can_approve());
+    let mut ui = simulator(same.view(&tr));
+    let items_at = bounds_of(&mut ui, &ordered);
+    let pixels = draw(same.view(&tr), &theme);
+    assert_eq!(red_pixels(&pixels, items_at, &theme), 0, "agreeing items are not red");
+}

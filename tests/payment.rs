@@ -918,6 +918,85 @@ fn a_bounce_of_a_mail_not_accepted_or_after_the_end_is_refused() {
     refused(&State::Expired, &ctx, &bounced(Outbound::PaymentRequest));
 }
 
+// ------------------------------------------------------------------ items
+
+/// The confirmation of `terms` with other items at the same total: what a
+/// shop that bills something else than was ordered would get confirmed.
+fn other_items(terms: &OrderTerms) -> Confirm {
+    Confirm {
+        items: vec![protocol_support::item("1 x Annual premium subscription, auto-renewing @ 1200 JPY")],
+        ..confirm_for(terms)
+    }
+}
+
+#[test]
+fn a_confirmation_with_other_items_is_never_approved_even_when_pre_approved() {
+    for method in [Method::Confirm, Method::All] {
+        let terms = terms(method);
+        for context in [pre_approved(&terms), ctx(&terms)] {
+            let confirm = other_items(&terms);
+            let (state, effects) = ok(&State::Sent, &context, &confirm_from(bank(), confirm.clone()));
+            assert!(!effects.contains(&Effect::Send(Outbound::Approve)), "{method:?}: an OK was sent");
+            let State::AwaitingConfirmation { mismatches, .. } = &state else { panic!("{state:?}") };
+            let shown = format!("{mismatches:?}");
+            assert!(
+                shown.contains("2 x Green tea 100g @ 600 JPY")
+                    && shown.contains("Annual premium subscription"),
+                "the difference names both lists: {shown}"
+            );
+            assert!(
+                matches!(effects.as_slice(), [Effect::Notify(Notice::Suspicious(why))] if why.contains("Annual premium")),
+                "{effects:?}"
+            );
+            refused(&state, &context, &Event::UserApprove);
+            let (declined, _) = ok(&state, &context, &Event::UserDecline);
+            assert_eq!(declined, State::Declined { sent: false });
+        }
+    }
+}
+
+#[test]
+fn a_confirmation_with_another_quantity_or_no_items_blocks_approval() {
+    let terms = terms(Method::Confirm);
+    let fewer = Confirm {
+        items: vec![protocol_support::item("1 x Green tea 100g @ 1200 JPY")],
+        ..confirm_for(&terms)
+    };
+    let none = Confirm { items: vec![], ..confirm_for(&terms) };
+    for confirm in [fewer, none] {
+        let (state, effects) =
+            ok(&State::Sent, &pre_approved(&terms), &confirm_from(bank(), confirm.clone()));
+        assert!(!effects.contains(&Effect::Send(Outbound::Approve)), "{confirm:?}");
+        let State::AwaitingConfirmation { mismatches, .. } = &state else { panic!("{state:?}") };
+        assert!(!mismatches.is_empty(), "{confirm:?}");
+        refused(&state, &ctx(&terms), &Event::UserApprove);
+    }
+}
+
+#[test]
+fn an_unpriced_order_line_confirmed_at_the_shop_s_price_is_answered_when_pre_approved() {
+    let terms =
+        OrderTerms { items: vec![protocol_support::item("2 x Green tea 100g")], ..terms(Method::Confirm) };
+    let confirm = Confirm {
+        items: vec![protocol_support::item("2 x Green tea 100g @ 600 JPY")],
+        ..confirm_for(&terms)
+    };
+    let (state, effects) = ok(&State::Sent, &pre_approved(&terms), &confirm_from(bank(), confirm));
+    assert_eq!(state, approved(&terms, false));
+    assert_eq!(effects, vec![Effect::Send(Outbound::Approve)]);
+}
+
+#[test]
+fn an_order_without_items_is_confirmed_with_the_bill_s_items_for_the_user_to_approve() {
+    let terms = OrderTerms { items: vec![], ..terms(Method::Confirm) };
+    let confirm = other_items(&terms);
+    let (state, _) = ok(&State::Sent, &ctx(&terms), &confirm_from(bank(), confirm.clone()));
+    assert_eq!(state, State::AwaitingConfirmation { confirm, mismatches: vec![] });
+    let (state, effects) = ok(&state, &ctx(&terms), &Event::UserApprove);
+    assert_eq!(state, approved(&terms, false));
+    assert_eq!(effects, vec![Effect::Send(Outbound::Approve)]);
+}
+
 // -------------------------------------------------------------- duplicate
 
 /// PROTOCOL.md 6.4: a `duplicate` answers a second, different mail for a

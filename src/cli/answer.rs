@@ -1,9 +1,14 @@
 //! `mailpay approve` and `mailpay decline`: the orderer's answer to the
-//! bank's confirmation.
+//! bank's confirmation. Both first show what the bank asks to be paid, the
+//! items beside the order's, and mark every line that differs.
 
 use super::CliError;
-use crate::protocol::OrderId;
-use crate::protocol::payment::{Event, State};
+use crate::paths::Paths;
+use crate::protocol::matching::item_differences;
+use crate::protocol::message::Confirm;
+use crate::protocol::payment::{Event, Mismatch, State};
+use crate::protocol::{OrderId, OrderTerms};
+use crate::store::Store;
 use crate::wallet;
 
 fn fail(e: impl std::fmt::Display) -> CliError {
@@ -20,23 +25,96 @@ pub fn decline(order: &str, account: Option<&str>) -> Result<(), CliError> {
 
 fn answer(order: &str, account: Option<&str>, event: Event) -> Result<(), CliError> {
     let order: OrderId = order.parse().map_err(fail)?;
-    let (account, password, store) = super::send::open(account)?;
-    let (_, state) = store.load(&order).map_err(fail)?;
-    let State::AwaitingConfirmation { confirm, mismatches } = &state else {
-        return Err(CliError::Usage(format!(
-            "order {order} is {}: only a payment whose confirmation arrived can be answered \
-             (`mailpay watch --once` fetches the bank's mail)",
-            state.name()
-        )));
-    };
-    if event == Event::UserApprove && !mismatches.is_empty() {
-        return Err(CliError::Failed(format!(
-            "the bank's confirmation differs from your order ({mismatches:?}): it cannot be approved; \
-             `mailpay decline {order}` refuses it"
-        )));
+    // What is answered is shown before anything else is needed (the mail
+    // account, its password), and a confirmation that differs from the
+    // order is refused before anything is queued.
+    {
+        let paths = Paths::from_env().map_err(fail)?;
+        let store = Store::open(&paths.database()).map_err(fail)?;
+        let (terms, state) = store.load(&order).map_err(fail)?;
+        let State::AwaitingConfirmation { confirm, mismatches } = &state else {
+            return Err(CliError::Usage(format!(
+                "order {order} is {}: only a payment whose confirmation arrived can be answered \
+                 (`mailpay watch --once` fetches the bank's mail)",
+                state.name()
+            )));
+        };
+        print!("{}", describe(&terms, confirm));
+        if event == Event::UserApprove && !mismatches.is_empty() {
+            let what: Vec<&str> = mismatches.iter().map(mismatch_name).collect();
+            return Err(CliError::Failed(format!(
+                "the bank's confirmation differs from your order ({}, marked ! above): it cannot be \
+                 approved; `mailpay decline {order}` refuses it",
+                what.join(", ")
+            )));
+        }
     }
-    println!("{} to {} for order {order} (code {})", confirm.amount, confirm.merchant, confirm.code);
+    let (account, password, store) = super::send::open(account)?;
     wallet::act(&store, &order, &event, None, false).map_err(fail)?;
     crate::fault::halt("approve-queued");
     super::send::send(&account, &password, &store, &order)
+}
+
+fn mismatch_name(mismatch: &Mismatch) -> &'static str {
+    match mismatch {
+        Mismatch::Amount { .. } => "the amount",
+        Mismatch::Payee { .. } => "the payee",
+        Mismatch::Orderer { .. } => "the payer",
+        Mismatch::Items { .. } => "the items",
+    }
+}
+
+/// The confirmation as the command line shows it: amount, payee and code,
+/// then the items the bank confirms, each line that differs from the
+/// order marked `!` with the order's line beside it.
+fn describe(terms: &OrderTerms, confirm: &Confirm) -> String {
+    let mut out = format!(
+        "{} to {} for order {} (code {})\n",
+        confirm.amount, confirm.merchant, terms.order, confirm.code
+    );
+    let mark = |differs: bool| if differs { "!" } else { " " };
+    if confirm.amount != terms.amount {
+        out.push_str(&format!("{} amount: you ordered {}\n", mark(true), terms.amount));
+    }
+    if confirm.merchant != terms.merchant {
+        out.push_str(&format!("{} payee: you ordered from {}\n", mark(true), terms.merchant));
+    }
+    if confirm.orderer != terms.orderer {
+        out.push_str(&format!(
+            "{} payer: the bank names {}, not you ({})\n",
+            mark(true),
+            confirm.orderer,
+            terms.orderer
+        ));
+    }
+    let differences = item_differences(&terms.items, &confirm.items);
+    if terms.items.is_empty() {
+        out.push_str("items (your order listed none: these are the merchant's):\n");
+    } else {
+        out.push_str("items (! marks a line that is not as you ordered it):\n");
+    }
+    if confirm.items.is_empty() && terms.items.is_empty() {
+        out.push_str("    (none)\n");
+    }
+    let lines = confirm.items.len().max(terms.items.len());
+    for line in 1..=lines {
+        let difference = differences.iter().find(|d| d.line == line);
+        match (confirm.items.get(line - 1), difference) {
+            (Some(item), None) => out.push_str(&format!("{}   {item}\n", mark(false))),
+            (Some(item), Some(d)) => {
+                out.push_str(&format!("{}   {item}\n", mark(true)));
+                match &d.ordered {
+                    Some(ordered) => out.push_str(&format!("{}     you ordered: {ordered}\n", mark(true))),
+                    None => out.push_str(&format!("{}     you did not order it\n", mark(true))),
+                }
+            }
+            (None, Some(d)) => {
+                if let Some(ordered) = &d.ordered {
+                    out.push_str(&format!("{}   (missing) you ordered: {ordered}\n", mark(true)));
+                }
+            }
+            (None, None) => {}
+        }
+    }
+    out
 }

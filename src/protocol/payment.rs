@@ -18,6 +18,7 @@
 
 use super::address::EmailAddress;
 use super::confirmation::ConfirmationCode;
+use super::matching::item_differences;
 use super::message::{Confirm, OrderTerms, Rejected, Settled};
 use super::reason::RejectReason;
 use super::timestamp::Timestamp;
@@ -104,9 +105,24 @@ impl State {
 /// A difference between the bank's confirmation and the wallet's record.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Mismatch {
-    Amount { recorded: String, confirmed: String },
-    Payee { recorded: String, confirmed: String },
-    Orderer { recorded: String, confirmed: String },
+    Amount {
+        recorded: String,
+        confirmed: String,
+    },
+    Payee {
+        recorded: String,
+        confirmed: String,
+    },
+    Orderer {
+        recorded: String,
+        confirmed: String,
+    },
+    /// The confirmed items are not the ordered ones by the bank's own rule
+    /// ([`item_differences`]): both lists, each line in its canonical text.
+    Items {
+        recorded: Vec<String>,
+        confirmed: Vec<String>,
+    },
 }
 
 /// Something that happened.
@@ -462,7 +478,10 @@ fn resend(state: &State) -> Vec<Effect> {
     }
 }
 
-/// The differences between a confirmation and the order as recorded.
+/// The differences between a confirmation and the order as recorded:
+/// amount, payee, orderer and items (the items by the bank's matching
+/// rule, so that what the bank may confirm is exactly what the wallet may
+/// approve).
 pub fn compare(terms: &OrderTerms, confirm: &Confirm) -> Vec<Mismatch> {
     let mut out = Vec::new();
     if confirm.amount != terms.amount {
@@ -482,6 +501,10 @@ pub fn compare(terms: &OrderTerms, confirm: &Confirm) -> Vec<Mismatch> {
             recorded: terms.orderer.to_string(),
             confirmed: confirm.orderer.to_string(),
         });
+    }
+    if !item_differences(&terms.items, &confirm.items).is_empty() {
+        let lines = |items: &[super::item::LineItem]| items.iter().map(ToString::to_string).collect();
+        out.push(Mismatch::Items { recorded: lines(&terms.items), confirmed: lines(&confirm.items) });
     }
     out
 }

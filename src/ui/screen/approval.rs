@@ -2,10 +2,12 @@
 //! Any difference is shown in red and approval is impossible: the only
 //! way on is Decline. Approve sends OK + A; Decline sends a decline.
 
-use iced::widget::{button, column, row, scrollable, text};
+use iced::widget::{Column, button, column, row, scrollable, text};
 use iced::{Element, Fill, Theme};
 
 use crate::i18n::Tr;
+use crate::protocol::item::LineItem;
+use crate::protocol::matching::item_differences;
 use crate::protocol::message::Confirm;
 use crate::protocol::payment::{Mismatch, compare};
 use crate::protocol::{OrderId, OrderTerms};
@@ -18,6 +20,9 @@ pub struct State {
     terms: OrderTerms,
     confirm: Confirm,
     mismatches: Vec<Mismatch>,
+    /// The item lines (counted from 1) where the confirmation departs from
+    /// the order: shown in red on both sides.
+    item_lines: Vec<usize>,
     busy: bool,
     outcome: Option<Result<bool, String>>,
 }
@@ -47,7 +52,8 @@ impl State {
     /// taken on trust from whoever built the state.
     pub fn new(terms: OrderTerms, confirm: Confirm) -> State {
         let mismatches = compare(&terms, &confirm);
-        State { terms, confirm, mismatches, busy: false, outcome: None }
+        let item_lines = item_differences(&terms.items, &confirm.items).iter().map(|d| d.line).collect();
+        State { terms, confirm, mismatches, item_lines, busy: false, outcome: None }
     }
 
     pub fn order(&self) -> &OrderId {
@@ -106,8 +112,20 @@ impl State {
             ]
             .spacing(8)
         };
-        let items = |items: &[crate::protocol::item::LineItem]| {
-            items.iter().map(ToString::to_string).collect::<Vec<_>>().join("\n")
+        // One text per item line, red where that line differs; a list with
+        // no line says so, red when the other side has lines it lacks.
+        let items = |items: &'a [LineItem], other_has_lines: bool| -> Element<'a, Message> {
+            if items.is_empty() {
+                let red = other_has_lines && !self.item_lines.is_empty();
+                return cell(tr!(tr, "approval-no-items"), red);
+            }
+            Column::with_children(
+                items
+                    .iter()
+                    .enumerate()
+                    .map(|(i, item)| cell(item.to_string(), self.item_lines.contains(&(i + 1)))),
+            )
+            .into()
         };
         let table = column![
             row![
@@ -140,13 +158,21 @@ impl State {
                 self.confirm.orderer.to_string(),
                 self.differs(Line::Orderer)
             ),
-            line(tr!(tr, "approval-items"), items(&self.terms.items), items(&self.confirm.items), false),
+            row![
+                text(tr!(tr, "approval-items")).width(140),
+                column![items(&self.terms.items, !self.confirm.items.is_empty())].width(Fill),
+                column![items(&self.confirm.items, !self.terms.items.is_empty())].width(Fill)
+            ]
+            .spacing(8),
         ]
         .spacing(8);
         let mut content =
             column![widget::heading(tr!(tr, "approval-title")), widget::card(table)].spacing(12);
         if !self.mismatches.is_empty() {
             content = content.push(widget::error_text(tr!(tr, "approval-blocked")));
+        } else if self.terms.items.is_empty() && !self.confirm.items.is_empty() {
+            // Nothing to compare them with: the user is the check.
+            content = content.push(text(tr!(tr, "approval-items-unordered")));
         }
         content = content.push(
             text(tr!(
