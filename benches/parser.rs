@@ -30,7 +30,9 @@ fn terms() -> OrderTerms {
         expires: created.plus_seconds(86_400),
         method: Method::Confirm,
         board: None,
+        nonce: None,
     }
+    .bound(&mut rand::rng())
 }
 
 fn median(mut samples: Vec<Duration>) -> Duration {

@@ -85,7 +85,9 @@ fn main() {
             expires: created.plus_seconds(24 * 3600),
             method: Method::Confirm,
             board: None,
-        };
+            nonce: None,
+        }
+        .bound(&mut rand::rng());
         wallet::place(&mut store, &terms, Vec::new(), created).unwrap();
         // The last payment stays "sending": its mails wait in the outbox.
         if i + 1 == count {

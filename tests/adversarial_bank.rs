@@ -58,7 +58,9 @@ fn terms() -> OrderTerms {
         expires: NOW.plus_seconds(3600),
         method: Method::Confirm,
         board: None,
+        nonce: None,
     }
+    .bound(&mut rand::rng())
 }
 
 fn built(draft: compose::Draft) -> Outgoing {
@@ -240,7 +242,7 @@ fn adversarial_oks_never_move_money() {
     assert!(!moved(&mut ledger, mail(&paid.bill.bytes, with_id("replay-bill"))), "a replayed bill");
     refused += 2;
     // The old A of the settled order, on a new request and bill.
-    let reuse = OrderTerms { order: OrderId::generate(&mut rand::rng()), ..paid.terms.clone() };
+    let reuse = paid.terms.clone().bound(&mut rand::rng());
     let [_, request] = compose::order(&reuse);
     let request = built(request);
     let done = ledger.process(&bank(), &parse(&request.bytes).unwrap(), &request.bytes, NOW).unwrap();

@@ -79,7 +79,9 @@ fn terms(orderer: &str, merchant: &str, amount: u64) -> OrderTerms {
         expires: created.plus_seconds(24 * 3600),
         method: Method::Confirm,
         board: None,
+        nonce: None,
     }
+    .bound(&mut rand::rng())
 }
 
 /// The confirmation the bank would send for `terms`, with a code the

@@ -73,7 +73,9 @@ impl ChequeOrder {
             expires: now.plus_seconds(3600),
             method: Method::Cheque,
             board: None,
-        };
+            nonce: None,
+        }
+        .bound(&mut rand::rng());
         let [order, request] = compose::order(&terms);
         let (order, _) = incoming(order.build(now, &mut rand::rng()));
         let cheque = Cheque {
@@ -197,8 +199,7 @@ fn a_cheque_order_settles_once_and_replays_do_nothing() {
     assert_eq!(trail.iter().filter(|l| l.direction == "out").count(), 2);
 
     // A new order with the same A is refused even though the first settled.
-    let mut reuse = terms.clone();
-    reuse.order = OrderId::generate(&mut rng);
+    let reuse = terms.clone().bound(&mut rng);
     let [_, request] = compose::order(&reuse);
     let (mail, raw) = incoming(request.build(now, &mut rng));
     let refused = ledger.process(&bank, &mail, &raw, now).unwrap();

@@ -81,6 +81,7 @@ fn terms() -> OrderTerms {
         expires: at("2026-12-02T09:00:00Z"),
         method: Method::Confirm,
         board: None,
+        nonce: None,
     }
 }
 

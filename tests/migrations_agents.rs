@@ -82,7 +82,9 @@ fn terms(amount: u64) -> OrderTerms {
         expires: NOW.plus_seconds(24 * 3600),
         method: Method::Confirm,
         board: None,
+        nonce: None,
     }
+    .bound(&mut rand::rng())
 }
 
 // ---------------------------------------------------------------------------
@@ -340,7 +342,7 @@ fn bank_source(path: &Path) -> Vec<OrderId> {
         orders.push(terms.order.clone());
     }
     // A third order reusing the settled order's A.
-    let reuse = OrderTerms { order: OrderId::generate(&mut rand::rng()), ..paid.unwrap() };
+    let reuse = paid.unwrap().bound(&mut rand::rng());
     let [_, request] = compose::order(&reuse);
     take(&built(request).bytes);
     orders.push(reuse.order.clone());

@@ -220,6 +220,7 @@ prop_compose! {
         OrderTerms {
             order, orderer, merchant, bank, amount, items, password, created,
             expires: created.plus_seconds(valid_for), method, board,
+            nonce: None,
         }
     }
 }

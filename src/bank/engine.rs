@@ -219,6 +219,15 @@ fn sender_refused(file: &OrderFile, known: &Known, mail: &Incoming) -> Option<(R
             RejectReason::PayerMismatch,
             format!("the payment request came from {from}, but names {} as orderer", t.orderer),
         )),
+        // Nobody but the orderer an id is bound to can place an order under
+        // it, whoever read the id off the board (PROTOCOL.md 2).
+        (Body::PaymentRequest(t), _) if !t.is_bound() => Some((
+            RejectReason::PayerMismatch,
+            format!(
+                "order {} is not bound to {from}: its Order-Nonce is missing or does not give that id",
+                t.order
+            ),
+        )),
         (Body::Bill(_), _) if !registered => {
             Some((RejectReason::UnknownPayee, format!("{from} has no account at this bank")))
         }

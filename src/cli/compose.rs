@@ -166,8 +166,9 @@ pub fn run(step: Step) -> Result<(), CliError> {
                 Some(p) => PasswordA::parse(&p).map_err(usage)?,
                 None => PasswordA::generate(&mut rng),
             };
+            let (order, nonce) = OrderId::for_orderer(&from, &mut rng);
             let terms = OrderTerms {
-                order: OrderId::generate(&mut rng),
+                order,
                 orderer: from,
                 merchant,
                 bank,
@@ -182,6 +183,7 @@ pub fn run(step: Step) -> Result<(), CliError> {
                 expires: created.plus_seconds(i64::from(expires_in_hours) * 3600),
                 method,
                 board,
+                nonce: Some(nonce),
             };
             // Validate the same way a receiver will.
             OrderTerms::from_block(&terms.to_block(crate::protocol::Kind::Order)).map_err(usage)?;
@@ -215,7 +217,7 @@ pub fn run(step: Step) -> Result<(), CliError> {
                 )));
             };
             let items: Vec<LineItem> = if items.is_empty() {
-                default_bill_items(terms).map_err(usage)?
+                terms.billed_as_ordered().map_err(usage)?
             } else {
                 items.iter().map(|i| i.parse()).collect::<Result<_, _>>().map_err(usage)?
             };
@@ -325,25 +327,4 @@ pub fn run(step: Step) -> Result<(), CliError> {
         println!("{} -> {}: {}", mail.from, mail.to, path.display());
     }
     Ok(())
-}
-
-/// The order's items when all are priced, else one line for the amount.
-fn default_bill_items(terms: &OrderTerms) -> Result<Vec<LineItem>, crate::protocol::item::ItemError> {
-    if !terms.items.is_empty() && terms.items.iter().all(|i| i.unit_price.is_some()) {
-        return Ok(terms.items.clone());
-    }
-    let description = if terms.items.is_empty() {
-        format!("Order {}", terms.order)
-    } else {
-        let line = |i: &LineItem| {
-            if i.quantity == 1 {
-                i.description.clone()
-            } else {
-                format!("{} x {}", i.quantity, i.description)
-            }
-        };
-        terms.items.iter().map(line).collect::<Vec<_>>().join(", ")
-    };
-    let description: String = description.chars().take(crate::protocol::item::MAX_DESCRIPTION).collect();
-    LineItem::new(1, &description, Some(terms.amount)).map(|item| vec![item])
 }

@@ -86,8 +86,9 @@ pub fn order(args: OrderArgs) -> Result<(), CliError> {
     let (account, password, mut store) = open(args.account.as_deref())?;
     let mut rng = rand::rng();
     let created = wallet::now();
+    let (order, nonce) = OrderId::for_orderer(&account.address, &mut rng);
     let terms = OrderTerms {
-        order: OrderId::generate(&mut rng),
+        order,
         orderer: account.address.clone(),
         merchant: args.merchant.clone(),
         bank: args.bank.clone(),
@@ -101,6 +102,7 @@ pub fn order(args: OrderArgs) -> Result<(), CliError> {
         expires: created.plus_seconds(i64::from(args.expires_in_hours) * 3600),
         method: args.method,
         board: args.board.clone(),
+        nonce: Some(nonce),
     };
     OrderTerms::from_block(&terms.to_block(crate::protocol::Kind::Order)).map_err(fail)?;
     let method = terms.method.as_str();

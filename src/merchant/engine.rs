@@ -10,7 +10,7 @@ use serde::Deserialize;
 
 use crate::protocol::board::{self, CheckedRecord};
 use crate::protocol::compose::{self, Draft};
-use crate::protocol::item::{LineItem, MAX_DESCRIPTION};
+use crate::protocol::item::LineItem;
 use crate::protocol::message::{Bill, Body, Rejected};
 use crate::protocol::parse::Incoming;
 use crate::protocol::reason::RejectReason;
@@ -206,6 +206,14 @@ fn bill(
             mail.from, terms.orderer
         ));
     }
+    if !terms.is_bound() {
+        // An id read off the board, under someone else's order: it is not
+        // theirs to take (PROTOCOL.md 2).
+        return note(format!(
+            "order {} is not bound to {}: its Order-Nonce is missing or does not give that id; ignored",
+            terms.order, terms.orderer
+        ));
+    }
     if terms.merchant != *side.address {
         return refuse_quietly(format!(
             "the order is addressed to the merchant {}, not to this shop",
@@ -274,15 +282,7 @@ fn board_agrees(records: &[CheckedRecord], terms: &OrderTerms) -> Result<(), Str
 /// The bill's items: priced lines that add up to the order's amount.
 fn price(pricing: &Pricing, terms: &OrderTerms) -> Result<Vec<LineItem>, String> {
     let items: Vec<LineItem> = match pricing {
-        Pricing::AsOrdered => {
-            if !terms.items.is_empty() && terms.items.iter().all(|i| i.unit_price.is_some()) {
-                terms.items.clone()
-            } else {
-                let text = format!("Order {}", terms.order);
-                let description: String = text.chars().take(MAX_DESCRIPTION).collect();
-                vec![LineItem::new(1, &description, Some(terms.amount)).map_err(|e| e.to_string())?]
-            }
-        }
+        Pricing::AsOrdered => terms.billed_as_ordered()?,
         Pricing::Catalogue(catalogue) => {
             if terms.items.is_empty() {
                 return Err("the order lists no items to price from the catalogue".into());
@@ -340,7 +340,9 @@ mod tests {
             expires: created.plus_seconds(3600),
             method,
             board: None,
-        };
+            nonce: None,
+        }
+        .bound(&mut rand::rng());
         let [mail, _] = compose::order(&terms);
         parse(&mail.build(created, &mut rand::rng()).bytes).unwrap()
     }
@@ -404,6 +406,53 @@ mod tests {
         // A Fig. 1 order asks for no record: an empty board is no reason to refuse.
         let confirm = order(&["Tea"], "600 JPY");
         assert_eq!(verdict_with(&Pricing::AsOrdered, &confirm, Some(&[])).state, Some(OrderState::Billed));
+    }
+
+    /// The items of the bill a verdict sends.
+    fn billed_items(verdict: Verdict) -> Vec<String> {
+        let bill = verdict.send.expect("a bill");
+        let sent = parse(&bill.build(Timestamp(1_795_630_200), &mut rand::rng()).bytes).unwrap();
+        let Body::Bill(b) = sent.body else { panic!("a bill: {:?}", sent.body) };
+        b.items.iter().map(ToString::to_string).collect()
+    }
+
+    #[test]
+    fn bills_the_ordered_lines_as_ordered_pricing_one_unpriced_line_from_the_amount() {
+        let bill =
+            |items: &[&str], amount: &str| billed_items(verdict(&Pricing::AsOrdered, &order(items, amount)));
+        assert_eq!(bill(&["2 x Tea @ 300 JPY"], "600 JPY"), ["2 x Tea @ 300 JPY"]);
+        assert_eq!(bill(&["2 x Tea"], "600 JPY"), ["2 x Tea @ 300 JPY"]);
+        assert_eq!(
+            bill(&["Cup @ 100 JPY", "3 x Tea"], "700 JPY"),
+            ["1 x Cup @ 100 JPY", "3 x Tea @ 200 JPY"]
+        );
+        let none = bill(&[], "600 JPY");
+        assert_eq!(none.len(), 1);
+        assert!(none[0].starts_with("1 x Order ") && none[0].ends_with("@ 600 JPY"), "{none:?}");
+        // Lines it cannot price are refused, never billed under another name.
+        for (items, why) in [
+            (&["Tea", "Cup"][..], "2 lines without one"),
+            (&["3 x Tea"][..], "no whole price for its 3 units"),
+        ] {
+            let v = verdict(&Pricing::AsOrdered, &order(items, "1000 JPY"));
+            assert_eq!(v.state, Some(OrderState::Refused), "{items:?}");
+            assert!(v.note.contains(why), "{}", v.note);
+            assert_eq!(refusal(&v).detail, v.note);
+        }
+    }
+
+    #[test]
+    fn an_order_whose_id_is_not_bound_to_its_orderer_is_ignored() {
+        let mail = order(&["Tea @ 600 JPY"], "600 JPY");
+        let Body::Order(terms) = &mail.body else { panic!("an order") };
+        // Another orderer's id (read off the board), with a nonce of one's own.
+        let squatted = OrderTerms { order: OrderId::generate(&mut rand::rng()), ..terms.clone() };
+        let [squat, _] = compose::order(&squatted);
+        let squat = parse(&squat.build(squatted.created, &mut rand::rng()).bytes).unwrap();
+        let v = verdict(&Pricing::AsOrdered, &squat);
+        assert_eq!((v.state, v.send.is_none()), (None, true), "{}", v.note);
+        assert!(v.note.contains("is not bound to orderer@buyer.test"), "{}", v.note);
+        assert_eq!(verdict(&Pricing::AsOrdered, &mail).state, Some(OrderState::Billed));
     }
 
     #[test]

@@ -35,6 +35,7 @@ pub const FIELD_NAMES: &[&str] = &[
     "Total",
     "Method",
     "Board",
+    "Order-Nonce",
     "Password-A",
     "Created",
     "Expires",

@@ -11,9 +11,9 @@ use serde::Serialize;
 use super::address::EmailAddress;
 use super::block::Block;
 use super::confirmation::{ConfirmationCode, Proof};
-use super::item::{ItemError, LineItem, MAX_ITEMS};
+use super::item::{ItemError, LineItem, MAX_DESCRIPTION, MAX_ITEMS};
 use super::money::Money;
-use super::order_id::OrderId;
+use super::order_id::{OrderId, OrderNonce, OrderNonceError};
 use super::password::PasswordA;
 use super::reason::RejectReason;
 use super::timestamp::Timestamp;
@@ -174,6 +174,9 @@ pub struct OrderTerms {
     pub method: Method,
     /// The merchant's bulletin board, for Figs. 3 and 4.
     pub board: Option<String>,
+    /// Binds `order` to `orderer` (PROTOCOL.md 2): the bank and the merchant
+    /// take an order only when it is there and binds the two.
+    pub nonce: Option<OrderNonce>,
 }
 
 /// The merchant's bill: its own lines, plus the order as received.
@@ -424,10 +427,73 @@ impl OrderTerms {
         if let Some(board) = &self.board {
             b.push("Board", board.as_str());
         }
+        if let Some(nonce) = &self.nonce {
+            b.push("Order-Nonce", nonce.to_string());
+        }
         b.push("Password-A", self.password.display())
             .push("Created", self.created.to_string())
             .push("Expires", self.expires.to_string());
         b
+    }
+
+    /// What a merchant without a catalogue bills for this order: its own
+    /// lines, since the bank compares them (PROTOCOL.md 6.1 step 3). An
+    /// order without items is billed as one line naming it; a single line
+    /// without a price takes what the priced ones leave of the amount,
+    /// when that is a whole price per unit. Otherwise the lines cannot be
+    /// priced, and the error says why (the merchant refuses the order).
+    pub fn billed_as_ordered(&self) -> Result<Vec<LineItem>, String> {
+        if self.items.is_empty() {
+            let description: String = format!("Order {}", self.order).chars().take(MAX_DESCRIPTION).collect();
+            return LineItem::new(1, &description, Some(self.amount))
+                .map(|i| vec![i])
+                .map_err(|e| e.to_string());
+        }
+        let unpriced: Vec<&LineItem> = self.items.iter().filter(|i| i.unit_price.is_none()).collect();
+        let [line] = unpriced.as_slice() else {
+            if unpriced.is_empty() {
+                return Ok(self.items.clone());
+            }
+            return Err(format!(
+                "the order's items carry no prices ({} lines without one) and this shop has no catalogue to price them",
+                unpriced.len()
+            ));
+        };
+        let priced = Money::sum(self.items.iter().filter_map(LineItem::line_total)).map_or(0, Money::minor);
+        let left = self.amount.minor().checked_sub(priced).filter(|left| *left > 0);
+        let per_unit = left
+            .filter(|left| left % u64::from(line.quantity) == 0)
+            .map(|left| left / u64::from(line.quantity))
+            .and_then(|minor| Money::new(minor, self.amount.currency()).ok());
+        let Some(price) = per_unit else {
+            return Err(format!(
+                "\"{line}\" has no price, and {} is no whole price for its {} units",
+                self.amount, line.quantity
+            ));
+        };
+        Ok(self
+            .items
+            .iter()
+            .map(|i| {
+                if i.unit_price.is_none() {
+                    LineItem { unit_price: Some(price), ..i.clone() }
+                } else {
+                    i.clone()
+                }
+            })
+            .collect())
+    }
+
+    /// Whether the order id is the one the nonce binds to the orderer.
+    pub fn is_bound(&self) -> bool {
+        self.nonce.as_ref().is_some_and(|nonce| self.order.is_bound_to(&self.orderer, nonce))
+    }
+
+    /// The same terms under a fresh id bound to the orderer.
+    pub fn bound(mut self, rng: &mut impl rand::CryptoRng) -> Self {
+        let (order, nonce) = OrderId::for_orderer(&self.orderer, rng);
+        (self.order, self.nonce) = (order, Some(nonce));
+        self
     }
 
     pub fn from_block(block: &Block) -> Result<Self, FieldError> {
@@ -452,6 +518,10 @@ impl OrderTerms {
             expires,
             method: f.method()?,
             board: f.optional("Board")?.map(str::to_string),
+            nonce: f
+                .optional("Order-Nonce")?
+                .map(|v| v.parse().map_err(|e: OrderNonceError| f.invalid("Order-Nonce", v, e.to_string())))
+                .transpose()?,
         })
     }
 }

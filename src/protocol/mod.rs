@@ -32,6 +32,6 @@ pub mod timestamp;
 pub use address::EmailAddress;
 pub use message::{Body, Kind, Method, OrderTerms};
 pub use money::{Currency, Money};
-pub use order_id::OrderId;
+pub use order_id::{OrderId, OrderNonce};
 pub use password::PasswordA;
 pub use timestamp::Timestamp;

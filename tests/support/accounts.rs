@@ -58,7 +58,9 @@ pub fn terms(orderer: &str, merchant: &str, bank: &str, amount: u64) -> OrderTer
         expires: created.plus_seconds(24 * 3600),
         method: Method::Confirm,
         board: None,
+        nonce: None,
     }
+    .bound(&mut rand::rng())
 }
 
 /// A fresh wallet database in its own temporary folder.

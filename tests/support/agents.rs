@@ -337,7 +337,9 @@ impl Orderer {
             expires: created.plus_seconds(24 * 3600),
             method,
             board: method.needs_board().then(|| world.board_url.clone()),
+            nonce: None,
         }
+        .bound(&mut rand::rng())
     }
 
     /// The claim-2 cheque mail for `terms`, sealed to `recipient`.
@@ -385,20 +387,37 @@ impl Orderer {
         extra: Vec<compose::Draft>,
         record: Option<BoardRecord>,
     ) {
+        self.place_posting(world, terms, extra, record.as_ref());
+        self.send_placed(world, &terms.order);
+        if record.is_some() || !terms.method.needs_board() {
+            assert_eq!(self.state(&terms.order).name(), "sent");
+        }
+    }
+
+    /// The first half of [`Orderer::pay_posting`]: records the order and
+    /// posts the board record, sends nothing.
+    pub fn place_posting(
+        &mut self,
+        world: &World,
+        terms: &OrderTerms,
+        extra: Vec<compose::Draft>,
+        record: Option<&BoardRecord>,
+    ) {
         wallet::place(&mut self.store, terms, extra, wallet::now()).unwrap();
-        if let Some(record) = &record {
+        if let Some(record) = record {
             world
                 .runtime
                 .block_on(client::Client::default().post(terms.board.as_deref().unwrap(), record))
                 .unwrap();
             wallet::act(&self.store, &terms.order, &Event::BoardPosted, None, false).unwrap();
         }
-        let sent = world.runtime.block_on(wallet::dispatch(&self.store, &self.smtp, &terms.order)).unwrap();
+    }
+
+    /// The second half: sends the placed order's mails.
+    pub fn send_placed(&mut self, world: &World, order: &OrderId) {
+        let sent = world.runtime.block_on(wallet::dispatch(&self.store, &self.smtp, order)).unwrap();
         for s in &sent {
             assert!(s.result.is_ok(), "{} to {} not sent: {:?}", s.kind, s.recipient, s.result);
-        }
-        if record.is_some() || !terms.method.needs_board() {
-            assert_eq!(self.state(&terms.order).name(), "sent");
         }
     }
 

@@ -110,6 +110,7 @@ pub fn terms(method: Method) -> OrderTerms {
         expires: CREATED.plus_seconds(VALIDITY),
         method,
         board: method.needs_board().then(|| "https://shop.test/mailpay/board".to_string()),
+        nonce: None,
     }
 }
 

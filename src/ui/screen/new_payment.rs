@@ -11,7 +11,9 @@ use crate::i18n::Tr;
 use crate::protocol::item::LineItem;
 use crate::protocol::link::Link;
 use crate::protocol::password::PasswordA;
-use crate::protocol::{Currency, EmailAddress, Kind, Method, Money, OrderId, OrderTerms, Timestamp};
+use crate::protocol::{
+    Currency, EmailAddress, Kind, Method, Money, OrderId, OrderNonce, OrderTerms, Timestamp,
+};
 use crate::tr;
 use crate::ui::backend::{Book, Order};
 use crate::ui::widget;
@@ -247,7 +249,7 @@ impl State {
         orderer: Option<&EmailAddress>,
         book: &Book,
         now: Timestamp,
-        id: OrderId,
+        nonce: OrderNonce,
     ) -> Result<Order, Vec<String>> {
         let mut problems = Vec::new();
         let orderer = orderer.cloned();
@@ -313,7 +315,7 @@ impl State {
             return Err(problems);
         };
         let terms = OrderTerms {
-            order: id,
+            order: OrderId::bound(&orderer, &nonce),
             orderer,
             merchant,
             bank,
@@ -324,6 +326,7 @@ impl State {
             expires: now.plus_seconds(EXPIRES_IN_SECONDS),
             method,
             board: if method.needs_board() { board } else { None },
+            nonce: Some(nonce),
         };
         // The same check the merchant and bank will make on the block.
         OrderTerms::from_block(&terms.to_block(Kind::Order)).map_err(|e| vec![e.to_string()])?;
@@ -413,7 +416,7 @@ impl State {
                     return Action::None;
                 }
                 let now = crate::wallet::now();
-                match self.order(self.orderer(accounts), book, now, OrderId::generate(&mut rand::rng())) {
+                match self.order(self.orderer(accounts), book, now, OrderNonce::generate(&mut rand::rng())) {
                     Ok(order) => {
                         self.stage = Stage::Recording;
                         self.error = None;
