@@ -82,7 +82,7 @@ fn main() {
         let micros: u64 = micros.parse().unwrap();
         let (peak, baseline): (u64, u64) = (peak.parse().unwrap(), baseline.parse().unwrap());
         println!(
-            "{name:<24} {:>9} bytes  {:>10.3} ms  peak {:>7.1} MB (+{:.1} MB over the mail held)  {verdict}",
+            "{name:<24} {:>9} bytes  {:>10.3} ms  peak RSS {:>6.1} MB ({:.1} MB more than before reading)  {verdict}",
             mail.len(),
             micros as f64 / 1000.0,
             peak as f64 / 1024.0,
