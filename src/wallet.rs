@@ -369,12 +369,12 @@ pub fn receive(
 /// state it left the payment in, and why when it changed nothing.
 fn outcome(next: &State, effects: &[Effect]) -> String {
     let refused = effects.iter().find_map(|e| match e {
-        Effect::Notify(payment::Notice::DuplicateRefused(detail)) => Some(detail),
+        Effect::Notify(payment::Notice::RefusedAlone { reason, detail }) => Some((reason, detail)),
         _ => None,
     });
     match refused {
-        Some(detail) => format!(
-            "duplicate: the bank refused a second mail for this order ({detail}); the payment stays {}",
+        Some((reason, detail)) => format!(
+            "{reason}: the bank refused one mail of this order and left the order as it was ({detail}); the payment stays {}",
             next.name()
         ),
         None => next.name().to_string(),

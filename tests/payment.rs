@@ -1004,8 +1004,10 @@ fn an_order_without_items_is_confirmed_with_the_bill_s_items_for_the_user_to_app
 /// get the bank to answer a mail under the orderer's address can make it
 /// send one; it must not end the payment.
 #[test]
-fn a_duplicate_rejection_leaves_the_payment_as_it_was_and_is_noted() {
-    for method in METHODS {
+fn a_duplicate_or_already_answered_rejection_leaves_the_payment_as_it_was_and_is_noted() {
+    for (method, reason) in
+        METHODS.into_iter().flat_map(|m| [(m, RejectReason::Duplicate), (m, RejectReason::AlreadyAnswered)])
+    {
         let terms = terms(method);
         let ctx = ctx(&terms);
         let mut cases = open(&terms);
@@ -1013,13 +1015,13 @@ fn a_duplicate_rejection_leaves_the_payment_as_it_was_and_is_noted() {
             states(&terms).into_iter().filter(|(n, _)| ["failed-approving", "awaiting-mismatch"].contains(n)),
         );
         for (name, state) in cases {
-            let (next, effects) = ok(&state, &ctx, &rejected(&terms, RejectReason::Duplicate));
-            assert_eq!(next, state, "{method:?} {name}: a duplicate changed the payment");
-            let notice = rejected_for(&terms, RejectReason::Duplicate);
+            let (next, effects) = ok(&state, &ctx, &rejected(&terms, reason));
+            assert_eq!(next, state, "{method:?} {name}: {reason} changed the payment");
+            let notice = rejected_for(&terms, reason);
             assert_eq!(
                 effects,
-                vec![Effect::Notify(Notice::DuplicateRefused(notice.detail))],
-                "{method:?} {name}: a duplicate is only noted, with the bank's detail"
+                vec![Effect::Notify(Notice::RefusedAlone { reason, detail: notice.detail })],
+                "{method:?} {name}: {reason} is only noted, with the bank's detail"
             );
             // The payment goes on: the real confirmation or settlement still counts.
             if name == "sent" && method.needs_confirmation() {
@@ -1033,7 +1035,8 @@ fn a_duplicate_rejection_leaves_the_payment_as_it_was_and_is_noted() {
 #[test]
 fn any_other_rejection_still_ends_the_payment() {
     let terms = terms(Method::Confirm);
-    for reason in RejectReason::ALL.iter().copied().filter(|r| *r != RejectReason::Duplicate) {
+    let alone = [RejectReason::Duplicate, RejectReason::AlreadyAnswered];
+    for reason in RejectReason::ALL.iter().copied().filter(|r| !alone.contains(r)) {
         let (next, effects) = ok(&State::Sent, &ctx(&terms), &rejected(&terms, reason));
         assert!(matches!(next, State::Rejected { reason: r, .. } if r == reason), "{reason}: {next:?}");
         assert_eq!(effects, vec![Effect::Notify(Notice::Rejected(reason))]);

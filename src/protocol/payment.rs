@@ -184,9 +184,14 @@ pub enum Notice {
     Suspicious(String),
     Settled,
     Rejected(RejectReason),
-    /// The bank refused a second, different mail for one of this order's
-    /// steps (`duplicate`, with its detail): the order stands as it was.
-    DuplicateRefused(String),
+    /// The bank refused one mail of this order to its sender alone and
+    /// left the order as it was (`duplicate`: a second, different mail for
+    /// a step; `already-answered`: an OK or NO after the order was
+    /// answered), with its detail.
+    RefusedAlone {
+        reason: RejectReason,
+        detail: String,
+    },
     Expired,
     Failed(String),
 }
@@ -400,11 +405,14 @@ pub fn step(state: &State, ctx: &Context<'_>, event: &Event) -> Result<Step, Ill
                     rejected.order, terms.order
                 ));
             }
-            // The bank answers a second, different mail for a step to its
-            // sender only and leaves the order as it was (PROTOCOL.md 6.4):
-            // the payment goes on, the notice is kept for the user.
-            if rejected.reason == RejectReason::Duplicate {
-                return unchanged(vec![Effect::Notify(Notice::DuplicateRefused(rejected.detail.clone()))]);
+            // The bank answers a second, different mail for a step, or an
+            // answer after the order was answered, to its sender only and
+            // leaves the order as it was (PROTOCOL.md 6.4): the payment goes
+            // on (its settlement may still be on its way), the notice is
+            // kept for the user.
+            if matches!(rejected.reason, RejectReason::Duplicate | RejectReason::AlreadyAnswered) {
+                let (reason, detail) = (rejected.reason, rejected.detail.clone());
+                return unchanged(vec![Effect::Notify(Notice::RefusedAlone { reason, detail })]);
             }
             Ok((
                 S::Rejected { reason: rejected.reason, detail: rejected.detail.clone() },
