@@ -3,6 +3,14 @@
 //! inbox watcher stands. A payment and its mails are written in one
 //! transaction before any mail leaves; a mail is marked sent only after
 //! the server accepted it. WAL mode; the file is owner-only.
+//!
+//! When a payment ends and its password A is replaced by a hash, the
+//! journal (the `-wal` file) and the database file still hold the pages as
+//! they were, A included, until SQLite copies the new pages over them:
+//! right after that transaction commits, the journal is checkpointed into
+//! the database file and truncated to nothing (see [`Store::wipe_journal`]),
+//! so that no byte of the wallet's files holds a used A, however the wallet
+//! stops afterwards. Freed pages and cells are zeroed (`secure_delete`).
 
 mod backup;
 pub mod book;
@@ -11,6 +19,7 @@ mod password;
 mod schema;
 pub mod state;
 
+use std::cell::Cell;
 use std::path::{Path, PathBuf};
 
 use rusqlite::{Connection, OptionalExtension, params};
@@ -41,6 +50,12 @@ pub enum StoreError {
         "this password A was already used for order {0}: a used A is never accepted again, so make up a new one"
     )]
     PasswordReused(String),
+    #[error(
+        "the journal {path} still holds a used password A: another program kept the wallet open for a read \
+         ({pending} pages not yet copied back); it is wiped at the wallet's next step or start, or close the \
+         other MailPay window or command"
+    )]
+    JournalBusy { path: PathBuf, pending: i64 },
 }
 
 /// A mail in the outbox.
@@ -71,6 +86,9 @@ pub struct PaymentRow {
 pub struct Store {
     conn: Connection,
     path: PathBuf,
+    /// Set when a password A was taken out and the journal may still hold
+    /// the pages as they were; cleared by a wipe that went through.
+    unwiped: Cell<bool>,
 }
 
 impl std::fmt::Debug for Store {
@@ -88,8 +106,18 @@ impl Store {
             OpenError::TooNew { found, known } => StoreError::TooNew { found, known },
             OpenError::Sqlite(e) => StoreError::Sqlite { path: path.to_path_buf(), reason: e.to_string() },
         })?;
-        let store = Store { conn, path: path.to_path_buf() };
+        // Sorts and statement journals stay in memory, never in a
+        // temporary file that would hold a copy of A.
+        conn.pragma_update(None, "temp_store", "MEMORY")
+            .map_err(|e| StoreError::Sqlite { path: path.to_path_buf(), reason: e.to_string() })?;
+        // A wallet killed between a payment's end and its wipe left the
+        // old pages in the journal: a wipe is due from the start (done by
+        // the first commit, or just below). Another program holding the
+        // wallet open may keep it busy; then the next step tries again.
+        let store = Store { conn, path: path.to_path_buf(), unwiped: Cell::new(true) };
+        // (One wipe after all the payments it tidied, not one for each.)
         store.tidy_passwords()?;
+        store.after_commit();
         Ok(store)
     }
 
@@ -128,25 +156,83 @@ impl Store {
             insert_outbox(&tx, mail, now)
                 .map_err(|e| StoreError::Sqlite { path: self.path.clone(), reason: e.to_string() })?;
         }
-        tx.commit().map_err(|e| self.err(e))
+        tx.commit().map_err(|e| self.err(e))?;
+        self.after_commit();
+        Ok(())
     }
 
     /// Runs `f` as one transaction: everything it writes is kept, or, if it
     /// fails (or the process dies before the end), nothing is. `f` must not
     /// call [`Store::record_payment`], which is a transaction of its own.
     pub fn atomically<T, E: From<StoreError>>(&self, f: impl FnOnce(&Store) -> Result<T, E>) -> Result<T, E> {
+        self.transaction(true, f)
+    }
+
+    /// [`Store::atomically`]; `wipe`: whether a wipe due is done right
+    /// after the commit (not between the many steps of one task, which
+    /// does it once at its end).
+    fn transaction<T, E: From<StoreError>>(
+        &self,
+        wipe: bool,
+        f: impl FnOnce(&Store) -> Result<T, E>,
+    ) -> Result<T, E> {
+        let unwiped = self.unwiped.get();
         self.conn.execute_batch("BEGIN IMMEDIATE").map_err(|e| self.err(e))?;
         match f(self) {
             Ok(value) => {
                 self.conn.execute_batch("COMMIT").map_err(|e| self.err(e))?;
+                if wipe {
+                    self.after_commit();
+                }
                 Ok(value)
             }
             Err(e) => {
                 // The error that made us stop is the one worth reporting.
                 let _ = self.conn.execute_batch("ROLLBACK");
+                // A taken out in the rolled-back transaction is still
+                // needed, and in the database as before: nothing to wipe.
+                self.unwiped.set(unwiped);
                 Err(e)
             }
         }
+    }
+
+    /// Copies every page of the journal into the database file and
+    /// truncates the journal to nothing (`PRAGMA wal_checkpoint(TRUNCATE)`):
+    /// the old versions of pages a step rewrote, with the A it took out,
+    /// are gone from the `-wal` file, and the database file holds the new
+    /// versions. It waits (up to the busy timeout) for other connections'
+    /// reads; a read still going on then is reported as
+    /// [`StoreError::JournalBusy`]. Must be called outside a transaction.
+    pub fn wipe_journal(&self) -> Result<(), StoreError> {
+        let (busy, frames, copied): (i64, i64, i64) = self
+            .conn
+            .query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+            .map_err(|e| self.err(e))?;
+        if busy != 0 {
+            let mut journal = self.path.as_os_str().to_owned();
+            journal.push("-wal");
+            return Err(StoreError::JournalBusy { path: journal.into(), pending: frames - copied });
+        }
+        self.unwiped.set(false);
+        Ok(())
+    }
+
+    /// After a commit: wipes the journal if a password A was taken out
+    /// since the last wipe. The step itself is committed, so a wipe that
+    /// cannot be done now (another connection reading) does not undo or
+    /// fail it: it stays due, and the next commit, the next open and the
+    /// close try again.
+    fn after_commit(&self) {
+        if self.unwiped.get() && self.conn.is_autocommit() {
+            let _ = self.wipe_journal();
+        }
+    }
+
+    /// Whether a password A taken out may still be in the journal (a wipe
+    /// is due and was not done yet).
+    pub fn journal_unwiped(&self) -> bool {
+        self.unwiped.get()
     }
 
     /// Adds a mail to the outbox of an existing payment.
@@ -274,6 +360,9 @@ impl Store {
         }
         if new.is_final() {
             self.forget_password(order)?;
+            // Called on its own, not in [`Store::atomically`]: each write
+            // was its own transaction, already committed.
+            self.after_commit();
         }
         Ok(())
     }
@@ -304,6 +393,15 @@ impl Store {
 
     pub fn save_resume(&self, account: &str, folder: &str, resume: Resume) -> Result<(), StoreError> {
         agent_outbox::save_resume(&self.conn, account, folder, resume).map_err(|e| self.err(e))
+    }
+}
+
+impl Drop for Store {
+    /// The last connection to close checkpoints and deletes the journal on
+    /// its own; another program may still hold the wallet open, so a wipe
+    /// still due is done here.
+    fn drop(&mut self) {
+        self.after_commit();
     }
 }
 

@@ -71,6 +71,9 @@ impl Store {
                 params![order.as_str(), block.render(), terms.password.hash().to_hex()],
             )
             .map_err(|e| self.err(e))?;
+        // The journal still holds the pages as they were: wiped once the
+        // caller's transaction has committed.
+        self.unwiped.set(true);
         Ok(())
     }
 
@@ -78,7 +81,8 @@ impl Store {
     /// and A taken out of those that had ended. Every payment recorded
     /// since has its hash from the start, and a payment gets its hash here
     /// in the same transaction as its removal, so the payments still to do
-    /// are exactly those without a hash: an index lookup, not a scan.
+    /// are exactly those without a hash: an index lookup, not a scan. The
+    /// journal is wiped once after them all, by [`Store::open`].
     pub(super) fn tidy_passwords(&self) -> Result<(), StoreError> {
         let rows: Vec<String> = {
             let mut stmt = self
@@ -92,7 +96,7 @@ impl Store {
         };
         for order in rows {
             let Ok(order) = order.parse::<OrderId>() else { continue };
-            self.atomically(|store| {
+            self.transaction(false, |store| {
                 // A payment that cannot be read back is shown as such in the
                 // history; it must not keep the wallet from opening.
                 let (terms, state) = match store.load(&order) {
