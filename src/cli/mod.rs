@@ -1,5 +1,52 @@
 //! The `mailpay` command line: compose the mails of a step as .eml files,
 //! and inspect any mail.
+//!
+//! What a command prints goes through [`output`]: `println!`, `print!`,
+//! `eprintln!` and `eprint!` are defined here, before the command modules,
+//! and so stand for std's macros of the same names in this module and in
+//! every module below it. Std's macros panic when standard output is a
+//! pipe whose reader has gone (`mailpay inspect --json MAIL | head -1`);
+//! these stop printing instead, and the command finishes its work (a
+//! payment's mails still leave, a composed mail is still written) and
+//! exits as it would have: 0 on success, nothing on stderr. `watch`
+//! without `--once`, which would run on with nobody to tell, ends there
+//! with 0. Any other failure to write standard output (a full disk) is
+//! reported once the command is done, with exit code 1.
+
+/// Prints to standard output through [`output::stdout`].
+macro_rules! println {
+    () => {
+        $crate::cli::output::stdout(format_args!("\n"))
+    };
+    ($($arg:tt)*) => {
+        $crate::cli::output::stdout(format_args!("{}\n", format_args!($($arg)*)))
+    };
+}
+
+/// Prints to standard output through [`output::stdout`].
+#[allow(unused_macros)]
+macro_rules! print {
+    ($($arg:tt)*) => {
+        $crate::cli::output::stdout(format_args!($($arg)*))
+    };
+}
+
+/// Prints to standard error through [`output::stderr`].
+macro_rules! eprintln {
+    () => {
+        $crate::cli::output::stderr(format_args!("\n"))
+    };
+    ($($arg:tt)*) => {
+        $crate::cli::output::stderr(format_args!("{}\n", format_args!($($arg)*)))
+    };
+}
+
+/// Prints to standard error through [`output::stderr`].
+macro_rules! eprint {
+    ($($arg:tt)*) => {
+        $crate::cli::output::stderr(format_args!($($arg)*))
+    };
+}
 
 mod account;
 mod answer;
@@ -102,6 +149,56 @@ enum Command {
     },
 }
 
+/// Standard output and error as the command line uses them.
+pub(crate) mod output {
+    use std::io::{ErrorKind, Write};
+    use std::sync::Mutex;
+    use std::sync::atomic::{AtomicBool, Ordering};
+
+    /// Set once writing standard output failed: nothing more is written.
+    static STOPPED: AtomicBool = AtomicBool::new(false);
+    /// Set for a command that never ends on its own (`watch` without
+    /// `--once`): a reader gone ends the process.
+    static END_WITH_READER: AtomicBool = AtomicBool::new(false);
+    /// The first failure other than a reader gone (a full disk): the
+    /// command's exit code says that its output is incomplete.
+    static FAILURE: Mutex<Option<std::io::Error>> = Mutex::new(None);
+
+    /// Writes to standard output, and flushes. When the reader of a pipe
+    /// has gone, this and every later write does nothing.
+    pub fn stdout(text: std::fmt::Arguments<'_>) {
+        if STOPPED.load(Ordering::Relaxed) {
+            return;
+        }
+        let mut out = std::io::stdout().lock();
+        let Err(e) = out.write_fmt(text).and_then(|()| out.flush()) else { return };
+        drop(out);
+        STOPPED.store(true, Ordering::Relaxed);
+        if e.kind() == ErrorKind::BrokenPipe {
+            if END_WITH_READER.load(Ordering::Relaxed) {
+                std::process::exit(0);
+            }
+        } else if let Ok(mut failure) = FAILURE.lock() {
+            failure.get_or_insert(e);
+        }
+    }
+
+    /// Writes to standard error; a failure there cannot be told anywhere.
+    pub fn stderr(text: std::fmt::Arguments<'_>) {
+        let _ = std::io::stderr().lock().write_fmt(text);
+    }
+
+    /// The command that runs never ends on its own.
+    pub(super) fn end_with_reader() {
+        END_WITH_READER.store(true, Ordering::Relaxed);
+    }
+
+    /// The failure writing standard output, other than its reader gone.
+    pub(super) fn failure() -> Option<std::io::Error> {
+        FAILURE.lock().ok().and_then(|mut f| f.take())
+    }
+}
+
 /// A failure the command line reports on stderr.
 #[derive(Debug, thiserror::Error)]
 pub enum CliError {
@@ -115,6 +212,8 @@ pub enum CliError {
     Usage(String),
     #[error("{0}")]
     Failed(String),
+    #[error("cannot write to standard output: {0}; what the command printed is incomplete")]
+    Stdout(std::io::Error),
 }
 
 /// The async runtime for commands that talk to servers.
@@ -143,6 +242,9 @@ pub fn run(args: impl IntoIterator<Item = OsString>) -> ExitCode {
             return if e.use_stderr() { ExitCode::from(2) } else { ExitCode::SUCCESS };
         }
     };
+    if let Some(Command::Watch { once: false, .. }) = &cli.command {
+        output::end_with_reader();
+    }
     let result = match cli.command {
         None => return gui(None),
         Some(Command::Compose { step }) => compose::run(step),
@@ -160,6 +262,7 @@ pub fn run(args: impl IntoIterator<Item = OsString>) -> ExitCode {
         Some(Command::Watch { account, once, json }) => watch::run(account.as_deref(), once, json),
         Some(Command::Account { command }) => account::run(command),
     };
+    let result = result.and_then(|()| output::failure().map_or(Ok(()), |e| Err(CliError::Stdout(e))));
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(CliError::Usage(message)) => {
