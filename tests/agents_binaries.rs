@@ -226,7 +226,7 @@ fn agents_and_command_line_settle_fig_1_and_fig_4() {
         &shop_toml,
         format!(
             "bank = \"bank@bank.test\"\ndata_dir = \"{}\"\ncatalogue = \"{}\"\nboard_listen = \"127.0.0.1:{port}\"\n\
-             board_certificate = \"{}\"\nboard_private_key = \"{}\"\n{}",
+             board_certificate = \"{}\"\nboard_private_key = \"{}\"\nboard_max_connections_per_address = 8\n{}",
             dir.join("shop-data").display(),
             catalogue.display(),
             certificates.join("server.pem").display(),

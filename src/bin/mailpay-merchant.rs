@@ -29,7 +29,9 @@ use serde::Deserialize;
 )]
 struct Cli {
     /// The shop's configuration file (TOML): [account], bank, data_dir,
-    /// catalogue, board_listen, board_posts_per_minute.
+    /// catalogue, board_listen, board_posts_per_minute, board_request_seconds,
+    /// board_header_seconds, board_idle_seconds, board_max_connections,
+    /// board_max_connections_per_address.
     #[arg(long, global = true)]
     config: Option<PathBuf>,
     /// Where the shop's book and board live (overrides data_dir; default:
@@ -72,6 +74,14 @@ struct ShopFile {
     /// `127.0.0.1:8025` by default; `off` runs no board.
     board_listen: Option<String>,
     board_posts_per_minute: Option<usize>,
+    /// Seconds a client may take to send a whole request (10), its headers (5).
+    board_request_seconds: Option<u64>,
+    board_header_seconds: Option<u64>,
+    /// Seconds a board connection may stay open without a request (5).
+    board_idle_seconds: Option<u64>,
+    /// Board connections open at once, in all (256) and from one IP address (16).
+    board_max_connections: Option<usize>,
+    board_max_connections_per_address: Option<usize>,
     /// With both, the board is served over HTTPS: the certificate chain
     /// (PEM, the board's own certificate first) and its private key (PEM).
     board_certificate: Option<PathBuf>,
@@ -100,6 +110,25 @@ fn password(address: &EmailAddress, file: Option<&Path>) -> Result<String, Strin
     }
 }
 
+/// The board's limits: the defaults of [`Limits`], changed by the file.
+fn board_limits(file: &ShopFile) -> Limits {
+    let default = Limits::default();
+    let seconds =
+        |value: Option<u64>, default: Duration| value.map_or(default, |s| Duration::from_secs(s.max(1)));
+    Limits {
+        posts_per_window: file.board_posts_per_minute.unwrap_or(default.posts_per_window),
+        request_time: seconds(file.board_request_seconds, default.request_time),
+        header_time: seconds(file.board_header_seconds, default.header_time),
+        idle_time: seconds(file.board_idle_seconds, default.idle_time),
+        max_connections: file.board_max_connections.unwrap_or(default.max_connections).max(1),
+        max_connections_per_address: file
+            .board_max_connections_per_address
+            .unwrap_or(default.max_connections_per_address)
+            .max(1),
+        ..default
+    }
+}
+
 fn run(cli: Cli) -> Result<(), String> {
     let file = load(cli.config.as_deref())?;
     let dir = match cli.data_dir.clone().or_else(|| file.data_dir.clone()) {
@@ -112,6 +141,7 @@ fn run(cli: Cli) -> Result<(), String> {
     let (shop_db, board_db) = (dir.join("shop.sqlite"), dir.join("board.sqlite"));
     match cli.command {
         Command::Run { password_file, ca_file } => {
+            let limits = board_limits(&file);
             let mut account = file
                 .account
                 .ok_or("the --config file must have an [account] table for the shop's mailbox")?;
@@ -133,10 +163,6 @@ fn run(cli: Cli) -> Result<(), String> {
             };
             let password = password(&account.address, password_file.as_deref())?;
             let listen = file.board_listen.unwrap_or_else(|| "127.0.0.1:8025".into());
-            let limits = Limits {
-                posts_per_window: file.board_posts_per_minute.unwrap_or(Limits::default().posts_per_window),
-                window: Duration::from_secs(60),
-            };
             let retry_every = Duration::from_secs(file.retry_seconds.unwrap_or(60).max(1));
             let board_tls = match (&file.board_certificate, &file.board_private_key) {
                 (Some(cert), Some(key)) => Some(tls::server_config(cert, key).map_err(usage)?.into()),

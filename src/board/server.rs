@@ -7,6 +7,11 @@
 //!   the same record posted again is answered 200, not added twice.
 //!
 //! Every error is a 4xx with `{"error": "..."}` saying what to fix.
+//!
+//! No client holds the board: connections over the caps of [`Limits`]
+//! are refused at once (answered 429 or 503 over plain HTTP, closed over
+//! TLS), and a connection is closed when a request takes longer than its
+//! limits or it stays idle too long (see [`super::guard`]).
 
 use std::collections::HashMap;
 use std::convert::Infallible;
@@ -22,6 +27,7 @@ use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::net::TcpListener;
 use tokio_rustls::TlsAcceptor;
 
+use super::guard::{Clock, Connections, Refusal, Slot, Timed, Times};
 use super::input::{Route, read_record, route};
 use super::log::{Appended, BoardLog, LogError};
 use super::page;
@@ -30,17 +36,44 @@ use crate::protocol::{OrderId, Timestamp};
 /// The largest accepted POST body: a record is about 100 bytes.
 pub const MAX_BODY: usize = 1024;
 
-/// Limits against floods from one address.
+/// Limits against floods and against clients that hold connections open.
 #[derive(Debug, Clone, Copy)]
 pub struct Limits {
     /// Posts accepted from one IP address per `window`.
     pub posts_per_window: usize,
     pub window: Duration,
+    /// The longest a client may take to send one whole request, its
+    /// headers and its body, from its first byte.
+    pub request_time: Duration,
+    /// The longest a client may take to send a request's headers, from
+    /// their first byte (and to finish the TLS handshake).
+    pub header_time: Duration,
+    /// How long a connection may stay open between requests (or before
+    /// its first one) without sending anything.
+    pub idle_time: Duration,
+    /// Connections open at once, from all clients.
+    pub max_connections: usize,
+    /// Connections open at once from one IP address (IPv6: one /64).
+    pub max_connections_per_address: usize,
 }
 
 impl Default for Limits {
     fn default() -> Self {
-        Limits { posts_per_window: 30, window: Duration::from_secs(60) }
+        Limits {
+            posts_per_window: 30,
+            window: Duration::from_secs(60),
+            request_time: Duration::from_secs(10),
+            header_time: Duration::from_secs(5),
+            idle_time: Duration::from_secs(5),
+            max_connections: 256,
+            max_connections_per_address: 16,
+        }
+    }
+}
+
+impl Limits {
+    fn times(&self) -> Times {
+        Times { request: self.request_time, headers: self.header_time, idle: self.idle_time }
     }
 }
 
@@ -49,12 +82,25 @@ pub struct Board {
     log: Mutex<BoardLog>,
     limits: Limits,
     recent: Mutex<HashMap<IpAddr, Vec<Instant>>>,
+    connections: Connections,
     title: String,
 }
 
 impl Board {
     pub fn new(log: BoardLog, limits: Limits, title: String) -> Arc<Board> {
-        Arc::new(Board { log: Mutex::new(log), limits, recent: Mutex::new(HashMap::new()), title })
+        let connections = Connections::new(limits.max_connections, limits.max_connections_per_address);
+        Arc::new(Board {
+            log: Mutex::new(log),
+            limits,
+            recent: Mutex::new(HashMap::new()),
+            connections,
+            title,
+        })
+    }
+
+    /// How many connections the board holds open now.
+    pub fn open_connections(&self) -> usize {
+        self.connections.open()
     }
 }
 
@@ -94,15 +140,33 @@ pub async fn serve(listener: TcpListener, board: Arc<Board>, tls: Option<TlsAcce
             tokio::time::sleep(Duration::from_millis(50)).await;
             continue;
         };
+        let slot = match board.connections.admit(peer.ip()) {
+            Ok(slot) => slot,
+            Err(refusal) => {
+                // Over plain HTTP the client is told why; over TLS that
+                // would take a handshake, so the connection is just closed.
+                if tls.is_none() {
+                    let _ = stream.try_write(&refusal_answer(&board.limits, refusal, peer.ip()));
+                }
+                continue;
+            }
+        };
         let board = board.clone();
         let tls = tls.clone();
         tokio::spawn(async move {
             match tls {
-                None => serve_connection(stream, board, peer).await,
-                // A client that does not finish the handshake in time is dropped.
+                None => serve_connection(stream, board, peer, slot).await,
+                // A client that does not finish the handshake within the
+                // header time limit is dropped.
                 Some(tls) => {
-                    if let Ok(Ok(stream)) = tokio::time::timeout(HANDSHAKE, tls.accept(stream)).await {
-                        serve_connection(stream, board, peer).await;
+                    let handshake = tls.accept(stream);
+                    let handshake = tokio::time::timeout(board.limits.header_time, handshake);
+                    let handshake = tokio::select! {
+                        done = handshake => done,
+                        () = slot.evicted() => return,
+                    };
+                    if let Ok(Ok(stream)) = handshake {
+                        serve_connection(stream, board, peer, slot).await;
                     }
                 }
             }
@@ -110,22 +174,62 @@ pub async fn serve(listener: TcpListener, board: Arc<Board>, tls: Option<TlsAcce
     }
 }
 
-/// How long a client may take over the TLS handshake, or the request's headers.
-const HANDSHAKE: Duration = Duration::from_secs(10);
+/// The whole HTTP answer to a connection refused by the caps: 429 when
+/// its address holds too many, 503 when the board does.
+fn refusal_answer(limits: &Limits, refusal: Refusal, peer: IpAddr) -> Vec<u8> {
+    let (status, message) = match refusal {
+        Refusal::Address => (
+            "429 Too Many Requests",
+            format!(
+                "too many connections from {peer}: at most {} at once; close some and try again",
+                limits.max_connections_per_address
+            ),
+        ),
+        Refusal::Full => (
+            "503 Service Unavailable",
+            format!(
+                "the board is busy: {} connections are open; try again in a few seconds",
+                limits.max_connections
+            ),
+        ),
+    };
+    let body = serde_json::json!({ "error": message }).to_string();
+    format!(
+        "HTTP/1.1 {status}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nRetry-After: 5\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    )
+    .into_bytes()
+}
 
-async fn serve_connection<S>(stream: S, board: Arc<Board>, peer: SocketAddr)
+/// Serves HTTP/1.1 on one admitted connection until the client closes
+/// it, it passes a time limit, or another client takes its place.
+async fn serve_connection<S>(stream: S, board: Arc<Board>, peer: SocketAddr, slot: Slot)
 where
     S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
 {
+    let clock = Clock::new(board.limits.times());
+    let stream = Timed::new(stream, clock.clone());
+    let timed = clock.clone();
     let service = hyper::service::service_fn(move |request| {
         let board = board.clone();
-        async move { Ok::<_, Infallible>(handle(&board, peer, request).await) }
+        let clock = timed.clone();
+        async move {
+            clock.headers_read();
+            let reply = handle(&board, peer, request).await;
+            clock.answered();
+            Ok::<_, Infallible>(reply)
+        }
     });
-    let _ = hyper::server::conn::http1::Builder::new()
-        .timer(hyper_util::rt::TokioTimer::new())
-        .header_read_timeout(HANDSHAKE)
-        .serve_connection(TokioIo::new(stream), service)
-        .await;
+    let connection = hyper::server::conn::http1::Builder::new()
+        // The clock keeps the time limits, headers' included.
+        .header_read_timeout(None)
+        .serve_connection(TokioIo::new(stream), service);
+    // Dropping the connection closes it, wherever the request was.
+    tokio::select! {
+        _ = connection => {}
+        () = clock.expired() => {}
+        () = slot.evicted() => {}
+    }
 }
 
 async fn handle(board: &Board, peer: SocketAddr, request: Request<Incoming>) -> Reply {
