@@ -323,7 +323,9 @@ pub fn run(step: Step) -> Result<(), CliError> {
     for draft in drafts {
         let mail = draft.build(now, &mut rng);
         let path = common.out.join(format!("{}-{}.eml", mail.kind, mail.order.as_str()));
-        write(&path, &mail.bytes, false)?;
+        // Every one holds A, a proof made from it, or the private mail of a
+        // payment: owner-only.
+        write(&path, &mail.bytes, true)?;
         println!("{} -> {}: {}", mail.from, mail.to, path.display());
     }
     Ok(())

@@ -305,22 +305,42 @@ fn read_mail(path: &Path) -> Result<Incoming, CliError> {
     parse::parse(&raw).map_err(|source| CliError::Parse { path: path.to_path_buf(), source })
 }
 
-/// Writes a file, creating its folder; secrets get owner-only permissions.
+/// Writes `bytes` to `path`, creating its folder. The file is new: the
+/// bytes go to a temporary file in the same folder, created for this write
+/// only, synced, then renamed over `path`; a file already at `path` (of
+/// any mode, or a symbolic link) is replaced, never written into. A
+/// `secret` (a mail holding password A, a key) is owner-only (0600) from
+/// its creation, before its first byte.
 fn write(path: &Path, bytes: &[u8], secret: bool) -> Result<(), CliError> {
-    let err = |source| CliError::Write { path: path.to_path_buf(), source };
-    if let Some(dir) = path.parent() {
-        std::fs::create_dir_all(dir).map_err(err)?;
-    }
-    let mut options = std::fs::OpenOptions::new();
-    options.write(true).create(true).truncate(true);
-    #[cfg(unix)]
-    if secret {
-        use std::os::unix::fs::OpenOptionsExt;
-        options.mode(0o600);
-    }
-    let _ = secret;
     use std::io::Write;
-    let mut file = options.open(path).map_err(err)?;
-    file.write_all(bytes).map_err(err)?;
-    file.sync_all().map_err(err)
+    let err = |source| CliError::Write { path: path.to_path_buf(), source };
+    let (Some(dir), Some(name)) = (path.parent(), path.file_name()) else {
+        return Err(err(std::io::Error::new(std::io::ErrorKind::InvalidInput, "not a file name")));
+    };
+    let dir = if dir.as_os_str().is_empty() { Path::new(".") } else { dir };
+    std::fs::create_dir_all(dir).map_err(err)?;
+    let mut temp = OsString::from(".");
+    temp.push(name);
+    temp.push(format!(".{:016x}.tmp", rand::random::<u64>()));
+    let temp = dir.join(temp);
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.mode(if secret { 0o600 } else { 0o666 });
+    }
+    #[cfg(not(unix))]
+    let _ = secret;
+    let mut file = options.open(&temp).map_err(err)?;
+    let written = (|| {
+        file.write_all(bytes)?;
+        file.sync_all()?;
+        drop(file);
+        std::fs::rename(&temp, path)
+    })();
+    if written.is_err() {
+        let _ = std::fs::remove_file(&temp);
+    }
+    written.map_err(err)
 }
