@@ -107,7 +107,10 @@ fn wait_status(ledger: &PathBuf, terms: &OrderTerms, status: &str) -> PaymentRow
         {
             return row;
         }
-        assert!(Instant::now() < deadline, "order {} never reached {status} at {ledger:?}", terms.order);
+        if Instant::now() > deadline {
+            let trail = Ledger::open(ledger).unwrap().trail(&terms.order).unwrap_or_default();
+            panic!("order {} never reached {status} at {ledger:?}; trail: {trail:#?}", terms.order);
+        }
         std::thread::sleep(Duration::from_millis(100));
     }
 }
@@ -145,7 +148,7 @@ fn the_bank_reaches_no_board_it_does_not_trust() {
     let row = wait_status(&bank, &terms, "rejected");
     after_both_looks();
     let detail = row.detail.clone().unwrap_or_default();
-    seen.push(("no registered board", row.reason.clone(), trap.hits()));
+    seen.push(("no registered board".to_string(), row.reason.clone(), trap.hits()));
 
     // Registered boards on loopback, at a bank that reads public ones only.
     let registered = [
@@ -159,11 +162,7 @@ fn the_bank_reaches_no_board_it_does_not_trust() {
         let terms = order_to_shop2(BANK2, purge.clone());
         let row = wait_status(&bank, &terms, "rejected");
         after_both_looks();
-        seen.push((
-            if board.contains("localhost") { "localhost" } else { "loopback" },
-            row.reason,
-            trap.hits(),
-        ));
+        seen.push((format!("registered {board}"), row.reason, trap.hits()));
     }
     for (case, reason, hits) in &seen {
         println!("{case}: {reason:?}, connections to the trap: {hits:?}");
