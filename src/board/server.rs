@@ -287,12 +287,21 @@ fn one(board: &Board, order: &str) -> Reply {
     }
 }
 
-/// Whether `peer` may post now; counts the post.
+/// Clients whose posts are counted before those that have not posted
+/// within the window are forgotten.
+const TRACKED_CLIENTS: usize = 4096;
+
+/// Whether `peer` may post now; counts the post against its client (an
+/// IPv4 address, an IPv6 /64), and forgets clients that have not posted
+/// within the window once many are counted, so the count stays bounded.
 fn admit(board: &Board, peer: IpAddr) -> bool {
     let Ok(mut recent) = board.recent.lock() else { return false };
     let now = Instant::now();
     let window = board.limits.window;
-    let times = recent.entry(peer).or_default();
+    if recent.len() >= TRACKED_CLIENTS {
+        recent.retain(|_, times| times.iter().any(|t| now.duration_since(*t) < window));
+    }
+    let times = recent.entry(super::guard::client_of(peer)).or_default();
     times.retain(|t| now.duration_since(*t) < window);
     if times.len() >= board.limits.posts_per_window {
         return false;
@@ -346,4 +355,30 @@ async fn post(board: &Board, peer: SocketAddr, request: Request<Incoming>) -> Re
 fn now() -> Timestamp {
     let secs = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_secs());
     Timestamp::from_unix(i64::try_from(secs).unwrap_or(i64::MAX))
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    #[test]
+    fn the_post_count_forgets_quiet_clients_and_counts_an_ipv6_slash_64_as_one() {
+        let dir = std::env::temp_dir().join(format!("mailpay-board-admit-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let log = BoardLog::open(&dir.join("board.sqlite")).unwrap();
+        let limits = Limits { posts_per_window: 2, window: Duration::from_millis(50), ..Limits::default() };
+        let board = Board::new(log, limits, "test".into());
+        for i in 0..TRACKED_CLIENTS as u32 {
+            assert!(admit(&board, IpAddr::V4(i.into())));
+        }
+        std::thread::sleep(Duration::from_millis(60));
+        assert!(admit(&board, "10.0.0.1".parse().unwrap()));
+        assert_eq!(board.recent.lock().unwrap().len(), 1, "the quiet clients are forgotten");
+        // Two addresses of one /64 share its count.
+        assert!(admit(&board, "2001:db8::1".parse().unwrap()));
+        assert!(admit(&board, "2001:db8::2".parse().unwrap()));
+        assert!(!admit(&board, "2001:db8::3".parse().unwrap()));
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
 }
