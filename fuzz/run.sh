@@ -15,8 +15,12 @@
 # these targets look for, and they are on for the code under test (see the
 # profile in Cargo.toml).
 #
-# Environment: FUZZ_RSS_LIMIT_MB (default 1024), FUZZ_TIMEOUT (seconds one
-# input may take, default 20), CARGO_FUZZ_VERSION (default below).
+# The limits are tight on purpose: no input MailPay reads (at most 4 MiB)
+# may need more than 256 MB or 2 s, so a parser whose memory or time grows
+# faster than its input fails here as a crash would.
+#
+# Environment: FUZZ_RSS_LIMIT_MB (default 256), FUZZ_TIMEOUT (seconds one
+# input may take, default 2), CARGO_FUZZ_VERSION (default below).
 set -euo pipefail
 
 usage() {
@@ -27,12 +31,13 @@ usage() {
 duration=$1
 
 cargo_fuzz_version=${CARGO_FUZZ_VERSION:-0.13.2}
-rss_limit_mb=${FUZZ_RSS_LIMIT_MB:-1024}
-input_timeout=${FUZZ_TIMEOUT:-20}
+rss_limit_mb=${FUZZ_RSS_LIMIT_MB:-256}
+input_timeout=${FUZZ_TIMEOUT:-2}
 
 # target:max_len (bytes)
 targets=(
     parse_mail:262144
+    mail_structure:65536
     scan_block:262144
     values:65536
     board_record:65536

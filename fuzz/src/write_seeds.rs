@@ -21,6 +21,9 @@ use mailpay::protocol::{Kind, Method, OrderTerms, PasswordA, Timestamp};
 
 type Result<T> = std::result::Result<T, Box<dyn Error>>;
 
+#[path = "../../tests/support/hostile.rs"]
+mod hostile;
+
 const NOW: i64 = 1_795_630_158;
 
 fn terms() -> Result<OrderTerms> {
@@ -36,6 +39,7 @@ fn terms() -> Result<OrderTerms> {
         expires: Timestamp(NOW + 3 * 86_400),
         method: Method::All,
         board: Some("https://shop.test/mailpay/board".to_string()),
+        nonce: None,
     })
 }
 
@@ -122,6 +126,18 @@ fn main() -> Result<()> {
         ("rejected", compose::rejected(&rejected, &terms.bank, &terms.orderer, &answering)),
     ];
     write(dir, "parse_mail", "order.eml", &order_mail)?;
+    // Small instances of the hostile mails (tests/support/hostile.rs): small,
+    // so that they do not raise the length libFuzzer starts from; the
+    // mail_structure target grows such shapes large.
+    for (name, bytes) in hostile::all("mallory@attacker.test", "pay@bank.test", 2_000) {
+        write(dir, "parse_mail", &format!("hostile-{name}.eml"), &bytes)?;
+    }
+    // Programs for mail_structure: deep quotation around many lines, deep
+    // and wide multiparts, attached messages.
+    let programs: [&[u8]; 4] = [&[3, 0xf4, 0xf4, 0xf6, 0xf6, 0xf7, 0xf8], &[0; 64], &[2; 512], &[11, 11, 11, 3, 10, 9]];
+    for (n, program) in programs.iter().enumerate() {
+        write(dir, "mail_structure", &format!("program{n}"), program)?;
+    }
     for (n, (name, draft)) in drafts.into_iter().enumerate() {
         let (_, bytes) = build(draft, n + 1);
         write(dir, "parse_mail", &format!("{name}.eml"), &bytes)?;
