@@ -268,21 +268,8 @@ fn commands_against_the_mail_server_finish_their_work_on_a_closed_pipe() {
     let _bank = world.start_bank(&world.dir.join("bank.log"), None);
     let _shop = world.start_shop(&world.dir.join("shop.log"));
     let orderer_password = format!("{}\n", stack.user("orderer@buyer.test").password);
-    let add = [
-        "account",
-        "add",
-        "orderer@buyer.test",
-        "--smtp",
-        &format!("localhost:{}", stack.submission_port),
-        "--smtp-security",
-        "starttls",
-        "--imap",
-        &format!("localhost:{}", stack.imaps_port),
-        "--imap-security",
-        "tls",
-        "--ca-file",
-        stack.ca_file.to_str().unwrap(),
-    ];
+    let add = processes::account_add_args(stack, "orderer@buyer.test");
+    let add: Vec<&str> = add.iter().map(String::as_str).collect();
     closed(home, &add, &orderer_password, 0);
     closed(home, &["account", "list"], "", 0);
     assert!(printed(home, &["account", "list"]).contains("orderer@buyer.test"));

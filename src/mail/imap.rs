@@ -401,7 +401,7 @@ async fn fetch_new(
 /// What a mail is, with a panic inside the parsers caught: a mail is one
 /// of MailPay's when it is a bounce, valid MailPay, or claims to be MailPay
 /// (`None`: none of MailPay's business).
-pub fn read(raw: &[u8], config: &WatchConfig) -> Option<Received> {
+fn read(raw: &[u8], config: &WatchConfig) -> Option<Received> {
     // A bounce carries the mail it returns, MailPay blocks and all: it is
     // read as a bounce first, never as that mail.
     let read = std::panic::catch_unwind(|| match bounce::parse(raw) {

@@ -192,6 +192,28 @@ pub fn expect_in_mailbox(stack: &MailStack, address: &str, needle: &str, expecte
     assert_eq!(count_in_mailbox(stack, address, needle), expected, "{needle:?} at {address}");
 }
 
+/// `mailpay account add ADDRESS` with the stack's servers (submission with
+/// STARTTLS, IMAP over TLS) and its CA; the password goes on stdin.
+pub fn account_add_args(stack: &MailStack, address: &str) -> Vec<String> {
+    [
+        "account",
+        "add",
+        address,
+        "--smtp",
+        &format!("localhost:{}", stack.submission_port),
+        "--smtp-security",
+        "starttls",
+        "--imap",
+        &format!("localhost:{}", stack.imaps_port),
+        "--imap-security",
+        "tls",
+        "--ca-file",
+        stack.ca_file.to_str().unwrap(),
+    ]
+    .map(str::to_string)
+    .to_vec()
+}
+
 /// An orderer wallet, a bank agent and a merchant agent, configured.
 pub struct World {
     pub dir: PathBuf,
@@ -207,21 +229,8 @@ impl World {
     pub fn new(stack: &MailStack, name: &str, balance: u32) -> World {
         let dir = temp_dir(name);
         let home = dir.join("orderer");
-        let add = [
-            "account",
-            "add",
-            "orderer@buyer.test",
-            "--smtp",
-            &format!("localhost:{}", stack.submission_port),
-            "--smtp-security",
-            "starttls",
-            "--imap",
-            &format!("localhost:{}", stack.imaps_port),
-            "--imap-security",
-            "tls",
-            "--ca-file",
-            stack.ca_file.to_str().unwrap(),
-        ];
+        let add = account_add_args(stack, "orderer@buyer.test");
+        let add: Vec<&str> = add.iter().map(String::as_str).collect();
         let out = run(MAILPAY, &home, &add, &format!("{}\n", stack.user("orderer@buyer.test").password));
         assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
         let bank_toml = dir.join("bank.toml");
