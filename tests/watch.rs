@@ -375,3 +375,95 @@ fn imap_login_and_certificate_failures_are_named() {
     }
     assert!(runtime.block_on(imap::connect(&account, &accounts::password(stack, address))).is_ok());
 }
+
+/// How many mails in `folder` of a Maildir (`cur` and `new`) contain `needle`.
+fn in_folder(folder: &std::path::Path, needle: &str) -> usize {
+    ["cur", "new"]
+        .iter()
+        .filter_map(|sub| std::fs::read_dir(folder.join(sub)).ok())
+        .flatten()
+        .filter_map(Result::ok)
+        .filter(|e| std::fs::read(e.path()).is_ok_and(|raw| String::from_utf8_lossy(&raw).contains(needle)))
+        .count()
+}
+
+/// Attack (poison mail at the caller): a mail its caller panics on, and one
+/// it cannot take (`Flow::SetAside`), are reported, moved to the quarantine
+/// folder and never handed over again, and the mail after them is handed
+/// over as usual. Before, the panic ended the watch and, the resume point
+/// not saved, the same mail ended it again after every restart.
+#[test]
+fn a_mail_its_caller_panics_on_or_cannot_take_is_set_aside_and_the_watch_goes_on() {
+    let stack = mailstack::shared();
+    let runtime = runtime();
+    let merchant = "shop2@shop2.test";
+    let mails: Vec<(OrderTerms, Outgoing)> = (0..3).map(|_| order_mail(merchant)).collect();
+    let orders: Vec<String> = mails.iter().map(|(t, _)| t.order.to_string()).collect();
+    for (_, mail) in &mails {
+        send(&runtime, stack, mail);
+    }
+    let (panics, refused) = (orders[0].clone(), orders[1].clone());
+    let (tx, mut events) = mpsc::unbounded_channel();
+    let config = idle_only(stack, merchant);
+    let task = runtime.spawn(async move {
+        let mut resume = Resume::default();
+        imap::watch(&config, &mut resume, |event| {
+            let order = match &event {
+                WatchEvent::Mail { received: Received::MailPay(mail), .. } => mail.body.order().to_string(),
+                _ => String::new(),
+            };
+            let _ = tx.send(event);
+            if order == panics {
+                panic!("a defect met in order {order}");
+            }
+            if order == refused { imap::Flow::SetAside } else { imap::Flow::Go }
+        })
+        .await
+    });
+    let mut invalid = Vec::new();
+    let mut handed = Vec::new();
+    runtime.block_on(async {
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
+        // Until the watcher is idle after the last mail: by then each was moved.
+        loop {
+            match tokio::time::timeout_at(deadline, events.recv()).await {
+                Ok(Some(WatchEvent::Mail { received: Received::MailPay(mail), .. })) => {
+                    handed.push(mail.body.order().to_string())
+                }
+                Ok(Some(WatchEvent::Mail { received: Received::Invalid(e), .. })) => {
+                    invalid.push(e.to_string())
+                }
+                Ok(Some(WatchEvent::Idle { .. })) if orders.iter().all(|o| handed.contains(o)) => break,
+                Ok(Some(_)) => {}
+                other => panic!("the watch ended or stalled: {other:?}; handed {handed:?}"),
+            }
+        }
+    });
+    task.abort();
+    let _ = runtime.block_on(task);
+    // Delivery may reorder the three; each is handed over once.
+    let (mut handed, mut sent) = (handed, orders.clone());
+    handed.sort();
+    sent.sort();
+    assert_eq!(handed, sent, "each mail handed over once, whichever failed before it");
+    assert_eq!(invalid.len(), 1, "{invalid:?}");
+    assert!(
+        invalid[0].contains(&format!("handling it failed: a defect met in order {}", orders[0])),
+        "{invalid:?}"
+    );
+    let maildir = stack.maildir(merchant);
+    let subject = |order: &str| format!("Subject: Order {order}");
+    for order in &orders[..2] {
+        assert_eq!(in_folder(&maildir.join(".MailPay-Quarantine"), &subject(order)), 1, "{order} set aside");
+        assert_eq!(in_folder(&maildir, &subject(order)), 0, "{order} left the inbox");
+    }
+    assert_eq!(in_folder(&maildir.join(".MailPay"), &subject(&orders[2])), 1);
+
+    // A watcher that starts over from nothing does not meet them again.
+    let mut again = start(&runtime, idle_only(stack, merchant), Resume::default());
+    let (_, first) = again.next(&runtime, Duration::from_secs(30), |e| {
+        matches!(e, WatchEvent::Idle { .. } | WatchEvent::Mail { .. })
+    });
+    assert!(matches!(first, WatchEvent::Idle { .. }), "read again: {first:?}");
+    again.stop(&runtime);
+}

@@ -181,6 +181,7 @@ watch-idle = Watching the inbox (IDLE)
 watch-polling = Checking the inbox every minute
 watch-disconnected = Inbox offline ({ $reason }); retrying in { $seconds } s
 watch-invalid = A mail claimed to be MailPay but is not valid: { $reason }
+watch-set-aside = A MailPay mail could not be taken into the wallet and was moved to the MailPay-Quarantine folder: { $reason }
 watch-confirmation = Your bank asks you to confirm order { $order }.
 watch-stepped = Order { $order }: { $state }
 payments-expired = Expired, past their time limit: { $orders }

@@ -181,6 +181,7 @@ watch-idle = 受信箱を監視中（IDLE）
 watch-polling = 1分ごとに受信箱を確認中
 watch-disconnected = 受信箱に接続できません（{ $reason }）。{ $seconds } 秒後に再試行します
 watch-invalid = MailPay を名乗るメールが不正です：{ $reason }
+watch-set-aside = MailPay のメールをウォレットに取り込めなかったため、MailPay-Quarantine フォルダーに移しました：{ $reason }
 watch-confirmation = 銀行が注文 { $order } の確認を求めています。
 watch-stepped = 注文 { $order }：{ $state }
 payments-expired = 期限切れになった支払い：{ $orders }

@@ -2,7 +2,7 @@
 //! MailPay mail it sees and what it did.
 
 use super::CliError;
-use crate::mail::imap::{self, Received, WatchConfig, WatchEvent};
+use crate::mail::imap::{self, Flow, Received, WatchConfig, WatchEvent};
 use crate::wallet::{self, Receipt};
 
 fn fail(e: impl std::fmt::Display) -> CliError {
@@ -34,10 +34,10 @@ pub fn run(account: Option<&str>, once: bool, json: bool) -> Result<(), CliError
             WatchEvent::Idle { resume: at } => {
                 if let Err(e) = store.save_resume(&address, &folder, at) {
                     failure = Some(fail(e));
-                    return false;
+                    return Flow::Stop;
                 }
                 if once {
-                    return false;
+                    return Flow::Stop;
                 }
             }
             WatchEvent::Mail { resume: at, raw, received } => {
@@ -49,8 +49,19 @@ pub fn run(account: Option<&str>, once: bool, json: bool) -> Result<(), CliError
                     Received::MailPay(mail) => match wallet::receive(&mut store, &mail, &raw, false) {
                         Ok(receipt) => describe(&mail, &receipt, json),
                         Err(e) => {
-                            failure = Some(fail(e));
-                            return false;
+                            // One mail the wallet cannot take must not stop
+                            // the watch, nor be read again after a restart.
+                            let why = format!("could not be taken into the wallet: {e}; moved to {}", imap::QUARANTINE_FOLDER);
+                            if json {
+                                println!("{}", serde_json::json!({ "uid": uid, "set_aside": why }));
+                            } else {
+                                println!("uid {uid}: {} for order {} {why}", mail.body.kind(), mail.body.order());
+                            }
+                            if let Err(e) = store.save_resume(&address, &folder, at) {
+                                failure = Some(fail(e));
+                                return Flow::Stop;
+                            }
+                            return Flow::SetAside;
                         }
                     },
                     Received::Bounce(bounce) => match wallet::bounced(&store, &bounce, &raw) {
@@ -66,7 +77,7 @@ pub fn run(account: Option<&str>, once: bool, json: bool) -> Result<(), CliError
                         }
                         Err(e) => {
                             failure = Some(fail(e));
-                            return false;
+                            return Flow::Stop;
                         }
                     },
                     Received::Invalid(e) => {
@@ -81,11 +92,11 @@ pub fn run(account: Option<&str>, once: bool, json: bool) -> Result<(), CliError
                 println!("{line}");
                 if let Err(e) = store.save_resume(&address, &folder, at) {
                     failure = Some(fail(e));
-                    return false;
+                    return Flow::Stop;
                 }
             }
         }
-        true
+        Flow::Go
     }));
     if let Some(f) = failure {
         return Err(f);

@@ -15,9 +15,10 @@
 //! No mail can stop the watch. At most [`MAX_MAIL_BYTES`] + 1 bytes of a
 //! mail are fetched; the parser works within its limits; a panic while
 //! reading or handling a mail is caught here. A mail that cannot be handled
-//! (invalid MailPay, past a limit, or failing inside MailPay) is reported
-//! with its reason and moved to the quarantine folder, and the resume point
-//! moves past it, so it is never fetched again.
+//! (invalid MailPay, past a limit, failing inside MailPay, or one the
+//! caller could not take: [`Flow::SetAside`]) is reported with its reason
+//! and moved to the quarantine folder, and the resume point moves past it,
+//! so it is never fetched again.
 
 use std::time::Duration;
 
@@ -206,16 +207,34 @@ pub async fn connect(account: &Account, password: &str) -> Result<Session<Stream
     }
 }
 
-/// Watches until `on_event` asks to stop (returns `false`) or the future is
-/// dropped. `on_event` runs on the watcher's task and should be quick (a
+/// What the caller of [`watch`] wants after an event. A plain `bool` says
+/// go on (`true`) or stop (`false`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Flow {
+    Go,
+    Stop,
+    /// The mail of this event could not be taken (the caller reported why):
+    /// it goes to the quarantine folder, and the watch goes on.
+    SetAside,
+}
+
+impl From<bool> for Flow {
+    fn from(go: bool) -> Flow {
+        if go { Flow::Go } else { Flow::Stop }
+    }
+}
+
+/// Watches until `on_event` asks to stop (returns `false` or
+/// [`Flow::Stop`]) or the future is dropped. `on_event` runs on the watcher's task and should be quick (a
 /// database write, a message to the UI); a mail is moved out of the inbox
 /// only after `on_event` has returned for it, so what it records first is
 /// never lost. `resume` is updated as mails are handed over.
-pub async fn watch(
+pub async fn watch<R: Into<Flow>>(
     config: &WatchConfig,
     resume: &mut Resume,
-    mut on_event: impl FnMut(WatchEvent) -> bool + Send,
+    mut on_event: impl FnMut(WatchEvent) -> R + Send,
 ) -> ImapError {
+    let mut on_event = move |event| on_event(event).into();
     let mut backoff = Duration::from_millis(250);
     loop {
         let error = match run_session(config, resume, &mut on_event).await {
@@ -226,7 +245,7 @@ pub async fn watch(
         // Login and certificate problems do not fix themselves quickly, but
         // are retried all the same (slowly): the server may be restarting.
         let retry_in = jitter(backoff);
-        if !on_event(WatchEvent::Disconnected { reason: error.to_string(), retry_in }) {
+        if on_event(WatchEvent::Disconnected { reason: error.to_string(), retry_in }) == Flow::Stop {
             return error;
         }
         tokio::time::sleep(retry_in).await;
@@ -244,7 +263,7 @@ fn jitter(base: Duration) -> Duration {
 async fn run_session(
     config: &WatchConfig,
     resume: &mut Resume,
-    on_event: &mut (impl FnMut(WatchEvent) -> bool + Send),
+    on_event: &mut (impl FnMut(WatchEvent) -> Flow + Send),
 ) -> Result<(), ImapError> {
     let mut session = connect(&config.account, &config.password).await?;
     let idle_supported = timed(session.capabilities()).await?.has_str("IDLE");
@@ -253,13 +272,14 @@ async fn run_session(
     let uid_validity = mailbox.uid_validity.unwrap_or(0);
     if resume.uid_validity != uid_validity {
         if resume.uid_validity != 0
-            && !on_event(WatchEvent::UidValidityChanged { old: resume.uid_validity, new: uid_validity })
+            && on_event(WatchEvent::UidValidityChanged { old: resume.uid_validity, new: uid_validity })
+                == Flow::Stop
         {
             return Err(ImapError::Stopped);
         }
         *resume = Resume { uid_validity, last_uid: 0 };
     }
-    if !on_event(WatchEvent::Connected { uid_validity, idle: use_idle }) {
+    if on_event(WatchEvent::Connected { uid_validity, idle: use_idle }) == Flow::Stop {
         return Err(ImapError::Stopped);
     }
     for folder in [&config.mailpay_folder, &config.quarantine_folder].into_iter().flatten() {
@@ -278,7 +298,7 @@ async fn run_session(
             look = true;
             continue;
         }
-        if look && !on_event(WatchEvent::Idle { resume: *resume }) {
+        if look && on_event(WatchEvent::Idle { resume: *resume }) == Flow::Stop {
             let _ = timed(session.logout()).await;
             return Err(ImapError::Stopped);
         }
@@ -337,7 +357,7 @@ async fn fetch_new(
     session: &mut Session<Stream>,
     config: &WatchConfig,
     resume: &mut Resume,
-    on_event: &mut (impl FnMut(WatchEvent) -> bool + Send),
+    on_event: &mut (impl FnMut(WatchEvent) -> Flow + Send),
 ) -> Result<(), ImapError> {
     let query = format!("UID {}:*", resume.last_uid.saturating_add(1));
     let mut uids: Vec<u32> =
@@ -374,16 +394,18 @@ async fn fetch_new(
                 on_event(WatchEvent::Mail { resume: at, raw: raw.clone(), received })
             }));
             let folder = match handled {
-                Ok(true) => folder,
-                Ok(false) => return Err(ImapError::Stopped),
+                Ok(Flow::Go) => folder,
+                Ok(Flow::Stop) => return Err(ImapError::Stopped),
+                Ok(Flow::SetAside) => config.quarantine_folder.as_ref(),
                 Err(panic) => {
                     // Told once more, as a mail that cannot be handled; if
                     // that fails too, the mail is set aside all the same.
-                    let why = ParseError::Failed(format!("handling it failed: {}", panic_text(&panic)));
+                    let why =
+                        ParseError::Failed(format!("handling it failed: {}", panic_text(panic.as_ref())));
                     let told = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
                         on_event(WatchEvent::Mail { resume: at, raw, received: Received::Invalid(why) })
                     }));
-                    if let Ok(false) = told {
+                    if let Ok(Flow::Stop) = told {
                         return Err(ImapError::Stopped);
                     }
                     config.quarantine_folder.as_ref()
@@ -413,9 +435,11 @@ fn read(raw: &[u8], config: &WatchConfig) -> Option<Received> {
         Ok(Err(ParseError::NotMailPay | ParseError::NotAMail)) => None,
         Ok(Err(e)) if e.is_limit() => set_aside(raw, config, e),
         Ok(Err(e)) => Some(Received::Invalid(e)),
-        Err(panic) => {
-            set_aside(raw, config, ParseError::Failed(format!("reading it failed: {}", panic_text(&panic))))
-        }
+        Err(panic) => set_aside(
+            raw,
+            config,
+            ParseError::Failed(format!("reading it failed: {}", panic_text(panic.as_ref()))),
+        ),
     }
 }
 

@@ -634,6 +634,9 @@ impl App {
             }
             Report::Stopped(reason) => self.say(reason.clone(), true),
             Report::Invalid(reason) => self.say(tr!(self.tr, "watch-invalid", reason = reason.clone()), true),
+            Report::SetAside(reason) => {
+                self.say(tr!(self.tr, "watch-set-aside", reason = reason.clone()), true)
+            }
             Report::Received { order, receipt } => {
                 if report.awaiting().is_some() {
                     let text = tr!(self.tr, "watch-confirmation", order = order.clone());

@@ -16,7 +16,7 @@ use iced::Subscription;
 use iced::futures::channel::mpsc;
 use iced::futures::{SinkExt, Stream};
 
-use crate::mail::imap::{self, Received, WatchConfig, WatchEvent};
+use crate::mail::imap::{self, Flow, Received, WatchConfig, WatchEvent};
 use crate::protocol::payment::{Effect, Outbound};
 use crate::ui::backend::{Home, Session};
 use crate::wallet::{self, Receipt};
@@ -40,6 +40,9 @@ pub enum Report {
     },
     /// A mail that claimed to be MailPay but is not valid.
     Invalid(String),
+    /// A MailPay mail the wallet could not take in (why): set aside in the
+    /// quarantine folder, the watch goes on.
+    SetAside(String),
     /// The watcher stopped for good.
     Stopped(String),
 }
@@ -197,16 +200,16 @@ fn watch_thread(key: Key, mut output: mpsc::Sender<Report>, stop: tokio::sync::o
         let watching = imap::watch(&config, &mut resume, |event| {
             let report = match event {
                 WatchEvent::Connected { idle, .. } => Report::Connected { idle },
-                WatchEvent::UidValidityChanged { .. } => return true,
+                WatchEvent::UidValidityChanged { .. } => return Flow::Go,
                 WatchEvent::Disconnected { reason, retry_in } => {
                     Report::Disconnected { reason, retry_in_secs: retry_in.as_secs() }
                 }
                 WatchEvent::Idle { resume: at } => {
                     if let Err(e) = home.with_blocking(|s| Ok(s.save_resume(&address, &folder, at)?)) {
                         deliver(&mut output, Report::Stopped(e.to_string()));
-                        return false;
+                        return Flow::Stop;
                     }
-                    return !output.is_closed();
+                    return (!output.is_closed()).into();
                 }
                 WatchEvent::Mail { resume: at, raw, received } => {
                     let taken = home.with_blocking(|s| {
@@ -217,13 +220,20 @@ fn watch_thread(key: Key, mut output: mpsc::Sender<Report>, stop: tokio::sync::o
                     match taken {
                         Ok(report) => report,
                         Err(e) => {
-                            deliver(&mut output, Report::Stopped(e.to_string()));
-                            return false;
+                            // Told, and set aside: one mail the wallet cannot
+                            // take must not stop the watch, nor be read again
+                            // after every restart.
+                            let _ = home.with_blocking(|s| Ok(s.save_resume(&address, &folder, at)?));
+                            return if deliver(&mut output, Report::SetAside(e.to_string())) {
+                                Flow::SetAside
+                            } else {
+                                Flow::Stop
+                            };
                         }
                     }
                 }
             };
-            deliver(&mut output, report)
+            deliver(&mut output, report).into()
         });
         tokio::select! {
             error = watching => {
