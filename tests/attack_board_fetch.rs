@@ -162,6 +162,11 @@ fn the_bank_reaches_no_board_it_does_not_trust() {
         let terms = order_to_shop2(BANK2, purge.clone());
         let row = wait_status(&bank, &terms, "rejected");
         after_both_looks();
+        let detail = row.detail.clone().unwrap_or_default();
+        assert!(
+            detail.contains("could not be read") && detail.contains("allow"),
+            "{board}: says why: {detail}"
+        );
         seen.push((format!("registered {board}"), row.reason, trap.hits()));
     }
     for (case, reason, hits) in &seen {

@@ -319,6 +319,21 @@ fn board_without_record() -> Outcome {
     decided(&case)
 }
 
+#[test]
+fn a_board_the_bank_could_not_read_is_missing_and_the_detail_says_why() {
+    let mut case = Case::new(Method::Board);
+    case.board = BoardLookup::Unreadable("its address 127.0.0.1 is a loopback address".into());
+    match case.decide() {
+        Decision::Reject(RejectReason::BoardMissing, detail) => {
+            assert!(
+                detail.contains("could not be read: its address 127.0.0.1 is a loopback address"),
+                "{detail}"
+            )
+        }
+        other => panic!("{other:?}"),
+    }
+}
+
 fn board_record(method: Method, initials: &str, minutes_off: i64) -> Outcome {
     let mut case = Case::new(method);
     let terms = case.terms();

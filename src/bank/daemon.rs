@@ -242,11 +242,15 @@ async fn look_up(boards: &client::Client, url: &str, order: &OrderId, grace: Dur
             Ok(_) => return BoardLookup::Missing,
             Err(e @ (client::ClientError::NotAllowed { .. } | client::ClientError::Url(_))) => {
                 say(&format!("order {order}: {e}"));
-                return BoardLookup::Missing;
+                return BoardLookup::Unreadable(e.to_string());
+            }
+            Err(e) if attempt == 0 => {
+                say(&format!("order {order}: board {url}: {e}"));
+                tokio::time::sleep(grace).await;
             }
             Err(e) => {
                 say(&format!("order {order}: board {url}: {e}"));
-                tokio::time::sleep(grace).await;
+                return BoardLookup::Unreadable(e.to_string());
             }
         }
     }

@@ -150,7 +150,8 @@ impl MailLoop {
             while let Some((url, order)) = step.board.take() {
                 let lookup = match client::Client::default().fetch(&url, &order).await {
                     Ok(records) if !records.is_empty() => BoardLookup::Found(records),
-                    Ok(_) | Err(_) => BoardLookup::Missing,
+                    Ok(_) => BoardLookup::Missing,
+                    Err(e) => BoardLookup::Unreadable(e.to_string()),
                 };
                 let more = self.with_party(to.clone(), move |p| p.board_result(&order, lookup)).await;
                 step.outgoing.extend(more.outgoing);

@@ -60,6 +60,8 @@ impl<T> Copy for Received<'_, T> {}
 pub enum BoardLookup {
     NotYetLooked,
     Missing,
+    /// The bank would not read the merchant's board, or could not: why.
+    Unreadable(String),
     /// The order's records, oldest first (see [`board::pick`]).
     Found(Vec<CheckedRecord>),
 }
@@ -198,6 +200,9 @@ pub fn decide(evidence: &Evidence<'_>, facts: &Facts) -> Decision {
             BoardLookup::NotYetLooked => awaited.push(Awaited::Board),
             BoardLookup::Missing => {
                 return reject(R::BoardMissing, "the merchant's board has no record of this order".into());
+            }
+            BoardLookup::Unreadable(why) => {
+                return reject(R::BoardMissing, format!("the merchant's board could not be read: {why}"));
             }
             BoardLookup::Found(records) => match board::pick(records, facts.payer_key.as_ref()) {
                 None => {

@@ -33,6 +33,7 @@ pub(super) fn load_file(tx: &Transaction<'_>, order: &OrderId) -> rusqlite::Resu
         file.status = Status::parse(&status).unwrap_or(Status::Rejected);
         file.board = match (board.as_str(), record) {
             ("missing", _) => BoardLookup::Missing,
+            ("unreadable", why) => BoardLookup::Unreadable(why.unwrap_or_default()),
             ("found", Some(json)) => {
                 records_from_json(&json).map_or(BoardLookup::Missing, BoardLookup::Found)
             }
@@ -132,6 +133,8 @@ pub(super) fn apply(
     let (board, record) = match &file.board {
         BoardLookup::NotYetLooked => ("not-looked", None),
         BoardLookup::Missing => ("missing", None),
+        // The record column holds the reason.
+        BoardLookup::Unreadable(why) => ("unreadable", Some(why.clone())),
         BoardLookup::Found(records) => ("found", Some(records_json(records))),
     };
     let rejected = outcome.reason.filter(|_| file.status.is_final() && file.status != Status::Settled);
