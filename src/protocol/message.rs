@@ -467,7 +467,7 @@ impl OrderTerms {
             .and_then(|minor| Money::new(minor, self.amount.currency()).ok());
         let Some(price) = per_unit else {
             return Err(format!(
-                "\"{line}\" has no price, and {} is no whole price for its {} units",
+                "\"{line}\" has no price, and what the priced lines leave of {} is no whole price for its {} units",
                 self.amount, line.quantity
             ));
         };
