@@ -82,9 +82,10 @@ fn bill_from_an_unregistered_address() {
 #[test]
 fn payment_request_from_someone_else_than_the_orderer() {
     let orderer2 = Orderer::new(world(), ORDERER2);
-    // orderer2 sends a payment request that names orderer@buyer.test as payer.
-    let mut terms = shop2_terms(&orderer2, Method::Confirm, 1000);
-    terms.orderer = addr(ORDERER);
+    let mut orderer = Orderer::new(world(), ORDERER);
+    // orderer2 sends a payment request that names orderer@buyer.test as payer
+    // (the orderer's own terms, id and nonce: as if read off the mails).
+    let terms = shop2_terms(&orderer, Method::Confirm, 1000);
     let [_, mut request] = compose::order(&terms);
     request.from = addr(ORDERER2);
     orderer2.send(world(), &request.build(mailpay::wallet::now(), &mut rand::rng()));
@@ -94,7 +95,6 @@ fn payment_request_from_someone_else_than_the_orderer() {
     world().wait_trail_reason(&terms.order, "payment-request", "payer-mismatch");
     assert!(world().ledger().payment(&terms.order).is_err(), "no payment is opened for the forger");
     // The real orderer's own request for that order is still taken.
-    let mut orderer = Orderer::new(world(), ORDERER);
     orderer.pay(world(), &terms);
     world().wait_status(&terms.order, "collecting");
 }
