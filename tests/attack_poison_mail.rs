@@ -22,13 +22,12 @@ mod mailstack;
 #[path = "support/processes.rs"]
 mod processes;
 
-use std::path::Path;
 use std::time::Duration;
 
 use mailpay::mail::smtp::Smtp;
 use mailpay::protocol::compose::Outgoing;
 use mailpay::protocol::{Kind, OrderId};
-use processes::{World, count_in_mailbox, wait_for_text, watch_until};
+use processes::{World, wait_for_text, watch_until};
 
 const MALLORY: &str = "orderer2@buyer.test";
 const BANK: &str = "bank@bank.test";
@@ -66,19 +65,8 @@ fn send(stack: &mailstack::MailStack, runtime: &tokio::runtime::Runtime, to: &st
 /// in quarantine).
 fn placed(stack: &mailstack::MailStack, address: &str, tag: &str) -> (usize, usize) {
     let subject = format!("Subject: poison-{tag}");
-    let all = count_in_mailbox(stack, address, &subject);
-    let quarantined = count_in(&stack.maildir(address).join(".MailPay-Quarantine"), &subject);
-    (all - quarantined, quarantined)
-}
-
-fn count_in(folder: &Path, needle: &str) -> usize {
-    ["cur", "new"]
-        .iter()
-        .filter_map(|sub| std::fs::read_dir(folder.join(sub)).ok())
-        .flatten()
-        .filter_map(Result::ok)
-        .filter(|e| std::fs::read(e.path()).is_ok_and(|raw| String::from_utf8_lossy(&raw).contains(needle)))
-        .count()
+    let quarantined = stack.count_in_folder(address, Some("MailPay-Quarantine"), &subject);
+    (stack.count_in_folder(address, None, &subject), quarantined)
 }
 
 /// Places an order of `amount` JPY with the real command line, approves

@@ -376,17 +376,6 @@ fn imap_login_and_certificate_failures_are_named() {
     assert!(runtime.block_on(imap::connect(&account, &accounts::password(stack, address))).is_ok());
 }
 
-/// How many mails in `folder` of a Maildir (`cur` and `new`) contain `needle`.
-fn in_folder(folder: &std::path::Path, needle: &str) -> usize {
-    ["cur", "new"]
-        .iter()
-        .filter_map(|sub| std::fs::read_dir(folder.join(sub)).ok())
-        .flatten()
-        .filter_map(Result::ok)
-        .filter(|e| std::fs::read(e.path()).is_ok_and(|raw| String::from_utf8_lossy(&raw).contains(needle)))
-        .count()
-}
-
 /// Attack (poison mail at the caller): a mail its caller panics on, and one
 /// it cannot take (`Flow::SetAside`), are reported, moved to the quarantine
 /// folder and never handed over again, and the mail after them is handed
@@ -451,13 +440,13 @@ fn a_mail_its_caller_panics_on_or_cannot_take_is_set_aside_and_the_watch_goes_on
         invalid[0].contains(&format!("handling it failed: a defect met in order {}", orders[0])),
         "{invalid:?}"
     );
-    let maildir = stack.maildir(merchant);
     let subject = |order: &str| format!("Subject: Order {order}");
     for order in &orders[..2] {
-        assert_eq!(in_folder(&maildir.join(".MailPay-Quarantine"), &subject(order)), 1, "{order} set aside");
-        assert_eq!(in_folder(&maildir, &subject(order)), 0, "{order} left the inbox");
+        let set_aside = stack.count_in_folder(merchant, Some("MailPay-Quarantine"), &subject(order));
+        assert_eq!(set_aside, 1, "{order} set aside");
+        assert_eq!(stack.count_in_folder(merchant, None, &subject(order)), 0, "{order} left the inbox");
     }
-    assert_eq!(in_folder(&maildir.join(".MailPay"), &subject(&orders[2])), 1);
+    assert_eq!(stack.count_in_folder(merchant, Some("MailPay"), &subject(&orders[2])), 1);
 
     // A watcher that starts over from nothing does not meet them again.
     let mut again = start(&runtime, idle_only(stack, merchant), Resume::default());

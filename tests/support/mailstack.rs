@@ -145,6 +145,22 @@ impl MailStack {
         self.dir.join("mail").join(domain).join(local)
     }
 
+    /// How many messages in one folder of `address`'s mailbox (`None`: the
+    /// INBOX; `new/` and `cur/`) contain `needle`.
+    pub fn count_in_folder(&self, address: &str, folder: Option<&str>, needle: &str) -> usize {
+        let maildir = self.maildir(address);
+        let dir = folder.map_or(maildir.clone(), |f| maildir.join(format!(".{f}")));
+        ["cur", "new"]
+            .iter()
+            .filter_map(|sub| std::fs::read_dir(dir.join(sub)).ok())
+            .flatten()
+            .filter_map(Result::ok)
+            .filter(|e| {
+                std::fs::read(e.path()).is_ok_and(|raw| String::from_utf8_lossy(&raw).contains(needle))
+            })
+            .count()
+    }
+
     /// Files of the messages in `address`'s INBOX (`new/` and `cur/`).
     pub fn inbox_files(&self, address: &str) -> Vec<PathBuf> {
         let maildir = self.maildir(address);
