@@ -198,6 +198,8 @@ fn a_squatter_polling_the_board_cannot_take_or_end_the_order() {
     world.wait_shop_state(&terms.order, "shipped");
     assert_eq!(world.ledger().transfers().unwrap(), 1);
     assert_eq!(world.balance(SHOP), 1200);
+    // The victim's notice comes by its own route, maybe after the shop's.
+    victim.wait_mail(&world, Kind::Settled, &terms.order, |_| true);
     assert_eq!(victim.mails(&world, Kind::Settled, &terms.order).len(), 1);
     assert!(
         victim.mails(&world, Kind::Rejected, &terms.order).is_empty(),
