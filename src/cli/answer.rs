@@ -39,7 +39,7 @@ fn answer(order: &str, account: Option<&str>, event: Event) -> Result<(), CliErr
                 state.name()
             )));
         };
-        print!("{}", describe(&terms, confirm));
+        print!("{}", describe(&terms, confirm, mismatches));
         if event == Event::UserApprove && !mismatches.is_empty() {
             let what: Vec<&str> = mismatches.iter().map(mismatch_name).collect();
             return Err(CliError::Failed(format!(
@@ -65,27 +65,28 @@ fn mismatch_name(mismatch: &Mismatch) -> &'static str {
 }
 
 /// The confirmation as the command line shows it: amount, payee and code,
-/// then the items the bank confirms, each line that differs from the
-/// order marked `!` with the order's line beside it.
-fn describe(terms: &OrderTerms, confirm: &Confirm) -> String {
+/// the differences the wallet found (`mismatches`, from
+/// [`crate::protocol::payment::compare`]), then the items the bank
+/// confirms, each line that differs from the order marked `!` with the
+/// order's line beside it.
+fn describe(terms: &OrderTerms, confirm: &Confirm, mismatches: &[Mismatch]) -> String {
     let mut out = format!(
         "{} to {} for order {} (code {})\n",
         confirm.amount, confirm.merchant, terms.order, confirm.code
     );
     let mark = |differs: bool| if differs { "!" } else { " " };
-    if confirm.amount != terms.amount {
-        out.push_str(&format!("{} amount: you ordered {}\n", mark(true), terms.amount));
-    }
-    if confirm.merchant != terms.merchant {
-        out.push_str(&format!("{} payee: you ordered from {}\n", mark(true), terms.merchant));
-    }
-    if confirm.orderer != terms.orderer {
-        out.push_str(&format!(
-            "{} payer: the bank names {}, not you ({})\n",
-            mark(true),
-            confirm.orderer,
-            terms.orderer
-        ));
+    for mismatch in mismatches {
+        match mismatch {
+            Mismatch::Amount { recorded, .. } => out.push_str(&format!("! amount: you ordered {recorded}\n")),
+            Mismatch::Payee { recorded, .. } => {
+                out.push_str(&format!("! payee: you ordered from {recorded}\n"))
+            }
+            Mismatch::Orderer { recorded, confirmed } => {
+                out.push_str(&format!("! payer: the bank names {confirmed}, not you ({recorded})\n"))
+            }
+            // Shown line by line below.
+            Mismatch::Items { .. } => {}
+        }
     }
     let differences = item_differences(&terms.items, &confirm.items);
     if terms.items.is_empty() {

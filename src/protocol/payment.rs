@@ -10,9 +10,9 @@
 //!                │                     │                      └─Decline→ Declined
 //!                └─mail failed→ Failed ─Retry→ (where it stopped)      Rejected / Expired from any open state
 //! ```
-//! A rejection with reason `duplicate` is not among them: the bank refused
-//! a second mail for a step and left the order as it was, so the payment
-//! stays where it is and the user is told.
+//! A rejection with reason `duplicate` or `already-answered` is not among
+//! them: the bank refused one mail to its sender alone and left the order
+//! as it was, so the payment stays where it is and the user is told.
 //! Fig. 1 and Fig. 4 pass through the confirmation; Figs. 2 and 3 go from
 //! Sent straight to Settled.
 
