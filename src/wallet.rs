@@ -374,7 +374,8 @@ fn outcome(next: &State, effects: &[Effect]) -> String {
     });
     match refused {
         Some((reason, detail)) => format!(
-            "{reason}: the bank refused one mail of this order and left the order as it was ({detail}); the payment stays {}",
+            "{reason}: the bank refused one mail of this order and left the order as it was ({}); the payment stays {}",
+            reason.explain(detail),
             next.name()
         ),
         None => next.name().to_string(),

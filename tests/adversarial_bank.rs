@@ -9,7 +9,7 @@ use mailpay::bank::ledger::{Ledger, Processed};
 use mailpay::protocol::compose::{self, Outgoing, Thread};
 use mailpay::protocol::confirmation::ConfirmationCode;
 use mailpay::protocol::item::LineItem;
-use mailpay::protocol::message::{Approve, Bill, Body, Rejected};
+use mailpay::protocol::message::{Approve, Bill, Body, Decline, Rejected};
 use mailpay::protocol::parse::{Incoming, parse};
 use mailpay::protocol::reason::RejectReason;
 use mailpay::protocol::{
@@ -166,6 +166,29 @@ fn a_genuine_ok_settles_once() {
     assert!(moved(&mut ledger, mail(&ok.bytes, |t| t)), "the control case settles");
     assert_eq!(ledger.balance(&addr("t@buyer.test"), jpy()).unwrap(), 3800);
     assert!(!moved(&mut ledger, mail(&ok.bytes, |t| t)), "the same OK again");
+}
+
+/// The orderer declined himself, so only the merchant hears of it
+/// (PROTOCOL.md 5.7): a `rejected` to the orderer is noise his wallet
+/// cannot use. A second decline is refused to its sender alone.
+#[test]
+fn a_decline_is_told_to_the_merchant_alone() {
+    let mut ledger = ledger();
+    let order = confirmed(&mut ledger, true);
+    let decline = Decline { order: order.terms.order.clone(), detail: None };
+    let no = built(compose::decline(&decline, &order.terms.orderer, &bank(), &Thread::default()));
+    let done = ledger.process(&bank(), &parse(&no.bytes).unwrap(), &no.bytes, NOW).unwrap();
+    assert_eq!(done.reason, Some(RejectReason::Declined), "{}", done.note);
+    let told: Vec<_> = done.outgoing.iter().map(|m| (m.kind, m.to.as_str().to_string())).collect();
+    assert_eq!(told, vec![(Kind::Rejected, "shop@shop.test".to_string())]);
+    let Body::Rejected(notice) = parse(&done.outgoing[0].bytes).unwrap().body else { panic!("not rejected") };
+    assert_eq!(notice.reason, RejectReason::Declined);
+
+    let again = built(compose::decline(&decline, &order.terms.orderer, &bank(), &Thread::default()));
+    let done = ledger.process(&bank(), &parse(&again.bytes).unwrap(), &again.bytes, NOW).unwrap();
+    let told: Vec<_> = done.outgoing.iter().map(|m| m.to.as_str().to_string()).collect();
+    assert_eq!(told, vec!["t@buyer.test".to_string()], "already-answered goes to its sender");
+    assert_eq!(done.reason, Some(RejectReason::AlreadyAnswered));
 }
 
 #[test]

@@ -325,6 +325,11 @@ fn declining_sends_no_and_ends_once_the_mail_is_accepted() {
         assert_eq!(effects, vec![]);
         assert!(state.is_final());
         refused(&state, &ctx, &Event::UserApprove);
+        // The bank's acknowledgement of the decline (PROTOCOL.md 5.7) is
+        // taken quietly; any other rejection of a declined payment is not.
+        let (after, effects) = ok(&state, &ctx, &rejected(&terms, RejectReason::Declined));
+        assert_eq!((after, effects), (State::Declined { sent: true }, vec![]));
+        refused(&state, &ctx, &rejected(&terms, RejectReason::Expired));
     }
 }
 

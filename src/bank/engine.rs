@@ -427,7 +427,7 @@ fn merchant_refusal(bank: &BankSide<'_>, file: &OrderFile) -> Option<Outcome> {
     let refusal = file.bill.as_ref()?;
     let Body::Rejected(r) = &refusal.body else { return None };
     let terms = file.terms().filter(|t| t.merchant == refusal.from)?;
-    let why = format!("{} will not fill the order: {}", terms.merchant, r.detail);
+    let why = format!("{} will not fill the order: {}", terms.merchant, r.reason.explain(&r.detail));
     Some(reject_order(bank, file, RejectReason::MerchantRefused, &why))
 }
 
@@ -567,11 +567,16 @@ fn on_decline(bank: &BankSide<'_>, file: &OrderFile, mail: &Incoming) -> Outcome
     }
     match file.status {
         Status::AwaitingAnswer => {
+            // Only the merchant is told: the orderer declined himself
+            // (PROTOCOL.md 5.7).
+            let mut next = file.clone();
+            next.status = Status::Declined;
             let mut out =
-                reject_order(bank, file, RejectReason::Declined, "the orderer declined the payment");
-            out.file.status = Status::Declined;
-            out.role = Role::Answer;
-            out.note = "declined by the orderer".into();
+                Outcome::note(Role::Answer, &next, "declined by the orderer", Some(RejectReason::Declined));
+            if let Some(bill) = &file.bill {
+                let why = "the orderer declined the payment";
+                out.mails.push(rejected(bank, file, RejectReason::Declined, why, &bill.from, bill));
+            }
             out
         }
         Status::Settled | Status::Declined => {

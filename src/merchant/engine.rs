@@ -173,12 +173,12 @@ pub fn on_mail(
             }
         }
         Body::Rejected(r) if mail.from == *side.bank && r.reason == RejectReason::Duplicate => {
-            note(format!("the bank refused a second, different mail for this order: {}", r.detail))
+            note(format!("the bank refused a second, different mail for this order: {}", r.reason.explain(&r.detail)))
         }
         Body::Rejected(r) if mail.from == *side.bank => match current {
             Some(OrderState::Billed) => Verdict {
                 state: Some(OrderState::Cancelled),
-                note: format!("the bank refused the payment ({}): {}", r.reason, r.detail),
+                note: format!("the bank refused the payment ({}): {}", r.reason, r.reason.explain(&r.detail)),
                 send: None,
             },
             _ => note(format!("a rejection ({}) for an order not awaiting payment", r.reason)),

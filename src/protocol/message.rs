@@ -676,9 +676,12 @@ impl Settled {
 impl Rejected {
     pub fn to_block(&self) -> Block {
         let mut b = with_version(Kind::Rejected);
-        b.push("Order", self.order.to_string())
-            .push("Reason", self.reason.code())
-            .push("Detail", self.detail.as_str());
+        b.push("Order", self.order.to_string()).push("Reason", self.reason.code());
+        // Detail is optional: a rejection with nothing to add leaves it out
+        // (readers then show the reason's meaning, PROTOCOL.md 5.9).
+        if !self.detail.trim().is_empty() {
+            b.push("Detail", self.detail.as_str());
+        }
         b
     }
 

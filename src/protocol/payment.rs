@@ -419,6 +419,13 @@ pub fn step(state: &State, ctx: &Context<'_>, event: &Event) -> Result<Step, Ill
                 vec![Effect::Notify(Notice::Rejected(rejected.reason))],
             ))
         }
+        // A bank may acknowledge the orderer's own decline (PROTOCOL.md
+        // 5.7): the payment is declined already, nothing changes.
+        (S::Declined { .. }, E::RejectedReceived { rejected, .. })
+            if rejected.reason == RejectReason::Declined && rejected.order == terms.order =>
+        {
+            unchanged(vec![])
+        }
         (_, E::Tick(now)) => {
             let open = matches!(
                 state,

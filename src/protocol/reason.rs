@@ -22,6 +22,12 @@ macro_rules! reasons {
             pub fn describe(self) -> &'static str {
                 match self { $(RejectReason::$variant => $text,)* }
             }
+
+            /// What a person is told of a rejection: its `Detail`, or the
+            /// reason's meaning where the mail has none (PROTOCOL.md 5.9).
+            pub fn explain(self, detail: &str) -> &str {
+                if detail.trim().is_empty() { self.describe() } else { detail }
+            }
         }
 
         impl FromStr for RejectReason {
@@ -80,5 +86,13 @@ mod tests {
             assert!(seen.insert(r.code()));
         }
         assert!("nope".parse::<RejectReason>().is_err());
+    }
+
+    #[test]
+    fn a_rejection_without_detail_is_explained_by_its_meaning() {
+        let r = RejectReason::PasswordMismatch;
+        assert_eq!(r.explain(""), r.describe());
+        assert_eq!(r.explain("  "), r.describe());
+        assert_eq!(r.explain("A was typed by hand"), "A was typed by hand");
     }
 }

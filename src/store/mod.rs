@@ -344,7 +344,7 @@ impl Store {
     /// Stores the state a step produced.
     pub fn save_state(&self, order: &OrderId, new: &State, now: Timestamp) -> Result<(), StoreError> {
         let detail = match new {
-            State::Rejected { reason, detail } => Some(format!("{reason}: {detail}")),
+            State::Rejected { reason, detail } => Some(format!("{reason}: {}", reason.explain(detail))),
             State::Failed { reason, .. } => Some(reason.clone()),
             _ => None,
         };

@@ -328,7 +328,8 @@ impl State {
 fn in_words(tr: &Tr, detail: &str) -> String {
     match detail.split_once(": ") {
         Some((code, why)) if code.parse::<RejectReason>().is_ok() => {
-            format!("{} — {why}", tr.dynamic(&format!("reason-{code}")))
+            let words = tr.dynamic(&format!("reason-{code}"));
+            if why.trim().is_empty() { words } else { format!("{words} — {why}") }
         }
         _ => detail.to_string(),
     }
