@@ -3,8 +3,10 @@
 //! The store is chosen once: the platform's own (Keychain, Windows
 //! Credential Manager, the Secret Service of GNOME Keyring or KWallet on a
 //! Linux desktop) or, on a Linux machine with no desktop session bus, the
-//! kernel's keyutils (per login session, gone at reboot). `MAILPAY_KEYRING`
-//! = `secret-service` or `keyutils` forces a choice. Entries are named
+//! kernel's keyutils (the login session's keyring and the user's persistent
+//! keyring, which outlives logout for a few days: README, "Where passwords
+//! live"; gone at reboot). `MAILPAY_KEYRING` = `secret-service` or
+//! `keyutils` forces a choice. Entries are named
 //! service `mailpay`, user = the account's address. Every call blocks, so
 //! callers on an async runtime use `spawn_blocking`.
 

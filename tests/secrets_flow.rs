@@ -124,3 +124,51 @@ fn no_secret_in_any_output_and_every_file_owner_only() {
     assert!(databases >= 3, "the wallet's, the bank's and the merchant's databases: {all:?}");
     println!("secrets checked: {checks} (absent); files owner-only: {checked}; WAL databases: {databases}");
 }
+
+fn keyctl(args: &[&str]) -> std::process::Output {
+    std::process::Command::new("keyctl").args(args).output().unwrap()
+}
+
+/// README, "Where passwords live": with keyutils a password is a `user`
+/// key linked into the session keyring and the user's persistent keyring,
+/// and `mailpay account remove` takes it out of both.
+#[test]
+fn a_keyutils_password_is_in_the_session_and_persistent_keyrings_until_removed() {
+    if !processes::in_session_keyring(
+        "a_keyutils_password_is_in_the_session_and_persistent_keyrings_until_removed",
+    ) {
+        return;
+    }
+    let home = std::env::temp_dir().join(format!("mailpay-keyutils-{}", rand::random::<u64>()));
+    let address = format!("keys-{}@buyer.test", rand::random::<u32>());
+    let add = ["account", "add", address.as_str(), "--smtp", "localhost:25", "--imap", "localhost:993"];
+    let out = processes::run(processes::MAILPAY, &home, &add, "not-a-real-password\n");
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+
+    let name = format!("keyring:{address}@mailpay");
+    let found = keyctl(&["search", "@s", "user", &name]);
+    assert!(found.status.success(), "the key is not reachable from the session keyring");
+    let key = String::from_utf8_lossy(&found.stdout).trim().to_string();
+    let persistent = keyctl(&["get_persistent", "@s"]);
+    assert!(persistent.status.success(), "no persistent keyring");
+    let persistent = String::from_utf8_lossy(&persistent.stdout).trim().to_string();
+    for (ring, what) in [("@s", "session"), (persistent.as_str(), "persistent")] {
+        let listed = String::from_utf8_lossy(&keyctl(&["rlist", ring]).stdout).to_string();
+        assert!(
+            listed.split_whitespace().any(|id| id == key),
+            "key {key} not in the {what} keyring: {listed}"
+        );
+    }
+    let description = String::from_utf8_lossy(&keyctl(&["rdescribe", &persistent]).stdout).to_string();
+    let uid = String::from_utf8_lossy(&std::process::Command::new("id").arg("-u").output().unwrap().stdout)
+        .trim()
+        .to_string();
+    assert!(description.trim_end().ends_with(&format!("_persistent.{uid}")), "{description}");
+
+    let out = processes::run(processes::MAILPAY, &home, &["account", "remove", address.as_str()], "");
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(!keyctl(&["search", "@s", "user", &name]).status.success(), "removed from the session keyring");
+    let listed = String::from_utf8_lossy(&keyctl(&["rlist", &persistent]).stdout).to_string();
+    assert!(!listed.split_whitespace().any(|id| id == key), "removed from the persistent keyring: {listed}");
+    let _ = std::fs::remove_dir_all(&home);
+}

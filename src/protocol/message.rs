@@ -149,10 +149,10 @@ impl FromStr for Method {
 
     fn from_str(s: &str) -> Result<Self, ()> {
         match s.trim().to_ascii_lowercase().as_str() {
-            "confirm" | "fig1" | "1" => Ok(Method::Confirm),
-            "cheque" | "check" | "fig2" | "2" => Ok(Method::Cheque),
-            "board" | "fig3" | "3" => Ok(Method::Board),
-            "all" | "fig4" | "4" => Ok(Method::All),
+            "confirm" => Ok(Method::Confirm),
+            "cheque" => Ok(Method::Cheque),
+            "board" => Ok(Method::Board),
+            "all" => Ok(Method::All),
             _ => Err(()),
         }
     }
