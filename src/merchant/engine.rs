@@ -172,9 +172,10 @@ pub fn on_mail(
                 None => note("a settlement notice for an order this shop never billed"),
             }
         }
-        Body::Rejected(r) if mail.from == *side.bank && r.reason == RejectReason::Duplicate => {
-            note(format!("the bank refused a second, different mail for this order: {}", r.reason.explain(&r.detail)))
-        }
+        Body::Rejected(r) if mail.from == *side.bank && r.reason == RejectReason::Duplicate => note(format!(
+            "the bank refused a second, different mail for this order: {}",
+            r.reason.explain(&r.detail)
+        )),
         Body::Rejected(r) if mail.from == *side.bank => match current {
             Some(OrderState::Billed) => Verdict {
                 state: Some(OrderState::Cancelled),
