@@ -413,8 +413,8 @@ const REFUSE: &[Refuse] = &[
     },
     Refuse {
         file: "refuse/forwarded-order-amount-altered.eml",
-        is: |e| *e == ParseError::Block(BlockError::CheckMismatch { name: "ORDER".into() }),
-        says: &["ORDER block's Check line does not match"],
+        is: |e| matches!(e, ParseError::Block(BlockError::CheckMismatch { name, .. }) if name == "ORDER"),
+        says: &["ORDER block's Check line does not match", "it says 2W22-5266-6T5R, its contents give "],
     },
     Refuse {
         file: "refuse/order-without-amount.eml",

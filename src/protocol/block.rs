@@ -123,8 +123,13 @@ pub enum BlockError {
     Truncated { name: String, line: usize },
     #[error("line {line} of the MAILPAY {name} block is not a field (\"Name: value\"): {text:?}")]
     NotAField { name: String, line: usize, text: String },
-    #[error("the MAILPAY {name} block's Check line does not match its contents: the block was altered")]
-    CheckMismatch { name: String },
+    /// `computed` is what the contents give (3.4); it is no secret (anyone
+    /// can compute it) and tells a writer whose canonical text is wrong
+    /// from a block that was changed.
+    #[error(
+        "the MAILPAY {name} block's Check line does not match its contents: the block was altered (it says {says}, its contents give {computed})"
+    )]
+    CheckMismatch { name: String, says: String, computed: String },
     #[error("the text is {0} bytes; MailPay reads at most {MAX_SCAN_BYTES}")]
     TooLarge(usize),
 }
@@ -320,7 +325,7 @@ pub fn scan(text: &str) -> Result<Vec<Block>, BlockError> {
         if let Some(check) = check {
             let expected = block.check_value();
             if base32::normalize(&check).ok() != base32::normalize(&expected).ok() {
-                return Err(BlockError::CheckMismatch { name });
+                return Err(BlockError::CheckMismatch { name, says: check, computed: expected });
             }
             block.checked = true;
         }
