@@ -117,17 +117,11 @@ pub fn parse(text: &str) -> Result<Link, LinkError> {
             }
             "figs" => {
                 for figure in value.split(',') {
-                    let method = match figure.trim() {
-                        "1" => Method::Confirm,
-                        "2" => Method::Cheque,
-                        "3" => Method::Board,
-                        "4" => Method::All,
-                        other => {
-                            return Err(LinkError::Invalid {
-                                key: "figs",
-                                why: format!("{other:?} is not a figure 1 to 4"),
-                            });
-                        }
+                    let Some(method) = Method::from_figure(figure) else {
+                        return Err(LinkError::Invalid {
+                            key: "figs",
+                            why: format!("{:?} is not a figure 1 to 4", figure.trim()),
+                        });
                     };
                     if !link.figures.contains(&method) {
                         link.figures.push(method);

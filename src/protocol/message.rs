@@ -131,6 +131,18 @@ impl Method {
         }
     }
 
+    /// The method of figure `1` to `4`, as links and the wallet's book
+    /// write it.
+    pub fn from_figure(figure: &str) -> Option<Method> {
+        match figure.trim() {
+            "1" => Some(Method::Confirm),
+            "2" => Some(Method::Cheque),
+            "3" => Some(Method::Board),
+            "4" => Some(Method::All),
+            _ => None,
+        }
+    }
+
     pub fn needs_confirmation(self) -> bool {
         matches!(self, Method::Confirm | Method::All)
     }

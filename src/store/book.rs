@@ -39,7 +39,7 @@ fn figures_to_text(figures: &[Method]) -> String {
 }
 
 fn figures_from_text(text: &str) -> Vec<Method> {
-    let figures: Vec<Method> = text.split(',').filter_map(|f| f.parse().ok()).collect();
+    let figures: Vec<Method> = text.split(',').filter_map(Method::from_figure).collect();
     if figures.is_empty() { vec![Method::Confirm] } else { figures }
 }
 
