@@ -11,7 +11,7 @@
 //! (iced), the only module that knows about the GUI, driving [`wallet`],
 //! [`store`] and [`mail`] through tasks off the UI thread.
 
-pub mod agent_outbox;
+pub mod agent;
 pub mod bank;
 pub mod board;
 pub mod cli;

@@ -7,12 +7,15 @@
 //! brought up to date by its own chain of migrations: step N moves it from
 //! version N-1 to N (kept in `PRAGMA user_version`), each in a transaction
 //! of its own. Released steps are never edited: a change is a new step.
+//! Every program also keeps where its inbox watcher stands, one way
+//! ([`resume`], [`save_resume`]).
 
 use std::path::Path;
 use std::time::Duration;
 
-use rusqlite::Connection;
+use rusqlite::{Connection, OptionalExtension, params};
 
+use crate::mail::imap::Resume;
 use crate::paths::{self, PathError};
 
 /// How long a writer waits for another one before giving up.
@@ -78,4 +81,25 @@ pub fn migrate(conn: &mut Connection, migrations: &[&str]) -> Result<(), OpenErr
         tx.commit()?;
     }
     Ok(())
+}
+
+/// Where the inbox watcher of `account` stands in `folder` (the table
+/// `mailbox`, which the wallet's store and both agents' stores keep).
+pub fn resume(conn: &Connection, account: &str, folder: &str) -> rusqlite::Result<Resume> {
+    conn.query_row(
+        "SELECT uid_validity, last_uid FROM mailbox WHERE account = ?1 AND folder = ?2",
+        params![account, folder],
+        |r| Ok(Resume { uid_validity: r.get(0)?, last_uid: r.get(1)? }),
+    )
+    .optional()
+    .map(Option::unwrap_or_default)
+}
+
+pub fn save_resume(conn: &Connection, account: &str, folder: &str, resume: Resume) -> rusqlite::Result<()> {
+    conn.execute(
+        "INSERT INTO mailbox (account, folder, uid_validity, last_uid) VALUES (?1, ?2, ?3, ?4)
+         ON CONFLICT (account, folder) DO UPDATE SET uid_validity = excluded.uid_validity, last_uid = excluded.last_uid",
+        params![account, folder, resume.uid_validity, resume.last_uid],
+    )
+    .map(|_| ())
 }

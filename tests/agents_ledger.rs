@@ -6,8 +6,9 @@
 
 use std::time::Duration;
 
+use mailpay::agent::Book;
+use mailpay::agent::held_back::Taken;
 use mailpay::bank::ledger::Ledger;
-use mailpay::mail::held_back::Taken;
 use mailpay::protocol::cheque::{Cheque, WalletKey};
 use mailpay::protocol::compose::{self, Outgoing};
 use mailpay::protocol::item::LineItem;
@@ -142,9 +143,9 @@ fn a_cheque_order_settles_once_and_replays_do_nothing() {
     let kinds: Vec<Kind> = last.outgoing.iter().map(|m| m.kind).collect();
     assert_eq!(kinds, [Kind::Settled, Kind::Settled]);
     // Queued before sending: both notices wait in the outbox until marked.
-    assert_eq!(ledger.unsent(now).unwrap().len(), 2);
+    assert_eq!(ledger.unsent(false, now).unwrap().len(), 2);
     ledger.mark_sent(&last.outgoing[0].message_id, now).unwrap();
-    assert_eq!(ledger.unsent(now).unwrap().len(), 1);
+    assert_eq!(ledger.unsent(false, now).unwrap().len(), 1);
 
     // That notice bounces (the orderer's mailbox is full): it waits 10 s
     // before it goes out again, after a restart too; the same report again
@@ -160,8 +161,9 @@ fn a_cheque_order_settles_once_and_replays_do_nothing() {
     assert_eq!(ledger.take_bounce(&report(1), notice, "bounce", "mailbox full", now).unwrap(), Taken::Seen);
     drop(ledger);
     let ledger = Ledger::open(&path).unwrap();
-    let waiting =
-        |ledger: &Ledger, at: Timestamp| ledger.unsent(at).unwrap().iter().all(|m| &m.message_id != notice);
+    let waiting = |ledger: &Ledger, at: Timestamp| {
+        ledger.unsent(false, at).unwrap().iter().all(|m| &m.message_id != notice)
+    };
     assert!(waiting(&ledger, now.plus_seconds(9)), "held back across a restart");
     assert!(!waiting(&ledger, now.plus_seconds(10)));
     ledger.mark_sent(notice, now.plus_seconds(10)).unwrap();

@@ -19,6 +19,7 @@ use std::collections::BTreeMap;
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 
+use mailpay::agent::Book;
 use mailpay::bank::ledger::{Ledger, LedgerError};
 use mailpay::board::log::{BoardLog, LogError};
 use mailpay::mail::imap::Resume;
@@ -346,7 +347,7 @@ fn bank_source(path: &Path) -> Vec<OrderId> {
     let [_, request] = compose::order(&reuse);
     take(&built(request).bytes);
     orders.push(reuse.order.clone());
-    for mail in ledger.unsent(mailpay::wallet::now()).unwrap().iter().take(2) {
+    for mail in ledger.unsent(false, mailpay::wallet::now()).unwrap().iter().take(2) {
         ledger.mark_sent(&mail.message_id, NOW.plus_seconds(5)).unwrap();
     }
     ledger
@@ -375,8 +376,12 @@ fn shop_source(path: &Path) -> Vec<OrderId> {
     }
     let first = shop.unsent(false, mailpay::wallet::now()).unwrap().remove(0);
     shop.mark_sent(&first.message_id, NOW.plus_seconds(3)).unwrap();
-    shop.record_invalid(b"From: x@y.test\r\n\r\n-----BEGIN MAILPAY ORDER-----\r\n", "truncated", NOW)
-        .unwrap();
+    shop.record_unhandled(
+        b"From: x@y.test\r\n\r\n-----BEGIN MAILPAY ORDER-----\r\n",
+        "not valid MailPay: truncated",
+        NOW,
+    )
+    .unwrap();
     shop.save_resume(SHOP, "INBOX", Resume { uid_validity: 99, last_uid: 7 }).unwrap();
     orders
 }
@@ -405,7 +410,7 @@ fn every_earlier_ledger_opens_with_its_money_and_trail() {
     let (payments, recipient) = (expected.payments().unwrap(), expected.recipient().unwrap());
     let trails: Vec<_> = orders.iter().map(|o| expected.trail(o).unwrap()).collect();
     let unsent: Vec<String> =
-        expected.unsent(mailpay::wallet::now()).unwrap().into_iter().map(|m| m.message_id).collect();
+        expected.unsent(false, mailpay::wallet::now()).unwrap().into_iter().map(|m| m.message_id).collect();
     assert_eq!(payments.len(), 3);
     assert!(!unsent.is_empty());
     drop(expected);
@@ -432,8 +437,12 @@ fn every_earlier_ledger_opens_with_its_money_and_trail() {
             for (order, trail) in orders.iter().zip(&trails) {
                 assert_eq!(&ledger.trail(order).unwrap(), trail, "the trail of {order}");
             }
-            let still: Vec<String> =
-                ledger.unsent(mailpay::wallet::now()).unwrap().into_iter().map(|m| m.message_id).collect();
+            let still: Vec<String> = ledger
+                .unsent(false, mailpay::wallet::now())
+                .unwrap()
+                .into_iter()
+                .map(|m| m.message_id)
+                .collect();
             assert_eq!(still, unsent, "the mails still to send");
             let resume = ledger.resume("bank@bank.test", "INBOX").unwrap();
             assert_eq!(resume, Resume { uid_validity: 1_764_000_000, last_uid: 42 });

@@ -5,11 +5,12 @@
 //! from the OS keyring (as `mailpay account add` stores it) or, for tests
 //! and containers, from `--password-file`.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Duration;
 
 use clap::{Parser, Subcommand};
+use mailpay::agent::cli::{self, Failure, RunArgs, fail};
 use mailpay::bank::daemon::{self, DaemonConfig};
 use mailpay::bank::ledger::Ledger;
 use mailpay::board::client::BoardPolicy;
@@ -36,15 +37,7 @@ struct Cli {
 #[derive(Debug, Subcommand)]
 enum Command {
     /// Watch the bank's mailbox and settle orders until stopped.
-    Run {
-        /// Read the mail password from this file instead of the OS keyring
-        /// (for tests and containers; keep the file readable by this user only).
-        #[arg(long)]
-        password_file: Option<PathBuf>,
-        /// Trust this extra CA (PEM) for the mail servers.
-        #[arg(long)]
-        ca_file: Option<PathBuf>,
-    },
+    Run(RunArgs),
     /// Open an account for an address, or update its details.
     OpenAccount {
         address: EmailAddress,
@@ -103,47 +96,6 @@ impl BankFile {
     }
 }
 
-#[derive(Debug, thiserror::Error)]
-enum Failure {
-    #[error("{0}")]
-    Usage(String),
-    #[error("{0}")]
-    Failed(String),
-}
-
-fn fail(e: impl std::fmt::Display) -> Failure {
-    Failure::Failed(e.to_string())
-}
-
-fn load(path: Option<&Path>) -> Result<BankFile, Failure> {
-    let Some(path) = path else { return Ok(BankFile::default()) };
-    let text = std::fs::read_to_string(path)
-        .map_err(|e| Failure::Usage(format!("cannot read {}: {e}", path.display())))?;
-    toml::from_str(&text)
-        .map_err(|e| Failure::Usage(format!("{} is not a valid bank configuration: {e}", path.display())))
-}
-
-fn ledger_path(cli: &Cli, file: &BankFile) -> Result<PathBuf, Failure> {
-    let dir = match cli.data_dir.clone().or_else(|| file.data_dir.clone()) {
-        Some(dir) => dir,
-        None => mailpay::paths::Paths::from_env()
-            .map_err(|e| Failure::Usage(format!("{e}; say where the ledger lives with --data-dir DIR")))?
-            .data_dir
-            .join("bank"),
-    };
-    Ok(dir.join("ledger.sqlite"))
-}
-
-/// The mail password: from a file when asked, else the OS keyring.
-fn password(address: &EmailAddress, file: Option<&Path>) -> Result<String, Failure> {
-    match file {
-        Some(path) => std::fs::read_to_string(path)
-            .map(|p| p.trim_end_matches(['\r', '\n']).to_string())
-            .map_err(|e| Failure::Usage(format!("cannot read the password file {}: {e}", path.display()))),
-        None => mailpay::secrets::Keyring::system().and_then(|k| k.password(address.as_str())).map_err(fail),
-    }
-}
-
 /// A cheque-signing key as `ed25519:BASE64`, checked.
 fn wallet_key(text: &str) -> Result<String, String> {
     text.parse::<PublicKey>().map(|k| k.to_string()).map_err(|e| e.to_string())
@@ -160,18 +112,12 @@ fn minor_units(amount: &str, currency: Currency) -> Result<u64, Failure> {
 }
 
 fn run(cli: Cli) -> Result<(), Failure> {
-    let file = load(cli.config.as_deref())?;
-    let path = ledger_path(&cli, &file)?;
+    let file: BankFile = cli::load(cli.config.as_deref(), "bank")?;
+    let path = cli::data_dir(cli.data_dir.clone(), file.data_dir.clone(), "bank")?.join("ledger.sqlite");
     let now = mailpay::wallet::now();
     match &cli.command {
-        Command::Run { password_file, ca_file } => {
-            let mut account = file.account.clone().ok_or_else(|| {
-                Failure::Usage("the --config file must have an [account] table for the bank's mailbox".into())
-            })?;
-            if ca_file.is_some() {
-                account.ca_file.clone_from(ca_file);
-            }
-            let password = password(&account.address, password_file.as_deref())?;
+        Command::Run(args) => {
+            let (account, password) = args.account(file.account.clone(), "the bank's")?;
             let config = DaemonConfig {
                 account,
                 password,
@@ -263,22 +209,5 @@ fn run(cli: Cli) -> Result<(), Failure> {
 }
 
 fn main() -> ExitCode {
-    let cli = match Cli::try_parse() {
-        Ok(cli) => cli,
-        Err(e) => {
-            let _ = e.print();
-            return if e.use_stderr() { ExitCode::from(2) } else { ExitCode::SUCCESS };
-        }
-    };
-    match run(cli) {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(Failure::Usage(m)) => {
-            eprintln!("error: {m}");
-            ExitCode::from(2)
-        }
-        Err(Failure::Failed(m)) => {
-            eprintln!("error: {m}");
-            ExitCode::FAILURE
-        }
-    }
+    cli::main(run)
 }

@@ -6,11 +6,12 @@
 //! password comes from the OS keyring or, for tests and containers, from
 //! `--password-file`.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Duration;
 
 use clap::{Parser, Subcommand};
+use mailpay::agent::cli::{self, Failure, RunArgs, fail, usage};
 use mailpay::board::log::BoardLog;
 use mailpay::board::server::Limits;
 use mailpay::mail::account::Account;
@@ -45,15 +46,7 @@ struct Cli {
 #[derive(Debug, Subcommand)]
 enum Command {
     /// Watch the shop's mailbox and serve the board until stopped.
-    Run {
-        /// Read the mail password from this file instead of the OS keyring
-        /// (for tests and containers; keep the file readable by this user only).
-        #[arg(long)]
-        password_file: Option<PathBuf>,
-        /// Trust this extra CA (PEM) for the mail servers.
-        #[arg(long)]
-        ca_file: Option<PathBuf>,
-    },
+    Run(RunArgs),
     /// List the orders and their state.
     Orders {
         #[arg(long)]
@@ -90,26 +83,6 @@ struct ShopFile {
     retry_seconds: Option<u64>,
 }
 
-fn usage(m: impl std::fmt::Display) -> String {
-    m.to_string()
-}
-
-fn load(path: Option<&Path>) -> Result<ShopFile, String> {
-    let Some(path) = path else { return Ok(ShopFile::default()) };
-    let text = std::fs::read_to_string(path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
-    toml::from_str(&text)
-        .map_err(|e| format!("{} is not a valid merchant configuration: {e}", path.display()))
-}
-
-fn password(address: &EmailAddress, file: Option<&Path>) -> Result<String, String> {
-    match file {
-        Some(path) => std::fs::read_to_string(path)
-            .map(|p| p.trim_end_matches(['\r', '\n']).to_string())
-            .map_err(|e| format!("cannot read the password file {}: {e}", path.display())),
-        None => mailpay::secrets::Keyring::system().and_then(|k| k.password(address.as_str())).map_err(usage),
-    }
-}
-
 /// The board's limits: the defaults of [`Limits`], changed by the file.
 fn board_limits(file: &ShopFile) -> Limits {
     let default = Limits::default();
@@ -129,45 +102,37 @@ fn board_limits(file: &ShopFile) -> Limits {
     }
 }
 
-fn run(cli: Cli) -> Result<(), String> {
-    let file = load(cli.config.as_deref())?;
-    let dir = match cli.data_dir.clone().or_else(|| file.data_dir.clone()) {
-        Some(dir) => dir,
-        None => mailpay::paths::Paths::from_env()
-            .map_err(|e| format!("{e}; say where the shop's data lives with --data-dir DIR"))?
-            .data_dir
-            .join("merchant"),
-    };
+fn run(cli: Cli) -> Result<(), Failure> {
+    let file: ShopFile = cli::load(cli.config.as_deref(), "merchant")?;
+    let dir = cli::data_dir(cli.data_dir.clone(), file.data_dir.clone(), "merchant")?;
     let (shop_db, board_db) = (dir.join("shop.sqlite"), dir.join("board.sqlite"));
     match cli.command {
-        Command::Run { password_file, ca_file } => {
+        Command::Run(args) => {
             let limits = board_limits(&file);
-            let mut account = file
-                .account
-                .ok_or("the --config file must have an [account] table for the shop's mailbox")?;
-            if ca_file.is_some() {
-                account.ca_file = ca_file;
-            }
-            let bank = file
-                .bank
-                .ok_or("the --config file must name the shop's bank: bank = \"bank@example.com\"")?;
+            let (account, password) = args.account(file.account.clone(), "the shop's")?;
+            let bank = file.bank.ok_or_else(|| {
+                usage("the --config file must name the shop's bank: bank = \"bank@example.com\"")
+            })?;
             let pricing = match &file.catalogue {
                 Some(path) => {
                     let text = std::fs::read_to_string(path)
-                        .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+                        .map_err(|e| usage(format!("cannot read {}: {e}", path.display())))?;
                     Pricing::Catalogue(
-                        Catalogue::from_toml(&text).map_err(|e| format!("{}: {e}", path.display()))?,
+                        Catalogue::from_toml(&text).map_err(|e| usage(format!("{}: {e}", path.display())))?,
                     )
                 }
                 None => Pricing::AsOrdered,
             };
-            let password = password(&account.address, password_file.as_deref())?;
             let listen = file.board_listen.unwrap_or_else(|| "127.0.0.1:8025".into());
             let retry_every = Duration::from_secs(file.retry_seconds.unwrap_or(60).max(1));
             let board_tls = match (&file.board_certificate, &file.board_private_key) {
                 (Some(cert), Some(key)) => Some(tls::server_config(cert, key).map_err(usage)?.into()),
                 (None, None) => None,
-                _ => return Err("give both board_certificate and board_private_key to serve the board over HTTPS, or neither".into()),
+                _ => {
+                    return Err(usage(
+                        "give both board_certificate and board_private_key to serve the board over HTTPS, or neither",
+                    ));
+                }
             };
             let config = DaemonConfig {
                 account,
@@ -180,7 +145,7 @@ fn run(cli: Cli) -> Result<(), String> {
                 board_tls,
                 retry_every,
             };
-            let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().map_err(usage)?;
+            let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().map_err(fail)?;
             let why = runtime.block_on(async {
                 let listener = if listen == "off" {
                     None
@@ -188,17 +153,17 @@ fn run(cli: Cli) -> Result<(), String> {
                     Some(
                         tokio::net::TcpListener::bind(&listen)
                             .await
-                            .map_err(|e| format!("cannot serve the board on {listen}: {e}"))?,
+                            .map_err(|e| fail(format!("cannot serve the board on {listen}: {e}")))?,
                     )
                 };
-                Ok::<_, String>(daemon::run(config, listener).await)
+                Ok::<_, Failure>(daemon::run(config, listener).await)
             })?;
-            Err(why.to_string())
+            Err(fail(why))
         }
         Command::Orders { json } => {
-            let orders = Shop::open(&shop_db).map_err(usage)?.orders().map_err(usage)?;
+            let orders = Shop::open(&shop_db).map_err(fail)?.orders().map_err(fail)?;
             if json {
-                println!("{}", serde_json::to_string_pretty(&orders).map_err(usage)?);
+                println!("{}", serde_json::to_string_pretty(&orders).map_err(fail)?);
             } else {
                 for o in orders {
                     println!("{}  {:<9}  {}  {}  {}", o.order, o.state, o.orderer, o.amount, o.note);
@@ -207,8 +172,8 @@ fn run(cli: Cli) -> Result<(), String> {
             Ok(())
         }
         Command::VerifyBoard => {
-            let log = BoardLog::open(&board_db).map_err(usage)?;
-            let (head, count) = log.head().map_err(usage)?;
+            let log = BoardLog::open(&board_db).map_err(fail)?;
+            let (head, count) = log.head().map_err(fail)?;
             println!("{count} records, chain intact, head {head}");
             Ok(())
         }
@@ -216,18 +181,5 @@ fn run(cli: Cli) -> Result<(), String> {
 }
 
 fn main() -> ExitCode {
-    let cli = match Cli::try_parse() {
-        Ok(cli) => cli,
-        Err(e) => {
-            let _ = e.print();
-            return if e.use_stderr() { ExitCode::from(2) } else { ExitCode::SUCCESS };
-        }
-    };
-    match run(cli) {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(m) => {
-            eprintln!("error: {m}");
-            ExitCode::FAILURE
-        }
-    }
+    cli::main(run)
 }

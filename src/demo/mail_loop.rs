@@ -10,6 +10,7 @@ use std::time::{Duration, Instant};
 
 use tokio::sync::Notify;
 
+use crate::agent::Book;
 use crate::bank::ledger::Ledger;
 use crate::board::client;
 use crate::board::log::BoardLog;

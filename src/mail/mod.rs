@@ -6,7 +6,6 @@
 
 pub mod account;
 pub mod expecting;
-pub mod held_back;
 pub mod imap;
 pub mod smtp;
 pub mod tls;

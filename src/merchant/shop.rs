@@ -8,9 +8,7 @@ use std::path::{Path, PathBuf};
 use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
 
 use super::engine::{self, MerchantSide, OrderState};
-use crate::agent_outbox;
-use crate::mail::held_back::Taken;
-use crate::mail::imap::Resume;
+use crate::agent::outbox::{self, Book};
 use crate::protocol::board::CheckedRecord;
 use crate::protocol::compose::Outgoing;
 use crate::protocol::parse::Incoming;
@@ -149,12 +147,6 @@ impl Shop {
         Ok(state.as_deref().and_then(OrderState::parse))
     }
 
-    /// Records a mail the parser refused (reported, never answered).
-    pub fn record_invalid(&self, raw: &[u8], error: &str, now: Timestamp) -> Result<bool, ShopError> {
-        let outcome = format!("not valid MailPay: {error}");
-        agent_outbox::record_unhandled(&self.conn, raw, &outcome, now).map_err(self.err())
-    }
-
     /// Handles one parsed mail in one transaction.
     pub fn process(
         &mut self,
@@ -167,7 +159,7 @@ impl Shop {
         let path = self.path.clone();
         let err = |e: rusqlite::Error| ShopError::Sqlite { path: path.clone(), reason: e.to_string() };
         let tx = self.conn.transaction_with_behavior(TransactionBehavior::Immediate).map_err(err)?;
-        let id = mail.message_id.clone().unwrap_or_else(|| agent_outbox::raw_id(raw));
+        let id = mail.message_id.clone().unwrap_or_else(|| outbox::raw_id(raw));
         let seen: Option<i64> = tx
             .query_row("SELECT 1 FROM received WHERE message_id = ?1", [&id], |r| r.get(0))
             .optional()
@@ -213,47 +205,20 @@ impl Shop {
         let mut outgoing = Vec::new();
         if let Some(draft) = verdict.send {
             let mail = draft.build(now, &mut rand::rng());
-            agent_outbox::queue(&tx, &mail, now).map_err(err)?;
+            outbox::queue(&tx, &mail, now).map_err(err)?;
             outgoing.push(mail);
         }
         tx.commit().map_err(err)?;
         Ok(Handled { duplicate: false, note: verdict.note, outgoing })
     }
+}
 
-    /// Mails not sent yet and not held back at `now`; with `failed_only`,
-    /// only those whose sending failed; see [`agent_outbox::unsent`].
-    pub fn unsent(&self, failed_only: bool, now: Timestamp) -> Result<Vec<Outgoing>, ShopError> {
-        agent_outbox::unsent(&self.conn, failed_only, now).map_err(self.err())
+impl Book for Shop {
+    fn connection(&self) -> &Connection {
+        &self.conn
     }
 
-    pub fn mark_sent(&self, message_id: &str, now: Timestamp) -> Result<(), ShopError> {
-        agent_outbox::mark_sent(&self.conn, message_id, now).map_err(self.err())
-    }
-
-    /// Takes a bounce in one transaction: records the report once (by its
-    /// bytes) with `outcome`, and puts the mail it returns (sent, with
-    /// this Message-ID) back among those to send, same bytes and
-    /// Message-ID, with `reason` as its error.
-    pub fn take_bounce(
-        &self,
-        raw: &[u8],
-        message_id: &str,
-        outcome: &str,
-        reason: &str,
-        now: Timestamp,
-    ) -> Result<Taken, ShopError> {
-        agent_outbox::take_bounce(&self.conn, raw, message_id, outcome, reason, now).map_err(self.err())
-    }
-
-    pub fn mark_failed(&self, message_id: &str, error: &str) -> Result<(), ShopError> {
-        agent_outbox::mark_failed(&self.conn, message_id, error).map_err(self.err())
-    }
-
-    pub fn resume(&self, account: &str, folder: &str) -> Result<Resume, ShopError> {
-        agent_outbox::resume(&self.conn, account, folder).map_err(self.err())
-    }
-
-    pub fn save_resume(&self, account: &str, folder: &str, resume: Resume) -> Result<(), ShopError> {
-        agent_outbox::save_resume(&self.conn, account, folder, resume).map_err(self.err())
+    fn path(&self) -> &Path {
+        &self.path
     }
 }

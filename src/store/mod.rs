@@ -24,7 +24,6 @@ use std::path::{Path, PathBuf};
 
 use rusqlite::{Connection, OptionalExtension, params};
 
-use crate::agent_outbox;
 use crate::mail::imap::Resume;
 use crate::paths::PathError;
 use crate::protocol::compose::Outgoing;
@@ -388,11 +387,11 @@ impl Store {
     }
 
     pub fn resume(&self, account: &str, folder: &str) -> Result<Resume, StoreError> {
-        agent_outbox::resume(&self.conn, account, folder).map_err(|e| self.err(e))
+        crate::sqlite::resume(&self.conn, account, folder).map_err(|e| self.err(e))
     }
 
     pub fn save_resume(&self, account: &str, folder: &str, resume: Resume) -> Result<(), StoreError> {
-        agent_outbox::save_resume(&self.conn, account, folder, resume).map_err(|e| self.err(e))
+        crate::sqlite::save_resume(&self.conn, account, folder, resume).map_err(|e| self.err(e))
     }
 }
 

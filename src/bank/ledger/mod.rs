@@ -19,9 +19,7 @@ use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
 
 use super::engine::{self, BankSide, Outcome};
 use super::order_file::Role;
-use crate::agent_outbox;
-use crate::mail::held_back::Taken;
-use crate::mail::imap::Resume;
+use crate::agent::outbox::{self, Book};
 use crate::protocol::compose::Outgoing;
 use crate::protocol::matching::BoardLookup;
 use crate::protocol::message::Body;
@@ -298,11 +296,6 @@ impl Ledger {
         rows.collect::<Result<Vec<_>, _>>().map_err(self.err())
     }
 
-    /// Records a mail that was not acted on, with why (reported, never answered).
-    pub fn record_unhandled(&self, raw: &[u8], outcome: &str, now: Timestamp) -> Result<bool, LedgerError> {
-        agent_outbox::record_unhandled(&self.conn, raw, outcome, now).map_err(self.err())
-    }
-
     /// Mails recorded without an order: refused by the parser or not handled.
     pub fn unhandled(&self) -> Result<Vec<String>, LedgerError> {
         let mut stmt = self
@@ -326,7 +319,7 @@ impl Ledger {
         let path = self.path.clone();
         let err = sqlite(&path);
         let tx = self.conn.transaction_with_behavior(TransactionBehavior::Immediate).map_err(&err)?;
-        let id = mail.message_id.clone().unwrap_or_else(|| agent_outbox::raw_id(raw));
+        let id = mail.message_id.clone().unwrap_or_else(|| outbox::raw_id(raw));
         let order = mail.body.order().clone();
         let mut processed = Processed { order: Some(order.clone()), ..Processed::default() };
         let seen: Option<i64> = tx
@@ -430,42 +423,15 @@ impl Ledger {
         tx.commit().map_err(&err)?;
         Ok(done)
     }
+}
 
-    /// Mails queued and not yet sent (after a crash, or a failed send) and
-    /// not held back at `now`; see [`agent_outbox::unsent`].
-    pub fn unsent(&self, now: Timestamp) -> Result<Vec<Outgoing>, LedgerError> {
-        agent_outbox::unsent(&self.conn, false, now).map_err(self.err())
+impl Book for Ledger {
+    fn connection(&self) -> &Connection {
+        &self.conn
     }
 
-    pub fn mark_sent(&self, message_id: &str, now: Timestamp) -> Result<(), LedgerError> {
-        agent_outbox::mark_sent(&self.conn, message_id, now).map_err(self.err())
-    }
-
-    /// Takes a bounce in one transaction: records the report once (by its
-    /// bytes) with `outcome`, and puts the mail it returns (sent, with
-    /// this Message-ID) back among those to send, same bytes and
-    /// Message-ID, with `reason` as its error.
-    pub fn take_bounce(
-        &self,
-        raw: &[u8],
-        message_id: &str,
-        outcome: &str,
-        reason: &str,
-        now: Timestamp,
-    ) -> Result<Taken, LedgerError> {
-        agent_outbox::take_bounce(&self.conn, raw, message_id, outcome, reason, now).map_err(self.err())
-    }
-
-    pub fn mark_failed(&self, message_id: &str, error: &str) -> Result<(), LedgerError> {
-        agent_outbox::mark_failed(&self.conn, message_id, error).map_err(self.err())
-    }
-
-    pub fn resume(&self, account: &str, folder: &str) -> Result<Resume, LedgerError> {
-        agent_outbox::resume(&self.conn, account, folder).map_err(self.err())
-    }
-
-    pub fn save_resume(&self, account: &str, folder: &str, resume: Resume) -> Result<(), LedgerError> {
-        agent_outbox::save_resume(&self.conn, account, folder, resume).map_err(self.err())
+    fn path(&self) -> &Path {
+        &self.path
     }
 }
 

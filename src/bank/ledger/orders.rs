@@ -8,7 +8,7 @@ use std::path::Path;
 use rusqlite::{OptionalExtension, Transaction, params};
 
 use super::{LedgerError, Processed, sqlite};
-use crate::agent_outbox;
+use crate::agent::outbox;
 use crate::bank::engine::{AccountInfo, Known, Outcome};
 use crate::bank::order_file::{OrderFile, Status};
 use crate::protocol::board::{BoardRecord, CheckedRecord};
@@ -171,7 +171,7 @@ pub(super) fn apply(
     let mut rng = rand::rng();
     for draft in &outcome.mails {
         let mail = draft.clone().build(now, &mut rng);
-        agent_outbox::queue(tx, &mail, now).map_err(&err)?;
+        outbox::queue(tx, &mail, now).map_err(&err)?;
         processed.outgoing.push(mail);
     }
     processed.note = outcome.note.clone();

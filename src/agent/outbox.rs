@@ -1,18 +1,19 @@
-//! The reference agents' outbox and inbox position, as the bank's ledger
-//! and the merchant's shop book both keep them in SQLite: a mail is queued
-//! (with its Message-ID) in the transaction that decided it, marked sent
-//! once the server took it (each try counted in `attempts`), and put back
-//! when it bounces, to wait until `not_before` (longer after each of its
-//! `bounces`, see [`crate::mail::held_back`]). The tables are
-//! the same in both databases (`outbox`, `received`, `mailbox`); each
-//! store wraps these functions with its own error type. The wallet's
-//! store keeps its inbox position in the same `mailbox` table and uses
-//! [`resume`] and [`save_resume`] too.
+//! The reference agents' outbox, as the bank's ledger and the merchant's
+//! shop book both keep it in SQLite: a mail is queued (with its
+//! Message-ID) in the transaction that decided it, marked sent once the
+//! server took it (each try counted in `attempts`), and put back when it
+//! bounces, to wait until `not_before` (longer after each of its
+//! `bounces`, see [`super::held_back`]). Mails that were not acted on are
+//! recorded in `received` with why. The tables are the same in both
+//! databases; each store gives the runtime its connection through
+//! [`Book`], and the runtime does the rest.
+
+use std::path::{Path, PathBuf};
 
 use rusqlite::{Connection, OptionalExtension, params};
 use sha2::{Digest, Sha256};
 
-use crate::mail::held_back::{self, Taken};
+use super::held_back::{self, Taken};
 use crate::mail::imap::Resume;
 use crate::protocol::compose::Outgoing;
 use crate::protocol::{Kind, Timestamp};
@@ -147,22 +148,66 @@ pub fn take_bounce(
     Ok(taken)
 }
 
-/// Where the inbox watcher of `account` stands in `folder`.
-pub fn resume(conn: &Connection, account: &str, folder: &str) -> rusqlite::Result<Resume> {
-    conn.query_row(
-        "SELECT uid_validity, last_uid FROM mailbox WHERE account = ?1 AND folder = ?2",
-        params![account, folder],
-        |r| Ok(Resume { uid_validity: r.get(0)?, last_uid: r.get(1)? }),
-    )
-    .optional()
-    .map(Option::unwrap_or_default)
+/// An agent's database could not be read or written.
+#[derive(Debug, Clone, thiserror::Error)]
+#[error("the agent's database {path}: {reason}")]
+pub struct BookError {
+    pub path: PathBuf,
+    pub reason: String,
 }
 
-pub fn save_resume(conn: &Connection, account: &str, folder: &str, resume: Resume) -> rusqlite::Result<()> {
-    conn.execute(
-        "INSERT INTO mailbox (account, folder, uid_validity, last_uid) VALUES (?1, ?2, ?3, ?4)
-         ON CONFLICT (account, folder) DO UPDATE SET uid_validity = excluded.uid_validity, last_uid = excluded.last_uid",
-        params![account, folder, resume.uid_validity, resume.last_uid],
-    )
-    .map(|_| ())
+/// An agent's store (the bank's ledger, the merchant's shop book): the
+/// database that holds the outbox and `received` tables above and the
+/// inbox position ([`crate::sqlite::resume`]). The agent runtime reads and
+/// writes them through these methods; the store implements the first two.
+pub trait Book: Send + 'static {
+    fn connection(&self) -> &Connection;
+
+    /// The database file, for messages.
+    fn path(&self) -> &Path;
+
+    #[doc(hidden)]
+    fn book_error(&self, e: rusqlite::Error) -> BookError {
+        BookError { path: self.path().to_path_buf(), reason: e.to_string() }
+    }
+
+    /// See [`unsent`].
+    fn unsent(&self, failed_only: bool, now: Timestamp) -> Result<Vec<Outgoing>, BookError> {
+        unsent(self.connection(), failed_only, now).map_err(|e| self.book_error(e))
+    }
+
+    fn mark_sent(&self, message_id: &str, now: Timestamp) -> Result<(), BookError> {
+        mark_sent(self.connection(), message_id, now).map_err(|e| self.book_error(e))
+    }
+
+    fn mark_failed(&self, message_id: &str, error: &str) -> Result<(), BookError> {
+        mark_failed(self.connection(), message_id, error).map_err(|e| self.book_error(e))
+    }
+
+    /// See [`take_bounce`].
+    fn take_bounce(
+        &self,
+        raw: &[u8],
+        message_id: &str,
+        outcome: &str,
+        reason: &str,
+        now: Timestamp,
+    ) -> Result<Taken, BookError> {
+        take_bounce(self.connection(), raw, message_id, outcome, reason, now).map_err(|e| self.book_error(e))
+    }
+
+    /// Records a mail that was not acted on, with why (reported, never
+    /// answered), once; `false` if it was recorded before.
+    fn record_unhandled(&self, raw: &[u8], outcome: &str, now: Timestamp) -> Result<bool, BookError> {
+        record_unhandled(self.connection(), raw, outcome, now).map_err(|e| self.book_error(e))
+    }
+
+    /// Where the agent's inbox watcher stands in `folder`.
+    fn resume(&self, account: &str, folder: &str) -> Result<Resume, BookError> {
+        crate::sqlite::resume(self.connection(), account, folder).map_err(|e| self.book_error(e))
+    }
+
+    fn save_resume(&self, account: &str, folder: &str, at: Resume) -> Result<(), BookError> {
+        crate::sqlite::save_resume(self.connection(), account, folder, at).map_err(|e| self.book_error(e))
+    }
 }

@@ -2,7 +2,7 @@
 //! full) wait before they go out again, twice as long each time they come
 //! back, so that an agent neither floods a full mailbox nor gives up on it.
 //! The time a mail waits until is kept with it in the agent's outbox
-//! (see [`crate::agent_outbox`]), so a restart does not send it early.
+//! (see [`super::outbox`]), so a restart does not send it early.
 
 use std::time::Duration;
 
