@@ -242,7 +242,7 @@ fn pay(
     } else {
         vec![]
     };
-    wallet::place(&mut orderer.store, terms, extra, wallet::now()).unwrap();
+    wallet::place(&mut orderer.store, terms, extra, mailpay::clock::now()).unwrap();
     orderer.store.set_pre_approved(&terms.order, pre_approved).unwrap();
     if terms.method.needs_board() {
         let record = BoardRecord::for_order(
@@ -271,7 +271,7 @@ fn sent_payment(
 ) -> OrderTerms {
     let _ = world;
     let terms = accounts::terms(ORDERER, SHOP2, BANK2, 1200);
-    wallet::place(store, &terms, Vec::new(), wallet::now()).unwrap();
+    wallet::place(store, &terms, Vec::new(), mailpay::clock::now()).unwrap();
     let sent = runtime.block_on(wallet::dispatch(store, smtp, &terms.order)).unwrap();
     assert!(sent.iter().all(|s| s.result.is_ok()), "{sent:?}");
     terms
@@ -298,7 +298,7 @@ fn confirmation(terms: &OrderTerms) -> compose::Outgoing {
         attempts_left: 5,
         proof: Some(mailpay::protocol::confirmation::Proof::compute(&terms.password, &terms.order)),
     };
-    compose::confirm(&confirm, &terms.bank, &Thread::default()).build(wallet::now(), &mut rand::rng())
+    compose::confirm(&confirm, &terms.bank, &Thread::default()).build(mailpay::clock::now(), &mut rand::rng())
 }
 
 /// Confirmation latency with the watcher `config`: `rounds` confirmations,
@@ -416,7 +416,7 @@ fn hop_watch(
 fn hop(runtime: &tokio::runtime::Runtime, smtp: &Smtp, watch: &HopWatch) -> Duration {
     let terms = accounts::terms(ORDERER, watch.address, agents::BANK, 100);
     let [order, _] = compose::order(&terms);
-    let mail = order.build(wallet::now(), &mut rand::rng());
+    let mail = order.build(mailpay::clock::now(), &mut rand::rng());
     if let Some(expecting) = &watch.expecting {
         expecting.expect_within(ANSWER_WINDOW);
     }

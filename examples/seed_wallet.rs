@@ -67,7 +67,7 @@ fn main() {
     }
 
     let mut rng = rand::rng();
-    let start = wallet::now().plus_seconds(-3600 * 24 * 30);
+    let start = mailpay::clock::now().plus_seconds(-3600 * 24 * 30);
     let yen = "JPY".parse().unwrap();
     for i in 0..count {
         let shop = &shops[i % shops.len()];

@@ -15,6 +15,7 @@ pub mod agent;
 pub mod bank;
 pub mod board;
 pub mod cli;
+pub mod clock;
 pub mod config;
 pub mod demo;
 pub mod fault;

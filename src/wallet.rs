@@ -10,6 +10,7 @@
 
 use std::time::Duration;
 
+use crate::clock::now;
 use crate::mail::smtp::{Dispatch, SendError, Smtp};
 use sha2::Digest;
 
@@ -54,12 +55,6 @@ pub enum Receipt {
     /// A bounce that changed no payment: of a mail this wallet did not
     /// send, or a notice that delivery is only delayed.
     Bounced { message_id: String, reason: String },
-}
-
-/// Wall-clock time, for the edges.
-pub fn now() -> Timestamp {
-    let secs = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_secs());
-    Timestamp::from_unix(i64::try_from(secs).unwrap_or(i64::MAX))
 }
 
 /// Records a new payment with its first mails (before anything is sent).

@@ -26,6 +26,7 @@ use std::time::{Duration, Instant};
 
 use agents::{BANK, ORDERER, ORDERER2, Orderer, SHOP, SHOP2, WAIT, World, addr, jpy};
 use mailpay::bank::ledger::TrailLine;
+use mailpay::clock;
 use mailpay::mail::imap::Received;
 use mailpay::mail::smtp::Smtp;
 use mailpay::protocol::compose::{self, Outgoing, Thread};
@@ -66,7 +67,7 @@ fn money(amount: u64) -> Money {
 /// Terms of a new Fig. 1 order from `orderer` to `merchant`.
 fn terms(orderer: &str, merchant: &str, amount: u64) -> OrderTerms {
     let mut rng = rand::rng();
-    let created = wallet::now();
+    let created = clock::now();
     OrderTerms {
         order: OrderId::generate(&mut rng),
         orderer: addr(orderer),
@@ -101,7 +102,7 @@ fn confirm_for(terms: &OrderTerms) -> Confirm {
 }
 
 fn confirm_mail(confirm: &Confirm) -> Outgoing {
-    compose::confirm(confirm, &addr(BANK), &Thread::default()).build(wallet::now(), &mut rand::rng())
+    compose::confirm(confirm, &addr(BANK), &Thread::default()).build(clock::now(), &mut rand::rng())
 }
 
 /// The orderer's wallet (orderer@buyer.test): its own store, fed by the
@@ -125,7 +126,7 @@ impl Wallet {
     /// Records `terms` as sent (both mails accepted by the server) without
     /// sending them: the bank never hears of this order.
     fn placed(&mut self, terms: &OrderTerms) {
-        wallet::place(&mut self.store, terms, vec![], wallet::now()).unwrap();
+        wallet::place(&mut self.store, terms, vec![], clock::now()).unwrap();
         for mail in [Outbound::Order, Outbound::PaymentRequest] {
             wallet::act(&self.store, &terms.order, &Event::Accepted(mail), None, false).unwrap();
         }
@@ -299,7 +300,7 @@ fn a_header_forged_confirmation_moves_no_money_and_the_order_still_settles() {
     let world = world();
     let mut wallet = Wallet::new();
     let terms = terms(ORDERER, SHOP2, 1_400);
-    wallet::place(&mut wallet.store, &terms, vec![], wallet::now()).unwrap();
+    wallet::place(&mut wallet.store, &terms, vec![], clock::now()).unwrap();
     wallet.store.set_pre_approved(&terms.order, true).unwrap();
     let sent = world.runtime.block_on(wallet::dispatch(&wallet.store, &wallet.smtp, &terms.order)).unwrap();
     assert!(sent.iter().all(|s| s.result.is_ok()), "{sent:?}");
@@ -408,8 +409,7 @@ fn adversarial_confirmations_over_the_wire_never_send_an_ok() {
         references: vec![],
         subject: None,
     };
-    let mail =
-        compose::confirm(&confirm_for(&t), &addr(BANK), &thread).build(wallet::now(), &mut rand::rng());
+    let mail = compose::confirm(&confirm_for(&t), &addr(BANK), &thread).build(clock::now(), &mut rand::rng());
     cases.push((
         "threaded under another order",
         BANK,
@@ -501,7 +501,7 @@ fn a_replayed_confirmation_is_not_answered_twice() {
     let terms = terms(ORDERER, SHOP, 1_300);
     let orderer_before = world.balance(ORDERER);
     let shop_before = world.balance(SHOP);
-    wallet::place(&mut wallet.store, &terms, vec![], wallet::now()).unwrap();
+    wallet::place(&mut wallet.store, &terms, vec![], clock::now()).unwrap();
     wallet.store.set_pre_approved(&terms.order, true).unwrap();
     let sent = world.runtime.block_on(wallet::dispatch(&wallet.store, &wallet.smtp, &terms.order)).unwrap();
     assert!(sent.iter().all(|s| s.result.is_ok()), "{sent:?}");
@@ -573,7 +573,7 @@ fn recorded_at_bank(world: &World, order: &OrderId, message_id: &str) -> TrailLi
 fn ok_mail(terms: &OrderTerms, from: &str, password: &PasswordA, code: &ConfirmationCode) -> Outgoing {
     let approve = Approve { order: terms.order.clone(), password: password.clone(), code: code.clone() };
     compose::approve(&approve, &addr(from), &addr(BANK), &Thread::default())
-        .build(wallet::now(), &mut rand::rng())
+        .build(clock::now(), &mut rand::rng())
 }
 
 /// The code of the latest confirmation orderer2 received for `order`, with

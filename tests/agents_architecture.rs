@@ -12,7 +12,7 @@ const FORBIDDEN: &[&str] = &[
     "std::env",
     "SystemTime",
     "Instant::now",
-    "wallet::now",
+    "clock::now",
     "tokio::",
     "hyper",
     "lettre::",

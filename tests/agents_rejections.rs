@@ -17,7 +17,7 @@ use mailpay::protocol::board::BoardRecord;
 use mailpay::protocol::compose;
 use mailpay::protocol::message::{Approve, Body};
 use mailpay::protocol::{Kind, Method, OrderTerms, PasswordA};
-use mailpay::wallet;
+use mailpay::{clock, wallet};
 
 fn world() -> &'static World {
     static WORLD: OnceLock<World> = OnceLock::new();
@@ -88,7 +88,7 @@ fn payment_request_from_someone_else_than_the_orderer() {
     let terms = shop2_terms(&orderer, Method::Confirm, 1000);
     let [_, mut request] = compose::order(&terms);
     request.from = addr(ORDERER2);
-    orderer2.send(world(), &request.build(mailpay::wallet::now(), &mut rand::rng()));
+    orderer2.send(world(), &request.build(mailpay::clock::now(), &mut rand::rng()));
     let (refused, _) =
         orderer2.wait_mail(world(), Kind::Rejected, &terms.order, |m| reason_of(m) == "payer-mismatch");
     assert_eq!(refused.from, addr(BANK));
@@ -108,7 +108,7 @@ fn reused_password_a() {
     let mut second = shop2_terms(&orderer, Method::Confirm, 1000);
     second.password = first.password.clone();
     // The wallet itself refuses a used A...
-    let refused = wallet::place(&mut orderer.store, &second, Vec::new(), wallet::now()).unwrap_err();
+    let refused = wallet::place(&mut orderer.store, &second, Vec::new(), clock::now()).unwrap_err();
     assert!(refused.to_string().contains("already used"), "{refused}");
     // ...and a wallet that never saw it (another device, a lost database)
     // meets the bank's refusal.
@@ -286,7 +286,7 @@ fn ok_with_the_wrong_password_a() {
         code: c.code.clone(),
     };
     let mail = compose::approve(&wrong, &terms.orderer, &terms.bank, &confirm.thread());
-    orderer.send(world(), &mail.build(mailpay::wallet::now(), &mut rand::rng()));
+    orderer.send(world(), &mail.build(mailpay::clock::now(), &mut rand::rng()));
     world().wait_trail_reason(&terms.order, "approve", "code-mismatch");
     // The bank asks again, one attempt fewer; no money moved.
     let (again, _) = orderer.wait_mail(
@@ -310,7 +310,7 @@ fn a_second_ok() {
     let again =
         Approve { order: terms.order.clone(), password: terms.password.clone(), code: c.code.clone() };
     let mail = compose::approve(&again, &terms.orderer, &terms.bank, &confirm.thread());
-    orderer.send(world(), &mail.build(mailpay::wallet::now(), &mut rand::rng()));
+    orderer.send(world(), &mail.build(mailpay::clock::now(), &mut rand::rng()));
     let (rejected, _) =
         orderer.wait_mail(world(), Kind::Rejected, &terms.order, |m| reason_of(m) == "already-answered");
     assert_eq!(rejected.from, addr(BANK));
@@ -364,7 +364,7 @@ fn five_wrong_answers_block_the_order() {
             code: c.code.clone(),
         };
         let mail = compose::approve(&wrong, &terms.orderer, &terms.bank, &confirm.thread());
-        orderer.send(world(), &mail.build(mailpay::wallet::now(), &mut rand::rng()));
+        orderer.send(world(), &mail.build(mailpay::clock::now(), &mut rand::rng()));
     }
     expect_rejection(&orderer, &terms, "too-many-attempts");
     world().wait_shop_state(&terms.order, "cancelled");
@@ -372,7 +372,7 @@ fn five_wrong_answers_block_the_order() {
     let right =
         Approve { order: terms.order.clone(), password: terms.password.clone(), code: c.code.clone() };
     let mail = compose::approve(&right, &terms.orderer, &terms.bank, &confirm.thread());
-    orderer.send(world(), &mail.build(mailpay::wallet::now(), &mut rand::rng()));
+    orderer.send(world(), &mail.build(mailpay::clock::now(), &mut rand::rng()));
     std::thread::sleep(Duration::from_secs(2));
     assert_eq!(world().ledger().payment(&terms.order).unwrap().status, "rejected");
     assert!(orderer.mails(world(), Kind::Settled, &terms.order).is_empty());
@@ -383,7 +383,7 @@ fn mailing_list_mail_is_recorded_and_never_answered() {
     let orderer = Orderer::new(world(), ORDERER);
     let terms = shop2_terms(&orderer, Method::Confirm, 1000);
     let [_, request] = compose::order(&terms);
-    let mut mail = request.build(mailpay::wallet::now(), &mut rand::rng());
+    let mut mail = request.build(mailpay::clock::now(), &mut rand::rng());
     mail.bytes = [b"List-Id: <buyers.lists.buyer.test>\r\n".as_slice(), &mail.bytes].concat();
     orderer.send(world(), &mail);
     let deadline = std::time::Instant::now() + agents::WAIT;
@@ -422,7 +422,7 @@ fn an_altered_block_is_recorded_with_the_reason_and_not_answered() {
     let orderer = Orderer::new(world(), ORDERER);
     let terms = shop2_terms(&orderer, Method::Confirm, 1000);
     let [_, request] = compose::order(&terms);
-    let mut mail = request.build(mailpay::wallet::now(), &mut rand::rng());
+    let mut mail = request.build(mailpay::clock::now(), &mut rand::rng());
     let text = String::from_utf8(mail.bytes.clone()).unwrap();
     assert!(text.contains("Amount: 1000 JPY"), "{text}");
     mail.bytes = text.replace("Amount: 1000 JPY", "Amount: 10 JPY").into_bytes();

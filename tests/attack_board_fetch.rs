@@ -77,7 +77,7 @@ fn strict_bank() -> PathBuf {
     let world = world();
     let ledger_path = world.dir.join("bank2/ledger.sqlite");
     let ledger = Ledger::open(&ledger_path).unwrap();
-    let now = mailpay::wallet::now();
+    let now = mailpay::clock::now();
     let key = agents::wallet_key(ORDERER).public().to_string();
     ledger.open_account(&addr(ORDERER), Some(agents::initials(ORDERER)), Some(&key), None, now).unwrap();
     ledger.set_balance(&addr(ORDERER), agents::jpy(), agents::OPENING).unwrap();
@@ -157,7 +157,7 @@ fn the_bank_reaches_no_board_it_does_not_trust() {
         format!("http://127.0.0.1:{}", trap.port),
     ];
     for board in registered {
-        let now = mailpay::wallet::now();
+        let now = mailpay::clock::now();
         Ledger::open(&bank).unwrap().open_account(&addr(SHOP2), None, None, Some(&board), now).unwrap();
         let terms = order_to_shop2(BANK2, purge.clone());
         let row = wait_status(&bank, &terms, "rejected");

@@ -48,12 +48,12 @@ fn bill_listing(terms: &OrderTerms, items: Vec<LineItem>) -> Outgoing {
         orderer: terms.orderer.clone(),
         items,
         total: terms.amount,
-        billed: wallet::now(),
+        billed: mailpay::clock::now(),
         quoted_order: terms.clone(),
     };
     let mut draft = compose::bill(&bill, &terms.to_block(Kind::Order), &Thread::default());
     draft.from = addr(SHOP2);
-    draft.build(wallet::now(), &mut rand::rng())
+    draft.build(mailpay::clock::now(), &mut rand::rng())
 }
 
 /// An order of green tea to shop2 (which runs no agent: its bills are
@@ -126,7 +126,7 @@ fn wallet_awaiting(home: &std::path::Path, confirmed: &[&str]) -> OrderId {
     let paths = Paths::under(home);
     std::fs::create_dir_all(&paths.data_dir).unwrap();
     let mut store = Store::open(&paths.database()).unwrap();
-    let created = Timestamp::from_unix(wallet::now().unix() - 60);
+    let created = Timestamp::from_unix(mailpay::clock::now().unix() - 60);
     let terms = OrderTerms {
         created,
         expires: created.plus_seconds(24 * 3600),

@@ -35,7 +35,6 @@ use mailpay::protocol::compose;
 use mailpay::protocol::message::Rejected;
 use mailpay::protocol::reason::RejectReason;
 use mailpay::protocol::{Kind, Method, OrderId, OrderNonce, OrderTerms, PasswordA};
-use mailpay::wallet;
 
 const TEST: &str = "a_squatter_polling_the_board_cannot_take_or_end_the_order";
 
@@ -85,7 +84,7 @@ fn listed_orders(board: &str) -> HashSet<String> {
 /// nonce of its own (no nonce binds another orderer's id to it).
 fn squatting_terms(order: &OrderId, orderer: &str) -> OrderTerms {
     let mut rng = rand::rng();
-    let created = wallet::now();
+    let created = mailpay::clock::now();
     OrderTerms {
         order: order.clone(),
         orderer: addr(orderer),
@@ -116,7 +115,7 @@ fn squat(stack_dir: &Path, board: &str, log: &Path) {
                 continue;
             }
             let order: OrderId = id.parse().unwrap();
-            let now = wallet::now();
+            let now = mailpay::clock::now();
             let mut rng = rand::rng();
             let own = squatting_terms(&order, ORDERER2);
             let [to_shop, to_bank] = compose::order(&own);

@@ -52,7 +52,7 @@ async fn pay_by_figure(figure: u8) -> Vec<String> {
         book,
     );
     let order = form
-        .order(Some(&orderer), book, mailpay::wallet::now(), OrderNonce::generate(&mut rand::rng()))
+        .order(Some(&orderer), book, mailpay::clock::now(), OrderNonce::generate(&mut rand::rng()))
         .unwrap();
     assert_eq!(order.terms.method.figure(), figure);
     let id = order.terms.order.clone();
@@ -150,7 +150,7 @@ async fn the_demo_refuses_mail_to_strangers() {
     );
     let _ = form.update(new_payment::Message::Amount("500".into()), std::slice::from_ref(&orderer), &book);
     let order = form
-        .order(Some(&orderer), &book, mailpay::wallet::now(), OrderNonce::generate(&mut rand::rng()))
+        .order(Some(&orderer), &book, mailpay::clock::now(), OrderNonce::generate(&mut rand::rng()))
         .unwrap();
     let id = order.terms.order.clone();
     backend::place(loaded.home.clone(), order).await.unwrap();
@@ -177,7 +177,7 @@ async fn a_pre_approved_order_is_answered_when_it_matches() {
     let _ =
         form.update(new_payment::Message::AutoConfirm(true), std::slice::from_ref(&orderer), &loaded.book);
     let order = form
-        .order(Some(&orderer), &loaded.book, mailpay::wallet::now(), OrderNonce::generate(&mut rand::rng()))
+        .order(Some(&orderer), &loaded.book, mailpay::clock::now(), OrderNonce::generate(&mut rand::rng()))
         .unwrap();
     assert!(order.pre_approved);
     let id = order.terms.order.clone();
@@ -230,7 +230,7 @@ async fn mails_go_from_the_account_that_placed_the_payment() {
         let _ = form.update(new_payment::Message::Amount("700".into()), &accounts, &loaded.book);
         let orderer = form.orderer(&accounts).cloned();
         let nonce = OrderNonce::generate(&mut rand::rng());
-        let order = form.order(orderer.as_ref(), &loaded.book, mailpay::wallet::now(), nonce).unwrap();
+        let order = form.order(orderer.as_ref(), &loaded.book, mailpay::clock::now(), nonce).unwrap();
         let id = order.terms.order.clone();
         backend::place(loaded.home.clone(), order).await.unwrap();
         (id, orderer)

@@ -293,7 +293,7 @@ fn placing_records_the_payment_and_queues_both_mails() {
         s
     };
     let order = state
-        .order(Some(&orderer()), &book, mailpay::wallet::now(), OrderNonce::generate(&mut rand::rng()))
+        .order(Some(&orderer()), &book, mailpay::clock::now(), OrderNonce::generate(&mut rand::rng()))
         .unwrap();
     let id = order.terms.order.clone();
     let placed = runtime.block_on(backend::place(home.clone(), order)).unwrap();
@@ -372,7 +372,7 @@ fn password_a_is_redacted_in_debug_output() {
     let _ = state.update(new_payment::Message::UseOwnPassword(true), &[orderer()], &book);
     let _ = state.update(new_payment::Message::OwnPassword(typed.into()), &[orderer()], &book);
     let order = state
-        .order(Some(&orderer()), &book, mailpay::wallet::now(), OrderNonce::generate(&mut rand::rng()))
+        .order(Some(&orderer()), &book, mailpay::clock::now(), OrderNonce::generate(&mut rand::rng()))
         .unwrap();
     assert_eq!(order.terms.password.expose(), typed);
     assert!(!format!("{order:?}").contains(typed));
@@ -399,7 +399,7 @@ fn the_wallet_cheque_goes_with_the_payment_when_chosen() {
     let _ = apply(&mut state, messages, &book);
 
     let order = state
-        .order(Some(&orderer()), &book, mailpay::wallet::now(), OrderNonce::generate(&mut rand::rng()))
+        .order(Some(&orderer()), &book, mailpay::clock::now(), OrderNonce::generate(&mut rand::rng()))
         .unwrap();
     assert_eq!(order.terms.method, Method::Cheque);
     assert!(order.cheque_for.is_some());
@@ -445,7 +445,7 @@ fn a_clock_tick_expires_an_overdue_payment() {
     let book = book();
     let mut form = new_payment::State::for_merchant(&shop(), &book);
     let _ = form.update(new_payment::Message::Amount("300".into()), &[orderer()], &book);
-    let placed_at = mailpay::wallet::now().plus_seconds(-3 * 24 * 3600);
+    let placed_at = mailpay::clock::now().plus_seconds(-3 * 24 * 3600);
     let order =
         form.order(Some(&orderer()), &book, placed_at, OrderNonce::generate(&mut rand::rng())).unwrap();
     let (id, expires) = (order.terms.order.clone(), order.terms.expires);
@@ -567,7 +567,7 @@ fn merchant_and_currency_are_chosen_by_typing() {
 
     let _ = state.update(new_payment::Message::Amount("12.50".into()), &[orderer()], book);
     let order = state
-        .order(Some(&orderer()), book, mailpay::wallet::now(), OrderNonce::generate(&mut rand::rng()))
+        .order(Some(&orderer()), book, mailpay::clock::now(), OrderNonce::generate(&mut rand::rng()))
         .unwrap();
     assert_eq!(order.terms.merchant.as_str(), "tea@leaves.example");
     assert_eq!(order.terms.bank, bank(), "the merchant's bank came with it");
@@ -756,7 +756,7 @@ fn the_history_is_exported_where_the_user_chose() {
     let mut form = new_payment::State::for_merchant(&shop(), &book);
     let _ = form.update(new_payment::Message::Amount("1200".into()), &[orderer()], &book);
     let order =
-        form.order(Some(&orderer()), &book, mailpay::wallet::now(), OrderNonce::generate(&mut rand::rng()));
+        form.order(Some(&orderer()), &book, mailpay::clock::now(), OrderNonce::generate(&mut rand::rng()));
     let id = runtime.block_on(backend::place(home.clone(), order.unwrap())).unwrap();
 
     let mut state = history::State::default();

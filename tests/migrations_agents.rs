@@ -347,7 +347,7 @@ fn bank_source(path: &Path) -> Vec<OrderId> {
     let [_, request] = compose::order(&reuse);
     take(&built(request).bytes);
     orders.push(reuse.order.clone());
-    for mail in ledger.unsent(false, mailpay::wallet::now()).unwrap().iter().take(2) {
+    for mail in ledger.unsent(false, mailpay::clock::now()).unwrap().iter().take(2) {
         ledger.mark_sent(&mail.message_id, NOW.plus_seconds(5)).unwrap();
     }
     ledger
@@ -374,7 +374,7 @@ fn shop_source(path: &Path) -> Vec<OrderId> {
         assert!(done.outgoing.iter().any(|m| m.kind == Kind::Bill), "{}", done.note);
         orders.push(terms.order.clone());
     }
-    let first = shop.unsent(false, mailpay::wallet::now()).unwrap().remove(0);
+    let first = shop.unsent(false, mailpay::clock::now()).unwrap().remove(0);
     shop.mark_sent(&first.message_id, NOW.plus_seconds(3)).unwrap();
     shop.record_unhandled(
         b"From: x@y.test\r\n\r\n-----BEGIN MAILPAY ORDER-----\r\n",
@@ -410,7 +410,7 @@ fn every_earlier_ledger_opens_with_its_money_and_trail() {
     let (payments, recipient) = (expected.payments().unwrap(), expected.recipient().unwrap());
     let trails: Vec<_> = orders.iter().map(|o| expected.trail(o).unwrap()).collect();
     let unsent: Vec<String> =
-        expected.unsent(false, mailpay::wallet::now()).unwrap().into_iter().map(|m| m.message_id).collect();
+        expected.unsent(false, mailpay::clock::now()).unwrap().into_iter().map(|m| m.message_id).collect();
     assert_eq!(payments.len(), 3);
     assert!(!unsent.is_empty());
     drop(expected);
@@ -438,7 +438,7 @@ fn every_earlier_ledger_opens_with_its_money_and_trail() {
                 assert_eq!(&ledger.trail(order).unwrap(), trail, "the trail of {order}");
             }
             let still: Vec<String> = ledger
-                .unsent(false, mailpay::wallet::now())
+                .unsent(false, mailpay::clock::now())
                 .unwrap()
                 .into_iter()
                 .map(|m| m.message_id)
@@ -455,8 +455,7 @@ fn every_earlier_shop_book_opens_with_its_orders() {
     let source = temp("shop-src").join("shop.sqlite");
     let orders = shop_source(&source);
     let expected = Shop::open(&source).unwrap();
-    let (rows, unsent) =
-        (expected.orders().unwrap(), expected.unsent(false, mailpay::wallet::now()).unwrap());
+    let (rows, unsent) = (expected.orders().unwrap(), expected.unsent(false, mailpay::clock::now()).unwrap());
     assert_eq!(rows.len(), 2);
     assert_eq!(unsent.len(), 1);
     drop(expected);
@@ -471,7 +470,7 @@ fn every_earlier_shop_book_opens_with_its_orders() {
             for order in &orders {
                 assert!(shop.state(order).unwrap().is_some(), "{order}");
             }
-            let still = shop.unsent(false, mailpay::wallet::now()).unwrap();
+            let still = shop.unsent(false, mailpay::clock::now()).unwrap();
             assert_eq!(still.len(), 1);
             assert_eq!((&still[0].message_id, &still[0].bytes), (&unsent[0].message_id, &unsent[0].bytes));
             assert_eq!(shop.resume(SHOP, "INBOX").unwrap(), Resume { uid_validity: 99, last_uid: 7 });

@@ -9,6 +9,7 @@ use std::time::Duration;
 
 use super::held_back;
 use super::outbox::Book;
+use crate::clock::now;
 use crate::mail::account::Account;
 use crate::mail::expecting::ANSWER_WINDOW;
 use crate::mail::imap::{self, ImapError, Received, Resume, WatchConfig, WatchEvent};
@@ -17,7 +18,6 @@ use crate::protocol::Timestamp;
 use crate::protocol::compose::Outgoing;
 use crate::protocol::parse::Incoming;
 use crate::task::AbortOnDrop;
-use crate::wallet::now;
 
 /// What one agent decides: the bank's matching rule, the merchant's
 /// billing. Everything else (the inbox, the outbox, bounces, invalid mail,

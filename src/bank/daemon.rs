@@ -10,13 +10,13 @@ use std::time::Duration;
 use super::ledger::{Ledger, LedgerError, Processed};
 use crate::agent::runtime::{self, Agent, Decisions};
 use crate::board::client;
+use crate::clock::now;
 use crate::mail::account::Account;
 use crate::mail::imap::ImapError;
 use crate::mail::smtp::{SendError, Smtp};
 use crate::protocol::matching::BoardLookup;
 use crate::protocol::parse::Incoming;
 use crate::protocol::{EmailAddress, OrderId, Timestamp};
-use crate::wallet::now;
 
 #[derive(Clone)]
 pub struct DaemonConfig {

@@ -114,7 +114,7 @@ fn minor_units(amount: &str, currency: Currency) -> Result<u64, Failure> {
 fn run(cli: Cli) -> Result<(), Failure> {
     let file: BankFile = cli::load(cli.config.as_deref(), "bank")?;
     let path = cli::data_dir(cli.data_dir.clone(), file.data_dir.clone(), "bank")?.join("ledger.sqlite");
-    let now = mailpay::wallet::now();
+    let now = mailpay::clock::now();
     match &cli.command {
         Command::Run(args) => {
             let (account, password) = args.account(file.account.clone(), "the bank's")?;

@@ -4,6 +4,7 @@ use clap::Args;
 
 use super::CliError;
 use crate::board;
+use crate::clock;
 use crate::config::Config;
 use crate::mail::account::Account;
 use crate::mail::smtp::Smtp;
@@ -85,7 +86,7 @@ fn amount(args: &OrderArgs) -> Result<Money, CliError> {
 pub fn order(args: OrderArgs) -> Result<(), CliError> {
     let (account, password, mut store) = open(args.account.as_deref())?;
     let mut rng = rand::rng();
-    let created = wallet::now();
+    let created = clock::now();
     let (order, nonce) = OrderId::for_orderer(&account.address, &mut rng);
     let terms = OrderTerms {
         order,

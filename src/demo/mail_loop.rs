@@ -14,6 +14,7 @@ use crate::agent::Book;
 use crate::bank::ledger::Ledger;
 use crate::board::client;
 use crate::board::log::BoardLog;
+use crate::clock::now;
 use crate::mail::smtp::{Dispatch, SendError};
 use crate::merchant::engine::{MerchantSide, Pricing};
 use crate::merchant::shop::Shop;
@@ -22,7 +23,6 @@ use crate::protocol::matching::BoardLookup;
 use crate::protocol::message::Body;
 use crate::protocol::{EmailAddress, OrderId, parse};
 use crate::task::AbortOnDrop;
-use crate::wallet::now;
 
 /// How long the demo's mail seems to take to reach the orderer (a real
 /// one takes longer): the wallet records what it sent first.

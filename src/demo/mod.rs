@@ -114,7 +114,7 @@ struct Parts {
 fn set_up(root: &Path, board_url: &str) -> Result<Parts, Box<dyn std::error::Error>> {
     let (orderer, bank, merchant) = addresses()?;
     let paths = Paths::under(&root.join("wallet"));
-    let now = crate::wallet::now();
+    let now = crate::clock::now();
     let ledger = Ledger::open(&root.join("bank").join("ledger.sqlite"))?;
     let wallet_key = crate::keys::load_or_create_key(&crate::keys::wallet_key_path(&paths))?;
     let key = wallet_key.public().to_string();

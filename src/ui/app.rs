@@ -678,7 +678,7 @@ impl App {
             None => Subscription::none(),
         };
         let clock = match &self.home {
-            Some(_) => iced::time::every(TICK).map(|_| Message::Tick(crate::wallet::now())),
+            Some(_) => iced::time::every(TICK).map(|_| Message::Tick(crate::clock::now())),
             None => Subscription::none(),
         };
         Subscription::batch([keys, inbox, frames, clock])

@@ -10,6 +10,7 @@
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 
+use crate::clock;
 use crate::config::{Config, ConfigError};
 use crate::mail::account::Account;
 use crate::mail::expecting::{ANSWER_WINDOW, Expecting};
@@ -491,7 +492,7 @@ pub fn downloads() -> Option<PathBuf> {
 
 /// The name suggested for an export of the history made now.
 pub fn export_name() -> String {
-    let day = wallet::now().to_string();
+    let day = clock::now().to_string();
     format!("mailpay-history-{}.csv", day.get(..10).unwrap_or(&day))
 }
 
@@ -501,7 +502,7 @@ pub fn export_name() -> String {
 pub async fn export(home: Home, query: Query, to: Option<PathBuf>) -> Result<(PathBuf, usize), BackendError> {
     let path = to.unwrap_or_else(|| {
         let dir = downloads().unwrap_or_else(|| home.paths.data_dir.clone());
-        dir.join(format!("mailpay-history-{}.csv", wallet::now().unix()))
+        dir.join(format!("mailpay-history-{}.csv", clock::now().unix()))
     });
     home.with(move |s| {
         let n = s.export_csv(&query, &path)?;

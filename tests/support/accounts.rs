@@ -34,7 +34,7 @@ pub fn password(stack: &MailStack, address: &str) -> String {
 }
 
 pub fn now() -> Timestamp {
-    mailpay::wallet::now()
+    mailpay::clock::now()
 }
 
 /// An order of `amount` JPY from `orderer` to `merchant`, paid at `bank`.

@@ -135,7 +135,7 @@ impl World {
         let board_url = format!("http://{}", listener.local_addr().unwrap());
         let ledger_path = dir.join("bank/ledger.sqlite");
         let ledger = Ledger::open(&ledger_path).unwrap();
-        let now = wallet::now();
+        let now = mailpay::clock::now();
         for orderer in [ORDERER, ORDERER2] {
             let key = wallet_key(orderer).public().to_string();
             ledger.open_account(&addr(orderer), Some(initials(orderer)), Some(&key), None, now).unwrap();
@@ -323,7 +323,7 @@ impl Orderer {
     /// Terms of a new order of `amount` yen from this orderer at the shop.
     pub fn terms(&self, world: &World, method: Method, amount: u64) -> OrderTerms {
         let mut rng = rand::rng();
-        let created = wallet::now();
+        let created = mailpay::clock::now();
         let money = Money::new(amount, jpy()).unwrap();
         OrderTerms {
             order: OrderId::generate(&mut rng),
@@ -403,7 +403,7 @@ impl Orderer {
         extra: Vec<compose::Draft>,
         record: Option<&BoardRecord>,
     ) {
-        wallet::place(&mut self.store, terms, extra, wallet::now()).unwrap();
+        wallet::place(&mut self.store, terms, extra, mailpay::clock::now()).unwrap();
         if let Some(record) = record {
             world
                 .runtime
@@ -431,13 +431,13 @@ impl Orderer {
             orderer: terms.orderer.clone(),
             items: vec![LineItem::new(1, "Green tea 100g", Some(money)).unwrap()],
             total: money,
-            billed: wallet::now(),
+            billed: mailpay::clock::now(),
             quoted_order: order_terms.clone(),
         };
         let block = order_terms.to_block(Kind::Order);
         let mut draft = compose::bill(&bill, &block, &Default::default());
         draft.from = addr(merchant);
-        draft.build(wallet::now(), &mut rand::rng())
+        draft.build(mailpay::clock::now(), &mut rand::rng())
     }
 
     pub fn state(&self, order: &OrderId) -> State {

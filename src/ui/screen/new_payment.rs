@@ -415,7 +415,7 @@ impl State {
                 if self.stage != Stage::Editing {
                     return Action::None;
                 }
-                let now = crate::wallet::now();
+                let now = crate::clock::now();
                 match self.order(self.orderer(accounts), book, now, OrderNonce::generate(&mut rand::rng())) {
                     Ok(order) => {
                         self.stage = Stage::Recording;
