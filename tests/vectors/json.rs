@@ -59,8 +59,10 @@ impl J {
     fn compact(&self) -> String {
         match self {
             J::Obj(pairs) => {
-                let inner: Vec<String> =
-                    pairs.iter().map(|(k, v)| format!("{}: {}", Value::from(k.as_str()), v.compact())).collect();
+                let inner: Vec<String> = pairs
+                    .iter()
+                    .map(|(k, v)| format!("{}: {}", Value::from(k.as_str()), v.compact()))
+                    .collect();
                 format!("{{{}}}", inner.join(", "))
             }
             J::Arr(items) => format!("[{}]", items.iter().map(J::compact).collect::<Vec<_>>().join(", ")),
