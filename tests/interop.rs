@@ -18,6 +18,8 @@
 //! merchant's functions (`tests/interop/check_vectors.py`).
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+#[path = "support/accounts.rs"]
+mod accounts;
 #[path = "support/mailstack.rs"]
 mod mailstack;
 #[path = "support/processes.rs"]
@@ -559,6 +561,94 @@ fn in_session_keyring(test: &str) -> bool {
     false
 }
 
+/// Submits `bytes` as they are, logged in as `login` (the envelope
+/// sender); the headers, From included, are whatever `bytes` say.
+fn submit(stack: &MailStack, login: &str, to: &str, bytes: Vec<u8>) {
+    use mailpay::mail::smtp::Smtp;
+    use mailpay::protocol::compose::Outgoing;
+    use mailpay::protocol::{Kind, OrderId};
+    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    let smtp = Smtp::new(&accounts::account(stack, login), &stack.user(login).password).unwrap();
+    let mail = Outgoing {
+        kind: Kind::Order,
+        order: OrderId::generate(&mut rand::rng()),
+        message_id: String::new(),
+        from: login.parse().unwrap(),
+        to: to.parse().unwrap(),
+        bytes,
+    };
+    runtime.block_on(smtp.send(&mail)).unwrap_or_else(|e| panic!("submitting as {login} to {to}: {e}"));
+}
+
+/// Mails a merchant must not answer (PROTOCOL.md 4, 5.1, 5.9): an order
+/// whose From is not its Orderer (an order id squatted), an order whose
+/// block was changed after its Check was written, and an order for
+/// another merchant. Returns their order ids.
+fn send_unusable_orders(parties: &Parties, wallet: &Wallet, dir: &Path) -> Vec<String> {
+    let started = Instant::now();
+    let compose = |name: &str, merchant: &str| -> (String, String) {
+        let out = dir.join(name);
+        let printed = wallet.run(&[
+            "compose",
+            "order",
+            "--from",
+            parties.orderer,
+            "--merchant",
+            merchant,
+            "--bank",
+            parties.bank,
+            "--amount",
+            "1200",
+            "--currency",
+            "JPY",
+            "--item",
+            &format!("2 x {TEA} @ 600 JPY"),
+            "--out",
+            out.to_str().unwrap(),
+        ]);
+        let order = processes::order_id(&printed);
+        let file = out.join(format!("order-{}.eml", canonical(&order)));
+        (order, std::fs::read_to_string(&file).unwrap_or_else(|e| panic!("{}: {e}", file.display())))
+    };
+    let squatter = "orderer2@buyer.test";
+    let (squatted, mail) = compose("squatted", parties.merchant);
+    let forged = mail.replace(&format!("From: <{}>", parties.orderer), &format!("From: <{squatter}>"));
+    assert_ne!(forged, mail, "the From line is replaced");
+    submit(parties.stack, squatter, parties.merchant, forged.into_bytes());
+    let (altered, mail) = compose("altered", parties.merchant);
+    let changed = mail.replace("Amount: 1200 JPY", "Amount: 1100 JPY");
+    assert_ne!(changed, mail, "the amount is changed");
+    submit(parties.stack, parties.orderer, parties.merchant, changed.into_bytes());
+    let (elsewhere, mail) = compose("elsewhere", "shop2@shop2.test");
+    submit(parties.stack, parties.orderer, parties.merchant, mail.into_bytes());
+    let mut steps = Steps::new("unusable", 2, parties);
+    steps.did(
+        &format!(
+            "sent a squatted order {squatted}, an altered {altered} and one for another shop {elsewhere}"
+        ),
+        started,
+    );
+    vec![squatted, altered, elsewhere]
+}
+
+/// After every later order was answered: the merchant answered none of
+/// the unusable orders, to the bank or to anyone else.
+fn none_answered(parties: &Parties, unusable: &[String]) {
+    for order in unusable {
+        let needle = canonical(order);
+        for mailbox in [parties.bank, parties.orderer, "orderer2@buyer.test"] {
+            let mails = processes::count_in_mailbox(parties.stack, mailbox, &needle);
+            assert_eq!(mails, 0, "{mailbox} has a mail about the unusable order {order}\n{}", parties.logs());
+        }
+        assert!(
+            !parties.external.printed(|l| canonical(l).contains(&needle)),
+            "the merchant acted on the unusable order {order}\n{}",
+            parties.logs()
+        );
+    }
+    println!("[{} unusable] 2/2 none of them was answered", parties.external.role);
+}
+
 fn stop(external: &External) {
     let status = external.stop();
     assert!(
@@ -604,9 +694,11 @@ fn an_outside_merchant_is_paid_by_fig_1_and_fig_2_and_refuses_what_it_does_not_s
         reference_bank: Some(&reference_bank),
         reference_shop: None,
     };
+    let unusable = send_unusable_orders(&parties, &wallet, &dir);
     fig1(&parties, &mut wallet);
     fig2(&parties, &mut wallet);
     refusal(&parties, &mut wallet);
+    none_answered(&parties, &unusable);
     stop(&external);
 }
 
