@@ -385,6 +385,20 @@ impl Parties<'_> {
         }
     }
 
+    /// Whether the merchant cancelled `order`: the outside merchant printed
+    /// `cancelled ORDER REASON`, or the reference merchant lists it cancelled.
+    fn cancelled(&self, order: &str, reason: &str) -> bool {
+        match self.reference_shop {
+            Some(shop) => shop.lists(order, "cancelled"),
+            None => self.external.printed(|l| {
+                let mut words = l.split_whitespace();
+                words.next() == Some("cancelled")
+                    && words.next().is_some_and(|o| canonical(o) == canonical(order))
+                    && words.next() == Some(reason)
+            }),
+        }
+    }
+
     fn logs(&self) -> String {
         let mut text = self.external.report();
         let reference = [self.reference_bank.map(|b| &b.log), self.reference_shop.map(|s| &s.log)];
@@ -496,6 +510,26 @@ fn fig2(parties: &Parties, wallet: &mut Wallet) {
         assert_eq!(bank.balance(parties.orderer), payer - 600, "the orderer paid once");
         assert_eq!(bank.balance(parties.merchant), payee + 600, "the merchant was paid once");
     }
+}
+
+/// Fig. 1 declined by the orderer: the bank ends the order `declined` and
+/// tells the merchant, who cancels it.
+fn declined(parties: &Parties, wallet: &mut Wallet) {
+    let mut steps = Steps::new("decline", 5, parties);
+    let started = Instant::now();
+    let order =
+        wallet.order(parties.merchant, parties.bank, "600 JPY", &format!("1 x {TEA} @ 600 JPY"), "confirm");
+    steps.did(&format!("the wallet sent order {order} and its payment request"), started);
+    steps.wait("the bank has the bill", || parties.bank_has(&order, "bill"));
+    steps.wait("the wallet has the confirmation", || wallet.shows(&order, "awaiting-confirmation"));
+    let declining = Instant::now();
+    wallet.run(&["decline", &order]);
+    steps.did("the wallet sent its NO", declining);
+    steps.wait("the merchant cancelled the order", || parties.cancelled(&order, "declined"));
+    if let Some(bank) = parties.reference_bank {
+        assert_eq!(bank.payment(&order).unwrap()["status"], "declined");
+    }
+    assert!(!parties.shipped(&order), "a declined order is not shipped");
 }
 
 /// An item the merchant does not sell: the merchant refuses the order to
@@ -697,6 +731,7 @@ fn an_outside_merchant_is_paid_by_fig_1_and_fig_2_and_refuses_what_it_does_not_s
     let unusable = send_unusable_orders(&parties, &wallet, &dir);
     fig1(&parties, &mut wallet);
     fig2(&parties, &mut wallet);
+    declined(&parties, &mut wallet);
     refusal(&parties, &mut wallet);
     none_answered(&parties, &unusable);
     stop(&external);
@@ -745,6 +780,7 @@ fn an_outside_bank_settles_fig_1_and_fig_2_and_passes_on_a_refusal() {
     wallet.run(&["bank-key", "set", bank, &recipient]);
     fig1(&parties, &mut wallet);
     fig2(&parties, &mut wallet);
+    declined(&parties, &mut wallet);
     refusal(&parties, &mut wallet);
     stop(&external);
 }
