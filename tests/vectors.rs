@@ -131,6 +131,23 @@ fn currencies() {
         let currency: Currency = code.parse().unwrap_or_else(|e| panic!("currencies.json: {code}: {e}"));
         assert_eq!(entry["decimals"], currency.exponent(), "currencies.json: {code}");
     }
+    // PROTOCOL.md 2 lists the same codes, by number of decimals.
+    let protocol =
+        std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("PROTOCOL.md")).unwrap();
+    let table = protocol.split_once("| Decimals | Codes |").expect("PROTOCOL.md 2 lists the currencies").1;
+    let mut listed: Vec<(String, u8)> = table
+        .lines()
+        .skip(2)
+        .map_while(|l| l.strip_prefix("| "))
+        .flat_map(|row| {
+            let (decimals, codes) = row.trim_end_matches(" |").split_once(" | ").unwrap();
+            let decimals: u8 = decimals.parse().unwrap();
+            codes.split(' ').map(move |c| (c.to_string(), decimals)).collect::<Vec<_>>()
+        })
+        .collect();
+    listed.sort();
+    let code: Vec<(String, u8)> = all.iter().map(|c| (c.code().to_string(), c.exponent())).collect();
+    assert_eq!(listed, code, "PROTOCOL.md's currency table differs from the code's");
     // Spot checks against ISO 4217 itself.
     for (code, decimals) in
         [("JPY", 0), ("USD", 2), ("EUR", 2), ("KWD", 3), ("BHD", 3), ("CLF", 4), ("KRW", 0)]

@@ -37,6 +37,7 @@ const KEYS: &[(&str, Compute)] = &[
     ("money", money),
     ("item", item),
     ("timestamp", timestamp),
+    ("method", method),
     ("address", address),
     ("message_id", message_id),
     ("cheque", cheque),
@@ -229,6 +230,15 @@ fn timestamp(e: &Value) -> J {
     match text.parse::<Timestamp>() {
         Ok(t) => out.with("unix", J::v(t.unix())).with("printed", J::s(t.to_string())),
         Err(_) => out.with("error", J::s("invalid")),
+    }
+}
+
+fn method(e: &Value) -> J {
+    let text = s(e, "text");
+    let out = J::obj([("text", J::s(text))]);
+    match text.parse::<mailpay::protocol::Method>() {
+        Ok(m) => out.with("method", J::s(m.as_str())).with("figure", J::v(m.figure())),
+        Err(()) => out.with("error", J::s("invalid")),
     }
 }
 
