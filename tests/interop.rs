@@ -809,3 +809,70 @@ fn the_python_merchant_agrees_with_the_test_vectors() {
     assert!(stdout.contains(" vectors agree, 0 differ"), "{stdout}");
     assert!(!stdout.contains("MISMATCH"), "{stdout}");
 }
+
+/// Where the reference's `inspect --json` says a block stood, in
+/// `read_mails.py`'s words.
+fn position(origin: &str) -> String {
+    match origin {
+        "own text" => "own".into(),
+        "attached message" => "attached".into(),
+        quoted if quoted.starts_with("quoted") => "quoted".into(),
+        other => other.into(),
+    }
+}
+
+#[test]
+fn the_python_reader_finds_the_blocks_the_reference_finds() {
+    let mut mails = Vec::new();
+    for dir in ["tests/fixtures/corpus/accept", "tests/fixtures/corpus/refuse", "tests/vectors/mails"] {
+        let entries = std::fs::read_dir(repository().join(dir)).unwrap_or_else(|e| panic!("{dir}: {e}"));
+        mails
+            .extend(entries.map(|e| e.unwrap().path()).filter(|p| p.extension().is_some_and(|x| x == "eml")));
+    }
+    mails.sort();
+    let out = Command::new(python())
+        .arg(repository().join("tests/interop/read_mails.py"))
+        .args(&mails)
+        .output()
+        .unwrap_or_else(|e| panic!("{} runs: {e}", python()));
+    assert!(out.status.success(), "read_mails.py: {}", String::from_utf8_lossy(&out.stderr));
+    let python_read: Vec<serde_json::Value> = out
+        .stdout
+        .split(|b| *b == b'\n')
+        .filter(|l| !l.is_empty())
+        .map(|l| serde_json::from_slice(l).unwrap())
+        .collect();
+    assert_eq!(python_read.len(), mails.len(), "one line per mail");
+    let home = processes::temp_dir("interop-read");
+    let (mut compared, mut differ) = (0, Vec::new());
+    for (mail, python_read) in mails.iter().zip(&python_read) {
+        let inspected = processes::run(MAILPAY, &home, &["inspect", "--json", mail.to_str().unwrap()], "");
+        if !inspected.status.success() {
+            // Refused by the reference: mostly for what the blocks say, which
+            // is not the reader's business.
+            continue;
+        }
+        let reference: serde_json::Value = serde_json::from_slice(&inspected.stdout).unwrap();
+        let want: std::collections::BTreeSet<(String, String)> = reference["blocks"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|b| (b["block"].as_str().unwrap().to_string(), position(b["origin"].as_str().unwrap())))
+            .collect();
+        let got: Option<std::collections::BTreeSet<(String, String)>> =
+            python_read["blocks"].as_array().map(|blocks| {
+                blocks
+                    .iter()
+                    .map(|b| (b[0].as_str().unwrap().to_string(), b[1].as_str().unwrap().to_string()))
+                    .collect()
+            });
+        compared += 1;
+        if got.as_ref() != Some(&want) {
+            differ
+                .push(format!("{}: the reference reads {want:?}, merchant.py {python_read}", mail.display()));
+        }
+    }
+    println!("{compared} mails read alike by the reference and merchant.py");
+    assert!(compared >= 20, "only {compared} mails compared");
+    assert!(differ.is_empty(), "the readers differ:\n{}", differ.join("\n"));
+}

@@ -312,8 +312,12 @@ class HtmlText(html.parser.HTMLParser):
         self.current = ""
 
     def handle_starttag(self, tag, attrs):
-        if tag in self.BREAKS:
+        if tag in self.BREAKS or tag == "hr":
             self.newline()
+        if tag == "hr" and self.depth == 0:
+            # Outlook's rule above the message it answers or forwards: read
+            # as its plain-text marker, a line of 32 underscores.
+            self.lines.append("_" * 32)
         if tag == "blockquote":
             self.depth += 1
             if self.depth > 64:
@@ -467,12 +471,15 @@ class Merchant:
                 self.handle(raw)
             except Invalid as e:
                 report(f"mail UID {uid} not used: {e}")
+            except (OSError, smtplib.SMTPException):
+                raise  # the mail server: this mail again once it is back
             except Exception as e:  # a failure on one mail never stops the agent
                 report(f"mail UID {uid} not used: failure while handling it: {e!r}")
             self.state["last_uid"] = uid
             self.save()
 
     def handle(self, raw):
+        """One mail: acted on, or Invalid with the reason it is not used."""
         if len(raw) > MAX_MAIL:
             raise Invalid("the mail is larger than 4 MiB")
         msg = email.message_from_bytes(raw, policy=email.policy.default)
@@ -480,7 +487,14 @@ class Merchant:
         key = message_id or hashlib.sha256(raw).hexdigest()
         if key in self.state["seen"]:
             raise Invalid(f"{message_id} was seen before")
+        try:
+            self.act(msg)
+        except Invalid:
+            self.state["seen"].append(key)
+            raise
         self.state["seen"].append(key)
+
+    def act(self, msg):
         if msg.get("List-Id") is not None:
             raise Invalid("it has a List-Id header (a mailing list)")
         for results in msg.get_all("Authentication-Results", []):
@@ -489,27 +503,21 @@ class Merchant:
         version = msg.get("MailPay-Version")
         if version is not None and str(version).strip() != "1":
             raise Invalid(f"MailPay-Version {version} is not 1")
-        blocks = [b for b in blocks_of(msg)]
-        own = {b.name: b for b in blocks if b.position == "own"}
+        own = {b.name: b for b in blocks_of(msg) if b.position == "own"}
         kind = str(msg.get("MailPay-Kind", "")).strip().lower()
-        by_block = {"ORDER": "order", "SETTLED": "settled", "REJECTED": "rejected"}
-        found = [by_block[n] for n in own if n in by_block]
-        if "BILL" in own:
-            found = ["bill"]
-        if not found:
-            raise Invalid(f"no MailPay block of a merchant's business in its own text (kind {kind or '-'})")
-        if kind and kind != found[0]:
-            raise Invalid(f"MailPay-Kind {kind} differs from its content ({found[0]})")
-        block = own[{v: k for k, v in by_block.items()}[found[0]]] if found[0] != "bill" else None
-        if block is None:
-            raise Invalid("a bill is a bank's business, not a merchant's")
+        # The kind is told by the blocks in the sender's own text (a bill
+        # carries the ORDER block too); the header must agree.
+        content = next((k for n, k in [("BILL", "bill"), ("ORDER", "order"), ("SETTLED", "settled"),
+                                       ("REJECTED", "rejected")] if n in own), None)
+        if content is None or content == "bill":
+            raise Invalid(f"no block a merchant acts on in its own text (kind {kind or content or '-'})")
+        if kind and kind != content:
+            raise Invalid(f"MailPay-Kind {kind} differs from its content ({content})")
+        block = own[content.upper()]
         if block.get("Version") != "1":
             raise Invalid(f"the {block.name} block's Version is {block.get('Version')}")
-        try:
-            order = canonical_symbols(block.get("Order") or "")
-        except ValueError as e:
-            raise Invalid(f"bad Order: {e}")
-        if len(order) != 16:
+        order = canonical_symbols_or_none(block.get("Order") or "")
+        if order is None or len(order) != 16:
             raise Invalid(f"the {block.name} block has no valid Order")
         header_order = msg.get("MailPay-Order")
         if header_order is not None and canonical_symbols_or_none(str(header_order)) != order:
@@ -518,8 +526,7 @@ class Merchant:
             named = message_id_order(str(msg.get(header, "")))
             if named is not None and named != order:
                 raise Invalid(f"its {header} names another order ({named})")
-        sender = address_of(msg.get("From"))
-        getattr(self, "on_" + found[0])(msg, block, order, sender)
+        getattr(self, "on_" + content)(msg, block, order, address_of(msg.get("From")))
 
     # ---- 5.1: the order ----
 
