@@ -372,6 +372,23 @@ fn hmac(key: &[u8], parts: &[&[u8]]) -> Vec<u8> {
     mac.finalize().into_bytes().to_vec()
 }
 
+/// Each part prefixed by its length as u64 big-endian.
+fn framed(parts: &[&str]) -> Vec<u8> {
+    parts.iter().flat_map(|p| [&(p.len() as u64).to_be_bytes()[..], p.as_bytes()].concat()).collect()
+}
+
+/// Whether `signature` (base64) is the Ed25519 signature of `message` by
+/// `key` (`ed25519:BASE64`).
+fn verifies(key: &str, message: &[u8], signature: &str) -> bool {
+    use base64::Engine;
+    use ed25519_dalek::Verifier;
+    let b64 = base64::engine::general_purpose::STANDARD;
+    let key: [u8; 32] = b64.decode(key.strip_prefix("ed25519:").unwrap()).unwrap().try_into().unwrap();
+    let signature: [u8; 64] = b64.decode(signature).unwrap().try_into().unwrap();
+    let key = ed25519_dalek::VerifyingKey::from_bytes(&key).unwrap();
+    key.verify(message, &ed25519_dalek::Signature::from_bytes(&signature)).is_ok()
+}
+
 /// The example block of PROTOCOL.md section 3, as printed there.
 fn protocol_example_block() -> String {
     let text = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/PROTOCOL.md")).unwrap();
@@ -424,6 +441,29 @@ fn independently(values: &Value) {
         let order = canonical(s(&e, "order_id"));
         let tag = hmac(canonical(s(&e, "password")).as_bytes(), &[b"MailPay-A-Proof-v1\0", order.as_bytes()]);
         assert_eq!(grouped(&bit_loop_base32(&tag[..10])), s(&e, "proof"), "proof {e}");
+    }
+    // PROTOCOL.md 5.3 and 7: the signatures verify over the bytes given.
+    for e in list("cheque") {
+        assert!(verifies(s(&e, "key"), s(&e, "canonical").as_bytes(), s(&e, "signature")), "cheque {e}");
+        assert!(s(&e, "block").contains(&format!("Signature: {}\n", s(&e, "signature"))));
+    }
+    for e in list("board_record") {
+        let parts = ["MailPay-Board-Record-v1", s(&e, "order"), s(&e, "initials"), s(&e, "ordered_at")];
+        assert_eq!(hex(&framed(&parts)), s(&e, "signed_hex"), "board_record {e}");
+        if let Some(key) = e["key"].as_str() {
+            assert!(verifies(key, &unhex(s(&e, "signed_hex")), s(&e, "signature")), "board_record {e}");
+        }
+    }
+    // PROTOCOL.md 7.2: the chain.
+    let mut previous = "0".repeat(64);
+    for e in list("board_chain") {
+        let seq = e["seq"].to_string();
+        let mut parts = vec!["MailPay-Board-v1", &previous, &seq];
+        parts.extend(["order", "initials", "ordered_at", "posted_at"].map(|k| s(&e, k)));
+        parts.extend(["key", "signature"].iter().filter_map(|k| e[*k].as_str()));
+        let hash = hex(&Sha256::digest(framed(&parts)));
+        assert_eq!((s(&e, "previous"), s(&e, "hash")), (previous.as_str(), hash.as_str()), "board_chain {e}");
+        previous = hash;
     }
     for e in list("code") {
         let a_hash = Sha256::new()
