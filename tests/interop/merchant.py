@@ -259,9 +259,9 @@ def strip_line(raw: str):
 def read_blocks(text: str, attached: bool, verify: bool = True):
     """Every block in one text (3.3, steps 2 to 6); verify=False leaves the
     Check lines unchecked."""
-    if len(text) > 1024 * 1024:
+    if len(text.encode("utf-8")) > 1024 * 1024:
         raise Invalid("a text part is longer than 1 MiB")
-    lines = [strip_line(raw) for raw in text.splitlines()]
+    lines = [strip_line(raw) for raw in re.split(r"\r\n|[\r\n]", text)]
     blocks, forwarded, i = [], False, 0
     while i < len(lines):
         depth, line, unquoted = lines[i]
@@ -389,7 +389,7 @@ def texts_of(msg):
                 parser.feed(text)
                 parser.newline()
                 text = "\n".join(parser.lines)
-            counts["chars"] += len(text)
+            counts["chars"] += len(text.encode("utf-8"))
             if counts["chars"] > MAX_MAIL:
                 raise Invalid("the mail's text is longer than 4 MiB")
             out.append((text, attached, ctype == "text/html"))
