@@ -244,7 +244,7 @@ fn unquote(raw: &str) -> Line<'_> {
             rest = after;
         } else {
             // Space-stuffing (RFC 3676) and indentation are not content.
-            return Line { depth, text: trimmed.trim_end() };
+            return Line { depth, text: trimmed.trim() };
         }
     }
 }
@@ -389,6 +389,16 @@ mod tests {
         let found = scan(&format!("Thanks!\n\nOn Mon, Bob wrote:\n{rewrapped}")).unwrap();
         assert_eq!(found[0].origin, Origin::Quoted { depth: 2 });
         assert!(found[0].same_content(&sample()));
+    }
+
+    #[test]
+    fn any_white_space_before_a_line_is_indentation() {
+        // An ideographic space (U+3000), as a Japanese input method types
+        // it, is white space like a tab: the line still starts a field.
+        let rendered = sample().render().replace("\nOrder:", "\n\u{3000}Order:");
+        let found = scan(&rendered).unwrap();
+        assert!(found[0].same_content(&sample()));
+        assert!(found[0].checked);
     }
 
     #[test]
