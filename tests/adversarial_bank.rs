@@ -365,6 +365,8 @@ fn the_merchants_refusal_ends_the_order_and_tells_the_orderer_why() {
         "{to_orderer}"
     );
     assert!(to_orderer.contains("not in the catalogue"), "{to_orderer}");
+    assert_eq!(told(&done, "shop@shop.test"), None, "the shop decided it: it is not told (PROTOCOL.md 6.4)");
+    assert_eq!(done.outgoing.len(), 1, "{}", done.note);
     assert_eq!(ledger.payment(&order.terms.order).unwrap().status, "rejected");
     let done = take(&mut ledger, &order.bill);
     assert!(done.outgoing.iter().all(|m| m.kind != Kind::Confirm), "{}", done.note);
@@ -376,6 +378,7 @@ fn the_merchants_refusal_ends_the_order_and_tells_the_orderer_why() {
     let [_, request] = compose::order(&terms);
     let done = take(&mut ledger, &built(request));
     assert!(told(&done, "t@buyer.test").is_some_and(|t| t.starts_with("merchant-refused")), "{}", done.note);
+    assert_eq!(told(&done, "shop@shop.test"), None, "{}", done.note);
 
     // From another shop with an account, and from a stranger.
     let order = confirmed(&mut ledger, false);

@@ -73,19 +73,47 @@ fn diff(path: &str, stored: &Value, computed: &Value, out: &mut Vec<String>) {
     }
 }
 
-/// Runs every part in one test so that write mode writes the files in
-/// order: values first, then the mails, which the mail and matching
-/// vectors read.
-#[test]
-fn the_implementation_reproduces_every_vector() {
-    values::check();
-    currencies();
-    if writing() {
+/// Write mode writes every file once, in order: values first, then the
+/// mails, which the mail and matching vectors read.
+fn write_all() {
+    static ONCE: std::sync::Once = std::sync::Once::new();
+    ONCE.call_once(|| {
+        values::check();
+        currencies();
         generate::write_mails();
-    }
-    mails::check_mails();
-    mails::check_matching();
-    mails::no_orphan_mails();
+        mails::check_mails();
+        mails::check_matching();
+    });
+}
+
+/// Runs `check` against the stored files, or (write mode) writes them all.
+fn run(check: fn()) {
+    if writing() { write_all() } else { check() }
+}
+
+#[test]
+fn values_json_reproduces() {
+    run(values::check);
+}
+
+#[test]
+fn currencies_json_is_the_currency_table() {
+    run(currencies);
+}
+
+#[test]
+fn mails_json_gives_what_each_mail_parses_to() {
+    run(mails::check_mails);
+}
+
+#[test]
+fn matching_json_gives_the_banks_decisions() {
+    run(mails::check_matching);
+}
+
+#[test]
+fn every_vector_mail_is_used() {
+    run(mails::no_orphan_mails);
 }
 
 /// `currencies.json`: every code `Currency::all()` accepts, with its
@@ -94,7 +122,8 @@ fn currencies() {
     use mailpay::protocol::money::Currency;
     let mut all: Vec<Currency> = Currency::all().collect();
     all.sort_by_key(|c| c.code());
-    let computed = J::arr(all.iter().map(|c| J::obj([("code", J::s(c.code())), ("decimals", J::v(c.exponent()))])));
+    let computed =
+        J::arr(all.iter().map(|c| J::obj([("code", J::s(c.code())), ("decimals", J::v(c.exponent()))])));
     let stored = load("currencies.json");
     settle("currencies.json", &stored, &J::obj([("currencies", computed)]));
     for entry in stored["currencies"].as_array().into_iter().flatten() {
@@ -102,8 +131,27 @@ fn currencies() {
         let currency: Currency = code.parse().unwrap_or_else(|e| panic!("currencies.json: {code}: {e}"));
         assert_eq!(entry["decimals"], currency.exponent(), "currencies.json: {code}");
     }
+    // PROTOCOL.md 2 lists the same codes, by number of decimals.
+    let protocol =
+        std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("PROTOCOL.md")).unwrap();
+    let table = protocol.split_once("| Decimals | Codes |").expect("PROTOCOL.md 2 lists the currencies").1;
+    let mut listed: Vec<(String, u8)> = table
+        .lines()
+        .skip(2)
+        .map_while(|l| l.strip_prefix("| "))
+        .flat_map(|row| {
+            let (decimals, codes) = row.trim_end_matches(" |").split_once(" | ").unwrap();
+            let decimals: u8 = decimals.parse().unwrap();
+            codes.split(' ').map(move |c| (c.to_string(), decimals)).collect::<Vec<_>>()
+        })
+        .collect();
+    listed.sort();
+    let code: Vec<(String, u8)> = all.iter().map(|c| (c.code().to_string(), c.exponent())).collect();
+    assert_eq!(listed, code, "PROTOCOL.md's currency table differs from the code's");
     // Spot checks against ISO 4217 itself.
-    for (code, decimals) in [("JPY", 0), ("USD", 2), ("EUR", 2), ("KWD", 3), ("BHD", 3), ("CLF", 4), ("KRW", 0)] {
+    for (code, decimals) in
+        [("JPY", 0), ("USD", 2), ("EUR", 2), ("KWD", 3), ("BHD", 3), ("CLF", 4), ("KRW", 0)]
+    {
         assert_eq!(code.parse::<Currency>().map(Currency::exponent), Ok(decimals), "{code}");
     }
 }

@@ -422,13 +422,20 @@ fn reject_order(bank: &BankSide<'_>, file: &OrderFile, reason: RejectReason, det
 
 /// The merchant refused the order in the bill's place (PROTOCOL.md 5.9):
 /// once the payment request shows that merchant is the one paid, the
-/// order ends and the orderer is told why.
+/// order ends and the orderer (only he: the merchant decided it) is told
+/// why.
 fn merchant_refusal(bank: &BankSide<'_>, file: &OrderFile) -> Option<Outcome> {
     let refusal = file.bill.as_ref()?;
     let Body::Rejected(r) = &refusal.body else { return None };
     let terms = file.terms().filter(|t| t.merchant == refusal.from)?;
+    let request = file.request.as_ref()?;
     let why = format!("{} will not fill the order: {}", terms.merchant, r.reason.explain(&r.detail));
-    Some(reject_order(bank, file, RejectReason::MerchantRefused, &why))
+    let mut next = file.clone();
+    next.status = Status::Rejected;
+    let reason = RejectReason::MerchantRefused;
+    let mut out = Outcome::note(Role::Other, &next, format!("rejected: {why}"), Some(reason));
+    out.mails.push(rejected(bank, file, reason, &why, &request.from, request));
+    Some(out)
 }
 
 /// Pays: the transfer plus `settled` to orderer and merchant.

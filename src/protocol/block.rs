@@ -130,6 +130,8 @@ pub enum BlockError {
         "the MAILPAY {name} block's Check line does not match its contents: the block was altered (it says {says}, its contents give {computed})"
     )]
     CheckMismatch { name: String, says: String, computed: String },
+    #[error("the MAILPAY {name} block has more than one Check line")]
+    TwoChecks { name: String },
     #[error("the text is {0} bytes; MailPay reads at most {MAX_SCAN_BYTES}")]
     TooLarge(usize),
 }
@@ -244,7 +246,7 @@ fn unquote(raw: &str) -> Line<'_> {
             rest = after;
         } else {
             // Space-stuffing (RFC 3676) and indentation are not content.
-            return Line { depth, text: trimmed.trim_end() };
+            return Line { depth, text: trimmed.trim() };
         }
     }
 }
@@ -309,6 +311,7 @@ pub fn scan(text: &str) -> Result<Vec<Block>, BlockError> {
                 continue;
             }
             match split_field(line.text) {
+                Some(("Check", _)) if check.is_some() => return Err(BlockError::TwoChecks { name }),
                 Some(("Check", value)) => check = Some(value.to_string()),
                 Some((key, value)) => block.fields.push((key.to_string(), value.to_string())),
                 None => match block.fields.last_mut() {
@@ -389,6 +392,24 @@ mod tests {
         let found = scan(&format!("Thanks!\n\nOn Mon, Bob wrote:\n{rewrapped}")).unwrap();
         assert_eq!(found[0].origin, Origin::Quoted { depth: 2 });
         assert!(found[0].same_content(&sample()));
+    }
+
+    #[test]
+    fn any_white_space_before_a_line_is_indentation() {
+        // An ideographic space (U+3000), as a Japanese input method types
+        // it, is white space like a tab: the line still starts a field.
+        let rendered = sample().render().replace("\nOrder:", "\n\u{3000}Order:");
+        let found = scan(&rendered).unwrap();
+        assert!(found[0].same_content(&sample()));
+        assert!(found[0].checked);
+    }
+
+    #[test]
+    fn a_second_check_line_is_refused() {
+        let rendered = sample().render();
+        let check = rendered.lines().find(|l| l.starts_with("Check:")).unwrap();
+        let twice = rendered.replace(check, &format!("{check}\n{check}"));
+        assert_eq!(scan(&twice).unwrap_err(), BlockError::TwoChecks { name: "ORDER".into() });
     }
 
     #[test]

@@ -83,8 +83,10 @@ impl FromStr for LineItem {
         let (quantity, rest) = match text.split_once(' ') {
             Some((q, rest)) if q.bytes().all(|b| b.is_ascii_digit()) => {
                 let rest = rest.trim_start();
+                // The sign stands alone: "2 xylophone" is not 2 × "ylophone".
                 let rest = rest
                     .strip_prefix(['x', 'X', '×'])
+                    .filter(|r| r.is_empty() || r.starts_with(' '))
                     .map(str::trim_start)
                     .ok_or_else(|| ItemError::Malformed(text.to_string()))?;
                 (q.parse::<u32>().map_err(|_| ItemError::Quantity(q.to_string()))?, rest)
@@ -107,6 +109,15 @@ impl FromStr for LineItem {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_times_sign_stands_alone() {
+        assert!(matches!("2 xylophone".parse::<LineItem>(), Err(ItemError::Malformed(_))));
+        let i: LineItem = "2 x xylophone".parse().unwrap();
+        assert_eq!((i.quantity, i.description.as_str()), (2, "xylophone"));
+        let i: LineItem = "3 × 抹茶".parse().unwrap();
+        assert_eq!((i.quantity, i.description.as_str()), (3, "抹茶"));
+    }
 
     #[test]
     fn parses_priced_and_unpriced_lines() {

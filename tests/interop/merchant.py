@@ -31,7 +31,7 @@ import smtplib
 import ssl
 import sys
 import time
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from email.message import EmailMessage
 from email.utils import format_datetime, parseaddr
 
@@ -103,22 +103,21 @@ def confirmation_code(secret: bytes, nonce: bytes, order: str, amount_minor: int
     return crockford(hmac.new(secret, msg, hashlib.sha256).digest()[:5])
 
 
-# ISO 4217 codes by their number of decimals (all others listed have 2).
+# The currencies of PROTOCOL.md section 2, by their number of decimals.
 DECIMALS_0 = "BIF CLP DJF GNF ISK JPY KMF KRW PYG RWF UGX UYI VND VUV XAF XOF XPF"
 DECIMALS_3 = "BHD IQD JOD KWD LYD OMR TND"
 DECIMALS_4 = "CLF UYW"
 DECIMALS_2 = (
-    "AED AFN ALL AMD ANG AOA ARS AUD AWG AZN BAM BBD BDT BGN BMD BND BOB BOV BRL BSD BTN BWP "
-    "BYN BZD CAD CDF CHE CHF CHW CNY COP COU CRC CUC CUP CVE CZK DKK DOP DZD EGP ERN ETB EUR "
-    "FJD FKP GBP GEL GHS GIP GMD GTQ GYD HKD HNL HTG HUF IDR ILS INR IRR JMD KES KGS KHR KPW "
-    "KYD KZT LAK LBP LKR LRD LSL MAD MDL MGA MKD MMK MNT MOP MRU MUR MVR MWK MXN MXV MYR MZN "
-    "NAD NGN NIO NOK NPR NZD PAB PEN PGK PHP PKR PLN QAR RON RSD RUB SAR SBD SCR SDG SEK SGD "
-    "SHP SLE SLL SOS SRD SSP STN SVC SYP SZL THB TJS TMT TOP TRY TTD TWD TZS UAH USD USN UYU "
-    "UZS VED VES WST XCD YER ZAR ZMW ZWL")
+    "AED AFN ALL AMD AOA ARS AUD AWG AZN BAM BBD BDT BMD BND BOB BRL BSD BTN BWP BYN BZD CAD CDF "
+    "CHF CNY COP CRC CUP CVE CZK DKK DOP DZD EGP ERN ETB EUR FJD FKP GBP GEL GHS GIP GMD GTQ GYD "
+    "HKD HNL HTG HUF IDR ILS INR IRR JMD KES KGS KHR KPW KYD KZT LAK LBP LKR LRD LSL MAD MDL MGA "
+    "MKD MMK MNT MOP MRU MUR MVR MWK MXN MYR MZN NAD NGN NIO NOK NPR NZD PAB PEN PGK PHP PKR PLN "
+    "QAR RON RSD RUB SAR SBD SCR SDG SEK SGD SHP SLE SOS SRD SSP STN SVC SYP SZL THB TJS TMT TOP "
+    "TRY TTD TWD TZS UAH USD UYU UZS VED VES WST XCD XCG YER ZAR ZMW ZWG")
 DECIMALS = {c: n for n, codes in enumerate([DECIMALS_0, "", DECIMALS_2, DECIMALS_3, DECIMALS_4])
             for c in codes.split()}
 MAX_MINOR = 999_999_999_999
-MONEY = re.compile(r"^(\d+)(?:\.(\d+))?\s+([A-Za-z]{3})$")
+MONEY = re.compile(r"^([0-9]+)(?:\.([0-9]+))?\s+([A-Za-z]{3})$")
 
 
 def parse_money(text: str):
@@ -145,16 +144,19 @@ def format_money(minor: int, currency: str) -> str:
     return f"{minor // 10 ** places}.{minor % 10 ** places:0{places}d} {currency}"
 
 
-ITEM = re.compile(r"^(\d+)\s*[x\u00d7]\s+(.+)$")
-PRICE = re.compile(r" @ (?=\d)")
+ITEM = re.compile(r"^([0-9]+) ?[xX\u00d7](?: (.*))?$")
+PRICE = re.compile(r" @ (?=[0-9])")
 
 
 def parse_item(text: str):
     """`2 x Green tea 100g @ 600 JPY` -> (2, "Green tea 100g", (600, "JPY") or None)."""
+    text = collapse(text)
     quantity, rest = 1, text
     m = ITEM.match(text)
     if m:
-        quantity, rest = int(m.group(1)), m.group(2)
+        quantity, rest = int(m.group(1)), m.group(2) or ""
+    elif re.match(r"^[0-9]+ ", text):
+        raise ValueError(f"item {text!r}: a figure that is not a quantity")
     price = None
     at = PRICE.search(rest)
     if at:
@@ -165,14 +167,28 @@ def parse_item(text: str):
     return quantity, rest, price
 
 
+TIME = re.compile(r"^([0-9]{4})-([0-9]{2})-([0-9]{2})[Tt ]([0-9]{2}):([0-9]{2}):([0-9]{2})"
+                  r"([Zz]|[+-][0-9]{2}:[0-9]{2})$")
+
+
 def parse_time(text: str) -> datetime:
-    if not re.match(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?(Z|[+-]\d\d:\d\d)$", text):
+    """An RFC 3339 time (no fractions; a leap second read as :59)."""
+    m = TIME.match(text.strip())
+    if not m:
         raise ValueError(f"{text!r} is not an RFC 3339 time")
-    return datetime.fromisoformat(text.replace("Z", "+00:00"))
+    year, month, day, hour, minute, second = (int(g) for g in m.groups()[:6])
+    zone = m.group(7).upper().replace("Z", "+00:00")
+    offset = (int(zone[1:3]) * 60 + int(zone[4:6])) * (1 if zone[0] == "+" else -1)
+    return datetime(year, month, day, hour, minute, min(second, 59),
+                    tzinfo=timezone(timedelta(minutes=offset)))
 
 
-def rfc3339_now() -> str:
-    return datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+def format_time(when: datetime) -> str:
+    return when.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def format_item(quantity, description, price) -> str:
+    return f"{quantity} x {description}" + (f" @ {format_money(*price)}" if price else "")
 
 
 # ------------------------------------------------------------ blocks (3) ---
@@ -243,9 +259,9 @@ def strip_line(raw: str):
 def read_blocks(text: str, attached: bool, verify: bool = True):
     """Every block in one text (3.3, steps 2 to 6); verify=False leaves the
     Check lines unchecked."""
-    if len(text) > 1024 * 1024:
+    if len(text.encode("utf-8")) > 1024 * 1024:
         raise Invalid("a text part is longer than 1 MiB")
-    lines = [strip_line(raw) for raw in text.splitlines()]
+    lines = [strip_line(raw) for raw in re.split(r"\r\n|[\r\n]", text)]
     blocks, forwarded, i = [], False, 0
     while i < len(lines):
         depth, line, unquoted = lines[i]
@@ -312,8 +328,12 @@ class HtmlText(html.parser.HTMLParser):
         self.current = ""
 
     def handle_starttag(self, tag, attrs):
-        if tag in self.BREAKS:
+        if tag in self.BREAKS or tag == "hr":
             self.newline()
+        if tag == "hr" and self.depth == 0:
+            # Outlook's rule above the message it answers or forwards: read
+            # as its plain-text marker, a line of 32 underscores.
+            self.lines.append("_" * 32)
         if tag == "blockquote":
             self.depth += 1
             if self.depth > 64:
@@ -369,7 +389,7 @@ def texts_of(msg):
                 parser.feed(text)
                 parser.newline()
                 text = "\n".join(parser.lines)
-            counts["chars"] += len(text)
+            counts["chars"] += len(text.encode("utf-8"))
             if counts["chars"] > MAX_MAIL:
                 raise Invalid("the mail's text is longer than 4 MiB")
             out.append((text, attached, ctype == "text/html"))
@@ -467,12 +487,15 @@ class Merchant:
                 self.handle(raw)
             except Invalid as e:
                 report(f"mail UID {uid} not used: {e}")
+            except (OSError, smtplib.SMTPException):
+                raise  # the mail server: this mail again once it is back
             except Exception as e:  # a failure on one mail never stops the agent
                 report(f"mail UID {uid} not used: failure while handling it: {e!r}")
             self.state["last_uid"] = uid
             self.save()
 
     def handle(self, raw):
+        """One mail: acted on, or Invalid with the reason it is not used."""
         if len(raw) > MAX_MAIL:
             raise Invalid("the mail is larger than 4 MiB")
         msg = email.message_from_bytes(raw, policy=email.policy.default)
@@ -480,7 +503,14 @@ class Merchant:
         key = message_id or hashlib.sha256(raw).hexdigest()
         if key in self.state["seen"]:
             raise Invalid(f"{message_id} was seen before")
+        try:
+            self.act(msg)
+        except Invalid:
+            self.state["seen"].append(key)
+            raise
         self.state["seen"].append(key)
+
+    def act(self, msg):
         if msg.get("List-Id") is not None:
             raise Invalid("it has a List-Id header (a mailing list)")
         for results in msg.get_all("Authentication-Results", []):
@@ -489,27 +519,21 @@ class Merchant:
         version = msg.get("MailPay-Version")
         if version is not None and str(version).strip() != "1":
             raise Invalid(f"MailPay-Version {version} is not 1")
-        blocks = [b for b in blocks_of(msg)]
-        own = {b.name: b for b in blocks if b.position == "own"}
+        own = {b.name: b for b in blocks_of(msg) if b.position == "own"}
         kind = str(msg.get("MailPay-Kind", "")).strip().lower()
-        by_block = {"ORDER": "order", "SETTLED": "settled", "REJECTED": "rejected"}
-        found = [by_block[n] for n in own if n in by_block]
-        if "BILL" in own:
-            found = ["bill"]
-        if not found:
-            raise Invalid(f"no MailPay block of a merchant's business in its own text (kind {kind or '-'})")
-        if kind and kind != found[0]:
-            raise Invalid(f"MailPay-Kind {kind} differs from its content ({found[0]})")
-        block = own[{v: k for k, v in by_block.items()}[found[0]]] if found[0] != "bill" else None
-        if block is None:
-            raise Invalid("a bill is a bank's business, not a merchant's")
+        # The kind is told by the blocks in the sender's own text (a bill
+        # carries the ORDER block too); the header must agree.
+        content = next((k for n, k in [("BILL", "bill"), ("ORDER", "order"), ("SETTLED", "settled"),
+                                       ("REJECTED", "rejected")] if n in own), None)
+        if content is None or content == "bill":
+            raise Invalid(f"no block a merchant acts on in its own text (kind {kind or content or '-'})")
+        if kind and kind != content:
+            raise Invalid(f"MailPay-Kind {kind} differs from its content ({content})")
+        block = own[content.upper()]
         if block.get("Version") != "1":
             raise Invalid(f"the {block.name} block's Version is {block.get('Version')}")
-        try:
-            order = canonical_symbols(block.get("Order") or "")
-        except ValueError as e:
-            raise Invalid(f"bad Order: {e}")
-        if len(order) != 16:
+        order = canonical_symbols_or_none(block.get("Order") or "")
+        if order is None or len(order) != 16:
             raise Invalid(f"the {block.name} block has no valid Order")
         header_order = msg.get("MailPay-Order")
         if header_order is not None and canonical_symbols_or_none(str(header_order)) != order:
@@ -518,8 +542,7 @@ class Merchant:
             named = message_id_order(str(msg.get(header, "")))
             if named is not None and named != order:
                 raise Invalid(f"its {header} names another order ({named})")
-        sender = address_of(msg.get("From"))
-        getattr(self, "on_" + found[0])(msg, block, order, sender)
+        getattr(self, "on_" + content)(msg, block, order, address_of(msg.get("From")))
 
     # ---- 5.1: the order ----
 
@@ -585,8 +608,8 @@ class Merchant:
     def bill(self, msg, order_block, order, orderer, amount, lines):
         fields = [("Version", "1"), ("Order", printed(order)), ("Merchant", self.address),
                   ("Orderer", orderer)]
-        fields += [("Item", f"{q} x {d} @ {format_money(*p)}") for q, d, p in lines]
-        fields += [("Total", format_money(*amount)), ("Billed", rfc3339_now())]
+        fields += [("Item", format_item(q, d, p)) for q, d, p in lines]
+        fields += [("Total", format_money(*amount)), ("Billed", format_time(datetime.now(timezone.utc)))]
         text = (f"Bill for order {printed(order)}: {format_money(*amount)} to {self.address}.\n\n"
                 + block_text("BILL", fields) + "\n" + "\n".join(order_block.lines) + "\n")
         self.send(msg, "bill", order, self.bank, f"Bill {printed(order)}: {format_money(*amount)}", text)

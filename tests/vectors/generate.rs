@@ -15,7 +15,9 @@ use mailpay::protocol::compose::{self, Draft, Thread};
 use mailpay::protocol::confirmation::{ConfirmationCode, Proof};
 use mailpay::protocol::message::{Approve, Bill, Confirm, Decline, Rejected, Settled, WalletMail};
 use mailpay::protocol::reason::RejectReason;
-use mailpay::protocol::{Body, EmailAddress, Kind, Method, OrderId, OrderNonce, OrderTerms, PasswordA, Timestamp};
+use mailpay::protocol::{
+    Body, EmailAddress, Kind, Method, OrderId, OrderNonce, OrderTerms, PasswordA, Timestamp,
+};
 
 use crate::values::wallet_key;
 
@@ -57,7 +59,14 @@ fn stranger() -> EmailAddress {
 }
 
 /// An order of `method` whose id its nonce binds to the orderer, valid a day.
-fn terms(method: Method, nonce: &str, password: &str, amount: &str, items: &[&str], created: &str) -> OrderTerms {
+fn terms(
+    method: Method,
+    nonce: &str,
+    password: &str,
+    amount: &str,
+    items: &[&str],
+    created: &str,
+) -> OrderTerms {
     let nonce: OrderNonce = nonce.parse().unwrap();
     let created = at(created);
     OrderTerms {
@@ -79,9 +88,30 @@ fn terms(method: Method, nonce: &str, password: &str, amount: &str, items: &[&st
 /// The orders of Figs. 1 to 4. Fig. 1's is PROTOCOL.md's example order.
 pub fn figure(n: u8) -> OrderTerms {
     match n {
-        1 => terms(Method::Confirm, "8M2Q-4XKD-R7TW-0N3F-9HBV-C5PA-YE", "7KQ3-M9ZX-P2VD-H4TR-B8NC-QWER-TY", "1200 JPY", &["2 x Green tea 100g @ 600 JPY"], "2026-11-25T18:09:18Z"),
-        2 => terms(Method::Cheque, "3WQH-8KZD-M2XR-7TPV-N4FA-C9JY-B6", "R4NX-8QJV-TD2M-K7HW-C3PZ-9BGF-Y6", "25.00 USD", &["1 x Loose-leaf sampler @ 25.00 USD"], "2026-11-25T18:20:00Z"),
-        3 => terms(Method::Board, "6TCM-Q1WZ-H8RK-P3XD-V9NB-F2JA-T4", "M3TD-Q8XF-4KHZ-R9WB-N2CJ-6PVG-A7", "0.125 KWD", &["1 x Tea towel @ 0.125 KWD"], "2026-11-25T18:30:00Z"),
+        1 => terms(
+            Method::Confirm,
+            "8M2Q-4XKD-R7TW-0N3F-9HBV-C5PA-YE",
+            "7KQ3-M9ZX-P2VD-H4TR-B8NC-QWER-TY",
+            "1200 JPY",
+            &["2 x Green tea 100g @ 600 JPY"],
+            "2026-11-25T18:09:18Z",
+        ),
+        2 => terms(
+            Method::Cheque,
+            "3WQH-8KZD-M2XR-7TPV-N4FA-C9JY-B6",
+            "R4NX-8QJV-TD2M-K7HW-C3PZ-9BGF-Y6",
+            "25.00 USD",
+            &["1 x Loose-leaf sampler @ 25.00 USD"],
+            "2026-11-25T18:20:00Z",
+        ),
+        3 => terms(
+            Method::Board,
+            "6TCM-Q1WZ-H8RK-P3XD-V9NB-F2JA-T4",
+            "M3TD-Q8XF-4KHZ-R9WB-N2CJ-6PVG-A7",
+            "0.125 KWD",
+            &["1 x Tea towel @ 0.125 KWD"],
+            "2026-11-25T18:30:00Z",
+        ),
         _ => terms(
             Method::All,
             "9DKP-4HRW-X7MQ-2NBT-Z5CF-J8VE-A3",
@@ -157,11 +187,14 @@ fn mails() -> BTreeMap<String, Vec<u8>> {
         out.insert(format!("{name}.eml"), bytes);
     };
     let t = figure(1);
-    let (order_id, request_id) = (id(Kind::Order, &t.order, &orderer(), 1), id(Kind::PaymentRequest, &t.order, &orderer(), 2));
+    let (order_id, request_id) =
+        (id(Kind::Order, &t.order, &orderer(), 1), id(Kind::PaymentRequest, &t.order, &orderer(), 2));
     let [order, request] = compose::order(&t);
     put("fig1-order", build(order, t.created.plus_seconds(1), 1));
     put("fig1-payment-request", build(request.clone(), t.created.plus_seconds(1), 2));
-    let bill = |b: &Bill, block: &Block, n: u32| build(compose::bill(b, block, &reply_to(&order_id)), t.created.plus_seconds(300), n);
+    let bill = |b: &Bill, block: &Block, n: u32| {
+        build(compose::bill(b, block, &reply_to(&order_id)), t.created.plus_seconds(300), n)
+    };
     let order_block = t.to_block(Kind::Order);
     put("fig1-bill", bill(&bill_for(&t), &order_block, 3));
     let confirm = Confirm {
@@ -176,16 +209,30 @@ fn mails() -> BTreeMap<String, Vec<u8>> {
         proof: Some(Proof::compute(&t.password, &t.order)),
     };
     let confirm_id = id(Kind::Confirm, &t.order, &bank(), 4);
-    put("fig1-confirm", build(compose::confirm(&confirm, &bank(), &reply_to(&request_id)), t.created.plus_seconds(301), 4));
+    put(
+        "fig1-confirm",
+        build(compose::confirm(&confirm, &bank(), &reply_to(&request_id)), t.created.plus_seconds(301), 4),
+    );
     let approve = |from: &EmailAddress, code: ConfirmationCode, n: u32| {
         let answer = Approve { order: t.order.clone(), password: t.password.clone(), code };
-        build(compose::approve(&answer, from, &bank(), &reply_to(&confirm_id)), t.created.plus_seconds(400), n)
+        build(
+            compose::approve(&answer, from, &bank(), &reply_to(&confirm_id)),
+            t.created.plus_seconds(400),
+            n,
+        )
     };
     put("fig1-approve", approve(&orderer(), code(&t), 5));
     put("fig1-approve-wrong-code", approve(&orderer(), "4F7K-Q2MX".parse().unwrap(), 6));
     put("fig1-approve-from-stranger", approve(&stranger(), code(&t), 7));
     let decline = Decline { order: t.order.clone(), detail: Some("I did not order this.".into()) };
-    put("fig1-decline", build(compose::decline(&decline, &orderer(), &bank(), &reply_to(&confirm_id)), t.created.plus_seconds(400), 8));
+    put(
+        "fig1-decline",
+        build(
+            compose::decline(&decline, &orderer(), &bank(), &reply_to(&confirm_id)),
+            t.created.plus_seconds(400),
+            8,
+        ),
+    );
     let settled = Settled {
         order: t.order.clone(),
         orderer: t.orderer.clone(),
@@ -195,29 +242,57 @@ fn mails() -> BTreeMap<String, Vec<u8>> {
         reference: format!("MP-{}", t.order.as_str()),
     };
     let approve_id = id(Kind::Approve, &t.order, &orderer(), 5);
-    put("fig1-settled", build(compose::settled(&settled, &bank(), &orderer(), &reply_to(&approve_id)), settled.settled, 9));
-    let rejected = Rejected { order: t.order.clone(), reason: RejectReason::InsufficientFunds, detail: "the balance does not cover 1200 JPY".into() };
-    put("fig1-rejected", build(compose::rejected(&rejected, &bank(), &orderer(), &reply_to(&request_id)), t.created.plus_seconds(301), 10));
+    put(
+        "fig1-settled",
+        build(compose::settled(&settled, &bank(), &orderer(), &reply_to(&approve_id)), settled.settled, 9),
+    );
+    let rejected = Rejected {
+        order: t.order.clone(),
+        reason: RejectReason::InsufficientFunds,
+        detail: "the balance does not cover 1200 JPY".into(),
+    };
+    put(
+        "fig1-rejected",
+        build(
+            compose::rejected(&rejected, &bank(), &orderer(), &reply_to(&request_id)),
+            t.created.plus_seconds(301),
+            10,
+        ),
+    );
 
     // Bills the matching rule refuses (their blocks are valid).
     let other_a = OrderTerms { password: a("Q4XJ-8RTW-2KMV-9HZC-6PNB-T7WD-K3"), ..t.clone() };
     put("fig1-bill-other-a", bill(&bill_for(&other_a), &other_a.to_block(Kind::Order), 11));
-    let more = Bill { items: vec!["2 x Green tea 100g @ 650 JPY".parse().unwrap()], total: "1300 JPY".parse().unwrap(), ..bill_for(&t) };
+    let more = Bill {
+        items: vec!["2 x Green tea 100g @ 650 JPY".parse().unwrap()],
+        total: "1300 JPY".parse().unwrap(),
+        ..bill_for(&t)
+    };
     put("fig1-bill-more", bill(&more, &order_block, 12));
     let other_items = Bill { items: vec!["1 x Green tea 200g @ 1200 JPY".parse().unwrap()], ..bill_for(&t) };
     put("fig1-bill-other-items", bill(&other_items, &order_block, 13));
     let later = OrderTerms { expires: t.expires.plus_seconds(86_400), ..t.clone() };
     put("fig1-bill-altered-order", bill(&bill_for(&later), &later.to_block(Kind::Order), 14));
-    put("fig1-bill-names-other-orderer", bill(&Bill { orderer: stranger(), ..bill_for(&t) }, &order_block, 15));
+    put(
+        "fig1-bill-names-other-orderer",
+        bill(&Bill { orderer: stranger(), ..bill_for(&t) }, &order_block, 15),
+    );
     let other_shop = address("sales@other-shop.test");
     put("fig1-bill-from-other-shop", bill(&Bill { merchant: other_shop, ..bill_for(&t) }, &order_block, 16));
 
     // Payment requests the matching rule refuses.
-    put("fig1-request-from-stranger", build(Draft { from: stranger(), ..request.clone() }, t.created.plus_seconds(2), 17));
-    let squatted = OrderTerms { orderer: stranger(), password: a("W8PN-3KXT-Z6RD-M2QH-J9VC-4BFA-E5"), ..t.clone() };
+    put(
+        "fig1-request-from-stranger",
+        build(Draft { from: stranger(), ..request.clone() }, t.created.plus_seconds(2), 17),
+    );
+    let squatted =
+        OrderTerms { orderer: stranger(), password: a("W8PN-3KXT-Z6RD-M2QH-J9VC-4BFA-E5"), ..t.clone() };
     put("fig1-request-squatted", build(compose::order(&squatted)[1].clone(), t.created.plus_seconds(2), 18));
     let elsewhere = OrderTerms { bank: address("pay@other-bank.test"), ..t.clone() };
-    put("fig1-request-other-bank", build(compose::order(&elsewhere)[1].clone(), t.created.plus_seconds(2), 19));
+    put(
+        "fig1-request-other-bank",
+        build(compose::order(&elsewhere)[1].clone(), t.created.plus_seconds(2), 19),
+    );
 
     for n in 2..=4u8 {
         let t = figure(n);
@@ -240,11 +315,26 @@ fn refusals(t: &OrderTerms, confirm_id: &str) -> Vec<(String, Vec<u8>)> {
         edit(&mut b);
         draft(Kind::PaymentRequest, &t.order, &orderer(), vec![b], Thread::default())
     };
-    let mut put = |name: &str, d: Draft, n: u32| out.push((format!("refuse-{name}.eml"), build(d, t.created.plus_seconds(5), n)));
-    put("unknown-currency", request(&|b| { b.fields.retain(|(k, _)| k != "Item"); set(b, "Amount", "1200 XYZ") }), 101);
+    let mut put = |name: &str, d: Draft, n: u32| {
+        out.push((format!("refuse-{name}.eml"), build(d, t.created.plus_seconds(5), n)))
+    };
+    put(
+        "unknown-currency",
+        request(&|b| {
+            b.fields.retain(|(k, _)| k != "Item");
+            set(b, "Amount", "1200 XYZ")
+        }),
+        101,
+    );
     put("expires-not-after-created", request(&|b| set(b, "Expires", &t.created.to_string())), 102);
     put("items-disagree-with-amount", request(&|b| set(b, "Amount", "1300 JPY")), 103);
-    put("repeated-amount", request(&|b| { b.push("Amount", "1200 JPY"); }), 104);
+    put(
+        "repeated-amount",
+        request(&|b| {
+            b.push("Amount", "1200 JPY");
+        }),
+        104,
+    );
     put("unknown-method", request(&|b| set(b, "Method", "express")), 105);
     put("short-order-id", request(&|b| set(b, "Order", "99GP-0D1Y")), 106);
     put(
@@ -268,19 +358,46 @@ fn refusals(t: &OrderTerms, confirm_id: &str) -> Vec<(String, Vec<u8>)> {
     let text = Draft { text: not_a_field, blocks: vec![], ..request(&|_| {}) };
     put("line-before-first-field", build(text, t.created.plus_seconds(5), 108));
     let approve = Approve { order: t.order.clone(), password: t.password.clone(), code: code(t) };
-    let elsewhere = Thread { in_reply_to: Some("confirm.7KQ3M9ZXP2VDH4TR.VEC00004@bank.test".into()), ..reply_to(confirm_id) };
-    put("in-reply-to-names-another-order", build(compose::approve(&approve, &orderer(), &bank(), &elsewhere), t.created.plus_seconds(400), 109));
+    let elsewhere = Thread {
+        in_reply_to: Some("confirm.7KQ3M9ZXP2VDH4TR.VEC00004@bank.test".into()),
+        ..reply_to(confirm_id)
+    };
+    put(
+        "in-reply-to-names-another-order",
+        build(compose::approve(&approve, &orderer(), &bank(), &elsewhere), t.created.plus_seconds(400), 109),
+    );
     let mut no = approve.to_block();
     set(&mut no, "Answer", "NO");
-    put("approve-answer-no", build(draft(Kind::Approve, &t.order, &orderer(), vec![no], reply_to(confirm_id)), t.created.plus_seconds(400), 110));
+    put(
+        "approve-answer-no",
+        build(
+            draft(Kind::Approve, &t.order, &orderer(), vec![no], reply_to(confirm_id)),
+            t.created.plus_seconds(400),
+            110,
+        ),
+    );
     let unpriced = Bill { items: vec!["2 x Green tea 100g".parse().unwrap()], ..bill_for(t) };
     let order_block = t.to_block(Kind::Order);
-    put("bill-unpriced-item", build(compose::bill(&unpriced, &order_block, &Thread::default()), t.created.plus_seconds(300), 111));
-    let bill = build(compose::bill(&bill_for(t), &order_block, &Thread::default()), t.created.plus_seconds(300), 112);
-    let edited = String::from_utf8(bill).unwrap().replace("Password-A: 7KQ3-M9ZX-P2VD-H4TR-B8NC-QWER-TY", "Password-A: 7KQ3-M9ZX-P2VD-H4TR-B8NC-QWER-TZ");
+    put(
+        "bill-unpriced-item",
+        build(compose::bill(&unpriced, &order_block, &Thread::default()), t.created.plus_seconds(300), 111),
+    );
+    let bill = build(
+        compose::bill(&bill_for(t), &order_block, &Thread::default()),
+        t.created.plus_seconds(300),
+        112,
+    );
+    let edited = String::from_utf8(bill).unwrap().replace(
+        "Password-A: 7KQ3-M9ZX-P2VD-H4TR-B8NC-QWER-TY",
+        "Password-A: 7KQ3-M9ZX-P2VD-H4TR-B8NC-QWER-TZ",
+    );
     put("bill-order-block-a-edited", edited.into_bytes());
     let request_bytes = build(request(&|_| {}), t.created.plus_seconds(5), 113);
-    let no_from: String = String::from_utf8(request_bytes).unwrap().split_inclusive("\r\n").filter(|l| !l.starts_with("From:")).collect();
+    let no_from: String = String::from_utf8(request_bytes)
+        .unwrap()
+        .split_inclusive("\r\n")
+        .filter(|l| !l.starts_with("From:"))
+        .collect();
     put("no-from", no_from.into_bytes());
     out
 }
@@ -300,7 +417,13 @@ fn wallets(existing: &dyn Fn(&str) -> Option<Vec<u8>>) -> Vec<(String, Vec<u8>)>
     let cases = [
         ("fig2-wallet", t2.clone(), cheque(&t2), ORDERER_SEED, 53),
         ("fig2-wallet-foreign-key", t2.clone(), cheque(&t2), STRANGER_SEED, 54),
-        ("fig2-wallet-other-amount", t2.clone(), Cheque { amount: "250.00 USD".parse().unwrap(), ..cheque(&t2) }, ORDERER_SEED, 55),
+        (
+            "fig2-wallet-other-amount",
+            t2.clone(),
+            Cheque { amount: "250.00 USD".parse().unwrap(), ..cheque(&t2) },
+            ORDERER_SEED,
+            55,
+        ),
         ("fig4-wallet", figure(4), cheque(&figure(4)), ORDERER_SEED, 73),
     ];
     cases
@@ -322,7 +445,12 @@ fn wallets(existing: &dyn Fn(&str) -> Option<Vec<u8>>) -> Vec<(String, Vec<u8>)>
 fn wallet_mail(wallet: &WalletMail, now: Timestamp, n: u32) -> Vec<u8> {
     let draft = compose::wallet(wallet, &bank());
     let text = format!("{}{}", draft.text, draft.blocks[0].render()).replace('\n', "\r\n");
-    let attachment: Vec<String> = B64.encode(&wallet.cheque).as_bytes().chunks(76).map(|c| String::from_utf8_lossy(c).into_owned()).collect();
+    let attachment: Vec<String> = B64
+        .encode(&wallet.cheque)
+        .as_bytes()
+        .chunks(76)
+        .map(|c| String::from_utf8_lossy(c).into_owned())
+        .collect();
     let order = wallet.order.as_str();
     let date = rfc5322_date(now);
     let boundary = "mailpay-vector-boundary";
@@ -345,7 +473,8 @@ fn wallet_mail(wallet: &WalletMail, now: Timestamp, n: u32) -> Vec<u8> {
 
 fn rfc5322_date(t: Timestamp) -> String {
     const DAYS: [&str; 7] = ["Thu", "Fri", "Sat", "Sun", "Mon", "Tue", "Wed"];
-    const MONTHS: [&str; 12] = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"];
+    const MONTHS: [&str; 12] =
+        ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"];
     let iso = t.to_string();
     let month: usize = iso[5..7].parse().unwrap();
     let day = DAYS[usize::try_from(t.unix().div_euclid(86_400).rem_euclid(7)).unwrap()];

@@ -56,11 +56,23 @@ impl J {
         }
     }
 
+    /// A serde value as `J`, its keys in the value's (sorted) order.
+    fn from_value(value: &Value) -> J {
+        match value {
+            Value::Object(map) => J::Obj(map.iter().map(|(k, v)| (k.clone(), J::from_value(v))).collect()),
+            Value::Array(items) => J::Arr(items.iter().map(J::from_value).collect()),
+            other => J::Val(other.clone()),
+        }
+    }
+
     fn compact(&self) -> String {
         match self {
+            J::Val(v @ (Value::Object(_) | Value::Array(_))) => J::from_value(v).compact(),
             J::Obj(pairs) => {
-                let inner: Vec<String> =
-                    pairs.iter().map(|(k, v)| format!("{}: {}", Value::from(k.as_str()), v.compact())).collect();
+                let inner: Vec<String> = pairs
+                    .iter()
+                    .map(|(k, v)| format!("{}: {}", Value::from(k.as_str()), v.compact()))
+                    .collect();
                 format!("{{{}}}", inner.join(", "))
             }
             J::Arr(items) => format!("[{}]", items.iter().map(J::compact).collect::<Vec<_>>().join(", ")),
@@ -69,6 +81,9 @@ impl J {
     }
 
     fn write(&self, out: &mut String, indent: usize) {
+        if let J::Val(v @ (Value::Object(_) | Value::Array(_))) = self {
+            return J::from_value(v).write(out, indent);
+        }
         let compact = self.compact();
         if indent + compact.len() <= WIDTH || matches!(self, J::Val(_)) {
             out.push_str(&compact);

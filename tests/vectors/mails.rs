@@ -6,7 +6,9 @@ use std::collections::BTreeSet;
 use mailpay::protocol::block::BlockError;
 use mailpay::protocol::cheque::{Cheque, ChequeError, PublicKey};
 use mailpay::protocol::item::LineItem;
-use mailpay::protocol::matching::{AnswerOutcome, Awaited, BoardLookup, Decision, Evidence, Facts, Issued, Received, check_answer, decide};
+use mailpay::protocol::matching::{
+    AnswerOutcome, Awaited, BoardLookup, Decision, Evidence, Facts, Issued, Received, check_answer, decide,
+};
 use mailpay::protocol::message::FieldError;
 use mailpay::protocol::parse::{self, Incoming, ParseError};
 use mailpay::protocol::reason::RejectReason;
@@ -87,7 +89,9 @@ fn fields(body: &Body) -> J {
             ("password_a", J::s(a.password.expose())),
             ("code", J::s(a.code.to_string())),
         ]),
-        Body::Decline(d) => J::obj([("order", J::s(d.order.to_string())), ("detail", J::opt(d.detail.clone()))]),
+        Body::Decline(d) => {
+            J::obj([("order", J::s(d.order.to_string())), ("detail", J::opt(d.detail.clone()))])
+        }
         Body::Settled(x) => J::obj([
             ("order", J::s(x.order.to_string())),
             ("payer", text(x.orderer.as_str())),
@@ -106,19 +110,35 @@ fn fields(body: &Body) -> J {
 
 /// A refusal's category, with the block or field it names.
 fn refusal(error: &ParseError) -> J {
-    let with = |category: &str, pairs: &[(&str, &str)]| {
-        J::obj([("error", J::s(category))]).with_all(pairs)
-    };
+    let with = |category: &str, pairs: &[(&str, &str)]| J::obj([("error", J::s(category))]).with_all(pairs);
     match error {
-        ParseError::Block(BlockError::Truncated { name, .. }) => with("truncated", &[("block", name.as_str())]),
-        ParseError::Block(BlockError::NotAField { name, .. }) => with("not-a-field", &[("block", name.as_str())]),
-        ParseError::Block(BlockError::CheckMismatch { name, .. }) => with("check-mismatch", &[("block", name.as_str())]),
-        ParseError::Field(FieldError::Missing { block, field }) => with("field-missing", &[("block", block.as_str()), ("field", *field)]),
-        ParseError::Field(FieldError::Repeated { block, field }) => with("field-repeated", &[("block", block.as_str()), ("field", *field)]),
-        ParseError::Field(FieldError::Invalid { block, field, .. }) => with("field-invalid", &[("block", block.as_str()), ("field", *field)]),
-        ParseError::Field(FieldError::Version { block, version }) => with("block-version", &[("block", block.as_str()), ("version", version.as_str())]),
-        ParseError::Field(FieldError::TooManyItems { block, .. }) => with("too-many-items", &[("block", block.as_str())]),
-        ParseError::Field(FieldError::ItemsDisagree { block, .. }) => with("items-disagree", &[("block", block.as_str())]),
+        ParseError::Block(BlockError::Truncated { name, .. }) => {
+            with("truncated", &[("block", name.as_str())])
+        }
+        ParseError::Block(BlockError::NotAField { name, .. }) => {
+            with("not-a-field", &[("block", name.as_str())])
+        }
+        ParseError::Block(BlockError::CheckMismatch { name, .. }) => {
+            with("check-mismatch", &[("block", name.as_str())])
+        }
+        ParseError::Field(FieldError::Missing { block, field }) => {
+            with("field-missing", &[("block", block.as_str()), ("field", *field)])
+        }
+        ParseError::Field(FieldError::Repeated { block, field }) => {
+            with("field-repeated", &[("block", block.as_str()), ("field", *field)])
+        }
+        ParseError::Field(FieldError::Invalid { block, field, .. }) => {
+            with("field-invalid", &[("block", block.as_str()), ("field", *field)])
+        }
+        ParseError::Field(FieldError::Version { block, version }) => {
+            with("block-version", &[("block", block.as_str()), ("version", version.as_str())])
+        }
+        ParseError::Field(FieldError::TooManyItems { block, .. }) => {
+            with("too-many-items", &[("block", block.as_str())])
+        }
+        ParseError::Field(FieldError::ItemsDisagree { block, .. }) => {
+            with("items-disagree", &[("block", block.as_str())])
+        }
         ParseError::Version(version) => with("mailpay-version", &[("version", version.as_str())]),
         ParseError::Conflict(block) => with("conflict", &[("block", block.as_str())]),
         ParseError::Missing { block, .. } => with("block-missing", &[("block", *block)]),
@@ -154,17 +174,24 @@ fn mail_vector(file: &str) -> (bool, J) {
     match parse::parse(&read(file)) {
         Ok(mail) => {
             let blocks = mail.blocks.iter().map(|b| J::s(format!("{} ({})", b.block, b.origin)));
-            (true, out
-                .with("kind", J::s(mail.body.kind().as_str()))
-                .with("from", J::s(mail.from.as_str()))
-                .with("message_id", J::opt(mail.message_id.clone()))
-                .with("blocks", J::arr(blocks))
-                .with("fields", fields(&mail.body)))
+            (
+                true,
+                out.with("kind", J::s(mail.body.kind().as_str()))
+                    .with("from", J::s(mail.from.as_str()))
+                    .with("message_id", J::opt(mail.message_id.clone()))
+                    .with("blocks", J::arr(blocks))
+                    .with("fields", fields(&mail.body)),
+            )
         }
-        Err(e) => (false, match refusal(&e) {
-            J::Obj(pairs) => J::Obj([("file".to_string(), J::s(file))].into_iter().chain(pairs).collect()),
-            other => other,
-        }),
+        Err(e) => (
+            false,
+            match refusal(&e) {
+                J::Obj(pairs) => {
+                    J::Obj([("file".to_string(), J::s(file))].into_iter().chain(pairs).collect())
+                }
+                other => other,
+            },
+        ),
     }
 }
 
@@ -231,10 +258,25 @@ pub fn no_orphan_mails() {
 /// Every reason `decide` and `check_answer` can give (a wrong code is
 /// `code-mismatch`); matching.json has a scenario for each.
 const REASONS: &[&str] = &[
-    "unknown-payer", "payer-mismatch", "wrong-bank", "password-reused", "expired", "unknown-payee",
-    "payee-mismatch", "password-mismatch", "amount-mismatch", "order-mismatch", "items-mismatch",
-    "cheque-invalid", "cheque-mismatch", "board-missing", "board-mismatch", "insufficient-funds",
-    "code-mismatch", "too-many-attempts", "already-answered",
+    "unknown-payer",
+    "payer-mismatch",
+    "wrong-bank",
+    "password-reused",
+    "expired",
+    "unknown-payee",
+    "payee-mismatch",
+    "password-mismatch",
+    "amount-mismatch",
+    "order-mismatch",
+    "items-mismatch",
+    "cheque-invalid",
+    "cheque-mismatch",
+    "board-missing",
+    "board-mismatch",
+    "insufficient-funds",
+    "code-mismatch",
+    "too-many-attempts",
+    "already-answered",
 ];
 
 fn defaults() -> J {
@@ -268,7 +310,8 @@ pub fn check_matching() {
         assert!(given.contains(reason), "matching.json has no scenario for {reason}");
         assert!(reason.parse::<RejectReason>().is_ok());
     }
-    let decisions: BTreeSet<&str> = scenarios.iter().filter_map(|sc| sc["expect"]["decision"].as_str()).collect();
+    let decisions: BTreeSet<&str> =
+        scenarios.iter().filter_map(|sc| sc["expect"]["decision"].as_str()).collect();
     assert!(decisions.contains("confirm") && decisions.contains("settle"), "{decisions:?}");
 }
 
@@ -312,7 +355,9 @@ fn scenario(sc: &Value, defaults: &Value) -> J {
                         .as_array()
                         .unwrap()
                         .iter()
-                        .filter_map(|r| mailpay::protocol::board::BoardRecord::from_json(r.to_string().as_bytes()).ok())
+                        .filter_map(|r| {
+                            mailpay::protocol::board::BoardRecord::from_json(r.to_string().as_bytes()).ok()
+                        })
                         .collect(),
                 ),
             };
@@ -326,7 +371,8 @@ fn scenario(sc: &Value, defaults: &Value) -> J {
         }
     };
     let inputs = ["name", "figure", "mails", "facts", "board", "answer_state"];
-    J::obj(inputs.iter().filter(|k| !sc[**k].is_null()).map(|k| (*k, J::Val(sc[*k].clone())))).with("expect", expect)
+    J::obj(inputs.iter().filter(|k| !sc[**k].is_null()).map(|k| (*k, J::Val(sc[*k].clone()))))
+        .with("expect", expect)
 }
 
 /// PROTOCOL.md 6.1 step 1 also asks that the request's Order-Nonce bind its
@@ -334,7 +380,8 @@ fn scenario(sc: &Value, defaults: &Value) -> J {
 /// arrives (`bank::engine`), after the account and From checks that
 /// `decide` repeats, so it is checked here in that place.
 fn decision(evidence: &Evidence<'_>, facts: &Facts, billed: Option<&[LineItem]>) -> J {
-    let reject = |reason: RejectReason| J::obj([("decision", J::s("reject")), ("reason", J::s(reason.code()))]);
+    let reject =
+        |reason: RejectReason| J::obj([("decision", J::s("reject")), ("reason", J::s(reason.code()))]);
     if let Some(r) = evidence.request
         && facts.payer_registered
         && *r.sender == r.content.orderer
@@ -350,11 +397,22 @@ fn decision(evidence: &Evidence<'_>, facts: &Facts, billed: Option<&[LineItem]>)
         ]),
         Decision::Settle => {
             let t = evidence.request.unwrap().content;
-            J::obj([("decision", J::s("settle")), ("payer", J::s(t.orderer.as_str())), ("payee", J::s(t.merchant.as_str())), ("amount", J::s(t.amount.to_string()))])
+            J::obj([
+                ("decision", J::s("settle")),
+                ("payer", J::s(t.orderer.as_str())),
+                ("payee", J::s(t.merchant.as_str())),
+                ("amount", J::s(t.amount.to_string())),
+            ])
         }
         Decision::AskConfirmation => {
             let t = evidence.request.unwrap().content;
-            let issued = Issued { bank_key: BANK_KEY, nonce: CONFIRM_NONCE, terms: t, wrong_attempts: 0, answered: false };
+            let issued = Issued {
+                bank_key: BANK_KEY,
+                nonce: CONFIRM_NONCE,
+                terms: t,
+                wrong_attempts: 0,
+                answered: false,
+            };
             let code = mailpay::protocol::matching::expected_code(&issued, &t.password);
             let proof = mailpay::protocol::confirmation::Proof::compute(&t.password, &t.order);
             J::obj([
@@ -383,7 +441,9 @@ fn awaited_name(a: Awaited) -> &'static str {
 
 /// The bank's judgement of an answer to its confirmation (6.1, "On an approve").
 fn answer_outcome(sc: &Value, facts: &Facts, terms: &OrderTerms, answer: &Incoming) -> J {
-    let Body::Approve(approve) = &answer.body else { panic!("{}: the answer is not an approve", s(sc, "name")) };
+    let Body::Approve(approve) = &answer.body else {
+        panic!("{}: the answer is not an approve", s(sc, "name"))
+    };
     let state = &sc["answer_state"];
     let issued = Issued {
         bank_key: BANK_KEY,
@@ -393,12 +453,16 @@ fn answer_outcome(sc: &Value, facts: &Facts, terms: &OrderTerms, answer: &Incomi
         answered: state["answered"].as_bool().unwrap_or(false),
     };
     match check_answer(&issued, &answer.from, approve, facts.now) {
-        AnswerOutcome::Settle => J::obj([("decision", J::s("settle")), ("amount", J::s(terms.amount.to_string()))]),
+        AnswerOutcome::Settle => {
+            J::obj([("decision", J::s("settle")), ("amount", J::s(terms.amount.to_string()))])
+        }
         AnswerOutcome::TryAgain { attempts_left } => J::obj([
             ("decision", J::s("ask-again")),
             ("reason", J::s("code-mismatch")),
             ("attempts_left", J::v(attempts_left)),
         ]),
-        AnswerOutcome::Reject(reason, _) => J::obj([("decision", J::s("reject")), ("reason", J::s(reason.code()))]),
+        AnswerOutcome::Reject(reason, _) => {
+            J::obj([("decision", J::s("reject")), ("reason", J::s(reason.code()))])
+        }
     }
 }

@@ -6,7 +6,7 @@
 use hmac::{Hmac, Mac};
 use mailpay::board::log::{Entry, GENESIS, chain_hash};
 use mailpay::protocol::base32;
-use mailpay::protocol::block;
+use mailpay::protocol::block::{self, Block};
 use mailpay::protocol::board::{BoardRecord, signed_text};
 use mailpay::protocol::cheque::{Cheque, WalletKey};
 use mailpay::protocol::compose::order_in_message_id;
@@ -32,10 +32,12 @@ const KEYS: &[(&str, Compute)] = &[
     ("proof", proof),
     ("code", code),
     ("crockford_read", crockford_read),
+    ("render", render),
     ("password", password),
     ("money", money),
     ("item", item),
     ("timestamp", timestamp),
+    ("method", method),
     ("address", address),
     ("message_id", message_id),
     ("cheque", cheque),
@@ -98,7 +100,8 @@ fn crockford_read(e: &Value) -> J {
 /// taken out, the rest read, and `Check: <value>` written before END.
 fn check_value(e: &Value) -> J {
     let typed = s(e, "block");
-    let lines: Vec<&str> = typed.lines().filter(|l| !l.trim_start().to_ascii_lowercase().starts_with("check:")).collect();
+    let lines: Vec<&str> =
+        typed.lines().filter(|l| !l.trim_start().to_ascii_lowercase().starts_with("check:")).collect();
     let read = block::scan(&lines.join("\n")).unwrap();
     let [b] = read.as_slice() else { panic!("one block expected in {typed:?}") };
     let check = b.check_value();
@@ -107,12 +110,20 @@ fn check_value(e: &Value) -> J {
     text.push_str(&format!("Check: {check}\n{}\n", lines[end]));
     let again = block::scan(&text).unwrap();
     assert!(again[0].checked && again[0].same_content(b), "{text}");
-    J::obj([
-        ("block", J::s(text.clone())),
-        ("canonical", J::s(b.canonical())),
-        ("check", J::s(check)),
-        ("written", J::v(b.render() == text)),
-    ])
+    J::obj([("block", J::s(text.clone())), ("canonical", J::s(b.canonical())), ("check", J::s(check))])
+}
+
+/// A block as a writer prints it: values collapsed, long lines wrapped,
+/// Check last.
+fn render(e: &Value) -> J {
+    let mut b = Block::new(s(e, "name"));
+    for pair in e["fields"].as_array().unwrap() {
+        b.push(pair[0].as_str().unwrap(), pair[1].as_str().unwrap());
+    }
+    let text = b.render();
+    let read = block::scan(&text).unwrap();
+    assert!(read.len() == 1 && read[0].checked && read[0].same_content(&b), "{text}");
+    J::obj([("name", J::s(s(e, "name"))), ("fields", J::Val(e["fields"].clone())), ("block", J::s(text))])
 }
 
 fn order_id(e: &Value) -> J {
@@ -160,7 +171,9 @@ fn password(e: &Value) -> J {
             .with("printed", J::s(p.display()))
             .with("bits", J::v(estimate_bits(p.expose()))),
         Err(PasswordError::Empty) => out.with("error", J::s("empty")),
-        Err(PasswordError::BadSymbol(c)) => out.with("error", J::s("bad-symbol")).with("symbol", J::s(c.to_string())),
+        Err(PasswordError::BadSymbol(c)) => {
+            out.with("error", J::s("bad-symbol")).with("symbol", J::s(c.to_string()))
+        }
         Err(PasswordError::TooWeak { bits }) => out.with("error", J::s("too-weak")).with("bits", J::v(bits)),
         Err(PasswordError::TooLong) => out.with("error", J::s("too-long")),
     }
@@ -220,6 +233,15 @@ fn timestamp(e: &Value) -> J {
     }
 }
 
+fn method(e: &Value) -> J {
+    let text = s(e, "text");
+    let out = J::obj([("text", J::s(text))]);
+    match text.parse::<mailpay::protocol::Method>() {
+        Ok(m) => out.with("method", J::s(m.as_str())).with("figure", J::v(m.figure())),
+        Err(()) => out.with("error", J::s("invalid")),
+    }
+}
+
 fn address(e: &Value) -> J {
     use mailpay::protocol::address::AddressError;
     let text = s(e, "text");
@@ -267,12 +289,20 @@ fn board_record(e: &Value) -> J {
     ]);
     let record = match e["seed"].as_str() {
         Some(seed) => BoardRecord::signed(order, initials, ordered_at, &wallet_key(seed)),
-        None => BoardRecord { order: order.into(), initials: initials.into(), ordered_at: ordered_at.into(), key: None, signature: None },
+        None => BoardRecord {
+            order: order.into(),
+            initials: initials.into(),
+            ordered_at: ordered_at.into(),
+            key: None,
+            signature: None,
+        },
     };
     let json = serde_json::to_string(&record).unwrap();
     let checked = BoardRecord::from_json(json.as_bytes()).unwrap_or_else(|e| panic!("{json}: {e}"));
     assert_eq!(checked.to_record(), record);
-    out.with("key", J::opt(record.key.clone())).with("signature", J::opt(record.signature.clone())).with("record", J::s(json))
+    out.with("key", J::opt(record.key.clone()))
+        .with("signature", J::opt(record.signature.clone()))
+        .with("record", J::s(json))
 }
 
 /// One entry of a board's chain; `previous` is filled in by [`chain`].
@@ -342,6 +372,23 @@ fn hmac(key: &[u8], parts: &[&[u8]]) -> Vec<u8> {
     mac.finalize().into_bytes().to_vec()
 }
 
+/// Each part prefixed by its length as u64 big-endian.
+fn framed(parts: &[&str]) -> Vec<u8> {
+    parts.iter().flat_map(|p| [&(p.len() as u64).to_be_bytes()[..], p.as_bytes()].concat()).collect()
+}
+
+/// Whether `signature` (base64) is the Ed25519 signature of `message` by
+/// `key` (`ed25519:BASE64`).
+fn verifies(key: &str, message: &[u8], signature: &str) -> bool {
+    use base64::Engine;
+    use ed25519_dalek::Verifier;
+    let b64 = base64::engine::general_purpose::STANDARD;
+    let key: [u8; 32] = b64.decode(key.strip_prefix("ed25519:").unwrap()).unwrap().try_into().unwrap();
+    let signature: [u8; 64] = b64.decode(signature).unwrap().try_into().unwrap();
+    let key = ed25519_dalek::VerifyingKey::from_bytes(&key).unwrap();
+    key.verify(message, &ed25519_dalek::Signature::from_bytes(&signature)).is_ok()
+}
+
 /// The example block of PROTOCOL.md section 3, as printed there.
 fn protocol_example_block() -> String {
     let text = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/PROTOCOL.md")).unwrap();
@@ -370,7 +417,10 @@ fn independently(values: &Value) {
     }
     // PROTOCOL.md 3: the example block is a vector, and its Check is KRVZ-W73K-BW25.
     let block = protocol_example_block();
-    assert!(list("check").iter().any(|e| s(e, "block") == block), "PROTOCOL.md's example block is not in values.json");
+    assert!(
+        list("check").iter().any(|e| s(e, "block") == block),
+        "PROTOCOL.md's example block is not in values.json"
+    );
     let mut canonical_text = String::from("mailpay order\n");
     for line in block.lines().filter(|l| !l.starts_with("-----") && !l.starts_with("Check:")) {
         let (name, value) = line.split_once(": ").unwrap();
@@ -381,7 +431,10 @@ fn independently(values: &Value) {
     assert!(block.contains("Check: KRVZ-W73K-BW25\n"));
     // PROTOCOL.md 2 and 5.5: the hash of A, the proof and the code.
     for e in list("a_hash") {
-        let digest = Sha256::new().chain_update(b"MailPay-A-v1\0").chain_update(canonical(s(&e, "password"))).finalize();
+        let digest = Sha256::new()
+            .chain_update(b"MailPay-A-v1\0")
+            .chain_update(canonical(s(&e, "password")))
+            .finalize();
         assert_eq!(hex(&digest), s(&e, "sha256"), "a_hash {e}");
     }
     for e in list("proof") {
@@ -389,8 +442,34 @@ fn independently(values: &Value) {
         let tag = hmac(canonical(s(&e, "password")).as_bytes(), &[b"MailPay-A-Proof-v1\0", order.as_bytes()]);
         assert_eq!(grouped(&bit_loop_base32(&tag[..10])), s(&e, "proof"), "proof {e}");
     }
+    // PROTOCOL.md 5.3 and 7: the signatures verify over the bytes given.
+    for e in list("cheque") {
+        assert!(verifies(s(&e, "key"), s(&e, "canonical").as_bytes(), s(&e, "signature")), "cheque {e}");
+        assert!(s(&e, "block").contains(&format!("Signature: {}\n", s(&e, "signature"))));
+    }
+    for e in list("board_record") {
+        let parts = ["MailPay-Board-Record-v1", s(&e, "order"), s(&e, "initials"), s(&e, "ordered_at")];
+        assert_eq!(hex(&framed(&parts)), s(&e, "signed_hex"), "board_record {e}");
+        if let Some(key) = e["key"].as_str() {
+            assert!(verifies(key, &unhex(s(&e, "signed_hex")), s(&e, "signature")), "board_record {e}");
+        }
+    }
+    // PROTOCOL.md 7.2: the chain.
+    let mut previous = "0".repeat(64);
+    for e in list("board_chain") {
+        let seq = e["seq"].to_string();
+        let mut parts = vec!["MailPay-Board-v1", &previous, &seq];
+        parts.extend(["order", "initials", "ordered_at", "posted_at"].map(|k| s(&e, k)));
+        parts.extend(["key", "signature"].iter().filter_map(|k| e[*k].as_str()));
+        let hash = hex(&Sha256::digest(framed(&parts)));
+        assert_eq!((s(&e, "previous"), s(&e, "hash")), (previous.as_str(), hash.as_str()), "board_chain {e}");
+        previous = hash;
+    }
     for e in list("code") {
-        let a_hash = Sha256::new().chain_update(b"MailPay-A-v1\0").chain_update(canonical(s(&e, "password"))).finalize();
+        let a_hash = Sha256::new()
+            .chain_update(b"MailPay-A-v1\0")
+            .chain_update(canonical(s(&e, "password")))
+            .finalize();
         let (order, minor) = (canonical(s(&e, "order_id")), e["amount_minor"].to_string());
         let nonce = unhex(s(&e, "nonce"));
         let parts: [&[u8]; 7] = [
