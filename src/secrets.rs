@@ -16,6 +16,35 @@ use keyring_core::{CredentialStore, Entry};
 
 const SERVICE: &str = "mailpay";
 
+/// A password or token held in memory: `Debug` never shows it, and its
+/// memory is wiped when it is dropped. Configs hold their passwords as
+/// this, so they can derive `Debug`.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Secret(String);
+
+impl Secret {
+    pub fn new(text: impl Into<String>) -> Secret {
+        Secret(text.into())
+    }
+
+    /// The secret itself, for the one place that needs it (a login).
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::fmt::Debug for Secret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Secret(<hidden>)")
+    }
+}
+
+impl Drop for Secret {
+    fn drop(&mut self) {
+        zeroize::Zeroize::zeroize(&mut self.0);
+    }
+}
+
 #[derive(Debug, Clone, thiserror::Error)]
 pub enum SecretError {
     #[error("no password is stored for {0}; set it with `mailpay account add` or in the wallet's settings")]
@@ -123,4 +152,17 @@ fn platform_store(_forced: Option<&str>) -> Result<Keyring, SecretError> {
     windows_native_keyring_store::Store::new()
         .map(|s| Keyring { store: s, name: "Windows Credential Manager" })
         .map_err(|e| SecretError::Store { store: "Windows Credential Manager", reason: e.to_string() })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_secret_is_never_shown() {
+        let secret = Secret::new("hunter2-correct-horse");
+        assert_eq!(format!("{secret:?}"), "Secret(<hidden>)");
+        assert_eq!(format!("{:?}", Some(secret.clone())), "Some(Secret(<hidden>))");
+        assert_eq!(secret.expose(), "hunter2-correct-horse");
+    }
 }

@@ -70,7 +70,8 @@ fn child(what: &str) {
                 backend::place(loaded.home.clone(), order.clone()).await.unwrap()
             }
         };
-        println!("order {order}");
+        // On a line of its own: the test harness has written "test NAME ... ".
+        println!("\nplaced {order}");
         backend::dispatch(loaded.home, vec![session], order).await.unwrap();
     });
 }
@@ -108,7 +109,7 @@ fn killed_at(home: &Path, step: &str) -> String {
         match rx.recv_timeout(Duration::from_millis(200)) {
             Ok(line) if line.contains(&marker) => break,
             Ok(line) => {
-                if let Some(id) = line.strip_prefix("order ") {
+                if let Some(id) = line.strip_prefix("placed ") {
                     order = Some(id.trim().to_string());
                 }
                 said.push_str(&format!("{line}\n"));

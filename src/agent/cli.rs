@@ -11,6 +11,7 @@ use serde::de::DeserializeOwned;
 
 use crate::mail::account::Account;
 use crate::protocol::EmailAddress;
+use crate::secrets::Secret;
 
 /// Why an agent's command did not succeed.
 #[derive(Debug, thiserror::Error)]
@@ -47,7 +48,7 @@ impl RunArgs {
     /// The agent's mail account as its configuration names it (`--ca-file`
     /// added), and its password: from `--password-file`, else the OS
     /// keyring (as `mailpay account add` stores it).
-    pub fn account(&self, configured: Option<Account>, whose: &str) -> Result<(Account, String), Failure> {
+    pub fn account(&self, configured: Option<Account>, whose: &str) -> Result<(Account, Secret), Failure> {
         let mut account = configured.ok_or_else(|| {
             usage(format!("the --config file must have an [account] table for {whose} mailbox"))
         })?;
@@ -55,7 +56,7 @@ impl RunArgs {
             account.ca_file.clone_from(&self.ca_file);
         }
         let password = password(&account.address, self.password_file.as_deref())?;
-        Ok((account, password))
+        Ok((account, Secret::new(password)))
     }
 }
 

@@ -17,11 +17,12 @@ use crate::mail::smtp::{SendError, Smtp};
 use crate::protocol::matching::BoardLookup;
 use crate::protocol::parse::Incoming;
 use crate::protocol::{EmailAddress, OrderId, Timestamp};
+use crate::secrets::Secret;
 
-#[derive(Clone)]
+#[derive(Debug, Clone)]
 pub struct DaemonConfig {
     pub account: Account,
-    pub password: String,
+    pub password: Secret,
     pub ledger: PathBuf,
     /// How long to wait before looking at a board a second time when the
     /// record was not there yet (the orderer posts it as he sends the order).
@@ -31,19 +32,6 @@ pub struct DaemonConfig {
     /// Which registered boards the bank reads (https:// at public
     /// addresses unless this allows more).
     pub boards: client::BoardPolicy,
-}
-
-impl std::fmt::Debug for DaemonConfig {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("DaemonConfig")
-            .field("account", &self.account)
-            .field("password", &"<hidden>")
-            .field("ledger", &self.ledger)
-            .field("board_grace", &self.board_grace)
-            .field("expiry_check", &self.expiry_check)
-            .field("boards", &self.boards)
-            .finish()
-    }
 }
 
 #[derive(Debug, Clone, thiserror::Error)]
@@ -127,13 +115,13 @@ pub async fn run(config: DaemonConfig) -> DaemonError {
         Ok(agent) => agent,
         Err(e) => return e,
     };
-    let why = runtime::run(agent, &config.account, &config.password, config.expiry_check).await;
+    let why = runtime::run(agent, &config.account, config.password.expose(), config.expiry_check).await;
     DaemonError::Imap(why)
 }
 
 fn start(config: &DaemonConfig) -> Result<Arc<Agent<Bank>>, DaemonError> {
     let ledger = Ledger::open(&config.ledger)?;
-    let smtp = Smtp::new(&config.account, &config.password)?;
+    let smtp = Smtp::new(&config.account, config.password.expose())?;
     let bank = Bank {
         address: config.account.address.clone(),
         board_grace: config.board_grace,

@@ -36,6 +36,7 @@ use super::expecting::{EAGER_POLL, Expecting};
 use super::tls;
 use crate::protocol::bounce::{self, Bounce};
 use crate::protocol::parse::{self, MAX_MAIL_BYTES, ParseError};
+use crate::secrets::Secret;
 
 type Stream = TlsStream<TcpStream>;
 
@@ -49,7 +50,7 @@ pub struct Resume {
 #[derive(Debug, Clone)]
 pub struct WatchConfig {
     pub account: Account,
-    pub password: String,
+    pub password: Secret,
     pub folder: String,
     /// Where MailPay mails go once handled; `None` leaves them in place.
     pub mailpay_folder: Option<String>,
@@ -80,7 +81,7 @@ impl WatchConfig {
     pub fn new(account: Account, password: String) -> Self {
         WatchConfig {
             account,
-            password,
+            password: Secret::new(password),
             folder: "INBOX".to_string(),
             mailpay_folder: Some("MailPay".to_string()),
             quarantine_folder: Some(QUARANTINE_FOLDER.to_string()),
@@ -265,7 +266,7 @@ async fn run_session(
     resume: &mut Resume,
     on_event: &mut (impl FnMut(WatchEvent) -> Flow + Send),
 ) -> Result<(), ImapError> {
-    let mut session = connect(&config.account, &config.password).await?;
+    let mut session = connect(&config.account, config.password.expose()).await?;
     let idle_supported = timed(session.capabilities()).await?.has_str("IDLE");
     let use_idle = idle_supported && !config.force_polling;
     let mailbox = timed(session.select(&config.folder)).await?;

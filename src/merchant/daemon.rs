@@ -21,12 +21,13 @@ use crate::protocol::compose::Outgoing;
 use crate::protocol::message::Body;
 use crate::protocol::parse::Incoming;
 use crate::protocol::{EmailAddress, Timestamp};
+use crate::secrets::Secret;
 use crate::task::AbortOnDrop;
 
 #[derive(Clone)]
 pub struct DaemonConfig {
     pub account: Account,
-    pub password: String,
+    pub password: Secret,
     /// The bank the shop is paid through: bills go there.
     pub bank: EmailAddress,
     pub pricing: Pricing,
@@ -43,7 +44,7 @@ impl std::fmt::Debug for DaemonConfig {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("DaemonConfig")
             .field("account", &self.account)
-            .field("password", &"<hidden>")
+            .field("password", &self.password)
             .field("bank", &self.bank)
             .field("pricing", &self.pricing)
             .field("shop_db", &self.shop_db)
@@ -121,7 +122,7 @@ pub async fn run(config: DaemonConfig, board: Option<TcpListener>) -> DaemonErro
         Ok(shop) => shop,
         Err(e) => return e.into(),
     };
-    let smtp = match Smtp::new(&config.account, &config.password) {
+    let smtp = match Smtp::new(&config.account, config.password.expose()) {
         Ok(smtp) => smtp,
         Err(e) => return e.into(),
     };
@@ -154,7 +155,7 @@ pub async fn run(config: DaemonConfig, board: Option<TcpListener>) -> DaemonErro
         let scheme = if config.board_tls.is_some() { "https" } else { "http" };
         agent.say(&format!("board at {scheme}://{addr}/"));
     }
-    let why = runtime::run(agent, &config.account, &config.password, config.retry_every).await;
+    let why = runtime::run(agent, &config.account, config.password.expose(), config.retry_every).await;
     drop(board_task);
     DaemonError::Imap(why)
 }

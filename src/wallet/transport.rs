@@ -20,6 +20,7 @@ use crate::mail::account::Account;
 use crate::mail::expecting::{ANSWER_WINDOW, Expecting};
 use crate::mail::smtp::{Dispatch, SendError, Smtp};
 use crate::protocol::compose::Outgoing;
+use crate::secrets::Secret;
 
 /// A boxed future, so that transports can be chosen at run time.
 pub type Sending<'a> = Pin<Box<dyn Future<Output = Vec<Dispatch>> + Send + 'a>>;
@@ -41,7 +42,7 @@ pub trait Transport: Send + Sync {
 #[derive(Clone)]
 pub struct MailServers {
     account: Account,
-    password: Arc<str>,
+    password: Secret,
     expecting: Expecting,
     /// Made at the first send and kept (its TLS setup is not free).
     smtp: Arc<OnceLock<Result<Smtp, SendError>>>,
@@ -55,7 +56,12 @@ impl std::fmt::Debug for MailServers {
 
 impl MailServers {
     pub fn new(account: Account, password: &str) -> MailServers {
-        MailServers { account, password: password.into(), expecting: Expecting::new(), smtp: Arc::default() }
+        MailServers {
+            account,
+            password: Secret::new(password),
+            expecting: Expecting::new(),
+            smtp: Arc::default(),
+        }
     }
 
     pub fn account(&self) -> &Account {
@@ -63,7 +69,7 @@ impl MailServers {
     }
 
     pub fn password(&self) -> &str {
-        &self.password
+        self.password.expose()
     }
 
     /// Shared with the account's inbox watcher.
@@ -76,7 +82,7 @@ impl Transport for MailServers {
     fn send<'a>(&'a self, mails: &'a [Outgoing]) -> Sending<'a> {
         Box::pin(async move {
             self.expecting.expect_within(ANSWER_WINDOW);
-            match self.smtp.get_or_init(|| Smtp::new(&self.account, &self.password)) {
+            match self.smtp.get_or_init(|| Smtp::new(&self.account, self.password.expose())) {
                 Ok(smtp) => smtp.send_all(mails).await,
                 // No connection can be made at all (a CA file that cannot
                 // be read): every mail says why.

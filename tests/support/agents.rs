@@ -24,6 +24,7 @@ use mailpay::protocol::message::WalletMail;
 use mailpay::protocol::parse::{self, Incoming};
 use mailpay::protocol::payment::{Event, State};
 use mailpay::protocol::{Body, Currency, EmailAddress, Kind, Method, Money, OrderId, OrderTerms, PasswordA};
+use mailpay::secrets::Secret;
 use mailpay::store::Store;
 use mailpay::wallet::{self, MailServers, Sent, Wallet, WalletError};
 
@@ -155,7 +156,7 @@ impl World {
         adjust(&runtime, &mut bank_account);
         let bank = BankConfig {
             account: bank_account,
-            password: stack.user(BANK).password.clone(),
+            password: Secret::new(stack.user(BANK).password.clone()),
             ledger: ledger_path.clone(),
             board_grace: grace,
             expiry_check: Duration::from_secs(1),
@@ -167,7 +168,7 @@ impl World {
         let board_db = dir.join("shop/board.sqlite");
         let merchant = MerchantConfig {
             account: account(stack, SHOP),
-            password: stack.user(SHOP).password.clone(),
+            password: Secret::new(stack.user(SHOP).password.clone()),
             bank: addr(BANK),
             pricing: Pricing::AsOrdered,
             shop_db: shop_db.clone(),
