@@ -22,7 +22,7 @@ use lettre::transport::smtp::client::{Certificate, Tls, TlsParameters};
 use lettre::{AsyncSmtpTransport, AsyncTransport, Tokio1Executor};
 use mailpay::mail::smtp::Smtp;
 use mailpay::protocol::compose;
-use mailpay::wallet;
+use mailpay::wallet::{MailServers, NewPayment};
 
 const ROUNDS: usize = 40;
 
@@ -56,7 +56,11 @@ fn main() {
     let account = accounts::account(&stack, orderer);
     let password = accounts::password(&stack, orderer);
     let smtp = Smtp::new(&account, &password).unwrap();
-    let (mut store, _) = accounts::temp_store("bench-dispatch");
+    // "Pay" as every front end does it: the wallet places the payment, then
+    // sends through the account's servers.
+    let (_, db) = accounts::temp_store("bench-dispatch");
+    let wallet = accounts::wallet_over(&db);
+    let servers = MailServers::new(account.clone(), &password);
 
     // The obvious alternative: lettre's transport, STARTTLS, same account.
     let pem = std::fs::read(&stack.ca_file).unwrap();
@@ -76,8 +80,11 @@ fn main() {
     for round in 0..ROUNDS + 3 {
         let terms = accounts::terms(orderer, "shop@shop.test", "bank@bank.test", 1200);
         let started = Instant::now();
-        wallet::place(&mut store, &terms, Vec::new(), accounts::now()).unwrap();
-        let sent = runtime.block_on(wallet::dispatch(&store, &smtp, &terms.order)).unwrap();
+        let payment = NewPayment { terms: terms.clone(), bank_key: None, pre_approved: false };
+        let sent = runtime.block_on(async {
+            wallet.place(payment).await.unwrap();
+            wallet.dispatch(&servers, &terms.order).await.unwrap()
+        });
         let elapsed = started.elapsed();
         assert!(sent.iter().all(|s| s.result.is_ok()), "{sent:?}");
 

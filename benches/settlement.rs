@@ -37,18 +37,17 @@ use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
 use agents::{ORDERER, ORDERER2, Orderer, World};
-use mailpay::board::client;
 use mailpay::mail::expecting::{ANSWER_WINDOW, Expecting};
 use mailpay::mail::imap::{self, Received, Resume, WatchConfig, WatchEvent};
 use mailpay::mail::smtp::Smtp;
+use mailpay::paths::Paths;
 use mailpay::protocol::board::BoardRecord;
 use mailpay::protocol::compose::{self, Thread};
 use mailpay::protocol::confirmation::ConfirmationCode;
 use mailpay::protocol::message::Confirm;
-use mailpay::protocol::payment::{Effect, Event, Outbound};
 use mailpay::protocol::{Method, OrderId, OrderTerms};
 use mailpay::store::Store;
-use mailpay::wallet::{self, Receipt};
+use mailpay::wallet::{self, MailServers, Receipt, Wallet};
 
 const IDLE_ROUNDS: usize = 30;
 const FAST_POLL_ROUNDS: usize = 20;
@@ -95,26 +94,29 @@ struct WalletWatch {
     /// The watcher's window for eager looks, opened as the wallet does
     /// when it sends.
     expecting: Expecting,
+    /// The wallet's servers, sharing that window: what it pays through.
+    servers: MailServers,
     stop: Option<tokio::sync::oneshot::Sender<()>>,
     thread: Option<std::thread::JoinHandle<()>>,
 }
 
 impl WalletWatch {
-    fn start(world: &World, address: &str, store_path: &Path, config: WatchConfig) -> WalletWatch {
+    fn start(world: &World, address: &str, store_path: &Path, mut config: WatchConfig) -> WalletWatch {
         let (seen_tx, seen) = mpsc::channel();
         let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
         let (send_tx, send_rx) = mpsc::channel::<OrderId>();
-        let smtp =
-            Smtp::new(&agents::account(world.stack, address), &world.stack.user(address).password).unwrap();
-        let sender_store = Store::open(store_path).unwrap();
-        let sender_expecting = config.expecting.clone();
+        // The wallet sends as it does everywhere (Wallet::dispatch), and
+        // its servers open the watcher's window for eager looks.
+        let servers = orderer_servers(world, address);
+        config.expecting = servers.expecting().clone();
+        let sender = accounts::wallet_over(store_path);
+        let sending = servers.clone();
         std::thread::Builder::new()
             .name("wallet-send".into())
             .spawn(move || {
                 let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
                 while let Ok(order) = send_rx.recv() {
-                    sender_expecting.expect_within(ANSWER_WINDOW);
-                    let sent = runtime.block_on(wallet::dispatch(&sender_store, &smtp, &order)).unwrap();
+                    let sent = runtime.block_on(sender.dispatch(&sending, &order)).unwrap();
                     assert!(sent.iter().all(|s| s.result.is_ok()), "{sent:?}");
                 }
             })
@@ -132,17 +134,16 @@ impl WalletWatch {
                             WatchEvent::Idle { .. } => {
                                 Seen { at: Instant::now(), order: String::new(), to: "idle" }
                             }
-                            WatchEvent::Mail { raw, received: Received::MailPay(mail), .. } => {
-                                let order = mail.body.order().clone();
-                                let pre_approved = store.payment(&order).unwrap().is_some()
-                                    && store.pre_approved(&order).unwrap();
-                                let receipt = wallet::receive(&store, &mail, &raw, pre_approved).unwrap();
+                            WatchEvent::Mail { raw, received: received @ Received::MailPay(_), .. } => {
+                                // The wallet's one way in, as every front end takes mail.
+                                let receipt = wallet::take(&store, &raw, received).unwrap();
                                 let at = Instant::now();
-                                let Receipt::Stepped { to, effects, .. } = receipt else { return true };
-                                if effects.iter().any(|e| matches!(e, Effect::Send(Outbound::Approve))) {
-                                    send_tx.send(order.clone()).unwrap();
+                                let answer = receipt.queued_answer();
+                                let Receipt::Stepped { order, to, .. } = receipt else { return true };
+                                if answer {
+                                    send_tx.send(order.parse().unwrap()).unwrap();
                                 }
-                                Seen { at, order: order.as_str().to_string(), to }
+                                Seen { at, order, to }
                             }
                             _ => return true,
                         };
@@ -159,6 +160,7 @@ impl WalletWatch {
             seen,
             backlog: std::cell::RefCell::new(Vec::new()),
             expecting,
+            servers,
             stop: Some(stop),
             thread: Some(thread),
         };
@@ -217,8 +219,7 @@ fn polling(world: &World, address: &str, every: Duration) -> WatchConfig {
 
 /// A wallet database of its own.
 fn wallet_store() -> (Store, PathBuf) {
-    let path = agents::temp_dir("bench-wallet").join("wallet.sqlite");
-    (Store::open(&path).unwrap(), path)
+    accounts::temp_store("bench-wallet")
 }
 
 /// "Pay" as the wallet does it: the payment recorded (pre-approved when
@@ -228,29 +229,25 @@ fn pay(
     runtime: &tokio::runtime::Runtime,
     world: &World,
     orderer: &mut Orderer,
-    smtp: &Smtp,
+    servers: &MailServers,
     terms: &OrderTerms,
     pre_approved: bool,
-    expecting: &Expecting,
 ) {
     let extra = if terms.method.needs_cheque() {
         vec![orderer.cheque_mail(terms, &world.bank_recipient)]
     } else {
         vec![]
     };
-    wallet::place(&mut orderer.store, terms, extra, mailpay::clock::now()).unwrap();
-    orderer.store.set_pre_approved(&terms.order, pre_approved).unwrap();
-    if terms.method.needs_board() {
-        let record = BoardRecord::for_order(
+    let record = terms.method.needs_board().then(|| {
+        BoardRecord::for_order(
             terms,
             agents::initials(&orderer.address),
             &agents::wallet_key(&orderer.address),
-        );
-        runtime.block_on(client::Client::default().post(terms.board.as_deref().unwrap(), &record)).unwrap();
-        wallet::act(&orderer.store, &terms.order, &Event::BoardPosted, None, false).unwrap();
-    }
-    expecting.expect_within(ANSWER_WINDOW);
-    let sent = runtime.block_on(wallet::dispatch(&orderer.store, smtp, &terms.order)).unwrap();
+        )
+    });
+    orderer.place_posting(world, terms, extra, record.as_ref());
+    orderer.store.set_pre_approved(&terms.order, pre_approved).unwrap();
+    let sent = runtime.block_on(orderer.wallet.dispatch(servers, &terms.order)).unwrap();
     assert!(sent.iter().all(|s| s.result.is_ok()), "{sent:?}");
 }
 
@@ -258,17 +255,21 @@ fn orderer_smtp(world: &World, address: &str) -> Smtp {
     Smtp::new(&agents::account(world.stack, address), &world.stack.user(address).password).unwrap()
 }
 
+/// The orderer's mail servers, as the wallet sends through them.
+fn orderer_servers(world: &World, address: &str) -> MailServers {
+    MailServers::new(agents::account(world.stack, address), &world.stack.user(address).password)
+}
+
 /// A payment of the orderer's, in state "sent", at the bank with no agent.
 fn sent_payment(
     runtime: &tokio::runtime::Runtime,
     store: &mut Store,
-    smtp: &Smtp,
-    world: &World,
+    wallet: &Wallet,
+    servers: &MailServers,
 ) -> OrderTerms {
-    let _ = world;
     let terms = accounts::terms(ORDERER, SHOP2, BANK2, 1200);
-    wallet::place(store, &terms, Vec::new(), mailpay::clock::now()).unwrap();
-    let sent = runtime.block_on(wallet::dispatch(store, smtp, &terms.order)).unwrap();
+    wallet::place(store, &terms, None, mailpay::clock::now()).unwrap();
+    let sent = runtime.block_on(wallet.dispatch(servers, &terms.order)).unwrap();
     assert!(sent.iter().all(|s| s.result.is_ok()), "{sent:?}");
     terms
 }
@@ -309,12 +310,12 @@ fn confirmation_latency(
     mut gap: impl FnMut() -> Duration,
 ) -> Vec<Duration> {
     let (mut store, path) = wallet_store();
-    let smtp = orderer_smtp(world, ORDERER);
+    let (wallet, servers) = (accounts::wallet_over(&path), orderer_servers(world, ORDERER));
     let bank = orderer_smtp(world, BANK2);
     let watch = WalletWatch::start(world, ORDERER, &path, config);
     let mut samples = Vec::new();
     for _ in 0..rounds {
-        let terms = sent_payment(runtime, &mut store, &smtp, world);
+        let terms = sent_payment(runtime, &mut store, &wallet, &servers);
         if eager {
             watch.expecting.expect_within(ANSWER_WINDOW);
         }
@@ -337,7 +338,7 @@ fn polling_latency(
     mails: usize,
 ) -> Vec<Duration> {
     let (mut store, path) = wallet_store();
-    let smtp = orderer_smtp(world, ORDERER);
+    let (wallet, servers) = (accounts::wallet_over(&path), orderer_servers(world, ORDERER));
     let bank = orderer_smtp(world, BANK2);
     let watch = WalletWatch::start(world, ORDERER, &path, polling(world, ORDERER, every));
     let period = u64::try_from(every.as_millis()).unwrap();
@@ -345,7 +346,7 @@ fn polling_latency(
     at.sort_unstable();
     let pending: Vec<(OrderTerms, compose::Outgoing)> = (0..mails)
         .map(|_| {
-            let terms = sent_payment(runtime, &mut store, &smtp, world);
+            let terms = sent_payment(runtime, &mut store, &wallet, &servers);
             let mail = confirmation(&terms);
             (terms, mail)
         })
@@ -621,10 +622,8 @@ fn main() {
     let hop_watcher = hop_watch(&runtime, &world, SHOP2, true);
     let idle_hop_watcher = hop_watch(&runtime, &world, BANK2, false);
     let mut orderer = Orderer::new(&world, ORDERER);
-    let orderer_smtp_ = orderer_smtp(&world, ORDERER);
-    let store_path = orderer.dir.join("wallet.sqlite");
+    let store_path = Paths { config_dir: orderer.dir.clone(), data_dir: orderer.dir.clone() }.database();
     let watch = WalletWatch::start(&world, ORDERER, &store_path, watch_config(&world, ORDERER));
-    let expecting = watch.expecting.clone();
     let methods = [Method::Confirm, Method::Cheque, Method::Board, Method::All];
     let mut figures: Vec<Vec<Duration>> = vec![Vec::new(); methods.len()];
     let mut hop_samples: Vec<Duration> = Vec::new();
@@ -633,7 +632,7 @@ fn main() {
         for (i, method) in methods.iter().enumerate() {
             let terms = orderer.terms(&world, *method, 1000 + i as u64);
             let started = Instant::now();
-            pay(&runtime, &world, &mut orderer, &orderer_smtp_, &terms, true, &expecting);
+            pay(&runtime, &world, &mut orderer, &watch.servers, &terms, true);
             let settled = watch.wait_state(&terms.order, "settled", Duration::from_secs(120));
             // The first round warms up caches and Postfix's process pool.
             if round > 0 {
@@ -674,16 +673,15 @@ fn main() {
                 let (world, runtime) = (&world, &runtime);
                 scope.spawn(move || {
                     let mut orderer = Orderer::new(world, address);
-                    let smtp = orderer_smtp(world, address);
-                    let path = orderer.dir.join("wallet.sqlite");
+                    let path =
+                        Paths { config_dir: orderer.dir.clone(), data_dir: orderer.dir.clone() }.database();
                     let watch = WalletWatch::start(world, address, &path, watch_config(world, address));
-                    let expecting = watch.expecting.clone();
                     let mut placed = Vec::new();
                     for i in 0..IN_FLIGHT / 2 {
                         // Figs. 1 and 2: the merchant's board takes at most 30
                         // posts a minute from one address (its default limit).
                         let terms = orderer.terms(world, methods[i % 2], 100 + i as u64);
-                        pay(runtime, world, &mut orderer, &smtp, &terms, true, &expecting);
+                        pay(runtime, world, &mut orderer, &watch.servers, &terms, true);
                         placed.push(terms);
                     }
                     let placing = started.elapsed();

@@ -88,7 +88,7 @@ fn main() {
             nonce: None,
         }
         .bound(&mut rand::rng());
-        wallet::place(&mut store, &terms, Vec::new(), created).unwrap();
+        wallet::place(&mut store, &terms, None, created).unwrap();
         // The last payment stays "sending": its mails wait in the outbox.
         if i + 1 == count {
             continue;

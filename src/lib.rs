@@ -1,15 +1,31 @@
 //! MailPay: pay a merchant by e-mail with a one-time password A, after
 //! Japanese patent application H10-320471 (see PROTOCOL.md).
 //!
-//! [`protocol`] is the whole protocol with no I/O: the types, the MailPay
-//! block, building and parsing each mail, the claim-2 cheque, the orderer's
-//! payment state machine and the bank's matching rule. Everything that
-//! touches the world sits at the edges and drives that core: [`cli`] reads
-//! and writes files for people working by hand; [`bank`] and [`merchant`]
-//! are the reference agents of the other two parties, and [`board`] the
-//! merchant's bulletin board; [`ui`] is the orderer's desktop wallet
-//! (iced), the only module that knows about the GUI, driving [`wallet`],
-//! [`store`] and [`mail`] through tasks off the UI thread.
+//! The core, with no I/O: [`protocol`] is the whole protocol (the types,
+//! the MailPay block, building and parsing each mail, the claim-2 cheque,
+//! the orderer's payment state machine and the bank's matching rule), given
+//! its clock by its callers.
+//!
+//! The three parties, each driving that core:
+//! - [`wallet`]: the orderer's wallet, one for every front end (placing,
+//!   sending with its crash-safety points, answering, expiring, the one
+//!   way a received mail comes in) over [`store`], its SQLite store, and a
+//!   [`wallet::Transport`] that carries the mails.
+//! - [`agent`]: the runtime the reference agents share (inbox loop,
+//!   outbox, bounces, clock, command line); [`bank`] and [`merchant`] are
+//!   their decisions, [`board`] the merchant's bulletin board.
+//!
+//! The front ends: [`ui`], the desktop wallet (iced; the only module that
+//! knows the GUI, its backend a thin adapter over [`wallet`]); [`cli`], the
+//! `mailpay` command line; [`demo`], the app's embedded demo, whose bank
+//! and merchant run in-process on a mail loop of their own.
+//!
+//! The edges: [`mail`] (accounts, TLS, SMTP out, IMAP IDLE in), [`sqlite`]
+//! (every database opened one way), [`secrets`] (passwords in the OS
+//! keyring), [`keys`] (the wallet's signing key in a file), [`config`] (the
+//! accounts file), [`paths`] (where files live), [`clock`] (the one wall
+//! clock), [`i18n`] (translations), [`task`] (background tasks tied to a
+//! loop) and [`fault`] (the crash tests' halting points).
 
 pub mod agent;
 pub mod bank;

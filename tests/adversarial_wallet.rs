@@ -34,7 +34,7 @@ fn wallet_with(orders: &[&OrderTerms]) -> Wallet {
     let db = dir.join("wallet.sqlite3");
     let mut store = Store::open(&db).unwrap();
     for terms in orders {
-        wallet::place(&mut store, terms, vec![], CREATED).unwrap();
+        wallet::place(&mut store, terms, None, CREATED).unwrap();
         for mail in [Outbound::Order, Outbound::PaymentRequest] {
             wallet::act(&store, &terms.order, &Event::Accepted(mail), None, false).unwrap();
         }
@@ -74,6 +74,7 @@ impl Verdict {
             Verdict::Receipt(Receipt::Stepped { effects, .. }) => {
                 effects.iter().any(|e| matches!(e, Effect::Notify(Notice::Suspicious(_))))
             }
+            Verdict::Receipt(Receipt::Invalid(why)) => !why.is_empty(),
             Verdict::Receipt(Receipt::NotForOrderer(_) | Receipt::Bounced { .. }) => false,
         }
     }

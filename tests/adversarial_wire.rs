@@ -23,7 +23,7 @@ use agents::{BANK, ORDERER, ORDERER2, Orderer, SHOP, SHOP2, WAIT, World, addr, j
 use mailpay::bank::ledger::TrailLine;
 use mailpay::clock;
 use mailpay::mail::imap::Received;
-use mailpay::mail::smtp::Smtp;
+use mailpay::paths::Paths;
 use mailpay::protocol::compose::{self, Outgoing, Thread};
 use mailpay::protocol::confirmation::ConfirmationCode;
 use mailpay::protocol::item::LineItem;
@@ -31,7 +31,7 @@ use mailpay::protocol::message::{Approve, Confirm};
 use mailpay::protocol::payment::{Effect, Event, Notice, Outbound};
 use mailpay::protocol::{Body, Kind, Method, Money, OrderId, OrderTerms, PasswordA};
 use mailpay::store::Store;
-use mailpay::wallet::{self, Receipt};
+use mailpay::wallet::{self, MailServers, Receipt, Sent};
 use tamper::{add_header, set_header};
 use wire::{Inbox, fresh_id, submit};
 
@@ -105,23 +105,33 @@ fn confirm_mail(confirm: &Confirm) -> Outgoing {
 struct Wallet {
     store: Store,
     db: PathBuf,
-    smtp: Smtp,
+    /// The same wallet as every front end drives it.
+    service: mailpay::wallet::Wallet,
+    servers: MailServers,
 }
 
 impl Wallet {
     fn new() -> Wallet {
         let world = world();
-        let db = agents::temp_dir("wire-wallet").join("wallet.sqlite");
+        let dir = agents::temp_dir("wire-wallet");
+        let paths = Paths { config_dir: dir.clone(), data_dir: dir };
+        let db = paths.database();
         let store = Store::open(&db).unwrap();
-        let smtp =
-            Smtp::new(&agents::account(world.stack, ORDERER), &world.stack.user(ORDERER).password).unwrap();
-        Wallet { store, db, smtp }
+        let service = mailpay::wallet::Wallet::open(paths).unwrap();
+        let servers =
+            MailServers::new(agents::account(world.stack, ORDERER), &world.stack.user(ORDERER).password);
+        Wallet { store, db, service, servers }
+    }
+
+    /// Sends the order's queued mails.
+    fn dispatch(&self, order: &OrderId) -> Vec<Sent> {
+        world().runtime.block_on(self.service.dispatch(&self.servers, order)).unwrap()
     }
 
     /// Records `terms` as sent (both mails accepted by the server) without
     /// sending them: the bank never hears of this order.
     fn placed(&mut self, terms: &OrderTerms) {
-        wallet::place(&mut self.store, terms, vec![], clock::now()).unwrap();
+        wallet::place(&mut self.store, terms, None, clock::now()).unwrap();
         for mail in [Outbound::Order, Outbound::PaymentRequest] {
             wallet::act(&self.store, &terms.order, &Event::Accepted(mail), None, false).unwrap();
         }
@@ -295,9 +305,9 @@ fn a_header_forged_confirmation_moves_no_money_and_the_order_still_settles() {
     let world = world();
     let mut wallet = Wallet::new();
     let terms = terms(ORDERER, SHOP2, 1_400);
-    wallet::place(&mut wallet.store, &terms, vec![], clock::now()).unwrap();
+    wallet::place(&mut wallet.store, &terms, None, clock::now()).unwrap();
     wallet.store.set_pre_approved(&terms.order, true).unwrap();
-    let sent = world.runtime.block_on(wallet::dispatch(&wallet.store, &wallet.smtp, &terms.order)).unwrap();
+    let sent = wallet.dispatch(&terms.order);
     assert!(sent.iter().all(|s| s.result.is_ok()), "{sent:?}");
     world.wait_status(&terms.order, "collecting");
     let before = balances(world);
@@ -320,7 +330,7 @@ fn a_header_forged_confirmation_moves_no_money_and_the_order_still_settles() {
     let (raw, received) = inbox().take_where(WAIT, is_confirm).expect("the bank's confirmation");
     let verdict = wallet.take(&(raw, received.clone()));
     assert_eq!(wallet.state(&terms.order), "approved", "{verdict:?}");
-    let sent = world.runtime.block_on(wallet::dispatch(&wallet.store, &wallet.smtp, &terms.order)).unwrap();
+    let sent = wallet.dispatch(&terms.order);
     assert!(sent.iter().all(|s| s.result.is_ok()), "{sent:?}");
     world.wait_status(&terms.order, "settled");
     let [o1, o2, s1, s2] = before;
@@ -496,9 +506,9 @@ fn a_replayed_confirmation_is_not_answered_twice() {
     let terms = terms(ORDERER, SHOP, 1_300);
     let orderer_before = world.balance(ORDERER);
     let shop_before = world.balance(SHOP);
-    wallet::place(&mut wallet.store, &terms, vec![], clock::now()).unwrap();
+    wallet::place(&mut wallet.store, &terms, None, clock::now()).unwrap();
     wallet.store.set_pre_approved(&terms.order, true).unwrap();
-    let sent = world.runtime.block_on(wallet::dispatch(&wallet.store, &wallet.smtp, &terms.order)).unwrap();
+    let sent = wallet.dispatch(&terms.order);
     assert!(sent.iter().all(|s| s.result.is_ok()), "{sent:?}");
     assert_eq!(wallet.state(&terms.order), "sent");
 
@@ -509,7 +519,7 @@ fn a_replayed_confirmation_is_not_answered_twice() {
     assert!(verdict.refusal().is_none(), "the bank's confirmation: {verdict:?}");
     assert_eq!(wallet.state(&terms.order), "approved");
     assert_eq!(wallet.approvals(Some(&terms.order)), 1);
-    let sent = world.runtime.block_on(wallet::dispatch(&wallet.store, &wallet.smtp, &terms.order)).unwrap();
+    let sent = wallet.dispatch(&terms.order);
     assert!(sent.iter().all(|s| s.result.is_ok()), "{sent:?}");
 
     // Replayed by someone who captured it, under a new Message-ID.

@@ -107,7 +107,7 @@ fn reused_password_a() {
     let mut second = shop2_terms(&orderer, Method::Confirm, 1000);
     second.password = first.password.clone();
     // The wallet itself refuses a used A...
-    let refused = wallet::place(&mut orderer.store, &second, Vec::new(), clock::now()).unwrap_err();
+    let refused = wallet::place(&mut orderer.store, &second, None, clock::now()).unwrap_err();
     assert!(refused.to_string().contains("already used"), "{refused}");
     // ...and a wallet that never saw it (another device, a lost database)
     // meets the bank's refusal.
@@ -330,13 +330,7 @@ fn decline_ends_the_order_and_cancels_at_the_shop() {
         false,
     )
     .unwrap();
-    let smtp = mailpay::mail::smtp::Smtp::new(
-        &agents::account(world().stack, ORDERER),
-        &world().stack.user(ORDERER).password,
-    )
-    .unwrap();
-    let sent =
-        world().runtime.block_on(mailpay::wallet::dispatch(&orderer.store, &smtp, &terms.order)).unwrap();
+    let sent = orderer.dispatch(world(), &terms.order);
     assert!(sent.iter().all(|s| s.result.is_ok()));
     assert_eq!(world().wait_status(&terms.order, "declined").as_deref(), Some("declined"));
     world().wait_shop_state(&terms.order, "cancelled");

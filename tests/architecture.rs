@@ -82,3 +82,26 @@ fn only_the_ui_uses_iced() {
     assert!(checked >= 30, "expected the crate's sources, found {checked} files");
     assert!(found.is_empty(), "iced used outside src/ui: {found:?}");
 }
+
+/// The wallet is one for every front end: nothing under `src/wallet`
+/// reaches into the desktop app, the command line or the demo (they drive
+/// it, never the other way), so a new front end or transport is a caller,
+/// not a fork.
+#[test]
+fn the_wallet_knows_no_front_end() {
+    const FRONT_ENDS: &[&str] = &["crate::ui", "crate::cli", "crate::demo", "super::ui", "iced"];
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("src/wallet");
+    let mut checked = 0;
+    for entry in std::fs::read_dir(&dir).expect("src/wallet is a folder") {
+        let path = entry.expect("directory entry").path();
+        let text = std::fs::read_to_string(&path).expect("source is UTF-8");
+        for (number, line) in text.lines().enumerate() {
+            let code = line.split("//").next().unwrap_or_default();
+            for word in FRONT_ENDS {
+                assert!(!code.contains(word), "{}:{} uses {word}", path.display(), number + 1);
+            }
+        }
+        checked += 1;
+    }
+    assert!(checked >= 3, "expected the wallet's modules, found {checked} files");
+}

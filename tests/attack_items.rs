@@ -130,7 +130,7 @@ fn wallet_awaiting(home: &std::path::Path, confirmed: &[&str]) -> OrderId {
         expires: created.plus_seconds(24 * 3600),
         ..protocol_support::terms(Method::Confirm)
     };
-    wallet::place(&mut store, &terms, vec![], created).unwrap();
+    wallet::place(&mut store, &terms, None, created).unwrap();
     for mail in [Outbound::Order, Outbound::PaymentRequest] {
         wallet::act(&store, &terms.order, &Event::Accepted(mail), None, false).unwrap();
     }

@@ -132,7 +132,7 @@ fn terms_with(password: &PasswordA, amount: u64) -> OrderTerms {
 /// Places `terms` and takes it to the bank's confirmation, approved and
 /// the OK sent: its mails (order, payment request, OK) all carry A.
 fn up_to_approved(store: &mut Store, terms: &OrderTerms) {
-    wallet::place(store, terms, Vec::new(), accounts::now()).unwrap();
+    wallet::place(store, terms, None, accounts::now()).unwrap();
     for mail in [Outbound::Order, Outbound::PaymentRequest] {
         wallet::act(store, &terms.order, &Event::Accepted(mail), None, false).unwrap();
     }
@@ -234,7 +234,7 @@ fn wallet_process(home: &Path) {
         // the wallet's next step (any commit) does the wipe.
         let _reader = holding.map(|r| r.join().unwrap());
         let next = accounts::terms("orderer@buyer.test", "shop@shop.test", "bank@bank.test", 300);
-        wallet::place(&mut store, &next, Vec::new(), accounts::now()).unwrap();
+        wallet::place(&mut store, &next, None, accounts::now()).unwrap();
         say_ready_and_wait(_reader);
     } else if reader == Reader::Brief {
         say_ready_and_wait(holding.map(|r| r.join().unwrap()));

@@ -4,6 +4,7 @@
 //! what "Try the demo" shows.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+use mailpay::mail::imap::Received;
 use mailpay::protocol::payment::State;
 use mailpay::protocol::{EmailAddress, Money, OrderNonce};
 use mailpay::ui::backend::{self, Session};
@@ -15,8 +16,8 @@ async fn deliver(session: &Session, home: &backend::Home) -> Vec<String> {
     let mut outcomes = Vec::new();
     for raw in mail.receive().await {
         let incoming = mailpay::protocol::parse::parse(&raw).expect("the demo sends valid MailPay mail");
-        let receipt =
-            home.with(move |s| Ok(mailpay::wallet::receive(s, &incoming, &raw, false)?)).await.unwrap();
+        let received = Received::MailPay(Box::new(incoming));
+        let receipt = home.with(move |s| mailpay::wallet::take(s, &raw, received)).await.unwrap();
         outcomes.push(format!("{receipt:?}"));
     }
     outcomes
@@ -24,7 +25,7 @@ async fn deliver(session: &Session, home: &backend::Home) -> Vec<String> {
 
 /// The demo's throw-away folder (wallet, bank, merchant), to remove.
 fn demo_root(home: &backend::Home) -> std::path::PathBuf {
-    home.paths.config_dir.parent().and_then(|p| p.parent()).unwrap().to_path_buf()
+    home.paths().config_dir.parent().and_then(|p| p.parent()).unwrap().to_path_buf()
 }
 
 /// Pays the demo merchant by `figure` (1 to 4) from the form to
@@ -68,7 +69,7 @@ async fn pay_by_figure(figure: u8) -> Vec<String> {
         assert_eq!(records.len(), 1, "on the board once: {records:?}");
         assert_eq!(records[0].initials, mailpay::demo::INITIALS);
         let wallet_key =
-            mailpay::keys::load_or_create_key(&mailpay::keys::wallet_key_path(&home.paths)).unwrap();
+            mailpay::keys::load_or_create_key(&mailpay::keys::wallet_key_path(home.paths())).unwrap();
         assert_eq!(
             records[0].signed.as_ref().map(|(k, _)| *k),
             Some(wallet_key.public()),
@@ -185,16 +186,7 @@ async fn a_pre_approved_order_is_answered_when_it_matches() {
     backend::dispatch(home.clone(), vec![session.clone()], id.clone()).await.unwrap();
 
     // The watcher's path: the stored flag decides.
-    let mail = session.demo_loop().unwrap().clone();
-    for raw in mail.receive().await {
-        let incoming = mailpay::protocol::parse::parse(&raw).unwrap();
-        home.with(move |s| {
-            let pre_approved = s.pre_approved(incoming.body.order())?;
-            Ok(mailpay::wallet::receive(s, &incoming, &raw, pre_approved)?)
-        })
-        .await
-        .unwrap();
-    }
+    deliver(&session, &home).await;
     let (_, state) = backend::payment(home.clone(), id.clone()).await.unwrap();
     assert!(matches!(state, State::Approved { sent: false, .. }), "approved without asking: {state:?}");
     backend::dispatch(home.clone(), vec![session.clone()], id.clone()).await.unwrap();

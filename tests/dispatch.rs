@@ -8,14 +8,14 @@ mod support;
 
 use support::{accounts, dropping_smtp, mailstack};
 
+use std::path::Path;
 use std::time::Duration;
 
 use mailpay::mail::account::{Account, Security, Server};
-use mailpay::mail::smtp::{SendError, Smtp};
+use mailpay::mail::smtp::SendError;
 use mailpay::protocol::parse;
 use mailpay::protocol::payment::{Event, State};
 use mailpay::protocol::{Body, OrderTerms};
-use mailpay::store::Store;
 use mailpay::wallet::{self, Sent};
 
 use mailstack::MailStack;
@@ -28,9 +28,8 @@ fn runtime() -> tokio::runtime::Runtime {
     tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap()
 }
 
-fn dispatch(store: &Store, account: &Account, password: &str, terms: &OrderTerms) -> Vec<Sent> {
-    let smtp = Smtp::new(account, password).unwrap();
-    runtime().block_on(wallet::dispatch(store, &smtp, &terms.order)).unwrap()
+fn dispatch(db: &Path, account: &Account, password: &str, terms: &OrderTerms) -> Vec<Sent> {
+    accounts::dispatch(&runtime(), db, account, password, &terms.order)
 }
 
 fn result_for<'a>(sent: &'a [Sent], kind: &str) -> &'a Result<(), SendError> {
@@ -81,14 +80,13 @@ fn connection_of(log: &[&str], message_id: &str) -> (usize, Option<usize>) {
 #[test]
 fn both_mails_of_an_order_arrive_intact_and_were_submitted_at_once() {
     let stack = mailstack::shared();
-    let (mut store, _) = accounts::temp_store("concurrent");
+    let (mut store, db) = accounts::temp_store("concurrent");
     let terms = accounts::terms(ORDERER, SHOP, BANK, 1200);
-    assert_eq!(wallet::place(&mut store, &terms, Vec::new(), accounts::now()).unwrap().name(), "sending");
+    assert_eq!(wallet::place(&mut store, &terms, None, accounts::now()).unwrap().name(), "sending");
     let queued = store.unsent(Some(&terms.order)).unwrap();
     assert_eq!(queued.len(), 2, "the order and the payment request are recorded before anything is sent");
 
-    let sent =
-        dispatch(&store, &accounts::account(stack, ORDERER), &accounts::password(stack, ORDERER), &terms);
+    let sent = dispatch(&db, &accounts::account(stack, ORDERER), &accounts::password(stack, ORDERER), &terms);
     assert!(sent.iter().all(|s| s.result.is_ok()), "{sent:?}");
     assert!(store.unsent(Some(&terms.order)).unwrap().is_empty());
     assert_eq!(store.load(&terms.order).unwrap().1, State::Sent);
@@ -133,12 +131,12 @@ fn both_mails_of_an_order_arrive_intact_and_were_submitted_at_once() {
 #[test]
 fn wrong_password_fails_both_mails_and_a_retry_sends_each_once() {
     let stack = mailstack::shared();
-    let (mut store, _) = accounts::temp_store("wrong-password");
+    let (mut store, db) = accounts::temp_store("wrong-password");
     let terms = accounts::terms(ORDERER, SHOP, BANK, 300);
-    wallet::place(&mut store, &terms, Vec::new(), accounts::now()).unwrap();
+    wallet::place(&mut store, &terms, None, accounts::now()).unwrap();
     let account = accounts::account(stack, ORDERER);
 
-    let sent = dispatch(&store, &account, "not-the-password", &terms);
+    let sent = dispatch(&db, &account, "not-the-password", &terms);
     for kind in ["order", "payment-request"] {
         match result_for(&sent, kind) {
             Err(SendError::Login { user, reply }) => {
@@ -157,7 +155,7 @@ fn wrong_password_fails_both_mails_and_a_retry_sends_each_once() {
     assert!(matches!(store.load(&terms.order).unwrap().1, State::Failed { .. }));
 
     wallet::act(&store, &terms.order, &Event::Retry, None, false).unwrap();
-    let sent = dispatch(&store, &account, &accounts::password(stack, ORDERER), &terms);
+    let sent = dispatch(&db, &account, &accounts::password(stack, ORDERER), &terms);
     assert!(sent.iter().all(|s| s.result.is_ok()), "{sent:?}");
     assert_eq!(store.load(&terms.order).unwrap().1, State::Sent);
     assert_eq!(delivered(stack, SHOP, terms.order.as_str()).len(), 1);
@@ -167,12 +165,12 @@ fn wrong_password_fails_both_mails_and_a_retry_sends_each_once() {
 #[test]
 fn a_certificate_not_signed_by_a_trusted_ca_is_refused() {
     let stack = mailstack::shared();
-    let (mut store, _) = accounts::temp_store("untrusted");
+    let (mut store, db) = accounts::temp_store("untrusted");
     let terms = accounts::terms(ORDERER, SHOP, BANK, 500);
-    wallet::place(&mut store, &terms, Vec::new(), accounts::now()).unwrap();
+    wallet::place(&mut store, &terms, None, accounts::now()).unwrap();
     for mut account in [accounts::account(stack, ORDERER), accounts::account_smtps(stack, ORDERER)] {
         account.ca_file = None;
-        let sent = dispatch(&store, &account, &accounts::password(stack, ORDERER), &terms);
+        let sent = dispatch(&db, &account, &accounts::password(stack, ORDERER), &terms);
         for s in &sent {
             match &s.result {
                 Err(e @ SendError::Tls { host, .. }) => {
@@ -195,11 +193,10 @@ fn a_certificate_not_signed_by_a_trusted_ca_is_refused() {
 #[test]
 fn a_refused_recipient_fails_only_its_own_mail() {
     let stack = mailstack::shared();
-    let (mut store, _) = accounts::temp_store("refused");
+    let (mut store, db) = accounts::temp_store("refused");
     let terms = accounts::terms(ORDERER, "nobody@shop.test", BANK, 800);
-    wallet::place(&mut store, &terms, Vec::new(), accounts::now()).unwrap();
-    let sent =
-        dispatch(&store, &accounts::account(stack, ORDERER), &accounts::password(stack, ORDERER), &terms);
+    wallet::place(&mut store, &terms, None, accounts::now()).unwrap();
+    let sent = dispatch(&db, &accounts::account(stack, ORDERER), &accounts::password(stack, ORDERER), &terms);
 
     match result_for(&sent, "order") {
         Err(SendError::RecipientRefused { recipient, reply }) => {
@@ -228,15 +225,14 @@ fn a_connection_dropped_during_data_is_a_temporary_failure_and_the_retry_deliver
     let runtime = runtime();
     let fake =
         runtime.block_on(dropping_smtp::start(&stack.dir.join("server.pem"), &stack.dir.join("server.key")));
-    let (mut store, _) = accounts::temp_store("dropped");
+    let (mut store, db) = accounts::temp_store("dropped");
     let terms = accounts::terms(ORDERER, SHOP, BANK, 2500);
-    wallet::place(&mut store, &terms, Vec::new(), accounts::now()).unwrap();
+    wallet::place(&mut store, &terms, None, accounts::now()).unwrap();
     let password = accounts::password(stack, ORDERER);
 
     let mut to_fake = accounts::account(stack, ORDERER);
     to_fake.smtp = Server { host: "localhost".into(), port: fake.port, security: Security::Tls };
-    let smtp = Smtp::new(&to_fake, &password).unwrap();
-    let sent = runtime.block_on(wallet::dispatch(&store, &smtp, &terms.order)).unwrap();
+    let sent = accounts::dispatch(&runtime, &db, &to_fake, &password, &terms.order);
     for s in &sent {
         match &s.result {
             Err(e @ SendError::Connection { host, .. }) => {
@@ -251,8 +247,7 @@ fn a_connection_dropped_during_data_is_a_temporary_failure_and_the_retry_deliver
     assert!(matches!(store.load(&terms.order).unwrap().1, State::Failed { .. }));
 
     wallet::act(&store, &terms.order, &Event::Retry, None, false).unwrap();
-    let smtp = Smtp::new(&accounts::account(stack, ORDERER), &password).unwrap();
-    let sent = runtime.block_on(wallet::dispatch(&store, &smtp, &terms.order)).unwrap();
+    let sent = accounts::dispatch(&runtime, &db, &accounts::account(stack, ORDERER), &password, &terms.order);
     assert!(sent.iter().all(|s| s.result.is_ok()), "{sent:?}");
     assert_eq!(delivered(stack, SHOP, terms.order.as_str()).len(), 1);
     assert_eq!(delivered(stack, BANK, terms.order.as_str()).len(), 1);

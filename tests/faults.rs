@@ -10,9 +10,8 @@ use support::{accounts, mailstack};
 use std::sync::mpsc;
 use std::time::Duration;
 
-use mailpay::mail::smtp::Smtp;
 use mailpay::protocol::payment::State;
-use mailpay::wallet::{self, Backoff, Progress};
+use mailpay::wallet::{self, Backoff, MailServers, Progress};
 
 use mailstack::MailStack;
 
@@ -25,20 +24,20 @@ const BANK: &str = "bank@bank.test";
 fn dispatch_in_background(
     stack: &MailStack,
 ) -> (mailpay::protocol::OrderTerms, mpsc::Receiver<Progress>, std::thread::JoinHandle<State>) {
-    let (mut store, _) = accounts::temp_store("faults");
+    let (mut store, db) = accounts::temp_store("faults");
     let terms = accounts::terms(ORDERER, SHOP, BANK, 4200);
-    wallet::place(&mut store, &terms, Vec::new(), accounts::now()).unwrap();
+    wallet::place(&mut store, &terms, None, accounts::now()).unwrap();
     let account = accounts::account(stack, ORDERER);
     let password = accounts::password(stack, ORDERER);
     let order = terms.order.clone();
     let (tx, rx) = mpsc::channel();
     let worker = std::thread::spawn(move || {
         let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
-        let smtp = Smtp::new(&account, &password).unwrap();
+        let servers = MailServers::new(account, &password);
         let backoff =
             Backoff { first: Duration::from_millis(300), max: Duration::from_secs(2), attempts: 60 };
         let sent = runtime
-            .block_on(wallet::dispatch_until_sent(&store, &smtp, &order, backoff, |p| {
+            .block_on(accounts::wallet_over(&db).dispatch_until_sent(&servers, &order, backoff, |p| {
                 let _ = tx.send(p);
             }))
             .unwrap();
@@ -57,6 +56,9 @@ fn first_wait(progress: &mpsc::Receiver<Progress>) -> String {
                 return reason;
             }
             Progress::Attempted { sent, .. } => assert!(sent.iter().all(|s| s.result.is_err()), "{sent:?}"),
+            Progress::BoardPosted { url } => {
+                panic!("these orders post no board record, yet {url} was posted")
+            }
         }
     }
 }

@@ -79,7 +79,7 @@ fn fig_1_in_the_app_from_pay_to_settled_with_the_reference_agents_over_real_mail
             book,
             language: None,
             initials: None,
-            wallet_key: Ok(mailpay::keys::load_or_create_key(&mailpay::keys::wallet_key_path(&home.paths))
+            wallet_key: Ok(mailpay::keys::load_or_create_key(&mailpay::keys::wallet_key_path(home.paths()))
                 .unwrap()
                 .public()
                 .to_string()),

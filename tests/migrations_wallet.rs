@@ -65,7 +65,7 @@ fn temp(name: &str) -> PathBuf {
 fn current_wallet(path: &Path) -> Store {
     let mut store = Store::open(path).unwrap();
     let terms = terms(Method::Confirm);
-    wallet::place(&mut store, &terms, vec![], CREATED).unwrap();
+    wallet::place(&mut store, &terms, None, CREATED).unwrap();
     wallet::act(&store, &terms.order, &Event::Accepted(Outbound::Order), None, false).unwrap();
     store
 }
@@ -124,7 +124,7 @@ fn every_earlier_schema_upgrades_in_place() {
             assert!(store.payment(&order_id()).unwrap().is_none());
         }
         // What schema 2 added works on the upgraded wallet.
-        store.set_setting("language", "ja").unwrap();
+        store.set_setting(mailpay::store::book::Setting::Language, "ja").unwrap();
         drop(store);
         // Opening again changes nothing.
         Store::open(&old).unwrap();
@@ -150,7 +150,7 @@ fn a_wallet_from_a_newer_mailpay_is_refused_untouched() {
 fn backup_and_restore_round_trip() {
     let dir = temp("backup");
     let store = current_wallet(&dir.join("wallet.sqlite3"));
-    store.set_setting("language", "ja").unwrap();
+    store.set_setting(mailpay::store::book::Setting::Language, "ja").unwrap();
     let copy = dir.join("copy.sqlite3");
     store.backup_to(&copy).unwrap();
     assert_eq!(std::fs::metadata(&copy).unwrap().permissions().mode() & 0o777, 0o600);
@@ -158,7 +158,7 @@ fn backup_and_restore_round_trip() {
     let restored = Store::restore(&dir.join("elsewhere/wallet.sqlite3"), &copy).unwrap();
     assert_eq!(restored.load(&order_id()).unwrap(), store.load(&order_id()).unwrap());
     assert_eq!(restored.outbox(&order_id()).unwrap(), store.outbox(&order_id()).unwrap());
-    assert_eq!(restored.setting("language").unwrap().as_deref(), Some("ja"));
+    assert_eq!(restored.setting(mailpay::store::book::Setting::Language).unwrap().as_deref(), Some("ja"));
     assert_eq!(restored.payment_count().unwrap(), 1);
 
     let junk = dir.join("junk.sqlite3");

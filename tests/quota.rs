@@ -119,13 +119,13 @@ fn watch_bounces(
 fn a_full_merchant_mailbox_fails_the_payment_and_retry_delivers_the_order_once() {
     let stack = MailStack::start_private_with_quota(QUOTA);
     fill(&stack, SHOP2, SHOP);
-    let (mut store, _) = accounts::temp_store("quota");
+    let (mut store, db) = accounts::temp_store("quota");
     let terms = accounts::terms(ORDERER, SHOP, BANK, 4200);
     let order = terms.order.clone();
-    wallet::place(&mut store, &terms, Vec::new(), accounts::now()).unwrap();
-    let smtp = Smtp::new(&accounts::account(&stack, ORDERER), &accounts::password(&stack, ORDERER)).unwrap();
+    wallet::place(&mut store, &terms, None, accounts::now()).unwrap();
+    let (account, password) = (accounts::account(&stack, ORDERER), accounts::password(&stack, ORDERER));
     let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
-    let sent = runtime.block_on(wallet::dispatch(&store, &smtp, &order)).unwrap();
+    let sent = accounts::dispatch(&runtime, &db, &account, &password, &order);
     assert!(sent.iter().all(|s| s.result.is_ok()), "both mails accepted at submission: {sent:?}");
     assert_eq!(store.load(&order).unwrap().1, State::Sent);
     let order_id = sent.iter().find(|s| s.kind == "order").unwrap().message_id.clone();
@@ -159,7 +159,7 @@ fn a_full_merchant_mailbox_fails_the_payment_and_retry_delivers_the_order_once()
     make_room(&stack, SHOP);
     let (state, _) = wallet::act(&store, &order, &Event::Retry, None, false).unwrap();
     assert_eq!(state.name(), "sending");
-    let sent = runtime.block_on(wallet::dispatch(&store, &smtp, &order)).unwrap();
+    let sent = accounts::dispatch(&runtime, &db, &account, &password, &order);
     assert_eq!(sent.len(), 1, "only the bounced mail: {sent:?}");
     assert_eq!(sent[0].message_id, order_id);
     assert!(sent[0].result.is_ok());
@@ -264,8 +264,7 @@ fn a_full_bank_mailbox_holds_the_mails_back_until_there_is_room() {
     // through, each mail once, and the payment settles once.
     make_room(stack, BANK);
     wallet::act(&orderer.store, &terms.order, &Event::Retry, None, false).unwrap();
-    let smtp = Smtp::new(&accounts::account(stack, ORDERER), &accounts::password(stack, ORDERER)).unwrap();
-    let sent = world.runtime.block_on(wallet::dispatch(&orderer.store, &smtp, &terms.order)).unwrap();
+    let sent = orderer.dispatch(&world, &terms.order);
     assert!(sent.iter().all(|s| s.result.is_ok()), "{sent:?}");
     assert_eq!(sent.len(), 1, "only the payment request goes again: {sent:?}");
     let (confirm, raw) = orderer.wait_mail(&world, Kind::Confirm, &terms.order, |_| true);

@@ -12,7 +12,7 @@ use mailpay::store::StoreError;
 fn a_failed_step_leaves_nothing_behind() {
     let (mut store, path) = accounts::temp_store("atomic");
     let terms = accounts::terms("orderer@buyer.test", "shop@shop.test", "bank@bank.test", 1200);
-    mailpay::wallet::place(&mut store, &terms, Vec::new(), accounts::now()).unwrap();
+    mailpay::wallet::place(&mut store, &terms, None, accounts::now()).unwrap();
     let now = accounts::now();
 
     let result: Result<(), StoreError> = store.atomically(|store| {
@@ -89,7 +89,7 @@ fn password_a_is_gone_once_the_payment_has_ended() {
     let yen = terms.amount.currency();
     terms.items = vec![LineItem::new(2, "宇治の抹茶 缶入り", Some(Money::new(1200, yen).unwrap())).unwrap()];
     let password = terms.password.clone();
-    wallet::place(&mut store, &terms, Vec::new(), accounts::now()).unwrap();
+    wallet::place(&mut store, &terms, None, accounts::now()).unwrap();
     for mail in [Outbound::Order, Outbound::PaymentRequest] {
         wallet::act(&store, &terms.order, &Event::Accepted(mail), None, false).unwrap();
     }
@@ -135,7 +135,7 @@ fn password_a_is_gone_once_the_payment_has_ended() {
     assert_eq!(store.password_used(&password).unwrap().as_deref(), Some(terms.order.as_str()));
     let mut again = accounts::terms("orderer@buyer.test", "shop@shop.test", "bank@bank.test", 100);
     again.password = password.clone();
-    let refused = wallet::place(&mut store, &again, Vec::new(), accounts::now()).unwrap_err();
+    let refused = wallet::place(&mut store, &again, None, accounts::now()).unwrap_err();
     assert!(refused.to_string().contains("already used"), "{refused}");
     drop(store);
 

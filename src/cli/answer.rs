@@ -9,7 +9,6 @@ use crate::protocol::message::Confirm;
 use crate::protocol::payment::{Event, Mismatch, State};
 use crate::protocol::{OrderId, OrderTerms};
 use crate::store::Store;
-use crate::wallet;
 
 fn fail(e: impl std::fmt::Display) -> CliError {
     CliError::Usage(e.to_string())
@@ -49,10 +48,11 @@ fn answer(order: &str, account: Option<&str>, event: Event) -> Result<(), CliErr
             )));
         }
     }
-    let (account, password, store) = super::send::open(account)?;
-    wallet::act(&store, &order, &event, None, false).map_err(fail)?;
-    crate::fault::halt("approve-queued");
-    super::send::send(&account, &password, &store, &order)
+    let (servers, wallet) = super::send::open(account)?;
+    let runtime = super::runtime()?;
+    let approve = event == Event::UserApprove;
+    runtime.block_on(wallet.queue_answer(&order, approve)).map_err(fail)?;
+    super::send::send(&runtime, &servers, &wallet, &order)
 }
 
 fn mismatch_name(mismatch: &Mismatch) -> &'static str {

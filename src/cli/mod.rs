@@ -1,5 +1,7 @@
-//! The `mailpay` command line: compose the mails of a step as .eml files,
-//! and inspect any mail.
+//! The `mailpay` command line: pay (`order`, `retry`, `approve`,
+//! `decline`, `watch`, through the same [`crate::wallet::Wallet`] as the
+//! app), keep accounts and keys, back the wallet up, compose the mails of
+//! a step as .eml files for people working by hand, and inspect any mail.
 //!
 //! What a command prints goes through [`output`]: `println!`, `print!`,
 //! `eprintln!` and `eprint!` are defined here, before the command modules,

@@ -3,22 +3,16 @@
 use clap::Args;
 
 use super::CliError;
-use crate::board;
 use crate::clock;
 use crate::config::Config;
-use crate::mail::account::Account;
-use crate::mail::smtp::Smtp;
 use crate::paths::Paths;
 use crate::protocol::board::BoardRecord;
-use crate::protocol::cheque::Cheque;
-use crate::protocol::compose;
 use crate::protocol::item::LineItem;
-use crate::protocol::message::WalletMail;
-use crate::protocol::payment::{Event, State};
+use crate::protocol::payment::State;
 use crate::protocol::{Currency, EmailAddress, Method, Money, OrderId, OrderTerms, PasswordA};
 use crate::secrets::Keyring;
-use crate::store::Store;
-use crate::wallet::{self, Backoff, Progress, Sent};
+use crate::store::book::Setting;
+use crate::wallet::{Backoff, MailServers, NewPayment, Progress, Sent, Wallet, WalletError};
 
 #[derive(Debug, Args)]
 pub struct OrderArgs {
@@ -56,20 +50,26 @@ pub struct OrderArgs {
     /// the terminal's scroll-back and in any log of this command).
     #[arg(long)]
     show_password: bool,
+    /// Approve in advance: `mailpay watch` (or the app) answers the bank's
+    /// confirmation with OK on its own when it states exactly this order's
+    /// amount, payee and items; any difference still waits for you.
+    #[arg(long)]
+    approve_in_advance: bool,
 }
 
 fn fail(e: impl std::fmt::Display) -> CliError {
     CliError::Usage(e.to_string())
 }
 
-/// The account, its password from the keyring, and the wallet database.
-pub fn open(account: Option<&str>) -> Result<(Account, String, Store), CliError> {
+/// The account's mail servers (its password from the keyring) and the
+/// wallet.
+pub fn open(account: Option<&str>) -> Result<(MailServers, Wallet), CliError> {
     let paths = Paths::from_env().map_err(fail)?;
     let config = Config::load(&paths.config_file()).map_err(fail)?;
     let account = config.account(account).map_err(fail)?.clone();
     let password = Keyring::system().and_then(|k| k.password(account.address.as_str())).map_err(fail)?;
-    let store = Store::open(&paths.database()).map_err(fail)?;
-    Ok((account, password, store))
+    let wallet = Wallet::open(paths).map_err(fail)?;
+    Ok((MailServers::new(account, &password), wallet))
 }
 
 fn amount(args: &OrderArgs) -> Result<Money, CliError> {
@@ -84,13 +84,14 @@ fn amount(args: &OrderArgs) -> Result<Money, CliError> {
 }
 
 pub fn order(args: OrderArgs) -> Result<(), CliError> {
-    let (account, password, mut store) = open(args.account.as_deref())?;
+    let (servers, wallet) = open(args.account.as_deref())?;
+    let orderer = servers.account().address.clone();
     let mut rng = rand::rng();
     let created = clock::now();
-    let (order, nonce) = OrderId::for_orderer(&account.address, &mut rng);
+    let (order, nonce) = OrderId::for_orderer(&orderer, &mut rng);
     let terms = OrderTerms {
         order,
-        orderer: account.address.clone(),
+        orderer,
         merchant: args.merchant.clone(),
         bank: args.bank.clone(),
         amount: amount(&args)?,
@@ -107,145 +108,92 @@ pub fn order(args: OrderArgs) -> Result<(), CliError> {
     };
     OrderTerms::from_block(&terms.to_block(crate::protocol::Kind::Order)).map_err(fail)?;
     let method = terms.method.as_str();
-    let recipient = match &args.wallet_key {
+    let bank_key = match &args.wallet_key {
         Some(recipient) => Some(recipient.clone()),
         None if terms.method.needs_cheque() => super::keys::bank_recipient(&terms.bank)?,
         None => None,
     };
-    if terms.method.needs_cheque() && recipient.is_none() {
+    if terms.method.needs_cheque() && bank_key.is_none() {
         return Err(CliError::Usage(format!(
             "method {method} sends a wallet cheque encrypted to the bank's age recipient (the bank publishes it; \
              `mailpay-bank recipient` prints it): keep it with `mailpay bank-key set {} age1...` or give --wallet-key",
             terms.bank
         )));
     }
-    let record = match (terms.method.needs_board(), &terms.board, &args.initials) {
-        (false, _, _) => None,
-        (true, Some(_), Some(initials)) => {
-            let record = BoardRecord::for_order(&terms, initials, &super::keys::load_wallet_key()?);
-            record.check().map_err(fail)?;
-            Some(record)
-        }
-        (true, _, _) => {
+    if terms.method.needs_board() {
+        let (Some(_), Some(initials)) = (&terms.board, &args.initials) else {
             return Err(CliError::Usage(format!(
                 "method {method} posts a record on the merchant's board: give --board URL and --initials"
             )));
-        }
-    };
-    let mut extra = Vec::new();
-    if let Some(recipient) = &recipient {
-        let key = super::keys::load_wallet_key()?;
-        let cheque = Cheque {
-            order: terms.order.clone(),
-            payer: terms.orderer.clone(),
-            payee: terms.merchant.clone(),
-            amount: terms.amount,
-            password: terms.password.clone(),
-            issued: created,
         };
-        let sealed = cheque.seal(&key, recipient).map_err(fail)?;
-        extra.push(compose::wallet(
-            &WalletMail { order: terms.order.clone(), orderer: terms.orderer.clone(), cheque: sealed },
-            &terms.bank,
-        ));
+        BoardRecord::for_order(&terms, initials, &super::keys::load_wallet_key()?).check().map_err(fail)?;
+        keep_initials(&wallet, initials)?;
     }
-    wallet::place(&mut store, &terms, extra, created).map_err(fail)?;
+    let runtime = super::runtime()?;
+    let payment = NewPayment { terms: terms.clone(), bank_key, pre_approved: args.approve_in_advance };
+    runtime.block_on(wallet.place(payment)).map_err(fail)?;
     println!("order {}", terms.order);
     if args.show_password {
         println!("password A {}", terms.password.display());
     }
-    if let Some(record) = &record {
-        post_board(&account, &store, &terms, record)?;
-    }
-    send(&account, &password, &store, &terms.order)
+    send(&runtime, &servers, &wallet, &terms.order)
+}
+
+/// The initials given for a board record, kept in the wallet (they are
+/// what the wallet signs board records with, here and in the app).
+fn keep_initials(wallet: &Wallet, initials: &str) -> Result<(), CliError> {
+    wallet.with_blocking(|s| s.set_setting(Setting::Initials, initials.trim())).map_err(fail)
 }
 
 pub fn retry(order: &str, account: Option<&str>, initials: Option<&str>) -> Result<(), CliError> {
     let order: OrderId = order.parse().map_err(fail)?;
-    let (account, password, store) = open(account)?;
-    let (_, state) = store.load(&order).map_err(fail)?;
-    if matches!(state, crate::protocol::payment::State::Failed { .. }) {
-        wallet::act(&store, &order, &Event::Retry, None, false).map_err(fail)?;
+    let (servers, wallet) = open(account)?;
+    if let Some(initials) = initials {
+        keep_initials(&wallet, initials)?;
     }
-    let (terms, state) = store.load(&order).map_err(fail)?;
-    if let State::Sending { board_pending: true, .. } = state {
-        let initials = initials.ok_or_else(|| {
-            CliError::Usage("the board record was not posted yet: give --initials to post it".into())
-        })?;
-        post_board(
-            &account,
-            &store,
-            &terms,
-            &BoardRecord::for_order(&terms, initials, &super::keys::load_wallet_key()?),
-        )?;
-    }
-    send(&account, &password, &store, &order)
-}
-
-/// Posts the order's record on the merchant's board (claim 3) and records
-/// the outcome; a refusal stops the order before any mail leaves. An
-/// `https://` board is trusted as the mail account's servers are.
-fn post_board(
-    account: &Account,
-    store: &Store,
-    terms: &OrderTerms,
-    record: &BoardRecord,
-) -> Result<(), CliError> {
-    let url = terms.board.as_deref().unwrap_or_default();
     let runtime = super::runtime()?;
-    let client = board::client::Client::trusting(account.ca_file.as_deref());
-    match runtime.block_on(client.post(url, record)) {
-        Ok(()) => {
-            wallet::act(store, &terms.order, &Event::BoardPosted, None, false).map_err(fail)?;
-            println!("board record posted to {url}");
-            Ok(())
-        }
-        Err(e) => {
-            let reason = e.to_string();
-            wallet::act(store, &terms.order, &Event::BoardFailed { reason: reason.clone() }, None, false)
-                .map_err(fail)?;
-            Err(CliError::Failed(format!(
-                "{reason}; no mail was sent: `mailpay retry {} --initials ...` tries again",
-                terms.order
-            )))
-        }
+    let o = order.clone();
+    let state = wallet.with_blocking(|s| s.load(&o).map(|(_, state)| state)).map_err(fail)?;
+    if matches!(state, State::Failed { .. }) {
+        runtime.block_on(wallet.resume_failed(&order)).map_err(fail)?;
     }
+    send(&runtime, &servers, &wallet, &order)
 }
 
+/// Sends the payment's queued mails, retrying temporary failures (a server
+/// down, a 4xx reply) with a growing wait, and reports each attempt.
 pub(super) fn send(
-    account: &Account,
-    password: &str,
-    store: &Store,
+    runtime: &tokio::runtime::Runtime,
+    servers: &MailServers,
+    wallet: &Wallet,
     order: &OrderId,
 ) -> Result<(), CliError> {
-    let smtp = Smtp::new(account, password).map_err(fail)?;
-    let runtime = super::runtime()?;
-    // Temporary failures (a server down, a 4xx reply) are retried with a
-    // growing wait; each attempt and each wait is reported.
-    let sent: Vec<Sent> = runtime
-        .block_on(wallet::dispatch_until_sent(store, &smtp, order, Backoff::default(), |progress| {
-            match progress {
-                Progress::Attempted { sent, .. } => {
-                    for mail in &sent {
-                        match &mail.result {
-                            Ok(()) => println!(
-                                "{} to {}: accepted ({})",
-                                mail.kind, mail.recipient, mail.message_id
-                            ),
-                            Err(e) => println!("{} to {}: NOT SENT: {e}", mail.kind, mail.recipient),
-                        }
-                    }
-                }
-                Progress::Waiting { retry_in, reason } => {
-                    eprintln!(
-                        "the mail server is not taking mail now ({reason}); trying again in {retry_in:.0?}"
-                    )
+    let sending = wallet.dispatch_until_sent(servers, order, Backoff::default(), |progress| match progress {
+        Progress::Attempted { sent, .. } => {
+            for mail in &sent {
+                match &mail.result {
+                    Ok(()) => println!("{} to {}: accepted ({})", mail.kind, mail.recipient, mail.message_id),
+                    Err(e) => println!("{} to {}: NOT SENT: {e}", mail.kind, mail.recipient),
                 }
             }
-        }))
-        .map_err(fail)?;
+        }
+        Progress::Waiting { retry_in, reason } => {
+            eprintln!("the mail server is not taking mail now ({reason}); trying again in {retry_in:.0?}")
+        }
+        Progress::BoardPosted { url } => println!("board record posted to {url}"),
+    });
+    let sent: Vec<Sent> = match runtime.block_on(sending) {
+        Ok(sent) => sent,
+        Err(WalletError::Board(reason)) => {
+            return Err(CliError::Failed(format!(
+                "the board record was not posted: {reason}; no mail was sent: `mailpay retry {order} --initials ...` tries again"
+            )));
+        }
+        Err(e) => return Err(fail(e)),
+    };
     let failed = sent.iter().any(|mail| mail.result.is_err());
-    let (_, state) = store.load(order).map_err(fail)?;
+    let o = order.clone();
+    let state = wallet.with_blocking(|s| s.load(&o).map(|(_, state)| state)).map_err(fail)?;
     println!("payment {}: {}", order, state.name());
     if failed {
         return Err(CliError::Failed(format!(

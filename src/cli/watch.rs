@@ -3,6 +3,7 @@
 
 use super::CliError;
 use crate::mail::imap::{self, Flow, Received, WatchConfig, WatchEvent};
+use crate::protocol::{EmailAddress, Kind, OrderId};
 use crate::wallet::{self, Receipt};
 
 fn fail(e: impl std::fmt::Display) -> CliError {
@@ -10,13 +11,18 @@ fn fail(e: impl std::fmt::Display) -> CliError {
 }
 
 pub fn run(account: Option<&str>, once: bool, json: bool) -> Result<(), CliError> {
-    let (account, password, mut store) = super::send::open(account)?;
-    let config = WatchConfig::new(account.clone(), password);
-    let mut resume = store.resume(account.address.as_str(), &config.folder).map_err(fail)?;
-    let runtime = super::runtime()?;
-    let mut failure: Option<CliError> = None;
+    let (servers, wallet) = super::send::open(account)?;
+    let account = servers.account().clone();
+    let mut config = WatchConfig::new(account.clone(), servers.password().to_string());
+    config.expecting = servers.expecting().clone();
     let address = account.address.to_string();
     let folder = config.folder.clone();
+    let mut resume = wallet.with_blocking(|s| s.resume(&address, &folder)).map_err(fail)?;
+    let runtime = super::runtime()?;
+    let mut failure: Option<CliError> = None;
+    // Answers the wallet queued on its own (a payment approved in advance)
+    // go out while the watch goes on; the command waits for them at the end.
+    let mut answers = Vec::new();
     let error = runtime.block_on(imap::watch(&config, &mut resume, |event| {
         match event {
             WatchEvent::Connected { uid_validity, idle } => {
@@ -32,7 +38,7 @@ pub fn run(account: Option<&str>, once: bool, json: bool) -> Result<(), CliError
                 eprintln!("disconnected: {reason}; retrying in {retry_in:.1?}")
             }
             WatchEvent::Idle { resume: at } => {
-                if let Err(e) = store.save_resume(&address, &folder, at) {
+                if let Err(e) = wallet.with_blocking(|s| s.save_resume(&address, &folder, at)) {
                     failure = Some(fail(e));
                     return Flow::Stop;
                 }
@@ -42,62 +48,73 @@ pub fn run(account: Option<&str>, once: bool, json: bool) -> Result<(), CliError
             }
             WatchEvent::Mail { resume: at, raw, received } => {
                 let uid = at.last_uid;
-                // `&mut`: the watcher's callback must be Send, which a unique
-                // borrow of the store is and a shared one is not.
-                #[allow(clippy::unnecessary_mut_passed)]
-                let line = match received {
-                    Received::MailPay(mail) => match wallet::receive(&mut store, &mail, &raw, false) {
-                        Ok(receipt) => describe(&mail, &receipt, json),
-                        Err(e) => {
-                            // One mail the wallet cannot take must not stop
-                            // the watch, nor be read again after a restart.
-                            let why = format!("could not be taken into the wallet: {e}; moved to {}", imap::QUARANTINE_FOLDER);
-                            if json {
-                                println!("{}", serde_json::json!({ "uid": uid, "set_aside": why }));
-                            } else {
-                                println!("uid {uid}: {} for order {} {why}", mail.body.kind(), mail.body.order());
-                            }
-                            if let Err(e) = store.save_resume(&address, &folder, at) {
-                                failure = Some(fail(e));
-                                return Flow::Stop;
-                            }
-                            return Flow::SetAside;
+                let what = seen(&received);
+                let taken = wallet.with_blocking(|s| {
+                    let receipt = wallet::take(s, &raw, received)?;
+                    s.save_resume(&address, &folder, at)?;
+                    Ok::<_, wallet::WalletError>(receipt)
+                });
+                match taken {
+                    Ok(receipt) => {
+                        println!("{}", describe(uid, &what, &receipt, json));
+                        if receipt.queued_answer()
+                            && let Some(order) = receipt.order().and_then(|o| o.parse().ok())
+                        {
+                            let (wallet, servers) = (wallet.clone(), servers.clone());
+                            answers.push(tokio::spawn(async move {
+                                let sent = wallet.dispatch(&servers, &order).await;
+                                (order, sent)
+                            }));
                         }
-                    },
-                    Received::Bounce(bounce) => match wallet::bounced(&store, &bounce, &raw) {
-                        Ok(receipt) => {
-                            let effect = effect_of(&receipt);
-                            let original = &bounce.original_message_id;
-                            if json {
-                                serde_json::json!({ "uid": uid, "bounce": original, "status": bounce.status, "effect": effect })
-                                    .to_string()
-                            } else {
-                                format!("uid {uid}: {original} to {} bounced ({}): {effect}", bounce.recipient, bounce.status)
-                            }
+                    }
+                    Err(e) => {
+                        // One mail the wallet cannot take must not stop the
+                        // watch, nor be read again after a restart.
+                        let why = format!(
+                            "could not be taken into the wallet: {e}; moved to {}",
+                            imap::QUARANTINE_FOLDER
+                        );
+                        if json {
+                            println!("{}", serde_json::json!({ "uid": uid, "set_aside": why }));
+                        } else {
+                            let what = match &what {
+                                Seen::MailPay { kind, order, .. } => format!("{kind} for order {order}"),
+                                Seen::Bounce { original, .. } => format!("the bounce of {original}"),
+                                Seen::Invalid => "a mail".to_string(),
+                            };
+                            println!("uid {uid}: {what} {why}");
                         }
-                        Err(e) => {
+                        if let Err(e) = wallet.with_blocking(|s| s.save_resume(&address, &folder, at)) {
                             failure = Some(fail(e));
                             return Flow::Stop;
                         }
-                    },
-                    Received::Invalid(e) => {
-                        if json {
-                            serde_json::json!({ "uid": uid, "valid": false, "error": e.to_string() })
-                                .to_string()
-                        } else {
-                            format!("uid {uid}: not a valid MailPay mail: {e}")
-                        }
+                        return Flow::SetAside;
                     }
-                };
-                println!("{line}");
-                if let Err(e) = store.save_resume(&address, &folder, at) {
-                    failure = Some(fail(e));
-                    return Flow::Stop;
                 }
             }
         }
         Flow::Go
     }));
+    for answer in answers {
+        match runtime.block_on(answer) {
+            Ok((order, Ok(sent))) => {
+                for mail in sent {
+                    match mail.result {
+                        Ok(()) => println!(
+                            "{} to {} for order {order}: accepted (approved in advance)",
+                            mail.kind, mail.recipient
+                        ),
+                        Err(e) => println!(
+                            "{} to {} for order {order}: NOT SENT: {e}; `mailpay retry {order}` sends it",
+                            mail.kind, mail.recipient
+                        ),
+                    }
+                }
+            }
+            Ok((order, Err(e))) => println!("order {order}: the answer was not sent: {e}"),
+            Err(e) => println!("an answer could not be sent: {e}"),
+        }
+    }
     if let Some(f) = failure {
         return Err(f);
     }
@@ -107,14 +124,50 @@ pub fn run(account: Option<&str>, once: bool, json: bool) -> Result<(), CliError
     }
 }
 
-fn describe(mail: &crate::protocol::parse::Incoming, receipt: &Receipt, json: bool) -> String {
-    let kind = mail.body.kind();
-    let order = mail.body.order();
+/// What the mail was, for the line about it.
+enum Seen {
+    MailPay { kind: Kind, order: OrderId, from: EmailAddress },
+    Bounce { original: String, recipient: String, status: String },
+    Invalid,
+}
+
+fn seen(received: &Received) -> Seen {
+    match received {
+        Received::MailPay(mail) => Seen::MailPay {
+            kind: mail.body.kind(),
+            order: mail.body.order().clone(),
+            from: mail.from.clone(),
+        },
+        Received::Bounce(b) => Seen::Bounce {
+            original: b.original_message_id.clone(),
+            recipient: b.recipient.clone(),
+            status: b.status.clone(),
+        },
+        Received::Invalid(_) => Seen::Invalid,
+    }
+}
+
+fn describe(uid: u32, seen: &Seen, receipt: &Receipt, json: bool) -> String {
     let effect = effect_of(receipt);
-    if json {
-        serde_json::json!({ "kind": kind.as_str(), "order_id": order.to_string(), "from": mail.from.as_str(), "effect": effect }).to_string()
-    } else {
-        format!("{kind} for order {order} from {}: {effect}", mail.from)
+    match (seen, json) {
+        (Seen::MailPay { kind, order, from }, true) => serde_json::json!({
+            "kind": kind.as_str(), "order_id": order.to_string(), "from": from.as_str(), "effect": effect
+        })
+        .to_string(),
+        (Seen::MailPay { kind, order, from }, false) => {
+            format!("{kind} for order {order} from {from}: {effect}")
+        }
+        (Seen::Bounce { original, status, .. }, true) => {
+            serde_json::json!({ "uid": uid, "bounce": original, "status": status, "effect": effect })
+                .to_string()
+        }
+        (Seen::Bounce { original, recipient, status }, false) => {
+            format!("uid {uid}: {original} to {recipient} bounced ({status}): {effect}")
+        }
+        (Seen::Invalid, true) => {
+            serde_json::json!({ "uid": uid, "valid": false, "error": effect }).to_string()
+        }
+        (Seen::Invalid, false) => format!("uid {uid}: not a valid MailPay mail: {effect}"),
     }
 }
 
@@ -128,6 +181,6 @@ fn effect_of(receipt: &Receipt) -> String {
             if effects.is_empty() { String::new() } else { format!(" ({effects:?})") }
         ),
         Receipt::Refused { reason, .. } => format!("refused: {reason}"),
-        Receipt::Bounced { reason, .. } => reason.clone(),
+        Receipt::Bounced { reason, .. } | Receipt::Invalid(reason) => reason.clone(),
     }
 }

@@ -223,3 +223,9 @@ impl MailLoop {
         }
     }
 }
+
+impl crate::wallet::Transport for MailLoop {
+    fn send<'a>(&'a self, mails: &'a [Outgoing]) -> crate::wallet::transport::Sending<'a> {
+        Box::pin(self.send_all(mails))
+    }
+}

@@ -141,6 +141,6 @@ fn set_up(root: &Path, board_url: &str) -> Result<Parts, Box<dyn std::error::Err
         board: Some(board_url.to_string()),
         figures: vec![Method::Confirm, Method::Cheque, Method::Board, Method::All],
     })?;
-    store.set_setting(crate::ui::backend::INITIALS_SETTING, INITIALS)?;
+    store.set_setting(crate::store::book::Setting::Initials, INITIALS)?;
     Ok(Parts { paths, ledger, shop, board, shop_board })
 }

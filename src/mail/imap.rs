@@ -379,9 +379,10 @@ async fn fetch_new(
         };
         let received = if raw.len() > MAX_MAIL_BYTES {
             raw.truncate(KEPT_OF_TOO_LARGE);
-            set_aside(&raw, config, ParseError::TooLarge(MAX_MAIL_BYTES + 1))
+            let why = ParseError::TooLarge(MAX_MAIL_BYTES + 1);
+            (config.dedicated || claims_mailpay(&raw)).then_some(Received::Invalid(why))
         } else {
-            read(&raw, config)
+            Received::of(&raw, config.dedicated)
         };
         if let Some(received) = received {
             let at = Resume { uid_validity: resume.uid_validity, last_uid: uid };
@@ -420,33 +421,31 @@ async fn fetch_new(
     Ok(())
 }
 
-/// What a mail is, with a panic inside the parsers caught: a mail is one
-/// of MailPay's when it is a bounce, valid MailPay, or claims to be MailPay
-/// (`None`: none of MailPay's business).
-fn read(raw: &[u8], config: &WatchConfig) -> Option<Received> {
-    // A bounce carries the mail it returns, MailPay blocks and all: it is
-    // read as a bounce first, never as that mail.
-    let read = std::panic::catch_unwind(|| match bounce::parse(raw) {
-        Ok(bounce) => Ok(Received::Bounce(Box::new(bounce))),
-        Err(_) => parse::parse(raw).map(|mail| Received::MailPay(Box::new(mail))),
-    });
-    match read {
-        Ok(Ok(received)) => Some(received),
-        Ok(Err(ParseError::NotMailPay | ParseError::NotAMail)) => None,
-        Ok(Err(e)) if e.is_limit() => set_aside(raw, config, e),
-        Ok(Err(e)) => Some(Received::Invalid(e)),
-        Err(panic) => set_aside(
-            raw,
-            config,
-            ParseError::Failed(format!("reading it failed: {}", panic_text(panic.as_ref()))),
-        ),
+impl Received {
+    /// What a mail is, with a panic inside the parsers caught: a mail is
+    /// one of MailPay's when it is a bounce, valid MailPay, or claims to be
+    /// MailPay (`None`: none of MailPay's business). One that cannot be
+    /// read (past a limit, or failing inside the parser) is `Invalid` in a
+    /// `dedicated` mailbox or when it claims to be MailPay, and left alone
+    /// in a person's inbox otherwise.
+    pub fn of(raw: &[u8], dedicated: bool) -> Option<Received> {
+        // A bounce carries the mail it returns, MailPay blocks and all: it is
+        // read as a bounce first, never as that mail.
+        let read = std::panic::catch_unwind(|| match bounce::parse(raw) {
+            Ok(bounce) => Ok(Received::Bounce(Box::new(bounce))),
+            Err(_) => parse::parse(raw).map(|mail| Received::MailPay(Box::new(mail))),
+        });
+        let set_aside = |why| (dedicated || claims_mailpay(raw)).then_some(Received::Invalid(why));
+        match read {
+            Ok(Ok(received)) => Some(received),
+            Ok(Err(ParseError::NotMailPay | ParseError::NotAMail)) => None,
+            Ok(Err(e)) if e.is_limit() => set_aside(e),
+            Ok(Err(e)) => Some(Received::Invalid(e)),
+            Err(panic) => {
+                set_aside(ParseError::Failed(format!("reading it failed: {}", panic_text(panic.as_ref()))))
+            }
+        }
     }
-}
-
-/// A mail that could not be read: reported and set aside where it is
-/// MailPay's business, left alone in a person's inbox otherwise.
-fn set_aside(raw: &[u8], config: &WatchConfig, why: ParseError) -> Option<Received> {
-    (config.dedicated || claims_mailpay(raw)).then_some(Received::Invalid(why))
 }
 
 /// Whether the mail says it is MailPay: a MailPay header or a block edge

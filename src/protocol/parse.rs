@@ -1,6 +1,8 @@
 //! Reads raw mail bytes into a typed MailPay message, or says exactly why
-//! they are not one. [`parse`] is the single receive entry point used by the
-//! wallet, the agents and the tests.
+//! they are not one, within fixed limits (PROTOCOL.md 3.3). [`parse`] is
+//! what every reader of MailPay mail calls: the IMAP watcher's
+//! classification (`mail::imap::Received::of`), `mailpay inspect`, the
+//! demo's loop and the tests.
 
 use mail_parser::{MessageParser, MimeHeaders};
 

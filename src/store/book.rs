@@ -7,6 +7,25 @@ use rusqlite::{OptionalExtension, params};
 use super::{Store, StoreError};
 use crate::protocol::{EmailAddress, Method};
 
+/// The wallet's small settings, kept in the store.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Setting {
+    /// The language the user chose (`en`, `ja`), over the system's.
+    Language,
+    /// The orderer's initials, put on board records (claim 3).
+    Initials,
+}
+
+impl Setting {
+    /// The key it is stored under (kept stable across versions).
+    pub fn key(self) -> &'static str {
+        match self {
+            Setting::Language => "language",
+            Setting::Initials => "initials",
+        }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Bank {
     pub address: EmailAddress,
@@ -134,16 +153,16 @@ impl Store {
             .map_err(|e| self.err(e))
     }
 
-    pub fn setting(&self, key: &str) -> Result<Option<String>, StoreError> {
+    pub fn setting(&self, setting: Setting) -> Result<Option<String>, StoreError> {
         self.conn
-            .query_row("SELECT value FROM setting WHERE key = ?1", params![key], |r| r.get(0))
+            .query_row("SELECT value FROM setting WHERE key = ?1", params![setting.key()], |r| r.get(0))
             .optional()
             .map_err(|e| self.err(e))
     }
 
-    pub fn set_setting(&self, key: &str, value: &str) -> Result<(), StoreError> {
+    pub fn set_setting(&self, setting: Setting, value: &str) -> Result<(), StoreError> {
         self.conn
-            .execute("INSERT INTO setting (key, value) VALUES (?1, ?2) ON CONFLICT (key) DO UPDATE SET value = excluded.value", params![key, value])
+            .execute("INSERT INTO setting (key, value) VALUES (?1, ?2) ON CONFLICT (key) DO UPDATE SET value = excluded.value", params![setting.key(), value])
             .map(|_| ())
             .map_err(|e| self.err(e))
     }
@@ -179,8 +198,8 @@ mod tests {
         assert_eq!(store.merchants().unwrap(), vec![merchant.clone()]);
         store.delete_merchant(&merchant.address).unwrap();
         assert!(store.merchants().unwrap().is_empty());
-        store.set_setting("language", "ja").unwrap();
-        assert_eq!(store.setting("language").unwrap().as_deref(), Some("ja"));
+        store.set_setting(Setting::Language, "ja").unwrap();
+        assert_eq!(store.setting(Setting::Language).unwrap().as_deref(), Some("ja"));
         let _ = std::fs::remove_dir_all(dir);
     }
 }

@@ -17,8 +17,7 @@ use iced::futures::channel::mpsc;
 use iced::futures::{SinkExt, Stream};
 
 use crate::mail::imap::{self, Flow, Received, WatchConfig, WatchEvent};
-use crate::protocol::payment::{Effect, Outbound};
-use crate::ui::backend::{Home, Session};
+use crate::ui::backend::{BackendError, Home, Session};
 use crate::wallet::{self, Receipt};
 
 /// What the watcher tells the app.
@@ -61,13 +60,7 @@ impl Report {
     /// The order with a mail queued by receiving (an automatic OK + A).
     pub fn to_send(&self) -> Option<&str> {
         match self {
-            Report::Received { order, receipt: Receipt::Stepped { effects, .. } }
-                if effects
-                    .iter()
-                    .any(|e| matches!(e, Effect::Send(Outbound::Approve | Outbound::Decline))) =>
-            {
-                Some(order)
-            }
+            Report::Received { order, receipt } if receipt.queued_answer() => Some(order),
             _ => None,
         }
     }
@@ -83,7 +76,7 @@ impl Hash for Key {
     fn hash<H: Hasher>(&self, state: &mut H) {
         let a = &self.session.account;
         (a.address.as_str(), &a.username, &a.imap.host, a.imap.port).hash(state);
-        self.home.paths.data_dir.hash(state);
+        self.home.paths().data_dir.hash(state);
     }
 }
 
@@ -102,26 +95,17 @@ pub fn stream(home: Home, session: Session) -> std::pin::Pin<Box<dyn Stream<Item
     if key.session.demo_loop().is_some() { Box::pin(run_demo(&key)) } else { Box::pin(run(&key)) }
 }
 
-/// Takes one mail into the wallet: the same path for IMAP and the demo.
-fn take(
-    store: &mut crate::store::Store,
-    raw: &[u8],
-    received: Received,
-) -> Result<Report, crate::ui::backend::BackendError> {
-    Ok(match received {
-        Received::MailPay(mail) => {
-            let order = mail.body.order().clone();
-            let pre_approved = store.payment(&order)?.is_some() && store.pre_approved(&order)?;
-            let receipt = wallet::receive(store, &mail, raw, pre_approved)?;
-            Report::Received { order: order.to_string(), receipt }
-        }
-        Received::Invalid(e) => Report::Invalid(e.to_string()),
-        Received::Bounce(bounce) => {
-            let receipt = wallet::bounced(store, &bounce, raw)?;
-            let order = match &receipt {
-                Receipt::Stepped { order, .. } | Receipt::Refused { order, .. } => order.clone(),
-                _ => String::new(),
-            };
+/// Takes one mail into the wallet ([`wallet::take`], the way in for
+/// every front end), for IMAP and the demo alike.
+fn take(store: &mut crate::store::Store, raw: &[u8], received: Received) -> Result<Report, BackendError> {
+    let order = match &received {
+        Received::MailPay(mail) => Some(mail.body.order().to_string()),
+        _ => None,
+    };
+    Ok(match wallet::take(store, raw, received)? {
+        Receipt::Invalid(why) => Report::Invalid(why),
+        receipt => {
+            let order = order.or_else(|| receipt.order().map(str::to_string)).unwrap_or_default();
             Report::Received { order, receipt }
         }
     })
@@ -137,10 +121,8 @@ fn run_demo(key: &Key) -> impl Stream<Item = Report> + use<> {
         }
         loop {
             for raw in mail.receive().await {
-                let received = match crate::protocol::parse::parse(&raw) {
-                    Ok(m) => Received::MailPay(Box::new(m)),
-                    Err(e) => Received::Invalid(e),
-                };
+                // The loop is the demo wallet's alone, like an agent's mailbox.
+                let Some(received) = Received::of(&raw, true) else { continue };
                 let report = key
                     .home
                     .with(move |s| take(s, &raw, received))
@@ -180,13 +162,14 @@ fn watch_thread(key: Key, mut output: mpsc::Sender<Report>, stop: tokio::sync::o
         }
     };
     let Key { home, session } = key;
-    let mut config = WatchConfig::new(session.account.clone(), session.password().to_string());
-    config.expecting = session.expecting.clone();
+    let Some(servers) = session.servers() else { return };
+    let mut config = WatchConfig::new(session.account.clone(), servers.password().to_string());
+    config.expecting = servers.expecting().clone();
     let address = session.account.address.to_string();
     let folder = config.folder.clone();
     runtime.block_on(async move {
         let (a, f) = (address.clone(), folder.clone());
-        let mut resume = match home.with(move |s| Ok(s.resume(&a, &f)?)).await {
+        let mut resume = match home.with(move |s| Ok::<_, BackendError>(s.resume(&a, &f)?)).await {
             Ok(r) => r,
             Err(e) => {
                 let _ = output.send(Report::Stopped(e.to_string())).await;
@@ -205,7 +188,7 @@ fn watch_thread(key: Key, mut output: mpsc::Sender<Report>, stop: tokio::sync::o
                     Report::Disconnected { reason, retry_in_secs: retry_in.as_secs() }
                 }
                 WatchEvent::Idle { resume: at } => {
-                    if let Err(e) = home.with_blocking(|s| Ok(s.save_resume(&address, &folder, at)?)) {
+                    if let Err(e) = home.with_blocking(|s| s.save_resume(&address, &folder, at)) {
                         deliver(&mut output, Report::Stopped(e.to_string()));
                         return Flow::Stop;
                     }
@@ -215,7 +198,7 @@ fn watch_thread(key: Key, mut output: mpsc::Sender<Report>, stop: tokio::sync::o
                     let taken = home.with_blocking(|s| {
                         let report = take(s, &raw, received)?;
                         s.save_resume(&address, &folder, at)?;
-                        Ok(report)
+                        Ok::<_, BackendError>(report)
                     });
                     match taken {
                         Ok(report) => report,
@@ -223,7 +206,7 @@ fn watch_thread(key: Key, mut output: mpsc::Sender<Report>, stop: tokio::sync::o
                             // Told, and set aside: one mail the wallet cannot
                             // take must not stop the watch, nor be read again
                             // after every restart.
-                            let _ = home.with_blocking(|s| Ok(s.save_resume(&address, &folder, at)?));
+                            let _ = home.with_blocking(|s| s.save_resume(&address, &folder, at));
                             return if deliver(&mut output, Report::SetAside(e.to_string())) {
                                 Flow::SetAside
                             } else {

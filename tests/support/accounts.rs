@@ -1,11 +1,13 @@
 //! MailPay accounts and orders for the users of the test mail stack.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use mailpay::mail::account::{Account, Security, Server};
+use mailpay::paths::Paths;
 use mailpay::protocol::item::LineItem;
 use mailpay::protocol::{Currency, EmailAddress, Method, Money, OrderId, OrderTerms, PasswordA, Timestamp};
 use mailpay::store::Store;
+use mailpay::wallet::{MailServers, Sent, Wallet};
 
 use super::mailstack::MailStack;
 
@@ -62,11 +64,35 @@ pub fn terms(orderer: &str, merchant: &str, bank: &str, amount: u64) -> OrderTer
     .bound(&mut rand::rng())
 }
 
-/// A fresh wallet database in its own temporary folder.
+/// A fresh wallet database in its own temporary folder (the data folder
+/// of [`wallet_over`]).
 pub fn temp_store(name: &str) -> (Store, PathBuf) {
     let dir =
         std::env::temp_dir().join(format!("mailpay-{name}-{}-{}", std::process::id(), rand::random::<u32>()));
     std::fs::create_dir_all(&dir).expect("temp dir");
-    let path = dir.join("wallet.sqlite");
+    let path = Paths { config_dir: dir.clone(), data_dir: dir }.database();
     (Store::open(&path).expect("store opens"), path)
+}
+
+/// The wallet every front end drives, over the database at `path` (made
+/// by [`temp_store`]): a second connection to it, as the app and the
+/// command line each open their own.
+pub fn wallet_over(path: &Path) -> Wallet {
+    let dir = path.parent().expect("a data folder").to_path_buf();
+    let paths = Paths { config_dir: dir.clone(), data_dir: dir };
+    assert_eq!(paths.database(), path, "a database made by temp_store");
+    Wallet::open(paths).expect("the wallet opens")
+}
+
+/// Sends `order`'s queued mails from the wallet at `path` through
+/// `account`'s SMTP server, as every front end does (Wallet::dispatch).
+pub fn dispatch(
+    runtime: &tokio::runtime::Runtime,
+    path: &Path,
+    account: &Account,
+    password: &str,
+    order: &OrderId,
+) -> Vec<Sent> {
+    let servers = MailServers::new(account.clone(), password);
+    runtime.block_on(wallet_over(path).dispatch(&servers, order)).expect("dispatch")
 }

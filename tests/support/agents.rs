@@ -15,6 +15,7 @@ use mailpay::mail::account::{Account, Security, Server};
 use mailpay::mail::smtp::Smtp;
 use mailpay::merchant::daemon::{self as merchant_daemon, DaemonConfig as MerchantConfig};
 use mailpay::merchant::engine::Pricing;
+use mailpay::paths::Paths;
 use mailpay::protocol::board::BoardRecord;
 use mailpay::protocol::cheque::{Cheque, WalletKey};
 use mailpay::protocol::compose::{self, Outgoing};
@@ -24,7 +25,7 @@ use mailpay::protocol::parse::{self, Incoming};
 use mailpay::protocol::payment::{Event, State};
 use mailpay::protocol::{Body, Currency, EmailAddress, Kind, Method, Money, OrderId, OrderTerms, PasswordA};
 use mailpay::store::Store;
-use mailpay::wallet;
+use mailpay::wallet::{self, MailServers, Sent, Wallet, WalletError};
 
 use super::mailstack::{self, MailStack};
 
@@ -307,7 +308,11 @@ impl World {
 /// An orderer using the wallet library on its own store.
 pub struct Orderer {
     pub address: String,
+    /// The wallet's store, to look into; [`Orderer::wallet`] drives it.
     pub store: Store,
+    /// The wallet as every front end drives it, over the same database.
+    pub wallet: Wallet,
+    servers: MailServers,
     smtp: Smtp,
     pub dir: PathBuf,
 }
@@ -315,9 +320,13 @@ pub struct Orderer {
 impl Orderer {
     pub fn new(world: &World, address: &str) -> Orderer {
         let dir = temp_dir("orderer");
-        let store = Store::open(&dir.join("wallet.sqlite")).unwrap();
-        let smtp = Smtp::new(&account(world.stack, address), &world.stack.user(address).password).unwrap();
-        Orderer { address: address.to_string(), store, smtp, dir }
+        let paths = Paths { config_dir: dir.clone(), data_dir: dir.clone() };
+        let store = Store::open(&paths.database()).unwrap();
+        let wallet = Wallet::open(paths).unwrap();
+        let password = &world.stack.user(address).password;
+        let servers = MailServers::new(account(world.stack, address), password);
+        let smtp = Smtp::new(&account(world.stack, address), password).unwrap();
+        Orderer { address: address.to_string(), store, wallet, servers, smtp, dir }
     }
 
     /// Terms of a new order of `amount` yen from this orderer at the shop.
@@ -403,19 +412,31 @@ impl Orderer {
         extra: Vec<compose::Draft>,
         record: Option<&BoardRecord>,
     ) {
-        wallet::place(&mut self.store, terms, extra, mailpay::clock::now()).unwrap();
+        let mut extra = extra.into_iter();
+        let cheque = |_: &OrderTerms| extra.next().ok_or(WalletError::Cheque("no cheque given".into()));
+        wallet::place_sealed(&mut self.store, terms, cheque, mailpay::clock::now()).unwrap();
         if let Some(record) = record {
             world
                 .runtime
                 .block_on(client::Client::default().post(terms.board.as_deref().unwrap(), record))
                 .unwrap();
+        }
+        // Without a record, this stands for a record that never reached the
+        // board: the wallet goes on as if it had (the bank's check is what
+        // is tested), where a real one stops at a refused post.
+        if terms.method.needs_board() {
             wallet::act(&self.store, &terms.order, &Event::BoardPosted, None, false).unwrap();
         }
     }
 
+    /// Sends the order's queued mails, as every front end does.
+    pub fn dispatch(&self, world: &World, order: &OrderId) -> Vec<Sent> {
+        world.runtime.block_on(self.wallet.dispatch(&self.servers, order)).unwrap()
+    }
+
     /// The second half: sends the placed order's mails.
     pub fn send_placed(&mut self, world: &World, order: &OrderId) {
-        let sent = world.runtime.block_on(wallet::dispatch(&self.store, &self.smtp, order)).unwrap();
+        let sent = self.dispatch(world, order);
         for s in &sent {
             assert!(s.result.is_ok(), "{} to {} not sent: {:?}", s.kind, s.recipient, s.result);
         }
@@ -481,7 +502,7 @@ impl Orderer {
     pub fn approve(&mut self, world: &World, confirm: &Incoming) {
         let order = confirm.body.order().clone();
         wallet::act(&self.store, &order, &Event::UserApprove, Some(confirm), false).unwrap();
-        let sent = world.runtime.block_on(wallet::dispatch(&self.store, &self.smtp, &order)).unwrap();
+        let sent = self.dispatch(world, &order);
         assert!(sent.iter().all(|s| s.result.is_ok()), "approve not sent: {sent:?}");
     }
 

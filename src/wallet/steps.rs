@@ -1,22 +1,19 @@
-//! The orderer's side, wired: the protocol core's state machine driven by
-//! the store and the mail edge. The command line and the desktop wallet
-//! both go through here.
-//!
-//! Every step is: load the payment, run [`payment::step`], write the new
-//! state together with any mail it wants sent (outbox, with its
-//! Message-ID) in the store, then send, then record the server's answer.
-//! A crash anywhere leaves either the old state or the new state with its
-//! mails queued; queued mails go out on the next dispatch.
+//! Each step of a payment, recorded: the protocol core's state machine
+//! driven over the wallet's store. Every step is: load the payment, run
+//! [`payment::step`], write the new state together with any mail it wants
+//! sent (outbox, with its Message-ID), in one transaction. A crash
+//! anywhere leaves either the old state or the new state with its mails
+//! queued; queued mails go out on the next dispatch ([`super::Wallet`]).
 
-use std::time::Duration;
-
-use crate::clock::now;
-use crate::mail::smtp::{Dispatch, SendError, Smtp};
 use sha2::Digest;
 
+use crate::clock::now;
+use crate::mail::imap::Received;
+use crate::mail::smtp::{Dispatch, SendError};
 use crate::protocol::bounce::Bounce;
+use crate::protocol::cheque::{Cheque, WalletKey};
 use crate::protocol::compose::{self, Draft, Outgoing};
-use crate::protocol::message::{Approve, Body, Decline};
+use crate::protocol::message::{Approve, Body, Decline, WalletMail};
 use crate::protocol::parse::Incoming;
 use crate::protocol::payment::{self, Context, Effect, Event, Illegal, Outbound, State};
 use crate::protocol::{OrderId, OrderTerms, Timestamp};
@@ -28,6 +25,19 @@ pub enum WalletError {
     Store(#[from] StoreError),
     #[error("{0}")]
     Illegal(#[from] Illegal),
+    #[error("the wallet cheque cannot be made: {0}")]
+    Cheque(String),
+    #[error("the board record was not posted, so no mail was sent: {0}; Retry posts it again")]
+    Board(String),
+    #[error("an internal task stopped unexpectedly: {0}")]
+    Join(String),
+}
+
+/// What the claim-2 cheque is made with, when the payment sends one: the
+/// bank's age recipient and the wallet's signing key.
+pub struct ChequeKeys<'a> {
+    pub bank: Option<&'a age::x25519::Recipient>,
+    pub key: &'a WalletKey,
 }
 
 /// One mail's outcome in a dispatch.
@@ -55,14 +65,65 @@ pub enum Receipt {
     /// A bounce that changed no payment: of a mail this wallet did not
     /// send, or a notice that delivery is only delayed.
     Bounced { message_id: String, reason: String },
+    /// It claims to be MailPay but is not valid: why.
+    Invalid(String),
+}
+
+impl Receipt {
+    /// The order the mail moved or was refused for, if any.
+    pub fn order(&self) -> Option<&str> {
+        match self {
+            Receipt::Stepped { order, .. } | Receipt::Refused { order, .. } => Some(order),
+            Receipt::UnknownOrder(order) => Some(order),
+            _ => None,
+        }
+    }
+
+    /// Whether taking the mail queued an answer to send (an OK the user
+    /// approved in advance).
+    pub fn queued_answer(&self) -> bool {
+        matches!(self, Receipt::Stepped { effects, .. }
+            if effects.iter().any(|e| matches!(e, Effect::Send(Outbound::Approve | Outbound::Decline))))
+    }
+}
+
+/// Takes one received mail into the wallet: the one way in, whatever
+/// brought it (the IMAP watcher, the demo's mail loop), as the watcher
+/// classified it ([`Received::of`]). A bounce puts its mail back to send;
+/// a MailPay mail steps its payment, answered on its own when the user
+/// approved the payment in advance; an invalid one is reported.
+pub fn take(store: &Store, raw: &[u8], received: Received) -> Result<Receipt, WalletError> {
+    match received {
+        Received::MailPay(mail) => {
+            let order = mail.body.order();
+            let pre_approved = store.payment(order)?.is_some() && store.pre_approved(order)?;
+            receive(store, &mail, raw, pre_approved)
+        }
+        Received::Bounce(bounce) => bounced(store, &bounce, raw),
+        Received::Invalid(e) => Ok(Receipt::Invalid(e.to_string())),
+    }
 }
 
 /// Records a new payment with its first mails (before anything is sent).
-/// `extra` carries mails built outside the core's drafts (the wallet cheque).
+/// The cheque is sealed when the state machine sends one (claims 2 and 4),
+/// with `cheque`; a payment that needs one without the bank's key is
+/// refused before anything is recorded.
 pub fn place(
     store: &mut Store,
     terms: &OrderTerms,
-    extra: Vec<Draft>,
+    cheque: Option<ChequeKeys<'_>>,
+    now: Timestamp,
+) -> Result<State, WalletError> {
+    place_sealed(store, terms, |terms| sealed(terms, cheque.as_ref()), now)
+}
+
+/// [`place`] with the wallet mail made by `wallet_mail`, called only when
+/// the state machine sends one (the attack tests seal altered cheques
+/// with it).
+pub fn place_sealed(
+    store: &mut Store,
+    terms: &OrderTerms,
+    wallet_mail: impl FnOnce(&OrderTerms) -> Result<Draft, WalletError>,
     now: Timestamp,
 ) -> Result<State, WalletError> {
     let ctx = Context { terms, pre_approved: false };
@@ -70,50 +131,48 @@ pub fn place(
     let mut rng = rand::rng();
     let [order, request] = compose::order(terms);
     let mut mails: Vec<Outgoing> = Vec::new();
+    let mut wallet_mail = Some(wallet_mail);
     for effect in &effects {
         let draft = match effect {
-            Effect::Send(Outbound::Order) => Some(order.clone()),
-            Effect::Send(Outbound::PaymentRequest) => Some(request.clone()),
-            Effect::Send(Outbound::Wallet) => {
-                extra.iter().find(|d| d.kind == crate::protocol::Kind::Wallet).cloned()
-            }
-            _ => None,
+            Effect::Send(Outbound::Order) => order.clone(),
+            Effect::Send(Outbound::PaymentRequest) => request.clone(),
+            Effect::Send(Outbound::Wallet) => match wallet_mail.take() {
+                Some(make) => make(terms)?,
+                None => continue,
+            },
+            _ => continue,
         };
-        if let Some(draft) = draft {
-            mails.push(draft.build(now, &mut rng));
-        }
+        mails.push(draft.build(now, &mut rng));
     }
     store.record_payment(terms, &state, &mails, now)?;
     crate::fault::halt("payment-recorded");
     Ok(state)
 }
 
-/// Sends every queued mail of `order` at once and records each outcome in
-/// the payment's state.
-pub async fn dispatch(store: &Store, smtp: &Smtp, order: &OrderId) -> Result<Vec<Sent>, WalletError> {
-    let queued = queued(store, order)?;
-    if queued.is_empty() {
-        return Ok(Vec::new());
-    }
-    if crate::fault::armed("between-mails") && queued.len() > 1 {
-        let first = &queued[..1];
-        let results = smtp.send_all(&[first[0].1.clone()]).await;
-        record_dispatch(store, order, first, &results)?;
-        crate::fault::halt("between-mails");
-    }
-    let outgoing: Vec<Outgoing> = queued.iter().map(|(_, o)| o.clone()).collect();
-    let results = smtp.send_all(&outgoing).await;
-    if results.iter().all(|d| d.result.is_ok()) {
-        crate::fault::halt("mails-accepted");
-    }
-    let sent = record_dispatch(store, order, &queued, &results)?;
-    crate::fault::halt("mails-recorded");
-    Ok(sent)
+/// The wallet mail: the cheque for `terms`, signed and sealed to the bank.
+fn sealed(terms: &OrderTerms, keys: Option<&ChequeKeys<'_>>) -> Result<Draft, WalletError> {
+    let (Some(bank), Some(key)) = (keys.and_then(|k| k.bank), keys.map(|k| k.key)) else {
+        return Err(WalletError::Cheque(format!(
+            "method {} sends a cheque encrypted to the bank's age key, and none is known for {}",
+            terms.method.as_str(),
+            terms.bank
+        )));
+    };
+    let cheque = Cheque {
+        order: terms.order.clone(),
+        payer: terms.orderer.clone(),
+        payee: terms.merchant.clone(),
+        amount: terms.amount,
+        password: terms.password.clone(),
+        issued: terms.created,
+    };
+    let sealed = cheque.seal(key, bank).map_err(|e| WalletError::Cheque(e.to_string()))?;
+    let mail = WalletMail { order: terms.order.clone(), orderer: terms.orderer.clone(), cheque: sealed };
+    Ok(compose::wallet(&mail, &terms.bank))
 }
 
-/// The first half of [`dispatch`]: the order's mails still to send. Callers
-/// that must not hold the store across the network (the desktop wallet)
-/// call this, send, then [`record_dispatch`].
+/// The order's mails still to send (the first half of a dispatch: the
+/// store is not held across the network).
 pub fn queued(store: &Store, order: &OrderId) -> Result<Vec<(OutboxMail, Outgoing)>, WalletError> {
     Ok(store
         .unsent(Some(order))?
@@ -132,8 +191,8 @@ pub fn queued(store: &Store, order: &OrderId) -> Result<Vec<(OutboxMail, Outgoin
         .collect())
 }
 
-/// The second half of [`dispatch`]: records each mail's outcome and moves
-/// the payment on. `results` are in the order of `queued`.
+/// Records each mail's outcome and moves the payment on (the second half
+/// of a dispatch). `results` are in the order of `queued`.
 pub fn record_dispatch(
     store: &Store,
     order: &OrderId,
@@ -176,69 +235,6 @@ pub fn record_dispatch(
         store.save_state(order, &state, now)?;
         Ok(sent)
     })
-}
-
-/// How [`dispatch_until_sent`] spaces its attempts.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Backoff {
-    /// The first wait; each next one doubles, up to `max`.
-    pub first: Duration,
-    pub max: Duration,
-    /// Attempts in all, the first one included.
-    pub attempts: u32,
-}
-
-impl Default for Backoff {
-    /// About an hour of trying: 2 s, 4 s, ... then every 5 minutes.
-    fn default() -> Self {
-        Backoff { first: Duration::from_secs(2), max: Duration::from_secs(300), attempts: 16 }
-    }
-}
-
-/// What a retrying dispatch tells its caller (and so the user).
-#[derive(Debug, Clone)]
-pub enum Progress {
-    /// An attempt ended; `sent` holds each mail it tried.
-    Attempted { attempt: u32, sent: Vec<Sent> },
-    /// Every failure was temporary: trying again after `retry_in`.
-    Waiting { retry_in: Duration, reason: String },
-}
-
-/// [`dispatch`], again and again while the only failures are temporary (a
-/// server down, a 4xx reply), waiting longer each time. Stops at the first
-/// permanent failure (a refused login or recipient, an untrusted
-/// certificate), when everything has left, or after `backoff.attempts`.
-/// Returns the last attempt's outcomes.
-pub async fn dispatch_until_sent(
-    store: &Store,
-    smtp: &Smtp,
-    order: &OrderId,
-    backoff: Backoff,
-    mut report: impl FnMut(Progress),
-) -> Result<Vec<Sent>, WalletError> {
-    let mut wait = backoff.first;
-    let mut attempt = 1;
-    loop {
-        let sent = dispatch(store, smtp, order).await?;
-        report(Progress::Attempted { attempt, sent: sent.clone() });
-        let errors: Vec<&SendError> = sent.iter().filter_map(|s| s.result.as_ref().err()).collect();
-        let Some(first) = errors.first() else { return Ok(sent) };
-        if attempt >= backoff.attempts || !errors.iter().all(|e| e.is_temporary()) {
-            return Ok(sent);
-        }
-        let retry_in = jitter(wait);
-        report(Progress::Waiting { retry_in, reason: first.to_string() });
-        tokio::time::sleep(retry_in).await;
-        act(store, order, &Event::Retry, None, false)?;
-        wait = (wait * 2).min(backoff.max);
-        attempt += 1;
-    }
-}
-
-/// `base` ± 20 %, so that many wallets do not retry in step.
-fn jitter(base: Duration) -> Duration {
-    let spread = u64::try_from(base.as_millis() / 5).unwrap_or(u64::MAX).max(1);
-    base - base / 5 + Duration::from_millis(rand::random_range(0..spread * 2))
 }
 
 /// Applies a user action or the clock to a payment, queueing what it sends.
