@@ -9,11 +9,10 @@
 //! machine.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-#[path = "../tests/support/mailstack.rs"]
-mod mailstack;
+#[path = "../tests/support/mod.rs"]
+mod support;
 
-#[path = "../tests/support/accounts.rs"]
-mod accounts;
+use support::{accounts, mailstack};
 
 use std::time::{Duration, Instant};
 

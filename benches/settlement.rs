@@ -26,14 +26,10 @@
 //! Medians and p99 over repeated rounds; one table at the end.
 #![allow(clippy::unwrap_used, clippy::expect_used, dead_code)]
 
-#[path = "../tests/support/mailstack.rs"]
-mod mailstack;
+#[path = "../tests/support/mod.rs"]
+mod support;
 
-#[path = "../tests/support/agents.rs"]
-mod agents;
-
-#[path = "../tests/support/accounts.rs"]
-mod accounts;
+use support::{accounts, agents};
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};

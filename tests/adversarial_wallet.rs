@@ -6,10 +6,9 @@
 //! all); a genuine confirmation, the control, is answered.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-#[path = "support/protocol.rs"]
-mod protocol_support;
-#[path = "support/tamper.rs"]
-mod tamper;
+mod support;
+
+use support::tamper;
 
 use std::path::PathBuf;
 
@@ -20,7 +19,7 @@ use mailpay::protocol::payment::{Effect, Event, Notice, Outbound};
 use mailpay::protocol::{Method, OrderTerms};
 use mailpay::store::Store;
 use mailpay::wallet::{self, Receipt};
-use protocol_support::*;
+use support::protocol::*;
 use tamper::{add_header, set_header};
 
 struct Wallet {

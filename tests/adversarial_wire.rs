@@ -11,14 +11,9 @@
 //! between a mail and an OK.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-#[path = "support/agents.rs"]
-mod agents;
-#[path = "support/mailstack.rs"]
-mod mailstack;
-#[path = "support/tamper.rs"]
-mod tamper;
-#[path = "support/wire.rs"]
-mod wire;
+mod support;
+
+use support::{agents, tamper, wire};
 
 use std::path::PathBuf;
 use std::sync::{Mutex, MutexGuard, OnceLock};

@@ -5,8 +5,9 @@
 //! and `decline` (password in the kernel keyring) for Fig. 1 and Fig. 4.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-#[path = "support/mailstack.rs"]
-mod mailstack;
+mod support;
+
+use support::mailstack;
 
 use std::io::Write;
 use std::path::{Path, PathBuf};

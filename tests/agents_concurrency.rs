@@ -3,10 +3,9 @@
 //! the ledger's total is unchanged.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-#[path = "support/agents.rs"]
-mod agents;
-#[path = "support/mailstack.rs"]
-mod mailstack;
+mod support;
+
+use support::agents;
 
 use std::time::{Duration, Instant};
 

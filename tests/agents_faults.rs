@@ -3,12 +3,9 @@
 //! back, exactly once, and the payment completes.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-#[path = "support/agents.rs"]
-mod agents;
-#[path = "support/mailstack.rs"]
-mod mailstack;
-#[path = "support/relay.rs"]
-mod relay;
+mod support;
+
+use support::{agents, mailstack, relay};
 
 use std::sync::OnceLock;
 use std::sync::atomic::Ordering;

@@ -3,10 +3,9 @@
 //! one order; balances move exactly once and both notices arrive.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-#[path = "support/agents.rs"]
-mod agents;
-#[path = "support/mailstack.rs"]
-mod mailstack;
+mod support;
+
+use support::agents;
 
 use std::time::{Duration, Instant};
 

@@ -4,10 +4,9 @@
 //! written by hand (that shop runs no agent), so they can be wrong.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-#[path = "support/agents.rs"]
-mod agents;
-#[path = "support/mailstack.rs"]
-mod mailstack;
+mod support;
+
+use support::agents;
 
 use std::sync::OnceLock;
 use std::time::Duration;

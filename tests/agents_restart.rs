@@ -3,10 +3,9 @@
 //! and nothing it already handled is handled twice.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-#[path = "support/agents.rs"]
-mod agents;
-#[path = "support/mailstack.rs"]
-mod mailstack;
+mod support;
+
+use support::agents;
 
 use std::time::Duration;
 

@@ -7,10 +7,9 @@
 //! `board-missing`.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-#[path = "support/agents.rs"]
-mod agents;
-#[path = "support/mailstack.rs"]
-mod mailstack;
+mod support;
+
+use support::agents;
 
 use std::io::Read;
 use std::net::TcpListener;

@@ -17,10 +17,9 @@
 //! output that fails otherwise (`/dev/full`): reported, exit code 1.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-#[path = "support/mailstack.rs"]
-mod mailstack;
-#[path = "support/processes.rs"]
-mod processes;
+mod support;
+
+use support::{mailstack, processes};
 
 use std::io::{Read, Write};
 use std::path::{Path, PathBuf};

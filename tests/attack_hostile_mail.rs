@@ -9,8 +9,9 @@
 //! parts took 24 s, 4 MiB of `&` ran for minutes.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-#[path = "support/hostile.rs"]
-mod hostile;
+mod support;
+
+use support::hostile;
 
 use std::process::Command;
 

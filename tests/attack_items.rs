@@ -11,12 +11,10 @@
 //! that differs.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-#[path = "support/agents.rs"]
-mod agents;
-#[path = "support/mailstack.rs"]
-mod mailstack;
-#[path = "support/protocol.rs"]
-mod protocol_support;
+mod support;
+
+use support::agents;
+use support::protocol as protocol_support;
 
 use std::process::Command;
 use std::sync::OnceLock;

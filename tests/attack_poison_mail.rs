@@ -13,14 +13,9 @@
 //! bank does not fetch them again.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-#[path = "support/agents.rs"]
-mod agents;
-#[path = "support/hostile.rs"]
-mod hostile;
-#[path = "support/mailstack.rs"]
-mod mailstack;
-#[path = "support/processes.rs"]
-mod processes;
+mod support;
+
+use support::{agents, hostile, mailstack, processes};
 
 use std::time::Duration;
 

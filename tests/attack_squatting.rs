@@ -16,10 +16,9 @@
 //! squatter is answered alone and the victim's payment settles once.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-#[path = "support/agents.rs"]
-mod agents;
-#[path = "support/mailstack.rs"]
-mod mailstack;
+mod support;
+
+use support::{agents, mailstack};
 
 use std::collections::HashSet;
 use std::io::{Read, Write};

@@ -14,11 +14,9 @@
 //! still needed), which shows the search sees what is there.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-#[path = "support/mailstack.rs"]
-mod mailstack;
+mod support;
 
-#[path = "support/accounts.rs"]
-mod accounts;
+use support::accounts;
 
 use std::io::{BufRead, BufReader, Write};
 use std::path::{Path, PathBuf};

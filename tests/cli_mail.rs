@@ -3,8 +3,9 @@
 //! sent with `mailpay order`, and the merchant's `mailpay watch` reading it.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-#[path = "support/mailstack.rs"]
-mod mailstack;
+mod support;
+
+use support::mailstack;
 
 use std::io::Write;
 use std::path::{Path, PathBuf};

@@ -11,10 +11,9 @@
 //! shows that the bank and the merchant take it once.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-#[path = "support/mailstack.rs"]
-mod mailstack;
-#[path = "support/processes.rs"]
-mod processes;
+mod support;
+
+use support::{mailstack, processes};
 
 use std::io::{BufRead, BufReader};
 use std::os::unix::process::ExitStatusExt;

@@ -4,14 +4,9 @@
 //! consistent, so that a retry sends only what did not leave.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-#[path = "support/mailstack.rs"]
-mod mailstack;
+mod support;
 
-#[path = "support/accounts.rs"]
-mod accounts;
-
-#[path = "support/dropping_smtp.rs"]
-mod dropping_smtp;
+use support::{accounts, dropping_smtp, mailstack};
 
 use std::path::Path;
 use std::time::Duration;

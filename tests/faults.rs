@@ -3,11 +3,9 @@
 //! temporary, says why it waits, and ends with each mail delivered once.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-#[path = "support/mailstack.rs"]
-mod mailstack;
+mod support;
 
-#[path = "support/accounts.rs"]
-mod accounts;
+use support::{accounts, mailstack};
 
 use std::sync::mpsc;
 use std::time::Duration;

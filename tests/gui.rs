@@ -3,10 +3,9 @@
 //! back into the real `update`. Run with `ICED_TEST_BACKEND=tiny-skia`.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-#[path = "support/app_driver.rs"]
-mod app_driver;
-#[path = "support/protocol.rs"]
-mod protocol_support;
+mod support;
+
+use support::app_driver;
 
 use iced_test::simulator;
 use mailpay::i18n::{Lang, Tr};
@@ -18,7 +17,7 @@ use mailpay::ui::app::{App, Message, Nav, Screen};
 use mailpay::ui::backend::{self, Book, Home, Loaded};
 use mailpay::ui::screen::{approval, history, new_payment, settings};
 use mailpay::wallet::Sent;
-use protocol_support::{confirm_for, money, terms};
+use support::protocol::{confirm_for, money, terms};
 
 fn shop() -> EmailAddress {
     "shop@example.com".parse().unwrap()

@@ -5,12 +5,9 @@
 //! daemons, `tests/support/agents.rs`) by Fig. 1, from Pay to "settled".
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-#[path = "support/agents.rs"]
-mod agents;
-#[path = "support/app_driver.rs"]
-mod app_driver;
-#[path = "support/mailstack.rs"]
-mod mailstack;
+mod support;
+
+use support::{agents, app_driver};
 
 use std::time::Duration;
 

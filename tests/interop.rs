@@ -21,12 +21,9 @@
 //! corpus and vector mails (`tests/interop/read_mails.py`).
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-#[path = "support/accounts.rs"]
-mod accounts;
-#[path = "support/mailstack.rs"]
-mod mailstack;
-#[path = "support/processes.rs"]
-mod processes;
+mod support;
+
+use support::{accounts, mailstack, processes};
 
 use std::io::{BufRead, BufReader};
 use std::os::unix::process::CommandExt;

@@ -4,8 +4,9 @@
 //! server certificate against the stack's CA.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-#[path = "support/mailstack.rs"]
-mod mailstack;
+mod support;
+
+use support::mailstack;
 
 use std::io::{BufRead, BufReader, Write};
 use std::net::TcpStream;

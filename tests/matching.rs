@@ -3,8 +3,7 @@
 //! asks on, what the bank waits for, and the dynamic linking of the code.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-#[path = "support/protocol.rs"]
-mod protocol_support;
+mod support;
 
 use std::collections::HashSet;
 
@@ -17,7 +16,7 @@ use mailpay::protocol::matching::{
 use mailpay::protocol::message::{Approve, Bill};
 use mailpay::protocol::reason::RejectReason;
 use mailpay::protocol::{EmailAddress, Method, OrderTerms, Timestamp};
-use protocol_support::{
+use support::protocol::{
     BANK_KEY, METHODS, NONCE, address, bank, bill_for, code_for, item, merchant, money, must, orderer,
     other_merchant, other_order_id, other_password_a, stranger, terms,
 };

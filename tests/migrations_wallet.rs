@@ -5,8 +5,7 @@
 //! online backup) round-trip a wallet.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-#[path = "support/protocol.rs"]
-mod protocol_support;
+mod support;
 
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
@@ -16,8 +15,8 @@ use mailpay::protocol::Method;
 use mailpay::protocol::payment::{Event, Outbound};
 use mailpay::store::{Store, StoreError};
 use mailpay::wallet;
-use protocol_support::*;
 use rusqlite::Connection;
+use support::protocol::*;
 
 /// Schema 1 as released (src/store/schema.rs, step 1; released steps are
 /// never edited).

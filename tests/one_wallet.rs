@@ -12,10 +12,7 @@
 //!   the app does.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-#[path = "support/mailstack.rs"]
-mod mailstack;
-#[path = "support/processes.rs"]
-mod processes;
+mod support;
 
 use std::io::{BufRead, BufReader};
 use std::os::unix::process::ExitStatusExt;
@@ -27,7 +24,8 @@ use mailpay::paths::Paths;
 use mailpay::protocol::item::LineItem;
 use mailpay::protocol::{Method, Money, OrderId, OrderTerms, PasswordA};
 use mailpay::ui::backend::{self, Order};
-use processes::{World, expect_in_mailbox, order_id, watch_until};
+use support::mailstack;
+use support::processes::{self, World, expect_in_mailbox, order_id, watch_until};
 
 const CHILD: &str = "MAILPAY_APP_CHILD";
 const TEST: &str = "the_apps_dispatch_killed_between_the_mails_sends_each_once";

@@ -3,8 +3,9 @@
 //! that must not be trusted, and a table of which events each state accepts.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-#[path = "support/protocol.rs"]
-mod protocol_support;
+mod support;
+
+use support::protocol as protocol_support;
 
 use mailpay::protocol::message::Confirm;
 use mailpay::protocol::payment::{

@@ -7,12 +7,9 @@
 //! Once room is made, each mail arrives exactly once and the payment goes on.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-#[path = "support/accounts.rs"]
-mod accounts;
-#[path = "support/agents.rs"]
-mod agents;
-#[path = "support/mailstack.rs"]
-mod mailstack;
+mod support;
+
+use support::{accounts, agents, mailstack};
 
 use std::time::{Duration, Instant};
 

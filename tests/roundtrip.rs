@@ -5,8 +5,9 @@
 //! being quoted in a reply, the way people answer by hand.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-#[path = "support/protocol.rs"]
-mod protocol_support;
+mod support;
+
+use support::protocol as protocol_support;
 
 use mailpay::protocol::block::Origin;
 use mailpay::protocol::cheque::{Cheque, WalletKey};

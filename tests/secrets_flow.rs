@@ -5,10 +5,9 @@
 //! every database is in WAL mode.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-#[path = "support/mailstack.rs"]
-mod mailstack;
-#[path = "support/processes.rs"]
-mod processes;
+mod support;
+
+use support::{mailstack, processes};
 
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};

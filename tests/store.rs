@@ -1,11 +1,9 @@
 //! The wallet's SQLite store: steps are all or nothing.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-#[path = "support/mailstack.rs"]
-mod mailstack;
+mod support;
 
-#[path = "support/accounts.rs"]
-mod accounts;
+use support::accounts;
 
 use mailpay::protocol::payment::State;
 use mailpay::store::StoreError;

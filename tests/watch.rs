@@ -5,11 +5,9 @@
 //! mail is left exactly as it was.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-#[path = "support/mailstack.rs"]
-mod mailstack;
+mod support;
 
-#[path = "support/accounts.rs"]
-mod accounts;
+use support::{accounts, mailstack};
 
 use std::time::{Duration, Instant};
 

@@ -1,5 +1,4 @@
 //! MailPay accounts and orders for the users of the test mail stack.
-#![allow(dead_code)]
 
 use std::path::{Path, PathBuf};
 

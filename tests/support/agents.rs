@@ -3,7 +3,7 @@
 //! on loopback) running in-process on their own runtime, and orderers
 //! driving the wallet library against real SMTP and reading their real
 //! Maildir.
-#![allow(dead_code, clippy::unwrap_used, clippy::expect_used)]
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};

@@ -2,7 +2,6 @@
 //! returns is run on the current tokio runtime and each message it yields
 //! goes back into `update`, as iced's runtime does. Widget operations
 //! (focus) need a window and are skipped.
-#![allow(dead_code)]
 
 use iced::Task;
 use iced::futures::StreamExt;

@@ -3,7 +3,6 @@
 //! DATA. This server speaks just enough SMTP over implicit TLS (with the
 //! test stack's certificate) to take a mail up to DATA, reads part of the
 //! content, and then drops the connection without an answer.
-#![allow(dead_code)]
 
 use std::path::Path;
 use std::sync::Arc;

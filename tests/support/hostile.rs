@@ -3,7 +3,6 @@
 //! address, so each must be refused with a reason in bounded memory and
 //! time. Used by the attack tests, the parser fuzz seeds and
 //! `cargo bench --bench hostile`.
-#![allow(dead_code)]
 
 /// The head every hostile mail shares, with `content_type` as its type.
 fn head(from: &str, to: &str, content_type: &str) -> String {

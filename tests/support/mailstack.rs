@@ -9,8 +9,8 @@
 //! Use it from a test crate with
 //!
 //! ```ignore
-//! #[path = "support/mailstack.rs"]
-//! mod mailstack;
+//! mod support;
+//! use support::mailstack;
 //!
 //! let stack = mailstack::shared();
 //! let shop = stack.user("shop@shop.test");
@@ -26,7 +26,6 @@
 //! running as root), the test panics with the script's output. Stack folders
 //! (`$TMPDIR/mailstack-<pid>-<port base>`, with the servers' logs) are removed
 //! when the stack stops unless `MAILSTACK_KEEP=1` is set.
-#![allow(dead_code)]
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};

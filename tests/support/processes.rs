@@ -1,9 +1,7 @@
 //! The programs as processes against the real mail stack, for tests that
 //! kill them or read what they print: the orderer's `mailpay` (password in
 //! the kernel keyring), `mailpay-bank` and `mailpay-merchant` from TOML
-//! files with `--password-file`. Each test binary includes it with
-//! `#[path]` next to `mailstack.rs`.
-#![allow(dead_code)]
+//! files with `--password-file`.
 
 use std::io::Write;
 use std::path::{Path, PathBuf};

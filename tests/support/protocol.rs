@@ -1,14 +1,6 @@
 //! Shared builders for the protocol tests (`payment`, `matching`,
 //! `roundtrip`): the parties, an order's terms for each figure, and the
 //! mails the bank and the merchant send about it.
-//!
-//! Include it with
-//!
-//! ```ignore
-//! #[path = "support/protocol.rs"]
-//! mod protocol_support;
-//! ```
-#![allow(dead_code)]
 
 use mailpay::protocol::confirmation::ConfirmationCode;
 use mailpay::protocol::item::LineItem;

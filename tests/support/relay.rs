@@ -2,7 +2,7 @@
 //! is closed it hangs up on every connection at once (the agent sees its
 //! mail server unreachable); open, it passes the bytes through untouched
 //! (TLS stays end to end between the agent and Postfix).
-#![allow(dead_code, clippy::unwrap_used, clippy::expect_used)]
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};

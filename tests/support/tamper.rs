@@ -1,6 +1,6 @@
 //! Mails altered the way a forger alters them: a header replaced, or a
 //! header put in front. Shared by the adversarial tests.
-#![allow(dead_code, clippy::unwrap_used, clippy::expect_used)]
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 /// Replaces the value of the first header `name` (case-insensitive),
 /// folded lines included.

@@ -2,14 +2,7 @@
 //! submitted to the test mail stack with any envelope sender and header
 //! the stack lets through, and the real IMAP watcher on a mailbox whose
 //! mails are kept until a test takes the one it is waiting for.
-//!
-//! Include it after `support/mailstack.rs` and `support/agents.rs`:
-//!
-//! ```ignore
-//! #[path = "support/wire.rs"]
-//! mod wire;
-//! ```
-#![allow(dead_code, clippy::unwrap_used, clippy::expect_used)]
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
