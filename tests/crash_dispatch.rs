@@ -21,7 +21,7 @@ use std::path::Path;
 use std::process::Stdio;
 use std::time::{Duration, Instant};
 
-use processes::{MAILPAY, World, command, expect_in_mailbox, wait_for_text, watch_until_all};
+use processes::{MAILPAY, World, command, expect_in_mailbox, message_id, wait_for_text, watch_until_all};
 
 /// Runs `mailpay ARGS` armed to halt at `step`, waits until it says it
 /// halted there, and kills it with SIGKILL.
@@ -64,17 +64,6 @@ fn newest_order(home: &Path) -> String {
     let db = rusqlite::Connection::open(home.join("data/mailpay.sqlite3")).unwrap();
     db.query_row("SELECT order_id FROM payment ORDER BY created DESC, rowid DESC LIMIT 1", [], |r| r.get(0))
         .unwrap()
-}
-
-/// The Message-IDs the wallet made for `order`, by kind.
-fn message_id(home: &Path, order: &str, kind: &str) -> String {
-    let db = rusqlite::Connection::open(home.join("data/mailpay.sqlite3")).unwrap();
-    db.query_row(
-        "SELECT message_id FROM outbox WHERE replace(order_id, '-', '') = replace(?1, '-', '') AND kind = ?2",
-        [order, kind],
-        |r| r.get(0),
-    )
-    .unwrap()
 }
 
 const ORDER: [&str; 9] =

@@ -140,17 +140,6 @@ fn retried(home: &Path, order: &str) -> String {
     text
 }
 
-/// The Message-ID the wallet made for `order`'s mail of `kind`.
-fn message_id(home: &Path, order: &str, kind: &str) -> String {
-    let db = rusqlite::Connection::open(home.join("data/mailpay.sqlite3")).unwrap();
-    db.query_row(
-        "SELECT message_id FROM outbox WHERE replace(order_id, '-', '') = replace(?1, '-', '') AND kind = ?2",
-        [order, kind],
-        |r| r.get(0),
-    )
-    .unwrap()
-}
-
 #[test]
 fn the_apps_dispatch_killed_between_the_mails_sends_each_once() {
     if let Ok(what) = std::env::var(CHILD) {
@@ -165,8 +154,10 @@ fn the_apps_dispatch_killed_between_the_mails_sends_each_once() {
     let home = &world.home;
 
     let order = killed_at(home, "between-mails");
-    let (request, sent_order) =
-        (message_id(home, &order, "payment-request"), message_id(home, &order, "order"));
+    let (request, sent_order) = (
+        processes::message_id(home, &order, "payment-request"),
+        processes::message_id(home, &order, "order"),
+    );
     // The first mail left before the halt; the second did not.
     let first_arrived = [(&sent_order, "shop@shop.test"), (&request, "bank@bank.test")]
         .iter()

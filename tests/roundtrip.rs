@@ -398,14 +398,7 @@ proptest! {
     fn wallet_with_a_sealed_cheque(terms in terms(), seed in any::<[u8; 32]>(), issued in instant()) {
         let bank_identity = age::x25519::Identity::generate();
         let wallet_key = WalletKey::from_seed(&seed);
-        let cheque = Cheque {
-            order: terms.order.clone(),
-            payer: terms.orderer.clone(),
-            payee: terms.merchant.clone(),
-            amount: terms.amount,
-            password: terms.password.clone(),
-            issued,
-        };
+        let cheque = Cheque::for_order(&terms, issued);
         let sealed = cheque.seal(&wallet_key, &bank_identity.to_public()).expect("sealing works");
         let wallet = WalletMail { order: terms.order.clone(), orderer: terms.orderer.clone(), cheque: sealed };
         let draft = compose::wallet(&wallet, &terms.bank);

@@ -191,15 +191,7 @@ pub fn run(step: Step) -> Result<(), CliError> {
             let mut drafts: Vec<Draft> = build::order(&terms).into();
             if let Some(recipient) = wallet_key {
                 let key = crate::keys::load_or_create_key(&signing_key).map_err(usage)?;
-                let cheque = Cheque {
-                    order: terms.order.clone(),
-                    payer: terms.orderer.clone(),
-                    payee: terms.merchant.clone(),
-                    amount: terms.amount,
-                    password: terms.password.clone(),
-                    issued: created,
-                };
-                let sealed = cheque.seal(&key, &recipient).map_err(usage)?;
+                let sealed = Cheque::for_order(&terms, created).seal(&key, &recipient).map_err(usage)?;
                 let wallet =
                     WalletMail { order: terms.order.clone(), orderer: terms.orderer.clone(), cheque: sealed };
                 drafts.push(build::wallet(&wallet, &terms.bank));

@@ -13,7 +13,7 @@ use rand::CryptoRng;
 
 use super::address::EmailAddress;
 use super::block::{self, Block};
-use super::message::{FieldError, Fields, VERSION};
+use super::message::{FieldError, Fields, OrderTerms, VERSION};
 use super::money::Money;
 use super::order_id::OrderId;
 use super::password::PasswordA;
@@ -123,6 +123,19 @@ pub struct Cheque {
 }
 
 impl Cheque {
+    /// The cheque for an order (claim 2): its payer, payee, amount and A,
+    /// issued at `issued`.
+    pub fn for_order(terms: &OrderTerms, issued: Timestamp) -> Cheque {
+        Cheque {
+            order: terms.order.clone(),
+            payer: terms.orderer.clone(),
+            payee: terms.merchant.clone(),
+            amount: terms.amount,
+            password: terms.password.clone(),
+            issued,
+        }
+    }
+
     /// The signed CHEQUE block: the signature covers the block's canonical
     /// text (every field but Signature and Check).
     pub fn signed_block(&self, key: &WalletKey) -> Block {

@@ -158,14 +158,7 @@ fn sealed(terms: &OrderTerms, keys: Option<&ChequeKeys<'_>>) -> Result<Draft, Wa
             terms.bank
         )));
     };
-    let cheque = Cheque {
-        order: terms.order.clone(),
-        payer: terms.orderer.clone(),
-        payee: terms.merchant.clone(),
-        amount: terms.amount,
-        password: terms.password.clone(),
-        issued: terms.created,
-    };
+    let cheque = Cheque::for_order(terms, terms.created);
     let sealed = cheque.seal(key, bank).map_err(|e| WalletError::Cheque(e.to_string()))?;
     let mail = WalletMail { order: terms.order.clone(), orderer: terms.orderer.clone(), cheque: sealed };
     Ok(compose::wallet(&mail, &terms.bank))

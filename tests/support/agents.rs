@@ -354,14 +354,7 @@ impl Orderer {
 
     /// The claim-2 cheque mail for `terms`, sealed to `recipient`.
     pub fn cheque_mail(&self, terms: &OrderTerms, recipient: &age::x25519::Recipient) -> compose::Draft {
-        let cheque = Cheque {
-            order: terms.order.clone(),
-            payer: terms.orderer.clone(),
-            payee: terms.merchant.clone(),
-            amount: terms.amount,
-            password: terms.password.clone(),
-            issued: terms.created,
-        };
+        let cheque = Cheque::for_order(terms, terms.created);
         let sealed = cheque.seal(&wallet_key(&self.address), recipient).unwrap();
         compose::wallet(
             &WalletMail { order: terms.order.clone(), orderer: terms.orderer.clone(), cheque: sealed },

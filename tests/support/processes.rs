@@ -341,3 +341,14 @@ impl World {
         Agent(command.spawn().unwrap())
     }
 }
+
+/// The Message-ID the wallet in `home` made for `order`'s mail of `kind`.
+pub fn message_id(home: &Path, order: &str, kind: &str) -> String {
+    let db = rusqlite::Connection::open(home.join("data/mailpay.sqlite3")).unwrap();
+    db.query_row(
+        "SELECT message_id FROM outbox WHERE replace(order_id, '-', '') = replace(?1, '-', '') AND kind = ?2",
+        [order, kind],
+        |r| r.get(0),
+    )
+    .unwrap()
+}
