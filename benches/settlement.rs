@@ -141,9 +141,9 @@ impl WalletWatch {
                                 let answer = receipt.queued_answer();
                                 let Receipt::Stepped { order, to, .. } = receipt else { return true };
                                 if answer {
-                                    send_tx.send(order.parse().unwrap()).unwrap();
+                                    send_tx.send(order.clone()).unwrap();
                                 }
-                                Seen { at, order, to }
+                                Seen { at, order: order.to_string(), to: to.name() }
                             }
                             _ => return true,
                         };

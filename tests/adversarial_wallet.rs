@@ -262,9 +262,10 @@ fn replays_and_crossed_confirmations_send_no_second_ok() {
     let done = wallet_with(&[&first]);
     done.deliver(&genuine);
     let verdict = done.deliver(&settled);
-    let Verdict::Receipt(Receipt::Stepped { to: "settled", .. }) = verdict else {
+    let Verdict::Receipt(Receipt::Stepped { to, .. }) = &verdict else {
         panic!("the settled notice moves the payment: {verdict:?}")
     };
+    assert_eq!(to.name(), "settled", "{verdict:?}");
     let late = set_header(&genuine, "Message-ID", "<late-1@bank.test>");
     assert!(done.deliver(&late).is_refused(), "a confirmation for a settled order");
     refused += 1;
@@ -300,7 +301,7 @@ fn a_duplicate_rejection_does_not_end_the_payment() {
         .bytes;
     let verdict = wallet.deliver(&raw);
     assert!(
-        matches!(verdict, Verdict::Receipt(Receipt::Stepped { from: "sent", to: "sent", .. })),
+        matches!(&verdict, Verdict::Receipt(Receipt::Stepped { from, to, .. }) if from.name() == "sent" && to.name() == "sent"),
         "{verdict:?}"
     );
     assert_eq!(wallet.store.load(&terms.order).unwrap().1.name(), "sent");

@@ -33,7 +33,11 @@ fn dispatch(db: &Path, account: &Account, password: &str, terms: &OrderTerms) ->
 }
 
 fn result_for<'a>(sent: &'a [Sent], kind: &str) -> &'a Result<(), SendError> {
-    &sent.iter().find(|s| s.kind == kind).unwrap_or_else(|| panic!("no {kind} mail in {sent:?}")).result
+    &sent
+        .iter()
+        .find(|s| s.kind.as_str() == kind)
+        .unwrap_or_else(|| panic!("no {kind} mail in {sent:?}"))
+        .result
 }
 
 /// The messages in `address`'s INBOX that mention `order`, read after

@@ -11,7 +11,7 @@ use iced_test::simulator;
 use mailpay::i18n::{Lang, Tr};
 use mailpay::mail::smtp::SendError;
 use mailpay::paths::Paths;
-use mailpay::protocol::{EmailAddress, Method, Money, OrderId, OrderNonce};
+use mailpay::protocol::{EmailAddress, Kind, Method, Money, OrderId, OrderNonce};
 use mailpay::store::book::{Bank, Merchant};
 use mailpay::ui::app::{App, Message, Nav, Screen};
 use mailpay::ui::backend::{self, Book, Home, Loaded};
@@ -115,8 +115,7 @@ fn fill_the_payment_form_press_pay_and_follow_each_mail() {
 
     // Recorded: both mails are shown on their way, then one fails.
     let id = order.terms.order.clone();
-    let mails =
-        vec![("order".to_string(), shop().to_string()), ("payment-request".to_string(), bank().to_string())];
+    let mails = vec![(Kind::Order, shop()), (Kind::PaymentRequest, bank())];
     let action = state.update(new_payment::Message::Placed(Ok((id.clone(), mails))), &[orderer()], &book);
     assert!(matches!(action, new_payment::Action::Dispatch(ref o) if *o == id));
     let mut ui = simulator(state.view(&tr, &[orderer()], &book));
@@ -125,15 +124,10 @@ fn fill_the_payment_form_press_pay_and_follow_each_mail() {
     drop(ui);
 
     let sent = vec![
+        Sent { kind: Kind::Order, recipient: shop(), message_id: "<a@x>".into(), result: Ok(()) },
         Sent {
-            kind: "order".into(),
-            recipient: shop().to_string(),
-            message_id: "<a@x>".into(),
-            result: Ok(()),
-        },
-        Sent {
-            kind: "payment-request".into(),
-            recipient: bank().to_string(),
+            kind: Kind::PaymentRequest,
+            recipient: bank(),
             message_id: "<b@x>".into(),
             result: Err(SendError::Temporary { reply: "451 try later".into() }),
         },
@@ -341,10 +335,14 @@ fn a_confirmation_from_the_watcher_offers_a_review() {
     let mut app = App::new(Lang::En, None);
     let _ = app.loaded(loaded(home));
     let order = OrderId::generate(&mut rand::rng());
+    let waiting = mailpay::protocol::payment::State::AwaitingConfirmation {
+        confirm: confirm_for(&terms(Method::Confirm)),
+        mismatches: vec![],
+    };
     let receipt = Receipt::Stepped {
-        order: order.to_string(),
-        from: "sent",
-        to: "awaiting-confirmation",
+        order: order.clone(),
+        from: Box::new(mailpay::protocol::payment::State::Sent),
+        to: Box::new(waiting),
         effects: vec![],
     };
     let _ = app

@@ -128,12 +128,12 @@ fn a_full_merchant_mailbox_fails_the_payment_and_retry_delivers_the_order_once()
     let sent = accounts::dispatch(&runtime, &db, &account, &password, &order);
     assert!(sent.iter().all(|s| s.result.is_ok()), "both mails accepted at submission: {sent:?}");
     assert_eq!(store.load(&order).unwrap().1, State::Sent);
-    let order_id = sent.iter().find(|s| s.kind == "order").unwrap().message_id.clone();
+    let order_id = sent.iter().find(|s| s.kind == Kind::Order).unwrap().message_id.clone();
 
     // The bounce comes back to the orderer's inbox; the watcher hands it over.
     let receipts = watch_bounces(&stack, &mut store, |s| s.load(&order).unwrap().1.name() == "failed");
     assert!(
-        matches!(receipts.as_slice(), [Receipt::Stepped { from: "sent", to: "failed", .. }]),
+        matches!(receipts.as_slice(), [Receipt::Stepped { from, to, .. }] if from.name() == "sent" && to.name() == "failed"),
         "{receipts:?}"
     );
     let State::Failed { reason, resume } = store.load(&order).unwrap().1 else { panic!("not failed") };
@@ -247,7 +247,10 @@ fn a_full_bank_mailbox_holds_the_mails_back_until_there_is_room() {
     let receipts = watch_bounces(stack, &mut orderer.store, |store| {
         matches!(store.load(&terms.order).map(|(_, s)| s), Ok(State::Failed { .. }))
     });
-    assert!(receipts.iter().any(|r| matches!(r, Receipt::Stepped { to: "failed", .. })), "{receipts:?}");
+    assert!(
+        receipts.iter().any(|r| matches!(r, Receipt::Stepped { to, .. } if to.name() == "failed")),
+        "{receipts:?}"
+    );
     let deadline = Instant::now() + agents::WAIT;
     loop {
         let (received, outbox) = shop_records(&world);

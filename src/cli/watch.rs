@@ -58,7 +58,7 @@ pub fn run(account: Option<&str>, once: bool, json: bool) -> Result<(), CliError
                     Ok(receipt) => {
                         println!("{}", describe(uid, &what, &receipt, json));
                         if receipt.queued_answer()
-                            && let Some(order) = receipt.order().and_then(|o| o.parse().ok())
+                            && let Some(order) = receipt.order().cloned()
                         {
                             let (wallet, servers) = (wallet.clone(), servers.clone());
                             answers.push(tokio::spawn(async move {
@@ -177,7 +177,9 @@ fn effect_of(receipt: &Receipt) -> String {
         Receipt::UnknownOrder(_) => "no such order in this wallet".to_string(),
         Receipt::NotForOrderer(_) => "not a mail the orderer acts on".to_string(),
         Receipt::Stepped { from, to, effects, .. } => format!(
-            "{from} -> {to}{}",
+            "{} -> {}{}",
+            from.name(),
+            to.name(),
             if effects.is_empty() { String::new() } else { format!(" ({effects:?})") }
         ),
         Receipt::Refused { reason, .. } => format!("refused: {reason}"),

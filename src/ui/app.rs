@@ -647,7 +647,7 @@ impl App {
                     task = Task::batch([task, notice]);
                     self.banner = Some(Banner { text, error: false, review: order.parse().ok() });
                 } else if let crate::wallet::Receipt::Stepped { to, .. } = receipt {
-                    let state = self.tr.dynamic(&format!("state-{to}"));
+                    let state = self.tr.dynamic(&format!("state-{}", to.name()));
                     self.say(tr!(self.tr, "watch-stepped", order = order.clone(), state = state), false);
                 } else if let crate::wallet::Receipt::Refused { reason, .. }
                 | crate::wallet::Receipt::Bounced { reason, .. } = receipt

@@ -16,7 +16,7 @@ use crate::mail::expecting::Expecting;
 use crate::mail::smtp::{SendError, Smtp};
 use crate::paths::{PathError, Paths};
 use crate::protocol::payment::State;
-use crate::protocol::{EmailAddress, OrderId, OrderTerms, Timestamp};
+use crate::protocol::{EmailAddress, Kind, OrderId, OrderTerms, Timestamp};
 use crate::secrets::{Keyring, SecretError};
 use crate::store::StoreError;
 use crate::store::book::{Bank, Merchant, Setting};
@@ -302,11 +302,9 @@ pub async fn place(home: Home, order: Order) -> Result<OrderId, BackendError> {
 }
 
 /// The mails of a payment waiting to go, as (kind, recipient).
-pub async fn pending(home: Home, order: OrderId) -> Result<Vec<(String, String)>, BackendError> {
-    home.with(move |s| {
-        Ok(wallet::queued(s, &order)?.into_iter().map(|(m, _)| (m.kind, m.recipient)).collect())
-    })
-    .await
+pub async fn pending(home: Home, order: OrderId) -> Result<Vec<(Kind, EmailAddress)>, BackendError> {
+    home.with(move |s| Ok(wallet::queued(s, &order)?.into_iter().map(|(_, o)| (o.kind, o.to)).collect()))
+        .await
 }
 
 /// Sends every queued mail of `order` at once, from the account that

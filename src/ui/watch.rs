@@ -17,6 +17,8 @@ use iced::futures::channel::mpsc;
 use iced::futures::{SinkExt, Stream};
 
 use crate::mail::imap::{self, Flow, Received, WatchConfig, WatchEvent};
+use crate::protocol::OrderId;
+use crate::protocol::payment::State;
 use crate::ui::backend::{BackendError, Home, Session};
 use crate::wallet::{self, Receipt};
 
@@ -50,7 +52,9 @@ impl Report {
     /// The order whose confirmation now waits for the orderer, if any.
     pub fn awaiting(&self) -> Option<&str> {
         match self {
-            Report::Received { order, receipt: Receipt::Stepped { to: "awaiting-confirmation", .. } } => {
+            Report::Received { order, receipt: Receipt::Stepped { to, .. } }
+                if matches!(**to, State::AwaitingConfirmation { .. }) =>
+            {
                 Some(order)
             }
             _ => None,
@@ -105,7 +109,7 @@ fn take(store: &mut crate::store::Store, raw: &[u8], received: Received) -> Resu
     Ok(match wallet::take(store, raw, received)? {
         Receipt::Invalid(why) => Report::Invalid(why),
         receipt => {
-            let order = order.or_else(|| receipt.order().map(str::to_string)).unwrap_or_default();
+            let order = order.or_else(|| receipt.order().map(OrderId::to_string)).unwrap_or_default();
             Report::Received { order, receipt }
         }
     })

@@ -16,7 +16,7 @@ use crate::protocol::compose::{self, Draft, Outgoing};
 use crate::protocol::message::{Approve, Body, Decline, WalletMail};
 use crate::protocol::parse::Incoming;
 use crate::protocol::payment::{self, Context, Effect, Event, Illegal, Outbound, State};
-use crate::protocol::{OrderId, OrderTerms, Timestamp};
+use crate::protocol::{EmailAddress, Kind, OrderId, OrderTerms, Timestamp};
 use crate::store::{OutboxMail, Store, StoreError, state::outbound_from_name};
 
 #[derive(Debug, Clone, thiserror::Error)]
@@ -43,8 +43,8 @@ pub struct ChequeKeys<'a> {
 /// One mail's outcome in a dispatch.
 #[derive(Debug, Clone)]
 pub struct Sent {
-    pub kind: String,
-    pub recipient: String,
+    pub kind: Kind,
+    pub recipient: EmailAddress,
     pub message_id: String,
     pub result: Result<(), SendError>,
 }
@@ -55,13 +55,13 @@ pub enum Receipt {
     /// Seen before (same Message-ID): ignored.
     Duplicate,
     /// About an order this wallet does not know.
-    UnknownOrder(String),
+    UnknownOrder(OrderId),
     /// Not something the orderer's side acts on (e.g. an order or a bill).
-    NotForOrderer(String),
+    NotForOrderer(Kind),
     /// Moved the payment on.
-    Stepped { order: String, from: &'static str, to: &'static str, effects: Vec<Effect> },
+    Stepped { order: OrderId, from: Box<State>, to: Box<State>, effects: Vec<Effect> },
     /// Refused by the state machine in the payment's state.
-    Refused { order: String, reason: String },
+    Refused { order: OrderId, reason: String },
     /// A bounce that changed no payment: of a mail this wallet did not
     /// send, or a notice that delivery is only delayed.
     Bounced { message_id: String, reason: String },
@@ -71,7 +71,7 @@ pub enum Receipt {
 
 impl Receipt {
     /// The order the mail moved or was refused for, if any.
-    pub fn order(&self) -> Option<&str> {
+    pub fn order(&self) -> Option<&OrderId> {
         match self {
             Receipt::Stepped { order, .. } | Receipt::Refused { order, .. } => Some(order),
             Receipt::UnknownOrder(order) => Some(order),
@@ -201,9 +201,9 @@ pub fn record_dispatch(
         let mut sent = Vec::new();
         // Acceptances first: a failure moves the payment to Failed, where the
         // others' acceptance no longer applies.
-        let mut ordered: Vec<_> = queued.iter().map(|(m, _)| m).zip(results).collect();
+        let mut ordered: Vec<_> = queued.iter().zip(results).collect();
         ordered.sort_by_key(|(_, d)| d.result.is_err());
-        for (mail, dispatch) in ordered {
+        for ((mail, outgoing), dispatch) in ordered {
             let role = outbound_from_name(&mail.kind);
             let event = match &dispatch.result {
                 Ok(()) => {
@@ -219,8 +219,8 @@ pub fn record_dispatch(
                 state = next;
             }
             sent.push(Sent {
-                kind: mail.kind.clone(),
-                recipient: mail.recipient.clone(),
+                kind: outgoing.kind,
+                recipient: outgoing.to.clone(),
                 message_id: mail.message_id.clone(),
                 result: dispatch.result.clone(),
             });
@@ -300,7 +300,7 @@ pub fn receive(
         Body::Rejected(r) => Event::RejectedReceived { from: mail.from.clone(), rejected: r.clone() },
         other => {
             record(store, mail, raw, "not for the orderer")?;
-            return Ok(Receipt::NotForOrderer(other.kind().to_string()));
+            return Ok(Receipt::NotForOrderer(other.kind()));
         }
     };
     // A failed DKIM, SPF or DMARC verdict, or a mailing list, and the mail
@@ -314,11 +314,11 @@ pub fn receive(
         if !record(store, mail, raw, &reason)? {
             return Ok(Receipt::Duplicate);
         }
-        return Ok(Receipt::Refused { order: order.to_string(), reason });
+        return Ok(Receipt::Refused { order: order.clone(), reason });
     }
     if store.payment(&order)?.is_none() {
         record(store, mail, raw, "unknown order")?;
-        return Ok(Receipt::UnknownOrder(order.to_string()));
+        return Ok(Receipt::UnknownOrder(order.clone()));
     }
     // The mail's record, the new state and any answer it queues are one
     // transaction: a crash leaves the mail unrecorded, so it is taken again.
@@ -333,9 +333,9 @@ pub fn receive(
                 queue_effects(store, &terms, &next, &effects, Some(mail))?;
                 store.save_state(&order, &next, now())?;
                 Ok(Receipt::Stepped {
-                    order: order.to_string(),
-                    from: state.name(),
-                    to: next.name(),
+                    order: order.clone(),
+                    from: Box::new(state),
+                    to: Box::new(next),
                     effects,
                 })
             }
@@ -343,7 +343,7 @@ pub fn receive(
                 if !record(store, mail, raw, &illegal.to_string())? {
                     return Ok(Receipt::Duplicate);
                 }
-                Ok(Receipt::Refused { order: order.to_string(), reason: illegal.to_string() })
+                Ok(Receipt::Refused { order: order.clone(), reason: illegal.to_string() })
             }
         }
     })
@@ -413,9 +413,9 @@ pub fn bounced(store: &Store, bounce: &Bounce, raw: &[u8]) -> Result<Receipt, Wa
                 store.mark_bounced(original, &reason)?;
                 store.save_state(&order, &next, now())?;
                 Ok(Receipt::Stepped {
-                    order: order.to_string(),
-                    from: state.name(),
-                    to: next.name(),
+                    order: order.clone(),
+                    from: Box::new(state),
+                    to: Box::new(next),
                     effects,
                 })
             }
@@ -424,7 +424,7 @@ pub fn bounced(store: &Store, bounce: &Bounce, raw: &[u8]) -> Result<Receipt, Wa
                 if !store.record_received(&id, Some(order.as_str()), Some("bounce"), raw, &outcome, now())? {
                     return Ok(Receipt::Duplicate);
                 }
-                Ok(Receipt::Refused { order: order.to_string(), reason: outcome })
+                Ok(Receipt::Refused { order: order.clone(), reason: outcome })
             }
         }
     })

@@ -37,8 +37,8 @@ pub enum MailStatus {
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct MailProgress {
-    pub kind: String,
-    pub recipient: String,
+    pub kind: Kind,
+    pub recipient: EmailAddress,
     pub status: MailStatus,
 }
 
@@ -136,7 +136,7 @@ pub enum Message {
     Board(bool),
     AutoConfirm(bool),
     Pay,
-    Placed(Result<(OrderId, Vec<(String, String)>), String>),
+    Placed(Result<(OrderId, Vec<(Kind, EmailAddress)>), String>),
     Dispatched(Result<Vec<Sent>, String>),
     Retry,
     Another,
@@ -693,7 +693,7 @@ impl State {
             };
             list = list.push(widget::card(
                 column![
-                    text(format!("{} → {}", tr.dynamic(&format!("kind-{}", m.kind)), m.recipient)),
+                    text(format!("{} → {}", tr.dynamic(&format!("kind-{}", m.kind.as_str())), m.recipient)),
                     status
                 ]
                 .spacing(4),
