@@ -270,17 +270,8 @@ impl ReferenceBank {
             let balance = if wallet_key.is_some() { OPENING.to_string() } else { "0".to_string() };
             bank(&["set-balance", account, &balance, "JPY"]);
         }
-        let file = std::fs::File::create(&log).unwrap();
-        let agent = processes::command(
-            BANK,
-            dir,
-            &["--config", toml.to_str().unwrap(), "run", "--password-file", password.to_str().unwrap()],
-        )
-        .stdout(file.try_clone().unwrap())
-        .stderr(file)
-        .spawn()
-        .unwrap();
-        ReferenceBank { dir: dir.to_path_buf(), toml, log, _agent: Agent(agent) }
+        let agent = processes::start_agent(BANK, dir, &toml, &password, &log);
+        ReferenceBank { dir: dir.to_path_buf(), toml, log, _agent: agent }
     }
 
     fn admin(&self, args: &[&str]) -> String {
@@ -324,17 +315,8 @@ impl ReferenceShop {
         std::fs::write(&toml, config).unwrap();
         let log = dir.join("shop.log");
         let password = processes::password_file(stack, dir, address);
-        let file = std::fs::File::create(&log).unwrap();
-        let agent = processes::command(
-            MERCHANT,
-            dir,
-            &["--config", toml.to_str().unwrap(), "run", "--password-file", password.to_str().unwrap()],
-        )
-        .stdout(file.try_clone().unwrap())
-        .stderr(file)
-        .spawn()
-        .unwrap();
-        ReferenceShop { dir: dir.to_path_buf(), toml, log, _agent: Agent(agent) }
+        let agent = processes::start_agent(MERCHANT, dir, &toml, &password, &log);
+        ReferenceShop { dir: dir.to_path_buf(), toml, log, _agent: agent }
     }
 
     /// Whether `mailpay-merchant orders` lists `order` as `state`.

@@ -51,14 +51,7 @@ impl Keys {
 
 /// The cheque the orderer writes for these terms.
 fn cheque_for(terms: &OrderTerms) -> Cheque {
-    Cheque {
-        order: terms.order.clone(),
-        payer: terms.orderer.clone(),
-        payee: terms.merchant.clone(),
-        amount: terms.amount,
-        password: terms.password.clone(),
-        issued: terms.created.plus_seconds(30),
-    }
+    Cheque::for_order(terms, terms.created.plus_seconds(30))
 }
 
 /// The orderer's wallet key, registered at the bank, which signs its

@@ -32,6 +32,19 @@ pub fn usage(e: impl Display) -> Failure {
     Failure::Usage(e.to_string())
 }
 
+/// The options every command of an agent takes.
+#[derive(Debug, clap::Args)]
+pub struct Common {
+    /// The agent's configuration file (TOML; its keys are in README,
+    /// "Running a bank" and "Running a merchant").
+    #[arg(long, global = true)]
+    pub config: Option<PathBuf>,
+    /// Where the agent's data lives (overrides the configuration's
+    /// data_dir; default: the agent's folder in MailPay's data folder).
+    #[arg(long, global = true)]
+    pub data_dir: Option<PathBuf>,
+}
+
 /// The arguments of `run`.
 #[derive(Debug, clap::Args)]
 pub struct RunArgs {

@@ -10,7 +10,7 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use clap::{Parser, Subcommand};
-use mailpay::agent::cli::{self, Failure, RunArgs, fail};
+use mailpay::agent::cli::{self, Common, Failure, RunArgs, fail};
 use mailpay::bank::daemon::{self, DaemonConfig};
 use mailpay::bank::ledger::Ledger;
 use mailpay::board::client::BoardPolicy;
@@ -22,14 +22,8 @@ use serde::Deserialize;
 #[derive(Debug, Parser)]
 #[command(name = "mailpay-bank", version, about = "The MailPay bank agent: settles orders received by mail")]
 struct Cli {
-    /// The bank's configuration file (TOML): [account], data_dir, board_grace_seconds,
-    /// allow_http_boards, allow_private_boards.
-    #[arg(long, global = true)]
-    config: Option<PathBuf>,
-    /// Where the ledger lives (overrides data_dir of the configuration;
-    /// default: the `bank` folder in MailPay's data folder).
-    #[arg(long, global = true)]
-    data_dir: Option<PathBuf>,
+    #[command(flatten)]
+    common: Common,
     #[command(subcommand)]
     command: Command,
 }
@@ -112,8 +106,9 @@ fn minor_units(amount: &str, currency: Currency) -> Result<u64, Failure> {
 }
 
 fn run(cli: Cli) -> Result<(), Failure> {
-    let file: BankFile = cli::load(cli.config.as_deref(), "bank")?;
-    let path = cli::data_dir(cli.data_dir.clone(), file.data_dir.clone(), "bank")?.join("ledger.sqlite");
+    let file: BankFile = cli::load(cli.common.config.as_deref(), "bank")?;
+    let path =
+        cli::data_dir(cli.common.data_dir.clone(), file.data_dir.clone(), "bank")?.join("ledger.sqlite");
     let now = mailpay::clock::now();
     match &cli.command {
         Command::Run(args) => {

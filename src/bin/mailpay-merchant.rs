@@ -11,7 +11,7 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use clap::{Parser, Subcommand};
-use mailpay::agent::cli::{self, Failure, RunArgs, fail, usage};
+use mailpay::agent::cli::{self, Common, Failure, RunArgs, fail, usage};
 use mailpay::board::log::BoardLog;
 use mailpay::board::server::Limits;
 use mailpay::mail::account::Account;
@@ -29,16 +29,8 @@ use serde::Deserialize;
     about = "The MailPay merchant agent: bills orders, ships on payment, runs the board"
 )]
 struct Cli {
-    /// The shop's configuration file (TOML): [account], bank, data_dir,
-    /// catalogue, board_listen, board_posts_per_minute, board_request_seconds,
-    /// board_header_seconds, board_idle_seconds, board_max_connections,
-    /// board_max_connections_per_address.
-    #[arg(long, global = true)]
-    config: Option<PathBuf>,
-    /// Where the shop's book and board live (overrides data_dir; default:
-    /// the `merchant` folder in MailPay's data folder).
-    #[arg(long, global = true)]
-    data_dir: Option<PathBuf>,
+    #[command(flatten)]
+    common: Common,
     #[command(subcommand)]
     command: Command,
 }
@@ -103,8 +95,8 @@ fn board_limits(file: &ShopFile) -> Limits {
 }
 
 fn run(cli: Cli) -> Result<(), Failure> {
-    let file: ShopFile = cli::load(cli.config.as_deref(), "merchant")?;
-    let dir = cli::data_dir(cli.data_dir.clone(), file.data_dir.clone(), "merchant")?;
+    let file: ShopFile = cli::load(cli.common.config.as_deref(), "merchant")?;
+    let dir = cli::data_dir(cli.common.data_dir.clone(), file.data_dir.clone(), "merchant")?;
     let (shop_db, board_db) = (dir.join("shop.sqlite"), dir.join("board.sqlite"));
     match cli.command {
         Command::Run(args) => {

@@ -310,9 +310,7 @@ impl World {
     }
 
     fn start(&self, program: &str, args: &[&str], password: &Path, log: &Path, halt: Option<&str>) -> Agent {
-        let file = std::fs::File::create(log).unwrap();
-        let mut command = command(program, &self.dir, args);
-        command.arg(password).stdout(file.try_clone().unwrap()).stderr(file);
+        let mut command = agent_command(program, &self.dir, args, password, log);
         if let Some(step) = halt {
             command.env("MAILPAY_FAULT_HALT", step);
         }
@@ -340,6 +338,22 @@ impl World {
         command.arg(password).stdout(file.try_clone().unwrap()).stderr(file);
         Agent(command.spawn().unwrap())
     }
+}
+
+/// `program ARGS PASSWORD_FILE` (the agent's `run --password-file`) in
+/// `dir`, its output to `log`.
+fn agent_command(program: &str, dir: &Path, args: &[&str], password: &Path, log: &Path) -> Command {
+    let file = std::fs::File::create(log).unwrap();
+    let mut command = command(program, dir, args);
+    command.arg(password).stdout(file.try_clone().unwrap()).stderr(file);
+    command
+}
+
+/// Starts an agent (`mailpay-bank` or `mailpay-merchant`) with the
+/// configuration `toml` and the password in `password`, its output to `log`.
+pub fn start_agent(program: &str, dir: &Path, toml: &Path, password: &Path, log: &Path) -> Agent {
+    let args = ["--config", toml.to_str().unwrap(), "run", "--password-file"];
+    Agent(agent_command(program, dir, &args, password, log).spawn().unwrap())
 }
 
 /// The Message-ID the wallet in `home` made for `order`'s mail of `kind`.
