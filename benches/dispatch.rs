@@ -4,7 +4,8 @@
 //! From "Pay" (the payment recorded, both mails queued) to both mails
 //! accepted by Postfix and recorded, next to one mail sent alone, with
 //! MailPay's SMTP client and with lettre's own transport (the obvious way)
-//! in the same run; the ratio to lettre alone is the goal's. Medians and
+//! in the same run. The goal: Pay costs at most twice one mail alone (the
+//! two mails go on two connections at once). Medians and
 //! p99 over repeated rounds, interleaved so that all sides see the same
 //! machine.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
@@ -109,11 +110,8 @@ fn main() {
     }
     println!("dispatch, {ROUNDS} rounds on loopback (STARTTLS + AUTH per connection):");
     let both = report("Pay -> both mails accepted and recorded", both);
-    report("one mail alone, MailPay's SMTP client", alone);
+    let one = report("one mail alone, MailPay's SMTP client", alone);
     let lettre = report("one mail alone, lettre's transport", alone_lettre);
-    println!(
-        "{:<44} {:.2}",
-        "ratio to lettre alone (goal <= 1.15)",
-        both.as_secs_f64() / lettre.as_secs_f64()
-    );
+    println!("{:<44} {:.2}", "ratio to one mail alone (goal <= 2)", both.as_secs_f64() / one.as_secs_f64());
+    println!("{:<44} {:.2}", "ratio to lettre alone", both.as_secs_f64() / lettre.as_secs_f64());
 }
