@@ -9,10 +9,10 @@ use clap::Subcommand;
 use super::CliError;
 use crate::config::Config;
 use crate::mail::account::{Account, Security, Server};
-use crate::mail::{imap, smtp::Smtp};
 use crate::paths::Paths;
 use crate::protocol::EmailAddress;
 use crate::secrets::Keyring;
+use crate::wallet;
 
 #[derive(Debug, Subcommand)]
 pub enum AccountCommand {
@@ -74,7 +74,7 @@ fn fail(e: impl std::fmt::Display) -> CliError {
 pub fn run(command: AccountCommand) -> Result<(), CliError> {
     let paths = Paths::from_env().map_err(fail)?;
     let config_path = paths.config_file();
-    let mut config = Config::load(&config_path).map_err(fail)?;
+    let config = Config::load(&config_path).map_err(fail)?;
     match command {
         AccountCommand::Add { address, smtp, smtp_security, imap, imap_security, username, ca_file } => {
             let guessed = Account::guess(address.clone());
@@ -86,11 +86,9 @@ pub fn run(command: AccountCommand) -> Result<(), CliError> {
                 address,
             };
             let password = read_password(&account.address)?;
-            let keyring = Keyring::system().map_err(fail)?;
-            keyring.set_password(account.address.as_str(), &password).map_err(fail)?;
-            println!("{}: password stored in the {}", account.address, keyring.name());
-            config.upsert(account);
-            config.save(&config_path).map_err(fail)?;
+            let address = account.address.clone();
+            let added = wallet::accounts::add(&paths, account, &password).map_err(fail)?;
+            println!("{address}: password stored in the {}", added.keyring);
             println!("configuration written to {}", config_path.display());
             Ok(())
         }
@@ -113,43 +111,32 @@ pub fn run(command: AccountCommand) -> Result<(), CliError> {
             let account = config.account(address.as_deref()).map_err(fail)?.clone();
             let password =
                 Keyring::system().and_then(|k| k.password(account.address.as_str())).map_err(fail)?;
-            let runtime = super::runtime()?;
-            runtime.block_on(async {
-                let smtp = Smtp::new(&account, &password).map_err(fail)?;
-                let mut failed = Vec::new();
-                match smtp.test_connection().await {
-                    Ok(()) => println!("SMTP {}:{}: login OK", account.smtp.host, account.smtp.port),
+            let report = super::runtime()?.block_on(wallet::accounts::test(&account, &password));
+            let mut failed = Vec::new();
+            for (name, server, result) in
+                [("SMTP", &account.smtp, &report.smtp), ("IMAP", &account.imap, &report.imap)]
+            {
+                match result {
+                    Ok(()) => println!("{name} {}:{}: login OK", server.host, server.port),
                     Err(e) => {
-                        println!("SMTP {}:{}: {e}", account.smtp.host, account.smtp.port);
-                        failed.push("SMTP");
+                        println!("{name} {}:{}: {e}", server.host, server.port);
+                        failed.push(name);
                     }
                 }
-                match imap::connect(&account, &password).await {
-                    Ok(mut session) => {
-                        let _ = session.logout().await;
-                        println!("IMAP {}:{}: login OK", account.imap.host, account.imap.port);
-                    }
-                    Err(e) => {
-                        println!("IMAP {}:{}: {e}", account.imap.host, account.imap.port);
-                        failed.push("IMAP");
-                    }
-                }
-                if failed.is_empty() {
-                    Ok(())
-                } else {
-                    Err(CliError::Failed(format!(
-                        "{} of {} failed (see above)",
-                        failed.join(" and "),
-                        account.address
-                    )))
-                }
-            })
+            }
+            if failed.is_empty() {
+                Ok(())
+            } else {
+                Err(CliError::Failed(format!(
+                    "{} of {} failed (see above)",
+                    failed.join(" and "),
+                    account.address
+                )))
+            }
         }
         AccountCommand::Remove { address } => {
             let account = config.account(Some(&address)).map_err(fail)?.clone();
-            Keyring::system().and_then(|k| k.delete(account.address.as_str())).map_err(fail)?;
-            config.remove(&account.address);
-            config.save(&config_path).map_err(fail)?;
+            wallet::accounts::remove(&paths, &account.address).map_err(fail)?;
             println!("{} removed", account.address);
             Ok(())
         }

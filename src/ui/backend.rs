@@ -13,7 +13,7 @@ use crate::config::{Config, ConfigError};
 use crate::demo::MailLoop;
 use crate::mail::account::Account;
 use crate::mail::expecting::Expecting;
-use crate::mail::smtp::{SendError, Smtp};
+use crate::mail::smtp::SendError;
 use crate::paths::{PathError, Paths};
 use crate::protocol::payment::State;
 use crate::protocol::{EmailAddress, Kind, OrderId, OrderTerms, Timestamp};
@@ -195,12 +195,8 @@ pub async fn save_account(
     password: String,
 ) -> Result<(Config, Session), BackendError> {
     blocking(move || {
-        Keyring::system()?.set_password(account.address.as_str(), &password)?;
-        let path = home.paths().config_file();
-        let mut config = Config::load(&path)?;
-        config.upsert(account.clone());
-        config.save(&path)?;
-        Ok((config, Session::new(account, password)))
+        let added = wallet::accounts::add(home.paths(), account.clone(), &password)?;
+        Ok((added.config, Session::new(account, password)))
     })
     .await
 }
@@ -208,15 +204,7 @@ pub async fn save_account(
 /// Takes an account out of the config file and its password out of the
 /// keyring; its payments stay in the wallet.
 pub async fn remove_account(home: Home, address: EmailAddress) -> Result<Config, BackendError> {
-    blocking(move || {
-        let path = home.paths().config_file();
-        let mut config = Config::load(&path)?;
-        config.remove(&address);
-        config.save(&path)?;
-        Keyring::system()?.delete(address.as_str())?;
-        Ok(config)
-    })
-    .await
+    blocking(move || Ok(wallet::accounts::remove(home.paths(), &address)?)).await
 }
 
 /// The session of the account that placed `order` (its orderer).
@@ -230,25 +218,10 @@ async fn session_for(home: &Home, sessions: &[Session], order: &OrderId) -> Resu
         .ok_or(BackendError::NoAccountFor(terms.orderer))
 }
 
-/// The outcome of "Test connection", per server.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ConnectionReport {
-    pub smtp: Result<(), String>,
-    pub imap: Result<(), String>,
-}
+pub use crate::wallet::accounts::ConnectionReport;
 
 pub async fn test_connection(account: Account, password: String) -> ConnectionReport {
-    let smtp = async {
-        let smtp = Smtp::new(&account, &password).map_err(|e| e.to_string())?;
-        smtp.test_connection().await.map_err(|e| e.to_string())
-    };
-    let imap = async {
-        let mut session = crate::mail::imap::connect(&account, &password).await.map_err(|e| e.to_string())?;
-        let _ = session.logout().await;
-        Ok(())
-    };
-    let (smtp, imap) = tokio::join!(smtp, imap);
-    ConnectionReport { smtp, imap }
+    wallet::accounts::test(&account, &password).await
 }
 
 pub async fn book(home: Home) -> Result<Book, BackendError> {

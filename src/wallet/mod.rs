@@ -8,7 +8,9 @@
 //! together for callers: place, post the board record, send with the
 //! crash-safety points, retry, answer, expire. [`Transport`] is what
 //! carries the mails out: the account's servers, or the demo's loop.
+//! [`accounts`] keeps the mail accounts (config file and keyring).
 
+pub mod accounts;
 pub mod service;
 pub mod steps;
 pub mod transport;

@@ -31,6 +31,10 @@ pub enum WalletError {
     Board(String),
     #[error("an internal task stopped unexpectedly: {0}")]
     Join(String),
+    #[error("{0}")]
+    Config(#[from] crate::config::ConfigError),
+    #[error("{0}")]
+    Secret(#[from] crate::secrets::SecretError),
 }
 
 /// What the claim-2 cheque is made with, when the payment sends one: the

@@ -1,0 +1,67 @@
+//! The wallet's mail accounts, kept one way for the app and the command
+//! line: each in the configuration file (servers and login name, never a
+//! secret), its password only in the OS keyring.
+
+use crate::config::Config;
+use crate::mail::account::Account;
+use crate::mail::smtp::Smtp;
+use crate::paths::Paths;
+use crate::protocol::EmailAddress;
+use crate::secrets::Keyring;
+
+use super::steps::WalletError;
+
+/// What adding an account did.
+#[derive(Debug, Clone)]
+pub struct Added {
+    /// The configuration as it is now.
+    pub config: Config,
+    /// Which keyring holds the password (for the user to know).
+    pub keyring: &'static str,
+}
+
+/// Stores `password` in the keyring and the account in the configuration
+/// file (replacing one of the same address); blocking.
+pub fn add(paths: &Paths, account: Account, password: &str) -> Result<Added, WalletError> {
+    let keyring = Keyring::system()?;
+    keyring.set_password(account.address.as_str(), password)?;
+    let path = paths.config_file();
+    let mut config = Config::load(&path)?;
+    config.upsert(account);
+    config.save(&path)?;
+    Ok(Added { config, keyring: keyring.name() })
+}
+
+/// Takes the account out of the configuration file, then its password out
+/// of the keyring; its payments stay in the wallet. Blocking.
+pub fn remove(paths: &Paths, address: &EmailAddress) -> Result<Config, WalletError> {
+    let path = paths.config_file();
+    let mut config = Config::load(&path)?;
+    let address = config.account(Some(address.as_str()))?.address.clone();
+    config.remove(&address);
+    config.save(&path)?;
+    Keyring::system()?.delete(address.as_str())?;
+    Ok(config)
+}
+
+/// The outcome of logging in to each server.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConnectionReport {
+    pub smtp: Result<(), String>,
+    pub imap: Result<(), String>,
+}
+
+/// Logs in to the account's SMTP and IMAP servers at once, and out again.
+pub async fn test(account: &Account, password: &str) -> ConnectionReport {
+    let smtp = async {
+        let smtp = Smtp::new(account, password).map_err(|e| e.to_string())?;
+        smtp.test_connection().await.map_err(|e| e.to_string())
+    };
+    let imap = async {
+        let mut session = crate::mail::imap::connect(account, password).await.map_err(|e| e.to_string())?;
+        let _ = session.logout().await;
+        Ok(())
+    };
+    let (smtp, imap) = tokio::join!(smtp, imap);
+    ConnectionReport { smtp, imap }
+}
