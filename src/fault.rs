@@ -1,4 +1,5 @@
-//! Fault injection, for the crash tests (`tests/crash_*.rs`) only.
+//! Fault injection, for the crash tests (`tests/crash_dispatch.rs`,
+//! `tests/one_wallet.rs`) only.
 //!
 //! With `MAILPAY_FAULT_HALT=<step>` in its environment, a MailPay process
 //! that reaches `<step>` says so on stderr and then blocks forever, so that
@@ -9,9 +10,10 @@
 //! nothing sent), `between-mails` (the first queued mail sent and recorded,
 //! the others not sent), `mails-accepted` (the server took every mail, none
 //! recorded as sent yet), `mails-recorded` (all sent and recorded),
-//! `approve-queued` (the OK is written, not sent), and in the bank agent
-//! `bank-processed-<kind>` (a mail of that kind applied to the ledger,
-//! its answers not sent).
+//! `approve-queued` (the OK is written, not sent), all on the wallet's one
+//! send path (`wallet::Wallet`); and in an agent `bank-processed-<kind>` or
+//! `merchant-processed-<kind>` (a mail of that kind applied to the ledger
+//! or the shop book, its answers not sent).
 
 use std::time::Duration;
 
