@@ -33,12 +33,13 @@ use tokio_rustls::rustls::pki_types::ServerName;
 
 use super::account::{Account, Security};
 use super::expecting::{EAGER_POLL, Expecting};
+use super::tcp::QuickAck;
 use super::tls;
 use crate::protocol::bounce::{self, Bounce};
 use crate::protocol::parse::{self, MAX_MAIL_BYTES, ParseError};
 use crate::secrets::Secret;
 
-type Stream = TlsStream<TcpStream>;
+type Stream = TlsStream<QuickAck>;
 
 /// Where to pick up: the folder's UIDVALIDITY and the last UID handled.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -178,7 +179,7 @@ pub async fn connect(account: &Account, password: &str) -> Result<Session<Stream
     let tcp =
         timed(async { TcpStream::connect((server.host.as_str(), server.port)).await.map_err(connect_err) })
             .await?;
-    let _ = tcp.set_nodelay(true);
+    let tcp = QuickAck::new(tcp).map_err(connect_err)?;
     let tcp = if server.security == Security::Starttls {
         let mut plain = Client::new(tcp);
         timed(async { plain.read_response().await.map_err(|e| ImapError::Protocol(e.to_string())) }).await?;

@@ -6,10 +6,12 @@
 //! ([`imap::Received::of`]: a bounce, MailPay, or invalid with why), setting
 //! aside what cannot be read; [`expecting`] is the window in which the
 //! watcher looks for an answer eagerly after a mail left; [`account`] and
-//! [`tls`] are the servers and their certificates.
+//! [`tls`] are the servers and their certificates, [`tcp`] the connections
+//! to them.
 
 pub mod account;
 pub mod expecting;
 pub mod imap;
 pub mod smtp;
+pub mod tcp;
 pub mod tls;

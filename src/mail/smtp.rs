@@ -6,12 +6,11 @@
 //! the sake of time: lettre leaves Nagle's algorithm on, and its small
 //! writes then wait for the server's delayed ACK (40 ms each on Linux),
 //! which made a mail take about 90 ms on loopback instead of about 5. Here
-//! the socket has TCP_NODELAY, and on Linux it also acknowledges what it
-//! reads at once (TCP_QUICKACK, set before every read: the kernel drops
-//! it again by itself): otherwise a server that writes a TLS handshake in
-//! pieces with Nagle on waits 40 ms for our ACK, which it did in about
-//! one handshake in three. Implicit TLS uses the same TLS set-up as IMAP
-//! ([`super::tls`]); STARTTLS, AUTH and the transaction are lettre's.
+//! the socket is a [`QuickAck`] (no Nagle, and quick ACKs: without them a
+//! server that writes its TLS handshake in pieces waited 40 ms for our ACK
+//! in about one handshake in three). Implicit TLS uses the same TLS set-up
+//! as IMAP ([`super::tls`]); STARTTLS, AUTH and the transaction are
+//! lettre's.
 
 use std::time::{Duration, Instant};
 
@@ -25,6 +24,7 @@ use tokio_rustls::rustls::ClientConfig;
 use tokio_rustls::rustls::pki_types::ServerName;
 
 use super::account::{Account, Security, Server};
+use super::tcp::QuickAck;
 use super::tls;
 use crate::protocol::compose::Outgoing;
 
@@ -157,7 +157,7 @@ impl Smtp {
             Ok(Err(e)) => return Err(broken(e.to_string())),
             Err(_) => return Err(broken(format!("no answer within {TIMEOUT:?}"))),
         };
-        tcp.set_nodelay(true).map_err(|e| broken(e.to_string()))?;
+        let tcp = QuickAck::new(tcp).map_err(|e| broken(e.to_string()))?;
         let hello = ClientId::default();
         let plain = |e: Failure| match e {
             Failure::Smtp(e) => self.classify_plain(&e),
@@ -167,7 +167,7 @@ impl Smtp {
             Security::Tls => {
                 let name = ServerName::try_from(self.server.host.clone())
                     .map_err(|e| SendError::Tls { host: self.host.clone(), reason: e.to_string() })?;
-                let handshake = TlsConnector::from(self.implicit.clone()).connect(name, QuickAck(tcp));
+                let handshake = TlsConnector::from(self.implicit.clone()).connect(name, tcp);
                 let stream = match tokio::time::timeout(TIMEOUT, handshake).await {
                     Ok(Ok(stream)) => stream,
                     Ok(Err(e)) => {
@@ -181,7 +181,7 @@ impl Smtp {
                     .map_err(plain)?
             }
             Security::Starttls => {
-                let stream: Box<dyn AsyncTokioStream> = Box::new(QuickAck(tcp));
+                let stream: Box<dyn AsyncTokioStream> = Box::new(tcp);
                 let mut connection = self
                     .timed(AsyncSmtpConnection::connect_with_transport(stream, &hello))
                     .await
@@ -276,51 +276,9 @@ enum Failure {
     Other(SendError),
 }
 
-/// A plain connection (STARTTLS upgrades it, implicit TLS wraps it) that
-/// acknowledges what it reads at once.
-#[derive(Debug)]
-struct QuickAck(TcpStream);
-
 impl AsyncTokioStream for QuickAck {
     fn peer_addr(&self) -> std::io::Result<std::net::SocketAddr> {
-        self.0.peer_addr()
-    }
-}
-
-impl tokio::io::AsyncRead for QuickAck {
-    fn poll_read(
-        mut self: std::pin::Pin<&mut Self>,
-        cx: &mut std::task::Context<'_>,
-        buf: &mut tokio::io::ReadBuf<'_>,
-    ) -> std::task::Poll<std::io::Result<()>> {
-        // Not sticky: the kernel leaves quick-ACK mode on its own.
-        #[cfg(target_os = "linux")]
-        let _ = socket2::SockRef::from(&self.0).set_tcp_quickack(true);
-        std::pin::Pin::new(&mut self.0).poll_read(cx, buf)
-    }
-}
-
-impl tokio::io::AsyncWrite for QuickAck {
-    fn poll_write(
-        mut self: std::pin::Pin<&mut Self>,
-        cx: &mut std::task::Context<'_>,
-        buf: &[u8],
-    ) -> std::task::Poll<std::io::Result<usize>> {
-        std::pin::Pin::new(&mut self.0).poll_write(cx, buf)
-    }
-
-    fn poll_flush(
-        mut self: std::pin::Pin<&mut Self>,
-        cx: &mut std::task::Context<'_>,
-    ) -> std::task::Poll<std::io::Result<()>> {
-        std::pin::Pin::new(&mut self.0).poll_flush(cx)
-    }
-
-    fn poll_shutdown(
-        mut self: std::pin::Pin<&mut Self>,
-        cx: &mut std::task::Context<'_>,
-    ) -> std::task::Poll<std::io::Result<()>> {
-        std::pin::Pin::new(&mut self.0).poll_shutdown(cx)
+        self.get_ref().peer_addr()
     }
 }
 
@@ -330,7 +288,7 @@ struct TlsTcp(tokio_rustls::client::TlsStream<QuickAck>);
 
 impl AsyncTokioStream for TlsTcp {
     fn peer_addr(&self) -> std::io::Result<std::net::SocketAddr> {
-        self.0.get_ref().0.0.peer_addr()
+        self.0.get_ref().0.get_ref().peer_addr()
     }
 }
 
