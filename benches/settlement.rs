@@ -143,7 +143,7 @@ impl WalletWatch {
                                 if answer {
                                     send_tx.send(order.clone()).unwrap();
                                 }
-                                Seen { at, order: order.to_string(), to: to.name() }
+                                Seen { at, order: order.as_str().to_string(), to: to.name() }
                             }
                             _ => return true,
                         };
