@@ -136,6 +136,16 @@ impl Wallet {
         order: &OrderId,
     ) -> Result<Vec<Sent>, WalletError> {
         self.post_board_if_due(transport, order).await?;
+        self.send_queued(transport, order).await
+    }
+
+    /// The second half of [`Wallet::dispatch`], once the board record (if
+    /// any) is posted: sends the queued mails and records each outcome.
+    async fn send_queued(
+        &self,
+        transport: &dyn Transport,
+        order: &OrderId,
+    ) -> Result<Vec<Sent>, WalletError> {
         let o = order.clone();
         let queued = self.with(move |s| steps::queued(s, &o)).await?;
         if queued.is_empty() {
@@ -177,7 +187,9 @@ impl Wallet {
         let mut wait = backoff.first;
         let mut attempt = 1;
         loop {
-            let sent = self.dispatch(transport, order).await?;
+            // A retry resumes after the board post (it went before any
+            // mail), so each attempt only sends.
+            let sent = self.send_queued(transport, order).await?;
             report(Progress::Attempted { attempt, sent: sent.clone() });
             let errors: Vec<&SendError> = sent.iter().filter_map(|s| s.result.as_ref().err()).collect();
             let Some(first) = errors.first() else { return Ok(sent) };
