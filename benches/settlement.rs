@@ -40,7 +40,6 @@ use agents::{ORDERER, ORDERER2, Orderer, World};
 use mailpay::mail::expecting::{ANSWER_WINDOW, Expecting};
 use mailpay::mail::imap::{self, Received, Resume, WatchConfig, WatchEvent};
 use mailpay::mail::smtp::Smtp;
-use mailpay::paths::Paths;
 use mailpay::protocol::board::BoardRecord;
 use mailpay::protocol::compose::{self, Thread};
 use mailpay::protocol::confirmation::ConfirmationCode;
@@ -622,7 +621,7 @@ fn main() {
     let hop_watcher = hop_watch(&runtime, &world, SHOP2, true);
     let idle_hop_watcher = hop_watch(&runtime, &world, BANK2, false);
     let mut orderer = Orderer::new(&world, ORDERER);
-    let store_path = Paths { config_dir: orderer.dir.clone(), data_dir: orderer.dir.clone() }.database();
+    let store_path = orderer.database();
     let watch = WalletWatch::start(&world, ORDERER, &store_path, watch_config(&world, ORDERER));
     let methods = [Method::Confirm, Method::Cheque, Method::Board, Method::All];
     let mut figures: Vec<Vec<Duration>> = vec![Vec::new(); methods.len()];
@@ -673,8 +672,7 @@ fn main() {
                 let (world, runtime) = (&world, &runtime);
                 scope.spawn(move || {
                     let mut orderer = Orderer::new(world, address);
-                    let path =
-                        Paths { config_dir: orderer.dir.clone(), data_dir: orderer.dir.clone() }.database();
+                    let path = orderer.database();
                     let watch = WalletWatch::start(world, address, &path, watch_config(world, address));
                     let mut placed = Vec::new();
                     for i in 0..IN_FLIGHT / 2 {

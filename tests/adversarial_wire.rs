@@ -114,7 +114,7 @@ impl Wallet {
     fn new() -> Wallet {
         let world = world();
         let dir = agents::temp_dir("wire-wallet");
-        let paths = Paths { config_dir: dir.clone(), data_dir: dir };
+        let paths = Paths::under(&dir);
         let db = paths.database();
         let store = Store::open(&db).unwrap();
         let service = mailpay::wallet::Wallet::open(paths).unwrap();

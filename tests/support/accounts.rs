@@ -64,13 +64,13 @@ pub fn terms(orderer: &str, merchant: &str, bank: &str, amount: u64) -> OrderTer
     .bound(&mut rand::rng())
 }
 
-/// A fresh wallet database in its own temporary folder (the data folder
-/// of [`wallet_over`]).
+/// A fresh wallet database in its own temporary folder, where the wallet
+/// keeps it ([`Paths::under`] that folder).
 pub fn temp_store(name: &str) -> (Store, PathBuf) {
     let dir =
         std::env::temp_dir().join(format!("mailpay-{name}-{}-{}", std::process::id(), rand::random::<u32>()));
     std::fs::create_dir_all(&dir).expect("temp dir");
-    let path = Paths { config_dir: dir.clone(), data_dir: dir }.database();
+    let path = Paths::under(&dir).database();
     (Store::open(&path).expect("store opens"), path)
 }
 
@@ -78,8 +78,8 @@ pub fn temp_store(name: &str) -> (Store, PathBuf) {
 /// by [`temp_store`]): a second connection to it, as the app and the
 /// command line each open their own.
 pub fn wallet_over(path: &Path) -> Wallet {
-    let dir = path.parent().expect("a data folder").to_path_buf();
-    let paths = Paths { config_dir: dir.clone(), data_dir: dir };
+    let root = path.parent().and_then(Path::parent).expect("a wallet's folder");
+    let paths = Paths::under(root);
     assert_eq!(paths.database(), path, "a database made by temp_store");
     Wallet::open(paths).expect("the wallet opens")
 }

@@ -321,7 +321,7 @@ pub struct Orderer {
 impl Orderer {
     pub fn new(world: &World, address: &str) -> Orderer {
         let dir = temp_dir("orderer");
-        let paths = Paths { config_dir: dir.clone(), data_dir: dir.clone() };
+        let paths = Paths::under(&dir);
         let store = Store::open(&paths.database()).unwrap();
         let wallet = Wallet::open(paths).unwrap();
         let password = &world.stack.user(address).password;
@@ -421,6 +421,11 @@ impl Orderer {
         if terms.method.needs_board() {
             wallet::act(&self.store, &terms.order, &Event::BoardPosted, None, false).unwrap();
         }
+    }
+
+    /// The wallet's database (its store's, and its wallet's).
+    pub fn database(&self) -> PathBuf {
+        self.wallet.paths().database()
     }
 
     /// Sends the order's queued mails, as every front end does.
