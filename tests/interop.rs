@@ -445,9 +445,28 @@ impl<'a> Steps<'a> {
     }
 }
 
+/// The orderer's and the merchant's balances at the reference bank, when
+/// the bank is the reference one.
+struct Balances(Option<(u64, u64)>);
+
+impl Balances {
+    fn now(parties: &Parties) -> Balances {
+        Balances(parties.reference_bank.map(|b| (b.balance(parties.orderer), b.balance(parties.merchant))))
+    }
+
+    /// `order` settled, and exactly `amount` moved from the orderer to the
+    /// merchant since `self` was taken.
+    fn paid_once(&self, parties: &Parties, order: &str, amount: u64) {
+        let (Some(bank), Some((payer, payee))) = (parties.reference_bank, self.0) else { return };
+        assert_eq!(bank.payment(order).unwrap()["status"], "settled");
+        assert_eq!(bank.balance(parties.orderer), payer - amount, "the orderer paid once");
+        assert_eq!(bank.balance(parties.merchant), payee + amount, "the merchant was paid once");
+    }
+}
+
 /// Fig. 1: order and payment request, bill, confirmation, OK, settled.
 fn fig1(parties: &Parties, wallet: &mut Wallet) {
-    let before = parties.reference_bank.map(|b| (b.balance(parties.orderer), b.balance(parties.merchant)));
+    let before = Balances::now(parties);
     let mut steps = Steps::new("fig1", 6, parties);
     let started = Instant::now();
     let order =
@@ -462,17 +481,13 @@ fn fig1(parties: &Parties, wallet: &mut Wallet) {
     steps.wait("the wallet has the settled notice", || wallet.shows(&order, "-> settled"));
     steps.wait("the merchant shipped", || parties.shipped(&order));
     println!("[{}] settled and shipped in {:.2} s", steps.label, started.elapsed().as_secs_f64());
-    if let (Some(bank), Some((payer, payee))) = (parties.reference_bank, before) {
-        assert_eq!(bank.payment(&order).unwrap()["status"], "settled");
-        assert_eq!(bank.balance(parties.orderer), payer - 1200, "the orderer paid once");
-        assert_eq!(bank.balance(parties.merchant), payee + 1200, "the merchant was paid once");
-    }
+    before.paid_once(parties, &order, 1200);
 }
 
 /// Fig. 2: order, payment request and wallet cheque; bill; settled, with
 /// no confirmation.
 fn fig2(parties: &Parties, wallet: &mut Wallet) {
-    let before = parties.reference_bank.map(|b| (b.balance(parties.orderer), b.balance(parties.merchant)));
+    let before = Balances::now(parties);
     let mut steps = Steps::new("fig2", 4, parties);
     let started = Instant::now();
     // One unpriced line: the merchant bills its own price.
@@ -487,11 +502,7 @@ fn fig2(parties: &Parties, wallet: &mut Wallet) {
         "no confirmation in Fig. 2:\n{}",
         wallet.seen
     );
-    if let (Some(bank), Some((payer, payee))) = (parties.reference_bank, before) {
-        assert_eq!(bank.payment(&order).unwrap()["status"], "settled");
-        assert_eq!(bank.balance(parties.orderer), payer - 600, "the orderer paid once");
-        assert_eq!(bank.balance(parties.merchant), payee + 600, "the merchant was paid once");
-    }
+    before.paid_once(parties, &order, 600);
 }
 
 /// Fig. 1 declined by the orderer: the bank ends the order `declined` and
