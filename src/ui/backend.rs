@@ -12,8 +12,6 @@ use crate::clock;
 use crate::config::{Config, ConfigError};
 use crate::demo::MailLoop;
 use crate::mail::account::Account;
-use crate::mail::expecting::Expecting;
-use crate::mail::smtp::SendError;
 use crate::paths::{PathError, Paths};
 use crate::protocol::payment::State;
 use crate::protocol::{EmailAddress, Kind, OrderId, OrderTerms, Timestamp};
@@ -39,8 +37,6 @@ pub enum BackendError {
     Config(#[from] ConfigError),
     #[error("{0}")]
     Path(#[from] PathError),
-    #[error("{0}")]
-    Send(#[from] SendError),
     #[error("set up your mail account first (Settings → Account)")]
     NoAccount,
     #[error(
@@ -101,12 +97,6 @@ impl Session {
             Carrier::Servers(servers) => Some(servers),
             Carrier::Demo(_) => None,
         }
-    }
-
-    /// Opened when a mail leaves: the inbox watcher then looks for the
-    /// answer eagerly (see `mail::expecting`).
-    pub fn expecting(&self) -> Expecting {
-        self.servers().map(|s| s.expecting().clone()).unwrap_or_default()
     }
 
     pub fn transport(&self) -> &dyn Transport {
