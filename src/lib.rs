@@ -30,6 +30,7 @@
 pub mod agent;
 pub mod bank;
 pub mod board;
+pub mod bridge;
 pub mod cli;
 pub mod clock;
 pub mod config;

@@ -213,3 +213,15 @@ settings-theme-hint = Light or dark follows your system's setting.
 ## Demo
 watch-demo = Demo: the bank and the merchant run inside the app
 demo-started = This is the demo: a throw-away wallet, a bank and a merchant inside the app. Enter an amount and press Pay; tick the cheque or the board record to try Figs. 2 to 4.
+
+## Thunderbird: what the wallet tells the add-on
+bridge-connected = MailPay sends and receives the mail of { $address } through Thunderbird.
+bridge-account-added = MailPay now pays from { $address } through Thunderbird: no password needed.
+bridge-no-account = None of Thunderbird's addresses is a MailPay account set to go through Thunderbird: choose “through Thunderbird” for one in MailPay's Settings → Account.
+bridge-standby = Another Thunderbird already carries this wallet's mail; this one stands by.
+bridge-review = The bank asks you to confirm paying { $amount } to { $merchant } (order { $order }).
+bridge-answered = You approved order { $order } in advance: MailPay answered the bank.
+bridge-stepped = Order { $order }: { $state }
+bridge-duplicate = MailPay has already taken this mail.
+bridge-not-ours = This MailPay mail is not about a payment of this wallet.
+bridge-not-mailpay = This is not a MailPay mail.

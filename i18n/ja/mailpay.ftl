@@ -213,3 +213,15 @@ settings-theme-hint = ライト／ダークはシステムの設定に従いま�
 ## デモ
 watch-demo = デモ：銀行と注文先はアプリの中で動いています
 demo-started = これはデモです。使い捨ての財布と、アプリ内の銀行・注文先です。金額を入力して「支払う」を押してください。小切手や掲示板の記録を選ぶと図2〜4も試せます。
+
+## Thunderbird: what the wallet tells the add-on
+bridge-connected = MailPay は { $address } のメールを Thunderbird 経由で送受信します。
+bridge-account-added = MailPay は { $address } から Thunderbird 経由で支払います。パスワードは不要です。
+bridge-no-account = Thunderbird のアドレスに、Thunderbird 経由に設定された MailPay のアカウントがありません。MailPay の「設定 → アカウント」で「Thunderbird 経由」を選んでください。
+bridge-standby = 別の Thunderbird がこのウォレットのメールを扱っています。こちらは待機します。
+bridge-review = 銀行が { $merchant } への { $amount } の支払い(注文 { $order })の確認を求めています。
+bridge-answered = 注文 { $order } は事前に承認済みのため、MailPay が銀行に返信しました。
+bridge-stepped = 注文 { $order }: { $state }
+bridge-duplicate = このメールは MailPay が既に受け取っています。
+bridge-not-ours = この MailPay のメールは、このウォレットの支払いに関するものではありません。
+bridge-not-mailpay = これは MailPay のメールではありません。

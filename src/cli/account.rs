@@ -8,7 +8,7 @@ use clap::Subcommand;
 
 use super::CliError;
 use crate::config::Config;
-use crate::mail::account::{Account, Security, Server};
+use crate::mail::account::{Account, Route, Security, Server};
 use crate::paths::Paths;
 use crate::protocol::EmailAddress;
 use crate::secrets::Keyring;
@@ -35,6 +35,10 @@ pub enum AccountCommand {
         /// An extra CA certificate (PEM) to trust for this account's servers.
         #[arg(long)]
         ca_file: Option<PathBuf>,
+        /// Send and watch through Thunderbird, which holds the account
+        /// (MailPay's add-on in it): no password is asked or stored.
+        #[arg(long, conflicts_with_all = ["smtp", "smtp_security", "imap", "imap_security", "username", "ca_file"])]
+        through_thunderbird: bool,
     },
     /// List the configured accounts.
     List,
@@ -76,7 +80,21 @@ pub fn run(command: AccountCommand) -> Result<(), CliError> {
     let config_path = paths.config_file();
     let config = Config::load(&config_path).map_err(fail)?;
     match command {
-        AccountCommand::Add { address, smtp, smtp_security, imap, imap_security, username, ca_file } => {
+        AccountCommand::Add { address, through_thunderbird: true, .. } => {
+            let mut account = Account::guess(address);
+            account.route = Route::Thunderbird;
+            let address = account.address.clone();
+            wallet::accounts::add_through_thunderbird(&paths, account).map_err(fail)?;
+            println!("{address}: sends and watches through Thunderbird (no password kept by MailPay)");
+            println!("configuration written to {}", config_path.display());
+            if !super::thunderbird::host_installed() {
+                println!("set up Thunderbird's side once with `mailpay thunderbird install`");
+            }
+            Ok(())
+        }
+        AccountCommand::Add {
+            address, smtp, smtp_security, imap, imap_security, username, ca_file, ..
+        } => {
             let guessed = Account::guess(address.clone());
             let account = Account {
                 username: username.unwrap_or_else(|| address.to_string()),
@@ -84,6 +102,7 @@ pub fn run(command: AccountCommand) -> Result<(), CliError> {
                 imap: server(imap, imap_security, guessed.imap)?,
                 ca_file,
                 address,
+                route: Route::Servers,
             };
             let password = read_password(&account.address)?;
             let address = account.address.clone();
@@ -94,6 +113,10 @@ pub fn run(command: AccountCommand) -> Result<(), CliError> {
         }
         AccountCommand::List => {
             for a in &config.accounts {
+                if a.route == Route::Thunderbird {
+                    println!("{}  through Thunderbird", a.address);
+                    continue;
+                }
                 println!(
                     "{}  smtp {}:{} ({:?})  imap {}:{} ({:?})",
                     a.address,
@@ -109,6 +132,9 @@ pub fn run(command: AccountCommand) -> Result<(), CliError> {
         }
         AccountCommand::Test { address } => {
             let account = config.account(address.as_deref()).map_err(fail)?.clone();
+            if account.route == Route::Thunderbird {
+                return super::thunderbird::status();
+            }
             let password =
                 Keyring::system().and_then(|k| k.password(account.address.as_str())).map_err(fail)?;
             let report = super::runtime()?.block_on(wallet::accounts::test(&account, &password));

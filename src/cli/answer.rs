@@ -48,11 +48,11 @@ fn answer(order: &str, account: Option<&str>, event: Event) -> Result<(), CliErr
             )));
         }
     }
-    let (servers, wallet) = super::send::open(account)?;
+    let (carrier, wallet) = super::send::open(account)?;
     let runtime = super::runtime()?;
     let approve = event == Event::UserApprove;
     runtime.block_on(wallet.queue_answer(&order, approve)).map_err(fail)?;
-    super::send::send(&runtime, &servers, &wallet, &order)
+    super::send::send(&runtime, &carrier, &wallet, &order)
 }
 
 fn mismatch_name(mismatch: &Mismatch) -> &'static str {

@@ -57,6 +57,7 @@ pub(crate) mod compose;
 mod inspect;
 mod keys;
 mod send;
+mod thunderbird;
 mod watch;
 
 use std::ffi::OsString;
@@ -66,6 +67,7 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 
 use crate::protocol::parse::{self, Incoming};
+use crate::ui::app::Start;
 
 #[derive(Debug, Parser)]
 #[command(
@@ -116,6 +118,13 @@ enum Command {
         #[command(subcommand)]
         command: keys::BankKeyCommand,
     },
+    /// Pay from inside Thunderbird: set up its MailPay add-on's connection.
+    Thunderbird {
+        #[command(subcommand)]
+        command: thunderbird::ThunderbirdCommand,
+    },
+    /// Open the wallet on the bank's confirmation of this order, to approve or decline it.
+    Review { order: String },
     /// Watch the inbox (IMAP IDLE) and print every MailPay mail and its effect.
     Watch {
         #[arg(long)]
@@ -235,7 +244,7 @@ pub fn run(args: impl IntoIterator<Item = OsString>) -> ExitCode {
     if let [_, link] = args.as_slice()
         && link.to_str().is_some_and(|l| l.get(..8).is_some_and(|s| s.eq_ignore_ascii_case("mailpay:")))
     {
-        return gui(Some(link.to_string_lossy().into_owned()));
+        return gui(Start::Link(link.to_string_lossy().into_owned()));
     }
     let cli = match Cli::try_parse_from(args) {
         Ok(cli) => cli,
@@ -248,7 +257,7 @@ pub fn run(args: impl IntoIterator<Item = OsString>) -> ExitCode {
         output::end_with_reader();
     }
     let result = match cli.command {
-        None => return gui(None),
+        None => return gui(Start::Home),
         Some(Command::Compose { step }) => compose::run(step),
         Some(Command::Inspect { file, json }) => inspect::run(&file, json),
         Some(Command::Order(args)) => send::order(args),
@@ -263,6 +272,11 @@ pub fn run(args: impl IntoIterator<Item = OsString>) -> ExitCode {
         Some(Command::BankKey { command }) => keys::bank_key(command),
         Some(Command::Watch { account, once, json }) => watch::run(account.as_deref(), once, json),
         Some(Command::Account { command }) => account::run(command),
+        Some(Command::Thunderbird { command }) => thunderbird::run(command),
+        Some(Command::Review { order }) => match order.parse() {
+            Ok(order) => return gui(Start::Review(order)),
+            Err(e) => Err(CliError::Usage(format!("{order:?}: {e}"))),
+        },
     };
     let result = result.and_then(|()| output::failure().map_or(Ok(()), |e| Err(CliError::Stdout(e))));
     match result {
@@ -279,7 +293,7 @@ pub fn run(args: impl IntoIterator<Item = OsString>) -> ExitCode {
 }
 
 /// Opens the desktop wallet.
-fn gui(link: Option<String>) -> ExitCode {
+fn gui(start: Start) -> ExitCode {
     #[cfg(all(unix, not(target_os = "macos")))]
     if ["DISPLAY", "WAYLAND_DISPLAY", "WAYLAND_SOCKET"].iter().all(|v| std::env::var_os(v).is_none()) {
         eprintln!(
@@ -288,7 +302,7 @@ fn gui(link: Option<String>) -> ExitCode {
         );
         return ExitCode::FAILURE;
     }
-    match crate::ui::run(link) {
+    match crate::ui::run(start) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("error: the wallet window cannot open: {e}");

@@ -3,8 +3,10 @@
 use clap::Args;
 
 use super::CliError;
+use crate::bridge::ThroughThunderbird;
 use crate::clock;
 use crate::config::Config;
+use crate::mail::account::Route;
 use crate::paths::Paths;
 use crate::protocol::board::BoardRecord;
 use crate::protocol::item::LineItem;
@@ -12,7 +14,7 @@ use crate::protocol::payment::State;
 use crate::protocol::{Currency, EmailAddress, Method, Money, OrderId, OrderTerms, PasswordA};
 use crate::secrets::Keyring;
 use crate::store::book::Setting;
-use crate::wallet::{Backoff, MailServers, NewPayment, Progress, Sent, Wallet, WalletError};
+use crate::wallet::{Backoff, MailServers, NewPayment, Progress, Sent, Transport, Wallet, WalletError};
 
 #[derive(Debug, Args)]
 pub struct OrderArgs {
@@ -61,15 +63,48 @@ fn fail(e: impl std::fmt::Display) -> CliError {
     CliError::Usage(e.to_string())
 }
 
-/// The account's mail servers (its password from the keyring) and the
-/// wallet.
-pub fn open(account: Option<&str>) -> Result<(MailServers, Wallet), CliError> {
+/// What carries the account's mails from the command line.
+pub enum Carrier {
+    /// The account's own servers, its password from the keyring.
+    Servers(MailServers),
+    /// Thunderbird, through its MailPay add-on and the wallet's host.
+    Thunderbird { address: EmailAddress, through: ThroughThunderbird },
+}
+
+impl Carrier {
+    pub fn address(&self) -> &EmailAddress {
+        match self {
+            Carrier::Servers(servers) => &servers.account().address,
+            Carrier::Thunderbird { address, .. } => address,
+        }
+    }
+
+    pub fn transport(&self) -> &dyn Transport {
+        match self {
+            Carrier::Servers(servers) => servers,
+            Carrier::Thunderbird { through, .. } => through,
+        }
+    }
+}
+
+/// The account's carrier and the wallet.
+pub fn open(account: Option<&str>) -> Result<(Carrier, Wallet), CliError> {
     let paths = Paths::from_env().map_err(fail)?;
     let config = Config::load(&paths.config_file()).map_err(fail)?;
     let account = config.account(account).map_err(fail)?.clone();
-    let password = Keyring::system().and_then(|k| k.password(account.address.as_str())).map_err(fail)?;
+    let carrier = match account.route {
+        Route::Thunderbird => Carrier::Thunderbird {
+            address: account.address.clone(),
+            through: ThroughThunderbird::new(&paths),
+        },
+        Route::Servers => {
+            let password =
+                Keyring::system().and_then(|k| k.password(account.address.as_str())).map_err(fail)?;
+            Carrier::Servers(MailServers::new(account, &password))
+        }
+    };
     let wallet = Wallet::open(paths).map_err(fail)?;
-    Ok((MailServers::new(account, &password), wallet))
+    Ok((carrier, wallet))
 }
 
 fn amount(args: &OrderArgs) -> Result<Money, CliError> {
@@ -84,8 +119,8 @@ fn amount(args: &OrderArgs) -> Result<Money, CliError> {
 }
 
 pub fn order(args: OrderArgs) -> Result<(), CliError> {
-    let (servers, wallet) = open(args.account.as_deref())?;
-    let orderer = servers.account().address.clone();
+    let (carrier, wallet) = open(args.account.as_deref())?;
+    let orderer = carrier.address().clone();
     let mut rng = rand::rng();
     let created = clock::now();
     let (order, nonce) = OrderId::for_orderer(&orderer, &mut rng);
@@ -136,7 +171,7 @@ pub fn order(args: OrderArgs) -> Result<(), CliError> {
     if args.show_password {
         println!("password A {}", terms.password.display());
     }
-    send(&runtime, &servers, &wallet, &terms.order)
+    send(&runtime, &carrier, &wallet, &terms.order)
 }
 
 /// The initials given for a board record, kept in the wallet (they are
@@ -147,7 +182,7 @@ fn keep_initials(wallet: &Wallet, initials: &str) -> Result<(), CliError> {
 
 pub fn retry(order: &str, account: Option<&str>, initials: Option<&str>) -> Result<(), CliError> {
     let order: OrderId = order.parse().map_err(fail)?;
-    let (servers, wallet) = open(account)?;
+    let (carrier, wallet) = open(account)?;
     if let Some(initials) = initials {
         keep_initials(&wallet, initials)?;
     }
@@ -157,31 +192,40 @@ pub fn retry(order: &str, account: Option<&str>, initials: Option<&str>) -> Resu
     if matches!(state, State::Failed { .. }) {
         runtime.block_on(wallet.resume_failed(&order)).map_err(fail)?;
     }
-    send(&runtime, &servers, &wallet, &order)
+    send(&runtime, &carrier, &wallet, &order)
 }
 
-/// Sends the payment's queued mails, retrying temporary failures (a server
-/// down, a 4xx reply) with a growing wait, and reports each attempt.
+/// Sends the payment's queued mails and reports each attempt: through the
+/// account's servers retrying temporary failures (a server down, a 4xx
+/// reply) with a growing wait; through Thunderbird once, since the
+/// Thunderbird host sends what waited as soon as Thunderbird is back.
 pub(super) fn send(
     runtime: &tokio::runtime::Runtime,
-    servers: &MailServers,
+    carrier: &Carrier,
     wallet: &Wallet,
     order: &OrderId,
 ) -> Result<(), CliError> {
-    let sending = wallet.dispatch_until_sent(servers, order, Backoff::default(), |progress| match progress {
-        Progress::Attempted { sent, .. } => {
-            for mail in &sent {
-                match &mail.result {
-                    Ok(()) => println!("{} to {}: accepted ({})", mail.kind, mail.recipient, mail.message_id),
-                    Err(e) => println!("{} to {}: NOT SENT: {e}", mail.kind, mail.recipient),
+    let backoff = match carrier {
+        Carrier::Servers(_) => Backoff::default(),
+        Carrier::Thunderbird { .. } => Backoff { attempts: 1, ..Backoff::default() },
+    };
+    let sending =
+        wallet.dispatch_until_sent(carrier.transport(), order, backoff, |progress| match progress {
+            Progress::Attempted { sent, .. } => {
+                for mail in &sent {
+                    match &mail.result {
+                        Ok(()) => {
+                            println!("{} to {}: accepted ({})", mail.kind, mail.recipient, mail.message_id)
+                        }
+                        Err(e) => println!("{} to {}: NOT SENT: {e}", mail.kind, mail.recipient),
+                    }
                 }
             }
-        }
-        Progress::Waiting { retry_in, reason } => {
-            eprintln!("the mail server is not taking mail now ({reason}); trying again in {retry_in:.0?}")
-        }
-        Progress::BoardPosted { url } => println!("board record posted to {url}"),
-    });
+            Progress::Waiting { retry_in, reason } => {
+                eprintln!("the mail server is not taking mail now ({reason}); trying again in {retry_in:.0?}")
+            }
+            Progress::BoardPosted { url } => println!("board record posted to {url}"),
+        });
     let sent: Vec<Sent> = match runtime.block_on(sending) {
         Ok(sent) => sent,
         Err(WalletError::Board(reason)) => {
@@ -195,6 +239,15 @@ pub(super) fn send(
     let o = order.clone();
     let state = wallet.with_blocking(|s| s.load(&o).map(|(_, state)| state)).map_err(fail)?;
     println!("payment {}: {}", order, state.name());
+    if failed
+        && matches!(carrier, Carrier::Thunderbird { .. })
+        && sent.iter().all(|m| m.result.as_ref().err().is_none_or(|e| e.is_temporary()))
+    {
+        println!(
+            "the mails wait in MailPay's outbox: they leave as soon as Thunderbird runs with MailPay's add-on"
+        );
+        return Ok(());
+    }
     if failed {
         return Err(CliError::Failed(format!(
             "some mails were not sent; `mailpay retry {order}` sends only those"

@@ -11,7 +11,15 @@ fn fail(e: impl std::fmt::Display) -> CliError {
 }
 
 pub fn run(account: Option<&str>, once: bool, json: bool) -> Result<(), CliError> {
-    let (servers, wallet) = super::send::open(account)?;
+    let (carrier, wallet) = super::send::open(account)?;
+    let servers = match carrier {
+        super::send::Carrier::Servers(servers) => servers,
+        super::send::Carrier::Thunderbird { address, .. } => {
+            return Err(CliError::Usage(format!(
+                "{address} is watched through Thunderbird: MailPay's add-on hands its MailPay mails to the wallet as they arrive"
+            )));
+        }
+    };
     let account = servers.account().clone();
     let mut config = WatchConfig::new(account.clone(), servers.password().to_string());
     config.expecting = servers.expecting().clone();

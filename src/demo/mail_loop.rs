@@ -135,6 +135,7 @@ impl MailLoop {
             }
             results.push(Dispatch {
                 message_id: mail.message_id.clone(),
+                sent_as: None,
                 result,
                 started,
                 finished: Instant::now(),

@@ -25,6 +25,27 @@ pub struct Server {
     pub security: Security,
 }
 
+/// What carries the account's mails for the wallet.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Route {
+    /// The wallet's own connections to the account's SMTP and IMAP servers,
+    /// with the password (or token) from the OS keyring.
+    #[default]
+    Servers,
+    /// Thunderbird, which holds the account: its MailPay add-on hands the
+    /// wallet the MailPay mails that arrive and sends the wallet's mails
+    /// from the user's own account (`crate::bridge`). MailPay needs no
+    /// password; the servers below are not used.
+    Thunderbird,
+}
+
+impl Route {
+    pub fn is_servers(&self) -> bool {
+        *self == Route::Servers
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Account {
@@ -36,6 +57,8 @@ pub struct Account {
     /// An extra CA to trust besides the system's (a private mail server).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ca_file: Option<PathBuf>,
+    #[serde(default, skip_serializing_if = "Route::is_servers")]
+    pub route: Route,
 }
 
 impl Account {
@@ -67,6 +90,7 @@ impl Account {
             },
             imap: Server { host: imap, port: 993, security: Security::Tls },
             ca_file: None,
+            route: Route::Servers,
         }
     }
 }

@@ -49,12 +49,20 @@ pub enum SendError {
     Address(String),
     #[error("the CA file {path} cannot be used: {reason}")]
     CaFile { path: String, reason: String },
+    /// The mail client that sends for the wallet (Thunderbird) did not.
+    #[error("{client} did not send the mail: {reason}")]
+    MailClient { client: String, reason: String, temporary: bool },
 }
 
 impl SendError {
     /// Worth retrying later with the same bytes and Message-ID.
     pub fn is_temporary(&self) -> bool {
-        matches!(self, SendError::Temporary { .. } | SendError::Connection { .. })
+        matches!(
+            self,
+            SendError::Temporary { .. }
+                | SendError::Connection { .. }
+                | SendError::MailClient { temporary: true, .. }
+        )
     }
 }
 
@@ -62,6 +70,9 @@ impl SendError {
 #[derive(Debug, Clone)]
 pub struct Dispatch {
     pub message_id: String,
+    /// The Message-ID the mail went out with, when the carrier chose its
+    /// own instead of `message_id` (a mail client does).
+    pub sent_as: Option<String>,
     pub result: Result<(), SendError>,
     pub started: Instant,
     pub finished: Instant,
@@ -136,7 +147,13 @@ impl Smtp {
         futures_util::future::join_all(mails.iter().map(|mail| async move {
             let started = Instant::now();
             let result = self.send(mail).await;
-            Dispatch { message_id: mail.message_id.clone(), result, started, finished: Instant::now() }
+            Dispatch {
+                message_id: mail.message_id.clone(),
+                sent_as: None,
+                result,
+                started,
+                finished: Instant::now(),
+            }
         }))
         .await
     }

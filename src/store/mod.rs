@@ -239,18 +239,27 @@ impl Store {
         insert_outbox(&self.conn, mail, now).map(|_| ()).map_err(|e| self.err(e))
     }
 
-    pub fn mark_sent(&self, message_id: &str, now: Timestamp) -> Result<(), StoreError> {
+    /// The mail was taken by the next hop; `sent_as` is the Message-ID it
+    /// went out with when the carrier chose its own (a mail client).
+    pub fn mark_sent(
+        &self,
+        message_id: &str,
+        sent_as: Option<&str>,
+        now: Timestamp,
+    ) -> Result<(), StoreError> {
         self.conn
-            .execute("UPDATE outbox SET sent_at = ?2, attempts = attempts + 1, last_error = NULL WHERE message_id = ?1 AND sent_at IS NULL", params![message_id, now.unix()])
+            .execute("UPDATE outbox SET sent_at = ?2, attempts = attempts + 1, last_error = NULL, sent_as = coalesce(?3, sent_as) WHERE message_id = ?1 AND sent_at IS NULL", params![message_id, now.unix(), sent_as])
             .map(|_| ())
             .map_err(|e| self.err(e))
     }
 
-    pub fn mark_failed(&self, message_id: &str, error: &str) -> Result<(), StoreError> {
+    /// A try to send the mail failed; `temporary` when the same mail may
+    /// go later (a server or the mail client not reachable now).
+    pub fn mark_failed(&self, message_id: &str, error: &str, temporary: bool) -> Result<(), StoreError> {
         self.conn
             .execute(
-                "UPDATE outbox SET attempts = attempts + 1, last_error = ?2 WHERE message_id = ?1",
-                params![message_id, error],
+                "UPDATE outbox SET attempts = attempts + 1, last_error = ?2, failed_temporarily = ?3 WHERE message_id = ?1",
+                params![message_id, error, temporary],
             )
             .map(|_| ())
             .map_err(|e| self.err(e))
@@ -258,7 +267,7 @@ impl Store {
 
     /// A mail that was accepted and then came back undelivered: it is to
     /// be sent again (same bytes, same Message-ID); `false` if the outbox
-    /// has no such mail marked sent.
+    /// has no such mail marked sent. `message_id` is the outbox's own.
     pub fn mark_bounced(&self, message_id: &str, reason: &str) -> Result<bool, StoreError> {
         self.conn
             .execute(
@@ -269,16 +278,41 @@ impl Store {
             .map_err(|e| self.err(e))
     }
 
-    /// The outbox mail with this Message-ID, of any order.
+    /// The outbox mail with this Message-ID (its own, or the one a mail
+    /// client sent it with), of any order.
     pub fn outbox_mail(&self, message_id: &str) -> Result<Option<OutboxMail>, StoreError> {
         self.conn
             .query_row(
-                "SELECT message_id, order_id, kind, sender, recipient, bytes, attempts, sent_at, last_error FROM outbox WHERE message_id = ?1",
+                "SELECT message_id, order_id, kind, sender, recipient, bytes, attempts, sent_at, last_error FROM outbox
+                 WHERE message_id = ?1 OR sent_as = ?1 ORDER BY message_id = ?1 DESC LIMIT 1",
                 params![message_id],
                 outbox_row,
             )
             .optional()
             .map_err(|e| self.err(e))
+    }
+
+    /// The orders with mails from `sender` waiting to be sent: never tried,
+    /// or whose last try failed only for now. Oldest first.
+    pub fn waiting(&self, sender: &str) -> Result<Vec<OrderId>, StoreError> {
+        let mut stmt = self
+            .conn
+            .prepare(
+                "SELECT order_id FROM outbox WHERE sent_at IS NULL AND sender = ?1
+                 GROUP BY order_id HAVING min(attempts = 0 OR failed_temporarily) = 1 ORDER BY min(rowid)",
+            )
+            .map_err(|e| self.err(e))?;
+        let ids = stmt
+            .query_map(params![sender], |r| r.get::<_, String>(0))
+            .map_err(|e| self.err(e))?
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(|e| self.err(e))?;
+        ids.iter()
+            .map(|id| {
+                id.parse()
+                    .map_err(|_| StoreError::Corrupt(id.clone(), "the outbox names no valid order".into()))
+            })
+            .collect()
     }
 
     /// Mails of an order (all orders with `None`) not yet accepted by a server.

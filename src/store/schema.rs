@@ -75,6 +75,13 @@ pub const MIGRATIONS: &[&str] = &[
     "ALTER TABLE payment ADD COLUMN password_hash TEXT;
     ALTER TABLE payment ADD COLUMN password_removed INTEGER NOT NULL DEFAULT 0;
     CREATE INDEX payment_password_hash ON payment (password_hash);",
+    // 4: the Message-ID a mail went out with when a mail client chose it
+    // (Thunderbird sets its own; bounces may name either), and whether the
+    // last failure to send it was temporary (sent again on its own once
+    // the carrier is back).
+    "ALTER TABLE outbox ADD COLUMN sent_as TEXT;
+    ALTER TABLE outbox ADD COLUMN failed_temporarily INTEGER NOT NULL DEFAULT 0;
+    CREATE INDEX outbox_sent_as ON outbox (sent_as) WHERE sent_as IS NOT NULL;",
 ];
 
 /// The schema version this MailPay writes.

@@ -18,12 +18,22 @@ use crate::ui::watch::{self, Report};
 use crate::ui::widget;
 use crate::wallet::Sent;
 
-/// The wallet window as an iced application; `link` is a `mailpay:` link
-/// to open New payment with.
+/// What the wallet window opens on.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Start {
+    /// Its first screen (History, or Welcome without an account).
+    Home,
+    /// New payment, filled in from a `mailpay:` link.
+    Link(String),
+    /// The bank's confirmation of this order, to approve or decline.
+    Review(OrderId),
+}
+
+/// The wallet window as an iced application.
 pub fn application(
-    link: Option<String>,
+    start: Start,
 ) -> iced::Application<impl iced::Program<State = App, Message = Message, Theme = Theme>> {
-    iced::application(move || App::boot(link.clone()), App::update, App::view)
+    iced::application(move || App::boot(start.clone()), App::update, App::view)
         .title(App::title)
         .subscription(App::subscription)
         .theme(App::theme)
@@ -124,6 +134,8 @@ pub struct App {
     book: Book,
     screen: Screen,
     link: Option<String>,
+    /// The order whose confirmation to open once loaded.
+    review: Option<OrderId>,
     /// What each account's inbox watcher last said.
     watch_status: std::collections::BTreeMap<EmailAddress, String>,
     banner: Option<Banner>,
@@ -157,8 +169,14 @@ pub fn key(event: &iced::Event, status: event::Status) -> Option<Message> {
 }
 
 impl App {
-    fn boot(link: Option<String>) -> (App, Task<Message>) {
+    fn boot(start: Start) -> (App, Task<Message>) {
+        let (link, review) = match start {
+            Start::Home => (None, None),
+            Start::Link(link) => (Some(link), None),
+            Start::Review(order) => (None, Some(order)),
+        };
         let mut app = App::new(Lang::system(), link);
+        app.review = review;
         if std::env::var_os("MAILPAY_STARTUP_REPORT").is_some() {
             app.startup = crate::ui::STARTED.get().copied();
         }
@@ -180,6 +198,7 @@ impl App {
             book: Book::default(),
             screen: Screen::Loading,
             link,
+            review: None,
             watch_status: std::collections::BTreeMap::new(),
             banner: None,
             initials: String::new(),
@@ -370,6 +389,9 @@ impl App {
         self.wallet_key = loaded.wallet_key;
         if let Some(problem) = loaded.keyring_problem {
             self.say(problem, true);
+        }
+        if let Some(order) = self.review.take() {
+            return self.update(Message::Review(order));
         }
         if let Some(text) = self.link.take() {
             match link::parse(&text) {

@@ -22,7 +22,7 @@ pub static STARTED: std::sync::OnceLock<std::time::Instant> = std::sync::OnceLoc
 
 /// Opens the wallet window; `link` is a `mailpay:` link to open New
 /// payment with.
-pub fn run(link: Option<String>) -> iced::Result {
+pub fn run(start: app::Start) -> iced::Result {
     let _ = STARTED.set(std::time::Instant::now());
-    application(link).run()
+    application(start).run()
 }

@@ -3,7 +3,7 @@
 //! secret), its password only in the OS keyring.
 
 use crate::config::Config;
-use crate::mail::account::Account;
+use crate::mail::account::{Account, Route};
 use crate::mail::smtp::Smtp;
 use crate::paths::Paths;
 use crate::protocol::EmailAddress;
@@ -32,15 +32,28 @@ pub fn add(paths: &Paths, account: Account, password: &str) -> Result<Added, Wal
     Ok(Added { config, keyring: keyring.name() })
 }
 
+/// Keeps an account whose mails go through a mail client that holds it
+/// (Thunderbird): the configuration file only, no secret; blocking.
+pub fn add_through_thunderbird(paths: &Paths, account: Account) -> Result<Config, WalletError> {
+    let path = paths.config_file();
+    let mut config = Config::load(&path)?;
+    config.upsert(account);
+    config.save(&path)?;
+    Ok(config)
+}
+
 /// Takes the account out of the configuration file, then its password out
 /// of the keyring; its payments stay in the wallet. Blocking.
 pub fn remove(paths: &Paths, address: &EmailAddress) -> Result<Config, WalletError> {
     let path = paths.config_file();
     let mut config = Config::load(&path)?;
     let address = config.account(Some(address.as_str()))?.address.clone();
+    let through_client = config.account(Some(address.as_str()))?.route == Route::Thunderbird;
     config.remove(&address);
     config.save(&path)?;
-    Keyring::system()?.delete(address.as_str())?;
+    if !through_client {
+        Keyring::system()?.delete(address.as_str())?;
+    }
     Ok(config)
 }
 

@@ -20,4 +20,4 @@ pub use steps::{
     ChequeKeys, Receipt, Sent, WalletError, act, bounced, place, place_sealed, queued, receive,
     record_dispatch, take,
 };
-pub use transport::{MailServers, Transport};
+pub use transport::{MailServers, Sending, Transport};

@@ -211,11 +211,11 @@ pub fn record_dispatch(
             let role = outbound_from_name(&mail.kind);
             let event = match &dispatch.result {
                 Ok(()) => {
-                    store.mark_sent(&mail.message_id, now)?;
+                    store.mark_sent(&mail.message_id, dispatch.sent_as.as_deref(), now)?;
                     role.map(Event::Accepted)
                 }
                 Err(e) => {
-                    store.mark_failed(&mail.message_id, &e.to_string())?;
+                    store.mark_failed(&mail.message_id, &e.to_string(), e.is_temporary())?;
                     role.map(|role| Event::SendFailed { mail: role, reason: e.to_string() })
                 }
             };
@@ -414,7 +414,7 @@ pub fn bounced(store: &Store, bounce: &Bounce, raw: &[u8]) -> Result<Receipt, Wa
                 if !store.record_received(&id, Some(order.as_str()), Some("bounce"), raw, &reason, now())? {
                     return Ok(Receipt::Duplicate);
                 }
-                store.mark_bounced(original, &reason)?;
+                store.mark_bounced(&mail.message_id, &reason)?;
                 store.save_state(&order, &next, now())?;
                 Ok(Receipt::Stepped {
                     order: order.clone(),

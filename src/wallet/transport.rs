@@ -92,6 +92,7 @@ impl Transport for MailServers {
                         let now = std::time::Instant::now();
                         Dispatch {
                             message_id: mail.message_id.clone(),
+                            sent_as: None,
                             result: Err(e.clone()),
                             started: now,
                             finished: now,

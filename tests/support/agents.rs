@@ -57,6 +57,7 @@ pub fn account(stack: &MailStack, address: &str) -> Account {
         smtp: Server { host: "localhost".into(), port: stack.submission_port, security: Security::Starttls },
         imap: Server { host: "localhost".into(), port: stack.imaps_port, security: Security::Tls },
         ca_file: Some(stack.ca_file.clone()),
+        route: Default::default(),
     }
 }
 

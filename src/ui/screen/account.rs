@@ -169,6 +169,7 @@ impl State {
             address,
             username,
             ca_file: None,
+            route: Default::default(),
         })
     }
 
