@@ -284,7 +284,7 @@ impl Host {
 
     /// Chooses the wallet account Thunderbird carries, says so, and sends
     /// what waited.
-    async fn welcome(&self) {
+    async fn welcome(self: &Arc<Self>) {
         let identities: Vec<EmailAddress> = self
             .state
             .lock()
@@ -319,12 +319,13 @@ impl Host {
             text: if standby { tr!(tr, "bridge-standby") } else { text },
         });
         if let (Some(account), false) = (account, standby) {
-            self.send_waiting(&account).await;
+            // On its own task: the answers come through the reading loop.
+            tokio::spawn(self.clone().send_waiting(account));
         }
     }
 
     /// Sends every payment's mails that waited for Thunderbird.
-    async fn send_waiting(&self, account: &EmailAddress) {
+    async fn send_waiting(self: Arc<Self>, account: EmailAddress) {
         let sender = account.to_string();
         let Ok(orders) = self.wallet.with(move |s| s.waiting(&sender).map_err(WalletError::from)).await
         else {

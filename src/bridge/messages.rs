@@ -105,6 +105,7 @@ pub enum Outcome {
     /// A delivery report about a mail of this wallet.
     Bounce,
     /// Not a MailPay mail at all: the add-on should not have sent it.
+    #[serde(rename = "not-mailpay")]
     NotMailPay,
 }
 

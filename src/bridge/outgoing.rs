@@ -82,6 +82,7 @@ mod tests {
         );
         assert!(request.headers.contains(&("X-MailPay-Order".into(), order.to_string())));
         assert_eq!(request.reply_to, None);
+        assert!(!request.body.contains('\r'), "LF line ends");
         assert_eq!(request.attachments.len(), 1);
         assert_eq!(request.attachments[0].content_type, "application/vnd.age");
         assert_eq!(STANDARD.decode(&request.attachments[0].base64).unwrap(), mail.cheque);

@@ -1,0 +1,316 @@
+//! The native-messaging host (`mailpay-thunderbird`) as Thunderbird starts
+//! it, with this test speaking the add-on's side of the frames on its
+//! standard input and output: what the host does with garbage, a second
+//! host, Thunderbird closed while a payment is placed, and the app's and
+//! the command line's mails relayed through it. The real add-on in a real
+//! Thunderbird is tests/thunderbird.rs.
+
+mod support;
+
+use std::io::{Read, Write};
+use std::path::{Path, PathBuf};
+use std::process::{Child, ChildStdin, Command, Stdio};
+use std::sync::mpsc;
+use std::time::Duration;
+
+use serde_json::{Value, json};
+use support::processes::{MAILPAY, ok, run, temp_dir};
+
+const HOST: &str = env!("CARGO_BIN_EXE_mailpay-thunderbird");
+const ADDON: &str = "wallet@mailpay.org";
+const WAIT: Duration = Duration::from_secs(20);
+
+/// A host process and the frames it writes.
+struct Host {
+    child: Child,
+    stdin: Option<ChildStdin>,
+    frames: mpsc::Receiver<Value>,
+}
+
+impl Host {
+    fn start(home: &Path) -> Host {
+        let mut child = Command::new(HOST)
+            .args(["/nowhere/org.mailpay.wallet.json", ADDON])
+            .env("MAILPAY_HOME", home)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("mailpay-thunderbird starts");
+        let mut stdout = child.stdout.take().unwrap();
+        let (tx, frames) = mpsc::channel();
+        std::thread::spawn(move || {
+            loop {
+                let mut length = [0u8; 4];
+                if stdout.read_exact(&mut length).is_err() {
+                    return;
+                }
+                let mut body = vec![0u8; u32::from_le_bytes(length) as usize];
+                if stdout.read_exact(&mut body).is_err() {
+                    return;
+                }
+                if tx.send(serde_json::from_slice(&body).expect("the host writes JSON")).is_err() {
+                    return;
+                }
+            }
+        });
+        Host { stdin: child.stdin.take(), child, frames }
+    }
+
+    fn send_raw(&mut self, bytes: &[u8]) {
+        let stdin = self.stdin.as_mut().unwrap();
+        stdin.write_all(bytes).unwrap();
+        stdin.flush().unwrap();
+    }
+
+    fn send(&mut self, message: Value) {
+        let body = serde_json::to_vec(&message).unwrap();
+        let mut frame = (body.len() as u32).to_le_bytes().to_vec();
+        frame.extend(body);
+        self.send_raw(&frame);
+    }
+
+    fn hello(&mut self, email: &str) {
+        self.send(json!({"type": "hello", "version": "test", "locale": "en-US",
+            "identities": [{"id": "id1", "email": email, "account": "account1"}]}));
+    }
+
+    /// The next frame of type `kind`; frames of other types before it are
+    /// returned too, for the test to look at.
+    fn expect(&self, kind: &str) -> (Value, Vec<Value>) {
+        let mut before = Vec::new();
+        loop {
+            let frame = self.frames.recv_timeout(WAIT).unwrap_or_else(|_| {
+                panic!("no {kind:?} frame from the host within {WAIT:?}; before it: {before:?}")
+            });
+            if frame["type"] == kind {
+                return (frame, before);
+            }
+            before.push(frame);
+        }
+    }
+
+    /// Closes the add-on's side, as Thunderbird does when it quits; the
+    /// host's exit status.
+    fn close(mut self) -> std::process::ExitStatus {
+        drop(self.stdin.take());
+        wait(&mut self.child)
+    }
+}
+
+impl Drop for Host {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn wait(child: &mut Child) -> std::process::ExitStatus {
+    let deadline = std::time::Instant::now() + WAIT;
+    loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            return status;
+        }
+        assert!(std::time::Instant::now() < deadline, "the host did not end within {WAIT:?}");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+fn wallet(name: &str) -> PathBuf {
+    let home = temp_dir(name).join("wallet");
+    ok(MAILPAY, &home, &["account", "add", "orderer@buyer.test", "--through-thunderbird"]);
+    home
+}
+
+fn order(home: &Path) -> (String, String) {
+    let out = run(
+        MAILPAY,
+        home,
+        &["order", "--merchant", "shop@shop.test", "--bank", "bank@bank.test", "--amount", "1200", "JPY"],
+        "",
+    );
+    let text = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    assert!(out.status.success(), "mailpay order:\n{text}");
+    let id = text.lines().find_map(|l| l.strip_prefix("order ")).expect("the order's id is printed");
+    // The canonical form, as the wallet keeps it.
+    let id = id.replace('-', "");
+    (id, text)
+}
+
+fn database(home: &Path) -> rusqlite::Connection {
+    rusqlite::Connection::open(mailpay::paths::Paths::under(home).database()).unwrap()
+}
+
+#[test]
+fn garbage_on_the_pipe_gets_a_clear_error_and_the_host_reads_on() {
+    let home = wallet("tb-garbage");
+    let mut host = Host::start(&home);
+    // A whole frame that is not JSON, then one of a type nobody knows.
+    host.send_raw(b"\x05\x00\x00\x00{{{{{");
+    let (error, _) = host.expect("error");
+    assert!(error["text"].as_str().unwrap().contains("not a message this end understands"), "{error}");
+    host.send(json!({"type": "format-disk"}));
+    let (error, _) = host.expect("error");
+    assert!(error["text"].as_str().unwrap().contains("format-disk"), "{error}");
+    // Still in step: a hello is answered.
+    host.hello("orderer@buyer.test");
+    let (welcome, _) = host.expect("welcome");
+    assert_eq!(welcome["account"], "orderer@buyer.test");
+    assert_eq!(welcome["standby"], false);
+    // A length no frame may have ends the host with an error, at once.
+    host.send_raw(&u32::MAX.to_le_bytes());
+    let (error, _) = host.expect("error");
+    assert!(error["text"].as_str().unwrap().contains("longer than"), "{error}");
+    assert!(!host.close().success(), "a broken stream is a failure");
+}
+
+#[test]
+fn a_mail_that_is_not_mailpay_is_said_so_and_not_recorded() {
+    let home = wallet("tb-not-mailpay");
+    let mut host = Host::start(&home);
+    host.hello("orderer@buyer.test");
+    host.expect("welcome");
+    let raw = "X-Mozilla-Status: 0001\nFrom: friend@else.test\nTo: orderer@buyer.test\nSubject: lunch?\n\nTomorrow at noon?\n";
+    host.send(json!({"type": "mail", "id": "17", "raw": base64(raw.as_bytes())}));
+    let (taken, _) = host.expect("taken");
+    assert_eq!(taken["id"], "17");
+    assert_eq!(taken["outcome"], "not-mailpay");
+    let received: i64 = database(&home).query_row("SELECT count(*) FROM received", [], |r| r.get(0)).unwrap();
+    assert_eq!(received, 0);
+    // Not base64 at all.
+    host.send(json!({"type": "mail", "id": "18", "raw": "***"}));
+    let (taken, _) = host.expect("taken");
+    assert_eq!(taken["outcome"], "invalid");
+    assert!(taken["text"].as_str().unwrap().contains("base64"), "{taken}");
+    assert!(host.close().success());
+}
+
+#[test]
+fn mails_placed_while_thunderbird_is_closed_leave_when_it_is_back_once() {
+    let home = wallet("tb-closed");
+    // No host: the order is recorded and its two mails wait.
+    let (order, text) = order(&home);
+    assert!(text.contains("leave as soon as Thunderbird runs"), "{text}");
+    let unsent: i64 = database(&home)
+        .query_row("SELECT count(*) FROM outbox WHERE sent_at IS NULL AND failed_temporarily = 1", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(unsent, 2, "both mails wait, marked as failed for now");
+
+    // Thunderbird starts: the host says hello and sends them.
+    let mut host = Host::start(&home);
+    host.hello("orderer@buyer.test");
+    host.expect("welcome");
+    let mut sent = Vec::new();
+    for n in 0..2 {
+        let (send, _) = host.expect("send");
+        assert_eq!(send["identity"], "orderer@buyer.test");
+        let kind = send["headers"].as_array().unwrap().iter().find(|h| h[0] == "X-MailPay-Kind").unwrap()[1].clone();
+        let said = send["headers"].as_array().unwrap().iter().find(|h| h[0] == "X-MailPay-Order").unwrap()[1].clone();
+        assert_eq!(said, order.as_str());
+        assert!(send["body"].as_str().unwrap().contains("-----BEGIN MAILPAY "), "{send}");
+        let id = format!("tb-{n}@buyer.test");
+        host.send(json!({"type": "sent", "request": send["request"], "message_id": format!("<{id}>")}));
+        sent.push((kind.as_str().unwrap().to_string(), send["to"].as_str().unwrap().to_string(), id));
+    }
+    sent.sort();
+    assert_eq!(sent[0].0, "order");
+    assert_eq!(sent[0].1, "shop@shop.test");
+    assert_eq!(sent[1].0, "payment-request");
+    assert_eq!(sent[1].1, "bank@bank.test");
+
+    // Recorded with the Message-ID Thunderbird gave each, the payment sent.
+    let db = database(&home);
+    let deadline = std::time::Instant::now() + WAIT;
+    loop {
+        let state: String =
+            db.query_row("SELECT state FROM payment WHERE order_id = ?1", [&order], |r| r.get(0)).unwrap();
+        if state == "sent" {
+            break;
+        }
+        assert!(std::time::Instant::now() < deadline, "the payment is {state}, not sent");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let mut ids: Vec<String> = db
+        .prepare("SELECT sent_as FROM outbox WHERE order_id = ?1")
+        .unwrap()
+        .query_map([&order], |r| r.get(0))
+        .unwrap()
+        .map(Result::unwrap)
+        .collect();
+    ids.sort();
+    assert_eq!(ids, ["tb-0@buyer.test", "tb-1@buyer.test"]);
+
+    // Asked again (the command line's retry), the host sends nothing twice.
+    let out = ok(MAILPAY, &home, &["retry", &order]);
+    assert!(out.contains("payment"), "{out}");
+    assert!(host.frames.recv_timeout(Duration::from_millis(500)).is_err(), "nothing is sent again");
+    assert!(host.close().success());
+}
+
+#[test]
+fn the_command_line_sends_through_the_running_host() {
+    let home = wallet("tb-relay");
+    let mut host = Host::start(&home);
+    host.hello("orderer@buyer.test");
+    host.expect("welcome");
+    let placing = {
+        let home = home.clone();
+        std::thread::spawn(move || order(&home))
+    };
+    for n in 0..2 {
+        let (send, _) = host.expect("send");
+        if n == 0 {
+            // Thunderbird could not send this one now.
+            host.send(json!({"type": "send-failed", "request": send["request"], "reason": "SMTP server down", "temporary": true}));
+        } else {
+            host.send(json!({"type": "sent", "request": send["request"], "message_id": "x@buyer.test"}));
+        }
+    }
+    let (_, text) = placing.join().unwrap();
+    assert!(text.contains("accepted (x@buyer.test)") || text.contains(": accepted"), "{text}");
+    assert!(text.contains("SMTP server down"), "the failure is told: {text}");
+    assert!(host.close().success());
+}
+
+#[test]
+fn a_second_host_stands_by_and_takes_over_when_the_first_ends() {
+    let home = wallet("tb-twice");
+    let mut first = Host::start(&home);
+    first.hello("orderer@buyer.test");
+    assert_eq!(first.expect("welcome").0["standby"], false);
+    let mut second = Host::start(&home);
+    second.hello("orderer@buyer.test");
+    let (welcome, _) = second.expect("welcome");
+    assert_eq!(welcome["standby"], true, "{welcome}");
+    assert!(first.close().success());
+    let (welcome, _) = second.expect("welcome");
+    assert_eq!(welcome["standby"], false, "the second took over: {welcome}");
+    let status = ok(MAILPAY, &home, &["thunderbird", "status"]);
+    assert!(status.contains("carries the mail of orderer@buyer.test"), "{status}");
+    assert!(second.close().success());
+}
+
+#[test]
+fn installing_the_add_on_is_all_a_wallet_without_an_account_needs() {
+    let home = temp_dir("tb-fresh").join("wallet");
+    let mut host = Host::start(&home);
+    host.hello("someone@buyer.test");
+    let (welcome, _) = host.expect("welcome");
+    assert_eq!(welcome["account"], "someone@buyer.test");
+    assert!(welcome["text"].as_str().unwrap().contains("no password"), "{welcome}");
+    let list = ok(MAILPAY, &home, &["account", "list"]);
+    assert!(list.contains("someone@buyer.test  through Thunderbird"), "{list}");
+    assert!(host.close().success());
+}
+
+#[test]
+fn the_host_started_by_hand_says_what_it_is() {
+    let out = Command::new(HOST).output().unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("started by Thunderbird"));
+}
+
+fn base64(bytes: &[u8]) -> String {
+    use base64::Engine;
+    base64::engine::general_purpose::STANDARD.encode(bytes)
+}
