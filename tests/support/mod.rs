@@ -34,4 +34,5 @@ pub mod processes;
 pub mod protocol;
 pub mod relay;
 pub mod tamper;
+pub mod thunderbird;
 pub mod wire;
