@@ -976,3 +976,448 @@ fn approval_shows_other_items_in_red_and_cannot_be_approved() {
     let pixels = draw(same.view(&tr), &theme);
     assert_eq!(red_pixels(&pixels, items_at, &theme), 0, "agreeing items are not red");
 }
+
+// Accounts whose mail goes through Thunderbird (`route = "thunderbird"`).
+
+mod thunderbird {
+    use super::*;
+
+    use std::io::{Read, Write};
+    use std::process::{Child, ChildStdin, Command, Stdio};
+    use std::sync::mpsc;
+    use std::time::Duration;
+
+    use iced::futures::StreamExt;
+    use mailpay::mail::account::{Account, Route};
+    use mailpay::mail::imap::Received;
+    use mailpay::mail::smtp::Dispatch;
+    use mailpay::protocol::OrderTerms;
+    use mailpay::protocol::compose::{self, Outgoing, Thread};
+    use mailpay::ui::backend::Session;
+    use mailpay::ui::watch::{self, Link, Report, Took};
+    use mailpay::wallet::{Receipt, Sending, Transport};
+    use serde_json::{Value, json};
+
+    const WAIT: Duration = Duration::from_secs(20);
+
+    fn runtime() -> tokio::runtime::Runtime {
+        tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap()
+    }
+
+    /// `address`'s account as the app keeps one through Thunderbird.
+    fn through_thunderbird(address: &EmailAddress) -> Account {
+        let mut account = Account::guess(address.clone());
+        account.route = Route::Thunderbird;
+        account
+    }
+
+    /// The app opened on one account through Thunderbird.
+    fn app_with(home: &Home, session: &Session) -> App {
+        let mut app = App::new(Lang::En, None);
+        let mut start = loaded(home.clone());
+        start.config.accounts = vec![session.account.clone()];
+        start.sessions = vec![session.clone()];
+        let _ = app.loaded(start);
+        app
+    }
+
+    /// The watcher's next report, within `WAIT`.
+    fn next(
+        runtime: &tokio::runtime::Runtime,
+        reports: &mut (impl iced::futures::Stream<Item = Report> + Unpin),
+    ) -> Report {
+        runtime
+            .block_on(async { tokio::time::timeout(WAIT, reports.next()).await })
+            .expect("the watcher reports in time")
+            .expect("the watcher keeps running")
+    }
+
+    /// Runs the test body in a session keyring of the kernel's keyutils,
+    /// the wallet's keyring forced to it (never a desktop's own): true
+    /// inside, false in the outer run, which has asserted the inner passed.
+    fn in_keyutils_session(test: &str) -> bool {
+        const INSIDE: &str = "MAILPAY_TEST_IN_SESSION_KEYRING";
+        if std::env::var_os(INSIDE).is_some() {
+            return true;
+        }
+        let out = Command::new("keyctl")
+            .args(["session", "-"])
+            .arg(std::env::current_exe().unwrap())
+            .args(["--exact", &format!("thunderbird::{test}"), "--nocapture", "--test-threads", "1"])
+            .env(INSIDE, "1")
+            .env("MAILPAY_KEYRING", "keyutils")
+            .env_remove("DBUS_SESSION_BUS_ADDRESS")
+            .output()
+            .unwrap_or_else(|e| panic!("keyctl (Debian package keyutils) is needed to run this test: {e}"));
+        let text =
+            format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+        assert!(out.status.success() && text.contains("1 passed"), "{test} in a session keyring:\n{text}");
+        false
+    }
+
+    /// Feeds every message of a simulator to the app, with what follows.
+    fn feed(runtime: &tokio::runtime::Runtime, app: &mut App, messages: Vec<Message>) {
+        for message in messages {
+            runtime.block_on(app_driver::send(app, message));
+        }
+    }
+
+    /// Settings → change an account with its own servers → "through
+    /// Thunderbird" → Save: kept with route thunderbird, its password out
+    /// of the keyring, and the app (now and at the next start) sends
+    /// through Thunderbird without asking the keyring.
+    #[test]
+    fn choosing_through_thunderbird_keeps_the_account_without_a_password() {
+        use mailpay::secrets::{Keyring, SecretError};
+        if !in_keyutils_session("choosing_through_thunderbird_keeps_the_account_without_a_password") {
+            return;
+        }
+        let (home, dir) = temp_home("tb-account");
+        let paths = home.paths().clone();
+        drop(home);
+        let runtime = runtime();
+        // A fresh address: keyutils' persistent keyring outlives the session.
+        let address: EmailAddress = format!("tb{}@example.jp", rand::random::<u32>()).parse().unwrap();
+        mailpay::wallet::accounts::add(&paths, Account::guess(address.clone()), "hunter2").unwrap();
+        let keyring = Keyring::system().unwrap();
+        assert_eq!(keyring.password(address.as_str()).unwrap(), "hunter2");
+
+        let mut app = App::new(Lang::En, None);
+        let _ = app.loaded(runtime.block_on(backend::load(paths.clone())).unwrap());
+        assert!(app.sessions()[0].servers().is_some());
+        let _ = app.update(Message::Nav(Nav::Settings));
+        let _ = app.update(Message::Settings(settings::Message::EditAccount(address.clone())));
+        let Screen::Account(form) = app.screen() else { panic!("{:?}", app.screen()) };
+        assert_eq!(form.route(), Route::Servers, "the account's own way is shown");
+        let mut ui = simulator(app.view());
+        assert!(ui.find("Password").is_ok());
+        assert!(ui.find("through my mail servers").is_ok());
+        ui.click("through Thunderbird").expect("the choice is on screen");
+        let messages: Vec<_> = ui.into_messages().collect();
+        feed(&runtime, &mut app, messages);
+
+        // No password and no servers to fill in; what it means, in words.
+        let mut ui = simulator(app.view());
+        let shown = texts(&mut ui);
+        assert!(!shown.iter().any(|t| t == "Password" || t.starts_with("Incoming mail")), "{shown:?}");
+        assert!(
+            shown.iter().any(|t| t.contains("no password")
+                && t.contains("add-on in Thunderbird")
+                && t.contains("mailpay thunderbird install")),
+            "{shown:?}"
+        );
+        ui.click("Save").expect("Save is offered without a password");
+        let messages: Vec<_> = ui.into_messages().collect();
+        feed(&runtime, &mut app, messages);
+        let mut ui = simulator(app.view());
+        assert!(
+            ui.find("The account is saved; its mail goes through Thunderbird, and no password is kept.")
+                .is_ok(),
+            "{:?}",
+            texts(&mut ui)
+        );
+        drop(ui);
+
+        let config = mailpay::config::Config::load(&paths.config_file()).unwrap();
+        assert_eq!(config.accounts.len(), 1);
+        assert_eq!(config.accounts[0].route, Route::Thunderbird);
+        assert!(std::fs::read_to_string(paths.config_file()).unwrap().contains("route = \"thunderbird\""));
+        let password = keyring.password(address.as_str());
+        assert!(matches!(password, Err(SecretError::Missing(_))), "the keyring keeps nothing: {password:?}");
+
+        let session = &app.sessions()[0];
+        assert!(session.thunderbird().is_some() && session.servers().is_none(), "{session:?}");
+        let again = runtime.block_on(backend::load(paths.clone())).unwrap();
+        assert_eq!(again.keyring_problem, None, "no password is looked for");
+        assert!(again.sessions[0].thunderbird().is_some() && again.sessions[0].servers().is_none());
+
+        // Settings say so, and changing it again shows its way.
+        let _ = app.update(Message::Nav(Nav::Settings));
+        let mut ui = simulator(app.view());
+        assert!(ui.find(format!("{address} (through Thunderbird)").as_str()).is_ok(), "{:?}", texts(&mut ui));
+        drop(ui);
+        let _ = app.update(Message::Settings(settings::Message::EditAccount(address.clone())));
+        let Screen::Account(form) = app.screen() else { panic!("{:?}", app.screen()) };
+        assert_eq!(form.route(), Route::Thunderbird);
+        let mut ui = simulator(app.view());
+        assert!(ui.find("Password").is_err());
+        drop(ui);
+        let _ = std::fs::remove_dir_all(dir);
+    }
+
+    /// No host listens: the side bar says Thunderbird is not running, and
+    /// a payment made now is recorded with its mails waiting in the
+    /// outbox, said as news (not in red, no "Not sent").
+    #[test]
+    fn with_thunderbird_closed_the_app_says_so_and_the_mails_wait() {
+        let (home, dir) = temp_home("tb-closed");
+        let runtime = runtime();
+        let session = Session::through_thunderbird(through_thunderbird(&orderer()), home.paths());
+        assert!(session.thunderbird().is_some() && session.servers().is_none());
+        let mut app = app_with(&home, &session);
+
+        let mut reports = watch::stream(home.clone(), session.clone());
+        let report = next(&runtime, &mut reports);
+        assert!(matches!(report, Report::Thunderbird(Link::NotRunning)), "{report:?}");
+        runtime.block_on(app_driver::send(&mut app, Message::Watch(orderer(), report)));
+        assert_eq!(app.watch_status(&orderer()), Some("Thunderbird not running: mails wait in the outbox"));
+        let mut ui = simulator(app.view());
+        assert!(ui.find("Thunderbird not running: mails wait in the outbox").is_ok(), "{:?}", texts(&mut ui));
+        drop(ui);
+
+        let _ = app.update(Message::Nav(Nav::Pay));
+        for message in [
+            new_payment::Message::Merchant(shop().to_string()),
+            new_payment::Message::Amount("1200".into()),
+            new_payment::Message::Pay,
+        ] {
+            runtime.block_on(app_driver::send(&mut app, Message::Pay(message)));
+        }
+        let Screen::Pay(form) = app.screen() else { panic!("{:?}", app.screen()) };
+        let new_payment::Stage::Sending { order, mails } = form.stage() else { panic!("{:?}", form.stage()) };
+        assert_eq!(mails.len(), 2);
+        assert!(mails.iter().all(|m| matches!(m.status, new_payment::MailStatus::Waiting(_))), "{mails:?}");
+        let order = order.clone();
+        let unsent = home.with_blocking(|s| s.unsent(Some(&order))).unwrap();
+        assert_eq!(unsent.len(), 2, "both wait in the outbox");
+
+        let (tr, theme, book, accounts) = (Tr::new(Lang::En), iced::Theme::Light, book(), [orderer()]);
+        let Screen::Pay(form) = app.screen() else { unreachable!() };
+        let view = || form.view(&tr, &accounts, &book);
+        let mut ui = simulator(view());
+        let shown = texts(&mut ui);
+        let waiting = "Waits in the outbox: it leaves when Thunderbird runs.";
+        assert_eq!(shown.iter().filter(|t| *t == waiting).count(), 2, "{shown:?}");
+        assert!(!shown.iter().any(|t| t.starts_with("Not sent")), "{shown:?}");
+        assert!(ui.find("New payment").is_ok(), "nothing is left to do here");
+        let at = bounds_of(&mut ui, waiting);
+        drop(ui);
+        assert_eq!(red_pixels(&draw(view(), &theme), at, &theme), 0, "not drawn in red");
+        let _ = std::fs::remove_dir_all(dir);
+    }
+
+    /// Accepts every mail, as a mail server that is up.
+    struct Accepting;
+
+    impl Transport for Accepting {
+        fn send<'a>(&'a self, mails: &'a [Outgoing]) -> Sending<'a> {
+            Box::pin(async move {
+                let now = std::time::Instant::now();
+                mails
+                    .iter()
+                    .map(|m| Dispatch {
+                        message_id: m.message_id.clone(),
+                        sent_as: None,
+                        result: Ok(()),
+                        started: now,
+                        finished: now,
+                    })
+                    .collect()
+            })
+        }
+    }
+
+    /// An order of 1200 JPY at the example shop from `from`.
+    fn order_from(from: &EmailAddress) -> backend::Order {
+        let book = book();
+        let mut form = new_payment::State::for_merchant(&shop(), &book);
+        let _ = form.update(new_payment::Message::Amount("1200".into()), std::slice::from_ref(from), &book);
+        form.order(Some(from), &book, mailpay::clock::now(), OrderNonce::generate(&mut rand::rng())).unwrap()
+    }
+
+    /// The bank's confirmation of exactly `terms`, as a raw mail.
+    fn confirmation(terms: &OrderTerms) -> Vec<u8> {
+        compose::confirm(&confirm_for(terms), &terms.bank, &Thread::default())
+            .build(mailpay::clock::now(), &mut rand::rng())
+            .bytes
+    }
+
+    /// Takes `raw` into the wallet as Thunderbird's host does.
+    fn take(home: &Home, raw: &[u8]) -> Receipt {
+        let received = Received::of(raw, false).expect("a MailPay mail");
+        home.with_blocking(|s| mailpay::wallet::take(s, raw, received)).unwrap()
+    }
+
+    /// A mail Thunderbird's host took into the store (the same database,
+    /// written by another program) raises the review banner of its order
+    /// when it awaits the orderer's confirmation; one of a payment of
+    /// another account is not this watcher's to tell.
+    #[test]
+    fn a_confirmation_thunderbird_took_in_offers_a_review() {
+        let (home, dir) = temp_home("tb-took");
+        let runtime = runtime();
+        let hanako: EmailAddress = "hanako@example.jp".parse().unwrap();
+        let mut placed = Vec::new();
+        for from in [orderer(), hanako] {
+            let order = order_from(&from);
+            let terms = order.terms.clone();
+            let id = runtime.block_on(backend::place(home.clone(), order)).unwrap();
+            runtime.block_on(home.dispatch(&Accepting, &id)).unwrap();
+            placed.push(terms);
+        }
+        let session = Session::through_thunderbird(through_thunderbird(&orderer()), home.paths());
+        let mut app = app_with(&home, &session);
+        let _ = app.update(Message::Nav(Nav::History));
+        let mut reports = watch::stream(home.clone(), session);
+        let report = next(&runtime, &mut reports);
+        assert!(matches!(report, Report::Thunderbird(Link::NotRunning)), "{report:?}");
+
+        // Hanako's confirmation first, then this account's.
+        for terms in placed.iter().rev() {
+            let receipt = take(&home, &confirmation(terms));
+            assert!(matches!(&receipt, Receipt::Stepped { to, .. } if to.name() == "awaiting-confirmation"));
+        }
+        let mine = placed[0].order.clone();
+        let report = next(&runtime, &mut reports);
+        assert!(
+            matches!(&report, Report::Took { order, what: Took::Awaiting } if *order == mine.to_string()),
+            "{report:?}"
+        );
+        let seen = runtime.block_on(app_driver::send(&mut app, Message::Watch(orderer(), report)));
+        assert!(
+            seen.iter().any(|m| m.starts_with("History(Loaded(Ok")),
+            "the history is read again: {seen:?}"
+        );
+        let banner = app.banner().expect("a banner");
+        assert!(!banner.error);
+        assert_eq!(banner.review.as_ref(), Some(&mine));
+        assert_eq!(banner.text, format!("Your bank asks you to confirm order {mine}."));
+        let mut ui = simulator(app.view());
+        ui.click("Review").expect("the banner offers Review");
+        let messages: Vec<_> = ui.into_messages().collect();
+        feed(&runtime, &mut app, messages);
+        let Screen::Approval(approval) = app.screen() else { panic!("{:?}", app.screen()) };
+        assert_eq!(approval.order(), &mine);
+
+        let more = runtime
+            .block_on(async { tokio::time::timeout(3 * watch::THUNDERBIRD_POLL, reports.next()).await });
+        assert!(more.is_err(), "nothing of the other account's payment: {more:?}");
+        let _ = std::fs::remove_dir_all(dir);
+    }
+
+    /// `mailpay-thunderbird` as Thunderbird starts it, this test speaking
+    /// the add-on's side of the frames on its standard input and output.
+    struct Host {
+        child: Child,
+        stdin: Option<ChildStdin>,
+        frames: mpsc::Receiver<Value>,
+    }
+
+    impl Host {
+        fn start(home: &std::path::Path) -> Host {
+            let mut child = Command::new(env!("CARGO_BIN_EXE_mailpay-thunderbird"))
+                .args(["/nowhere/org.mailpay.wallet.json", mailpay::bridge::manifest::ADDON_ID])
+                .env("MAILPAY_HOME", home)
+                .stdin(Stdio::piped())
+                .stdout(Stdio::piped())
+                .stderr(Stdio::null())
+                .spawn()
+                .expect("mailpay-thunderbird starts");
+            let mut stdout = child.stdout.take().unwrap();
+            let (tx, frames) = mpsc::channel();
+            std::thread::spawn(move || {
+                loop {
+                    let mut length = [0u8; 4];
+                    if stdout.read_exact(&mut length).is_err() {
+                        return;
+                    }
+                    let mut body = vec![0u8; u32::from_le_bytes(length) as usize];
+                    if stdout.read_exact(&mut body).is_err()
+                        || tx.send(serde_json::from_slice(&body).expect("the host writes JSON")).is_err()
+                    {
+                        return;
+                    }
+                }
+            });
+            Host { stdin: child.stdin.take(), child, frames }
+        }
+
+        fn send(&mut self, message: Value) {
+            let body = serde_json::to_vec(&message).unwrap();
+            let stdin = self.stdin.as_mut().unwrap();
+            stdin.write_all(&(body.len() as u32).to_le_bytes()).unwrap();
+            stdin.write_all(&body).unwrap();
+            stdin.flush().unwrap();
+        }
+
+        /// The next frame of type `kind` (others before it are skipped).
+        fn expect(&self, kind: &str) -> Value {
+            loop {
+                let frame = self.frames.recv_timeout(WAIT).unwrap_or_else(|_| panic!("no {kind:?} frame"));
+                if frame["type"] == kind {
+                    return frame;
+                }
+            }
+        }
+    }
+
+    impl Drop for Host {
+        fn drop(&mut self) {
+            drop(self.stdin.take());
+            let _ = self.child.kill();
+            let _ = self.child.wait();
+        }
+    }
+
+    /// With Thunderbird running: the side bar says connected, Pay's mails
+    /// go out through the add-on, and the bank's confirmation the add-on
+    /// hands over raises the review banner in the app.
+    #[test]
+    fn with_thunderbird_running_the_app_pays_through_it_and_reviews_what_it_took_in() {
+        use base64::Engine;
+        let (home, dir) = temp_home("tb-host");
+        let runtime = runtime();
+        let address: EmailAddress = "orderer@buyer.test".parse().unwrap();
+        let (_, session) = runtime
+            .block_on(backend::save_account_through_thunderbird(home.clone(), through_thunderbird(&address)))
+            .unwrap();
+        let mut app = app_with(&home, &session);
+        let mut reports = watch::stream(home.clone(), session.clone());
+
+        let mut host = Host::start(&dir);
+        host.send(json!({"type": "hello", "version": "t", "identities": [{"id": "i", "email": "orderer@buyer.test"}]}));
+        while host.expect("welcome")["standby"] != false {}
+        loop {
+            let report = next(&runtime, &mut reports);
+            let connected = matches!(report, Report::Thunderbird(Link::Connected));
+            runtime.block_on(app_driver::send(&mut app, Message::Watch(address.clone(), report)));
+            if connected {
+                break;
+            }
+        }
+        let mut ui = simulator(app.view());
+        assert!(ui.find("Through Thunderbird: connected").is_ok(), "{:?}", texts(&mut ui));
+        drop(ui);
+
+        // Pay: the app hands both mails to the host; Thunderbird sends them.
+        let order = order_from(&address);
+        let terms = order.terms.clone();
+        let id = runtime.block_on(backend::place(home.clone(), order)).unwrap();
+        let sending = runtime.spawn(backend::dispatch(home.clone(), vec![session.clone()], id.clone()));
+        for n in 0..2 {
+            let send = host.expect("send");
+            assert_eq!(send["identity"], "orderer@buyer.test");
+            host.send(json!({"type": "sent", "request": send["request"], "message_id": format!("<tb-{n}@buyer.test>")}));
+        }
+        let sent = runtime.block_on(sending).unwrap().unwrap();
+        assert!(sent.iter().all(|s| s.result.is_ok()), "{sent:?}");
+
+        // The bank's confirmation arrives in Thunderbird; the add-on hands it over.
+        let raw = base64::engine::general_purpose::STANDARD.encode(confirmation(&terms));
+        host.send(json!({"type": "mail", "id": "m1", "raw": raw}));
+        let taken = host.expect("taken");
+        assert_eq!(taken["review"], true, "{taken}");
+        let report = loop {
+            match next(&runtime, &mut reports) {
+                Report::Thunderbird(_) => continue,
+                report => break report,
+            }
+        };
+        assert!(matches!(&report, Report::Took { what: Took::Awaiting, .. }), "{report:?}");
+        runtime.block_on(app_driver::send(&mut app, Message::Watch(address.clone(), report)));
+        let banner = app.banner().expect("a banner");
+        assert_eq!(banner.review.as_ref(), Some(&id));
+        drop(host);
+        let _ = std::fs::remove_dir_all(dir);
+    }
+}

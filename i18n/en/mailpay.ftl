@@ -225,3 +225,19 @@ bridge-stepped = Order { $order }: { $state }
 bridge-duplicate = MailPay has already taken this mail.
 bridge-not-ours = This MailPay mail is not about a payment of this wallet.
 bridge-not-mailpay = This is not a MailPay mail.
+
+## The app: accounts whose mail goes through Thunderbird
+account-route = Send and watch
+account-route-servers = through my mail servers
+account-route-thunderbird = through Thunderbird
+account-thunderbird-hint = Thunderbird keeps this account and its password: MailPay stores no password for it. MailPay's add-on in Thunderbird hands MailPay the payment mails that arrive and sends MailPay's mails from your account. Set it up once: run `mailpay thunderbird install`, then add the add-on it names in Thunderbird (Add-ons and Themes). While Thunderbird is closed, MailPay's mails wait in its outbox.
+account-saved-thunderbird = The account is saved; its mail goes through Thunderbird, and no password is kept.
+settings-account-line-thunderbird = { $address } (through Thunderbird)
+watch-thunderbird = Through Thunderbird: connected
+watch-thunderbird-closed = Thunderbird not running: mails wait in the outbox
+watch-thunderbird-other = Thunderbird runs, but MailPay's add-on does not carry this address
+mail-waiting = Waits in the outbox: it leaves when Thunderbird runs.
+mail-waiting-why = ({ $reason })
+payment-send-now = Try to send now
+approval-waiting = Your answer waits in the outbox: it leaves when Thunderbird runs.
+sent-waiting = The mails wait in the outbox: they leave when Thunderbird runs.

@@ -225,3 +225,19 @@ bridge-stepped = 注文 { $order }: { $state }
 bridge-duplicate = このメールは MailPay が既に受け取っています。
 bridge-not-ours = この MailPay のメールは、このウォレットの支払いに関するものではありません。
 bridge-not-mailpay = これは MailPay のメールではありません。
+
+## アプリ：Thunderbird 経由のアカウント
+account-route = 送受信の方法
+account-route-servers = 自分のメールサーバー経由
+account-route-thunderbird = Thunderbird 経由
+account-thunderbird-hint = このアカウントとパスワードは Thunderbird が管理し、MailPay はパスワードを保存しません。Thunderbird の MailPay アドオンが、届いた支払いのメールを MailPay に渡し、MailPay のメールをあなたのアカウントから送ります。最初に一度だけ `mailpay thunderbird install` を実行し、表示されたアドオンを Thunderbird に追加してください(アドオンとテーマ)。Thunderbird を閉じている間、MailPay のメールは送信待ちで保管されます。
+account-saved-thunderbird = アカウントを保存しました。メールは Thunderbird 経由で送受信し、パスワードは保存しません。
+settings-account-line-thunderbird = { $address }(Thunderbird 経由)
+watch-thunderbird = Thunderbird 経由：接続中
+watch-thunderbird-closed = Thunderbird が起動していません：メールは送信待ちです
+watch-thunderbird-other = Thunderbird は起動していますが、MailPay アドオンはこのアドレスを扱っていません
+mail-waiting = 送信待ち：Thunderbird が起動すると送られます。
+mail-waiting-why = ({ $reason })
+payment-send-now = 今すぐ送ってみる
+approval-waiting = 返信は送信待ちです：Thunderbird が起動すると送られます。
+sent-waiting = メールは送信待ちです：Thunderbird が起動すると送られます。

@@ -71,6 +71,18 @@ pub struct OutboxMail {
     pub last_error: Option<String>,
 }
 
+/// A received mail as [`Store::received_after`] reads it back.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ReceivedRow {
+    pub row: i64,
+    pub order: Option<String>,
+    /// What taking it did (the state it left its payment in, or why not).
+    pub outcome: String,
+    /// Its payment's orderer and state now; `None` without a payment.
+    pub orderer: Option<String>,
+    pub state: Option<String>,
+}
+
 /// A payment as stored.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PaymentRow {
@@ -418,6 +430,41 @@ impl Store {
             )
             .map_err(|e| self.err(e))?;
         Ok(inserted == 1)
+    }
+
+    /// The row of the newest received mail (0 when none): where a reader
+    /// of [`Store::received_after`] starts.
+    pub fn last_received(&self) -> Result<i64, StoreError> {
+        self.conn
+            .query_row("SELECT coalesce(max(rowid), 0) FROM received", [], |r| r.get(0))
+            .map_err(|e| self.err(e))
+    }
+
+    /// The mails received after row `after` (another program, such as the
+    /// Thunderbird host, may have taken them in), oldest first, at most
+    /// `limit`, each with its payment's orderer and state now. A range of
+    /// the table's own key: cheap to ask often.
+    pub fn received_after(&self, after: i64, limit: usize) -> Result<Vec<ReceivedRow>, StoreError> {
+        let mut stmt = self
+            .conn
+            .prepare_cached(
+                "SELECT r.rowid, r.order_id, r.outcome, p.orderer, p.state FROM received r
+                 LEFT JOIN payment p ON p.order_id = r.order_id
+                 WHERE r.rowid > ?1 ORDER BY r.rowid LIMIT ?2",
+            )
+            .map_err(|e| self.err(e))?;
+        stmt.query_map(params![after, limit as i64], |r| {
+            Ok(ReceivedRow {
+                row: r.get(0)?,
+                order: r.get(1)?,
+                outcome: r.get(2)?,
+                orderer: r.get(3)?,
+                state: r.get(4)?,
+            })
+        })
+        .map_err(|e| self.err(e))?
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|e| self.err(e))
     }
 
     pub fn resume(&self, account: &str, folder: &str) -> Result<Resume, StoreError> {

@@ -211,6 +211,16 @@ impl App {
         &self.screen
     }
 
+    /// The accounts the wallet sends and watches with, in the config's order.
+    pub fn sessions(&self) -> &[Session] {
+        &self.sessions
+    }
+
+    /// What the watcher of `account` last said, as the side bar shows it.
+    pub fn watch_status(&self, account: &EmailAddress) -> Option<&str> {
+        self.watch_status.get(account).map(String::as_str)
+    }
+
     pub fn banner(&self) -> Option<&Banner> {
         self.banner.as_ref()
     }
@@ -322,7 +332,11 @@ impl App {
             }
             Message::SentInBackground(Ok(sent)) => {
                 if let Some(e) = sent.iter().find_map(|s| s.result.as_ref().err()) {
-                    self.say(e.to_string(), true);
+                    if sent.iter().filter_map(|s| s.result.as_ref().err()).all(backend::waits_in_outbox) {
+                        self.say(tr!(self.tr, "sent-waiting"), false);
+                    } else {
+                        self.say(e.to_string(), true);
+                    }
                 }
                 Task::none()
             }
@@ -464,6 +478,13 @@ impl App {
             account::Action::Save(account, password) => match &self.home {
                 Some(home) => Task::perform(
                     backend::save_account(home.clone(), account, password),
+                    Message::AccountSaved,
+                ),
+                None => Task::none(),
+            },
+            account::Action::SaveThroughThunderbird(account) => match &self.home {
+                Some(home) => Task::perform(
+                    backend::save_account_through_thunderbird(home.clone(), account),
                     Message::AccountSaved,
                 ),
                 None => Task::none(),
@@ -659,15 +680,34 @@ impl App {
             Report::SetAside(reason) => {
                 self.say(tr!(self.tr, "watch-set-aside", reason = reason.clone()), true)
             }
+            Report::Thunderbird(link) => {
+                let status = match link {
+                    watch::Link::Connected => tr!(self.tr, "watch-thunderbird"),
+                    watch::Link::NotRunning => tr!(self.tr, "watch-thunderbird-closed"),
+                    watch::Link::OtherAccount => tr!(self.tr, "watch-thunderbird-other"),
+                };
+                self.watch_status.insert(account, status);
+                // Back: what waited in the outbox leaves now.
+                if let (watch::Link::Connected, Screen::History(state)) = (link, &self.screen) {
+                    return Task::batch([task, self.load_history(state.query())]);
+                }
+            }
+            Report::Took { order, what } => {
+                match what {
+                    watch::Took::Awaiting => task = Task::batch([task, self.confirmation(order)]),
+                    watch::Took::Stepped(state) => {
+                        let state = self.tr.dynamic(&format!("state-{state}"));
+                        self.say(tr!(self.tr, "watch-stepped", order = order.clone(), state = state), false);
+                    }
+                    watch::Took::Refused(reason) => self.say(reason.clone(), true),
+                }
+                if let Screen::History(state) = &self.screen {
+                    return Task::batch([task, self.load_history(state.query())]);
+                }
+            }
             Report::Received { order, receipt } => {
                 if report.awaiting().is_some() {
-                    let text = tr!(self.tr, "watch-confirmation", order = order.clone());
-                    let notice = Task::perform(
-                        crate::ui::notify::show(tr!(self.tr, "app-name"), text.clone()),
-                        Message::Notified,
-                    );
-                    task = Task::batch([task, notice]);
-                    self.banner = Some(Banner { text, error: false, review: order.parse().ok() });
+                    task = Task::batch([task, self.confirmation(order)]);
                 } else if let crate::wallet::Receipt::Stepped { to, .. } = receipt {
                     let state = self.tr.dynamic(&format!("state-{}", to.name()));
                     self.say(tr!(self.tr, "watch-stepped", order = order.clone(), state = state), false);
@@ -682,6 +722,16 @@ impl App {
             }
         }
         task
+    }
+
+    /// The bank asks to confirm `order`: a banner that leads to the
+    /// approval view, and a desktop notification.
+    fn confirmation(&mut self, order: &str) -> Task<Message> {
+        let text = tr!(self.tr, "watch-confirmation", order = order.to_string());
+        let notice =
+            Task::perform(crate::ui::notify::show(tr!(self.tr, "app-name"), text.clone()), Message::Notified);
+        self.banner = Some(Banner { text, error: false, review: order.parse().ok() });
+        notice
     }
 
     pub fn subscription(&self) -> Subscription<Message> {

@@ -8,10 +8,12 @@
 
 use std::path::PathBuf;
 
+use crate::bridge::ThroughThunderbird;
 use crate::clock;
 use crate::config::{Config, ConfigError};
 use crate::demo::MailLoop;
-use crate::mail::account::Account;
+use crate::mail::account::{Account, Route};
+use crate::mail::smtp::SendError;
 use crate::paths::{PathError, Paths};
 use crate::protocol::payment::State;
 use crate::protocol::{EmailAddress, Kind, OrderId, OrderTerms, Timestamp};
@@ -54,7 +56,8 @@ async fn blocking<T: Send + 'static>(
 }
 
 /// A mail account with what carries its mails: its own servers (the
-/// password from the keyring), or the demo's loop.
+/// password from the keyring), Thunderbird (through the wallet's host,
+/// no password), or the demo's loop.
 #[derive(Clone)]
 pub struct Session {
     pub account: Account,
@@ -66,17 +69,29 @@ enum Carrier {
     Servers(MailServers),
     /// The demo's private mail loop, which replaces SMTP and IMAP.
     Demo(MailLoop),
+    /// Thunderbird, which holds the account: its MailPay add-on hands the
+    /// host the mails that arrive, and sends the wallet's.
+    Thunderbird(ThroughThunderbird),
 }
 
 impl std::fmt::Debug for Session {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "Session({}, password <redacted>)", self.account.address)
+        match &self.carrier {
+            Carrier::Thunderbird(_) => write!(f, "Session({}, through Thunderbird)", self.account.address),
+            _ => write!(f, "Session({}, password <redacted>)", self.account.address),
+        }
     }
 }
 
 impl Session {
     pub fn new(account: Account, password: String) -> Session {
         Session { carrier: Carrier::Servers(MailServers::new(account.clone(), &password)), account }
+    }
+
+    /// An account whose mails go through Thunderbird, for the wallet in
+    /// `paths` (whose host Thunderbird starts).
+    pub fn through_thunderbird(account: Account, paths: &Paths) -> Session {
+        Session { account, carrier: Carrier::Thunderbird(ThroughThunderbird::new(paths)) }
     }
 
     /// The demo's orderer, sending and receiving through the demo loop.
@@ -87,15 +102,23 @@ impl Session {
     pub fn demo_loop(&self) -> Option<&MailLoop> {
         match &self.carrier {
             Carrier::Demo(mail) => Some(mail),
-            Carrier::Servers(_) => None,
+            _ => None,
         }
     }
 
-    /// The account's servers (`None` in the demo).
+    /// The account's servers (`None` in the demo and through Thunderbird).
     pub fn servers(&self) -> Option<&MailServers> {
         match &self.carrier {
             Carrier::Servers(servers) => Some(servers),
-            Carrier::Demo(_) => None,
+            _ => None,
+        }
+    }
+
+    /// The way to Thunderbird's host, when the account goes through it.
+    pub fn thunderbird(&self) -> Option<&ThroughThunderbird> {
+        match &self.carrier {
+            Carrier::Thunderbird(through) => Some(through),
+            _ => None,
         }
     }
 
@@ -103,6 +126,7 @@ impl Session {
         match &self.carrier {
             Carrier::Servers(servers) => servers,
             Carrier::Demo(mail) => mail,
+            Carrier::Thunderbird(through) => through,
         }
     }
 }
@@ -112,10 +136,11 @@ impl Session {
 pub struct Loaded {
     pub home: Home,
     pub config: Config,
-    /// The accounts whose passwords are in the keyring, in the config's
-    /// order.
+    /// The accounts whose passwords are in the keyring, and those that go
+    /// through Thunderbird, in the config's order.
     pub sessions: Vec<Session>,
-    /// Why an account's password could not be read, if it could not.
+    /// Why an account's password could not be read, if it could not (an
+    /// account through Thunderbird has none to read).
     pub keyring_problem: Option<String>,
     pub book: Book,
     pub language: Option<String>,
@@ -148,14 +173,18 @@ pub async fn load(paths: Paths) -> Result<Loaded, BackendError> {
         })?;
         let mut sessions = Vec::new();
         let mut problems = Vec::new();
-        if !config.accounts.is_empty() {
-            // The store is opened once (the Secret Service is a D-Bus session).
-            let keyring = Keyring::system();
-            for account in &config.accounts {
-                match keyring.clone().and_then(|k| k.password(account.address.as_str())) {
-                    Ok(password) => sessions.push(Session::new(account.clone(), password)),
-                    Err(e) => problems.push(e.to_string()),
-                }
+        // The keyring is opened once (the Secret Service is a D-Bus
+        // session), and only for accounts that keep a password in it.
+        let mut keyring = None;
+        for account in &config.accounts {
+            if account.route == Route::Thunderbird {
+                sessions.push(Session::through_thunderbird(account.clone(), home.paths()));
+                continue;
+            }
+            let keyring = keyring.get_or_insert_with(Keyring::system);
+            match keyring.clone().and_then(|k| k.password(account.address.as_str())) {
+                Ok(password) => sessions.push(Session::new(account.clone(), password)),
+                Err(e) => problems.push(e.to_string()),
             }
         }
         let keyring_problem = (!problems.is_empty()).then(|| problems.join("; "));
@@ -187,6 +216,28 @@ pub async fn save_account(
     blocking(move || {
         let added = wallet::accounts::add(home.paths(), account.clone(), &password)?;
         Ok((added.config, Session::new(account, password)))
+    })
+    .await
+}
+
+/// Keeps an account whose mails go through Thunderbird: the config file
+/// only, no password. An account of that address that went through its
+/// own servers before no longer needs its password, which leaves the
+/// keyring (if the keyring cannot be reached, it stays there, unused).
+pub async fn save_account_through_thunderbird(
+    home: Home,
+    mut account: Account,
+) -> Result<(Config, Session), BackendError> {
+    account.route = Route::Thunderbird;
+    blocking(move || {
+        let before = Config::load(&home.paths().config_file())?;
+        let had_password =
+            before.accounts.iter().any(|a| a.address == account.address && a.route == Route::Servers);
+        let config = wallet::accounts::add_through_thunderbird(home.paths(), account.clone())?;
+        if had_password && let Ok(keyring) = Keyring::system() {
+            let _ = keyring.delete(account.address.as_str());
+        }
+        Ok((config, Session::through_thunderbird(account, home.paths())))
     })
     .await
 }
@@ -313,6 +364,14 @@ pub async fn history(home: Home, query: Query) -> Result<Page, BackendError> {
 
 pub async fn timeline(home: Home, order: OrderId) -> Result<Vec<Entry>, BackendError> {
     home.with(move |s| Ok(s.timeline(&order)?)).await
+}
+
+/// Whether a mail that did not leave waits in the outbox for the mail
+/// client that sends for the wallet (Thunderbird closed, or unable to send
+/// for now): it leaves on its own once the client is back, so this is
+/// news, not a failure.
+pub fn waits_in_outbox(e: &SendError) -> bool {
+    matches!(e, SendError::MailClient { temporary: true, .. })
 }
 
 /// The user's downloads folder, if there is one.

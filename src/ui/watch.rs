@@ -9,18 +9,37 @@
 //! When the subscription ends (the account changed, the window closed)
 //! the stream is dropped, which drops the stop guard and ends the loop,
 //! even in the middle of an IDLE wait.
+//!
+//! An account whose mails go through Thunderbird has no inbox to watch
+//! here: Thunderbird's host takes its mails into the wallet's store. Every
+//! [`THUNDERBIRD_POLL`] the watcher asks the host whether it runs (and
+//! says so when that changes) and reads the mails the store received
+//! since it last looked (one query on the table's own key), reporting
+//! those of this account's payments as the IMAP route does.
 
 use std::hash::{Hash, Hasher};
+use std::time::Duration;
 
 use iced::Subscription;
 use iced::futures::channel::mpsc;
 use iced::futures::{SinkExt, Stream};
 
+use crate::bridge::messages::Reply;
+use crate::mail::account::Route;
 use crate::mail::imap::{self, Flow, Received, WatchConfig, WatchEvent};
-use crate::protocol::OrderId;
 use crate::protocol::payment::State;
+use crate::protocol::{EmailAddress, OrderId};
+use crate::store::ReceivedRow;
 use crate::ui::backend::{BackendError, Home, Session};
 use crate::wallet::{self, Receipt};
+
+/// How often the watcher of an account through Thunderbird asks the host
+/// and looks for mails it took in.
+pub const THUNDERBIRD_POLL: Duration = Duration::from_secs(2);
+/// How long the host may take to say whether it runs.
+const STATUS_TIME: Duration = Duration::from_secs(3);
+/// The most received mails read back at one look.
+const TAKEN_AT_ONCE: usize = 100;
 
 /// What the watcher tells the app.
 #[derive(Debug, Clone)]
@@ -46,7 +65,54 @@ pub enum Report {
     SetAside(String),
     /// The watcher stopped for good.
     Stopped(String),
+    /// Whether Thunderbird's host carries the account's mails now (said
+    /// when it changes).
+    Thunderbird(Link),
+    /// A mail Thunderbird's host took into the wallet for a payment of
+    /// this account, read back from the store.
+    Took {
+        order: String,
+        what: Took,
+    },
 }
+
+/// Thunderbird's host, as the watcher of an account through it finds it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Link {
+    /// It runs and carries this account's mails.
+    Connected,
+    /// Nothing answers: Thunderbird is closed, or MailPay's add-on is not
+    /// connected in it. The wallet's mails wait in the outbox.
+    NotRunning,
+    /// It runs, but for another address of Thunderbird's, or none.
+    OtherAccount,
+}
+
+/// What a mail taken in by Thunderbird's host did to its payment.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Took {
+    /// The bank's confirmation, which now waits for the orderer.
+    Awaiting,
+    /// It moved the payment to this state (its name).
+    Stepped(String),
+    /// It moved nothing, and why (refused in the payment's state,
+    /// suspicious, a bounce the bank or the merchant sent back).
+    Refused(String),
+}
+
+/// The names [`State::name`] gives, as the store keeps them.
+const STATE_NAMES: [&str; 10] = [
+    "draft",
+    "sending",
+    "sent",
+    "awaiting-confirmation",
+    "approved",
+    "settled",
+    "rejected",
+    "declined",
+    "expired",
+    "failed",
+];
 
 impl Report {
     /// The order whose confirmation now waits for the orderer, if any.
@@ -57,6 +123,7 @@ impl Report {
             {
                 Some(order)
             }
+            Report::Took { order, what: Took::Awaiting } => Some(order),
             _ => None,
         }
     }
@@ -80,6 +147,7 @@ impl Hash for Key {
     fn hash<H: Hasher>(&self, state: &mut H) {
         let a = &self.session.account;
         (a.address.as_str(), &a.username, &a.imap.host, a.imap.port).hash(state);
+        (a.route == Route::Thunderbird).hash(state);
         self.home.paths().data_dir.hash(state);
     }
 }
@@ -87,6 +155,8 @@ impl Hash for Key {
 pub fn subscription(home: Home, session: Session) -> Subscription<Report> {
     if session.demo_loop().is_some() {
         Subscription::run_with(Key { home, session }, run_demo)
+    } else if session.thunderbird().is_some() {
+        Subscription::run_with(Key { home, session }, run_thunderbird)
     } else {
         Subscription::run_with(Key { home, session }, run)
     }
@@ -96,7 +166,13 @@ pub fn subscription(home: Home, session: Session) -> Subscription<Report> {
 /// (the end-to-end test drives the app with it).
 pub fn stream(home: Home, session: Session) -> std::pin::Pin<Box<dyn Stream<Item = Report> + Send>> {
     let key = Key { home, session };
-    if key.session.demo_loop().is_some() { Box::pin(run_demo(&key)) } else { Box::pin(run(&key)) }
+    if key.session.demo_loop().is_some() {
+        Box::pin(run_demo(&key))
+    } else if key.session.thunderbird().is_some() {
+        Box::pin(run_thunderbird(&key))
+    } else {
+        Box::pin(run(&key))
+    }
 }
 
 /// Takes one mail into the wallet ([`wallet::take`], the way in for
@@ -138,6 +214,95 @@ fn run_demo(key: &Key) -> impl Stream<Item = Report> + use<> {
             }
         }
     })
+}
+
+/// An account through Thunderbird: the host's state, and the mails it
+/// took in, every [`THUNDERBIRD_POLL`]. Only mails received from now on
+/// are reported (the history shows what came before).
+fn run_thunderbird(key: &Key) -> impl Stream<Item = Report> + use<> {
+    let key = key.clone();
+    iced::stream::channel(16, async move |mut output: mpsc::Sender<Report>| {
+        let Key { home, session } = key;
+        let Some(through) = session.thunderbird().cloned() else { return };
+        let address = session.account.address.clone();
+        let mut seen = match home.with(|s| Ok::<_, BackendError>(s.last_received()?)).await {
+            Ok(row) => row,
+            Err(e) => {
+                let _ = output.send(Report::Stopped(e.to_string())).await;
+                return;
+            }
+        };
+        let mut link = None;
+        let mut ticks = tokio::time::interval(THUNDERBIRD_POLL);
+        ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            ticks.tick().await;
+            let now = match tokio::time::timeout(STATUS_TIME, through.status()).await {
+                Ok(reply) => link_of(reply, &address),
+                Err(_) => Link::NotRunning,
+            };
+            if link != Some(now) {
+                link = Some(now);
+                if output.send(Report::Thunderbird(now)).await.is_err() {
+                    return;
+                }
+            }
+            let after = seen;
+            let rows =
+                home.with(move |s| Ok::<_, BackendError>(s.received_after(after, TAKEN_AT_ONCE)?)).await;
+            let rows = match rows {
+                Ok(rows) => rows,
+                Err(e) => {
+                    let _ = output.send(Report::Stopped(e.to_string())).await;
+                    return;
+                }
+            };
+            for row in rows {
+                seen = seen.max(row.row);
+                if let Some(report) = took(&row, &address)
+                    && output.send(report).await.is_err()
+                {
+                    return;
+                }
+            }
+        }
+    })
+}
+
+/// What the host's answer to `status` means for `address`.
+fn link_of(reply: Result<Reply, String>, address: &EmailAddress) -> Link {
+    match reply {
+        Ok(Reply::Status { account: Some(account), standby: false, .. })
+            if account.parse::<EmailAddress>().is_ok_and(|a| a == *address) =>
+        {
+            Link::Connected
+        }
+        Ok(Reply::Status { .. }) => Link::OtherAccount,
+        Ok(_) | Err(_) => Link::NotRunning,
+    }
+}
+
+/// The report of a mail the store received, if it is about a payment of
+/// `address` and worth telling: what taking it did, as the wallet wrote
+/// it (`wallet::receive`: the state it left the payment in, or why not).
+fn took(row: &ReceivedRow, address: &EmailAddress) -> Option<Report> {
+    let order = row.order.as_deref()?.parse::<OrderId>().ok()?.to_string();
+    let orderer: EmailAddress = row.orderer.as_deref()?.parse().ok()?;
+    if orderer != *address {
+        return None;
+    }
+    let what =
+        if row.outcome == "awaiting-confirmation" && row.state.as_deref() == Some("awaiting-confirmation") {
+            Took::Awaiting
+        } else if STATE_NAMES.contains(&row.outcome.as_str()) {
+            Took::Stepped(row.outcome.clone())
+        } else if row.outcome == "not for the orderer" {
+            // An order or a bill copied to the orderer: nothing to tell.
+            return None;
+        } else {
+            Took::Refused(row.outcome.clone())
+        };
+    Some(Report::Took { order, what })
 }
 
 fn run(key: &Key) -> impl Stream<Item = Report> + use<> {
@@ -245,5 +410,62 @@ fn deliver(output: &mut mpsc::Sender<Report>, mut report: Report) -> bool {
             }
             Err(_) => return false,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    fn row(orderer: &str, outcome: &str, state: &str) -> ReceivedRow {
+        ReceivedRow {
+            row: 7,
+            order: Some("7KQ3M9ZXP2VDH4TR".into()),
+            outcome: outcome.into(),
+            orderer: Some(orderer.into()),
+            state: Some(state.into()),
+        }
+    }
+
+    #[test]
+    fn a_mail_thunderbird_took_in_is_told_as_the_imap_route_tells_it() {
+        let me: EmailAddress = "taro@example.jp".parse().unwrap();
+        let waiting = took(&row("taro@example.jp", "awaiting-confirmation", "awaiting-confirmation"), &me);
+        let Some(report @ Report::Took { what: Took::Awaiting, .. }) = waiting else { panic!("{waiting:?}") };
+        assert_eq!(report.awaiting(), Some("7KQ3-M9ZX-P2VD-H4TR"));
+        assert_eq!(report.to_send(), None, "the host answers what was approved in advance, not the app");
+        // Answered since: no review is offered for it.
+        let moved_on = took(&row("taro@example.jp", "awaiting-confirmation", "approved"), &me);
+        assert!(
+            matches!(moved_on, Some(Report::Took { what: Took::Stepped(ref s), .. }) if s == "awaiting-confirmation")
+        );
+        let settled = took(&row("taro@example.jp", "settled", "settled"), &me);
+        assert!(matches!(settled, Some(Report::Took { what: Took::Stepped(ref s), .. }) if s == "settled"));
+        let refused =
+            took(&row("taro@example.jp", "suspicious: it came through a mailing list", "sent"), &me);
+        assert!(
+            matches!(refused, Some(Report::Took { what: Took::Refused(ref r), .. }) if r.starts_with("suspicious"))
+        );
+        assert!(took(&row("taro@example.jp", "not for the orderer", "sent"), &me).is_none());
+        assert!(
+            took(&row("hanako@example.jp", "awaiting-confirmation", "awaiting-confirmation"), &me).is_none()
+        );
+        let no_payment = ReceivedRow { orderer: None, state: None, ..row("", "unknown order", "") };
+        assert!(took(&no_payment, &me).is_none());
+    }
+
+    #[test]
+    fn the_hosts_status_says_whether_it_carries_this_address() {
+        let me: EmailAddress = "taro@example.jp".parse().unwrap();
+        let status = |account: Option<&str>, standby| {
+            Ok(Reply::Status { account: account.map(str::to_string), addon: Some("1.0".into()), standby })
+        };
+        assert_eq!(link_of(status(Some("Taro@Example.jp"), false), &me), Link::Connected);
+        assert_eq!(link_of(status(Some("hanako@example.jp"), false), &me), Link::OtherAccount);
+        assert_eq!(link_of(status(None, false), &me), Link::OtherAccount);
+        assert_eq!(link_of(status(Some("taro@example.jp"), true), &me), Link::OtherAccount);
+        assert_eq!(link_of(Err("no socket".into()), &me), Link::NotRunning);
+        assert_eq!(link_of(Ok(Reply::Error { text: "x".into() }), &me), Link::NotRunning);
     }
 }

@@ -1,12 +1,14 @@
-//! The mail account: address, IMAP and SMTP servers (guessed from the
-//! address, editable), the password (to the OS keyring only), and a
-//! connection test with one clear result per server.
+//! The mail account: address, and how its mails go: through the
+//! account's own servers (IMAP and SMTP, guessed from the address,
+//! editable; the password to the OS keyring only; a connection test with
+//! one clear result per server), or through Thunderbird, which holds the
+//! account (no password, no servers: MailPay's add-on carries the mails).
 
 use iced::widget::{button, column, container, row, scrollable, text, text_input};
 use iced::{Element, Fill};
 
 use crate::i18n::Tr;
-use crate::mail::account::{Account, Security, Server};
+use crate::mail::account::{Account, Route, Security, Server};
 use crate::protocol::EmailAddress;
 use crate::tr;
 use crate::ui::backend::ConnectionReport;
@@ -59,6 +61,8 @@ pub struct State {
     imap_security: Option<SecurityChoice>,
     imap_security_typed: Option<widget::Typing>,
     password: String,
+    /// What carries the account's mails.
+    route: Route,
     /// The user changed a server field: stop guessing from the address.
     servers_edited: bool,
     busy: bool,
@@ -90,6 +94,8 @@ pub enum Message {
     /// An arrow key in the field with this id.
     Arrow(iced::widget::Id, widget::Move),
     Password(String),
+    /// Send and watch through the account's servers or through Thunderbird.
+    Route(Route),
     Test,
     Tested(ConnectionReport),
     Save,
@@ -103,6 +109,7 @@ impl std::fmt::Debug for Message {
             Message::Address(a) => write!(f, "Address({a:?})"),
             Message::Tested(r) => write!(f, "Tested({r:?})"),
             Message::Saved(r) => write!(f, "Saved({r:?})"),
+            Message::Route(r) => write!(f, "Route({r:?})"),
             Message::Test => f.write_str("Test"),
             Message::Save => f.write_str("Save"),
             _ => f.write_str("AccountField"),
@@ -114,12 +121,15 @@ pub enum Action {
     None,
     Test(Account, String),
     Save(Account, String),
+    /// Keep the account, its mails going through Thunderbird: no password.
+    SaveThroughThunderbird(Account),
 }
 
 impl State {
-    /// The form for an existing account (the password is not shown).
+    /// The form for an existing account (the password is not shown), with
+    /// the way its mails go.
     pub fn editing(account: &Account) -> State {
-        let mut state = State { servers_edited: true, ..State::default() };
+        let mut state = State { servers_edited: true, route: account.route, ..State::default() };
         state.fill(account);
         state.address = account.address.to_string();
         state.username = account.username.clone();
@@ -136,10 +146,30 @@ impl State {
         self.imap_security = Some(SecurityChoice(account.imap.security));
     }
 
-    /// The account the form describes, or what is wrong with it.
+    /// What carries the account's mails, as chosen.
+    pub fn route(&self) -> Route {
+        self.route
+    }
+
+    /// The account the form describes, or what is wrong with it. Through
+    /// Thunderbird only the address counts: the servers are kept as typed
+    /// when they are usable (for a later switch back), else as guessed.
     pub fn account(&self) -> Result<Account, String> {
         let address: EmailAddress =
             self.address.trim().parse().map_err(|e: crate::protocol::address::AddressError| e.to_string())?;
+        match self.route {
+            Route::Servers => self.with_servers(address),
+            Route::Thunderbird => {
+                let mut account =
+                    self.with_servers(address.clone()).unwrap_or_else(|_| Account::guess(address));
+                account.route = Route::Thunderbird;
+                Ok(account)
+            }
+        }
+    }
+
+    /// The account with the servers as typed, or what is wrong with them.
+    fn with_servers(&self, address: EmailAddress) -> Result<Account, String> {
         let server = |host: &str,
                       port: &str,
                       security: Option<SecurityChoice>,
@@ -210,7 +240,15 @@ impl State {
                 }
             }
             Message::Password(p) => self.password = p,
+            Message::Route(route) => {
+                self.route = route;
+                self.report = None;
+                self.saved = None;
+            }
             Message::Test => {
+                if self.route != Route::Servers {
+                    return Action::None;
+                }
                 if let Ok(account) = self.account() {
                     self.busy = true;
                     self.report = None;
@@ -225,6 +263,10 @@ impl State {
                 if let Ok(account) = self.account() {
                     self.busy = true;
                     self.saved = None;
+                    if self.route == Route::Thunderbird {
+                        self.password.clear();
+                        return Action::SaveThroughThunderbird(account);
+                    }
                     return Action::Save(account, self.password.clone());
                 }
             }
@@ -297,37 +339,74 @@ impl State {
         .into()
     }
 
-    pub fn view<'a>(&'a self, tr: &Tr) -> Element<'a, Message> {
-        let valid = self.account();
-        let ready = valid.is_ok() && !self.password.is_empty() && !self.busy;
-        let mut content = column![
-            widget::heading(tr!(tr, "account-title")),
-            widget::field(tr!(tr, "account-address"), "you@example.com", &self.address, Message::Address),
-            widget::field(tr!(tr, "account-username"), &self.address, &self.username, Message::Username),
-            self.server_row(tr, Side::Imap),
-            self.server_row(tr, Side::Smtp),
-            column![
-                text(tr!(tr, "account-password")).size(14),
-                text_input("", &self.password).secure(true).on_input(Message::Password).padding(6),
-                text(tr!(tr, "account-password-hint")).size(12),
-            ]
-            .spacing(4),
+    /// Send and watch: through the account's servers or through
+    /// Thunderbird, two buttons of which the chosen one is lit (as the side
+    /// bar marks where the user is).
+    fn route_choice<'a>(&'a self, tr: &Tr) -> Element<'a, Message> {
+        let option = |route: Route, label: String| {
+            let style = if self.route == route { button::primary } else { button::secondary };
+            button(text(label)).style(style).on_press(Message::Route(route))
+        };
+        column![
+            text(tr!(tr, "account-route")).size(14),
             row![
-                button(text(tr!(tr, "account-test")))
-                    .style(button::secondary)
-                    .on_press_maybe(ready.then_some(Message::Test)),
-                button(text(tr!(tr, "account-save"))).on_press_maybe(ready.then_some(Message::Save)),
+                option(Route::Servers, tr!(tr, "account-route-servers")),
+                option(Route::Thunderbird, tr!(tr, "account-route-thunderbird")),
             ]
             .spacing(8),
         ]
+        .spacing(6)
+        .into()
+    }
+
+    pub fn view<'a>(&'a self, tr: &Tr) -> Element<'a, Message> {
+        let valid = self.account();
+        let through_thunderbird = self.route == Route::Thunderbird;
+        let ready = valid.is_ok() && (through_thunderbird || !self.password.is_empty()) && !self.busy;
+        let mut content = column![
+            widget::heading(tr!(tr, "account-title")),
+            widget::field(tr!(tr, "account-address"), "you@example.com", &self.address, Message::Address),
+            self.route_choice(tr),
+        ]
         .spacing(12);
+        if through_thunderbird {
+            content = content.push(widget::card(text(tr!(tr, "account-thunderbird-hint")).size(14)));
+            content = content
+                .push(button(text(tr!(tr, "account-save"))).on_press_maybe(ready.then_some(Message::Save)));
+        } else {
+            content = content.push(widget::field(
+                tr!(tr, "account-username"),
+                &self.address,
+                &self.username,
+                Message::Username,
+            ));
+            content = content.push(self.server_row(tr, Side::Imap));
+            content = content.push(self.server_row(tr, Side::Smtp));
+            content = content.push(
+                column![
+                    text(tr!(tr, "account-password")).size(14),
+                    text_input("", &self.password).secure(true).on_input(Message::Password).padding(6),
+                    text(tr!(tr, "account-password-hint")).size(12),
+                ]
+                .spacing(4),
+            );
+            content = content.push(
+                row![
+                    button(text(tr!(tr, "account-test")))
+                        .style(button::secondary)
+                        .on_press_maybe(ready.then_some(Message::Test)),
+                    button(text(tr!(tr, "account-save"))).on_press_maybe(ready.then_some(Message::Save)),
+                ]
+                .spacing(8),
+            );
+        }
         if let (Err(problem), false) = (&valid, self.address.is_empty()) {
             content = content.push(widget::error_text(problem.clone()));
         }
         if self.busy {
             content = content.push(text(tr!(tr, "working")));
         }
-        if let Some(report) = &self.report {
+        if let (Some(report), false) = (&self.report, through_thunderbird) {
             for (name, result) in [("IMAP", &report.imap), ("SMTP", &report.smtp)] {
                 content = content.push(match result {
                     Ok(()) => widget::ok_text(tr!(tr, "account-test-ok", server = name)),
@@ -338,6 +417,9 @@ impl State {
             }
         }
         match &self.saved {
+            Some(Ok(())) if through_thunderbird => {
+                content = content.push(widget::ok_text(tr!(tr, "account-saved-thunderbird")))
+            }
             Some(Ok(())) => content = content.push(widget::ok_text(tr!(tr, "account-saved"))),
             Some(Err(e)) => content = content.push(widget::error_text(e.clone())),
             None => {}
@@ -361,6 +443,25 @@ mod tests {
         assert_eq!(state.imap_host, "mail.example.jp", "an edited server is kept");
         let _ = state.update(Message::SmtpPort("0".into()));
         assert!(state.account().unwrap_err().contains("port"));
+    }
+
+    #[test]
+    fn through_thunderbird_the_address_is_all_and_no_password_is_asked() {
+        let mut state = State::default();
+        let _ = state.update(Message::Address("taro@example.jp".into()));
+        let _ = state.update(Message::Route(Route::Thunderbird));
+        // Even servers typed wrong do not stop it: they are not used.
+        let _ = state.update(Message::SmtpPort("0".into()));
+        assert!(matches!(state.update(Message::Test), Action::None), "no servers to test");
+        let Action::SaveThroughThunderbird(account) = state.update(Message::Save) else {
+            panic!("Save keeps the account through Thunderbird");
+        };
+        assert_eq!(account.route, Route::Thunderbird);
+        assert_eq!(account.address.as_str(), "taro@example.jp");
+        assert_eq!(account.smtp.port, 465, "the servers as guessed");
+        // Shown again as it was kept.
+        assert_eq!(State::editing(&account).route(), Route::Thunderbird);
+        assert_eq!(State::editing(&Account::guess(account.address.clone())).route(), Route::Servers);
     }
 
     #[test]

@@ -12,6 +12,7 @@ use crate::protocol::message::Confirm;
 use crate::protocol::payment::{Mismatch, compare};
 use crate::protocol::{OrderId, OrderTerms};
 use crate::tr;
+use crate::ui::backend::waits_in_outbox;
 use crate::ui::widget;
 use crate::wallet::Sent;
 
@@ -24,7 +25,16 @@ pub struct State {
     /// the order: shown in red on both sides.
     item_lines: Vec<usize>,
     busy: bool,
-    outcome: Option<Result<bool, String>>,
+    outcome: Option<Outcome>,
+}
+
+/// What became of the answer.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Outcome {
+    Sent,
+    /// It waits in the outbox for Thunderbird, and leaves when it runs.
+    Waiting,
+    Failed(String),
 }
 
 #[derive(Debug, Clone)]
@@ -90,10 +100,11 @@ impl State {
                 self.busy = false;
                 self.outcome = Some(match result {
                     Ok(sent) => match sent.iter().find_map(|s| s.result.as_ref().err()) {
-                        Some(e) => Err(e.to_string()),
-                        None => Ok(true),
+                        Some(e) if waits_in_outbox(e) => Outcome::Waiting,
+                        Some(e) => Outcome::Failed(e.to_string()),
+                        None => Outcome::Sent,
                     },
-                    Err(e) => Err(e),
+                    Err(e) => Outcome::Failed(e),
                 });
                 Action::None
             }
@@ -199,8 +210,9 @@ impl State {
             content = content.push(text(tr!(tr, "working")));
         }
         match &self.outcome {
-            Some(Ok(_)) => content = content.push(widget::ok_text(tr!(tr, "approval-answered"))),
-            Some(Err(e)) => content = content.push(widget::error_text(e.clone())),
+            Some(Outcome::Sent) => content = content.push(widget::ok_text(tr!(tr, "approval-answered"))),
+            Some(Outcome::Waiting) => content = content.push(text(tr!(tr, "approval-waiting"))),
+            Some(Outcome::Failed(e)) => content = content.push(widget::error_text(e.clone())),
             None => {}
         }
         scrollable(content.padding(16).width(Fill)).into()

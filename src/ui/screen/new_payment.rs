@@ -15,7 +15,7 @@ use crate::protocol::{
     Currency, EmailAddress, Kind, Method, Money, OrderId, OrderNonce, OrderTerms, Timestamp,
 };
 use crate::tr;
-use crate::ui::backend::{Book, Order};
+use crate::ui::backend::{Book, Order, waits_in_outbox};
 use crate::ui::widget;
 use crate::wallet::Sent;
 
@@ -33,6 +33,9 @@ pub enum MailStatus {
     Sending,
     Accepted,
     Failed(String),
+    /// Not sent yet: it waits in the outbox for Thunderbird (why), and
+    /// leaves on its own when Thunderbird runs.
+    Waiting(String),
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -448,6 +451,7 @@ impl State {
                                 {
                                     m.status = match s.result {
                                         Ok(()) => MailStatus::Accepted,
+                                        Err(e) if waits_in_outbox(&e) => MailStatus::Waiting(e.to_string()),
                                         Err(e) => MailStatus::Failed(e.to_string()),
                                     };
                                 }
@@ -465,7 +469,10 @@ impl State {
             Message::Retry => {
                 if let Stage::Sending { order, mails } = &mut self.stage {
                     let mut any = false;
-                    for m in mails.iter_mut().filter(|m| matches!(m.status, MailStatus::Failed(_))) {
+                    for m in mails
+                        .iter_mut()
+                        .filter(|m| matches!(m.status, MailStatus::Failed(_) | MailStatus::Waiting(_)))
+                    {
                         m.status = MailStatus::Sending;
                         any = true;
                     }
@@ -690,6 +697,12 @@ impl State {
                 MailStatus::Sending => text(tr!(tr, "mail-sending")).into(),
                 MailStatus::Accepted => widget::ok_text(tr!(tr, "mail-accepted")),
                 MailStatus::Failed(e) => widget::error_text(tr!(tr, "mail-failed", reason = e.clone())),
+                MailStatus::Waiting(why) => column![
+                    text(tr!(tr, "mail-waiting")),
+                    text(tr!(tr, "mail-waiting-why", reason = why.clone())).size(12)
+                ]
+                .spacing(2)
+                .into(),
             };
             list = list.push(widget::card(
                 column![
@@ -700,12 +713,21 @@ impl State {
             ));
         }
         let failed = mails.iter().any(|m| matches!(m.status, MailStatus::Failed(_)));
+        let waiting = mails.iter().any(|m| matches!(m.status, MailStatus::Waiting(_)));
 
         if failed {
             list = list.push(button(text(tr!(tr, "payment-retry"))).on_press(Message::Retry));
+        } else if waiting {
+            list = list.push(
+                button(text(tr!(tr, "payment-send-now"))).style(button::secondary).on_press(Message::Retry),
+            );
         }
         if done {
             list = list.push(widget::ok_text(tr!(tr, "payment-sent")));
+        }
+        // Nothing left to do here: what waits leaves without the user.
+        let over = mails.iter().all(|m| matches!(m.status, MailStatus::Accepted | MailStatus::Waiting(_)));
+        if over {
             list = list.push(
                 button(text(tr!(tr, "payment-another"))).style(button::secondary).on_press(Message::Another),
             );

@@ -7,7 +7,7 @@ use iced::widget::{button, column, container, row, scrollable, text, text_input}
 use iced::{Element, Fill};
 
 use crate::i18n::{Lang, Tr};
-use crate::mail::account::Account;
+use crate::mail::account::{Account, Route};
 use crate::protocol::EmailAddress;
 use crate::tr;
 use crate::ui::widget;
@@ -92,13 +92,18 @@ impl State {
     ) -> Element<'a, Message> {
         let mut account_lines = column![].spacing(6);
         for a in accounts {
-            let line = text(tr!(
-                tr,
-                "settings-account-line",
-                address = a.address.to_string(),
-                imap = a.imap.host.clone(),
-                smtp = a.smtp.host.clone()
-            ))
+            let line = match a.route {
+                Route::Servers => text(tr!(
+                    tr,
+                    "settings-account-line",
+                    address = a.address.to_string(),
+                    imap = a.imap.host.clone(),
+                    smtp = a.smtp.host.clone()
+                )),
+                Route::Thunderbird => {
+                    text(tr!(tr, "settings-account-line-thunderbird", address = a.address.to_string()))
+                }
+            }
             .width(Fill);
             let buttons: Element<'a, Message> = if self.removing.as_ref() == Some(&a.address) {
                 row![
