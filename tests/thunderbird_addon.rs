@@ -129,6 +129,8 @@ fn xpi_builds_reproducibly_with_both_locales() {
 struct Recording {
     dir: PathBuf,
     dropped: std::cell::Cell<u32>,
+    /// Removed on drop (the host's own folder; not an add-on's subfolder).
+    owned: bool,
 }
 
 impl Recording {
@@ -139,7 +141,14 @@ impl Recording {
             rand::random::<u32>()
         ));
         std::fs::create_dir_all(dir.join("to-addon")).unwrap();
-        Recording { dir, dropped: std::cell::Cell::new(0) }
+        Recording { dir, dropped: std::cell::Cell::new(0), owned: true }
+    }
+
+    /// The folder the host keeps for another add-on connecting to it.
+    fn for_addon(&self, id: &str) -> Recording {
+        let dir = self.dir.join(id);
+        std::fs::create_dir_all(dir.join("to-addon")).unwrap();
+        Recording { dir, dropped: std::cell::Cell::new(0), owned: false }
     }
 
     fn script() -> PathBuf {
@@ -191,7 +200,9 @@ impl Recording {
 
 impl Drop for Recording {
     fn drop(&mut self) {
-        if !std::thread::panicking() {
+        if !self.owned {
+            // Its parent goes with the host's own folder.
+        } else if !std::thread::panicking() {
             let _ = std::fs::remove_dir_all(&self.dir);
         } else {
             eprintln!("the recording host's log is kept in {}", self.dir.display());
@@ -295,6 +306,8 @@ fn thunderbird_hands_over_mailpay_mail_and_sends_for_the_host() {
     println!("Thunderbird started, add-on said hello after {:?}", started.elapsed());
     assert_eq!(hello["frame"]["identities"], json!([{ "id": "id1", "email": user, "account": "account1" }]));
     assert_eq!(hello["frame"]["version"], "0.1.0");
+    assert_eq!(hello["frame"]["bridge"], 1);
+    assert!(hello["frame"]["locale"].as_str().is_some_and(|l| l.starts_with("en")), "{hello}");
 
     let runtime = runtime();
     let tag = format!("{:08x}", rand::random::<u32>());
@@ -366,7 +379,6 @@ fn thunderbird_hands_over_mailpay_mail_and_sends_for_the_host() {
     for id in [&confirm_id, &forwarded_id] {
         stack.wait_for_message(user, id, WAIT).unwrap_or_else(|| panic!("{id} was not delivered"));
     }
-    let delivered = now_seconds();
 
     let mail_frames = |recording: &Recording| -> Vec<Value> {
         recording.received().into_iter().filter(|e| e["frame"]["type"] == "mail").collect()
@@ -380,9 +392,8 @@ fn thunderbird_hands_over_mailpay_mail_and_sends_for_the_host() {
     );
     let last = mail_frames(&recording).iter().filter_map(|e| e["at"].as_f64()).fold(0.0, f64::max);
     println!(
-        "two MailPay mails handed over {:.2} s after their submission ({:.2} s after the later one was in the maildir)",
-        last - submitted,
-        last - delivered
+        "both MailPay mails handed over {:.2} s after the last of five mails was submitted",
+        last - submitted
     );
     // Time for the others to be handed over, were the add-on to do so.
     std::thread::sleep(Duration::from_secs(5));
@@ -410,7 +421,14 @@ fn thunderbird_hands_over_mailpay_mail_and_sends_for_the_host() {
         );
         assert_eq!(frame["account"], "account1");
         assert!(frame["id"].as_str().unwrap().parse::<u32>().is_ok(), "a Thunderbird message id: {frame}");
-        let in_maildir = std::fs::read(stack.wait_for_message(user, &id, WAIT).unwrap()).unwrap();
+        let file = stack.wait_for_message(user, &id, WAIT).unwrap();
+        let stored = std::fs::metadata(&file).and_then(|m| m.modified()).unwrap();
+        let stored = stored.duration_since(UNIX_EPOCH).unwrap().as_secs_f64();
+        println!(
+            "{id}: stored by Dovecot, then in the host {:.2} s later",
+            event["at"].as_f64().unwrap() - stored
+        );
+        let in_maildir = std::fs::read(&file).unwrap();
         assert_eq!(String::from_utf8_lossy(&raw).replace("\r\n", "\n"), String::from_utf8_lossy(&in_maildir));
     }
     // Each was answered `taken` by the host, and nothing went wrong.
@@ -421,6 +439,7 @@ fn thunderbird_hands_over_mailpay_mail_and_sends_for_the_host() {
     let body = "支払いを承認します。\n-----BEGIN MAILPAY APPROVE-----\nVersion: 1\nOrder: 7HTJZ0S0KRTBKFME\nAnswer: OK\n\
                 -----END MAILPAY APPROVE-----\n";
     let every_byte: Vec<u8> = (0..=255u8).collect();
+    let asked = now_seconds();
     recording.send(json!([
         {
             "type": "send", "request": format!("reply-{tag}"), "identity": "Orderer@Buyer.Test",
@@ -453,6 +472,11 @@ fn thunderbird_hands_over_mailpay_mail_and_sends_for_the_host() {
     };
     let reply = answer(format!("reply-{tag}"));
     let new = answer(format!("new-{tag}"));
+    println!(
+        "sent through Thunderbird: the reply {:.2} s and the new mail {:.2} s after the host asked",
+        reply["at"].as_f64().unwrap() - asked,
+        new["at"].as_f64().unwrap() - asked
+    );
     assert_eq!(reply["frame"]["type"], "sent", "{reply}");
     assert_eq!(new["frame"]["type"], "sent", "{new}");
     let stranger = answer(format!("stranger-{tag}"));
@@ -576,11 +600,178 @@ fn thunderbird_waits_for_the_host_and_reconnects() {
     assert!(again, "no second hello after the host exited:\n{}", tb.console_messages().join("\n"));
     println!("host exited: the add-on said hello to a new one {:?} later", quit.elapsed());
 
-    // A restarted Thunderbird keeps its account and add-on, and says hello.
+    // A restarted Thunderbird keeps its account and add-on, and says
+    // hello; told another Thunderbird holds the wallet, it stays quiet.
+    std::fs::write(recording.dir.join("standby"), "").unwrap();
     tb.restart();
     let hellos = wait_until(WAIT, || {
         recording.received().iter().filter(|e| e["frame"]["type"] == "hello").count() == 3
     });
     assert!(hellos, "no hello after a restart:\n{}", tb.console_messages().join("\n"));
     assert!(tb.console().contains("login-seeder: 0 login(s) added, 2 kept"));
+    assert!(tb.wait_for_console("another Thunderbird holds the wallet", WAIT), "{}", tb.console());
+    let id = wire::fresh_id("confirm.7HTJZ0S0KRTBKFME", "bank.test");
+    let confirm = mail(
+        "bank@bank.test",
+        "orderer2@buyer.test",
+        "Standing by",
+        &id,
+        &format!("MailPay-Version: 1\r\nMailPay-Kind: confirm\r\n{TEXT}"),
+        "\r\n-----BEGIN MAILPAY CONFIRM-----\r\nVersion: 1\r\n-----END MAILPAY CONFIRM-----\r\n",
+    );
+    wire::submit(&runtime(), stack, "bank@bank.test", "bank@bank.test", "orderer2@buyer.test", confirm)
+        .unwrap();
+    assert!(stack.wait_for_message("orderer2@buyer.test", &id, WAIT).is_some());
+    std::thread::sleep(Duration::from_secs(5));
+    let handed = recording.received().into_iter().filter(|e| e["frame"]["type"] == "mail").count();
+    assert_eq!(handed, 0, "a Thunderbird standing by handed mail over");
+}
+
+/// The test-only display probe (tests/thunderbird/display-probe): opens a
+/// message in a tab and reads or clicks the MailPay banner there.
+struct Probe {
+    recording: Recording,
+    asked: std::cell::Cell<u64>,
+}
+
+const PROBE_ID: &str = "display-probe@tests.mailpay.invalid";
+
+impl Probe {
+    fn ask(&self, mut order: Value) -> Value {
+        let id = self.asked.get() + 1;
+        self.asked.set(id);
+        order["id"] = json!(id);
+        self.recording.send(order.clone());
+        let answer = self.recording.wait_for(WAIT, |f| f["id"] == id);
+        let answer =
+            answer.unwrap_or_else(|| panic!("the display probe did not answer {order}"))["frame"].clone();
+        assert!(answer.get("error").is_none(), "the display probe failed {order}: {answer}");
+        answer
+    }
+
+    /// Opens the message with this Message-ID in a tab; the tab's id.
+    fn open(&self, message_id: &str) -> u64 {
+        self.ask(json!({ "type": "open", "headerMessageId": message_id }))["tab"].as_u64().unwrap()
+    }
+
+    /// The banner's text once it says `needle`, or what it said last.
+    fn banner(&self, tab: u64, needle: &str) -> Option<String> {
+        let mut text = None;
+        wait_until(Duration::from_secs(20), || {
+            text = self.ask(json!({ "type": "banner", "tab": tab }))["text"].as_str().map(str::to_string);
+            text.as_deref().is_some_and(|t| t.contains(needle))
+        });
+        text
+    }
+
+    fn click(&self, tab: u64) {
+        assert_eq!(
+            self.ask(json!({ "type": "click", "tab": tab }))["clicked"],
+            true,
+            "no banner button to click"
+        );
+    }
+}
+
+/// A mail the wallet asks the user to review gets a banner; its button
+/// hands the order to the host. A mail with a `mailpay:` link gets one to
+/// pay it; an ordinary mail gets none.
+#[test]
+fn thunderbird_shows_the_banner_and_hands_clicks_to_the_host() {
+    let stack = mailstack::shared();
+    let user = "shop2@shop2.test";
+    let recording = Recording::new("banner");
+    // This test answers the mails itself (with a review).
+    std::fs::write(recording.dir.join("no-auto-taken"), "").unwrap();
+    let tb = Thunderbird::start(
+        stack,
+        user,
+        Options {
+            native_host: Some(Recording::script()),
+            env: vec![recording.env()],
+            extra_addons: vec![repo().join("tests/thunderbird/display-probe")],
+            ..Options::default()
+        },
+    );
+    tb.add_native_host("org.mailpay.testprobe", &Recording::script(), PROBE_ID);
+    let probe = Probe { recording: recording.for_addon(PROBE_ID), asked: std::cell::Cell::new(0) };
+    assert!(
+        recording.wait_for(WAIT, |f| f["type"] == "hello").is_some(),
+        "{}",
+        tb.console_messages().join("\n")
+    );
+    assert!(
+        probe.recording.wait_for(WAIT, |f| f["type"] == "ready").is_some(),
+        "the display probe never connected"
+    );
+
+    let runtime = runtime();
+    let tag = format!("{:08x}", rand::random::<u32>());
+    let order = "7HTJZ0S0KRTBKFME";
+    let confirm_id = format!("confirm.{order}.{tag}@bank2.test");
+    let confirm = mail(
+        "Bank <bank2@bank2.test>",
+        user,
+        &format!("Please confirm {tag}"),
+        &confirm_id,
+        &format!("MailPay-Version: 1\r\nMailPay-Kind: confirm\r\n{TEXT}"),
+        "\r\n-----BEGIN MAILPAY CONFIRM-----\r\nVersion: 1\r\n-----END MAILPAY CONFIRM-----\r\n",
+    );
+    let link = "mailpay:shop@shop.test?amount=1200&currency=JPY&ref=INV-42";
+    let invoice_id = format!("invoice.{tag}@shop.test");
+    let invoice = mail(
+        "Shop <shop@shop.test>",
+        user,
+        &format!("Your invoice {tag}"),
+        &invoice_id,
+        "Content-Type: text/html; charset=utf-8\r\n",
+        &format!("\r\n<p>Thank you. <a href=\"{}\">Pay 1,200 JPY</a></p>\r\n", link.replace('&', "&amp;")),
+    );
+    let plain_id = format!("plain.{tag}@shop.test");
+    let plain =
+        mail("Shop <shop@shop.test>", user, &format!("Hello {tag}"), &plain_id, TEXT, "\r\nJust hello.\r\n");
+    for (login, bytes) in
+        [("bank2@bank2.test", confirm), ("shop@shop.test", invoice), ("shop@shop.test", plain)]
+    {
+        wire::submit(&runtime, stack, login, login, user, bytes).unwrap();
+    }
+    let handed = recording.wait_for(WAIT, |f| f["type"] == "mail").expect("the confirmation is handed over");
+    let text = "1,200 JPY to shop@shop.test (order 7HTJ-Z0S0-KRTB-KFME)";
+    recording.send(json!({
+        "type": "taken", "id": handed["frame"]["id"], "outcome": "confirm-received", "order": order,
+        "review": true, "text": text
+    }));
+
+    let tab = probe.open(&confirm_id);
+    let banner = probe.banner(tab, text);
+    assert!(
+        banner.as_deref().is_some_and(|b| b.contains("MailPay: the bank asks you to confirm a payment")
+            && b.contains(text)
+            && b.contains("Review in MailPay")),
+        "the review banner: {banner:?}\n{}",
+        tb.console_messages().join("\n")
+    );
+    println!("review banner: {}", banner.unwrap_or_default());
+    probe.click(tab);
+    let review = recording.wait_for(WAIT, |f| f["type"] == "review");
+    assert_eq!(review.map(|e| e["frame"].clone()), Some(json!({ "type": "review", "order": order })));
+
+    let tab = probe.open(&invoice_id);
+    let banner = probe.banner(tab, "Pay with MailPay");
+    assert!(
+        banner.as_deref().is_some_and(|b| b.contains("payment link") && b.contains(link)),
+        "the pay banner: {banner:?}"
+    );
+    probe.click(tab);
+    let pay = recording.wait_for(WAIT, |f| f["type"] == "pay");
+    assert_eq!(pay.map(|e| e["frame"].clone()), Some(json!({ "type": "pay", "link": link })));
+
+    let tab = probe.open(&plain_id);
+    std::thread::sleep(Duration::from_secs(2));
+    assert_eq!(
+        probe.ask(json!({ "type": "banner", "tab": tab }))["text"],
+        Value::Null,
+        "no banner on plain mail"
+    );
+    assert_eq!(recording.received().iter().filter(|e| e["frame"]["type"] == "mail").count(), 1);
 }

@@ -28,7 +28,8 @@
 //!   prints every modal dialog to stdout and closes it, since a headless
 //!   Thunderbird would otherwise wait for ever on one nobody sees (a failed
 //!   send's error, a password prompt). The add-on's .xpi is copied to
-//!   `profile/extensions/wallet@mailpay.org.xpi`.
+//!   `profile/extensions/wallet@mailpay.org.xpi`, beside any
+//!   [`Options::extra_addons`].
 //! - Thunderbird runs as `/usr/lib/thunderbird/thunderbird --headless
 //!   --no-remote --profile dir/profile` in a process group of its own; each
 //!   run's stdout and stderr go to `dir/run-N.stdout` / `.stderr`
@@ -84,6 +85,9 @@ pub struct Options {
     /// More `user.js` preferences: name and JavaScript value, e.g.
     /// `("mailnews.send_plaintext_flowed".into(), "false".into())`.
     pub prefs: Vec<(String, String)>,
+    /// Folders of more (test-only) add-ons to install, each zipped as it is;
+    /// the id is the one its manifest.json names.
+    pub extra_addons: Vec<PathBuf>,
     /// Overrides [`START_TIMEOUT`].
     pub start_timeout: Option<Duration>,
 }
@@ -108,12 +112,17 @@ pub struct Thunderbird {
 }
 
 /// Builds the shipped add-on (packaging/thunderbird/build.sh) once per test
-/// binary, into its own file under target/thunderbird, and returns its path.
+/// binary and returns its path, target/thunderbird/test/mailpay-wallet.xpi
+/// (built aside and renamed there: test binaries running at once replace
+/// it with the same bytes).
 pub fn addon_xpi() -> &'static Path {
     static XPI: OnceLock<PathBuf> = OnceLock::new();
     XPI.get_or_init(|| {
-        let out = repo().join(format!("target/thunderbird/test-{}/mailpay-wallet.xpi", std::process::id()));
-        build_addon(&out)
+        let folder = repo().join("target/thunderbird/test");
+        let built = build_addon(&folder.join(format!("mailpay-wallet.{}.xpi", std::process::id())));
+        let xpi = folder.join("mailpay-wallet.xpi");
+        std::fs::rename(&built, &xpi).unwrap_or_else(|e| panic!("cannot rename {}: {e}", built.display()));
+        xpi
     })
 }
 
@@ -172,6 +181,10 @@ impl Thunderbird {
         for (id, path) in test_addons() {
             copy(path, &profile.join("extensions").join(format!("{id}.xpi")));
         }
+        for folder in &options.extra_addons {
+            let id = addon_id(folder);
+            zip_folder(folder, &profile.join("extensions").join(format!("{id}.xpi")));
+        }
         let xpi = options.addon_xpi.clone().unwrap_or_else(|| addon_xpi().to_path_buf());
         copy(&xpi, &profile.join("extensions").join(format!("{ADDON_ID}.xpi")));
         let mut thunderbird = Thunderbird {
@@ -194,25 +207,34 @@ impl Thunderbird {
     /// (`None`: removes it). Takes effect at the add-on's next connection
     /// attempt; running hosts are not touched.
     pub fn set_native_host(&self, host: Option<&Path>) {
-        let folder = self.home.join(".mozilla/native-messaging-hosts");
-        let manifest = folder.join(format!("{HOST_NAME}.json"));
         match host {
-            Some(host) => {
-                let host = std::path::absolute(host).unwrap_or_else(|e| panic!("{}: {e}", host.display()));
-                let text = serde_json::json!({
-                    "name": HOST_NAME,
-                    "description": "MailPay wallet",
-                    "path": host,
-                    "type": "stdio",
-                    "allowed_extensions": [ADDON_ID],
-                });
-                std::fs::create_dir_all(&folder).unwrap_or_else(|e| panic!("{}: {e}", folder.display()));
-                write(&manifest, &serde_json::to_string_pretty(&text).unwrap_or_default());
-            }
+            Some(host) => self.add_native_host(HOST_NAME, host, ADDON_ID),
             None => {
-                let _ = std::fs::remove_file(&manifest);
+                let _ = std::fs::remove_file(self.native_host_manifest(HOST_NAME));
             }
         }
+    }
+
+    /// Installs any native-messaging host `name` for the add-on `extension`
+    /// (for test-only add-ons that talk to the test).
+    pub fn add_native_host(&self, name: &str, host: &Path, extension: &str) {
+        let host = std::path::absolute(host).unwrap_or_else(|e| panic!("{}: {e}", host.display()));
+        let manifest = self.native_host_manifest(name);
+        let text = serde_json::json!({
+            "name": name,
+            "description": "MailPay wallet",
+            "path": host,
+            "type": "stdio",
+            "allowed_extensions": [extension],
+        });
+        if let Some(folder) = manifest.parent() {
+            std::fs::create_dir_all(folder).unwrap_or_else(|e| panic!("{}: {e}", folder.display()));
+        }
+        write(&manifest, &serde_json::to_string_pretty(&text).unwrap_or_default());
+    }
+
+    fn native_host_manifest(&self, name: &str) -> PathBuf {
+        self.home.join(".mozilla/native-messaging-hosts").join(format!("{name}.json"))
     }
 
     /// Stops Thunderbird and starts it again on the same profile (account,
@@ -511,25 +533,47 @@ fn trust_ca(profile: &Path, ca: &Path) {
 fn test_addons() -> &'static [(String, PathBuf)] {
     static BUILT: OnceLock<Vec<(String, PathBuf)>> = OnceLock::new();
     BUILT.get_or_init(|| {
-        let out = std::env::temp_dir().join(format!("thunderbird-test-addons-{}", std::process::id()));
+        let out = repo().join("target/thunderbird/test");
         std::fs::create_dir_all(&out).unwrap_or_else(|e| panic!("{}: {e}", out.display()));
         TEST_ADDONS
             .iter()
             .map(|(id, folder)| {
+                let built = out.join(format!("{id}.{}.xpi", std::process::id()));
+                zip_folder(&repo().join("tests/thunderbird").join(folder), &built);
                 let xpi = out.join(format!("{id}.xpi"));
-                let _ = std::fs::remove_file(&xpi);
-                let status = Command::new("zip")
-                    .args(["-q", "-X", "-r"])
-                    .arg(&xpi)
-                    .arg(".")
-                    .current_dir(repo().join("tests/thunderbird").join(folder))
-                    .status()
-                    .unwrap_or_else(|e| panic!("cannot run zip (Debian package zip): {e}"));
-                assert!(status.success(), "zip of tests/thunderbird/{folder} failed");
+                std::fs::rename(&built, &xpi)
+                    .unwrap_or_else(|e| panic!("cannot rename {}: {e}", built.display()));
                 (id.to_string(), xpi)
             })
             .collect()
     })
+}
+
+/// Zips an add-on's folder into `xpi` (replacing it).
+fn zip_folder(folder: &Path, xpi: &Path) {
+    let _ = std::fs::remove_file(xpi);
+    let xpi = std::path::absolute(xpi).unwrap_or_else(|e| panic!("{}: {e}", xpi.display()));
+    let status = Command::new("zip")
+        .args(["-q", "-X", "-r"])
+        .arg(&xpi)
+        .arg(".")
+        .current_dir(folder)
+        .stdin(Stdio::null())
+        .status()
+        .unwrap_or_else(|e| panic!("cannot run zip (Debian package zip): {e}"));
+    assert!(status.success(), "zip of {} failed", folder.display());
+}
+
+/// The id an add-on's manifest.json gives it.
+fn addon_id(folder: &Path) -> String {
+    let path = folder.join("manifest.json");
+    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    let manifest: serde_json::Value =
+        serde_json::from_str(&text).unwrap_or_else(|e| panic!("{} is not JSON: {e}", path.display()));
+    match manifest["browser_specific_settings"]["gecko"]["id"].as_str() {
+        Some(id) => id.to_string(),
+        None => panic!("{} names no browser_specific_settings.gecko.id", path.display()),
+    }
 }
 
 fn write(path: &Path, text: &str) {

@@ -84,8 +84,10 @@ test("unknown types are told apart from malformed frames", () => {
 
 test("welcome, taken and error are read", () => {
   assert.deepEqual(read({ type: "welcome", version: "1", account: null, standby: true, text: "t" }).frame, {
-    type: "welcome", version: "1", account: null, standby: true, text: "t",
+    type: "welcome", bridge: 1, version: "1", account: null, standby: true, text: "t",
   });
+  assert.equal(read({ type: "welcome", version: "2.0", bridge: 2, account: null, standby: false, text: "" }).frame.bridge, 2);
+  assert.ok(read({ type: "welcome", version: "1", bridge: "1", account: null, standby: false, text: "" }).error);
   const taken = read({ type: "taken", id: "12", outcome: "confirm-received", order: "7HTJ", review: true, text: "1,200 JPY" });
   assert.equal(taken.frame.review, true);
   assert.ok(read({ type: "taken", id: "x", outcome: "o", order: null, review: false, text: "" }).error);
@@ -97,7 +99,7 @@ test("the add-on's frames have the bridge's field names", () => {
   assert.deepEqual(frames.sent("r-1", "a@b"), { type: "sent", request: "r-1", message_id: "a@b" });
   assert.deepEqual(frames.sendFailed("r-1", "no", true), { type: "send-failed", request: "r-1", reason: "no", temporary: true });
   assert.deepEqual(frames.mail(5, "account1", "AA=="), { type: "mail", id: "5", account: "account1", raw: "AA==" });
-  assert.deepEqual(frames.hello("0.1.0", []), { type: "hello", version: "0.1.0", identities: [] });
+  assert.deepEqual(frames.hello("0.1.0", [], "ja"), { type: "hello", version: "0.1.0", bridge: 1, identities: [], locale: "ja" });
 });
 
 test("MailPay mail is recognised by header, by block, and inside an attached mail", () => {

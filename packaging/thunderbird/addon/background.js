@@ -117,8 +117,12 @@ function post(frame) {
   }
 }
 
-/** Whether the host welcomed this connection and holds the wallet. */
-const active = () => connection.port !== null && connection.welcome !== null && !connection.welcome.standby;
+/** Whether the host welcomed this connection, holds the wallet and speaks our bridge. */
+const active = () =>
+  connection.port !== null &&
+  connection.welcome !== null &&
+  !connection.welcome.standby &&
+  connection.welcome.bridge === MailPayBridge.BRIDGE;
 
 async function identities() {
   const accounts = await browser.accounts.list(false);
@@ -139,7 +143,7 @@ function sayHello() {
   clearTimeout(helloTimer);
   helloTimer = null;
   identities()
-    .then((list) => post(MailPayBridge.frames.hello(VERSION, list)))
+    .then((list) => post(MailPayBridge.frames.hello(VERSION, list, browser.i18n.getUILanguage())))
     .catch((e) => log.error("cannot list the accounts' identities:", e));
 }
 
@@ -171,6 +175,10 @@ async function received(message) {
     case "taken":
       return taken(frame);
     case "send":
+      if (connection.welcome !== null && connection.welcome.bridge !== MailPayBridge.BRIDGE) {
+        post(MailPayBridge.frames.sendFailed(frame.request, "the wallet speaks another version of the bridge", false));
+        return;
+      }
       return send(frame);
     case "error":
       log.error("the wallet says:", frame.text);
@@ -183,6 +191,15 @@ function welcomed(frame) {
   connection.welcome = frame;
   connection.backoff = BACKOFF_FIRST_MS;
   connection.absentLogged = false;
+  if (frame.bridge !== MailPayBridge.BRIDGE) {
+    if (first) {
+      log.error(
+        `the wallet ${frame.version} speaks version ${frame.bridge} of the bridge, this add-on version ${MailPayBridge.BRIDGE}: update the one that is older`,
+      );
+    }
+    pending.clear();
+    return;
+  }
   if (frame.standby) {
     if (first) {
       log.info("another Thunderbird holds the wallet; this one stays quiet");

@@ -16,6 +16,8 @@
 
 /* exported MailPayBridge */
 const MailPayBridge = (() => {
+  /** The version of the bridge's messages this add-on speaks. */
+  const BRIDGE = 1;
   /** The longest request id, order id or Thunderbird message id accepted. */
   const MAX_ID = 200;
   /** Header names the host may ask for (Thunderbird only sends X- headers). */
@@ -111,8 +113,13 @@ const MailPayBridge = (() => {
 
   const readers = {
     welcome(frame) {
+      const bridge = frame.bridge === undefined || frame.bridge === null ? BRIDGE : frame.bridge;
+      if (!Number.isInteger(bridge) || bridge < 1) {
+        throw new FrameError('"bridge" must be a version number');
+      }
       return {
         type: "welcome",
+        bridge,
         version: string(frame, "version", { max: MAX_ID }),
         account: string(frame, "account", { optional: true, nullable: true }),
         standby: boolean(frame, "standby"),
@@ -195,7 +202,7 @@ const MailPayBridge = (() => {
 
   /** The frames the add-on sends. */
   const frames = {
-    hello: (version, identities) => ({ type: "hello", version, identities }),
+    hello: (version, identities, locale) => ({ type: "hello", version, bridge: BRIDGE, identities, locale }),
     mail: (id, account, raw) => ({ type: "mail", id: String(id), account, raw }),
     sent: (request, messageId) => ({ type: "sent", request, message_id: messageId }),
     sendFailed: (request, reason, temporary) => ({ type: "send-failed", request, reason, temporary }),
@@ -206,5 +213,5 @@ const MailPayBridge = (() => {
   /** A Message-ID without its angle brackets and surrounding space. */
   const bareMessageId = (value) => String(value).trim().replace(/^<|>$/g, "");
 
-  return { read, frames, bareMessageId };
+  return { BRIDGE, read, frames, bareMessageId };
 })();
