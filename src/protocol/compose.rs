@@ -218,7 +218,12 @@ pub fn bill(bill: &Bill, order_block: &Block, answering: &Thread) -> Draft {
     }
 }
 
-/// The bank asks the orderer to confirm (Fig. 1).
+/// The bank asks the orderer to confirm (Fig. 1). The text tells a person
+/// answering by hand exactly what to write, and that the answer may stand
+/// above or below the quotation (PROTOCOL.md 5.5, 9). Its lines stay short
+/// (at most 62 characters), so that a client that quotes and re-wraps
+/// them at 72 columns never leaves a word such as NO alone on a line
+/// outside the quotation.
 pub fn confirm(confirm: &Confirm, bank: &EmailAddress, answering: &Thread) -> Draft {
     Draft {
         kind: Kind::Confirm,
@@ -228,8 +233,13 @@ pub fn confirm(confirm: &Confirm, bank: &EmailAddress, answering: &Thread) -> Dr
         subject: format!("Confirm payment {}: {} to {}", confirm.order, confirm.amount, confirm.merchant),
         text: format!(
             "{merchant} bills you {amount} for order {order}:\n\n{items}\n\
-             To pay, reply to this mail with these three lines above the quotation:\n\n  OK\n  Password-A: <your password A for this order>\n  Code: {code}\n\n\
-             To refuse, reply with the single word NO. You have {left} attempts; the\ncode expires at {expires}.\n\n",
+             To pay, reply to this mail and write these three lines, each\n\
+             on a line of its own, with your password A for this order in\n\
+             the second line:\n\n  OK\n  Password-A: <your password A for this order>\n  Code: {code}\n\n\
+             To refuse, reply and write just the word NO on a line of its\nown.\n\n\
+             Your answer may stand above or below the quoted text of this\n\
+             mail, wherever your mail program puts it. Do not write both OK\n\
+             and NO. You have {left} attempts; the code expires at\n{expires}.\n\n",
             merchant = confirm.merchant,
             amount = confirm.amount,
             order = confirm.order,
