@@ -11,6 +11,7 @@ use base64::Engine;
 use mailpay::protocol::address::AddressError;
 use mailpay::protocol::block::{BlockError, Origin};
 use mailpay::protocol::confirmation::ConfirmationCode;
+use mailpay::protocol::hand_answer::Unclear;
 use mailpay::protocol::item::LineItem;
 use mailpay::protocol::message::{
     Approve, Bill, Confirm, Decline, FieldError, Rejected, Settled, WalletMail,
@@ -153,6 +154,30 @@ fn decline() -> Body {
 
 fn hand_decline() -> Body {
     Body::Decline(Decline { order: order_id(ORDER), detail: None })
+}
+
+/// The wallet's decline whose Detail Thunderbird wrapped at 72 columns so
+/// that `Reason:` starts a line.
+fn decline_wrapped_detail() -> Body {
+    Body::Decline(Decline {
+        order: order_id(ORDER),
+        detail: Some(
+            "The confirmation adds a cast-iron teapot I have not ordered. Reason: my order was for tea only."
+                .into(),
+        ),
+    })
+}
+
+/// The wallet's decline with a Japanese Detail that Thunderbird broke
+/// between two characters (ISO-2022-JP, delsp=yes).
+fn decline_japanese_detail() -> Body {
+    Body::Decline(Decline {
+        order: order_id(ORDER),
+        detail: Some(
+            "注文していない急須が請求に含まれています。お茶だけの注文でしたので、この支払いはお断りします。"
+                .into(),
+        ),
+    })
 }
 
 fn settled() -> Body {
@@ -321,6 +346,77 @@ const ACCEPT: &[Accept] = &[
         from: ORDERER,
         body: approve,
         blocks: &[("CONFIRM", FORWARDED)],
+    },
+    // Answers written by hand in Thunderbird, which puts the cursor below
+    // the quotation: wherever the own text stands.
+    Accept {
+        file: "accept/thunderbird-reply-ok-below-quote.eml",
+        from: ORDERER,
+        body: approve,
+        blocks: &[("CONFIRM", QUOTED)],
+    },
+    Accept {
+        file: "accept/thunderbird-reply-interleaved-ok.eml",
+        from: ORDERER,
+        body: approve,
+        blocks: &[("CONFIRM", QUOTED)],
+    },
+    Accept {
+        file: "accept/thunderbird-html-only-reply-ok-below-quote.eml",
+        from: ORDERER,
+        body: approve,
+        blocks: &[("CONFIRM", QUOTED)],
+    },
+    Accept {
+        file: "accept/thunderbird-alternative-reply-ok-below-quote.eml",
+        from: ORDERER,
+        body: approve,
+        blocks: &[("CONFIRM", QUOTED)],
+    },
+    Accept {
+        file: "accept/thunderbird-ja-reply-ok-below-quote-iso-2022-jp.eml",
+        from: ORDERER,
+        body: approve,
+        blocks: &[("CONFIRM", QUOTED)],
+    },
+    Accept {
+        file: "accept/thunderbird-ja-reply-no-below-quote-utf8-base64.eml",
+        from: ORDERER,
+        body: hand_decline,
+        blocks: &[("CONFIRM", QUOTED)],
+    },
+    Accept {
+        file: "accept/thunderbird-forward-inline-ok.eml",
+        from: ORDERER,
+        body: approve,
+        blocks: &[("CONFIRM", FORWARDED)],
+    },
+    Accept {
+        file: "accept/thunderbird-forward-as-attachment-ok.eml",
+        from: ORDERER,
+        body: approve,
+        blocks: &[("CONFIRM", ATTACHED)],
+    },
+    // The wallet's mails as Thunderbird sends them for its MailExtension:
+    // X-Mailpay-* headers, Thunderbird's Message-ID, no Auto-Submitted,
+    // format=flowed text re-wrapped at 72 columns.
+    Accept {
+        file: "accept/thunderbird-extension-approve-x-mailpay-headers.eml",
+        from: ORDERER,
+        body: approve,
+        blocks: &[("APPROVE", OWN)],
+    },
+    Accept {
+        file: "accept/thunderbird-extension-decline-flowed-wrapped-detail.eml",
+        from: ORDERER,
+        body: decline_wrapped_detail,
+        blocks: &[("DECLINE", OWN)],
+    },
+    Accept {
+        file: "accept/thunderbird-extension-decline-japanese-detail-delsp.eml",
+        from: ORDERER,
+        body: decline_japanese_detail,
+        blocks: &[("DECLINE", OWN)],
     },
 ];
 
@@ -505,6 +601,77 @@ const REFUSE: &[Refuse] = &[
                 .is_some_and(|(value, why)| value == "<hidden>" && why.contains("'U'"))
         },
         says: &["Password-A", "except I, L, O and U"],
+    },
+    // Own text that tries to answer but says no one clear thing.
+    Refuse {
+        file: "refuse/thunderbird-reply-ok-above-no-below.eml",
+        is: |e| *e == ParseError::UnclearAnswer(Unclear::BothOkAndNo),
+        says: &["no clear answer", "both OK and NO"],
+    },
+    Refuse {
+        file: "refuse/thunderbird-reply-ok-below-without-password.eml",
+        is: |e| *e == ParseError::BareAnswer { answer: "OK", missing: "has no Password-A: line" },
+        says: &["says OK but has no Password-A: line"],
+    },
+    Refuse {
+        file: "refuse/thunderbird-reply-password-and-code-below-without-ok.eml",
+        is: |e| *e == ParseError::UnclearAnswer(Unclear::NoAnswerWord),
+        says: &["no clear answer", "no line OK"],
+    },
+    Refuse {
+        file: "refuse/thunderbird-reply-interleaved-two-codes.eml",
+        is: |e| *e == ParseError::UnclearAnswer(Unclear::Twice("Code")),
+        says: &["two different Code: lines"],
+    },
+    Refuse {
+        file: "refuse/thunderbird-forward-inline-ok-and-no.eml",
+        is: |e| *e == ParseError::UnclearAnswer(Unclear::BothOkAndNo),
+        says: &["both OK and NO"],
+    },
+    Refuse {
+        file: "refuse/thunderbird-forward-as-attachment-password-without-ok.eml",
+        is: |e| *e == ParseError::UnclearAnswer(Unclear::NoAnswerWord),
+        says: &["no line OK"],
+    },
+    Refuse {
+        file: "refuse/flowed-trailing-spaces-join-the-answer-lines.eml",
+        is: |e| *e == ParseError::UnclearAnswer(Unclear::RunTogether("OK")),
+        says: &["ran together", "no space at its end"],
+    },
+    // X-MailPay-* headers mean what MailPay-* headers mean.
+    Refuse {
+        file: "refuse/x-mailpay-version-2.eml",
+        is: |e| *e == ParseError::Version("2".into()),
+        says: &["MailPay version 2"],
+    },
+    Refuse {
+        file: "refuse/x-mailpay-kind-decline-on-approve.eml",
+        is: |e| *e == ParseError::KindMismatch { header: "decline".into(), found: Kind::Approve },
+        says: &["says \"decline\""],
+    },
+    Refuse {
+        file: "refuse/x-mailpay-order-names-another-order.eml",
+        is: |e| {
+            *e == ParseError::OrderConflict {
+                first: ORDER.into(),
+                first_place: "the MailPay block",
+                second: JA_ORDER.into(),
+                second_place: "the X-MailPay-Order header",
+            }
+        },
+        says: &["in the X-MailPay-Order header"],
+    },
+    Refuse {
+        file: "refuse/mailpay-kind-and-x-mailpay-kind-disagree.eml",
+        is: |e| {
+            *e == ParseError::HeaderConflict {
+                first: "MailPay-Kind",
+                first_value: "decline".into(),
+                second: "X-MailPay-Kind",
+                second_value: "approve".into(),
+            }
+        },
+        says: &["MailPay-Kind header says \"decline\" but the X-MailPay-Kind header says \"approve\""],
     },
     Refuse {
         file: "refuse/hand-ok-password-a-too-short.eml",

@@ -283,7 +283,9 @@ pub fn scan(text: &str) -> Result<Vec<Block>, BlockError> {
     let mut forwarded = false;
     let mut i = 0;
     while let Some(line) = lines.get(i) {
-        if is_forward_marker(line.text) {
+        // A marker inside a quotation is part of what was quoted: the
+        // sender's own text goes on below the quotation.
+        if line.depth == 0 && is_forward_marker(line.text) {
             forwarded = true;
         }
         let Some(name) = block_name(line.text, "BEGIN") else {
@@ -340,26 +342,53 @@ pub fn scan(text: &str) -> Result<Vec<Block>, BlockError> {
     Ok(blocks)
 }
 
-/// The sender's own text: the lines before the first quotation or
-/// forwarding marker, at quotation depth zero. People answering by hand
-/// write their fields here (see PROTOCOL.md, "Working by hand").
+/// The sender's own text: every line at quotation depth zero, outside
+/// the blocks, before the first forwarding marker, wherever it stands:
+/// above the quotation, below it or between quoted parts (an interleaved
+/// reply). People answering by hand write their lines here (see
+/// PROTOCOL.md, "Working by hand").
+///
+/// An attribution line ("On <date>, <someone> wrote:") followed by lines
+/// that are not quoted (a client that copies the original without `>`)
+/// is read as a forwarding marker: the original is not the sender's.
 pub fn own_text(text: &str) -> Vec<&str> {
+    let lines: Vec<Line<'_>> = text.lines().map(unquote).collect();
     let mut out = Vec::new();
-    for raw in text.lines() {
-        let line = unquote(raw);
-        if line.depth > 0 || is_forward_marker(line.text) || block_name(line.text, "BEGIN").is_some() {
+    let mut i = 0;
+    while let Some(line) = lines.get(i) {
+        i += 1;
+        if let Some(name) = block_name(line.text, "BEGIN") {
+            // A block, quoted or not, to its END line.
+            while let Some(inner) = lines.get(i) {
+                i += 1;
+                if block_name(inner.text, "END").is_some_and(|end| end == name) {
+                    break;
+                }
+            }
+            continue;
+        }
+        if line.depth > 0 {
+            continue;
+        }
+        if is_forward_marker(line.text) {
             break;
         }
-        // "On <date>, <someone> wrote:" introduces the quotation.
-        if line.text.ends_with("wrote:")
-            || line.text.ends_with("schrieb:")
-            || line.text.ends_with("のメッセージ:")
-        {
-            break;
+        if is_attribution(line.text) {
+            let next = lines.get(i..).unwrap_or_default().iter().find(|l| l.depth > 0 || !l.text.is_empty());
+            if next.is_some_and(|l| l.depth == 0) {
+                break;
+            }
+            continue;
         }
         out.push(line.text);
     }
     out
+}
+
+/// "On <date>, <someone> wrote:" and its German and Japanese forms: the
+/// line mail clients write above what they quote.
+fn is_attribution(text: &str) -> bool {
+    text.ends_with("wrote:") || text.ends_with("schrieb:") || text.ends_with("のメッセージ:")
 }
 
 #[cfg(test)]
@@ -444,8 +473,29 @@ mod tests {
     }
 
     #[test]
-    fn own_text_stops_at_the_quotation() {
-        let text = "OK\nCode: 1234\n\nOn Tue, bank wrote:\n> -----BEGIN MAILPAY CONFIRM-----\n";
-        assert_eq!(own_text(text), vec!["OK", "Code: 1234", ""]);
+    fn own_text_is_every_unquoted_line_outside_the_blocks() {
+        let quoted: String = sample().render().lines().map(|l| format!("> {l}\n")).collect();
+        let text = format!(
+            "OK\nCode: 1234\n\nOn Tue, bank wrote:\n{quoted}\nbelow\n> more\nbetween\n{}end",
+            sample().render()
+        );
+        assert_eq!(own_text(&text), vec!["OK", "Code: 1234", "", "", "below", "between", "end"]);
+    }
+
+    #[test]
+    fn own_text_ends_at_a_forwarding_marker_or_an_unquoted_original() {
+        let text = "OK\n\n-------- Forwarded Message --------\nNO\n";
+        assert_eq!(own_text(text), vec!["OK", ""]);
+        let text = "OK\n\nOn Tue, bank wrote:\n\nTo refuse, write NO\n";
+        assert_eq!(own_text(text), vec!["OK", ""]);
+        // A quoted marker is part of the quotation.
+        let text = "> -------- Forwarded Message --------\n> NO\nOK\n";
+        assert_eq!(own_text(text), vec!["OK"]);
+    }
+
+    #[test]
+    fn a_quoted_forwarding_marker_does_not_make_own_blocks_forwarded() {
+        let text = format!("> ---------- Forwarded message ---------\n> x\n\n{}", sample().render());
+        assert_eq!(scan(&text).unwrap()[0].origin, Origin::Own);
     }
 }

@@ -28,4 +28,17 @@ impl Header {
             Header::AuthenticationResults => "Authentication-Results",
         }
     }
+
+    /// The name a mail client extension writes instead (Thunderbird's
+    /// lets it write only headers that begin with `X-`, and re-cases them
+    /// to `X-Mailpay-Kind`): readers take it, in any case, exactly as the
+    /// MailPay header (PROTOCOL.md 4).
+    pub fn x_name(self) -> Option<&'static str> {
+        match self {
+            Header::Version => Some("X-MailPay-Version"),
+            Header::Kind => Some("X-MailPay-Kind"),
+            Header::Order => Some("X-MailPay-Order"),
+            _ => None,
+        }
+    }
 }

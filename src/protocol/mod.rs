@@ -15,6 +15,8 @@ pub mod bounce;
 pub mod cheque;
 pub mod compose;
 pub mod confirmation;
+pub mod flowed;
+pub mod hand_answer;
 pub mod headers;
 pub mod item;
 pub mod link;

@@ -9,6 +9,8 @@ use mail_parser::{MessageParser, MimeHeaders};
 use super::address::{AddressError, EmailAddress};
 use super::block::{self, Block, BlockError, Origin};
 use super::compose::{Thread, order_in_message_id};
+use super::flowed;
+use super::hand_answer::{BareAnswer, HandText, Unclear};
 use super::headers::Header;
 use super::message::{
     Approve, Bill, Body, Confirm, Decline, FieldError, Kind, OrderTerms, Rejected, Settled, VERSION,
@@ -76,12 +78,20 @@ pub enum ParseError {
     KindMismatch { header: String, found: Kind },
     #[error("the MailPay-Kind header {0:?} names no MailPay step")]
     UnknownKind(String),
+    /// The same MailPay header twice, under one spelling or both
+    /// (`MailPay-Kind` and `X-MailPay-Kind`), saying different things.
+    #[error("the {first} header says {first_value:?} but the {second} header says {second_value:?}")]
+    HeaderConflict { first: &'static str, first_value: String, second: &'static str, second_value: String },
     #[error("the mail names order {first} in {first_place} but order {second} in {second_place}")]
     OrderConflict { first: String, first_place: &'static str, second: String, second_place: &'static str },
     #[error("the wallet mail has no application/vnd.age attachment {0}")]
     NoCheque(String),
     #[error("the reply says {answer} but {missing}")]
     BareAnswer { answer: &'static str, missing: &'static str },
+    /// The sender's own text tries to answer but says no one clear thing
+    /// (PROTOCOL.md 9); the reason says what to write instead.
+    #[error("the reply is no clear answer: {0}")]
+    UnclearAnswer(Unclear),
     /// Not the parser's own verdict: a receiver's, when reading or
     /// handling the mail failed inside MailPay (a defect, caught).
     #[error("MailPay could not take this mail ({0}); it was set aside")]
@@ -170,14 +180,13 @@ pub fn parse(raw: &[u8]) -> Result<Incoming, ParseError> {
         .and_then(|a| a.address())
         .ok_or(ParseError::NoSender)?
         .parse::<EmailAddress>()?;
-    let header = |h: Header| message.header_raw(h.name()).map(|v| v.trim().to_string());
-    if let Some(version) = header(Header::Version)
+    if let Some((version, _)) = mailpay_header(&message, Header::Version)?
         && version != VERSION
     {
         return Err(ParseError::Version(version));
     }
-    let kind_header = match header(Header::Kind) {
-        Some(k) => Some(k.parse::<Kind>().map_err(|()| ParseError::UnknownKind(k.clone()))?),
+    let kind_header = match mailpay_header(&message, Header::Kind)? {
+        Some((k, _)) => Some(k.parse::<Kind>().map_err(|()| ParseError::UnknownKind(k.clone()))?),
         None => None,
     };
 
@@ -245,10 +254,18 @@ pub fn parse(raw: &[u8]) -> Result<Incoming, ParseError> {
         in_reply_to.iter().chain(references.iter().rev()).find_map(|id| order_in_message_id(id));
 
     // A bare OK or NO counts only in a mail tied to MailPay: an ordinary
-    // "OK" in an ordinary thread is not an answer to anything.
+    // "OK" in an ordinary thread is not an answer to anything. Own text
+    // that tries to answer must answer clearly: it is never passed over
+    // for a block it quotes (PROTOCOL.md 9).
     let tied = !blocks.is_empty() || kind_header.is_some() || thread_order.is_some();
-    let bare = bare_answer(&own_text)
-        .filter(|b| tied || b.password.is_some() || b.code.is_some() || b.order.is_some());
+    let hand = HandText::read(&own_text);
+    let hand = (hand.answers() && (tied || hand.has_fields())).then(|| hand.verdict());
+    let answering = kind_header.is_none_or(|k| matches!(k, Kind::Approve | Kind::Decline));
+    let bare = match hand {
+        Some(Err(why)) if answering => return Err(ParseError::UnclearAnswer(why)),
+        Some(Ok(bare)) if answering => Some(bare),
+        _ => None,
+    };
     let kind = match kind_header {
         Some(k) => k,
         None => infer_kind(&blocks, bare.as_ref()).ok_or(ParseError::NotMailPay)?,
@@ -267,12 +284,14 @@ pub fn parse(raw: &[u8]) -> Result<Incoming, ParseError> {
         return Err(ParseError::KindMismatch { header: header_kind.to_string(), found: body.kind() });
     }
     let message_id = message.message_id().map(str::to_string);
-    check_order(
-        body.order(),
-        "the MailPay block",
-        header(Header::Order).and_then(|o| o.parse().ok()),
-        "the MailPay-Order header",
-    )?;
+    if let Some((order, spelled)) = mailpay_header(&message, Header::Order)? {
+        let place = if spelled == Header::Order.name() {
+            "the MailPay-Order header"
+        } else {
+            "the X-MailPay-Order header"
+        };
+        check_order(body.order(), "the MailPay block", order.parse().ok(), place)?;
+    }
     check_order(
         body.order(),
         "the MailPay block",
@@ -286,7 +305,9 @@ pub fn parse(raw: &[u8]) -> Result<Incoming, ParseError> {
         "In-Reply-To",
     )?;
 
-    let auto_submitted = header(Header::AutoSubmitted).is_some_and(|v| !v.eq_ignore_ascii_case("no"));
+    let auto_submitted = message
+        .header_raw(Header::AutoSubmitted.name())
+        .is_some_and(|v| !v.trim().eq_ignore_ascii_case("no"));
     let auth_failures = message
         .headers()
         .iter()
@@ -314,6 +335,53 @@ pub fn parse(raw: &[u8]) -> Result<Incoming, ParseError> {
         order_block,
         blocks: found,
     })
+}
+
+/// The value of a MailPay header (PROTOCOL.md 4) and the name it was
+/// read under, `MailPay-Kind` or `X-MailPay-Kind`: a mail client
+/// extension may only write headers whose names begin with `X-`, so both
+/// spellings mean the same, in any case. Every occurrence of either must
+/// agree (an order id in any form it is read in; a `MailPay-Order` that
+/// is no order id is ignored, as always).
+fn mailpay_header(
+    message: &mail_parser::Message<'_>,
+    header: Header,
+) -> Result<Option<(String, &'static str)>, ParseError> {
+    let name = header.name();
+    let x_name = header.x_name().unwrap_or(name);
+    let same = |a: &str, b: &str| match header {
+        Header::Kind => a.eq_ignore_ascii_case(b),
+        Header::Order => a.parse::<OrderId>().ok() == b.parse::<OrderId>().ok(),
+        _ => a == b,
+    };
+    let mut found: Option<(String, &'static str)> = None;
+    for h in message.headers() {
+        let spelled = if h.name().eq_ignore_ascii_case(name) {
+            name
+        } else if h.name().eq_ignore_ascii_case(x_name) {
+            x_name
+        } else {
+            continue;
+        };
+        let raw = message.raw_message().get(h.offset_start() as usize..h.offset_end() as usize);
+        let value = String::from_utf8_lossy(raw.unwrap_or_default()).trim().to_string();
+        if header == Header::Order && value.parse::<OrderId>().is_err() {
+            continue;
+        }
+        match &found {
+            Some((first, first_name)) if !same(first, &value) => {
+                return Err(ParseError::HeaderConflict {
+                    first: first_name,
+                    first_value: first.clone(),
+                    second: spelled,
+                    second_value: value,
+                });
+            }
+            Some(_) => {}
+            None => found = Some((value, spelled)),
+        }
+    }
+    Ok(found)
 }
 
 /// The mail's MIME structure within [`MAX_PARTS`], [`MAX_DEPTH`] and
@@ -362,7 +430,9 @@ fn spend(budget: &mut usize, len: usize) -> Result<(), ParseError> {
 /// A text body part, paid for out of `budget`. An HTML-only body is read
 /// with [`html_lines`]: mail-parser's own conversion runs `<div>` lines
 /// together and flattens `<pre>`, which loses both the blocks and a
-/// hand-written answer.
+/// hand-written answer. A `format=flowed` part is unflowed (mail-parser
+/// leaves its soft breaks as they are); that makes it no longer, so the
+/// decoded text it was paid for covers it.
 fn body_text<'x>(
     message: &'x mail_parser::Message<'x>,
     i: usize,
@@ -375,7 +445,12 @@ fn body_text<'x>(
         _ => return Ok(None),
     };
     spend(budget, text.len())?;
-    Ok(Some(std::borrow::Cow::Borrowed(text.as_ref())))
+    let content_type = part.content_type();
+    let attribute = |name: &str| content_type.and_then(|ct| ct.attribute(name));
+    Ok(Some(match flowed::params(attribute("format"), attribute("delsp")) {
+        Some(delsp) => std::borrow::Cow::Owned(flowed::unflow(text, delsp)),
+        None => std::borrow::Cow::Borrowed(text.as_ref()),
+    }))
 }
 
 /// HTML as the lines a reader sees: a break at `<br>` and around block
@@ -417,7 +492,11 @@ fn html_lines(html: &str, budget: &mut usize) -> Result<String, ParseError> {
                 }
                 "pre" => pre = step(pre),
                 "hr" if hidden == 0 => {
-                    spend(budget, RULE.len())?;
+                    // Inside a quotation the rule is quoted like any line.
+                    spend(budget, 2 * quote + RULE.len())?;
+                    for _ in 0..quote {
+                        out.push_str("> ");
+                    }
                     out.push_str(RULE);
                 }
                 _ => {}
@@ -519,31 +598,6 @@ fn check_order(
     }
 }
 
-/// An answer written by hand above the quotation: `OK` or `NO`, with
-/// `Password-A:`, `Code:` and optionally `Order:` lines.
-struct BareAnswer {
-    approve: bool,
-    password: Option<String>,
-    code: Option<String>,
-    order: Option<String>,
-}
-
-fn bare_answer(own: &[String]) -> Option<BareAnswer> {
-    let word = |line: &str| line.trim().trim_end_matches(['.', '!']).to_ascii_uppercase();
-    let approve = own.iter().any(|l| word(l) == "OK");
-    let decline = own.iter().any(|l| matches!(word(l).as_str(), "NO" | "DECLINE"));
-    if approve == decline {
-        return None;
-    }
-    let field = |name: &str| {
-        own.iter().find_map(|l| match block::split_field(l.trim()) {
-            Some((k, v)) if k == name => Some(v.to_string()),
-            _ => None,
-        })
-    };
-    Some(BareAnswer { approve, password: field("Password-A"), code: field("Code"), order: field("Order") })
-}
-
 fn rank(origin: Origin) -> usize {
     match origin {
         Origin::Own => 0,
@@ -618,6 +672,17 @@ fn answer(
     bare: Option<BareAnswer>,
     thread_order: Option<OrderId>,
 ) -> Result<Body, ParseError> {
+    // The sender's own APPROVE or DECLINE block and own text must not
+    // answer two ways.
+    let own_block = blocks.iter().find(|b| {
+        b.origin == Origin::Own && [Kind::Approve, Kind::Decline].iter().any(|k| k.block_name() == b.name)
+    });
+    if let (Some(block), Some(bare)) = (own_block, &bare)
+        && (block.name == Kind::Approve.block_name()) != bare.approve
+    {
+        let block = if bare.approve { Kind::Decline.block_name() } else { Kind::Approve.block_name() };
+        return Err(ParseError::UnclearAnswer(Unclear::DisagreesWithBlock { word: bare.word(), block }));
+    }
     if let Some(block) = blocks.iter().find(|b| b.name == kind.block_name()) {
         return Ok(match kind {
             Kind::Approve => Body::Approve(Approve::from_block(block)?),
@@ -628,10 +693,10 @@ fn answer(
         return Err(ParseError::Missing {
             kind,
             block: kind.block_name(),
-            hint: " or an OK / NO line above the quotation",
+            hint: " or an answer written by hand (a line OK with Password-A: and Code: lines, or a line NO)",
         });
     };
-    let answer = if bare.approve { "OK" } else { "NO" };
+    let answer = bare.word();
     let confirm_order = blocks
         .iter()
         .find(|b| b.name == Kind::Confirm.block_name())
@@ -679,6 +744,58 @@ mod tests {
 
     fn mail(body: &str) -> Vec<u8> {
         format!("From: orderer@home.test\r\nSubject: blocks\r\n\r\n{body}").into_bytes()
+    }
+
+    /// The wallet's APPROVE for order 7KQ3-M9ZX-P2VD-H4TR, under `headers`,
+    /// with `text` above its block.
+    fn approve_mail(headers: &str, text: &str) -> Vec<u8> {
+        let approve = Approve {
+            order: "7KQ3-M9ZX-P2VD-H4TR".parse().unwrap(),
+            password: crate::protocol::PasswordA::parse("R4NX-8QJV-TD2M-K7HW-C3PZ-9BGF-Y6").unwrap(),
+            code: "4F7K-Q2MX".parse().unwrap(),
+        };
+        format!(
+            "From: hanako@home.test\r\n{headers}Subject: OK\r\n\r\n{text}\r\n{}",
+            approve.to_block().render()
+        )
+        .into_bytes()
+    }
+
+    #[test]
+    fn the_x_spelling_of_a_mailpay_header_means_the_same() {
+        let kind = |headers: &str| parse(&approve_mail(headers, "OK")).map(|m| m.body.kind());
+        assert_eq!(kind("X-Mailpay-Kind: APPROVE\r\nMailPay-Kind: approve\r\n"), Ok(Kind::Approve));
+        // An order id in two forms is one order; one that is no order id is ignored.
+        let order =
+            "X-MailPay-Order: 7KQ3M9ZXP2VDH4TR\r\nmailpay-order: 7kq3-m9zx-p2vd-h4tr\r\nMailPay-Order: ?\r\n";
+        assert_eq!(kind(order), Ok(Kind::Approve));
+        assert_eq!(
+            kind("X-MailPay-Version: 1\r\nX-MailPay-Version: 2\r\n"),
+            Err(ParseError::HeaderConflict {
+                first: "X-MailPay-Version",
+                first_value: "1".into(),
+                second: "X-MailPay-Version",
+                second_value: "2".into(),
+            })
+        );
+        assert_eq!(kind("x-mailpay-version: 2\r\n"), Err(ParseError::Version("2".into())));
+    }
+
+    #[test]
+    fn own_text_and_an_own_answer_block_must_answer_alike() {
+        assert_eq!(
+            parse(&approve_mail("", "NO")).map(|m| m.body.kind()),
+            Err(ParseError::UnclearAnswer(Unclear::DisagreesWithBlock { word: "NO", block: "APPROVE" }))
+        );
+    }
+
+    #[test]
+    fn a_rule_inside_a_quotation_is_no_forwarding_marker() {
+        let mut budget = MAX_TEXT_BYTES;
+        let lines =
+            html_lines("<p>own</p><blockquote><p>a</p><hr><p>b</p></blockquote><p>below</p>", &mut budget);
+        let lines = lines.unwrap_or_default();
+        assert_eq!(block::own_text(&lines), vec!["own", "below"], "{lines:?}");
     }
 
     #[test]

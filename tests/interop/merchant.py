@@ -308,6 +308,30 @@ def read_blocks(text: str, attached: bool, verify: bool = True):
     return blocks
 
 
+def unflow(text: str, delsp: bool) -> str:
+    """A text/plain; format=flowed part with its soft breaks undone (RFC
+    3676, as 3.3 step 1 reads it): a line ending in a space runs on into
+    the next line of the same depth, which loses its quotation marks and
+    one stuffed space; with delsp=yes the space of the break goes too."""
+    out, open_depth = [], None
+    for line in text.split("\n"):
+        line = line[:-1] if line.endswith("\r") else line
+        m = re.match(r"^>(?:[ \t]*>)*", line)
+        depth = m.group(0).count(">") if m else 0
+        rest = line[m.end():] if m else line
+        content = rest[1:] if rest.startswith(" ") else rest
+        soft = content.endswith(" ") and content != "-- "
+        written = content if open_depth == depth else line
+        if soft and delsp:
+            written = written[:-1]
+        if open_depth == depth:
+            out[-1] += written
+        else:
+            out.append(written)
+        open_depth = depth if soft else None
+    return "\n".join(out)
+
+
 def canonical_symbols_or_none(text):
     try:
         return canonical_symbols(text)
@@ -384,6 +408,8 @@ def texts_of(msg):
                 text = part.get_content()
             except (LookupError, ValueError) as e:
                 raise Invalid(f"a text part cannot be decoded: {e}")
+            if ctype == "text/plain" and str(part.get_param("format", "")).lower() == "flowed":
+                text = unflow(text, str(part.get_param("delsp", "")).lower() == "yes")
             if ctype == "text/html":
                 parser = HtmlText()
                 parser.feed(text)
@@ -413,6 +439,23 @@ def blocks_of(msg):
 
 
 # ------------------------------------------------------- the merchant (5) ---
+
+def mailpay_header(msg, name):
+    """MailPay-NAME or X-MailPay-NAME (section 4: the same header, in any
+    case); every occurrence must agree. An Order that is no order id is
+    ignored."""
+    values = [str(v).strip() for v in msg.get_all("MailPay-" + name, []) + msg.get_all("X-MailPay-" + name, [])]
+    if name == "Order":
+        values = [v for v in values if len(canonical_symbols_or_none(v) or "") == 16]
+        same = {canonical_symbols_or_none(v) for v in values}
+    elif name == "Kind":
+        same = {v.lower() for v in values}
+    else:
+        same = set(values)
+    if len(same) > 1:
+        raise Invalid(f"its MailPay-{name} headers disagree: {', '.join(values)}")
+    return values[0] if values else None
+
 
 def env(name, default=None):
     value = os.environ.get("MAILPAY_INTEROP_" + name, default)
@@ -516,11 +559,11 @@ class Merchant:
         for results in msg.get_all("Authentication-Results", []):
             if re.search(r"\b(dkim|spf|dmarc|arc)=(fail|softfail|permerror)\b", str(results), re.I):
                 raise Invalid(f"its Authentication-Results show a failure: {results}")
-        version = msg.get("MailPay-Version")
-        if version is not None and str(version).strip() != "1":
+        version = mailpay_header(msg, "Version")
+        if version is not None and version != "1":
             raise Invalid(f"MailPay-Version {version} is not 1")
         own = {b.name: b for b in blocks_of(msg) if b.position == "own"}
-        kind = str(msg.get("MailPay-Kind", "")).strip().lower()
+        kind = (mailpay_header(msg, "Kind") or "").lower()
         # The kind is told by the blocks in the sender's own text (a bill
         # carries the ORDER block too); the header must agree.
         content = next((k for n, k in [("BILL", "bill"), ("ORDER", "order"), ("SETTLED", "settled"),
@@ -535,8 +578,8 @@ class Merchant:
         order = canonical_symbols_or_none(block.get("Order") or "")
         if order is None or len(order) != 16:
             raise Invalid(f"the {block.name} block has no valid Order")
-        header_order = msg.get("MailPay-Order")
-        if header_order is not None and canonical_symbols_or_none(str(header_order)) != order:
+        header_order = mailpay_header(msg, "Order")
+        if header_order is not None and canonical_symbols_or_none(header_order) != order:
             raise Invalid(f"MailPay-Order {header_order} names another order")
         for header in ("Message-ID", "In-Reply-To"):
             named = message_id_order(str(msg.get(header, "")))
