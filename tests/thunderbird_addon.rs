@@ -298,8 +298,15 @@ fn thunderbird_hands_over_mailpay_mail_and_sends_for_the_host() {
     let tb = Thunderbird::start(
         stack,
         user,
-        Options { native_host: Some(Recording::script()), env: vec![recording.env()], ..Options::default() },
+        Options {
+            native_host: Some(Recording::script()),
+            env: vec![recording.env()],
+            extra_addons: vec![repo().join("tests/thunderbird/display-probe")],
+            ..Options::default()
+        },
     );
+    tb.add_native_host("org.mailpay.testprobe", &Recording::script(), PROBE_ID);
+    let probe = Probe { recording: recording.for_addon(PROBE_ID), asked: std::cell::Cell::new(0) };
     let hello = recording
         .wait_for(WAIT, |f| f["type"] == "hello")
         .unwrap_or_else(|| panic!("the add-on said no hello:\n{}", tb.console_messages().join("\n")));
@@ -550,6 +557,11 @@ fn thunderbird_hands_over_mailpay_mail_and_sends_for_the_host() {
     assert_eq!(refused["frame"]["temporary"], true);
     assert!(tb.dialogs().iter().any(|d| d.contains("Relay access denied")), "{:?}", tb.dialogs());
     assert!(tb.wait_for_console("not sent (send)", WAIT));
+    let windows = probe.ask(json!({ "type": "windows" }))["windows"].clone();
+    assert!(
+        !windows.as_array().unwrap().contains(&json!("messageCompose")),
+        "a compose window is left: {windows}"
+    );
 
     // Frames it does not know were only logged; it still sends.
     let messages = tb.console_messages().join("\n");

@@ -115,6 +115,14 @@ test("MailPay mail is recognised by header, by block, and inside an attached mai
   assert.equal(MailPayDetect.isMailPay(attached), true);
   assert.equal(MailPayDetect.isMailPay({ headers: { subject: ["MailPay: pay by mail!"], "x-mailer": ["x"] }, parts: [text("-----BEGIN PGP SIGNED MESSAGE-----")] }), false);
   assert.equal(MailPayDetect.isMailPay({ headers: {}, parts: [{ contentType: "application/octet-stream", body: "-----BEGIN MAILPAY ORDER-----" }] }), false);
+  const bounce = (returned) => ({
+    headers: { from: ["MAILER-DAEMON@mail.test"] },
+    contentType: "multipart/report",
+    parts: [text("Undelivered Mail Returned to Sender"), { contentType: "message/delivery-status", headers: {} },
+      { contentType: "text/rfc822-headers", headers: {}, body: returned }],
+  });
+  assert.equal(MailPayDetect.isMailPay(bounce("From: orderer@buyer.test\nMailPay-Kind: order\nSubject: x\n")), true);
+  assert.equal(MailPayDetect.isMailPay(bounce("From: orderer@buyer.test\nSubject: MailPay-Kind: order\n")), false);
   let deep = text("-----BEGIN MAILPAY ORDER-----");
   for (let i = 0; i < 100; i++) {
     deep = { contentType: "multipart/mixed", headers: {}, parts: [deep] };

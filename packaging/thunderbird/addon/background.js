@@ -214,7 +214,7 @@ function welcomed(frame) {
     outbox.shift();
   }
   for (const id of [...pending.keys()]) {
-    forward(id);
+    forward(id).catch((e) => log.error(`cannot hand message ${id} to the wallet:`, e.message || e));
   }
 }
 

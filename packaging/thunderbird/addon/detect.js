@@ -28,7 +28,8 @@ const MailPayDetect = (() => {
   /**
    * Whether a mail is MailPay's: a header named MailPay-* or X-MailPay-* (in
    * any case), or a text part holding a MailPay block, in the mail itself
-   * or in a mail attached to it (message/rfc822 parts are walked too).
+   * or in a mail attached to it (message/rfc822 parts are walked too, and
+   * the returned headers of a bounce, text/rfc822-headers).
    */
   function isMailPay(part, depth = 0) {
     if (part === null || typeof part !== "object" || depth > MAX_DEPTH) {
@@ -37,8 +38,11 @@ const MailPayDetect = (() => {
     if (hasMailPayHeader(part.headers)) {
       return true;
     }
-    if (contentType(part).startsWith("text/") && typeof part.body === "string" && part.body.includes(BLOCK)) {
-      return true;
+    const type = contentType(part);
+    if (type.startsWith("text/") && typeof part.body === "string") {
+      if (part.body.includes(BLOCK) || (type === "text/rfc822-headers" && rawMailIsMailPay(part.body))) {
+        return true;
+      }
     }
     return Array.isArray(part.parts) && part.parts.some((child) => isMailPay(child, depth + 1));
   }

@@ -8,6 +8,7 @@
  *   {"id": 2, "type": "banner", "tab": N}                -> {"id": 2, "text": "..." | null}
  *   {"id": 3, "type": "click", "tab": N}                 -> {"id": 3, "clicked": true | false}
  *   {"id": 4, "type": "status", "tab": N}                -> {"id": 4, "text": "..."}
+ *   {"id": 5, "type": "windows"}                         -> {"id": 5, "windows": ["normal", "messageCompose", ...]}
  *
  * Errors come back as {"id": N, "error": "..."}. Never shipped.
  */
@@ -52,6 +53,9 @@ const actions = {
   },
   async status({ tab }) {
     return { text: await run(tab, STATUS) };
+  },
+  async windows() {
+    return { windows: (await browser.windows.getAll()).map((w) => w.type) };
   },
 };
 
