@@ -10,7 +10,7 @@ fail() { echo "deb test: $*" >&2; exit 1; }
 [[ "$(id -u)" -eq 0 ]] || fail "run as root (it installs a package)"
 
 export DEBIAN_FRONTEND=noninteractive
-apt-get install -y -q desktop-file-utils appstream >/dev/null
+apt-get install -y -q desktop-file-utils appstream zip >/dev/null
 deb="$(bash packaging/deb/build.sh | tail -n 1)"
 echo "deb test: installing $deb"
 apt-get install -y -q "./$deb" >/dev/null
@@ -20,6 +20,15 @@ version="$(mailpay --version)"
 [[ "$version" == "mailpay $(sed -n 's/^version = "\(.*\)"/\1/p' Cargo.toml | head -n 1)" ]] || fail "mailpay --version said: $version"
 mailpay-bank --help | grep -qi "bank" || fail "mailpay-bank --help"
 mailpay-merchant --help | grep -qi "merchant" || fail "mailpay-merchant --help"
+# Thunderbird's add-on and the host it starts, where Thunderbird looks.
+manifest=/usr/lib/mozilla/native-messaging-hosts/org.mailpay.wallet.json
+[[ -s "$manifest" ]] || fail "no native-messaging manifest at $manifest"
+python3 -c 'import json,sys,os; m=json.load(open(sys.argv[1])); assert m["name"]=="org.mailpay.wallet" and m["allowed_extensions"]==["wallet@mailpay.org"] and os.access(m["path"], os.X_OK), m' "$manifest" \
+    || fail "the manifest does not name an executable host for the add-on"
+mailpay-thunderbird --version | grep -q "^mailpay-thunderbird " || fail "mailpay-thunderbird --version"
+xpi=/usr/share/mailpay/thunderbird/mailpay-wallet.xpi
+python3 -c 'import zipfile,sys,json; z=zipfile.ZipFile(sys.argv[1]); assert json.loads(z.read("manifest.json"))["browser_specific_settings"]["gecko"]["id"]=="wallet@mailpay.org"' "$xpi" \
+    || fail "no add-on with the id wallet@mailpay.org at $xpi"
 desktop-file-validate "/usr/share/applications/$app.desktop"
 appstreamcli validate --no-net "/usr/share/metainfo/$app.metainfo.xml" >/dev/null
 grep -q "^x-scheme-handler/mailpay=.*$app.desktop" /usr/share/applications/mimeinfo.cache \

@@ -29,11 +29,21 @@ pub fn socket_path(paths: &Paths) -> PathBuf {
 
 #[cfg(unix)]
 pub type Listener = tokio::net::UnixListener;
+/// No local socket on this system yet: the host serves Thunderbird alone.
+#[cfg(not(unix))]
+pub enum Listener {}
 
 pub enum Bound {
     Listening(Listener),
     /// A live host holds the socket.
     Taken,
+    /// This system has no local socket for the wallet yet.
+    Unsupported,
+}
+
+#[cfg(not(unix))]
+pub async fn bind(_path: &Path) -> std::io::Result<Bound> {
+    Ok(Bound::Unsupported)
 }
 
 /// Listens on `path`, unless a live host already does; a socket file left

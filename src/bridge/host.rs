@@ -453,7 +453,8 @@ impl Host {
 async fn serve(host: Arc<Host>, path: std::path::PathBuf) {
     let listener = loop {
         match endpoint::bind(&path).await {
-            Ok(Bound::Listening(listener)) => break listener,
+            Ok(Bound::Listening(listener)) => break Some(listener),
+            Ok(Bound::Unsupported) => break None,
             Ok(Bound::Taken) => tokio::time::sleep(STANDBY_POLL).await,
             Err(e) => {
                 host.tell(ToAddon::Error { text: format!("the wallet's socket {}: {e}", path.display()) });
@@ -467,6 +468,17 @@ async fn serve(host: Arc<Host>, path: std::path::PathBuf) {
     if was_standing_by && knows_addon {
         host.welcome().await;
     }
+    let Some(listener) = listener else { return };
+    accept(host, listener, path).await;
+}
+
+#[cfg(not(unix))]
+async fn accept(_host: Arc<Host>, listener: endpoint::Listener, _path: std::path::PathBuf) {
+    match listener {}
+}
+
+#[cfg(unix)]
+async fn accept(host: Arc<Host>, listener: endpoint::Listener, path: std::path::PathBuf) {
     let _cleanup = endpoint::Unlink(path);
     loop {
         let Ok((stream, _)) = listener.accept().await else { continue };
