@@ -98,6 +98,7 @@ fn main() {
             .iter()
             .map(|(m, _)| Dispatch {
                 message_id: m.message_id.clone(),
+                sent_as: None,
                 result: Ok(()),
                 started: Instant::now(),
                 finished: Instant::now(),
@@ -152,6 +153,7 @@ fn main() {
             .iter()
             .map(|(m, _)| Dispatch {
                 message_id: m.message_id.clone(),
+                sent_as: None,
                 result: Ok(()),
                 started: Instant::now(),
                 finished: Instant::now(),

@@ -17,8 +17,9 @@ pub fn send_request(mail: &Outgoing, request: String) -> Result<SendRequest, Str
     let message = MessageParser::default()
         .parse(&mail.bytes)
         .ok_or_else(|| "the mail MailPay built cannot be read back".to_string())?;
+    // Line ends as a script's strings have them; Thunderbird writes CRLF.
     let body =
-        message.body_text(0).ok_or_else(|| "the mail MailPay built has no text".to_string())?.into_owned();
+        message.body_text(0).ok_or_else(|| "the mail MailPay built has no text".to_string())?.replace("\r\n", "\n");
     let headers = [Header::Version, Header::Kind, Header::Order]
         .into_iter()
         .filter_map(|header| {
@@ -57,7 +58,8 @@ pub fn send_request(mail: &Outgoing, request: String) -> Result<SendRequest, Str
 mod tests {
     #![allow(clippy::unwrap_used)]
     use super::*;
-    use crate::protocol::compose::{self, WalletMail};
+    use crate::protocol::compose;
+    use crate::protocol::message::WalletMail;
     use crate::protocol::{OrderId, Timestamp};
 
     #[test]
@@ -73,14 +75,14 @@ mod tests {
         let request = send_request(&outgoing, "r-1".into()).unwrap();
         assert_eq!(request.identity, "orderer@buyer.test");
         assert_eq!(request.to, "bank@bank.test");
-        assert!(request.subject.contains(order.as_str()), "{}", request.subject);
+        assert!(request.subject.contains(&order.to_string()), "{}", request.subject);
         assert!(request.body.contains("-----BEGIN MAILPAY WALLET-----"), "{}", request.body);
         assert!(
             request.headers.contains(&("X-MailPay-Kind".into(), "wallet".into())),
             "{:?}",
             request.headers
         );
-        assert!(request.headers.contains(&("X-MailPay-Order".into(), order.to_string())));
+        assert!(request.headers.contains(&("X-MailPay-Order".into(), order.as_str().to_string())));
         assert_eq!(request.reply_to, None);
         assert!(!request.body.contains('\r'), "LF line ends");
         assert_eq!(request.attachments.len(), 1);

@@ -1,0 +1,199 @@
+//! MailPay inside a real Thunderbird (Debian's, headless) on the test mail
+//! stack, with the shipped add-on and the real host `mailpay-thunderbird`:
+//! the wallet keeps no password, Thunderbird sends and receives, and the
+//! `mailpay-bank` and `mailpay-merchant` daemons settle.
+//!
+//! Each test uses its own orderer mailbox, so they run side by side.
+//! `cargo test --test thunderbird -- --nocapture` also prints how long the
+//! Thunderbird route takes next to the direct one (README, "Paying from
+//! inside Thunderbird").
+
+mod support;
+
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use mailpay::protocol::compose::{self, Thread};
+use mailpay::protocol::confirmation::{ConfirmationCode, Proof};
+use mailpay::protocol::message::Confirm;
+use mailpay::protocol::{Money, OrderId};
+use mailpay::store::Store;
+use support::mailstack::{self, MailStack};
+use support::processes::{self, MAILPAY, World, count_in_mailbox, ok, order_id, run};
+use support::thunderbird::{Options, Thunderbird};
+use support::wire;
+
+const HOST: &str = env!("CARGO_BIN_EXE_mailpay-thunderbird");
+const SETTLE: Duration = Duration::from_secs(90);
+
+fn thunderbird(stack: &MailStack, address: &str) -> Thunderbird {
+    let tb = Thunderbird::start(
+        stack,
+        address,
+        Options { native_host: Some(PathBuf::from(HOST)), ..Options::default() },
+    );
+    ok(MAILPAY, &tb.mailpay_home, &["account", "add", address, "--through-thunderbird"]);
+    tb
+}
+
+/// The payment's state in the wallet, read from its SQLite file.
+fn state(home: &Path, order: &str) -> Option<String> {
+    let order: OrderId = order.parse().ok()?;
+    let store = Store::open(&mailpay::paths::Paths::under(home).database()).ok()?;
+    store.load(&order).ok().map(|(_, state)| state.name().to_string())
+}
+
+fn wait_for_state(tb: &Thunderbird, order: &str, wanted: &str) -> Instant {
+    let deadline = Instant::now() + SETTLE;
+    loop {
+        let now = state(&tb.mailpay_home, order);
+        if now.as_deref() == Some(wanted) {
+            return Instant::now();
+        }
+        assert!(
+            Instant::now() < deadline,
+            "order {order} is {now:?}, not {wanted}, after {SETTLE:?}; Thunderbird's console:\n{}",
+            tb.console()
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+/// When a mail containing `needle` first shows in `address`'s mailbox.
+fn delivered(stack: &MailStack, address: &str, needle: &str, already: usize) -> Instant {
+    let deadline = Instant::now() + SETTLE;
+    while count_in_mailbox(stack, address, needle) <= already {
+        assert!(Instant::now() < deadline, "no new mail with {needle:?} for {address}");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    Instant::now()
+}
+
+fn place(home: &Path, extra: &[&str]) -> String {
+    let mut args = vec![
+        "order", "--merchant", "shop@shop.test", "--bank", "bank@bank.test", "--amount", "1200", "JPY", "--item",
+        "2 x Green tea @ 600 JPY",
+    ];
+    args.extend_from_slice(extra);
+    let placed = ok(MAILPAY, home, &args);
+    assert!(placed.contains("accepted"), "{placed}");
+    order_id(&placed).replace('-', "")
+}
+
+#[test]
+fn a_wallet_without_a_password_pays_through_thunderbird_fig_1_and_fig_2() {
+    // The bank's and the merchant's passwords live in a session keyring.
+    if !processes::in_session_keyring("a_wallet_without_a_password_pays_through_thunderbird_fig_1_and_fig_2") {
+        return;
+    }
+    let stack = mailstack::shared();
+    let world = World::new(stack, "tb-figures", 100_000);
+    let tb = thunderbird(stack, "orderer@buyer.test");
+    let home = tb.mailpay_home.clone();
+    let wallet_key = ok(MAILPAY, &home, &["wallet-key"]).trim().to_string();
+    world.bank(&["open-account", "orderer@buyer.test", "--wallet-key", &wallet_key]);
+    let recipient = world.bank(&["recipient"]).trim().to_string();
+    ok(MAILPAY, &home, &["bank-key", "set", "bank@bank.test", &recipient]);
+    let _bank = world.start_bank(&world.dir.join("bank.log"), None);
+    let _shop = world.start_shop(&world.dir.join("shop.log"));
+    assert!(!std::fs::read_to_string(home.join("config/config.toml")).unwrap().contains("password"));
+
+    // Ordinary mail in the same inbox, before and during the payments.
+    let ordinary = "Subject: lunch\r\nFrom: shop@shop.test\r\nTo: orderer@buyer.test\r\nMessage-ID: <lunch.1@shop.test>\r\n\r\nNoon?\r\n";
+    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    wire::submit(&runtime, stack, "shop@shop.test", "shop@shop.test", "orderer@buyer.test", ordinary.into()).unwrap();
+
+    // Fig. 1: the order and the payment request leave from Thunderbird.
+    let fig1 = place(&home, &[]);
+    let status = ok(MAILPAY, &home, &["thunderbird", "status"]);
+    assert!(status.contains("carries the mail of orderer@buyer.test"), "{status}");
+    let confirms = count_in_mailbox(stack, "orderer@buyer.test", "BEGIN MAILPAY CONFIRM");
+    let arrived = delivered(stack, "orderer@buyer.test", "BEGIN MAILPAY CONFIRM", confirms);
+    let taken = wait_for_state(&tb, &fig1, "awaiting-confirmation");
+    let approving = Instant::now();
+    let approved = ok(MAILPAY, &home, &["approve", &fig1]);
+    let approve_took = approving.elapsed();
+    assert!(approved.contains("approve to bank@bank.test: accepted"), "{approved}");
+    wait_for_state(&tb, &fig1, "settled");
+    eprintln!(
+        "through Thunderbird: confirmation delivered -> taken by the wallet {:?}; `mailpay approve` (OK accepted by the server) {:?}",
+        taken - arrived,
+        approve_took
+    );
+    // The OK went out as a reply to the confirmation, from Thunderbird.
+    let trail = world.bank(&["trail", &fig1]);
+    assert!(trail.contains("approve"), "{trail}");
+
+    // Thunderbird restarts: the add-on and the host find each other again.
+    let mut tb = tb;
+    tb.restart();
+    // Fig. 2: the cheque as an attachment, no confirmation.
+    let fig2 = place(&home, &["--method", "cheque"]);
+    wait_for_state(&tb, &fig2, "settled");
+    assert_eq!(world.bank(&["balance", "shop@shop.test", "JPY"]).trim(), "2400 JPY");
+
+    // Nothing but MailPay mail was handed over, and the ordinary mail is
+    // still where it was.
+    let db = rusqlite::Connection::open(mailpay::paths::Paths::under(&home).database()).unwrap();
+    let strangers: i64 =
+        db.query_row("SELECT count(*) FROM received WHERE kind IS NULL OR raw LIKE '%Noon?%'", [], |r| r.get(0)).unwrap();
+    assert_eq!(strangers, 0, "only MailPay mails reach the wallet");
+    assert_eq!(count_in_mailbox(stack, "orderer@buyer.test", "<lunch.1@shop.test>"), 1);
+    assert!(tb.dialogs().is_empty(), "no dialog came up: {:?}", tb.dialogs());
+}
+
+/// A confirmation that does not match the order is not answered, even for
+/// a payment approved in advance; one that matches is, at once.
+#[test]
+fn a_confirmation_that_does_not_match_is_not_answered() {
+    let stack = mailstack::shared();
+    let tb = thunderbird(stack, "orderer2@buyer.test");
+    let home = tb.mailpay_home.clone();
+    // bank2 runs no agent here: the test writes the bank's confirmations.
+    let order = |amount: &str| {
+        let placed = ok(
+            MAILPAY,
+            &home,
+            &[
+                "order", "--merchant", "shop2@shop2.test", "--bank", "bank2@bank2.test", "--amount", amount, "JPY",
+                "--approve-in-advance",
+            ],
+        );
+        order_id(&placed).replace('-', "")
+    };
+    let differs = order("500");
+    let matches = order("700");
+    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    let confirm = |order: &str, amount: Option<Money>| {
+        let store = Store::open(&mailpay::paths::Paths::under(&home).database()).unwrap();
+        let (terms, _) = store.load(&order.parse().unwrap()).unwrap();
+        let confirm = Confirm {
+            order: terms.order.clone(),
+            orderer: terms.orderer.clone(),
+            merchant: terms.merchant.clone(),
+            amount: amount.unwrap_or(terms.amount),
+            items: terms.items.clone(),
+            code: ConfirmationCode::compute(b"bank2 key", &terms.order, terms.amount, &terms.merchant, &terms.password, b"n"),
+            expires: terms.expires,
+            attempts_left: 5,
+            proof: Some(Proof::compute(&terms.password, &terms.order)),
+        };
+        let mail = compose::confirm(&confirm, &"bank2@bank2.test".parse().unwrap(), &Thread::default())
+            .build(mailpay::clock::now(), &mut rand::rng());
+        wire::submit(&runtime, stack, "bank2@bank2.test", "bank2@bank2.test", "orderer2@buyer.test", mail.bytes).unwrap();
+    };
+    confirm(&differs, Some("5000 JPY".parse().unwrap()));
+    wait_for_state(&tb, &differs, "awaiting-confirmation");
+    confirm(&matches, None);
+    wait_for_state(&tb, &matches, "approved");
+    let deadline = Instant::now() + SETTLE;
+    while count_in_mailbox(stack, "bank2@bank2.test", "BEGIN MAILPAY APPROVE") < 1 {
+        assert!(Instant::now() < deadline, "the matching confirmation was not answered");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    std::thread::sleep(Duration::from_secs(2));
+    assert_eq!(count_in_mailbox(stack, "bank2@bank2.test", "BEGIN MAILPAY APPROVE"), 1, "only the matching one");
+    assert_eq!(state(&home, &differs).as_deref(), Some("awaiting-confirmation"));
+    let out = run(MAILPAY, &home, &["approve", &differs], "");
+    assert!(!out.status.success(), "a confirmation that differs cannot be approved");
+}
