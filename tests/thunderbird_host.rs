@@ -192,7 +192,9 @@ fn mails_placed_while_thunderbird_is_closed_leave_when_it_is_back_once() {
     let (order, text) = order(&home);
     assert!(text.contains("leave as soon as Thunderbird runs"), "{text}");
     let unsent: i64 = database(&home)
-        .query_row("SELECT count(*) FROM outbox WHERE sent_at IS NULL AND failed_temporarily = 1", [], |r| r.get(0))
+        .query_row("SELECT count(*) FROM outbox WHERE sent_at IS NULL AND failed_temporarily = 1", [], |r| {
+            r.get(0)
+        })
         .unwrap();
     assert_eq!(unsent, 2, "both mails wait, marked as failed for now");
 
@@ -204,8 +206,10 @@ fn mails_placed_while_thunderbird_is_closed_leave_when_it_is_back_once() {
     for n in 0..2 {
         let (send, _) = host.expect("send");
         assert_eq!(send["identity"], "orderer@buyer.test");
-        let kind = send["headers"].as_array().unwrap().iter().find(|h| h[0] == "X-MailPay-Kind").unwrap()[1].clone();
-        let said = send["headers"].as_array().unwrap().iter().find(|h| h[0] == "X-MailPay-Order").unwrap()[1].clone();
+        let kind =
+            send["headers"].as_array().unwrap().iter().find(|h| h[0] == "X-MailPay-Kind").unwrap()[1].clone();
+        let said = send["headers"].as_array().unwrap().iter().find(|h| h[0] == "X-MailPay-Order").unwrap()[1]
+            .clone();
         assert_eq!(said, order.as_str());
         assert!(send["body"].as_str().unwrap().contains("-----BEGIN MAILPAY "), "{send}");
         let id = format!("tb-{n}@buyer.test");
