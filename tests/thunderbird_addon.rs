@@ -595,11 +595,31 @@ fn thunderbird_waits_for_the_host_and_reconnects() {
     assert_eq!(said, 1, "{}", tb.console_messages().join("\n"));
     assert!(tb.dialogs().is_empty(), "{:?}", tb.dialogs());
 
+    // A MailPay mail found meanwhile waits for the host, across a restart.
+    let early = wire::fresh_id("confirm.7HTJZ0S0KRTBKFME", "bank.test");
+    let confirm = mail(
+        "bank@bank.test",
+        "orderer2@buyer.test",
+        "While the wallet was away",
+        &early,
+        &format!("MailPay-Version: 1\r\nMailPay-Kind: confirm\r\n{TEXT}"),
+        "\r\n-----BEGIN MAILPAY CONFIRM-----\r\nVersion: 1\r\n-----END MAILPAY CONFIRM-----\r\n",
+    );
+    wire::submit(&runtime(), stack, "bank@bank.test", "bank@bank.test", "orderer2@buyer.test", confirm)
+        .unwrap();
+    let waits = format!("<{early}> waits for the wallet");
+    assert!(tb.wait_for_console(&waits, WAIT), "{}", tb.console_messages().join("\n"));
+    tb.restart();
+    assert!(tb.wait_for_console("the MailPay wallet is not reachable", WAIT), "{}", tb.console());
+
     let installed = Instant::now();
     tb.set_native_host(Some(&Recording::script()));
     let hello = recording.wait_for(Duration::from_secs(45), |f| f["type"] == "hello");
     assert!(hello.is_some(), "the add-on never found the host:\n{}", tb.console_messages().join("\n"));
     println!("host installed: the add-on connected {:?} later", installed.elapsed());
+    let handed = recording.wait_for(WAIT, |f| f["type"] == "mail");
+    let raw = decoded_raw(&handed.expect("the mail that waited is handed over")["frame"]);
+    assert_eq!(header(&raw, "Message-ID"), Some(format!("<{early}>")));
 
     let first = recording.starts();
     assert_eq!(first.len(), 1);
@@ -619,6 +639,8 @@ fn thunderbird_waits_for_the_host_and_reconnects() {
     let hellos = wait_until(WAIT, || {
         recording.received().iter().filter(|e| e["frame"]["type"] == "hello").count() == 3
     });
+    let waited = recording.received().into_iter().filter(|e| e["frame"]["type"] == "mail").count();
+    assert_eq!(waited, 1, "the mail taken is not handed over again");
     assert!(hellos, "no hello after a restart:\n{}", tb.console_messages().join("\n"));
     assert!(tb.console().contains("login-seeder: 0 login(s) added, 2 kept"));
     assert!(tb.wait_for_console("another Thunderbird holds the wallet", WAIT), "{}", tb.console());
@@ -636,7 +658,7 @@ fn thunderbird_waits_for_the_host_and_reconnects() {
     assert!(stack.wait_for_message("orderer2@buyer.test", &id, WAIT).is_some());
     std::thread::sleep(Duration::from_secs(5));
     let handed = recording.received().into_iter().filter(|e| e["frame"]["type"] == "mail").count();
-    assert_eq!(handed, 0, "a Thunderbird standing by handed mail over");
+    assert_eq!(handed, 1, "a Thunderbird standing by handed mail over");
 }
 
 /// The test-only display probe (tests/thunderbird/display-probe): opens a

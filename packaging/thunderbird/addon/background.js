@@ -48,7 +48,12 @@ const connection = {
   absentLogged: false,
 };
 
-/** Thunderbird message id (string) -> account id, waiting for the host's `taken`. */
+/**
+ * Mails waiting for the host's `taken`: Thunderbird message id (string) ->
+ * { account, key }. Kept in storage.local too (under `key`, by Message-ID),
+ * since Thunderbird's message ids last one session: a mail found while the
+ * wallet was away is handed over even after Thunderbird restarted.
+ */
 const pending = new Map();
 /** Answers to `send` made while the host was away, sent after its welcome. */
 const outbox = [];
@@ -197,14 +202,14 @@ function welcomed(frame) {
         `the wallet ${frame.version} speaks version ${frame.bridge} of the bridge, this add-on version ${MailPayBridge.BRIDGE}: update the one that is older`,
       );
     }
-    pending.clear();
     return;
   }
   if (frame.standby) {
     if (first) {
       log.info("another Thunderbird holds the wallet; this one stays quiet");
     }
-    pending.clear();
+    // That one hands the wallet these mails.
+    forgetAll().catch((e) => log.error("cannot forget the waiting mails:", e.message || e));
     return;
   }
   if (first) {
@@ -260,14 +265,58 @@ async function consider(message, own) {
   if (connection.welcome !== null && connection.welcome.standby) {
     return;
   }
-  if (!pending.has(id) && pending.size >= MAX_PENDING) {
-    const oldest = pending.keys().next().value;
-    pending.delete(oldest);
-    log.warn(`too many mails wait for the wallet; message ${oldest} will not be handed over`);
-  }
-  pending.set(id, message.folder ? message.folder.accountId : null);
+  await remember(id, message.folder ? message.folder.accountId : null, message.headerMessageId);
   if (active()) {
     await forward(id);
+  } else {
+    log.info(`MailPay mail <${MailPayBridge.bareMessageId(message.headerMessageId || "")}> waits for the wallet`);
+  }
+}
+
+const pendingKey = (headerMessageId) => `pending:${MailPayBridge.bareMessageId(headerMessageId || "")}`;
+
+async function remember(id, account, headerMessageId) {
+  if (!pending.has(id) && pending.size >= MAX_PENDING) {
+    const oldest = pending.keys().next().value;
+    await forget(oldest);
+    log.warn(`too many mails wait for the wallet; message ${oldest} will not be handed over`);
+  }
+  const key = pendingKey(headerMessageId);
+  pending.set(id, { account, key });
+  await browser.storage.local.set({ [key]: { account, at: Date.now() } });
+}
+
+async function forget(id) {
+  const entry = pending.get(id);
+  pending.delete(id);
+  if (entry) {
+    await browser.storage.local.remove(entry.key);
+  }
+}
+
+async function forgetAll() {
+  pending.clear();
+  const all = await browser.storage.local.get(null);
+  await browser.storage.local.remove(Object.keys(all).filter((key) => key.startsWith("pending:")));
+}
+
+/** At start: the mails still waiting from an earlier session, found again by Message-ID. */
+async function restorePending() {
+  const all = await browser.storage.local.get(null);
+  for (const [key, value] of Object.entries(all)) {
+    if (!key.startsWith("pending:")) {
+      continue;
+    }
+    const found = await messageWithId(key.slice("pending:".length)).catch(() => null);
+    if (found === null || ownFolder(found.folder)) {
+      await browser.storage.local.remove(key);
+      continue;
+    }
+    const id = String(found.id);
+    pending.set(id, { account: value.account || (found.folder ? found.folder.accountId : null), key });
+    if (active()) {
+      await forward(id);
+    }
   }
 }
 
@@ -305,18 +354,18 @@ async function forward(id) {
   try {
     file = await browser.messages.getRaw(Number(id), { data_format: "File" });
   } catch (e) {
-    pending.delete(id);
+    await forget(id);
     log.warn(`message ${id} is gone before the wallet took it:`, e.message || e);
     return;
   }
   const raw = MailPayDetect.bytesToBase64(MailPayDetect.withoutMozillaLines(new Uint8Array(await file.arrayBuffer())));
   if (active() && pending.has(id)) {
-    post(MailPayBridge.frames.mail(id, pending.get(id), raw));
+    post(MailPayBridge.frames.mail(id, pending.get(id).account, raw));
   }
 }
 
 async function taken(frame) {
-  pending.delete(frame.id);
+  await forget(frame.id);
   let message;
   try {
     message = await browser.messages.get(Number(frame.id));
@@ -579,6 +628,7 @@ function start() {
   browser.messageDisplayScripts
     .register({ js: [{ file: "display/banner.js" }], css: [{ file: "display/banner.css" }] })
     .catch((e) => log.error("cannot register the MailPay banner:", e.message || e));
+  restorePending().catch((e) => log.error("cannot find the mails that waited for the wallet:", e.message || e));
   connect();
 }
 
