@@ -560,8 +560,8 @@ const COLUMNS: &str = "pay  aO aR aW aA aD  fO fR fW fA fD  bp bf rt  cf st rj  
 const FIG1: &[(&str, &str)] = &[
     //                         pay  aO aR aW aA aD  fO fR fW fA fD  bp bf rt  cf st rj  ua ud  tk
     ("draft", /*            */ "Y    .  .  .  .  .   .  .  .  .  .   .  .  .   .  .  .   .  .   Y"),
-    ("sending", /*          */ ".    Y  Y  .  .  .   Y  Y  .  .  .   .  .  .   .  Y  Y   .  .   Y"),
-    ("sending-request", /*  */ ".    .  Y  .  .  .   .  Y  .  .  .   .  .  .   .  Y  Y   .  .   Y"),
+    ("sending", /*          */ ".    Y  Y  .  .  .   Y  Y  .  .  .   .  .  .   Y  Y  Y   .  .   Y"),
+    ("sending-request", /*  */ ".    .  Y  .  .  .   .  Y  .  .  .   .  .  .   Y  Y  Y   .  .   Y"),
     ("sent", /*             */ ".    .  .  .  .  .   .  .  .  .  .   .  .  .   Y  Y  Y   .  .   Y"),
     ("awaiting", /*         */ ".    .  .  .  .  .   .  .  .  .  .   .  .  .   Y  .  Y   Y  Y   Y"),
     ("awaiting-mismatch", /**/ ".    .  .  .  .  .   .  .  .  .  .   .  .  .   Y  .  Y   .  Y   Y"),
@@ -620,8 +620,8 @@ const FIG3: &[(&str, &str)] = &[
 const FIG4: &[(&str, &str)] = &[
     //                         pay  aO aR aW aA aD  fO fR fW fA fD  bp bf rt  cf st rj  ua ud  tk
     ("draft", /*            */ "Y    .  .  .  .  .   .  .  .  .  .   .  .  .   .  .  .   .  .   Y"),
-    ("sending", /*          */ ".    Y  Y  Y  .  .   Y  Y  Y  .  .   Y  Y  .   .  Y  Y   .  .   Y"),
-    ("sending-request", /*  */ ".    .  Y  .  .  .   .  Y  .  .  .   .  .  .   .  Y  Y   .  .   Y"),
+    ("sending", /*          */ ".    Y  Y  Y  .  .   Y  Y  Y  .  .   Y  Y  .   Y  Y  Y   .  .   Y"),
+    ("sending-request", /*  */ ".    .  Y  .  .  .   .  Y  .  .  .   .  .  .   Y  Y  Y   .  .   Y"),
     ("sent", /*             */ ".    .  .  .  .  .   .  .  .  .  .   .  .  .   Y  Y  Y   .  .   Y"),
     ("awaiting", /*         */ ".    .  .  .  .  .   .  .  .  .  .   .  .  .   Y  .  Y   Y  Y   Y"),
     ("awaiting-mismatch", /**/ ".    .  .  .  .  .   .  .  .  .  .   .  .  .   Y  .  Y   .  Y   Y"),

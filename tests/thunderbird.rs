@@ -33,7 +33,23 @@ fn thunderbird(stack: &MailStack, address: &str) -> Thunderbird {
         Options { native_host: Some(PathBuf::from(HOST)), ..Options::default() },
     );
     ok(MAILPAY, &tb.mailpay_home, &["account", "add", address, "--through-thunderbird"]);
+    connected(&tb);
     tb
+}
+
+/// Waits until the add-on has started the host and the host carries the
+/// account (mails placed before that wait in the outbox, which another
+/// test checks).
+fn connected(tb: &Thunderbird) {
+    let deadline = Instant::now() + SETTLE;
+    loop {
+        let out = run(MAILPAY, &tb.mailpay_home, &["thunderbird", "status"], "");
+        if out.status.success() && String::from_utf8_lossy(&out.stdout).contains("carries the mail of") {
+            return;
+        }
+        assert!(Instant::now() < deadline, "the add-on did not connect; console:\n{}", tb.console());
+        std::thread::sleep(Duration::from_millis(100));
+    }
 }
 
 /// The payment's state in the wallet, read from its SQLite file.
@@ -107,8 +123,8 @@ fn a_wallet_without_a_password_pays_through_thunderbird_fig_1_and_fig_2() {
     let fig1 = place(&home, &[]);
     let status = ok(MAILPAY, &home, &["thunderbird", "status"]);
     assert!(status.contains("carries the mail of orderer@buyer.test"), "{status}");
-    let confirms = count_in_mailbox(stack, "orderer@buyer.test", "BEGIN MAILPAY CONFIRM");
-    let arrived = delivered(stack, "orderer@buyer.test", "BEGIN MAILPAY CONFIRM", confirms);
+    let confirms = count_in_mailbox(stack, "orderer@buyer.test", "Kind: confirm");
+    let arrived = delivered(stack, "orderer@buyer.test", "Kind: confirm", confirms);
     let taken = wait_for_state(&tb, &fig1, "awaiting-confirmation");
     let approving = Instant::now();
     let approved = ok(MAILPAY, &home, &["approve", &fig1]);
@@ -127,6 +143,7 @@ fn a_wallet_without_a_password_pays_through_thunderbird_fig_1_and_fig_2() {
     // Thunderbird restarts: the add-on and the host find each other again.
     let mut tb = tb;
     tb.restart();
+    connected(&tb);
     // Fig. 2: the cheque as an attachment, no confirmation.
     let fig2 = place(&home, &["--method", "cheque"]);
     wait_for_state(&tb, &fig2, "settled");
@@ -187,12 +204,12 @@ fn a_confirmation_that_does_not_match_is_not_answered() {
     confirm(&matches, None);
     wait_for_state(&tb, &matches, "approved");
     let deadline = Instant::now() + SETTLE;
-    while count_in_mailbox(stack, "bank2@bank2.test", "BEGIN MAILPAY APPROVE") < 1 {
+    while count_in_mailbox(stack, "bank2@bank2.test", "Kind: approve") < 1 {
         assert!(Instant::now() < deadline, "the matching confirmation was not answered");
         std::thread::sleep(Duration::from_millis(100));
     }
     std::thread::sleep(Duration::from_secs(2));
-    assert_eq!(count_in_mailbox(stack, "bank2@bank2.test", "BEGIN MAILPAY APPROVE"), 1, "only the matching one");
+    assert_eq!(count_in_mailbox(stack, "bank2@bank2.test", "Kind: approve"), 1, "only the matching one");
     assert_eq!(state(&home, &differs).as_deref(), Some("awaiting-confirmation"));
     let out = run(MAILPAY, &home, &["approve", &differs], "");
     assert!(!out.status.success(), "a confirmation that differs cannot be approved");

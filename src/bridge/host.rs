@@ -18,7 +18,7 @@
 //! takes over when the first ends.
 
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::Ordering;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -60,13 +60,14 @@ pub enum HostError {
 }
 
 /// Sends the wallet's mails through the add-on. Each mail is one `send`
-/// request; Thunderbird answers `sent` (with the Message-ID it chose) or
-/// `send-failed`. A mail this host already sent (the app asking again
-/// after the host sent it from the outbox) is not sent twice.
+/// request, named by the mail's outbox Message-ID; Thunderbird answers
+/// `sent` (with the Message-ID it chose) or `send-failed`. A mail already
+/// sent (the app asking again after the host sent it from the outbox, or a
+/// host after a crash) is not sent twice: this host remembers, and the
+/// add-on answers a request it has sent from its own memory.
 pub struct AddonLink {
     to_addon: mpsc::UnboundedSender<ToAddon>,
     pending: Mutex<HashMap<String, oneshot::Sender<Result<String, SendError>>>>,
-    next: AtomicU64,
     /// One sending at a time; what was sent, by the outbox's Message-ID.
     sent: tokio::sync::Mutex<HashMap<String, String>>,
     ready: std::sync::atomic::AtomicBool,
@@ -77,7 +78,6 @@ impl AddonLink {
         AddonLink {
             to_addon,
             pending: Mutex::default(),
-            next: AtomicU64::new(1),
             sent: tokio::sync::Mutex::default(),
             ready: false.into(),
         }
@@ -100,7 +100,10 @@ impl AddonLink {
                 true,
             ));
         }
-        let request = format!("r-{}", self.next.fetch_add(1, Ordering::SeqCst));
+        // The request is named by the mail's own Message-ID: the add-on
+        // remembers what it sent by request, so a mail handed over again
+        // (by this host or one after it) is answered, not sent again.
+        let request = mail.message_id.clone();
         let send = outgoing::send_request(mail, request.clone()).map_err(|e| fail(e, false))?;
         let message = ToAddon::Send(send);
         if let Err(e) = frame::encode(&message, TO_ADDON_MAX) {
@@ -213,7 +216,16 @@ where
         link: Arc::new(AddonLink::new(to_addon.clone())),
         state: Mutex::new(Link { standby: true, ..Link::default() }),
     });
-    let serving = tokio::spawn(serve(host.clone(), endpoint::socket_path(&paths)));
+    // The socket is taken (or found taken) before the add-on's hello is
+    // read, so that the first welcome already says whether this host serves.
+    let path = endpoint::socket_path(&paths);
+    let first = endpoint::bind(&path).await;
+    if let Ok(Bound::Listening(_) | Bound::Unsupported) = &first
+        && let Ok(mut state) = host.state.lock()
+    {
+        state.standby = false;
+    }
+    let serving = tokio::spawn(serve(host.clone(), path, first));
     let result = loop {
         let message = match frame::read::<FromAddon, _>(&mut input, FROM_PEER_MAX).await {
             Ok(message) => message,
@@ -450,9 +462,14 @@ impl Host {
 }
 
 /// Serves the local socket; stands by while another host holds it.
-async fn serve(host: Arc<Host>, path: std::path::PathBuf) {
+async fn serve(host: Arc<Host>, path: std::path::PathBuf, first: std::io::Result<Bound>) {
+    let mut attempt = Some(first);
     let listener = loop {
-        match endpoint::bind(&path).await {
+        let bound = match attempt.take() {
+            Some(first) => first,
+            None => endpoint::bind(&path).await,
+        };
+        match bound {
             Ok(Bound::Listening(listener)) => break Some(listener),
             Ok(Bound::Unsupported) => break None,
             Ok(Bound::Taken) => tokio::time::sleep(STANDBY_POLL).await,

@@ -109,7 +109,9 @@ pub enum Outcome {
     NotMailPay,
 }
 
-/// One mail for Thunderbird to send from `identity`: `reply_to` is the
+/// One mail for Thunderbird to send from `identity`; `request` is the
+/// mail's Message-ID in the wallet's outbox, the same for every attempt,
+/// so that the add-on sends each mail once. `reply_to` is the
 /// Message-ID of the mail it answers (Thunderbird threads it), `headers`
 /// are `X-MailPay-*` headers, `body` is the text as MailPay wrote it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

@@ -318,8 +318,11 @@ pub fn step(state: &State, ctx: &Context<'_>, event: &Event) -> Result<Step, Ill
                 confirm.order, confirm.code
             ))
         }
+        // In Sending too: the bank can answer before the wallet has heard
+        // that its mails left (a mail client that sends for the wallet
+        // reports late); the confirmation shows that they did.
         (
-            S::Sent | S::Approved { .. } | S::AwaitingConfirmation { .. },
+            S::Sending { .. } | S::Sent | S::Approved { .. } | S::AwaitingConfirmation { .. },
             E::ConfirmReceived { confirm, .. },
         ) if terms.method.needs_confirmation() => {
             if confirm.order != terms.order {
@@ -339,7 +342,7 @@ pub fn step(state: &State, ctx: &Context<'_>, event: &Event) -> Result<Step, Ill
             // attempts left, is the bank asking again after a wrong answer:
             // the user reviews it, never the wallet.
             let mismatches = compare(terms, confirm);
-            if mismatches.is_empty() && ctx.pre_approved && matches!(state, S::Sent) {
+            if mismatches.is_empty() && ctx.pre_approved && matches!(state, S::Sent | S::Sending { .. }) {
                 let code = confirm.code.clone();
                 let attempts_left = confirm.attempts_left;
                 return Ok((
