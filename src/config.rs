@@ -52,7 +52,10 @@ impl Config {
         }
         let text = toml::to_string(self)
             .map_err(|e| ConfigError::Write { path: path.to_path_buf(), reason: e.to_string() })?;
-        let temp = path.with_extension("toml.tmp");
+        // A temporary file of this writer's own: two programs saving at once
+        // (the app and the Thunderbird host) must not write into one file.
+        let temp =
+            path.with_extension(format!("toml.{}.{:08x}.tmp", std::process::id(), rand::random::<u32>()));
         {
             use std::io::Write;
             let mut options = std::fs::OpenOptions::new();

@@ -46,6 +46,8 @@ use crate::wallet::{self, Receipt, Sending, Transport, Wallet, WalletError};
 
 /// How long Thunderbird may take to send one mail.
 pub const SEND_TIME: Duration = Duration::from_secs(120);
+/// How often mails that failed for now are sent again.
+const RESEND_EVERY: Duration = Duration::from_secs(15);
 /// How often a standing-by host looks whether it can take over.
 const STANDBY_POLL: Duration = Duration::from_secs(2);
 
@@ -175,6 +177,8 @@ struct Host {
     wallet: Wallet,
     link: Arc<AddonLink>,
     state: Mutex<Link>,
+    /// Whether [`Host::resend_every`] runs.
+    resending: std::sync::atomic::AtomicBool,
 }
 
 /// Runs the host on the add-on's stream (`input`, `output`) until the
@@ -215,6 +219,7 @@ where
         wallet,
         link: Arc::new(AddonLink::new(to_addon.clone())),
         state: Mutex::new(Link { standby: true, ..Link::default() }),
+        resending: false.into(),
     });
     // The socket is taken (or found taken) before the add-on's hello is
     // read, so that the first welcome already says whether this host serves.
@@ -333,6 +338,22 @@ impl Host {
         if let (Some(account), false) = (account, standby) {
             // On its own task: the answers come through the reading loop.
             tokio::spawn(self.clone().send_waiting(account));
+            if !self.resending.swap(true, Ordering::SeqCst) {
+                tokio::spawn(self.clone().resend_every(RESEND_EVERY));
+            }
+        }
+    }
+
+    /// Sends again, now and then, what failed for now (Thunderbird could
+    /// not reach the mail server, or gave up on it): a person would press
+    /// Retry; the wallet does.
+    async fn resend_every(self: Arc<Self>, every: Duration) {
+        loop {
+            tokio::time::sleep(every).await;
+            let account = self.state.lock().ok().and_then(|s| s.account.clone());
+            if let (Some(account), true) = (account, self.link.ready.load(Ordering::SeqCst)) {
+                self.clone().send_waiting(account).await;
+            }
         }
     }
 

@@ -18,8 +18,10 @@ pub fn send_request(mail: &Outgoing, request: String) -> Result<SendRequest, Str
         .parse(&mail.bytes)
         .ok_or_else(|| "the mail MailPay built cannot be read back".to_string())?;
     // Line ends as a script's strings have them; Thunderbird writes CRLF.
-    let body =
-        message.body_text(0).ok_or_else(|| "the mail MailPay built has no text".to_string())?.replace("\r\n", "\n");
+    let body = message
+        .body_text(0)
+        .ok_or_else(|| "the mail MailPay built has no text".to_string())?
+        .replace("\r\n", "\n");
     let headers = [Header::Version, Header::Kind, Header::Order]
         .into_iter()
         .filter_map(|header| {

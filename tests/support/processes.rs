@@ -31,6 +31,10 @@ pub fn in_session_keyring(test: &str) -> bool {
         .unwrap_or_else(|e| panic!("keyctl (Debian package keyutils) is needed to run this test: {e}"));
     let text = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
     assert!(out.status.success() && text.contains("1 passed"), "{test} in a session keyring:\n{text}");
+    // What the inner run measured, for `-- --nocapture` readers.
+    for line in text.lines().filter(|l| l.starts_with("measured: ")) {
+        eprintln!("{line}");
+    }
     false
 }
 

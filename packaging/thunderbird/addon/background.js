@@ -184,7 +184,7 @@ async function received(message) {
         post(MailPayBridge.frames.sendFailed(frame.request, "the wallet speaks another version of the bridge", false));
         return;
       }
-      return send(frame);
+      return sendInTurn(frame);
     case "error":
       log.error("the wallet says:", frame.text);
       return;
@@ -423,6 +423,21 @@ async function messageWithId(headerMessageId) {
   return found.find((message) => !ownFolder(message.folder)) || found[0] || null;
 }
 
+/**
+ * One send at a time. Thunderbird 153 sends two mails composed at the same
+ * moment over one SMTP connection and then waits for ever on the second
+ * one's DATA (the server logs "lost connection after DATA (0 bytes)" when
+ * Thunderbird gives up, 100 s later); in turn, each takes about half a
+ * second.
+ */
+let sendQueue = Promise.resolve();
+
+function sendInTurn(frame) {
+  const turn = sendQueue.then(() => send(frame));
+  sendQueue = turn.catch(() => {});
+  return turn;
+}
+
 async function send(frame) {
   const done = `sent:${frame.request}`;
   const before = (await browser.storage.local.get(done))[done];
@@ -454,7 +469,6 @@ async function send(frame) {
       plainTextBody: frame.body,
       isPlainText: true,
       customHeaders: frame.headers,
-      attachments: files,
     };
     stage = "compose";
     const original = frame.replyTo === null ? null : await messageWithId(frame.replyTo);
@@ -465,6 +479,13 @@ async function send(frame) {
         log.info(`the mail answered (${frame.replyTo}) is not in Thunderbird; sending a new mail`);
       }
       tab = await browser.compose.beginNew(details);
+    }
+    // Attached once the window is up, not through the details: Thunderbird
+    // then sees the attachment when it checks the text for words such as
+    // "attached" (the wallet cheque's mail has them), and does not ask
+    // whether one was forgotten.
+    for (const attachment of files) {
+      await browser.compose.addAttachment(tab.id, attachment);
     }
     // A reply may come with a quotation or a signature: the host's body is
     // the whole body.
