@@ -428,6 +428,25 @@ fn mails_still_in_flight_when_another_fails_are_not_sent_twice() {
     assert_eq!(all.iter().filter(|e| **e == Effect::PostBoard).count(), 1);
 }
 
+#[test]
+fn a_failure_ends_once_the_failed_mail_is_accepted_after_all() {
+    // The failed mail went after all (sent again while the failure was
+    // being recorded, as a mail client's wallet does): nothing is missing,
+    // so the payment is sent, not failed for ever.
+    let terms = terms(Method::Confirm);
+    let ctx = ctx(&terms);
+    let (state, _) = ok(&State::Draft, &ctx, &Event::Pay);
+    let (state, _) = walk(state, &ctx, &[Event::Accepted(Outbound::PaymentRequest), failed(Outbound::Order)]);
+    assert!(matches!(state, State::Failed { .. }), "{state:?}");
+    let (state, effects) = ok(&state, &ctx, &Event::Accepted(Outbound::Order));
+    assert_eq!(state, State::Sent);
+    assert_eq!(effects, vec![]);
+    // An answer that failed and then went is approved and sent.
+    let (state, _) = ok(&approved(&terms, false), &ctx, &failed(Outbound::Approve));
+    let (state, _) = ok(&state, &ctx, &Event::Accepted(Outbound::Approve));
+    assert!(matches!(state, State::Approved { sent: true, .. }), "{state:?}");
+}
+
 /// Starts delivering what `effects` ask for; nothing may be sent while it is
 /// still in flight or after it was accepted. `None` stands for the board post.
 fn start(effects: Vec<Effect>, in_flight: &mut Vec<Option<Outbound>>, accepted: &[Option<Outbound>]) {

@@ -266,7 +266,11 @@ pub fn step(state: &State, ctx: &Context<'_>, event: &Event) -> Result<Step, Ill
         // Pay hands out every mail at once: those still in flight when one
         // failed are recorded in the resumed state, so that a retry sends only
         // what is missing; their own failure changes nothing more.
+        // Once nothing is left to send (the failed mail went after all: sent
+        // again by the wallet while another attempt was still being
+        // recorded), the failure is over.
         (S::Failed { reason, resume }, E::Accepted(_) | E::BoardPosted) => match step(resume, ctx, event) {
+            Ok((resumed, effects)) if nothing_to_send(&resumed) => Ok((resumed, effects)),
             Ok((resumed, effects)) => {
                 Ok((S::Failed { reason: reason.clone(), resume: Box::new(resumed) }, effects))
             }
@@ -474,6 +478,11 @@ fn unsent_again(state: &State, mail: Outbound) -> Option<State> {
         (State::Declined { sent: true }, Outbound::Decline) => Some(State::Declined { sent: false }),
         _ => None,
     }
+}
+
+/// Whether a state has no mail (or board post) of its own still to send.
+fn nothing_to_send(state: &State) -> bool {
+    !matches!(state, State::Sending { .. } | State::Approved { sent: false, .. } | State::Declined { sent: false })
 }
 
 fn sending_or_sent(pending: Vec<Outbound>, board_pending: bool) -> State {
