@@ -49,7 +49,12 @@ const SCHEMA_2: &str = "CREATE TABLE bank (
     CREATE INDEX payment_state ON payment (state, created DESC);
     CREATE INDEX outbox_order ON outbox (order_id);";
 
-const CURRENT: i64 = 3;
+/// Schema 3 as released (step 3).
+const SCHEMA_3: &str = "ALTER TABLE payment ADD COLUMN password_hash TEXT;
+    ALTER TABLE payment ADD COLUMN password_removed INTEGER NOT NULL DEFAULT 0;
+    CREATE INDEX payment_password_hash ON payment (password_hash);";
+
+const CURRENT: i64 = 4;
 
 fn temp(name: &str) -> PathBuf {
     let dir = std::env::temp_dir().join(format!(
@@ -95,6 +100,9 @@ fn every_earlier_schema_upgrades_in_place() {
             if from >= 2 {
                 conn.execute_batch(SCHEMA_2).unwrap();
             }
+            if from >= 3 {
+                conn.execute_batch(SCHEMA_3).unwrap();
+            }
             conn.execute("ATTACH DATABASE ?1 AS cur", [source.to_str().unwrap()]).unwrap();
             conn.execute_batch(
                 "INSERT INTO payment (order_id, orderer, merchant, bank, amount_minor, currency, method,
@@ -125,6 +133,13 @@ fn every_earlier_schema_upgrades_in_place() {
         }
         // What schema 2 added works on the upgraded wallet.
         store.set_setting(mailpay::store::book::Setting::Language, "ja").unwrap();
+        // Schema 4: a mail is found by the Message-ID a mail client sent it
+        // with.
+        if let (true, Some(mail)) = (from >= 1, outbox.iter().find(|m| m.sent_at.is_none())) {
+            store.mark_sent(&mail.message_id, Some("client-chosen@buyer.test"), CREATED).unwrap();
+            let found = store.outbox_mail("client-chosen@buyer.test").unwrap();
+            assert_eq!(found.map(|m| m.message_id), Some(mail.message_id.clone()), "schema {from}");
+        }
         drop(store);
         // Opening again changes nothing.
         Store::open(&old).unwrap();

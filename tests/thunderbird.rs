@@ -8,6 +8,8 @@
 //! Thunderbird route takes next to the direct one (README, "Paying from
 //! inside Thunderbird").
 
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 mod support;
 
 use std::path::{Path, PathBuf};

@@ -5,6 +5,8 @@
 //! the command line's mails relayed through it. The real add-on in a real
 //! Thunderbird is tests/thunderbird.rs.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 mod support;
 
 use std::io::{Read, Write};
@@ -273,6 +275,47 @@ fn the_command_line_sends_through_the_running_host() {
     let (_, text) = placing.join().unwrap();
     assert!(text.contains("accepted (x@buyer.test)") || text.contains(": accepted"), "{text}");
     assert!(text.contains("SMTP server down"), "the failure is told: {text}");
+    assert!(host.close().success());
+}
+
+#[test]
+fn a_mail_thunderbird_could_not_send_now_is_handed_over_again_on_its_own() {
+    let home = wallet("tb-resend");
+    let mut host = Host::start(&home);
+    host.hello("orderer@buyer.test");
+    host.expect("welcome");
+    let placing = {
+        let home = home.clone();
+        std::thread::spawn(move || order(&home))
+    };
+    let mut failed = None;
+    for _ in 0..2 {
+        let (send, _) = host.expect("send");
+        if failed.is_none() {
+            // Thunderbird's server did not answer in time.
+            host.send(json!({"type": "send-failed", "request": send["request"], "reason": "timed out", "temporary": true}));
+            failed = Some(send["request"].clone());
+        } else {
+            host.send(json!({"type": "sent", "request": send["request"], "message_id": "b@buyer.test"}));
+        }
+    }
+    let (order, text) = placing.join().unwrap();
+    assert!(text.contains("timed out"), "{text}");
+    // Nobody presses Retry: the host hands the same mail over again.
+    let (again, _) = host.expect("send");
+    assert_eq!(again["request"], failed.unwrap(), "the mail that failed, under the same request name");
+    host.send(json!({"type": "sent", "request": again["request"], "message_id": "a@buyer.test"}));
+    let db = database(&home);
+    let deadline = std::time::Instant::now() + WAIT;
+    loop {
+        let state: String =
+            db.query_row("SELECT state FROM payment WHERE order_id = ?1", [&order], |r| r.get(0)).unwrap();
+        if state == "sent" {
+            break;
+        }
+        assert!(std::time::Instant::now() < deadline, "the payment is {state}, not sent");
+        std::thread::sleep(Duration::from_millis(50));
+    }
     assert!(host.close().success());
 }
 

@@ -339,20 +339,7 @@ impl Host {
             // On its own task: the answers come through the reading loop.
             tokio::spawn(self.clone().send_waiting(account));
             if !self.resending.swap(true, Ordering::SeqCst) {
-                tokio::spawn(self.clone().resend_every(RESEND_EVERY));
-            }
-        }
-    }
-
-    /// Sends again, now and then, what failed for now (Thunderbird could
-    /// not reach the mail server, or gave up on it): a person would press
-    /// Retry; the wallet does.
-    async fn resend_every(self: Arc<Self>, every: Duration) {
-        loop {
-            tokio::time::sleep(every).await;
-            let account = self.state.lock().ok().and_then(|s| s.account.clone());
-            if let (Some(account), true) = (account, self.link.ready.load(Ordering::SeqCst)) {
-                self.clone().send_waiting(account).await;
+                tokio::spawn(resend_every(Arc::downgrade(self), RESEND_EVERY));
             }
         }
     }
@@ -478,6 +465,20 @@ impl Host {
                         .collect(),
                 }
             }
+        }
+    }
+}
+
+/// Sends again, now and then, what failed for now (Thunderbird could not
+/// reach the mail server, or gave up on it): a person would press Retry;
+/// the wallet does. Ends with the host.
+async fn resend_every(host: std::sync::Weak<Host>, every: Duration) {
+    loop {
+        tokio::time::sleep(every).await;
+        let Some(host) = host.upgrade() else { return };
+        let account = host.state.lock().ok().and_then(|s| s.account.clone());
+        if let (Some(account), true) = (account, host.link.ready.load(Ordering::SeqCst)) {
+            host.send_waiting(account).await;
         }
     }
 }

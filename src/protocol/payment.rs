@@ -482,7 +482,10 @@ fn unsent_again(state: &State, mail: Outbound) -> Option<State> {
 
 /// Whether a state has no mail (or board post) of its own still to send.
 fn nothing_to_send(state: &State) -> bool {
-    !matches!(state, State::Sending { .. } | State::Approved { sent: false, .. } | State::Declined { sent: false })
+    !matches!(
+        state,
+        State::Sending { .. } | State::Approved { sent: false, .. } | State::Declined { sent: false }
+    )
 }
 
 fn sending_or_sent(pending: Vec<Outbound>, board_pending: bool) -> State {
