@@ -982,9 +982,6 @@ fn approval_shows_other_items_in_red_and_cannot_be_approved() {
 mod thunderbird {
     use super::*;
 
-    use std::io::{Read, Write};
-    use std::process::{Child, ChildStdin, Command, Stdio};
-    use std::sync::mpsc;
     use std::time::Duration;
 
     use iced::futures::StreamExt;
@@ -996,7 +993,8 @@ mod thunderbird {
     use mailpay::ui::backend::Session;
     use mailpay::ui::watch::{self, Link, Report, Took};
     use mailpay::wallet::{Receipt, Sending, Transport};
-    use serde_json::{Value, json};
+    use serde_json::json;
+    use support::native_host::NativeHost;
 
     const WAIT: Duration = Duration::from_secs(20);
 
@@ -1032,29 +1030,6 @@ mod thunderbird {
             .expect("the watcher keeps running")
     }
 
-    /// Runs the test body in a session keyring of the kernel's keyutils,
-    /// the wallet's keyring forced to it (never a desktop's own): true
-    /// inside, false in the outer run, which has asserted the inner passed.
-    fn in_keyutils_session(test: &str) -> bool {
-        const INSIDE: &str = "MAILPAY_TEST_IN_SESSION_KEYRING";
-        if std::env::var_os(INSIDE).is_some() {
-            return true;
-        }
-        let out = Command::new("keyctl")
-            .args(["session", "-"])
-            .arg(std::env::current_exe().unwrap())
-            .args(["--exact", &format!("thunderbird::{test}"), "--nocapture", "--test-threads", "1"])
-            .env(INSIDE, "1")
-            .env("MAILPAY_KEYRING", "keyutils")
-            .env_remove("DBUS_SESSION_BUS_ADDRESS")
-            .output()
-            .unwrap_or_else(|e| panic!("keyctl (Debian package keyutils) is needed to run this test: {e}"));
-        let text =
-            format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
-        assert!(out.status.success() && text.contains("1 passed"), "{test} in a session keyring:\n{text}");
-        false
-    }
-
     /// Feeds every message of a simulator to the app, with what follows.
     fn feed(runtime: &tokio::runtime::Runtime, app: &mut App, messages: Vec<Message>) {
         for message in messages {
@@ -1069,7 +1044,9 @@ mod thunderbird {
     #[test]
     fn choosing_through_thunderbird_keeps_the_account_without_a_password() {
         use mailpay::secrets::{Keyring, SecretError};
-        if !in_keyutils_session("choosing_through_thunderbird_keeps_the_account_without_a_password") {
+        if !support::processes::in_session_keyring(
+            "thunderbird::choosing_through_thunderbird_keeps_the_account_without_a_password",
+        ) {
             return;
         }
         let (home, dir) = temp_home("tb-account");
@@ -1295,70 +1272,6 @@ mod thunderbird {
         let _ = std::fs::remove_dir_all(dir);
     }
 
-    /// `mailpay-thunderbird` as Thunderbird starts it, this test speaking
-    /// the add-on's side of the frames on its standard input and output.
-    struct Host {
-        child: Child,
-        stdin: Option<ChildStdin>,
-        frames: mpsc::Receiver<Value>,
-    }
-
-    impl Host {
-        fn start(home: &std::path::Path) -> Host {
-            let mut child = Command::new(env!("CARGO_BIN_EXE_mailpay-thunderbird"))
-                .args(["/nowhere/org.mailpay.wallet.json", mailpay::bridge::manifest::ADDON_ID])
-                .env("MAILPAY_HOME", home)
-                .stdin(Stdio::piped())
-                .stdout(Stdio::piped())
-                .stderr(Stdio::null())
-                .spawn()
-                .expect("mailpay-thunderbird starts");
-            let mut stdout = child.stdout.take().unwrap();
-            let (tx, frames) = mpsc::channel();
-            std::thread::spawn(move || {
-                loop {
-                    let mut length = [0u8; 4];
-                    if stdout.read_exact(&mut length).is_err() {
-                        return;
-                    }
-                    let mut body = vec![0u8; u32::from_le_bytes(length) as usize];
-                    if stdout.read_exact(&mut body).is_err()
-                        || tx.send(serde_json::from_slice(&body).expect("the host writes JSON")).is_err()
-                    {
-                        return;
-                    }
-                }
-            });
-            Host { stdin: child.stdin.take(), child, frames }
-        }
-
-        fn send(&mut self, message: Value) {
-            let body = serde_json::to_vec(&message).unwrap();
-            let stdin = self.stdin.as_mut().unwrap();
-            stdin.write_all(&(body.len() as u32).to_le_bytes()).unwrap();
-            stdin.write_all(&body).unwrap();
-            stdin.flush().unwrap();
-        }
-
-        /// The next frame of type `kind` (others before it are skipped).
-        fn expect(&self, kind: &str) -> Value {
-            loop {
-                let frame = self.frames.recv_timeout(WAIT).unwrap_or_else(|_| panic!("no {kind:?} frame"));
-                if frame["type"] == kind {
-                    return frame;
-                }
-            }
-        }
-    }
-
-    impl Drop for Host {
-        fn drop(&mut self) {
-            drop(self.stdin.take());
-            let _ = self.child.kill();
-            let _ = self.child.wait();
-        }
-    }
-
     /// With Thunderbird running: the side bar says connected, Pay's mails
     /// go out through the add-on, and the bank's confirmation the add-on
     /// hands over raises the review banner in the app.
@@ -1374,9 +1287,9 @@ mod thunderbird {
         let mut app = app_with(&home, &session);
         let mut reports = watch::stream(home.clone(), session.clone());
 
-        let mut host = Host::start(&dir);
+        let mut host = NativeHost::start(&dir);
         host.send(json!({"type": "hello", "version": "t", "identities": [{"id": "i", "email": "orderer@buyer.test"}]}));
-        while host.expect("welcome")["standby"] != false {}
+        while host.expect("welcome").0["standby"] != false {}
         loop {
             let report = next(&runtime, &mut reports);
             let connected = matches!(report, Report::Thunderbird(Link::Connected));
@@ -1395,7 +1308,7 @@ mod thunderbird {
         let id = runtime.block_on(backend::place(home.clone(), order)).unwrap();
         let sending = runtime.spawn(backend::dispatch(home.clone(), vec![session.clone()], id.clone()));
         for n in 0..2 {
-            let send = host.expect("send");
+            let (send, _) = host.expect("send");
             assert_eq!(send["identity"], "orderer@buyer.test");
             host.send(json!({"type": "sent", "request": send["request"], "message_id": format!("<tb-{n}@buyer.test>")}));
         }
@@ -1405,7 +1318,7 @@ mod thunderbird {
         // The bank's confirmation arrives in Thunderbird; the add-on hands it over.
         let raw = base64::engine::general_purpose::STANDARD.encode(confirmation(&terms));
         host.send(json!({"type": "mail", "id": "m1", "raw": raw}));
-        let taken = host.expect("taken");
+        let (taken, _) = host.expect("taken");
         assert_eq!(taken["review"], true, "{taken}");
         let report = loop {
             match next(&runtime, &mut reports) {

@@ -35,18 +35,7 @@ fn every_reason_and_state_is_translated() {
     for reason in RejectReason::ALL {
         assert!(english.contains(&format!("reason-{}", reason.code())), "no text for {reason}");
     }
-    for state in [
-        "draft",
-        "sending",
-        "sent",
-        "awaiting-confirmation",
-        "approved",
-        "settled",
-        "rejected",
-        "declined",
-        "expired",
-        "failed",
-    ] {
+    for state in mailpay::protocol::payment::State::NAMES {
         assert!(english.contains(&format!("state-{state}")), "no text for state {state}");
     }
 }

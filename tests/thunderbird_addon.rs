@@ -295,18 +295,7 @@ fn thunderbird_hands_over_mailpay_mail_and_sends_for_the_host() {
     let user = "orderer@buyer.test";
     let recording = Recording::new("mail");
     let started = Instant::now();
-    let tb = Thunderbird::start(
-        stack,
-        user,
-        Options {
-            native_host: Some(Recording::script()),
-            env: vec![recording.env()],
-            extra_addons: vec![repo().join("tests/thunderbird/display-probe")],
-            ..Options::default()
-        },
-    );
-    tb.add_native_host("org.mailpay.testprobe", &Recording::script(), PROBE_ID);
-    let probe = Probe { recording: recording.for_addon(PROBE_ID), asked: std::cell::Cell::new(0) };
+    let (tb, probe) = with_probe(stack, user, &recording);
     let hello = recording
         .wait_for(WAIT, |f| f["type"] == "hello")
         .unwrap_or_else(|| panic!("the add-on said no hello:\n{}", tb.console_messages().join("\n")));
@@ -663,6 +652,24 @@ fn thunderbird_waits_for_the_host_and_reconnects() {
 
 /// The test-only display probe (tests/thunderbird/display-probe): opens a
 /// message in a tab and reads or clicks the MailPay banner there.
+/// Thunderbird for `user` with the add-on talking to the recording host,
+/// and the test-only display probe beside it.
+fn with_probe(stack: &MailStack, user: &str, recording: &Recording) -> (Thunderbird, Probe) {
+    let tb = Thunderbird::start(
+        stack,
+        user,
+        Options {
+            native_host: Some(Recording::script()),
+            env: vec![recording.env()],
+            extra_addons: vec![repo().join("tests/thunderbird/display-probe")],
+            ..Options::default()
+        },
+    );
+    tb.add_native_host("org.mailpay.testprobe", &Recording::script(), PROBE_ID);
+    let probe = Probe { recording: recording.for_addon(PROBE_ID), asked: std::cell::Cell::new(0) };
+    (tb, probe)
+}
+
 struct Probe {
     recording: Recording,
     asked: std::cell::Cell<u64>,
@@ -717,18 +724,7 @@ fn thunderbird_shows_the_banner_and_hands_clicks_to_the_host() {
     let recording = Recording::new("banner");
     // This test answers the mails itself (with a review).
     std::fs::write(recording.dir.join("no-auto-taken"), "").unwrap();
-    let tb = Thunderbird::start(
-        stack,
-        user,
-        Options {
-            native_host: Some(Recording::script()),
-            env: vec![recording.env()],
-            extra_addons: vec![repo().join("tests/thunderbird/display-probe")],
-            ..Options::default()
-        },
-    );
-    tb.add_native_host("org.mailpay.testprobe", &Recording::script(), PROBE_ID);
-    let probe = Probe { recording: recording.for_addon(PROBE_ID), asked: std::cell::Cell::new(0) };
+    let (tb, probe) = with_probe(stack, user, &recording);
     assert!(
         recording.wait_for(WAIT, |f| f["type"] == "hello").is_some(),
         "{}",

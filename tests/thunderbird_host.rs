@@ -9,114 +9,13 @@
 
 mod support;
 
-use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
-use std::process::{Child, ChildStdin, Command, Stdio};
-use std::sync::mpsc;
+use std::process::Command;
 use std::time::Duration;
 
-use serde_json::{Value, json};
+use serde_json::json;
+use support::native_host::{HOST, NativeHost as Host, WAIT};
 use support::processes::{MAILPAY, ok, run, temp_dir};
-
-const HOST: &str = env!("CARGO_BIN_EXE_mailpay-thunderbird");
-const ADDON: &str = "wallet@mailpay.org";
-const WAIT: Duration = Duration::from_secs(20);
-
-/// A host process and the frames it writes.
-struct Host {
-    child: Child,
-    stdin: Option<ChildStdin>,
-    frames: mpsc::Receiver<Value>,
-}
-
-impl Host {
-    fn start(home: &Path) -> Host {
-        let mut child = Command::new(HOST)
-            .args(["/nowhere/org.mailpay.wallet.json", ADDON])
-            .env("MAILPAY_HOME", home)
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("mailpay-thunderbird starts");
-        let mut stdout = child.stdout.take().unwrap();
-        let (tx, frames) = mpsc::channel();
-        std::thread::spawn(move || {
-            loop {
-                let mut length = [0u8; 4];
-                if stdout.read_exact(&mut length).is_err() {
-                    return;
-                }
-                let mut body = vec![0u8; u32::from_le_bytes(length) as usize];
-                if stdout.read_exact(&mut body).is_err() {
-                    return;
-                }
-                if tx.send(serde_json::from_slice(&body).expect("the host writes JSON")).is_err() {
-                    return;
-                }
-            }
-        });
-        Host { stdin: child.stdin.take(), child, frames }
-    }
-
-    fn send_raw(&mut self, bytes: &[u8]) {
-        let stdin = self.stdin.as_mut().unwrap();
-        stdin.write_all(bytes).unwrap();
-        stdin.flush().unwrap();
-    }
-
-    fn send(&mut self, message: Value) {
-        let body = serde_json::to_vec(&message).unwrap();
-        let mut frame = (body.len() as u32).to_le_bytes().to_vec();
-        frame.extend(body);
-        self.send_raw(&frame);
-    }
-
-    fn hello(&mut self, email: &str) {
-        self.send(json!({"type": "hello", "version": "test", "locale": "en-US",
-            "identities": [{"id": "id1", "email": email, "account": "account1"}]}));
-    }
-
-    /// The next frame of type `kind`; frames of other types before it are
-    /// returned too, for the test to look at.
-    fn expect(&self, kind: &str) -> (Value, Vec<Value>) {
-        let mut before = Vec::new();
-        loop {
-            let frame = self.frames.recv_timeout(WAIT).unwrap_or_else(|_| {
-                panic!("no {kind:?} frame from the host within {WAIT:?}; before it: {before:?}")
-            });
-            if frame["type"] == kind {
-                return (frame, before);
-            }
-            before.push(frame);
-        }
-    }
-
-    /// Closes the add-on's side, as Thunderbird does when it quits; the
-    /// host's exit status.
-    fn close(mut self) -> std::process::ExitStatus {
-        drop(self.stdin.take());
-        wait(&mut self.child)
-    }
-}
-
-impl Drop for Host {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn wait(child: &mut Child) -> std::process::ExitStatus {
-    let deadline = std::time::Instant::now() + WAIT;
-    loop {
-        if let Some(status) = child.try_wait().unwrap() {
-            return status;
-        }
-        assert!(std::time::Instant::now() < deadline, "the host did not end within {WAIT:?}");
-        std::thread::sleep(Duration::from_millis(50));
-    }
-}
 
 fn wallet(name: &str) -> PathBuf {
     let home = temp_dir(name).join("wallet");
@@ -137,6 +36,21 @@ fn order(home: &Path) -> (String, String) {
     // The canonical form, as the wallet keeps it.
     let id = id.replace('-', "");
     (id, text)
+}
+
+/// Waits until the wallet counts the payment's mails as sent.
+fn wait_until_sent(home: &Path, order: &str) {
+    let db = database(home);
+    let deadline = std::time::Instant::now() + WAIT;
+    loop {
+        let state: String =
+            db.query_row("SELECT state FROM payment WHERE order_id = ?1", [order], |r| r.get(0)).unwrap();
+        if state == "sent" {
+            return;
+        }
+        assert!(std::time::Instant::now() < deadline, "the payment is {state}, not sent");
+        std::thread::sleep(Duration::from_millis(50));
+    }
 }
 
 fn database(home: &Path) -> rusqlite::Connection {
@@ -225,17 +139,8 @@ fn mails_placed_while_thunderbird_is_closed_leave_when_it_is_back_once() {
     assert_eq!(sent[1].1, "bank@bank.test");
 
     // Recorded with the Message-ID Thunderbird gave each, the payment sent.
+    wait_until_sent(&home, &order);
     let db = database(&home);
-    let deadline = std::time::Instant::now() + WAIT;
-    loop {
-        let state: String =
-            db.query_row("SELECT state FROM payment WHERE order_id = ?1", [&order], |r| r.get(0)).unwrap();
-        if state == "sent" {
-            break;
-        }
-        assert!(std::time::Instant::now() < deadline, "the payment is {state}, not sent");
-        std::thread::sleep(Duration::from_millis(50));
-    }
     let mut ids: Vec<String> = db
         .prepare("SELECT sent_as FROM outbox WHERE order_id = ?1")
         .unwrap()
@@ -305,17 +210,7 @@ fn a_mail_thunderbird_could_not_send_now_is_handed_over_again_on_its_own() {
     let (again, _) = host.expect("send");
     assert_eq!(again["request"], failed.unwrap(), "the mail that failed, under the same request name");
     host.send(json!({"type": "sent", "request": again["request"], "message_id": "a@buyer.test"}));
-    let db = database(&home);
-    let deadline = std::time::Instant::now() + WAIT;
-    loop {
-        let state: String =
-            db.query_row("SELECT state FROM payment WHERE order_id = ?1", [&order], |r| r.get(0)).unwrap();
-        if state == "sent" {
-            break;
-        }
-        assert!(std::time::Instant::now() < deadline, "the payment is {state}, not sent");
-        std::thread::sleep(Duration::from_millis(50));
-    }
+    wait_until_sent(&home, &order);
     assert!(host.close().success());
 }
 

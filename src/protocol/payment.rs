@@ -79,6 +79,20 @@ pub enum State {
 }
 
 impl State {
+    /// Every name [`State::name`] gives, in the order of the flow.
+    pub const NAMES: [&'static str; 10] = [
+        "draft",
+        "sending",
+        "sent",
+        "awaiting-confirmation",
+        "approved",
+        "settled",
+        "rejected",
+        "declined",
+        "expired",
+        "failed",
+    ];
+
     pub fn name(&self) -> &'static str {
         match self {
             State::Draft => "draft",

@@ -100,20 +100,6 @@ pub enum Took {
     Refused(String),
 }
 
-/// The names [`State::name`] gives, as the store keeps them.
-const STATE_NAMES: [&str; 10] = [
-    "draft",
-    "sending",
-    "sent",
-    "awaiting-confirmation",
-    "approved",
-    "settled",
-    "rejected",
-    "declined",
-    "expired",
-    "failed",
-];
-
 impl Report {
     /// The order whose confirmation now waits for the orderer, if any.
     pub fn awaiting(&self) -> Option<&str> {
@@ -294,7 +280,7 @@ fn took(row: &ReceivedRow, address: &EmailAddress) -> Option<Report> {
     let what =
         if row.outcome == "awaiting-confirmation" && row.state.as_deref() == Some("awaiting-confirmation") {
             Took::Awaiting
-        } else if STATE_NAMES.contains(&row.outcome.as_str()) {
+        } else if State::NAMES.contains(&row.outcome.as_str()) {
             Took::Stepped(row.outcome.clone())
         } else if row.outcome == "not for the orderer" {
             // An order or a bill copied to the orderer: nothing to tell.

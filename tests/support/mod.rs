@@ -13,12 +13,16 @@
 //!   include this file on its own, so it must not use anything outside
 //!   itself and must use all it defines.
 //! - `mailstack`: the real Postfix + Dovecot stack the tests mail through.
+//! - `native_host`: the real `mailpay-thunderbird`, the test speaking the
+//!   add-on's side of its frames.
 //! - `processes`: the `mailpay`, `mailpay-bank` and `mailpay-merchant`
 //!   programs run as processes against the mail stack.
 //! - `protocol`: builders for the protocol tests: the parties, an order's
 //!   terms for each figure, and the bank's and merchant's mails about it.
 //! - `relay`: a TCP relay in front of Postfix that can be closed, for faults.
 //! - `tamper`: mails altered the way a forger alters them.
+//! - `thunderbird`: a real, headless Thunderbird on the mail stack with the
+//!   MailPay add-on.
 //! - `wire`: raw mails submitted to the stack and the real IMAP watcher.
 
 // Each test binary uses only part of the support.
@@ -30,6 +34,7 @@ pub mod app_driver;
 pub mod dropping_smtp;
 pub mod hostile;
 pub mod mailstack;
+pub mod native_host;
 pub mod processes;
 pub mod protocol;
 pub mod relay;

@@ -15,8 +15,10 @@ pub const BANK: &str = env!("CARGO_BIN_EXE_mailpay-bank");
 pub const MERCHANT: &str = env!("CARGO_BIN_EXE_mailpay-merchant");
 
 /// Runs the test body under `keyctl session -` (a session keyring for the
-/// kernel keyutils store). Returns true inside, false in the outer run
-/// (which has then asserted that the inner one passed).
+/// kernel keyutils store, which the wallet is made to use, never a
+/// desktop's own). `test` is the test's path in its binary. Returns true
+/// inside, false in the outer run (which has then asserted that the inner
+/// one passed).
 pub fn in_session_keyring(test: &str) -> bool {
     const INSIDE: &str = "MAILPAY_TEST_IN_SESSION_KEYRING";
     if std::env::var_os(INSIDE).is_some() {
@@ -27,6 +29,8 @@ pub fn in_session_keyring(test: &str) -> bool {
         .arg(std::env::current_exe().unwrap())
         .args(["--exact", test, "--nocapture", "--test-threads", "1"])
         .env(INSIDE, "1")
+        .env("MAILPAY_KEYRING", "keyutils")
+        .env_remove("DBUS_SESSION_BUS_ADDRESS")
         .output()
         .unwrap_or_else(|e| panic!("keyctl (Debian package keyutils) is needed to run this test: {e}"));
     let text = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));

@@ -6,6 +6,7 @@ use iced::widget::{button, column, container, row, scrollable, text, text_input}
 use iced::{Element, Fill};
 
 use crate::i18n::Tr;
+use crate::protocol::payment::State as PaymentState;
 use crate::protocol::reason::RejectReason;
 use crate::protocol::{OrderId, Timestamp};
 use crate::store::history::{Direction, Entry, Page, Query};
@@ -15,19 +16,6 @@ use crate::ui::{save_dialog, widget};
 /// Rows shown at once; the count says how many match in all.
 pub const PAGE: usize = 200;
 pub const STATE_FILTER: &str = "history-state";
-
-pub const STATES: [&str; 10] = [
-    "draft",
-    "sending",
-    "sent",
-    "awaiting-confirmation",
-    "approved",
-    "settled",
-    "rejected",
-    "declined",
-    "expired",
-    "failed",
-];
 
 /// A state filter choice, shown translated.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -178,7 +166,9 @@ impl State {
         }
         let mut choices = vec![StateChoice { code: None, label: tr!(tr, "history-all-states") }];
         choices.extend(
-            STATES.iter().map(|s| StateChoice { code: Some(*s), label: tr.dynamic(&format!("state-{s}")) }),
+            PaymentState::NAMES
+                .iter()
+                .map(|s| StateChoice { code: Some(*s), label: tr.dynamic(&format!("state-{s}")) }),
         );
         let selected = choices.iter().find(|c| c.code == self.state);
         let controls = row![
