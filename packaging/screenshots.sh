@@ -31,6 +31,10 @@ click() { xdotool mousemove "$1" "$2"; sleep 0.2; xdotool click 1; sleep "${3:-1
 MAILPAY_HOME="$work/empty" LANG=en_US.UTF-8 "$bin" & app=$!
 sleep 3; shot welcome
 click 500 467; shot account
+# The same screen with "Send and watch: through Thunderbird" and an address.
+click 525 165
+xdotool windowfocus --sync "$(xdotool search --name MailPay | head -1)"
+click 595 97 0.3; xdotool type --delay 40 you@example.com; sleep 1; shot account-thunderbird
 kill $app; wait $app 2>/dev/null || true
 
 # The demo, clicked through Fig. 1: Try the demo, type an amount, Enter
