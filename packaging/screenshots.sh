@@ -3,7 +3,9 @@
 # writes them to assets/screenshots/. Needs: xvfb, xdotool, x11-apps (xwd),
 # keyutils, fonts-noto-cjk, python3. The wallet runs on a throw-away folder
 # filled by examples/seed_wallet.rs; its inbox points at a closed port, so
-# the side bar shows the watcher retrying.
+# the side bar shows the watcher retrying. The picture of Thunderbird is
+# taken by a test (tests/thunderbird.rs) on the test mail stack, which needs
+# root like the test suite; SKIP_THUNDERBIRD=1 leaves it out.
 #
 #   bash packaging/screenshots.sh            # builds release first
 #   PROFILE=debug bash packaging/screenshots.sh
@@ -76,3 +78,14 @@ xdotool type --delay 50 ex; sleep 1; shot new-payment
 click 95 145; shot banks-and-merchants
 click 95 192; shot settings
 SCRIPT
+
+# The banner on a bank's confirmation inside Thunderbird: the real add-on,
+# host and wallet on the test mail stack, Thunderbird on a display of its own.
+if [ -z "${SKIP_THUNDERBIRD:-}" ]; then
+    tb_display=":$(( ${DISPLAY_NUMBER:-93} + 1 ))"
+    Xvfb "$tb_display" -screen 0 1152x800x24 >/dev/null 2>&1 & tb_xvfb=$!
+    trap 'kill $xvfb $tb_xvfb 2>/dev/null || true; rm -rf "$work"' EXIT
+    MAILPAY_SCREENSHOT_DISPLAY="$tb_display" MAILPAY_SCREENSHOT="$PWD/$out/thunderbird-banner.png" \
+        cargo test --test thunderbird -- --ignored --exact screenshot_of_the_banner_in_thunderbird
+    echo "$out/thunderbird-banner.png"
+fi

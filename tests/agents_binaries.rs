@@ -9,98 +9,14 @@ mod support;
 
 use support::mailstack;
 
-use std::io::Write;
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Output, Stdio};
+use std::path::Path;
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use mailstack::MailStack;
-
-/// Runs the test body under `keyctl session -` (a session keyring for the
-/// kernel keyutils store, which processes outside a login session lack).
-fn in_session_keyring(test: &str) -> bool {
-    const INSIDE: &str = "MAILPAY_TEST_IN_SESSION_KEYRING";
-    if std::env::var_os(INSIDE).is_some() {
-        return true;
-    }
-    let out = Command::new("keyctl")
-        .args(["session", "-"])
-        .arg(std::env::current_exe().unwrap())
-        .args(["--exact", test, "--nocapture", "--test-threads", "1"])
-        .env(INSIDE, "1")
-        .output()
-        .unwrap_or_else(|e| panic!("keyctl (Debian package keyutils) is needed to run this test: {e}"));
-    let text = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
-    assert!(out.status.success() && text.contains("1 passed"), "{test} in a session keyring:\n{text}");
-    false
-}
-
-fn run(program: &str, home: &Path, args: &[&str], stdin: &str) -> Output {
-    let mut child = Command::new(program)
-        .args(args)
-        .env("MAILPAY_HOME", home)
-        .env("MAILPAY_KEYRING", "keyutils")
-        .env_remove("DBUS_SESSION_BUS_ADDRESS")
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap_or_else(|e| panic!("{program} runs: {e}"));
-    child.stdin.take().unwrap().write_all(stdin.as_bytes()).unwrap();
-    child.wait_with_output().unwrap()
-}
-
-fn ok(program: &str, home: &Path, args: &[&str]) -> String {
-    let out = run(program, home, args, "");
-    let text = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
-    assert!(out.status.success(), "{program} {args:?} failed:\n{text}");
-    text
-}
-
-const MAILPAY: &str = env!("CARGO_BIN_EXE_mailpay");
-const BANK: &str = env!("CARGO_BIN_EXE_mailpay-bank");
-const MERCHANT: &str = env!("CARGO_BIN_EXE_mailpay-merchant");
-
-fn temp_dir(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!(
-        "mailpay-bin-{name}-{}-{}",
-        std::process::id(),
-        rand::random::<u32>()
-    ));
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
-}
-
-fn account_toml(stack: &MailStack, address: &str) -> String {
-    format!(
-        "[account]\naddress = \"{address}\"\nusername = \"{address}\"\nca_file = \"{ca}\"\n\
-         smtp = {{ host = \"localhost\", port = {smtp}, security = \"starttls\" }}\n\
-         imap = {{ host = \"localhost\", port = {imap}, security = \"tls\" }}\n",
-        ca = stack.ca_file.display(),
-        smtp = stack.submission_port,
-        imap = stack.imaps_port,
-    )
-}
-
-/// Writes `address`'s password to an owner-only file for `--password-file`.
-fn password_file(stack: &MailStack, dir: &Path, address: &str) -> PathBuf {
-    use std::os::unix::fs::OpenOptionsExt;
-    let path = dir.join(format!("{address}.password"));
-    let mut file =
-        std::fs::OpenOptions::new().write(true).create(true).truncate(true).mode(0o600).open(&path).unwrap();
-    writeln!(file, "{}", stack.user(address).password).unwrap();
-    path
-}
-
-/// A spawned agent, killed when the test ends.
-struct Agent(Child);
-
-impl Drop for Agent {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
+use support::processes::{
+    Agent, BANK, MAILPAY, MERCHANT, account_toml, in_session_keyring, ok, order_args, order_id,
+    password_file, run, temp_dir, watch_until,
+};
 
 fn spawn(program: &str, args: &[&str], log: &Path) -> Agent {
     let log = std::fs::File::create(log).unwrap();
@@ -109,20 +25,6 @@ fn spawn(program: &str, args: &[&str], log: &Path) -> Agent {
 
 fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
-}
-
-/// Runs `mailpay watch --once` until its output shows `needle` for `order`.
-fn watch_until(home: &Path, order: &str, needle: &str) -> String {
-    let deadline = Instant::now() + Duration::from_secs(90);
-    let mut seen = String::new();
-    loop {
-        seen.push_str(&ok(MAILPAY, home, &["watch", "--once"]));
-        if seen.lines().any(|l| l.contains(order) && l.contains(needle)) {
-            return seen;
-        }
-        assert!(Instant::now() < deadline, "no {needle:?} for {order} in:\n{seen}");
-        std::thread::sleep(Duration::from_millis(300));
-    }
 }
 
 /// Waits until `listing` (an agent's `orders` or `payments`) has a line
@@ -140,14 +42,6 @@ fn wait_listed(listing: impl Fn() -> String, order: &str, state: &str, within: D
 fn payment<'a>(payments: &'a serde_json::Value, order: &str) -> Option<&'a serde_json::Value> {
     let canonical = order.replace('-', "");
     payments.as_array()?.iter().find(|p| p["order"] == canonical.as_str())
-}
-
-fn order_id(output: &str) -> String {
-    output
-        .lines()
-        .find_map(|l| l.strip_prefix("order "))
-        .unwrap_or_else(|| panic!("no order id in:\n{output}"))
-        .to_string()
 }
 
 #[test]
@@ -253,18 +147,7 @@ fn agents_and_command_line_settle_fig_1_and_fig_4() {
     let placed = ok(
         MAILPAY,
         &home,
-        &[
-            "order",
-            "--merchant",
-            "shop@shop.test",
-            "--bank",
-            "bank@bank.test",
-            "--amount",
-            "1200",
-            "JPY",
-            "--item",
-            "2 x Green tea @ 600 JPY",
-        ],
+        &order_args("shop@shop.test", "bank@bank.test", "1200 JPY", &["--item", "2 x Green tea @ 600 JPY"]),
     );
     let fig1 = order_id(&placed);
     watch_until(&home, &fig1, "awaiting-confirmation");
@@ -275,18 +158,7 @@ fn agents_and_command_line_settle_fig_1_and_fig_4() {
     // Fig. 4: cheque to the bank's recipient (kept once in the wallet),
     // board record, confirmation.
     let board = format!("https://127.0.0.1:{port}");
-    let cheque_order = [
-        "order",
-        "--merchant",
-        "shop@shop.test",
-        "--bank",
-        "bank@bank.test",
-        "--amount",
-        "1",
-        "JPY",
-        "--method",
-        "cheque",
-    ];
+    let cheque_order = order_args("shop@shop.test", "bank@bank.test", "1 JPY", &["--method", "cheque"]);
     let refused = run(MAILPAY, &home, &cheque_order, "");
     assert!(!refused.status.success(), "no cheque without the bank's recipient");
     assert!(String::from_utf8_lossy(&refused.stderr).contains("mailpay bank-key set bank@bank.test"));
@@ -295,24 +167,12 @@ fn agents_and_command_line_settle_fig_1_and_fig_4() {
     let placed = ok(
         MAILPAY,
         &home,
-        &[
-            "order",
-            "--merchant",
+        &order_args(
             "shop@shop.test",
-            "--bank",
             "bank@bank.test",
-            "--amount",
-            "2400",
-            "JPY",
-            "--item",
-            "4 x Green tea",
-            "--method",
-            "all",
-            "--board",
-            &board,
-            "--initials",
-            "O.B.",
-        ],
+            "2400 JPY",
+            &["--item", "4 x Green tea", "--method", "all", "--board", &board, "--initials", "O.B."],
+        ),
     );
     assert!(placed.contains("board record posted"), "{placed}");
     let fig4 = order_id(&placed);
@@ -324,18 +184,7 @@ fn agents_and_command_line_settle_fig_1_and_fig_4() {
     let placed = ok(
         MAILPAY,
         &home,
-        &[
-            "order",
-            "--merchant",
-            "shop@shop.test",
-            "--bank",
-            "bank@bank.test",
-            "--amount",
-            "600",
-            "JPY",
-            "--item",
-            "Green tea",
-        ],
+        &order_args("shop@shop.test", "bank@bank.test", "600 JPY", &["--item", "Green tea"]),
     );
     let declined = order_id(&placed);
     watch_until(&home, &declined, "awaiting-confirmation");
@@ -361,22 +210,8 @@ fn agents_and_command_line_settle_fig_1_and_fig_4() {
         ok(MERCHANT, &dir, &all)
     };
     // An order the catalogue does not price so is not billed at all.
-    let placed = ok(
-        MAILPAY,
-        &home,
-        &[
-            "order",
-            "--merchant",
-            "shop@shop.test",
-            "--bank",
-            "bank@bank.test",
-            "--amount",
-            "100",
-            "JPY",
-            "--item",
-            "Sencha",
-        ],
-    );
+    let placed =
+        ok(MAILPAY, &home, &order_args("shop@shop.test", "bank@bank.test", "100 JPY", &["--item", "Sencha"]));
     let unpriced = order_id(&placed);
     // Each order's last mail reaches the shop by its own route (the
     // orderer's, or the bank's notice), so the shop is waited for.

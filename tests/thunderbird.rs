@@ -21,7 +21,8 @@ use mailpay::protocol::message::Confirm;
 use mailpay::protocol::{Money, OrderId};
 use mailpay::store::Store;
 use support::mailstack::{self, MailStack};
-use support::processes::{self, MAILPAY, World, count_in_mailbox, ok, order_id, run};
+use support::probe::{Probe, Recording};
+use support::processes::{self, MAILPAY, World, count_in_mailbox, ok, order_args, order_id, run};
 use support::thunderbird::{Options, Thunderbird};
 use support::wire;
 
@@ -31,19 +32,18 @@ const HOST: &str = env!("CARGO_BIN_EXE_mailpay-thunderbird");
 const SETTLE: Duration = Duration::from_secs(150);
 
 fn thunderbird(stack: &MailStack, address: &str) -> Thunderbird {
-    let tb = Thunderbird::start(
-        stack,
-        address,
-        Options {
-            native_host: Some(PathBuf::from(HOST)),
-            // Thunderbird waits 100 s on a mail server that stops answering
-            // (seen on this loaded 2-core machine: a reused SMTP connection
-            // that never takes a mail's data); the host sends such a mail
-            // again, so a shorter wait only makes the test quicker.
-            prefs: vec![("mailnews.tcptimeout".into(), "20".into())],
-            ..Options::default()
-        },
-    );
+    thunderbird_with(stack, address, Options::default())
+}
+
+/// [`thunderbird`] with more `options`.
+fn thunderbird_with(stack: &MailStack, address: &str, mut options: Options) -> Thunderbird {
+    options.native_host = Some(PathBuf::from(HOST));
+    // Thunderbird waits 100 s on a mail server that stops answering (seen
+    // on this loaded 2-core machine: a reused SMTP connection that never
+    // takes a mail's data); the host sends such a mail again, so a shorter
+    // wait only makes the test quicker.
+    options.prefs.push(("mailnews.tcptimeout".into(), "20".into()));
+    let tb = Thunderbird::start(stack, address, options);
     // No `mailpay account add`: a wallet without an account takes
     // Thunderbird's address when the add-on connects.
     connected(&tb);
@@ -107,18 +107,8 @@ fn delivered(stack: &MailStack, address: &str, needle: &str, already: usize) -> 
 }
 
 fn place(home: &Path, extra: &[&str]) -> String {
-    let mut args = vec![
-        "order",
-        "--merchant",
-        "shop@shop.test",
-        "--bank",
-        "bank@bank.test",
-        "--amount",
-        "1200",
-        "JPY",
-        "--item",
-        "2 x Green tea @ 600 JPY",
-    ];
+    let mut args =
+        order_args("shop@shop.test", "bank@bank.test", "1200 JPY", &["--item", "2 x Green tea @ 600 JPY"]);
     args.extend_from_slice(extra);
     let placed = ok(MAILPAY, home, &args);
     assert!(placed.contains("accepted"), "{placed}");
@@ -229,6 +219,38 @@ fn a_wallet_without_a_password_pays_through_thunderbird_fig_1_and_fig_2() {
     }
 }
 
+/// bank2 runs no agent in these tests: the test writes its confirmation of
+/// `order` in the wallet at `home` (for `amount`, when it differs from the
+/// order's) and mails it; its Message-ID.
+fn confirm_from_bank2(stack: &MailStack, home: &Path, order: &str, amount: Option<Money>) -> String {
+    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    let store = Store::open(&mailpay::paths::Paths::under(home).database()).unwrap();
+    let (terms, _) = store.load(&order.parse().unwrap()).unwrap();
+    let confirm = Confirm {
+        order: terms.order.clone(),
+        orderer: terms.orderer.clone(),
+        merchant: terms.merchant.clone(),
+        amount: amount.unwrap_or(terms.amount),
+        items: terms.items.clone(),
+        code: ConfirmationCode::compute(
+            b"bank2 key",
+            &terms.order,
+            terms.amount,
+            &terms.merchant,
+            &terms.password,
+            b"n",
+        ),
+        expires: terms.expires,
+        attempts_left: 5,
+        proof: Some(Proof::compute(&terms.password, &terms.order)),
+    };
+    let mail = compose::confirm(&confirm, &"bank2@bank2.test".parse().unwrap(), &Thread::default())
+        .build(mailpay::clock::now(), &mut rand::rng());
+    wire::submit(&runtime, stack, "bank2@bank2.test", "bank2@bank2.test", terms.orderer.as_str(), mail.bytes)
+        .unwrap();
+    mail.message_id
+}
+
 /// A confirmation that does not match the order is not answered, even for
 /// a payment approved in advance; one that matches is, at once.
 #[test]
@@ -238,59 +260,17 @@ fn a_confirmation_that_does_not_match_is_not_answered() {
     let home = tb.mailpay_home.clone();
     // bank2 runs no agent here: the test writes the bank's confirmations.
     let order = |amount: &str| {
+        let amount = format!("{amount} JPY");
         let placed = ok(
             MAILPAY,
             &home,
-            &[
-                "order",
-                "--merchant",
-                "shop2@shop2.test",
-                "--bank",
-                "bank2@bank2.test",
-                "--amount",
-                amount,
-                "JPY",
-                "--approve-in-advance",
-            ],
+            &order_args("shop2@shop2.test", "bank2@bank2.test", &amount, &["--approve-in-advance"]),
         );
         order_id(&placed).replace('-', "")
     };
     let differs = order("500");
     let matches = order("700");
-    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
-    let confirm = |order: &str, amount: Option<Money>| {
-        let store = Store::open(&mailpay::paths::Paths::under(&home).database()).unwrap();
-        let (terms, _) = store.load(&order.parse().unwrap()).unwrap();
-        let confirm = Confirm {
-            order: terms.order.clone(),
-            orderer: terms.orderer.clone(),
-            merchant: terms.merchant.clone(),
-            amount: amount.unwrap_or(terms.amount),
-            items: terms.items.clone(),
-            code: ConfirmationCode::compute(
-                b"bank2 key",
-                &terms.order,
-                terms.amount,
-                &terms.merchant,
-                &terms.password,
-                b"n",
-            ),
-            expires: terms.expires,
-            attempts_left: 5,
-            proof: Some(Proof::compute(&terms.password, &terms.order)),
-        };
-        let mail = compose::confirm(&confirm, &"bank2@bank2.test".parse().unwrap(), &Thread::default())
-            .build(mailpay::clock::now(), &mut rand::rng());
-        wire::submit(
-            &runtime,
-            stack,
-            "bank2@bank2.test",
-            "bank2@bank2.test",
-            "orderer2@buyer.test",
-            mail.bytes,
-        )
-        .unwrap();
-    };
+    let confirm = |order: &str, amount: Option<Money>| confirm_from_bank2(stack, &home, order, amount);
     confirm(&differs, Some("5000 JPY".parse().unwrap()));
     wait_for_state(&tb, &differs, "awaiting-confirmation");
     confirm(&matches, None);
@@ -305,4 +285,57 @@ fn a_confirmation_that_does_not_match_is_not_answered() {
     assert_eq!(state(&home, &differs).as_deref(), Some("awaiting-confirmation"));
     let out = run(MAILPAY, &home, &["approve", &differs], "");
     assert!(!out.status.success(), "a confirmation that differs cannot be approved");
+}
+
+/// Not a test: packaging/screenshots.sh runs it to take README's picture of
+/// the banner on a bank's confirmation in Thunderbird, with Xvfb's display
+/// in MAILPAY_SCREENSHOT_DISPLAY and the PNG to write in MAILPAY_SCREENSHOT.
+#[test]
+#[ignore = "takes README's screenshot; run by packaging/screenshots.sh"]
+fn screenshot_of_the_banner_in_thunderbird() {
+    let (Ok(display), Ok(png)) =
+        (std::env::var("MAILPAY_SCREENSHOT_DISPLAY"), std::env::var("MAILPAY_SCREENSHOT"))
+    else {
+        panic!("set MAILPAY_SCREENSHOT_DISPLAY (an X display) and MAILPAY_SCREENSHOT (a .png)");
+    };
+    let stack = mailstack::shared();
+    let recording = Recording::new("screenshot");
+    let mut options = Options { display: Some(display.clone()), ..Options::default() };
+    Probe::install(&mut options, &recording);
+    let tb = thunderbird_with(stack, "orderer2@buyer.test", options);
+    let probe = Probe::attach(&tb, &recording);
+    let home = tb.mailpay_home.clone();
+    let placed = ok(
+        MAILPAY,
+        &home,
+        &order_args(
+            "shop2@shop2.test",
+            "bank2@bank2.test",
+            "3240 JPY",
+            &["--item", "2 x Sencha 100g @ 1620 JPY"],
+        ),
+    );
+    let order = order_id(&placed).replace('-', "");
+    let confirmation = confirm_from_bank2(stack, &home, &order, None);
+    wait_for_state(&tb, &order, "awaiting-confirmation");
+    let tab = probe.open(&confirmation);
+    let banner = probe.banner(tab, "Review in MailPay");
+    assert!(banner.as_deref().is_some_and(|b| b.contains("Review in MailPay")), "banner: {banner:?}");
+    std::thread::sleep(Duration::from_secs(2));
+    let xwd = tb.dir.join("shot.xwd");
+    let shot = std::process::Command::new("xwd")
+        .args(["-root", "-silent", "-display", &display, "-out"])
+        .arg(&xwd)
+        .status()
+        .expect("xwd (Debian package x11-apps) runs");
+    assert!(shot.success());
+    let converted = std::process::Command::new("python3")
+        .arg(support::thunderbird::repo().join("packaging/xwd2png.py"))
+        .arg(&xwd)
+        .arg(&png)
+        .arg("--trim")
+        .status()
+        .expect("python3 runs");
+    assert!(converted.success());
+    println!("{png}");
 }

@@ -21,6 +21,7 @@ use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 use serde_json::{Value, json};
 use support::mailstack::{self, MailStack};
+use support::probe::{Probe, Recording};
 use support::thunderbird::{self, Options, Thunderbird, wait_until};
 use support::wire;
 
@@ -123,92 +124,6 @@ fn xpi_builds_reproducibly_with_both_locales() {
 }
 
 // ----------------------------------------------------- the recording host ---
-
-/// The test's side of tests/thunderbird/recording-host.py: its folder, the
-/// frames it logged, the frames it is given to send.
-struct Recording {
-    dir: PathBuf,
-    dropped: std::cell::Cell<u32>,
-    /// Removed on drop (the host's own folder; not an add-on's subfolder).
-    owned: bool,
-}
-
-impl Recording {
-    fn new(name: &str) -> Recording {
-        let dir = std::env::temp_dir().join(format!(
-            "recording-{name}-{}-{:08x}",
-            std::process::id(),
-            rand::random::<u32>()
-        ));
-        std::fs::create_dir_all(dir.join("to-addon")).unwrap();
-        Recording { dir, dropped: std::cell::Cell::new(0), owned: true }
-    }
-
-    /// The folder the host keeps for another add-on connecting to it.
-    fn for_addon(&self, id: &str) -> Recording {
-        let dir = self.dir.join(id);
-        std::fs::create_dir_all(dir.join("to-addon")).unwrap();
-        Recording { dir, dropped: std::cell::Cell::new(0), owned: false }
-    }
-
-    fn script() -> PathBuf {
-        repo().join("tests/thunderbird/recording-host.py")
-    }
-
-    fn env(&self) -> (String, String) {
-        ("MAILPAY_RECORDING_DIR".into(), self.dir.to_string_lossy().into_owned())
-    }
-
-    /// Every event so far, in order.
-    fn events(&self) -> Vec<Value> {
-        std::fs::read_to_string(self.dir.join("frames.jsonl"))
-            .unwrap_or_default()
-            .lines()
-            .filter_map(|line| serde_json::from_str(line).ok())
-            .collect()
-    }
-
-    /// The frames the add-on sent, with the time they came.
-    fn received(&self) -> Vec<Value> {
-        self.events().into_iter().filter(|e| e["event"] == "in").collect()
-    }
-
-    /// Waits for a frame from the add-on that `pick` accepts; the event.
-    fn wait_for(&self, timeout: Duration, pick: impl Fn(&Value) -> bool) -> Option<Value> {
-        let mut found = None;
-        wait_until(timeout, || {
-            found = self.received().into_iter().find(|e| pick(&e["frame"]));
-            found.is_some()
-        });
-        found
-    }
-
-    /// Has the host send these frames to the add-on.
-    fn send(&self, frames: Value) {
-        let n = self.dropped.get() + 1;
-        self.dropped.set(n);
-        let tmp = self.dir.join(format!("to-addon/{n:05}.json.tmp"));
-        std::fs::write(&tmp, frames.to_string()).unwrap();
-        std::fs::rename(&tmp, tmp.with_extension("")).unwrap();
-    }
-
-    /// The pids of the hosts started so far.
-    fn starts(&self) -> Vec<u64> {
-        self.events().iter().filter(|e| e["event"] == "start").filter_map(|e| e["pid"].as_u64()).collect()
-    }
-}
-
-impl Drop for Recording {
-    fn drop(&mut self) {
-        if !self.owned {
-            // Its parent goes with the host's own folder.
-        } else if !std::thread::panicking() {
-            let _ = std::fs::remove_dir_all(&self.dir);
-        } else {
-            eprintln!("the recording host's log is kept in {}", self.dir.display());
-        }
-    }
-}
 
 // ------------------------------------------------------------------ mails ---
 
@@ -650,68 +565,15 @@ fn thunderbird_waits_for_the_host_and_reconnects() {
     assert_eq!(handed, 1, "a Thunderbird standing by handed mail over");
 }
 
-/// The test-only display probe (tests/thunderbird/display-probe): opens a
-/// message in a tab and reads or clicks the MailPay banner there.
 /// Thunderbird for `user` with the add-on talking to the recording host,
 /// and the test-only display probe beside it.
 fn with_probe(stack: &MailStack, user: &str, recording: &Recording) -> (Thunderbird, Probe) {
-    let tb = Thunderbird::start(
-        stack,
-        user,
-        Options {
-            native_host: Some(Recording::script()),
-            env: vec![recording.env()],
-            extra_addons: vec![repo().join("tests/thunderbird/display-probe")],
-            ..Options::default()
-        },
-    );
-    tb.add_native_host("org.mailpay.testprobe", &Recording::script(), PROBE_ID);
-    let probe = Probe { recording: recording.for_addon(PROBE_ID), asked: std::cell::Cell::new(0) };
+    let mut options =
+        Options { native_host: Some(Recording::script()), env: vec![recording.env()], ..Options::default() };
+    Probe::install(&mut options, recording);
+    let tb = Thunderbird::start(stack, user, options);
+    let probe = Probe::attach(&tb, recording);
     (tb, probe)
-}
-
-struct Probe {
-    recording: Recording,
-    asked: std::cell::Cell<u64>,
-}
-
-const PROBE_ID: &str = "display-probe@tests.mailpay.invalid";
-
-impl Probe {
-    fn ask(&self, mut order: Value) -> Value {
-        let id = self.asked.get() + 1;
-        self.asked.set(id);
-        order["id"] = json!(id);
-        self.recording.send(order.clone());
-        let answer = self.recording.wait_for(WAIT, |f| f["id"] == id);
-        let answer =
-            answer.unwrap_or_else(|| panic!("the display probe did not answer {order}"))["frame"].clone();
-        assert!(answer.get("error").is_none(), "the display probe failed {order}: {answer}");
-        answer
-    }
-
-    /// Opens the message with this Message-ID in a tab; the tab's id.
-    fn open(&self, message_id: &str) -> u64 {
-        self.ask(json!({ "type": "open", "headerMessageId": message_id }))["tab"].as_u64().unwrap()
-    }
-
-    /// The banner's text once it says `needle`, or what it said last.
-    fn banner(&self, tab: u64, needle: &str) -> Option<String> {
-        let mut text = None;
-        wait_until(Duration::from_secs(20), || {
-            text = self.ask(json!({ "type": "banner", "tab": tab }))["text"].as_str().map(str::to_string);
-            text.as_deref().is_some_and(|t| t.contains(needle))
-        });
-        text
-    }
-
-    fn click(&self, tab: u64) {
-        assert_eq!(
-            self.ask(json!({ "type": "click", "tab": tab }))["clicked"],
-            true,
-            "no banner button to click"
-        );
-    }
 }
 
 /// A mail the wallet asks the user to review gets a banner; its button
@@ -729,10 +591,6 @@ fn thunderbird_shows_the_banner_and_hands_clicks_to_the_host() {
         recording.wait_for(WAIT, |f| f["type"] == "hello").is_some(),
         "{}",
         tb.console_messages().join("\n")
-    );
-    assert!(
-        probe.recording.wait_for(WAIT, |f| f["type"] == "ready").is_some(),
-        "the display probe never connected"
     );
 
     let runtime = runtime();

@@ -163,13 +163,7 @@ impl Transport for ThroughThunderbird {
                         Ok(Reply::Status { .. }) => Err(failed("the host answered something else".into())),
                         Err(reason) => Err(failed(reason.clone())),
                     };
-                    Dispatch {
-                        message_id: mail.message_id.clone(),
-                        sent_as: result.as_ref().ok().cloned().flatten(),
-                        result: result.map(|_| ()),
-                        started,
-                        finished: Instant::now(),
-                    }
+                    Dispatch::of(mail, result, started)
                 })
                 .collect()
         })

@@ -31,9 +31,8 @@ use super::endpoint::{self, Bound};
 use super::frame::{self, FROM_PEER_MAX, FrameError, TO_ADDON_MAX};
 use super::messages::{FromAddon, Identity, Outcome, Reply, Request, ToAddon, VERSION, WireMail, WireResult};
 use super::outgoing;
-use crate::config::Config;
 use crate::i18n::{Lang, Tr};
-use crate::mail::account::{Account, Route};
+
 use crate::mail::imap::Received;
 use crate::mail::smtp::{Dispatch, SendError};
 use crate::paths::Paths;
@@ -42,7 +41,7 @@ use crate::protocol::payment::State;
 use crate::protocol::{EmailAddress, OrderId};
 use crate::store::book::Setting;
 use crate::tr;
-use crate::wallet::{self, Receipt, Sending, Transport, Wallet, WalletError};
+use crate::wallet::{self, Receipt, Sending, Transport, Wallet, WalletError, accounts};
 
 /// How long Thunderbird may take to send one mail.
 pub const SEND_TIME: Duration = Duration::from_secs(120);
@@ -150,13 +149,7 @@ impl Transport for AddonLink {
                     if let Ok(id) = &result {
                         sent.insert(mail.message_id.clone(), id.clone());
                     }
-                    Dispatch {
-                        message_id: mail.message_id.clone(),
-                        sent_as: result.as_ref().ok().cloned(),
-                        result: result.map(|_| ()),
-                        started,
-                        finished: Instant::now(),
-                    }
+                    Dispatch::of(mail, result.map(Some), started)
                 })
                 .collect()
         })
@@ -179,6 +172,9 @@ struct Host {
     state: Mutex<Link>,
     /// Whether [`Host::resend_every`] runs.
     resending: std::sync::atomic::AtomicBool,
+    /// The messages in the language last asked for (made again only when
+    /// the user chooses another).
+    tr: Mutex<Option<Arc<Tr>>>,
 }
 
 /// Runs the host on the add-on's stream (`input`, `output`) until the
@@ -220,6 +216,7 @@ where
         link: Arc::new(AddonLink::new(to_addon.clone())),
         state: Mutex::new(Link { standby: true, ..Link::default() }),
         resending: false.into(),
+        tr: Mutex::new(None),
     });
     // The socket is taken (or found taken) before the add-on's hello is
     // read, so that the first welcome already says whether this host serves.
@@ -259,11 +256,19 @@ impl Host {
         let _ = self.link.to_addon.send(message);
     }
 
-    fn tr(&self) -> Tr {
+    /// The messages in the language the user chose in the wallet, else
+    /// Thunderbird's, else the system's.
+    fn tr(&self) -> Arc<Tr> {
         let chosen = self.wallet.with_blocking(|s| s.setting(Setting::Language)).ok().flatten();
         let from_addon = self.state.lock().ok().and_then(|s| s.locale.clone());
         let lang = chosen.or(from_addon).and_then(|code| Lang::from_code(&code)).unwrap_or_else(Lang::system);
-        Tr::new(lang)
+        let Ok(mut cached) = self.tr.lock() else {
+            return Arc::new(Tr::new(lang));
+        };
+        match &*cached {
+            Some(tr) if tr.lang() == lang => tr.clone(),
+            _ => cached.insert(Arc::new(Tr::new(lang))).clone(),
+        }
     }
 
     async fn handle(self: Arc<Self>, message: FromAddon) {
@@ -308,7 +313,7 @@ impl Host {
             .map(|s| s.identities.iter().filter_map(|i| i.email.parse().ok()).collect())
             .unwrap_or_default();
         let paths = self.wallet.paths().clone();
-        let chosen = self.wallet.with(move |_| choose_account(&paths, &identities)).await;
+        let chosen = self.wallet.with(move |_| accounts::carried_by_thunderbird(&paths, &identities)).await;
         let tr = self.tr();
         let (account, text) = match chosen {
             Ok(Some((account, added))) => {
@@ -546,36 +551,6 @@ async fn accept(host: Arc<Host>, listener: endpoint::Listener, path: std::path::
                 }
             }
         });
-    }
-}
-
-/// The wallet account whose mails Thunderbird carries: the first account
-/// set to go through Thunderbird that is one of its identities. A wallet
-/// with no account at all gets Thunderbird's first identity (`true`: it
-/// was added now), so that installing the add-on is all a user does.
-fn choose_account(
-    paths: &Paths,
-    identities: &[EmailAddress],
-) -> Result<Option<(EmailAddress, bool)>, WalletError> {
-    let path = paths.config_file();
-    let mut config = Config::load(&path)?;
-    let found = config
-        .accounts
-        .iter()
-        .find(|a| a.route == Route::Thunderbird && identities.contains(&a.address))
-        .map(|a| a.address.clone());
-    if let Some(address) = found {
-        return Ok(Some((address, false)));
-    }
-    match identities.first() {
-        Some(first) if config.accounts.is_empty() => {
-            let mut account = Account::guess(first.clone());
-            account.route = Route::Thunderbird;
-            config.upsert(account);
-            config.save(&path)?;
-            Ok(Some((first.clone(), true)))
-        }
-        _ => Ok(None),
     }
 }
 

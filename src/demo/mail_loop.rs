@@ -133,13 +133,7 @@ impl MailLoop {
             if result.is_ok() {
                 queue.push_back(mail.clone());
             }
-            results.push(Dispatch {
-                message_id: mail.message_id.clone(),
-                sent_as: None,
-                result,
-                started,
-                finished: Instant::now(),
-            });
+            results.push(Dispatch::of(mail, result.map(|()| None), started));
         }
         let mut for_orderer = Vec::new();
         while let Some(mail) = queue.pop_front() {

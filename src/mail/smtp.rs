@@ -78,6 +78,18 @@ pub struct Dispatch {
     pub finished: Instant,
 }
 
+impl Dispatch {
+    /// `mail`'s outcome, in flight from `started` until now: sent (under
+    /// the Message-ID the carrier chose, when it chose one) or why not.
+    pub fn of(mail: &Outgoing, result: Result<Option<String>, SendError>, started: Instant) -> Dispatch {
+        let (sent_as, result) = match result {
+            Ok(sent_as) => (sent_as, Ok(())),
+            Err(e) => (None, Err(e)),
+        };
+        Dispatch { message_id: mail.message_id.clone(), sent_as, result, started, finished: Instant::now() }
+    }
+}
+
 /// An SMTP client for one account.
 #[derive(Clone)]
 pub struct Smtp {
@@ -147,13 +159,7 @@ impl Smtp {
         futures_util::future::join_all(mails.iter().map(|mail| async move {
             let started = Instant::now();
             let result = self.send(mail).await;
-            Dispatch {
-                message_id: mail.message_id.clone(),
-                sent_as: None,
-                result,
-                started,
-                finished: Instant::now(),
-            }
+            Dispatch::of(mail, result.map(|()| None), started)
         }))
         .await
     }

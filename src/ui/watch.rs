@@ -282,7 +282,7 @@ fn took(row: &ReceivedRow, address: &EmailAddress) -> Option<Report> {
             Took::Awaiting
         } else if State::NAMES.contains(&row.outcome.as_str()) {
             Took::Stepped(row.outcome.clone())
-        } else if row.outcome == "not for the orderer" {
+        } else if row.outcome == crate::wallet::steps::NOT_FOR_THE_ORDERER {
             // An order or a bill copied to the orderer: nothing to tell.
             return None;
         } else {

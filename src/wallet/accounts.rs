@@ -42,6 +42,31 @@ pub fn add_through_thunderbird(paths: &Paths, account: Account) -> Result<Config
     Ok(config)
 }
 
+/// The account Thunderbird carries for this wallet: the one set to go
+/// through Thunderbird among `identities` (Thunderbird's addresses), else,
+/// in a wallet with no account at all, Thunderbird's first address, added
+/// then (`true`). `None`: none of the wallet's accounts is Thunderbird's.
+/// Blocking.
+pub fn carried_by_thunderbird(
+    paths: &Paths,
+    identities: &[EmailAddress],
+) -> Result<Option<(EmailAddress, bool)>, WalletError> {
+    let config = Config::load(&paths.config_file())?;
+    let carried = |a: &&Account| a.route == Route::Thunderbird && identities.contains(&a.address);
+    if let Some(account) = config.accounts.iter().find(carried) {
+        return Ok(Some((account.address.clone(), false)));
+    }
+    match identities.first() {
+        Some(first) if config.accounts.is_empty() => {
+            let mut account = Account::guess(first.clone());
+            account.route = Route::Thunderbird;
+            add_through_thunderbird(paths, account)?;
+            Ok(Some((first.clone(), true)))
+        }
+        _ => Ok(None),
+    }
+}
+
 /// Takes the account out of the configuration file, then its password out
 /// of the keyring; its payments stay in the wallet. Blocking.
 pub fn remove(paths: &Paths, address: &EmailAddress) -> Result<Config, WalletError> {

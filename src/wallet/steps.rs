@@ -289,6 +289,10 @@ fn queue_effects(
     Ok(())
 }
 
+/// The outcome recorded for a mail that is not for the orderer to take (an
+/// order or a bill copied to the orderer).
+pub const NOT_FOR_THE_ORDERER: &str = "not for the orderer";
+
 /// Takes one received mail: deduplicates it by Message-ID, records it, and
 /// moves its payment on.
 pub fn receive(
@@ -303,7 +307,7 @@ pub fn receive(
         Body::Settled(s) => Event::SettledReceived { from: mail.from.clone(), settled: s.clone() },
         Body::Rejected(r) => Event::RejectedReceived { from: mail.from.clone(), rejected: r.clone() },
         other => {
-            record(store, mail, raw, "not for the orderer")?;
+            record(store, mail, raw, NOT_FOR_THE_ORDERER)?;
             return Ok(Receipt::NotForOrderer(other.kind()));
         }
     };

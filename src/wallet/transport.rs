@@ -88,16 +88,7 @@ impl Transport for MailServers {
                 // be read): every mail says why.
                 Err(e) => mails
                     .iter()
-                    .map(|mail| {
-                        let now = std::time::Instant::now();
-                        Dispatch {
-                            message_id: mail.message_id.clone(),
-                            sent_as: None,
-                            result: Err(e.clone()),
-                            started: now,
-                            finished: now,
-                        }
-                    })
+                    .map(|mail| Dispatch::of(mail, Err(e.clone()), std::time::Instant::now()))
                     .collect(),
             }
         })

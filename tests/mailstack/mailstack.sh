@@ -83,8 +83,9 @@ DOMAINS=(buyer.test shop.test shop2.test bank.test bank2.test)
 # keyutils: keyctl, for the tests that keep passwords in the kernel keyring.
 # chromium: headless, for the test that renders the board page (tests/board_http.rs).
 # thunderbird, libnss3-tools (certutil), zip, unzip: the MailPay add-on in a real
-# headless Thunderbird (tests/support/thunderbird.rs, tests/thunderbird_addon.rs).
-PACKAGES=(postfix dovecot-core dovecot-imapd dovecot-lmtpd openssl ca-certificates procps util-linux python3 keyutils chromium dbus-daemon thunderbird libnss3-tools zip unzip)
+# headless Thunderbird (tests/support/thunderbird.rs, tests/thunderbird_addon.rs);
+# thunderbird-l10n-ja: the same in Japanese (tests/thunderbird_answers.rs).
+PACKAGES=(postfix dovecot-core dovecot-imapd dovecot-lmtpd openssl ca-certificates procps util-linux python3 keyutils chromium dbus-daemon thunderbird thunderbird-l10n-ja libnss3-tools zip unzip)
 VMAIL_USER=vmail
 LOCK_FILE=/run/lock/mailstack-install.lock
 [[ -d /run/lock && -w /run/lock ]] || LOCK_FILE=/tmp/.mailstack-install.lock

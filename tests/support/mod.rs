@@ -15,6 +15,9 @@
 //! - `mailstack`: the real Postfix + Dovecot stack the tests mail through.
 //! - `native_host`: the real `mailpay-thunderbird`, the test speaking the
 //!   add-on's side of its frames.
+//! - `probe`: the recording host (a stand-in for the wallet's host when the
+//!   add-on is tested alone) and the display probe, a test-only add-on that
+//!   opens, reads and answers mails in Thunderbird on a test's orders.
 //! - `processes`: the `mailpay`, `mailpay-bank` and `mailpay-merchant`
 //!   programs run as processes against the mail stack.
 //! - `protocol`: builders for the protocol tests: the parties, an order's
@@ -35,6 +38,7 @@ pub mod dropping_smtp;
 pub mod hostile;
 pub mod mailstack;
 pub mod native_host;
+pub mod probe;
 pub mod processes;
 pub mod protocol;
 pub mod relay;

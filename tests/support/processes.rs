@@ -146,6 +146,15 @@ pub fn watch_until_all(home: &Path, orders: &[&str], needle: &str) -> String {
     }
 }
 
+/// The arguments of `mailpay order` to `merchant` through `bank` for
+/// `amount` (`"1200 JPY"`), then `extra` (`--item`, `--method` and so on).
+pub fn order_args<'a>(merchant: &'a str, bank: &'a str, amount: &'a str, extra: &[&'a str]) -> Vec<&'a str> {
+    let mut args = vec!["order", "--merchant", merchant, "--bank", bank, "--amount"];
+    args.extend(amount.split(' '));
+    args.extend_from_slice(extra);
+    args
+}
+
 pub fn order_id(output: &str) -> String {
     output
         .lines()

@@ -90,6 +90,9 @@ pub struct Options {
     pub extra_addons: Vec<PathBuf>,
     /// Overrides [`START_TIMEOUT`].
     pub start_timeout: Option<Duration>,
+    /// An X display (such as Xvfb's `:93`) to show Thunderbird's windows
+    /// on, for screenshots; `None`: headless.
+    pub display: Option<String>,
 }
 
 /// A Thunderbird of a test (see the module documentation).
@@ -105,6 +108,7 @@ pub struct Thunderbird {
     /// The account's address (its identity's e-mail).
     pub address: String,
     env: Vec<(String, String)>,
+    display: Option<String>,
     start_timeout: Duration,
     /// The process this harness started for the current run.
     child: Option<Child>,
@@ -194,6 +198,7 @@ impl Thunderbird {
             mailpay_home,
             address: address.to_string(),
             env: options.env.clone(),
+            display: options.display.clone(),
             start_timeout: options.start_timeout.unwrap_or(START_TIMEOUT),
             child: None,
             runs: 0,
@@ -339,15 +344,17 @@ impl Thunderbird {
             std::fs::File::create(path).unwrap_or_else(|e| panic!("cannot create {}: {e}", path.display()))
         };
         let mut command = Command::new(THUNDERBIRD);
+        if self.display.is_none() {
+            command.arg("--headless").env("MOZ_HEADLESS", "1");
+        }
         command
-            .args(["--headless", "--no-remote", "--profile"])
+            .args(["--no-remote", "--profile"])
             .arg(&self.profile)
             .env("HOME", &self.home)
             .env("MAILPAY_HOME", &self.mailpay_home)
             .env("XDG_CONFIG_HOME", self.home.join(".config"))
             .env("XDG_DATA_HOME", self.home.join(".local/share"))
             .env("XDG_CACHE_HOME", self.home.join(".cache"))
-            .env("MOZ_HEADLESS", "1")
             .env("MOZ_CRASHREPORTER_DISABLE", "1")
             .env("MOZ_DISABLE_AUTO_SAFE_MODE", "1")
             .env_remove("DISPLAY")
@@ -359,6 +366,9 @@ impl Thunderbird {
             .stderr(file(&stderr));
         for (key, value) in &self.env {
             command.env(key, value);
+        }
+        if let Some(display) = &self.display {
+            command.env("DISPLAY", display);
         }
         std::os::unix::process::CommandExt::process_group(&mut command, 0);
         let child = command
