@@ -13,9 +13,9 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Duration;
 
-use serde_json::json;
+use serde_json::{Value, json};
 use support::native_host::{HOST, NativeHost as Host, WAIT};
-use support::processes::{MAILPAY, ok, run, temp_dir};
+use support::processes::{MAILPAY, ok, order_args, run, temp_dir};
 
 fn wallet(name: &str) -> PathBuf {
     let home = temp_dir(name).join("wallet");
@@ -24,18 +24,33 @@ fn wallet(name: &str) -> PathBuf {
 }
 
 fn order(home: &Path) -> (String, String) {
-    let out = run(
-        MAILPAY,
-        home,
-        &["order", "--merchant", "shop@shop.test", "--bank", "bank@bank.test", "--amount", "1200", "JPY"],
-        "",
-    );
+    let out = run(MAILPAY, home, &order_args("shop@shop.test", "bank@bank.test", "1200 JPY", &[]), "");
     let text = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
     assert!(out.status.success(), "mailpay order:\n{text}");
     let id = text.lines().find_map(|l| l.strip_prefix("order ")).expect("the order's id is printed");
     // The canonical form, as the wallet keeps it.
     let id = id.replace('-', "");
     (id, text)
+}
+
+/// Places an order in the wallet at `home` (on a thread: `mailpay order`
+/// waits for the host) while the host hands its two mails to the test's
+/// add-on side, which answers the first "failed for now" with `reason`
+/// and the second "sent". The order's id, what `mailpay order` printed,
+/// and the request name of the mail that failed.
+fn order_with_one_failing_now(home: &Path, host: &mut Host, reason: &str) -> (String, String, Value) {
+    let placing = {
+        let home = home.to_path_buf();
+        std::thread::spawn(move || order(&home))
+    };
+    let (failed, _) = host.expect("send");
+    host.send(
+        json!({"type": "send-failed", "request": failed["request"], "reason": reason, "temporary": true}),
+    );
+    let (sent, _) = host.expect("send");
+    host.send(json!({"type": "sent", "request": sent["request"], "message_id": "x@buyer.test"}));
+    let (order, text) = placing.join().unwrap();
+    (order, text, failed["request"].clone())
 }
 
 /// Waits until the wallet counts the payment's mails as sent.
@@ -164,20 +179,7 @@ fn the_command_line_sends_through_the_running_host() {
     let mut host = Host::start(&home);
     host.hello("orderer@buyer.test");
     host.expect("welcome");
-    let placing = {
-        let home = home.clone();
-        std::thread::spawn(move || order(&home))
-    };
-    for n in 0..2 {
-        let (send, _) = host.expect("send");
-        if n == 0 {
-            // Thunderbird could not send this one now.
-            host.send(json!({"type": "send-failed", "request": send["request"], "reason": "SMTP server down", "temporary": true}));
-        } else {
-            host.send(json!({"type": "sent", "request": send["request"], "message_id": "x@buyer.test"}));
-        }
-    }
-    let (_, text) = placing.join().unwrap();
+    let (_, text, _) = order_with_one_failing_now(&home, &mut host, "SMTP server down");
     assert!(text.contains("accepted (x@buyer.test)") || text.contains(": accepted"), "{text}");
     assert!(text.contains("SMTP server down"), "the failure is told: {text}");
     assert!(host.close().success());
@@ -189,26 +191,12 @@ fn a_mail_thunderbird_could_not_send_now_is_handed_over_again_on_its_own() {
     let mut host = Host::start(&home);
     host.hello("orderer@buyer.test");
     host.expect("welcome");
-    let placing = {
-        let home = home.clone();
-        std::thread::spawn(move || order(&home))
-    };
-    let mut failed = None;
-    for _ in 0..2 {
-        let (send, _) = host.expect("send");
-        if failed.is_none() {
-            // Thunderbird's server did not answer in time.
-            host.send(json!({"type": "send-failed", "request": send["request"], "reason": "timed out", "temporary": true}));
-            failed = Some(send["request"].clone());
-        } else {
-            host.send(json!({"type": "sent", "request": send["request"], "message_id": "b@buyer.test"}));
-        }
-    }
-    let (order, text) = placing.join().unwrap();
+    // Thunderbird's server did not answer in time.
+    let (order, text, failed) = order_with_one_failing_now(&home, &mut host, "timed out");
     assert!(text.contains("timed out"), "{text}");
     // Nobody presses Retry: the host hands the same mail over again.
     let (again, _) = host.expect("send");
-    assert_eq!(again["request"], failed.unwrap(), "the mail that failed, under the same request name");
+    assert_eq!(again["request"], failed, "the mail that failed, under the same request name");
     host.send(json!({"type": "sent", "request": again["request"], "message_id": "a@buyer.test"}));
     wait_until_sent(&home, &order);
     assert!(host.close().success());
