@@ -28,6 +28,7 @@
 //! loop) and [`fault`] (the crash tests' halting points).
 
 pub mod agent;
+pub mod autoconfig;
 pub mod bank;
 pub mod board;
 pub mod bridge;
@@ -36,6 +37,7 @@ pub mod clock;
 pub mod config;
 pub mod demo;
 pub mod fault;
+pub mod http;
 pub mod i18n;
 pub mod keys;
 pub mod mail;

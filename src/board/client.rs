@@ -1,30 +1,22 @@
-//! A small HTTP/1.1 client for the board: the orderer posts its record,
-//! the bank reads an order's records. `http://` for a board on loopback or
-//! a private network, `https://` for one published on the Internet (TLS
-//! with the certificate checked against the system's roots and, when
-//! given, an extra CA file); one connection per request.
+//! The board's client: the orderer posts its record, the bank reads an
+//! order's records, over [`crate::http`]. `http://` for a board on
+//! loopback or a private network, `https://` for one published on the
+//! Internet (TLS with the certificate checked against the system's roots
+//! and, when given, an extra CA file); one connection per request.
 //!
 //! A client [`Client::restricted`] to a [`BoardPolicy`] (the bank's)
 //! reaches only the boards the policy allows: `https://` at public
 //! addresses unless it says otherwise, checked on the addresses the name
 //! resolves to, which are the ones it then connects to.
 
-use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
-use std::path::{Path, PathBuf};
-use std::sync::{Arc, OnceLock};
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+use std::path::Path;
+use std::sync::Arc;
 use std::time::Duration;
 
-use http_body_util::{BodyExt, Full, Limited};
-use hyper::body::Bytes;
 use hyper::{Request, StatusCode};
-use hyper_util::rt::TokioIo;
-use tokio::io::{AsyncRead, AsyncWrite};
-use tokio::net::TcpStream;
-use tokio_rustls::TlsConnector;
-use tokio_rustls::rustls::ClientConfig;
-use tokio_rustls::rustls::pki_types::ServerName;
 
-use crate::mail::tls;
+use crate::http;
 use crate::protocol::OrderId;
 use crate::protocol::board::{BoardRecord, CheckedRecord};
 
@@ -51,8 +43,6 @@ pub enum ClientError {
 #[derive(Debug, Clone, PartialEq, Eq)]
 struct Target {
     tls: bool,
-    /// `host:port` to connect to.
-    connect: String,
     /// The Host header: the URL's authority.
     host: String,
     /// The host alone, the name the certificate must carry.
@@ -81,18 +71,13 @@ fn split(url: &str) -> Result<Target, ClientError> {
     if authority.is_empty() || authority.contains('@') {
         return Err(bad());
     }
-    let (name, connect) = match authority.rsplit_once(':') {
-        Some((host, port)) if port.parse::<u16>().is_ok() => (host, authority.to_string()),
-        _ => (authority, format!("{authority}:{}", if tls { 443 } else { 80 })),
+    let name = match authority.rsplit_once(':') {
+        Some((host, port)) if port.parse::<u16>().is_ok() => host,
+        Some(_) if !authority.ends_with(']') => return Err(bad()),
+        _ => authority,
     };
     let name = name.trim_start_matches('[').trim_end_matches(']').to_string();
-    Ok(Target {
-        tls,
-        connect,
-        host: authority.to_string(),
-        name,
-        prefix: path.trim_end_matches('/').to_string(),
-    })
+    Ok(Target { tls, host: authority.to_string(), name, prefix: path.trim_end_matches('/').to_string() })
 }
 
 /// Which boards a [`Client`] made [`Client::restricted`] may reach. The
@@ -213,34 +198,37 @@ fn not_public_v6(ip: Ipv6Addr) -> Option<&'static str> {
 }
 
 /// Talks to boards; `https://` ones are trusted as [`Client::trusting`] says.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 pub struct Client {
-    ca_file: Option<PathBuf>,
+    http: http::Client,
     /// The boards this client may reach; `None`: wherever it is told.
     policy: Option<BoardPolicy>,
-    /// The TLS configuration, made at the first `https://` request and
-    /// kept (it reads the system's roots).
-    tls: Arc<OnceLock<Result<Arc<ClientConfig>, String>>>,
+}
+
+impl Default for Client {
+    fn default() -> Client {
+        Client::trusting(None)
+    }
 }
 
 impl Client {
     /// A client that trusts the system's roots and, if given, the CA in
     /// `ca_file` (PEM) as well: the same trust as the mail account's.
     pub fn trusting(ca_file: Option<&Path>) -> Client {
-        Client { ca_file: ca_file.map(Path::to_path_buf), policy: None, tls: Arc::default() }
+        let http = http::Client::trusting(ca_file)
+            .allowing_http()
+            .with_limits(http::Limits { time: TIMEOUT, max_body: MAX_ANSWER });
+        Client { http, policy: None }
     }
 
     /// This client, reaching only the boards `policy` allows.
     #[must_use]
     pub fn restricted(mut self, policy: BoardPolicy) -> Client {
         self.policy = Some(policy);
+        // The connection goes to the addresses the policy checked, not to
+        // those of a second lookup.
+        self.http = self.http.with_resolver(Arc::new(PolicyResolver { policy }));
         self
-    }
-
-    fn tls(&self) -> Result<Arc<ClientConfig>, String> {
-        let made =
-            self.tls.get_or_init(|| tls::client_config(self.ca_file.as_deref()).map_err(|e| e.to_string()));
-        made.clone()
     }
 
     /// Posts the orderer's record to the board at `url`.
@@ -287,77 +275,61 @@ impl Client {
         method: hyper::Method,
         path: &str,
         body: Vec<u8>,
-    ) -> Result<(StatusCode, Bytes), ClientError> {
+    ) -> Result<(StatusCode, Vec<u8>), ClientError> {
         let target = split(url)?;
         if let Some(policy) = self.policy {
             policy.check_scheme(url, &target)?;
         }
-        let connect_err = |e: String| ClientError::Connect { url: url.to_string(), reason: e };
+        let scheme = if target.tls { "https" } else { "http" };
         let request = Request::builder()
             .method(method)
-            .uri(format!("{}{path}", target.prefix))
+            .uri(format!("{scheme}://{}{}{path}", target.host, target.prefix))
             .header(hyper::header::HOST, &target.host)
             .header(hyper::header::CONTENT_TYPE, "application/json")
-            .body(Full::new(Bytes::from(body)))
+            .body(body)
             .map_err(|e| ClientError::Url(e.to_string()))?;
-        let work = async {
-            let stream = TcpStream::connect(&self.addresses(url, &target).await?[..])
-                .await
-                .map_err(|e| connect_err(e.to_string()))?;
-            if !target.tls {
-                return exchange(stream, request).await.map_err(connect_err);
-            }
-            let config = self.tls().map_err(connect_err)?;
-            let name = ServerName::try_from(target.name.clone()).map_err(|e| connect_err(e.to_string()))?;
-            let stream = TlsConnector::from(config)
-                .connect(name, stream)
-                .await
-                .map_err(|e| connect_err(format!("TLS: {e}")))?;
-            exchange(stream, request).await.map_err(connect_err)
-        };
-        tokio::time::timeout(TIMEOUT, work)
-            .await
-            .map_err(|_| ClientError::Timeout { url: url.to_string() })?
-    }
-}
-
-impl Client {
-    /// The addresses `target`'s host resolves to, every one allowed by
-    /// the policy: the connection goes to these, not to a second lookup.
-    async fn addresses(&self, url: &str, target: &Target) -> Result<Vec<SocketAddr>, ClientError> {
         let connect_err = |reason: String| ClientError::Connect { url: url.to_string(), reason };
-        let addresses: Vec<SocketAddr> = tokio::net::lookup_host(target.connect.as_str())
-            .await
-            .map_err(|e| connect_err(format!("cannot resolve {}: {e}", target.name)))?
-            .collect();
-        if addresses.is_empty() {
-            return Err(connect_err(format!("{} resolves to no address", target.name)));
-        }
-        if let Some(policy) = self.policy {
-            for address in &addresses {
-                policy.check_address(url, address.ip())?;
+        match self.http.send(request).await {
+            Ok(answer) => Ok((answer.status(), answer.into_body())),
+            Err(http::HttpError::Url { .. }) => Err(ClientError::Url(url.to_string())),
+            Err(http::HttpError::NotAllowed { reason, .. }) => {
+                Err(ClientError::NotAllowed { url: url.to_string(), reason })
+            }
+            Err(http::HttpError::Timeout { .. }) => Err(ClientError::Timeout { url: url.to_string() }),
+            Err(http::HttpError::Resolve { host, reason }) => {
+                Err(connect_err(format!("cannot resolve {host}: {reason}")))
+            }
+            Err(http::HttpError::Tls { reason, .. }) => Err(connect_err(format!("TLS: {reason}"))),
+            Err(e @ http::HttpError::TooLong { .. }) => Err(connect_err(e.to_string())),
+            Err(http::HttpError::Connect { reason, .. } | http::HttpError::Answer { reason, .. }) => {
+                Err(connect_err(reason))
             }
         }
-        Ok(addresses)
     }
 }
 
-/// One request and its answer (at most [`MAX_ANSWER`] bytes) on `stream`.
-async fn exchange<S>(stream: S, request: Request<Full<Bytes>>) -> Result<(StatusCode, Bytes), String>
-where
-    S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
-{
-    let (mut sender, connection) =
-        hyper::client::conn::http1::handshake(TokioIo::new(stream)).await.map_err(|e| e.to_string())?;
-    tokio::spawn(connection);
-    let response = sender.send_request(request).await.map_err(|e| e.to_string())?;
-    let status = response.status();
-    let bytes = Limited::new(response.into_body(), MAX_ANSWER)
-        .collect()
-        .await
-        .map_err(|e| format!("the answer is cut short or too long: {e}"))?
-        .to_bytes();
-    Ok((status, bytes))
+/// The system's addresses of a board's host, every one allowed by the policy.
+#[derive(Debug)]
+struct PolicyResolver {
+    policy: BoardPolicy,
+}
+
+impl http::Resolve for PolicyResolver {
+    fn resolve<'a>(&'a self, host: &'a str, port: u16) -> http::Resolving<'a> {
+        Box::pin(async move {
+            let addresses = http::SystemResolver.resolve(host, port).await?;
+            for address in &addresses {
+                if let Err(e) = self.policy.check_address(host, address.ip()) {
+                    let reason = match e {
+                        ClientError::NotAllowed { reason, .. } => reason,
+                        other => other.to_string(),
+                    };
+                    return Err(http::ResolveError::NotAllowed(reason));
+                }
+            }
+            Ok(addresses)
+        })
+    }
 }
 
 fn refused(status: StatusCode, body: &[u8]) -> ClientError {
@@ -374,22 +346,14 @@ mod tests {
 
     #[test]
     fn splits_board_urls() {
-        let target = |url: &str| split(url).map(|t| (t.tls, t.connect, t.host, t.name, t.prefix)).ok();
-        let owned =
-            |tls, c: &str, h: &str, n: &str, p: &str| Some((tls, c.into(), h.into(), n.into(), p.into()));
-        assert_eq!(
-            target("http://127.0.0.1:8025/"),
-            owned(false, "127.0.0.1:8025", "127.0.0.1:8025", "127.0.0.1", "")
-        );
-        assert_eq!(
-            target("http://shop.test/board"),
-            owned(false, "shop.test:80", "shop.test", "shop.test", "/board")
-        );
-        assert_eq!(
-            target("https://shop.test/board/"),
-            owned(true, "shop.test:443", "shop.test", "shop.test", "/board")
-        );
-        assert_eq!(target("https://[::1]:8443"), owned(true, "[::1]:8443", "[::1]:8443", "::1", ""));
+        let target = |url: &str| split(url).map(|t| (t.tls, t.host, t.name, t.prefix)).ok();
+        let owned = |tls, h: &str, n: &str, p: &str| Some((tls, h.into(), n.into(), p.into()));
+        assert_eq!(target("http://127.0.0.1:8025/"), owned(false, "127.0.0.1:8025", "127.0.0.1", ""));
+        assert_eq!(target("http://shop.test/board"), owned(false, "shop.test", "shop.test", "/board"));
+        assert_eq!(target("https://shop.test/board/"), owned(true, "shop.test", "shop.test", "/board"));
+        assert_eq!(target("https://[::1]:8443"), owned(true, "[::1]:8443", "::1", ""));
+        assert_eq!(target("https://[::1]"), owned(true, "[::1]", "::1", ""));
+        assert!(split("https://shop.test:http/").is_err());
         assert!(split("ftp://shop.test/").is_err());
         assert!(split("http://user@shop.test/").is_err());
         assert!(split("https:///records").is_err());

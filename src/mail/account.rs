@@ -62,35 +62,13 @@ pub struct Account {
 }
 
 impl Account {
-    /// Well-known providers' servers for an address, or the usual
-    /// `smtp.`/`imap.` names of its domain.
+    /// The servers of the address's provider when MailPay's provider list
+    /// has it, else the usual `imap.`/`smtp.` names of its domain; no
+    /// network. [`crate::autoconfig::discover`] also asks the domain.
     pub fn guess(address: EmailAddress) -> Account {
-        let domain = address.domain().to_string();
-        let (smtp, imap) = match domain.as_str() {
-            "gmail.com" | "googlemail.com" => ("smtp.gmail.com".to_string(), "imap.gmail.com".to_string()),
-            "outlook.com" | "hotmail.com" | "live.com" => {
-                ("smtp-mail.outlook.com".to_string(), "outlook.office365.com".to_string())
-            }
-            "yahoo.com" | "yahoo.co.jp" => {
-                ("smtp.mail.yahoo.com".to_string(), "imap.mail.yahoo.com".to_string())
-            }
-            "icloud.com" | "me.com" => ("smtp.mail.me.com".to_string(), "imap.mail.me.com".to_string()),
-            "fastmail.com" => ("smtp.fastmail.com".to_string(), "imap.fastmail.com".to_string()),
-            _ => (format!("smtp.{domain}"), format!("imap.{domain}")),
-        };
-        let starttls_smtp =
-            matches!(domain.as_str(), "outlook.com" | "hotmail.com" | "live.com" | "icloud.com" | "me.com");
-        Account {
-            username: address.as_str().to_string(),
-            address,
-            smtp: if starttls_smtp {
-                Server { host: smtp, port: 587, security: Security::Starttls }
-            } else {
-                Server { host: smtp, port: 465, security: Security::Tls }
-            },
-            imap: Server { host: imap, port: 993, security: Security::Tls },
-            ca_file: None,
-            route: Route::Servers,
+        match crate::autoconfig::bundled(&address) {
+            Some(found) => found.account,
+            None => crate::autoconfig::generic_guess(&address),
         }
     }
 }
