@@ -7,6 +7,7 @@ use std::path::PathBuf;
 use clap::Subcommand;
 
 use super::CliError;
+use crate::autoconfig;
 use crate::config::Config;
 use crate::mail::account::{Account, Route, Security, Server};
 use crate::paths::Paths;
@@ -39,6 +40,22 @@ pub enum AccountCommand {
         /// (MailPay's add-on in it): no password is asked or stored.
         #[arg(long, conflicts_with_all = ["smtp", "smtp_security", "imap", "imap_security", "username", "ca_file"])]
         through_thunderbird: bool,
+    },
+    /// Find an address's mail servers: MailPay's provider list, the
+    /// domain's published settings (autoconfig), its DNS (SRV, MX), or a
+    /// guess; prints the servers, where they came from, how to sign in,
+    /// what to do once, and what failed on the way. Nothing is saved.
+    Discover {
+        address: EmailAddress,
+        /// An extra CA certificate (PEM) to trust for the domain's HTTPS.
+        #[arg(long)]
+        ca_file: Option<PathBuf>,
+        /// Ask this DNS server (IP:PORT) instead of the system's.
+        #[arg(long)]
+        name_server: Option<std::net::SocketAddr>,
+        /// Only MailPay's provider list, no network.
+        #[arg(long)]
+        offline: bool,
     },
     /// List the configured accounts.
     List,
@@ -76,6 +93,12 @@ fn fail(e: impl std::fmt::Display) -> CliError {
 }
 
 pub fn run(command: AccountCommand) -> Result<(), CliError> {
+    if let AccountCommand::Discover { address, ca_file, name_server, offline } = command {
+        let options = autoconfig::Options { ca_file, name_server, offline, ..autoconfig::Options::default() };
+        let found = super::runtime()?.block_on(autoconfig::discover(&address, &options));
+        println!("{found}");
+        return Ok(());
+    }
     let paths = Paths::from_env().map_err(fail)?;
     let config_path = paths.config_file();
     let config = Config::load(&config_path).map_err(fail)?;
@@ -111,6 +134,7 @@ pub fn run(command: AccountCommand) -> Result<(), CliError> {
             println!("configuration written to {}", config_path.display());
             Ok(())
         }
+        AccountCommand::Discover { .. } => Ok(()),
         AccountCommand::List => {
             for a in &config.accounts {
                 if a.route == Route::Thunderbird {

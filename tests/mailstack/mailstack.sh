@@ -85,7 +85,8 @@ DOMAINS=(buyer.test shop.test shop2.test bank.test bank2.test)
 # thunderbird, libnss3-tools (certutil), zip, unzip: the MailPay add-on in a real
 # headless Thunderbird (tests/support/thunderbird.rs, tests/thunderbird_addon.rs);
 # thunderbird-l10n-ja: the same in Japanese (tests/thunderbird_answers.rs).
-PACKAGES=(postfix dovecot-core dovecot-imapd dovecot-lmtpd openssl ca-certificates procps util-linux python3 keyutils chromium dbus-daemon thunderbird thunderbird-l10n-ja libnss3-tools zip unzip)
+# dnsmasq-base: the DNS server of the mail-server lookup's tests (tests/autoconfig.rs).
+PACKAGES=(postfix dovecot-core dovecot-imapd dovecot-lmtpd openssl ca-certificates procps util-linux python3 keyutils chromium dbus-daemon thunderbird thunderbird-l10n-ja libnss3-tools zip unzip dnsmasq-base)
 VMAIL_USER=vmail
 LOCK_FILE=/run/lock/mailstack-install.lock
 [[ -d /run/lock && -w /run/lock ]] || LOCK_FILE=/tmp/.mailstack-install.lock
