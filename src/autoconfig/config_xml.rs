@@ -269,13 +269,13 @@ impl ProviderConfig {
         let imap = self.pick(&self.imap, "IMAP", address, &mut skipped)?;
         let smtp = self.pick(&self.smtp, "SMTP", address, &mut skipped)?;
         let mut sign_in = Vec::new();
-        if imap.1.contains(&Auth::OAuth2)
-            && smtp.1.contains(&Auth::OAuth2)
+        if imap.auth.contains(&Auth::OAuth2)
+            && smtp.auth.contains(&Auth::OAuth2)
             && let Some(oauth2) = &self.oauth2
         {
             sign_in.push(SignIn::OAuth2(oauth2.clone()));
         }
-        if imap.1.contains(&Auth::Password) && smtp.1.contains(&Auth::Password) {
+        if imap.auth.contains(&Auth::Password) && smtp.auth.contains(&Auth::Password) {
             sign_in.push(if self.app_password { SignIn::AppPassword } else { SignIn::Password });
         }
         if sign_in.is_empty() {
@@ -285,23 +285,22 @@ impl ProviderConfig {
             });
         }
         Ok(Settings {
-            username: imap.2,
-            imap: imap.0,
-            smtp: smtp.0,
+            username: imap.username,
+            imap: imap.server,
+            smtp: smtp.server,
             sign_in,
             provider_name: self.display_name.clone(),
             quirks: self.quirks.clone(),
         })
     }
 
-    #[allow(clippy::type_complexity)]
     fn pick(
         &self,
         entries: &[ServerEntry],
         what: &'static str,
         address: &EmailAddress,
         skipped: &mut Vec<String>,
-    ) -> Result<(crate::mail::account::Server, Vec<Auth>, String), ConfigError> {
+    ) -> Result<Picked, ConfigError> {
         let mut plain = false;
         for entry in entries {
             let host = fill(&entry.hostname, address).to_ascii_lowercase();
@@ -332,7 +331,7 @@ impl ProviderConfig {
                 continue;
             }
             let server = crate::mail::account::Server { host, port: entry.port, security };
-            return Ok((server, auth, username));
+            return Ok(Picked { server, auth, username });
         }
         if plain {
             Err(ConfigError::PlainOnly { what })
@@ -340,6 +339,14 @@ impl ProviderConfig {
             Err(ConfigError::Missing { what, skipped: skipped.clone() })
         }
     }
+}
+
+/// The server chosen of one kind, with its ways of signing in and the
+/// user name filled in.
+struct Picked {
+    server: crate::mail::account::Server,
+    auth: Vec<Auth>,
+    username: String,
 }
 
 fn is(node: Node, name: &str) -> bool {

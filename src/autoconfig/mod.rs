@@ -281,14 +281,14 @@ type Found = (Source, Settings);
 impl<'a> Lookup<'a> {
     fn new(address: &'a EmailAddress, options: &'a Options) -> Lookup<'a> {
         let mut failures = Vec::new();
-        let dns = match options.name_server {
-            Some(server) => Dns::with_server(server, options.step_time),
-            None => Dns::system(options.step_time),
+        let dns = match (options.offline, options.name_server) {
+            (true, _) => None,
+            (false, Some(server)) => Some(Dns::with_server(server, options.step_time)),
+            (false, None) => Some(Dns::system(options.step_time)),
         };
-        let dns = dns
-            .map_err(|e| failures.push(Failure { asked: "DNS".into(), reason: e.to_string() }))
-            .ok()
-            .filter(|_| !options.offline);
+        let dns = dns.and_then(|made| {
+            made.map_err(|e| failures.push(Failure { asked: "DNS".into(), reason: e.to_string() })).ok()
+        });
         let limits = http::Limits { time: options.step_time, max_body: options.max_xml };
         let mut client = http::Client::trusting(options.ca_file.as_deref()).with_limits(limits);
         if let Some(dns) = &dns {

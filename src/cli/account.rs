@@ -93,11 +93,9 @@ fn fail(e: impl std::fmt::Display) -> CliError {
 }
 
 pub fn run(command: AccountCommand) -> Result<(), CliError> {
+    // Needs no configuration: a broken one does not stop it.
     if let AccountCommand::Discover { address, ca_file, name_server, offline } = command {
-        let options = autoconfig::Options { ca_file, name_server, offline, ..autoconfig::Options::default() };
-        let found = super::runtime()?.block_on(autoconfig::discover(&address, &options));
-        println!("{found}");
-        return Ok(());
+        return discover(&address, ca_file, name_server, offline);
     }
     let paths = Paths::from_env().map_err(fail)?;
     let config_path = paths.config_file();
@@ -134,7 +132,9 @@ pub fn run(command: AccountCommand) -> Result<(), CliError> {
             println!("configuration written to {}", config_path.display());
             Ok(())
         }
-        AccountCommand::Discover { .. } => Ok(()),
+        AccountCommand::Discover { address, ca_file, name_server, offline } => {
+            discover(&address, ca_file, name_server, offline)
+        }
         AccountCommand::List => {
             for a in &config.accounts {
                 if a.route == Route::Thunderbird {
@@ -191,6 +191,19 @@ pub fn run(command: AccountCommand) -> Result<(), CliError> {
             Ok(())
         }
     }
+}
+
+/// Prints what [`autoconfig::discover`] finds for `address`.
+fn discover(
+    address: &EmailAddress,
+    ca_file: Option<PathBuf>,
+    name_server: Option<std::net::SocketAddr>,
+    offline: bool,
+) -> Result<(), CliError> {
+    let options = autoconfig::Options { ca_file, name_server, offline, ..autoconfig::Options::default() };
+    let found = super::runtime()?.block_on(autoconfig::discover(address, &options));
+    println!("{found}");
+    Ok(())
 }
 
 /// One line from standard input, with a prompt when it is a terminal.
