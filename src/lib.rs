@@ -20,7 +20,9 @@
 //! `mailpay` command line; [`demo`], the app's embedded demo, whose bank
 //! and merchant run in-process on a mail loop of their own.
 //!
-//! The edges: [`mail`] (accounts, TLS, SMTP out, IMAP IDLE in), [`sqlite`]
+//! The edges: [`mail`] (accounts, TLS, SMTP out, IMAP IDLE in),
+//! [`autoconfig`] (finding an address's mail servers), [`http`] (the one
+//! HTTP client, for boards and autoconfig), [`sqlite`]
 //! (every database opened one way), [`secrets`] (passwords in the OS
 //! keyring), [`keys`] (the wallet's signing key in a file), [`config`] (the
 //! accounts file), [`paths`] (where files live), [`clock`] (the one wall

@@ -47,6 +47,26 @@ fn protocol_core_does_no_io() {
     assert!(checked >= 10, "expected the protocol modules, found {checked} files");
 }
 
+/// The mail-server lookup's XML parser and provider database are pure as
+/// well: its network steps stay in `src/autoconfig/mod.rs` and `dns.rs`.
+#[test]
+fn autoconfig_parsing_does_no_io() {
+    for file in ["src/autoconfig/config_xml.rs", "src/autoconfig/providers.rs"] {
+        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join(file);
+        let text = std::fs::read_to_string(&path).expect("source is UTF-8");
+        for (number, line) in text.lines().enumerate() {
+            let code = line.split("//").next().unwrap_or_default();
+            for word in FORBIDDEN {
+                assert!(
+                    !code.contains(word),
+                    "{file}:{} uses {word}: parsing must stay free of I/O",
+                    number + 1
+                );
+            }
+        }
+    }
+}
+
 /// Only `src/ui` knows about the GUI toolkit: the wallet, store, mail edge
 /// and protocol stay usable by the command line and the agents.
 #[test]

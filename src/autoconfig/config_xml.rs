@@ -507,7 +507,7 @@ fn fill(template: &str, address: &EmailAddress) -> String {
 /// letters, digits, `-` and `_` in dot-separated labels of 1 to 63
 /// characters, 253 in all, not starting or ending with a dot or hyphen.
 pub fn valid_host(host: &str) -> Result<(), &'static str> {
-    if host.parse::<std::net::IpAddr>().is_ok() {
+    if host.parse::<core::net::IpAddr>().is_ok() {
         return Ok(());
     }
     if host.is_empty() {

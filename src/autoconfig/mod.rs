@@ -48,7 +48,8 @@ pub struct Options {
     pub step_time: Duration,
     /// The most the whole lookup may take before it settles for a guess.
     pub total_time: Duration,
-    /// The most XML read from one answer; reading stops past it.
+    /// The most XML read from one answer; reading stops past it (the
+    /// parser takes no more than [`config_xml::MAX_XML`] in any case).
     pub max_xml: usize,
     /// An extra CA (PEM) trusted for the autoconfig servers' HTTPS
     /// besides the system's roots.

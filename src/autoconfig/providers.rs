@@ -125,40 +125,84 @@ mod tests {
                 _ => None,
             })
         };
-        #[rustfmt::skip]
-        let table: &[(&str, Option<&str>, &str, u16, &str, u16, Security, Option<&str>, bool)] = &[
-            // address or MX host, provider, IMAP, SMTP, SMTP security, OAuth2 issuer, app password
-            ("a@gmail.com", None, "imap.gmail.com", 993, "smtp.gmail.com", 465, Security::Tls, Some("accounts.google.com"), true),
-            ("a@googlemail.com", None, "imap.gmail.com", 993, "smtp.gmail.com", 465, Security::Tls, Some("accounts.google.com"), true),
-            ("a@outlook.com", None, "outlook.office365.com", 993, "smtp-mail.outlook.com", 587, Security::Starttls, Some("login.microsoftonline.com"), false),
-            ("a@hotmail.com", None, "outlook.office365.com", 993, "smtp-mail.outlook.com", 587, Security::Starttls, Some("login.microsoftonline.com"), false),
-            ("a@shop.example", Some("shop-example.mail.protection.outlook.com"), "outlook.office365.com", 993, "smtp.office365.com", 587, Security::Starttls, Some("login.microsoftonline.com"), false),
-            ("a@shop.example", Some("aspmx.l.google.com."), "imap.gmail.com", 993, "smtp.gmail.com", 465, Security::Tls, Some("accounts.google.com"), true),
-            ("a@yahoo.com", None, "imap.mail.yahoo.com", 993, "smtp.mail.yahoo.com", 465, Security::Tls, None, true),
-            ("a@yahoo.co.jp", None, "imap.mail.yahoo.co.jp", 993, "smtp.mail.yahoo.co.jp", 465, Security::Tls, None, false),
-            ("a@icloud.com", None, "imap.mail.me.com", 993, "smtp.mail.me.com", 587, Security::Starttls, None, true),
-            ("a@fastmail.com", None, "imap.fastmail.com", 993, "smtp.fastmail.com", 465, Security::Tls, None, true),
+        /// An address (or an MX host), and what it finds.
+        struct Row {
+            address: &'static str,
+            mx: Option<&'static str>,
+            imap: &'static str,
+            smtp: (&'static str, u16, Security),
+            oauth2: Option<&'static str>,
+            app_password: bool,
+        }
+        let row = |address, mx, imap, smtp, oauth2, app_password| Row {
+            address,
+            mx,
+            imap,
+            smtp,
+            oauth2,
+            app_password,
+        };
+        let (google, microsoft) = (Some("accounts.google.com"), Some("login.microsoftonline.com"));
+        let gmail = ("smtp.gmail.com", 465, Security::Tls);
+        let outlook = ("smtp-mail.outlook.com", 587, Security::Starttls);
+        let table = [
+            row("a@gmail.com", None, "imap.gmail.com", gmail, google, true),
+            row("a@googlemail.com", None, "imap.gmail.com", gmail, google, true),
+            row("a@outlook.com", None, "outlook.office365.com", outlook, microsoft, false),
+            row("a@hotmail.com", None, "outlook.office365.com", outlook, microsoft, false),
+            row(
+                "a@shop.example",
+                Some("shop-example.mail.protection.outlook.com"),
+                "outlook.office365.com",
+                ("smtp.office365.com", 587, Security::Starttls),
+                microsoft,
+                false,
+            ),
+            row("a@shop.example", Some("aspmx.l.google.com."), "imap.gmail.com", gmail, google, true),
+            row(
+                "a@yahoo.com",
+                None,
+                "imap.mail.yahoo.com",
+                ("smtp.mail.yahoo.com", 465, Security::Tls),
+                None,
+                true,
+            ),
+            row(
+                "a@yahoo.co.jp",
+                None,
+                "imap.mail.yahoo.co.jp",
+                ("smtp.mail.yahoo.co.jp", 465, Security::Tls),
+                None,
+                false,
+            ),
+            row(
+                "a@icloud.com",
+                None,
+                "imap.mail.me.com",
+                ("smtp.mail.me.com", 587, Security::Starttls),
+                None,
+                true,
+            ),
+            row(
+                "a@fastmail.com",
+                None,
+                "imap.fastmail.com",
+                ("smtp.fastmail.com", 465, Security::Tls),
+                None,
+                true,
+            ),
         ];
-        for (address, mx, imap, imap_port, smtp, smtp_port, smtp_security, issuer, app) in table {
-            let parsed = address.parse().unwrap();
-            let provider = match mx {
+        for r in table {
+            let provider = match r.mx {
                 Some(mx) => by_mx(mx),
-                None => by_domain(address.rsplit_once('@').unwrap().1),
+                None => by_domain(r.address.rsplit_once('@').unwrap().1),
             };
-            let provider = provider.unwrap_or_else(|| panic!("{address} {mx:?}: no provider"));
-            let s = provider.config.settings_for(&parsed).unwrap();
-            assert_eq!(
-                (s.imap.host.as_str(), s.imap.port, s.imap.security),
-                (*imap, *imap_port, Security::Tls),
-                "{address}"
-            );
-            assert_eq!(
-                (s.smtp.host.as_str(), s.smtp.port, s.smtp.security),
-                (*smtp, *smtp_port, *smtp_security),
-                "{address}"
-            );
-            assert_eq!(oauth2(&s.sign_in).as_deref(), *issuer, "{address}");
-            assert_eq!(s.sign_in.contains(&SignIn::AppPassword), *app, "{address}");
+            let provider = provider.unwrap_or_else(|| panic!("{} {:?}: no provider", r.address, r.mx));
+            let s = provider.config.settings_for(&r.address.parse().unwrap()).unwrap();
+            assert_eq!((s.imap.host.as_str(), s.imap.port, s.imap.security), (r.imap, 993, Security::Tls));
+            assert_eq!((s.smtp.host.as_str(), s.smtp.port, s.smtp.security), r.smtp, "{}", r.address);
+            assert_eq!(oauth2(&s.sign_in).as_deref(), r.oauth2, "{}", r.address);
+            assert_eq!(s.sign_in.contains(&SignIn::AppPassword), r.app_password, "{}", r.address);
         }
         let japan = by_domain("yahoo.co.jp")
             .unwrap()

@@ -300,7 +300,9 @@ impl Client {
                 Err(connect_err(format!("cannot resolve {host}: {reason}")))
             }
             Err(http::HttpError::Tls { reason, .. }) => Err(connect_err(format!("TLS: {reason}"))),
-            Err(e @ http::HttpError::TooLong { .. }) => Err(connect_err(e.to_string())),
+            Err(http::HttpError::TooLong { limit, .. }) => {
+                Err(connect_err(format!("the answer is longer than {limit} bytes (not read further)")))
+            }
             Err(http::HttpError::Connect { reason, .. } | http::HttpError::Answer { reason, .. }) => {
                 Err(connect_err(reason))
             }

@@ -1,4 +1,4 @@
-//! TLS for SMTP, IMAP and the board's HTTPS client: always on,
+//! TLS for SMTP, IMAP and the HTTPS client (`crate::http`): always on,
 //! certificates always checked, against the system's roots plus, when an
 //! account names one, an extra CA file (a private CA such as the test mail
 //! stack's). And the board's HTTPS server, from PEM files.
