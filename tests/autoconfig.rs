@@ -62,7 +62,7 @@ fn openssl(dir: &Path, args: &[&str]) {
 fn certificates() -> &'static Certificates {
     static MADE: OnceLock<Certificates> = OnceLock::new();
     MADE.get_or_init(|| {
-        let dir = std::env::temp_dir().join(format!("mailpay-autoconfig-{}", std::process::id()));
+        let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("autoconfig-{}", std::process::id()));
         std::fs::create_dir_all(&dir).unwrap();
         let ec = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes"];
         let mut ca = vec!["req", "-x509"];
@@ -138,7 +138,7 @@ impl Dnsmasq {
     fn start(records: &[String]) -> Dnsmasq {
         for _ in 0..10 {
             let port = free_port();
-            let log = std::env::temp_dir().join(format!("mailpay-dnsmasq-{}-{port}.log", std::process::id()));
+            let log = certificates().dir.join(format!("dnsmasq-{port}.log"));
             let mut command = Command::new("dnsmasq");
             command
                 .args(["--keep-in-foreground", "--no-resolv", "--no-hosts", "--conf-file=/dev/null"])

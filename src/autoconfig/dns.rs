@@ -113,32 +113,15 @@ impl Dns {
     /// The MX hosts of `domain`, most preferred first, at most [`MAX_RECORDS`].
     pub async fn mx(&self, domain: &str) -> Result<Vec<String>, DnsError> {
         let lookup = self.resolver.mx_lookup(fqdn(domain)).await.map_err(|e| failed(domain, "MX", &e))?;
-        let mut found: Vec<(u16, String)> = lookup
+        let found: Vec<(u16, String)> = lookup
             .answers()
             .iter()
             .filter_map(|r| match &r.data {
                 RData::MX(mx) => Some((mx.preference, mx.exchange.to_ascii())),
                 _ => None,
             })
-            .take(MAX_RECORDS)
             .collect();
-        found.sort();
-        let mut hosts = Vec::new();
-        for (_, host) in found {
-            let host = host.trim_end_matches('.').to_ascii_lowercase();
-            // "." is a null MX (RFC 7505): the domain takes no mail.
-            if host.is_empty() {
-                continue;
-            }
-            if let Err(why) = valid_host(&host) {
-                return Err(DnsError::BadTarget { name: domain.to_string(), kind: "MX", reason: why.into() });
-            }
-            hosts.push(host);
-        }
-        if hosts.is_empty() {
-            return Err(DnsError::NoRecords { name: domain.to_string(), kind: "MX" });
-        }
-        Ok(hosts)
+        order_mx(domain, &found)
     }
 
     /// The addresses of `host`, at most [`MAX_RECORDS`].
@@ -204,6 +187,29 @@ pub fn pick_srv(name: &str, records: &[SrvRecord]) -> Result<Service, DnsError> 
     Ok(Service::At { host: best.target.clone(), port: best.port })
 }
 
+/// The MX hosts of an answer, most preferred first; only the first
+/// [`MAX_RECORDS`] records are looked at, and a null MX (".", RFC 7505:
+/// the domain takes no mail) is left out.
+pub fn order_mx(domain: &str, records: &[(u16, String)]) -> Result<Vec<String>, DnsError> {
+    let mut found: Vec<&(u16, String)> = records.iter().take(MAX_RECORDS).collect();
+    found.sort();
+    let mut hosts = Vec::new();
+    for (_, host) in found {
+        let host = host.trim_end_matches('.').to_ascii_lowercase();
+        if host.is_empty() {
+            continue;
+        }
+        if let Err(why) = valid_host(&host) {
+            return Err(DnsError::BadTarget { name: domain.to_string(), kind: "MX", reason: why.into() });
+        }
+        hosts.push(host);
+    }
+    if hosts.is_empty() {
+        return Err(DnsError::NoRecords { name: domain.to_string(), kind: "MX" });
+    }
+    Ok(hosts)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -222,6 +228,21 @@ mod tests {
         assert!(matches!(pick_srv("n", &[record(0, 0, 0, "a.test")]), Err(DnsError::BadTarget { .. })));
         let bad = pick_srv("n", &[record(0, 0, 993, "a b.test")]).unwrap_err();
         assert!(bad.to_string().contains("spaces"), "{bad}");
+    }
+
+    #[test]
+    fn orders_mx_hosts_and_looks_at_no_more_than_the_cap() {
+        let mut records: Vec<(u16, String)> = (0..40).map(|i| (50, format!("mx{i}.test."))).collect();
+        records[3].0 = 10;
+        records[MAX_RECORDS + 5].0 = 0;
+        let hosts = order_mx("d.test", &records).unwrap();
+        assert_eq!(hosts.len(), MAX_RECORDS);
+        assert_eq!(hosts[0], "mx3.test");
+        assert!(!hosts.contains(&format!("mx{}.test", MAX_RECORDS + 5)));
+        let null = order_mx("d.test", &[(0, ".".into())]).unwrap_err();
+        assert!(matches!(null, DnsError::NoRecords { .. }), "{null}");
+        let bad = order_mx("d.test", &[(0, "a b.test.".into())]).unwrap_err();
+        assert!(matches!(bad, DnsError::BadTarget { .. }), "{bad}");
     }
 
     /// A long answer is cut at MAX_RECORDS: a record after that is not
