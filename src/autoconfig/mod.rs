@@ -463,6 +463,7 @@ async fn fetch_xml(client: &http::Client, url: &str) -> Result<String, String> {
     for redirect in 0..=MAX_REDIRECTS {
         let request = ::http::Request::get(url.as_str())
             .header(::http::header::ACCEPT, "application/xml, text/xml")
+            .header(::http::header::USER_AGENT, concat!("MailPay/", env!("CARGO_PKG_VERSION")))
             .body(Vec::new())
             .map_err(|e| format!("not a valid address: {e}"))?;
         let answer = client.send(request).await.map_err(|e| http_reason(&e))?;
