@@ -44,6 +44,7 @@ pub mod i18n;
 pub mod keys;
 pub mod mail;
 pub mod merchant;
+pub mod oauth;
 pub mod paths;
 pub mod protocol;
 pub mod secrets;
