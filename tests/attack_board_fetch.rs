@@ -84,7 +84,7 @@ fn strict_bank() -> PathBuf {
     drop(ledger);
     let config = DaemonConfig {
         account: agents::account(world.stack, BANK2),
-        password: mailpay::secrets::Secret::new(world.stack.user(BANK2).password.clone()),
+        login: mailpay::mail::login::Login::password(world.stack.user(BANK2).password.clone()),
         ledger: ledger_path.clone(),
         board_grace: GRACE,
         expiry_check: Duration::from_secs(1),

@@ -9,9 +9,9 @@ use std::process::ExitCode;
 
 use serde::de::DeserializeOwned;
 
-use crate::mail::account::Account;
+use crate::mail::account::{Account, Auth};
+use crate::mail::login::Login;
 use crate::protocol::EmailAddress;
-use crate::secrets::Secret;
 
 /// Why an agent's command did not succeed.
 #[derive(Debug, thiserror::Error)]
@@ -50,8 +50,13 @@ pub struct Common {
 pub struct RunArgs {
     /// Read the mail password from this file instead of the OS keyring
     /// (for tests and containers; keep the file readable by this user only).
-    #[arg(long)]
+    #[arg(long, conflicts_with = "token_file")]
     pub password_file: Option<PathBuf>,
+    /// For an account whose auth is oauth2: read its OAuth2 token from
+    /// this file instead of the OS keyring (lines refresh_token=... and/or
+    /// access_token=...; keep the file readable by this user only).
+    #[arg(long)]
+    pub token_file: Option<PathBuf>,
     /// Trust this extra CA (PEM) for the mail servers.
     #[arg(long)]
     pub ca_file: Option<PathBuf>,
@@ -59,17 +64,34 @@ pub struct RunArgs {
 
 impl RunArgs {
     /// The agent's mail account as its configuration names it (`--ca-file`
-    /// added), and its password: from `--password-file`, else the OS
-    /// keyring (as `mailpay account add` stores it).
-    pub fn account(&self, configured: Option<Account>, whose: &str) -> Result<(Account, Secret), Failure> {
+    /// added), and its login: the password from `--password-file`, else
+    /// the OS keyring (as `mailpay account add` stores it); for an account
+    /// whose auth is oauth2, the token from `--token-file`, else the grant
+    /// in the OS keyring (as `mailpay account add --oauth` stores it).
+    pub fn account(&self, configured: Option<Account>, whose: &str) -> Result<(Account, Login), Failure> {
         let mut account = configured.ok_or_else(|| {
             usage(format!("the --config file must have an [account] table for {whose} mailbox"))
         })?;
         if self.ca_file.is_some() {
             account.ca_file.clone_from(&self.ca_file);
         }
+        if account.auth == Auth::OAuth2 {
+            if self.password_file.is_some() {
+                return Err(usage("the account's auth is oauth2: give --token-file, not --password-file"));
+            }
+            let login = match &self.token_file {
+                Some(path) => Login::from_token_file(&account, path).map_err(usage)?,
+                None => Login::from_keyring(&account).map_err(fail)?,
+            };
+            return Ok((account, login));
+        }
+        if self.token_file.is_some() {
+            return Err(usage(
+                "--token-file is for accounts whose auth is oauth2 ([account] auth = \"oauth2\")",
+            ));
+        }
         let password = password(&account.address, self.password_file.as_deref())?;
-        Ok((account, Secret::new(password)))
+        Ok((account, Login::password(password)))
     }
 }
 

@@ -13,6 +13,7 @@ use crate::clock::now;
 use crate::mail::account::Account;
 use crate::mail::expecting::ANSWER_WINDOW;
 use crate::mail::imap::{self, ImapError, Received, Resume, WatchConfig, WatchEvent};
+use crate::mail::login::Login;
 use crate::mail::smtp::Smtp;
 use crate::protocol::Timestamp;
 use crate::protocol::compose::Outgoing;
@@ -179,11 +180,11 @@ impl<D: Decisions> Agent<D> {
 pub async fn run<D: Decisions>(
     agent: Arc<Agent<D>>,
     account: &Account,
-    password: &str,
+    login: &Login,
     tick: Duration,
 ) -> ImapError {
     let address = account.address.to_string();
-    let mut watch = WatchConfig::new(account.clone(), password.to_string());
+    let mut watch = WatchConfig::with_login(account.clone(), login.clone());
     watch.dedicated = true;
     // Business comes in bursts: after each mail, answers are looked for
     // eagerly for a while (see mail::expecting).

@@ -13,16 +13,16 @@ use crate::board::client;
 use crate::clock::now;
 use crate::mail::account::Account;
 use crate::mail::imap::ImapError;
+use crate::mail::login::Login;
 use crate::mail::smtp::{SendError, Smtp};
 use crate::protocol::matching::BoardLookup;
 use crate::protocol::parse::Incoming;
 use crate::protocol::{EmailAddress, OrderId, Timestamp};
-use crate::secrets::Secret;
 
 #[derive(Debug, Clone)]
 pub struct DaemonConfig {
     pub account: Account,
-    pub password: Secret,
+    pub login: Login,
     pub ledger: PathBuf,
     /// How long to wait before looking at a board a second time when the
     /// record was not there yet (the orderer posts it as he sends the order).
@@ -115,13 +115,13 @@ pub async fn run(config: DaemonConfig) -> DaemonError {
         Ok(agent) => agent,
         Err(e) => return e,
     };
-    let why = runtime::run(agent, &config.account, config.password.expose(), config.expiry_check).await;
+    let why = runtime::run(agent, &config.account, &config.login, config.expiry_check).await;
     DaemonError::Imap(why)
 }
 
 fn start(config: &DaemonConfig) -> Result<Arc<Agent<Bank>>, DaemonError> {
     let ledger = Ledger::open(&config.ledger)?;
-    let smtp = Smtp::new(&config.account, config.password.expose())?;
+    let smtp = Smtp::with_login(&config.account, config.login.clone())?;
     let bank = Bank {
         address: config.account.address.clone(),
         board_grace: config.board_grace,

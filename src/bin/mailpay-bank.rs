@@ -112,10 +112,10 @@ fn run(cli: Cli) -> Result<(), Failure> {
     let now = mailpay::clock::now();
     match &cli.command {
         Command::Run(args) => {
-            let (account, password) = args.account(file.account.clone(), "the bank's")?;
+            let (account, login) = args.account(file.account.clone(), "the bank's")?;
             let config = DaemonConfig {
                 account,
-                password,
+                login,
                 ledger: path,
                 board_grace: Duration::from_secs(file.board_grace_seconds.unwrap_or(60)),
                 expiry_check: Duration::from_secs(60),

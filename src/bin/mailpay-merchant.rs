@@ -101,7 +101,7 @@ fn run(cli: Cli) -> Result<(), Failure> {
     match cli.command {
         Command::Run(args) => {
             let limits = board_limits(&file);
-            let (account, password) = args.account(file.account.clone(), "the shop's")?;
+            let (account, login) = args.account(file.account.clone(), "the shop's")?;
             let bank = file.bank.ok_or_else(|| {
                 usage("the --config file must name the shop's bank: bank = \"bank@example.com\"")
             })?;
@@ -128,7 +128,7 @@ fn run(cli: Cli) -> Result<(), Failure> {
             };
             let config = DaemonConfig {
                 account,
-                password,
+                login,
                 bank,
                 pricing,
                 shop_db,

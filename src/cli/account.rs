@@ -9,15 +9,18 @@ use clap::Subcommand;
 use super::CliError;
 use crate::autoconfig;
 use crate::config::Config;
-use crate::mail::account::{Account, Route, Security, Server};
+use crate::mail::account::{Account, Auth, Route, Security, Server};
+use crate::mail::login::Login;
+use crate::oauth::provider::{OAuth2Settings, Provider, ProviderKind};
+use crate::oauth::{Grant, Mechanism, SignIn};
 use crate::paths::Paths;
 use crate::protocol::EmailAddress;
-use crate::secrets::Keyring;
 use crate::wallet;
 
 #[derive(Debug, Subcommand)]
 pub enum AccountCommand {
-    /// Add or replace an account; the password is read from standard input.
+    /// Add or replace an account; the password is read from standard input,
+    /// or, with --oauth, the account is signed in to in the browser.
     Add {
         address: EmailAddress,
         /// SMTP server as HOST:PORT (guessed from the address when omitted).
@@ -38,8 +41,15 @@ pub enum AccountCommand {
         ca_file: Option<PathBuf>,
         /// Send and watch through Thunderbird, which holds the account
         /// (MailPay's add-on in it): no password is asked or stored.
-        #[arg(long, conflicts_with_all = ["smtp", "smtp_security", "imap", "imap_security", "username", "ca_file"])]
+        #[arg(long, conflicts_with_all = ["smtp", "smtp_security", "imap", "imap_security", "username", "ca_file", "oauth"])]
         through_thunderbird: bool,
+        /// Sign in with OAuth2 in the browser instead of a password (Gmail,
+        /// Outlook.com, or a provider named with --oauth-auth-url and
+        /// --oauth-token-url): the refresh token goes to the OS keyring.
+        #[arg(long)]
+        oauth: bool,
+        #[command(flatten)]
+        oauth_options: OAuthOptions,
     },
     /// Find an address's mail servers: MailPay's provider list, the
     /// domain's published settings (autoconfig), its DNS (SRV, MX), or a
@@ -63,6 +73,97 @@ pub enum AccountCommand {
     Test { address: Option<String> },
     /// Remove an account and its stored password.
     Remove { address: String },
+}
+
+/// Where and as what to sign in, when the provider is not guessed from
+/// the address (and the client registration is not the build's).
+#[derive(Debug, Default, clap::Args)]
+pub struct OAuthOptions {
+    /// The provider: google, microsoft or custom (guessed from the address).
+    #[arg(long, requires = "oauth", value_parser = parse_provider)]
+    oauth_provider: Option<ProviderKind>,
+    /// The provider's authorization endpoint (a custom provider).
+    #[arg(long, requires = "oauth")]
+    oauth_auth_url: Option<String>,
+    /// The provider's token endpoint (a custom provider).
+    #[arg(long, requires = "oauth")]
+    oauth_token_url: Option<String>,
+    /// Who issues the tokens (a custom provider).
+    #[arg(long, requires = "oauth")]
+    oauth_issuer: Option<String>,
+    /// The scopes to ask for, instead of the provider's (repeatable).
+    #[arg(long, requires = "oauth")]
+    oauth_scope: Vec<String>,
+    /// An OAuth2 client id of your own, instead of the build's.
+    #[arg(long, requires = "oauth")]
+    oauth_client_id: Option<String>,
+    /// The client secret that goes with --oauth-client-id, if the provider gave one.
+    #[arg(long, requires = "oauth_client_id")]
+    oauth_client_secret: Option<String>,
+    /// The SASL mechanism: xoauth2 (default) or oauthbearer.
+    #[arg(long, requires = "oauth", value_parser = parse_mechanism)]
+    oauth_mechanism: Option<Mechanism>,
+}
+
+impl OAuthOptions {
+    fn settings(self, address: &EmailAddress) -> Result<OAuth2Settings, CliError> {
+        let custom = self.oauth_auth_url.is_some() || self.oauth_token_url.is_some();
+        let provider = match (self.oauth_provider, custom) {
+            (Some(provider), _) => provider,
+            (None, true) => ProviderKind::Custom,
+            (None, false) => ProviderKind::for_domain(address.domain()).ok_or_else(|| {
+                CliError::Usage(format!(
+                    "MailPay does not know who signs in {address}: give --oauth-provider google or microsoft, \
+                     or the provider's --oauth-auth-url and --oauth-token-url"
+                ))
+            })?,
+        };
+        let mut settings = OAuth2Settings::of(provider);
+        settings.mechanism = self.oauth_mechanism.unwrap_or_default();
+        settings.issuer = self.oauth_issuer;
+        settings.auth_url = self.oauth_auth_url;
+        settings.token_url = self.oauth_token_url;
+        settings.scopes = Some(self.oauth_scope).filter(|s| !s.is_empty());
+        settings.client_id = self.oauth_client_id;
+        settings.client_secret = self.oauth_client_secret;
+        Ok(settings)
+    }
+}
+
+fn parse_provider(s: &str) -> Result<ProviderKind, String> {
+    match s {
+        "google" => Ok(ProviderKind::Google),
+        "microsoft" => Ok(ProviderKind::Microsoft),
+        "custom" => Ok(ProviderKind::Custom),
+        other => Err(format!("{other:?}: expected google, microsoft or custom")),
+    }
+}
+
+fn parse_mechanism(s: &str) -> Result<Mechanism, String> {
+    match s.to_ascii_lowercase().as_str() {
+        "xoauth2" => Ok(Mechanism::Xoauth2),
+        "oauthbearer" => Ok(Mechanism::Oauthbearer),
+        other => Err(format!("{other:?}: expected xoauth2 or oauthbearer")),
+    }
+}
+
+/// Signs in in the browser (or prints the URL to open), and waits for it.
+fn sign_in(provider: Provider, address: &EmailAddress) -> Result<Grant, CliError> {
+    super::runtime()?.block_on(async {
+        let sign_in = SignIn::start(provider, address.as_str()).await.map_err(fail)?;
+        match sign_in.open_browser() {
+            Ok(()) => eprintln!(
+                "Sign in to {address} in your browser. If no page opened, open this address:\n{}",
+                sign_in.url()
+            ),
+            Err(why) => eprintln!(
+                "No browser could be started ({why}). Open this address to sign in to {address}:\n{}",
+                sign_in.url()
+            ),
+        }
+        eprintln!("Waiting for the sign-in (up to 5 minutes)...");
+        sign_in.finish().await.map_err(fail)
+    })
 }
 
 fn parse_security(s: &str) -> Result<Security, String> {
@@ -114,17 +215,40 @@ pub fn run(command: AccountCommand) -> Result<(), CliError> {
             Ok(())
         }
         AccountCommand::Add {
-            address, smtp, smtp_security, imap, imap_security, username, ca_file, ..
+            address,
+            smtp,
+            smtp_security,
+            imap,
+            imap_security,
+            username,
+            ca_file,
+            oauth,
+            oauth_options,
+            ..
         } => {
             let guessed = Account::guess(address.clone());
-            let account = Account {
+            let mut account = Account {
                 username: username.unwrap_or_else(|| address.to_string()),
                 smtp: server(smtp, smtp_security, guessed.smtp)?,
                 imap: server(imap, imap_security, guessed.imap)?,
                 ca_file,
                 address,
                 route: Route::Servers,
+                auth: Auth::Password,
+                oauth2: None,
             };
+            if oauth {
+                let settings = oauth_options.settings(&account.address)?;
+                let provider = Provider::from_settings(&settings).map_err(fail)?;
+                let grant = sign_in(provider, &account.address)?;
+                account.auth = Auth::OAuth2;
+                account.oauth2 = Some(settings);
+                let address = account.address.clone();
+                let added = wallet::accounts::add_oauth(&paths, account, &grant).map_err(fail)?;
+                println!("{address}: signed in; the sign-in is kept in the {}", added.keyring);
+                println!("configuration written to {}", config_path.display());
+                return Ok(());
+            }
             let password = read_password(&account.address)?;
             let address = account.address.clone();
             let added = wallet::accounts::add(&paths, account, &password).map_err(fail)?;
@@ -141,15 +265,20 @@ pub fn run(command: AccountCommand) -> Result<(), CliError> {
                     println!("{}  through Thunderbird", a.address);
                     continue;
                 }
+                let login = match (&a.auth, &a.oauth2) {
+                    (Auth::OAuth2, Some(settings)) => format!("  OAuth2 ({})", settings.provider.name()),
+                    (Auth::OAuth2, None) => "  OAuth2".to_string(),
+                    (Auth::Password, _) => String::new(),
+                };
                 println!(
-                    "{}  smtp {}:{} ({:?})  imap {}:{} ({:?})",
+                    "{}  smtp {}:{} ({:?})  imap {}:{} ({:?}){login}",
                     a.address,
                     a.smtp.host,
                     a.smtp.port,
                     a.smtp.security,
                     a.imap.host,
                     a.imap.port,
-                    a.imap.security
+                    a.imap.security,
                 );
             }
             Ok(())
@@ -159,9 +288,8 @@ pub fn run(command: AccountCommand) -> Result<(), CliError> {
             if account.route == Route::Thunderbird {
                 return super::thunderbird::status();
             }
-            let password =
-                Keyring::system().and_then(|k| k.password(account.address.as_str())).map_err(fail)?;
-            let report = super::runtime()?.block_on(wallet::accounts::test(&account, &password));
+            let login = Login::from_keyring(&account).map_err(fail)?;
+            let report = super::runtime()?.block_on(wallet::accounts::test_login(&account, &login));
             let mut failed = Vec::new();
             for (name, server, result) in
                 [("SMTP", &account.smtp, &report.smtp), ("IMAP", &account.imap, &report.imap)]

@@ -7,12 +7,12 @@ use crate::bridge::ThroughThunderbird;
 use crate::clock;
 use crate::config::Config;
 use crate::mail::account::Route;
+use crate::mail::login::Login;
 use crate::paths::Paths;
 use crate::protocol::board::BoardRecord;
 use crate::protocol::item::LineItem;
 use crate::protocol::payment::State;
 use crate::protocol::{Currency, EmailAddress, Method, Money, OrderId, OrderTerms, PasswordA};
-use crate::secrets::Keyring;
 use crate::store::book::Setting;
 use crate::wallet::{Backoff, MailServers, NewPayment, Progress, Sent, Transport, Wallet, WalletError};
 
@@ -98,9 +98,8 @@ pub fn open(account: Option<&str>) -> Result<(Carrier, Wallet), CliError> {
             through: ThroughThunderbird::new(&paths),
         },
         Route::Servers => {
-            let password =
-                Keyring::system().and_then(|k| k.password(account.address.as_str())).map_err(fail)?;
-            Carrier::Servers(MailServers::new(account, &password))
+            let login = Login::from_keyring(&account).map_err(fail)?;
+            Carrier::Servers(MailServers::with_login(account, login))
         }
     };
     let wallet = Wallet::open(paths).map_err(fail)?;

@@ -21,7 +21,7 @@ pub fn run(account: Option<&str>, once: bool, json: bool) -> Result<(), CliError
         }
     };
     let account = servers.account().clone();
-    let mut config = WatchConfig::new(account.clone(), servers.password().to_string());
+    let mut config = WatchConfig::with_login(account.clone(), servers.login().clone());
     config.expecting = servers.expecting().clone();
     let address = account.address.to_string();
     let folder = config.folder.clone();

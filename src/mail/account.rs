@@ -1,10 +1,12 @@
-//! A mail account: address, servers and user name. The password is not
-//! here: it lives in the OS keyring (`crate::secrets`).
+//! A mail account: address, servers, user name and how it logs in. The
+//! password, or the OAuth2 grant, is not here: it lives in the OS keyring
+//! (`crate::secrets`, `crate::oauth::store`).
 
 use std::path::PathBuf;
 
 use serde::{Deserialize, Serialize};
 
+use crate::oauth::provider::OAuth2Settings;
 use crate::protocol::EmailAddress;
 
 /// How a connection is secured. There is no plaintext mode.
@@ -46,6 +48,24 @@ impl Route {
     }
 }
 
+/// How the account logs in to its servers.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Auth {
+    /// A password (or an app password) from the OS keyring.
+    #[default]
+    Password,
+    /// An OAuth2 access token (XOAUTH2 or OAUTHBEARER), from the grant the
+    /// keyring keeps; the provider is in the account's `oauth2` table.
+    OAuth2,
+}
+
+impl Auth {
+    pub fn is_password(&self) -> bool {
+        *self == Auth::Password
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Account {
@@ -59,6 +79,11 @@ pub struct Account {
     pub ca_file: Option<PathBuf>,
     #[serde(default, skip_serializing_if = "Route::is_servers")]
     pub route: Route,
+    #[serde(default, skip_serializing_if = "Auth::is_password")]
+    pub auth: Auth,
+    /// The OAuth2 provider, with `auth = "oauth2"`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub oauth2: Option<OAuth2Settings>,
 }
 
 impl Account {

@@ -20,6 +20,7 @@
 //! and moved to the quarantine folder, and the resume point moves past it,
 //! so it is never fetched again.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use async_imap::extensions::idle::IdleResponse;
@@ -33,8 +34,12 @@ use tokio_rustls::rustls::pki_types::ServerName;
 
 use super::account::{Account, Security};
 use super::expecting::{EAGER_POLL, Expecting};
+use super::login::Login;
 use super::tcp::QuickAck;
 use super::tls;
+use crate::oauth::OAuthError;
+use crate::oauth::sasl::{Mechanism, Refusal};
+use crate::oauth::session::TokenSource;
 use crate::protocol::bounce::{self, Bounce};
 use crate::protocol::parse::{self, MAX_MAIL_BYTES, ParseError};
 use crate::secrets::Secret;
@@ -51,7 +56,7 @@ pub struct Resume {
 #[derive(Debug, Clone)]
 pub struct WatchConfig {
     pub account: Account,
-    pub password: Secret,
+    pub login: Login,
     pub folder: String,
     /// Where MailPay mails go once handled; `None` leaves them in place.
     pub mailpay_folder: Option<String>,
@@ -80,9 +85,14 @@ pub struct WatchConfig {
 
 impl WatchConfig {
     pub fn new(account: Account, password: String) -> Self {
+        WatchConfig::with_login(account, Login::Password(Secret::new(password)))
+    }
+
+    /// A watch that logs in with `login` (a password or OAuth2).
+    pub fn with_login(account: Account, login: Login) -> Self {
         WatchConfig {
             account,
-            password: Secret::new(password),
+            login,
             folder: "INBOX".to_string(),
             mailpay_folder: Some("MailPay".to_string()),
             quarantine_folder: Some(QUARANTINE_FOLDER.to_string()),
@@ -144,6 +154,16 @@ pub enum ImapError {
     Timeout(Duration),
     #[error("the caller stopped the watch")]
     Stopped,
+    /// No OAuth2 access token could be had (see the error).
+    #[error("{0}")]
+    OAuth(OAuthError),
+}
+
+impl ImapError {
+    /// Only signing in again (in the browser) helps.
+    pub fn needs_sign_in(&self) -> bool {
+        matches!(self, ImapError::OAuth(e) if e.needs_sign_in())
+    }
 }
 
 impl From<async_imap::error::Error> for ImapError {
@@ -169,6 +189,11 @@ async fn timed<T, E: Into<ImapError>>(fut: impl Future<Output = Result<T, E>>) -
 
 /// Opens a logged-in session.
 pub async fn connect(account: &Account, password: &str) -> Result<Session<Stream>, ImapError> {
+    connect_with(account, &Login::Password(Secret::new(password))).await
+}
+
+/// Opens a session logged in with `login` (a password or OAuth2).
+pub async fn connect_with(account: &Account, login: &Login) -> Result<Session<Stream>, ImapError> {
     let server = &account.imap;
     let config = tls::client_config(account.ca_file.as_deref())?;
     let connect_err = |e: std::io::Error| ImapError::Connect {
@@ -201,11 +226,78 @@ pub async fn connect(account: &Account, password: &str) -> Result<Session<Stream
     if server.security == Security::Tls {
         timed(async { client.read_response().await.map_err(|e| ImapError::Protocol(e.to_string())) }).await?;
     }
-    let login = tokio::time::timeout(COMMAND_TIMEOUT, client.login(&account.username, password)).await;
+    let password = match login {
+        Login::Password(password) => password,
+        Login::OAuth2(source) => return authenticate(client, account, source).await,
+    };
+    let login =
+        tokio::time::timeout(COMMAND_TIMEOUT, client.login(&account.username, password.expose())).await;
     match login {
         Ok(Ok(session)) => Ok(session),
         Ok(Err((e, _))) => Err(ImapError::Login { user: account.username.clone(), reason: e.to_string() }),
         Err(_) => Err(ImapError::Timeout(COMMAND_TIMEOUT)),
+    }
+}
+
+/// AUTHENTICATE XOAUTH2 or OAUTHBEARER with the source's access token; a
+/// refused token is refreshed once and tried again.
+async fn authenticate(
+    mut client: Client<Stream>,
+    account: &Account,
+    source: &TokenSource,
+) -> Result<Session<Stream>, ImapError> {
+    let mechanism = source.mechanism();
+    let mut token = source.bearer().await.map_err(ImapError::OAuth)?;
+    let mut attempt = 1;
+    loop {
+        let refusal = Arc::new(std::sync::Mutex::new(None));
+        let initial = mechanism.initial_response(
+            &account.username,
+            &account.imap.host,
+            account.imap.port,
+            token.expose(),
+        );
+        let sasl = Sasl { mechanism, initial: Some(initial), refusal: refusal.clone() };
+        let (e, back) =
+            match tokio::time::timeout(COMMAND_TIMEOUT, client.authenticate(mechanism.name(), sasl)).await {
+                Ok(Ok(session)) => return Ok(session),
+                Ok(Err(failed)) => failed,
+                Err(_) => return Err(ImapError::Timeout(COMMAND_TIMEOUT)),
+            };
+        let refusal: Option<Refusal> = refusal.lock().ok().and_then(|mut r| r.take());
+        let reason = match &refusal {
+            Some(refusal) => format!("{refusal}; {e}"),
+            None => e.to_string(),
+        };
+        let rejected = matches!(e, async_imap::error::Error::No(_));
+        if !rejected || attempt >= 2 || refusal.as_ref().is_some_and(|r| !r.token_rejected()) {
+            return Err(ImapError::Login { user: account.username.clone(), reason });
+        }
+        token = source.after_rejection(&token, attempt).await.map_err(ImapError::OAuth)?;
+        client = back;
+        attempt += 1;
+    }
+}
+
+/// The client's side of an OAuth2 SASL exchange: the initial response,
+/// then, if the server refuses, its error challenge is kept and answered.
+struct Sasl {
+    mechanism: Mechanism,
+    initial: Option<Vec<u8>>,
+    refusal: Arc<std::sync::Mutex<Option<Refusal>>>,
+}
+
+impl async_imap::Authenticator for Sasl {
+    type Response = Vec<u8>;
+
+    fn process(&mut self, challenge: &[u8]) -> Vec<u8> {
+        if let Some(initial) = self.initial.take() {
+            return initial;
+        }
+        if let Ok(mut refusal) = self.refusal.lock() {
+            *refusal = Refusal::parse(challenge).or(Some(Refusal { status: None, scope: None }));
+        }
+        self.mechanism.error_acknowledgement().to_vec()
     }
 }
 
@@ -267,7 +359,7 @@ async fn run_session(
     resume: &mut Resume,
     on_event: &mut (impl FnMut(WatchEvent) -> Flow + Send),
 ) -> Result<(), ImapError> {
-    let mut session = connect(&config.account, config.password.expose()).await?;
+    let mut session = connect_with(&config.account, &config.login).await?;
     let idle_supported = timed(session.capabilities()).await?.has_str("IDLE");
     let use_idle = idle_supported && !config.force_polling;
     let mailbox = timed(session.select(&config.folder)).await?;

@@ -12,6 +12,7 @@
 pub mod account;
 pub mod expecting;
 pub mod imap;
+pub mod login;
 pub mod smtp;
 pub mod tcp;
 pub mod tls;

@@ -9,8 +9,12 @@
 //! the socket is a [`QuickAck`] (no Nagle, and quick ACKs: without them a
 //! server that writes its TLS handshake in pieces waited 40 ms for our ACK
 //! in about one handshake in three). Implicit TLS uses the same TLS set-up
-//! as IMAP ([`super::tls`]); STARTTLS, AUTH and the transaction are
-//! lettre's.
+//! as IMAP ([`super::tls`]); STARTTLS, password AUTH and the transaction
+//! are lettre's. OAuth2 logins (XOAUTH2, OAUTHBEARER) are sent here as
+//! AUTH commands on lettre's connection: lettre's own XOAUTH2 stops at the
+//! server's error challenge without reading it, so an expired token would
+//! look like a broken connection instead of a refused token that a
+//! refresh may cure.
 
 use std::time::{Duration, Instant};
 
@@ -18,14 +22,19 @@ use lettre::address::Envelope;
 use lettre::transport::smtp::authentication::{Credentials, Mechanism};
 use lettre::transport::smtp::client::{AsyncSmtpConnection, AsyncTokioStream, Certificate, TlsParameters};
 use lettre::transport::smtp::extension::ClientId;
+use lettre::transport::smtp::response::Response;
 use tokio::net::TcpStream;
 use tokio_rustls::TlsConnector;
 use tokio_rustls::rustls::ClientConfig;
 use tokio_rustls::rustls::pki_types::ServerName;
 
 use super::account::{Account, Security, Server};
+use super::login::Login;
 use super::tcp::QuickAck;
 use super::tls;
+use crate::oauth::OAuthError;
+use crate::oauth::sasl::Refusal;
+use crate::oauth::session::TokenSource;
 use crate::protocol::compose::Outgoing;
 
 /// How long connecting, or any one exchange with the server, may take.
@@ -52,6 +61,10 @@ pub enum SendError {
     /// The mail client that sends for the wallet (Thunderbird) did not.
     #[error("{client} did not send the mail: {reason}")]
     MailClient { client: String, reason: String, temporary: bool },
+    /// No OAuth2 access token could be had (the token endpoint is down, or
+    /// the user must sign in again): the mail waits for it.
+    #[error("{0}")]
+    OAuth(OAuthError),
 }
 
 impl SendError {
@@ -62,7 +75,13 @@ impl SendError {
             SendError::Temporary { .. }
                 | SendError::Connection { .. }
                 | SendError::MailClient { temporary: true, .. }
+                | SendError::OAuth(_)
         )
+    }
+
+    /// Only signing in again (in the browser) helps.
+    pub fn needs_sign_in(&self) -> bool {
+        matches!(self, SendError::OAuth(e) if e.needs_sign_in())
     }
 }
 
@@ -98,7 +117,9 @@ pub struct Smtp {
     starttls: TlsParameters,
     /// For implicit TLS (the connection is TLS from the first byte).
     implicit: std::sync::Arc<ClientConfig>,
+    /// Password logins' credentials.
     credentials: Credentials,
+    login: Login,
     host: String,
     user: String,
 }
@@ -111,6 +132,11 @@ impl std::fmt::Debug for Smtp {
 
 impl Smtp {
     pub fn new(account: &Account, password: &str) -> Result<Self, SendError> {
+        Smtp::with_login(account, Login::password(password))
+    }
+
+    /// A client that logs in with `login` (a password or OAuth2).
+    pub fn with_login(account: &Account, login: Login) -> Result<Self, SendError> {
         let server = &account.smtp;
         let tls_error = |reason: String| SendError::Tls { host: server.host.clone(), reason };
         let mut starttls = TlsParameters::builder(server.host.clone());
@@ -131,7 +157,8 @@ impl Smtp {
             server: server.clone(),
             starttls,
             implicit,
-            credentials: Credentials::new(account.username.clone(), password.to_string()),
+            credentials: Credentials::new(account.username.clone(), login.password_text().to_string()),
+            login,
             host: server.host.clone(),
             user: account.username.clone(),
         })
@@ -220,10 +247,63 @@ impl Smtp {
                 connection
             }
         };
-        self.timed(connection.auth(&[Mechanism::Plain, Mechanism::Login], &self.credentials))
-            .await
-            .map_err(plain)?;
+        match &self.login {
+            Login::Password(_) => {
+                self.timed(connection.auth(&[Mechanism::Plain, Mechanism::Login], &self.credentials))
+                    .await
+                    .map_err(plain)?;
+            }
+            Login::OAuth2(source) => self.oauth_login(&mut connection, source).await?,
+        }
         Ok(connection)
+    }
+
+    /// AUTH XOAUTH2 or OAUTHBEARER with the source's access token; a
+    /// refused token is refreshed once and tried again.
+    async fn oauth_login(
+        &self,
+        connection: &mut AsyncSmtpConnection,
+        source: &TokenSource,
+    ) -> Result<(), SendError> {
+        use base64::Engine;
+        let b64 = base64::engine::general_purpose::STANDARD;
+        let mechanism = source.mechanism();
+        let mut token = source.bearer().await.map_err(SendError::OAuth)?;
+        let mut attempt = 1;
+        loop {
+            let initial =
+                mechanism.initial_response(&self.user, &self.server.host, self.server.port, token.expose());
+            let command = AuthLine(format!("AUTH {} {}", mechanism.name(), b64.encode(initial)));
+            let refused = match self.timed(connection.command(command)).await {
+                Ok(reply) if reply.has_code(334) => {
+                    let refusal = challenge(&reply).and_then(|c| Refusal::parse(&c));
+                    let ack = AuthLine(b64.encode(mechanism.error_acknowledgement()));
+                    let last = self.timed(connection.command(ack)).await;
+                    let reply = match last {
+                        Ok(reply) => reply.first_line().unwrap_or_default().to_string(),
+                        Err(Failure::Smtp(e)) => e.to_string(),
+                        Err(Failure::Other(e)) => return Err(e),
+                    };
+                    (refusal, reply)
+                }
+                Ok(_) => return Ok(()),
+                Err(Failure::Smtp(e)) if e.status().is_some_and(|c| c.to_string() == "535") => {
+                    (None, e.to_string())
+                }
+                Err(Failure::Smtp(e)) => return Err(self.classify_plain(&e)),
+                Err(Failure::Other(e)) => return Err(e),
+            };
+            let (refusal, reply) = refused;
+            let reason = match &refusal {
+                Some(refusal) => format!("{refusal}; {reply}"),
+                None => reply,
+            };
+            if attempt >= 2 || refusal.as_ref().is_some_and(|r| !r.token_rejected()) {
+                return Err(SendError::Login { user: self.user.clone(), reply: reason });
+            }
+            token = source.after_rejection(&token, attempt).await.map_err(SendError::OAuth)?;
+            attempt += 1;
+        }
     }
 
     async fn timed<T>(
@@ -291,6 +371,22 @@ fn tls_failure(e: &lettre::transport::smtp::Error) -> bool {
         source = err.source();
     }
     false
+}
+
+/// One line of a SASL exchange, sent as it is.
+struct AuthLine(String);
+
+impl std::fmt::Display for AuthLine {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}\r\n", self.0)
+    }
+}
+
+/// A 334 reply's challenge, base64-decoded.
+fn challenge(reply: &Response) -> Option<Vec<u8>> {
+    use base64::Engine;
+    let text = reply.first_line()?.trim();
+    base64::engine::general_purpose::STANDARD.decode(text).ok()
 }
 
 /// A step's failure: the server's (or lettre's) error, or one of ours.

@@ -15,19 +15,19 @@ use crate::board::log::{BoardLog, LogError};
 use crate::board::server::{self, Board, Limits};
 use crate::mail::account::Account;
 use crate::mail::imap::ImapError;
+use crate::mail::login::Login;
 use crate::mail::smtp::{SendError, Smtp};
 use crate::protocol::board::CheckedRecord;
 use crate::protocol::compose::Outgoing;
 use crate::protocol::message::Body;
 use crate::protocol::parse::Incoming;
 use crate::protocol::{EmailAddress, Timestamp};
-use crate::secrets::Secret;
 use crate::task::AbortOnDrop;
 
 #[derive(Clone)]
 pub struct DaemonConfig {
     pub account: Account,
-    pub password: Secret,
+    pub login: Login,
     /// The bank the shop is paid through: bills go there.
     pub bank: EmailAddress,
     pub pricing: Pricing,
@@ -44,7 +44,7 @@ impl std::fmt::Debug for DaemonConfig {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("DaemonConfig")
             .field("account", &self.account)
-            .field("password", &self.password)
+            .field("login", &self.login)
             .field("bank", &self.bank)
             .field("pricing", &self.pricing)
             .field("shop_db", &self.shop_db)
@@ -122,7 +122,7 @@ pub async fn run(config: DaemonConfig, board: Option<TcpListener>) -> DaemonErro
         Ok(shop) => shop,
         Err(e) => return e.into(),
     };
-    let smtp = match Smtp::new(&config.account, config.password.expose()) {
+    let smtp = match Smtp::with_login(&config.account, config.login.clone()) {
         Ok(smtp) => smtp,
         Err(e) => return e.into(),
     };
@@ -155,7 +155,7 @@ pub async fn run(config: DaemonConfig, board: Option<TcpListener>) -> DaemonErro
         let scheme = if config.board_tls.is_some() { "https" } else { "http" };
         agent.say(&format!("board at {scheme}://{addr}/"));
     }
-    let why = runtime::run(agent, &config.account, config.password.expose(), config.retry_every).await;
+    let why = runtime::run(agent, &config.account, &config.login, config.retry_every).await;
     drop(board_task);
     DaemonError::Imap(why)
 }

@@ -5,21 +5,36 @@
 //! the PKCE verifier. Refreshing uses the same token endpoint.
 //!
 //! The `oauth2` crate builds the URLs and requests and reads the token
-//! answers; the HTTP call itself is handed in ([`Send`]: an async function
+//! answers; the HTTP call itself is handed in ([`Http`]: an async function
 //! from an `http::Request<Vec<u8>>` to an `http::Response<Vec<u8>>`), so
 //! nothing here does I/O and the whole exchange is tested with a fake.
+//! The crate's own async entry point is not used: its future cannot be
+//! shown to be `Send` (a higher-ranked bound), which a tokio task needs.
+//! Instead its blocking entry point runs twice around the call, first to
+//! build the request, then to read the answer ([`round_trip`]).
 
-use oauth2::basic::{BasicClient, BasicErrorResponseType, BasicTokenResponse};
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+
+use hyper::{Request, Response};
+use oauth2::basic::{BasicClient, BasicErrorResponse, BasicErrorResponseType, BasicTokenResponse};
 use oauth2::{
-    AsyncHttpClient, AuthType, AuthUrl, AuthorizationCode, ClientId, ClientSecret, CsrfToken, EndpointNotSet,
-    EndpointSet, PkceCodeChallenge, PkceCodeVerifier, RedirectUrl, RefreshToken, RequestTokenError, Scope,
-    TokenResponse, TokenUrl,
+    AuthType, AuthUrl, AuthorizationCode, ClientId, ClientSecret, CsrfToken, EndpointNotSet, EndpointSet,
+    PkceCodeChallenge, PkceCodeVerifier, RedirectUrl, RefreshToken, RequestTokenError, Scope, TokenResponse,
+    TokenUrl,
 };
 
 use super::OAuthError;
 use super::provider::Provider;
 use super::tokens::Grant;
+use super::transport::TransportError;
 use crate::secrets::Secret;
+
+/// An HTTP call to the token endpoint, handed in (the real one is
+/// `super::transport::send`; tests give a fake).
+pub type HttpFuture = Pin<Box<dyn Future<Output = Result<Response<Vec<u8>>, TransportError>> + Send>>;
+pub type Http = Arc<dyn Fn(Request<Vec<u8>>) -> HttpFuture + Send + Sync>;
 
 type Configured = BasicClient<EndpointSet, EndpointNotSet, EndpointNotSet, EndpointNotSet, EndpointSet>;
 
@@ -130,23 +145,22 @@ impl Authorization {
 
     /// Exchanges the code (with the PKCE verifier) for a grant, received
     /// at `now` (unix seconds).
-    pub async fn exchange<C>(
+    pub async fn exchange(
         self,
         provider: &Provider,
         code: &Secret,
-        http: &C,
+        http: &Http,
         now: u64,
-    ) -> Result<Grant, OAuthError>
-    where
-        C: for<'c> AsyncHttpClient<'c>,
-    {
+    ) -> Result<Grant, OAuthError> {
         let client = client(provider, Some(&self.redirect_uri))?;
-        let answer = client
-            .exchange_code(AuthorizationCode::new(code.expose().to_string()))
-            .set_pkce_verifier(self.verifier)
-            .request_async(http)
-            .await
-            .map_err(|e| token_error(e, ""))?;
+        let answer = round_trip(http, |call| {
+            client
+                .exchange_code(AuthorizationCode::new(code.expose().to_string()))
+                .set_pkce_verifier(PkceCodeVerifier::new(self.verifier.secret().clone()))
+                .request(&call)
+        })
+        .await
+        .map_err(|e| token_error(e, ""))?;
         let grant = grant_of(&answer, now);
         if grant.refresh_token.is_none() {
             return Err(OAuthError::Answer {
@@ -175,24 +189,44 @@ pub enum Redirect {
 
 /// Refreshes the access token of `account`'s grant; `invalid_grant`
 /// (revoked, expired, password changed) means signing in again.
-pub async fn refresh<C>(
+pub async fn refresh(
     provider: &Provider,
     refresh_token: &Secret,
     account: &str,
-    http: &C,
+    http: &Http,
     now: u64,
-) -> Result<Grant, OAuthError>
-where
-    C: for<'c> AsyncHttpClient<'c>,
-{
+) -> Result<Grant, OAuthError> {
     let client = client(provider, None)?;
     let token = RefreshToken::new(refresh_token.expose().to_string());
-    let answer = client
-        .exchange_refresh_token(&token)
-        .request_async(http)
+    let answer = round_trip(http, |call| client.exchange_refresh_token(&token).request(&call))
         .await
         .map_err(|e| token_error(e, account))?;
     Ok(grant_of(&answer, now))
+}
+
+type TokenResult = Result<BasicTokenResponse, RequestTokenError<TransportError, BasicErrorResponse>>;
+type Call<'a> = &'a dyn Fn(oauth2::HttpRequest) -> Result<oauth2::HttpResponse, TransportError>;
+
+/// Runs a token request: `make` builds it (its HTTP call is captured,
+/// not made), `http` sends it, and `make` again reads the answer.
+async fn round_trip(http: &Http, make: impl Fn(Call<'_>) -> TokenResult) -> TokenResult {
+    let captured = std::sync::Mutex::new(None);
+    let first = make(&|request| {
+        if let Ok(mut slot) = captured.lock() {
+            *slot = Some(request);
+        }
+        Err(TransportError { url: String::new(), reason: "the request was only built".into() })
+    });
+    let Some(request) = captured.lock().ok().and_then(|mut slot| slot.take()) else { return first };
+    drop(first);
+    let response = http(request).await.map_err(RequestTokenError::Request)?;
+    let (parts, body) = response.into_parts();
+    make(&|_| {
+        let mut answer = hyper::Response::new(body.clone());
+        *answer.status_mut() = parts.status;
+        *answer.headers_mut() = parts.headers.clone();
+        Ok(answer)
+    })
 }
 
 fn grant_of(answer: &BasicTokenResponse, now: u64) -> Grant {
@@ -232,7 +266,7 @@ fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
 mod tests {
     use super::*;
     use crate::oauth::provider::Registration;
-    use std::sync::{Arc, Mutex};
+    use std::sync::Mutex;
 
     fn provider() -> Provider {
         Provider::generic(
@@ -305,21 +339,16 @@ mod tests {
 
     /// A token endpoint that answers `status` and `body`, and records the
     /// request bodies.
-    fn endpoint(
-        status: u16,
-        body: &'static str,
-        sent: Sent,
-    ) -> impl Fn(oauth2::HttpRequest) -> std::future::Ready<Result<oauth2::HttpResponse, std::io::Error>>
-    {
-        move |request: oauth2::HttpRequest| {
+    fn endpoint(status: u16, body: &'static str, sent: Sent) -> Http {
+        Arc::new(move |request: oauth2::HttpRequest| {
             sent.lock().unwrap().push(String::from_utf8_lossy(request.body()).into_owned());
             let response = hyper::Response::builder()
                 .status(status)
                 .header("content-type", "application/json")
                 .body(body.as_bytes().to_vec())
                 .unwrap();
-            std::future::ready(Ok(response))
-        }
+            Box::pin(std::future::ready(Ok(response)))
+        })
     }
 
     #[tokio::test]

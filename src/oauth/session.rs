@@ -6,11 +6,8 @@
 //! [`SignInCanceller`] ends the wait from elsewhere (a Cancel button), as
 //! does dropping the future.
 
-use std::future::Future;
-use std::pin::Pin;
 use std::sync::Arc;
 
-use hyper::{Request, Response};
 use tokio::sync::{Mutex, Notify};
 
 use super::OAuthError;
@@ -20,12 +17,10 @@ use super::provider::Provider;
 use super::sasl::Mechanism;
 use super::store;
 use super::tokens::{Grant, Next, TokenState};
-use super::transport::{self, TransportError};
+use super::transport;
 use crate::secrets::{Keyring, Secret};
 
-/// An HTTP call: the token endpoint's transport, handed in.
-pub type HttpFuture = Pin<Box<dyn Future<Output = Result<Response<Vec<u8>>, TransportError>> + Send>>;
-pub type Http = Arc<dyn Fn(Request<Vec<u8>>) -> HttpFuture + Send + Sync>;
+pub use super::grant::{Http, HttpFuture};
 
 /// The real transport ([`transport::send`]).
 pub fn https() -> Http {
@@ -112,9 +107,7 @@ impl SignIn {
             .listener
             .wait(&self.authorization, self.limits, async move { cancel.notified().await })
             .await?;
-        let http = self.http.clone();
-        let call = move |request| http(request);
-        self.authorization.exchange(&self.provider, &code, &call, now()).await
+        self.authorization.exchange(&self.provider, &code, &self.http, now()).await
     }
 }
 
@@ -212,9 +205,7 @@ impl TokenSource {
         let Some(refresh_token) = state.grant().refresh_token.clone() else {
             return Err(self.sign_in_again());
         };
-        let http = self.http.clone();
-        let call = move |request| http(request);
-        let new = grant::refresh(provider, &refresh_token, &self.address, &call, now()).await?;
+        let new = grant::refresh(provider, &refresh_token, &self.address, &self.http, now()).await?;
         state.refreshed(new);
         let token = state.grant().access_token.clone();
         if let Keep::Keyring(keyring) = &self.keep {
@@ -227,4 +218,12 @@ impl TokenSource {
         }
         Ok(token)
     }
+}
+
+/// The token futures run on tokio tasks (`Send`): checked when compiling.
+#[allow(dead_code)]
+fn send_probe(p: &Provider, s: &Secret, h: &Http, src: &TokenSource) {
+    fn is_send<T: Send>(_: T) {}
+    is_send(grant::refresh(p, s, "a", h, 0));
+    is_send(src.bearer());
 }

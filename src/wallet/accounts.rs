@@ -3,8 +3,10 @@
 //! secret), its password only in the OS keyring.
 
 use crate::config::Config;
-use crate::mail::account::{Account, Route};
+use crate::mail::account::{Account, Auth, Route};
+use crate::mail::login::Login;
 use crate::mail::smtp::Smtp;
+use crate::oauth::{Grant, store as oauth_store};
 use crate::paths::Paths;
 use crate::protocol::EmailAddress;
 use crate::secrets::Keyring;
@@ -25,6 +27,24 @@ pub struct Added {
 pub fn add(paths: &Paths, account: Account, password: &str) -> Result<Added, WalletError> {
     let keyring = Keyring::system()?;
     keyring.set_password(account.address.as_str(), password)?;
+    let path = paths.config_file();
+    let mut config = Config::load(&path)?;
+    config.upsert(account);
+    config.save(&path)?;
+    Ok(Added { config, keyring: keyring.name() })
+}
+
+/// Stores an OAuth2 sign-in's `grant` in the keyring (entry
+/// `oauth:ADDRESS`, not the password's) and the account, whose `auth` is
+/// OAuth2, in the configuration file; blocking.
+pub fn add_oauth(paths: &Paths, account: Account, grant: &Grant) -> Result<Added, WalletError> {
+    let keyring = Keyring::system()?;
+    oauth_store::save(&keyring, account.address.as_str(), grant).map_err(|e| {
+        WalletError::Secret(crate::secrets::SecretError::Store {
+            store: keyring.name(),
+            reason: e.to_string(),
+        })
+    })?;
     let path = paths.config_file();
     let mut config = Config::load(&path)?;
     config.upsert(account);
@@ -74,10 +94,20 @@ pub fn remove(paths: &Paths, address: &EmailAddress) -> Result<Config, WalletErr
     let mut config = Config::load(&path)?;
     let address = config.account(Some(address.as_str()))?.address.clone();
     let through_client = config.account(Some(address.as_str()))?.route == Route::Thunderbird;
+    let oauth = config.account(Some(address.as_str()))?.auth == Auth::OAuth2;
     config.remove(&address);
     config.save(&path)?;
     if !through_client {
-        Keyring::system()?.delete(address.as_str())?;
+        let keyring = Keyring::system()?;
+        keyring.delete(address.as_str())?;
+        if oauth {
+            oauth_store::delete(&keyring, address.as_str()).map_err(|e| {
+                WalletError::Secret(crate::secrets::SecretError::Store {
+                    store: keyring.name(),
+                    reason: e.to_string(),
+                })
+            })?;
+        }
     }
     Ok(config)
 }
@@ -91,12 +121,17 @@ pub struct ConnectionReport {
 
 /// Logs in to the account's SMTP and IMAP servers at once, and out again.
 pub async fn test(account: &Account, password: &str) -> ConnectionReport {
+    test_login(account, &Login::password(password)).await
+}
+
+/// [`test`] with `login` (a password or OAuth2).
+pub async fn test_login(account: &Account, login: &Login) -> ConnectionReport {
     let smtp = async {
-        let smtp = Smtp::new(account, password).map_err(|e| e.to_string())?;
+        let smtp = Smtp::with_login(account, login.clone()).map_err(|e| e.to_string())?;
         smtp.test_connection().await.map_err(|e| e.to_string())
     };
     let imap = async {
-        let mut session = crate::mail::imap::connect(account, password).await.map_err(|e| e.to_string())?;
+        let mut session = crate::mail::imap::connect_with(account, login).await.map_err(|e| e.to_string())?;
         let _ = session.logout().await;
         Ok(())
     };

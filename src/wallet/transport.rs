@@ -18,9 +18,9 @@ use std::sync::{Arc, OnceLock};
 
 use crate::mail::account::Account;
 use crate::mail::expecting::{ANSWER_WINDOW, Expecting};
+use crate::mail::login::Login;
 use crate::mail::smtp::{Dispatch, SendError, Smtp};
 use crate::protocol::compose::Outgoing;
-use crate::secrets::Secret;
 
 /// A boxed future, so that transports can be chosen at run time.
 pub type Sending<'a> = Pin<Box<dyn Future<Output = Vec<Dispatch>> + Send + 'a>>;
@@ -42,7 +42,7 @@ pub trait Transport: Send + Sync {
 #[derive(Clone)]
 pub struct MailServers {
     account: Account,
-    password: Secret,
+    login: Login,
     expecting: Expecting,
     /// Made at the first send and kept (its TLS setup is not free).
     smtp: Arc<OnceLock<Result<Smtp, SendError>>>,
@@ -56,20 +56,25 @@ impl std::fmt::Debug for MailServers {
 
 impl MailServers {
     pub fn new(account: Account, password: &str) -> MailServers {
-        MailServers {
-            account,
-            password: Secret::new(password),
-            expecting: Expecting::new(),
-            smtp: Arc::default(),
-        }
+        MailServers::with_login(account, Login::password(password))
+    }
+
+    /// Servers logged in to with `login` (a password or OAuth2).
+    pub fn with_login(account: Account, login: Login) -> MailServers {
+        MailServers { account, login, expecting: Expecting::new(), smtp: Arc::default() }
     }
 
     pub fn account(&self) -> &Account {
         &self.account
     }
 
+    /// The password; empty for an OAuth2 login (see [`MailServers::login`]).
     pub fn password(&self) -> &str {
-        self.password.expose()
+        self.login.password_text()
+    }
+
+    pub fn login(&self) -> &Login {
+        &self.login
     }
 
     /// Shared with the account's inbox watcher.
@@ -82,7 +87,7 @@ impl Transport for MailServers {
     fn send<'a>(&'a self, mails: &'a [Outgoing]) -> Sending<'a> {
         Box::pin(async move {
             self.expecting.expect_within(ANSWER_WINDOW);
-            match self.smtp.get_or_init(|| Smtp::new(&self.account, self.password.expose())) {
+            match self.smtp.get_or_init(|| Smtp::with_login(&self.account, self.login.clone())) {
                 Ok(smtp) => smtp.send_all(mails).await,
                 // No connection can be made at all (a CA file that cannot
                 // be read): every mail says why.

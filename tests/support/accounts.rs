@@ -21,6 +21,8 @@ pub fn account(stack: &MailStack, address: &str) -> Account {
         imap: Server { host: "localhost".into(), port: stack.imaps_port, security: Security::Tls },
         ca_file: Some(stack.ca_file.clone()),
         route: Default::default(),
+        auth: Default::default(),
+        oauth2: None,
     }
 }
 

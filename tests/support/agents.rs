@@ -12,6 +12,7 @@ use mailpay::bank::daemon::{self as bank_daemon, DaemonConfig as BankConfig};
 use mailpay::bank::ledger::Ledger;
 use mailpay::board::client::{self, BoardPolicy};
 use mailpay::mail::account::{Account, Security, Server};
+use mailpay::mail::login::Login;
 use mailpay::mail::smtp::Smtp;
 use mailpay::merchant::daemon::{self as merchant_daemon, DaemonConfig as MerchantConfig};
 use mailpay::merchant::engine::Pricing;
@@ -58,6 +59,8 @@ pub fn account(stack: &MailStack, address: &str) -> Account {
         imap: Server { host: "localhost".into(), port: stack.imaps_port, security: Security::Tls },
         ca_file: Some(stack.ca_file.clone()),
         route: Default::default(),
+        auth: Default::default(),
+        oauth2: None,
     }
 }
 
@@ -157,7 +160,7 @@ impl World {
         adjust(&runtime, &mut bank_account);
         let bank = BankConfig {
             account: bank_account,
-            password: Secret::new(stack.user(BANK).password.clone()),
+            login: Login::Password(Secret::new(stack.user(BANK).password.clone())),
             ledger: ledger_path.clone(),
             board_grace: grace,
             expiry_check: Duration::from_secs(1),
@@ -169,7 +172,7 @@ impl World {
         let board_db = dir.join("shop/board.sqlite");
         let merchant = MerchantConfig {
             account: account(stack, SHOP),
-            password: Secret::new(stack.user(SHOP).password.clone()),
+            login: Login::Password(Secret::new(stack.user(SHOP).password.clone())),
             bank: addr(BANK),
             pricing: Pricing::AsOrdered,
             shop_db: shop_db.clone(),

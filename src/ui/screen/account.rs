@@ -200,6 +200,8 @@ impl State {
             username,
             ca_file: None,
             route: Default::default(),
+            auth: Default::default(),
+            oauth2: None,
         })
     }
 

@@ -1,0 +1,96 @@
+//! What a mail login presents: a password, or an OAuth2 access token from
+//! the account's [`TokenSource`] (refreshed when due, and once more when
+//! the server refuses it).
+
+use std::path::Path;
+use std::sync::Arc;
+
+use super::account::{Account, Auth};
+use crate::oauth::provider::Provider;
+use crate::oauth::session::{self, TokenSource};
+use crate::oauth::{Grant, OAuthError};
+use crate::secrets::{Keyring, Secret, SecretError};
+
+#[derive(Clone, Debug)]
+pub enum Login {
+    Password(Secret),
+    OAuth2(Arc<TokenSource>),
+}
+
+#[derive(Debug, Clone, thiserror::Error)]
+pub enum LoginError {
+    #[error("{0}")]
+    Secret(#[from] SecretError),
+    #[error("{0}")]
+    OAuth(#[from] OAuthError),
+}
+
+impl Login {
+    pub fn password(password: impl Into<String>) -> Login {
+        Login::Password(Secret::new(password))
+    }
+
+    /// The password, for the places that only know passwords; empty for
+    /// an OAuth2 login.
+    pub fn password_text(&self) -> &str {
+        match self {
+            Login::Password(secret) => secret.expose(),
+            Login::OAuth2(_) => "",
+        }
+    }
+
+    /// What the keyring holds for `account`: its password, or its OAuth2
+    /// grant (entry `oauth:ADDRESS`). Blocking.
+    pub fn from_keyring(account: &Account) -> Result<Login, LoginError> {
+        let address = account.address.as_str();
+        match account.auth {
+            Auth::Password => Ok(Login::password(Keyring::system()?.password(address)?)),
+            Auth::OAuth2 => {
+                let settings = account.oauth2.as_ref().ok_or(OAuthError::NotConfigured)?;
+                let provider = Provider::from_settings(settings)?;
+                let source = TokenSource::from_keyring(address, provider, settings.mechanism)?;
+                Ok(Login::OAuth2(Arc::new(source)))
+            }
+        }
+    }
+
+    /// An OAuth2 login from a token file (for the agents and containers):
+    /// lines `refresh_token=...` and/or `access_token=...`, or a bare
+    /// refresh token. With a refresh token the account's provider settings
+    /// are needed; refreshed tokens stay in memory.
+    pub fn from_token_file(account: &Account, path: &Path) -> Result<Login, LoginError> {
+        let bad = |reason: String| OAuthError::TokenFile { path: path.display().to_string(), reason };
+        let text = std::fs::read_to_string(path).map_err(|e| bad(e.to_string()))?;
+        let text = Secret::new(text);
+        let mut access = None;
+        let mut refresh = None;
+        for line in text.expose().lines().map(str::trim).filter(|l| !l.is_empty() && !l.starts_with('#')) {
+            match line.split_once('=') {
+                Some(("access_token", value)) => access = Some(Secret::new(value.trim())),
+                Some(("refresh_token", value)) => refresh = Some(Secret::new(value.trim())),
+                _ if refresh.is_none() && !line.contains('=') => refresh = Some(Secret::new(line)),
+                _ => return Err(bad("expected lines refresh_token=... or access_token=...".into()).into()),
+            }
+        }
+        let settings = account.oauth2.as_ref();
+        let mechanism = settings.map(|s| s.mechanism).unwrap_or_default();
+        let (grant, provider) = match (access, refresh) {
+            (None, None) => return Err(bad("it holds no token".into()).into()),
+            (access, Some(refresh)) => {
+                let provider = Provider::from_settings(settings.ok_or(OAuthError::NotConfigured)?)?;
+                let mut grant = Grant::from_refresh_token(refresh);
+                if let Some(access) = access {
+                    // Used until refused (its expiry is not known), then refreshed.
+                    grant.access_token = access;
+                    grant.expires_at = None;
+                    grant.refresh_after = None;
+                }
+                (grant, Some(provider))
+            }
+            (Some(access), None) => (Grant::from_access_token(access), None),
+        };
+        let source =
+            TokenSource::new(account.address.as_str(), provider, mechanism, grant, None, session::https());
+        Ok(Login::OAuth2(Arc::new(source)))
+    }
+}
