@@ -30,6 +30,14 @@
 #   without STARTTLS. Postfix has no such exception: no AUTH before STARTTLS.
 #   The certificate (CA in DIR/ca.pem) is valid for localhost, 127.0.0.1 and
 #   mail.test.
+#   OAuth2: the users in OAUTH_USERS (oauth@buyer.test) also log in with
+#   an access token, over XOAUTH2 or OAUTHBEARER, on IMAP and on SMTP
+#   submission (through the auth socket). Dovecot's oauth2 passdb checks
+#   the token itself (introspection_mode = local): a JWT signed with HS256
+#   by the key in DIR/dovecot/oauth-keys/default/HS256/default (base64,
+#   also OAUTH_KEY_FILE in DIR/env), with exp, sub, email (the login
+#   name) and iss = OAUTH_ISSUER. tests/mailstack/authserver.py issues
+#   such tokens.
 #   Virtual users (random passwords, written to DIR/env) live on the test
 #   domains buyer.test, shop.test, shop2.test, bank.test and bank2.test;
 #   unknown recipients there are refused at RCPT time (550), every other
@@ -77,7 +85,9 @@
 set -euo pipefail
 
 SCRIPT="$(readlink -f "${BASH_SOURCE[0]}")"
-USERS=(orderer@buyer.test orderer2@buyer.test shop@shop.test shop2@shop2.test bank@bank.test bank2@bank2.test)
+USERS=(orderer@buyer.test orderer2@buyer.test shop@shop.test shop2@shop2.test bank@bank.test bank2@bank2.test oauth@buyer.test)
+# Users who also log in with an OAuth2 access token (XOAUTH2, OAUTHBEARER).
+OAUTH_USERS=(oauth@buyer.test)
 DOMAINS=(buyer.test shop.test shop2.test bank.test bank2.test)
 # python3 is not needed by the stack itself but by the smoke test's TLS clients.
 # keyutils: keyctl, for the tests that keep passwords in the kernel keyring.
@@ -86,11 +96,15 @@ DOMAINS=(buyer.test shop.test shop2.test bank.test bank2.test)
 # headless Thunderbird (tests/support/thunderbird.rs, tests/thunderbird_addon.rs);
 # thunderbird-l10n-ja: the same in Japanese (tests/thunderbird_answers.rs).
 # dnsmasq-base: the DNS server of the mail-server lookup's tests (tests/autoconfig.rs).
-PACKAGES=(postfix dovecot-core dovecot-imapd dovecot-lmtpd openssl ca-certificates procps util-linux python3 keyutils chromium dbus-daemon thunderbird thunderbird-l10n-ja libnss3-tools zip unzip dnsmasq-base)
+# python3-authlib, python3-flask: the OAuth2 authorization server of the
+# OAuth2 tests (tests/mailstack/authserver.py, tests/oauth.rs).
+PACKAGES=(postfix dovecot-core dovecot-imapd dovecot-lmtpd openssl ca-certificates procps util-linux python3 keyutils chromium dbus-daemon thunderbird thunderbird-l10n-ja libnss3-tools zip unzip dnsmasq-base python3-authlib python3-flask)
 VMAIL_USER=vmail
 LOCK_FILE=/run/lock/mailstack-install.lock
 [[ -d /run/lock && -w /run/lock ]] || LOCK_FILE=/tmp/.mailstack-install.lock
 WAIT_SECONDS="${MAILSTACK_WAIT_SECONDS:-30}"
+# The `iss` of the stack's OAuth2 tokens.
+OAUTH_ISSUER="https://auth.mailstack.test/"
 
 die() {
     echo "mailstack: error: $*" >&2
@@ -442,6 +456,26 @@ EOF
     chmod 0644 "$pf/main.cf" "$pf/master.cf" "$pf/vmailbox" "$pf/senders" "$pf/deferred_recipients"
 }
 
+# The HS256 key the OAuth2 tokens are signed with, where Dovecot's fs dict
+# finds it (KEYDIR/<azp or default>/<alg>/<kid or default>), and the oauth2
+# passdb's settings.
+write_oauth_config() {
+    local dir="$1" dc="$1/dovecot" keys="$1/dovecot/oauth-keys" group
+    group="$(id -gn dovecot 2>/dev/null || echo root)"
+    mkdir -p "$keys/default/HS256"
+    openssl rand -base64 32 | tr -d '\n' >"$keys/default/HS256/default"
+    chown -R "root:$group" "$keys"
+    chmod 0750 "$keys" "$keys/default" "$keys/default/HS256"
+    chmod 0640 "$keys/default/HS256/default"
+    cat >"$dc/oauth2.conf.ext" <<EOF
+introspection_mode = local
+local_validation_key_dict = fs:posix:prefix=$keys/
+username_attribute = email
+issuers = $OAUTH_ISSUER
+EOF
+    chmod 0644 "$dc/oauth2.conf.ext"
+}
+
 write_dovecot_config() {
     local dir="$1" base="$2" quota="$3" dc="$1/dovecot" u pass key
     mkdir -p "$dc/run" "$dc/state" "$dir/mail"
@@ -475,7 +509,7 @@ ssl_min_protocol = TLSv1.2
 $dh
 
 disable_plaintext_auth = yes
-auth_mechanisms = plain login
+auth_mechanisms = plain login xoauth2 oauthbearer
 auth_username_format = %Lu
 auth_failure_delay = 0
 first_valid_uid = 1
@@ -488,6 +522,12 @@ mail_plugins = \$mail_plugins quota
 passdb {
   driver = passwd-file
   args = username_format=%u $dc/users
+  mechanisms = plain login
+}
+passdb {
+  driver = oauth2
+  mechanisms = xoauth2 oauthbearer
+  args = $dc/oauth2.conf.ext
 }
 userdb {
   driver = passwd-file
@@ -574,13 +614,19 @@ debug_log_path = $dir/dovecot-auth.log
 log_timestamp = "%Y-%m-%d %H:%M:%S "
 ssl = no
 disable_plaintext_auth = yes
-auth_mechanisms = plain login
+auth_mechanisms = plain login xoauth2 oauthbearer
 auth_username_format = %Lu
 auth_failure_delay = 0
 
 passdb {
   driver = passwd-file
   args = username_format=%u $dc/users
+  mechanisms = plain login
+}
+passdb {
+  driver = oauth2
+  mechanisms = xoauth2 oauthbearer
+  args = $dc/oauth2.conf.ext
 }
 userdb {
   driver = passwd-file
@@ -630,6 +676,9 @@ write_env() {
         echo "POSTFIX_LOG=$dir/postfix.log"
         echo "DOVECOT_LOG=$dir/dovecot.log"
         echo "MAILSTACK_USERS=\"${USERS[*]}\""
+        echo "OAUTH_USERS=\"${OAUTH_USERS[*]}\""
+        echo "OAUTH_ISSUER=$OAUTH_ISSUER"
+        echo "OAUTH_KEY_FILE=$dir/dovecot/oauth-keys/default/HS256/default"
         for u in "${USERS[@]}"; do
             key="$(key_of "$u")"
             echo "USER_$key=$u"
@@ -853,6 +902,7 @@ cmd_start() {
     make_certs "$dir"
     write_postfix_config "$dir" "$base"
     write_dovecot_config "$dir" "$base" "$quota"
+    write_oauth_config "$dir"
     write_env "$dir" "$base"
     touch "$dir/postfix.log" "$dir/dovecot.log" "$dir/dovecot-auth.log"
     if [[ -n "$owner" ]]; then
