@@ -168,3 +168,119 @@ async fn answer(mut stream: TcpStream, status: &str, body: &str) {
     };
     let _ = tokio::time::timeout(Duration::from_secs(5), write).await;
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::oauth::provider::{Provider, Registration};
+    use tokio::io::AsyncWriteExt;
+
+    fn authorization(port: u16) -> Authorization {
+        let registration = Registration { client_id: "c".into(), client_secret: None };
+        let provider =
+            Provider::generic("t", vec![], "https://a.example/auth", "https://a.example/token", registration)
+                .unwrap();
+        Authorization::new(&provider, port, "u@x.test").unwrap()
+    }
+
+    fn state_of(auth: &Authorization) -> String {
+        let url = oauth2::url::Url::parse(&auth.url).unwrap();
+        url.query_pairs().find(|(k, _)| k == "state").unwrap().1.into_owned()
+    }
+
+    async fn get(port: u16, target: &str) -> String {
+        let mut stream = TcpStream::connect(("127.0.0.1", port)).await.unwrap();
+        stream.write_all(format!("GET {target} HTTP/1.1\r\nHost: x\r\n\r\n").as_bytes()).await.unwrap();
+        let mut answer = String::new();
+        let _ = stream.read_to_string(&mut answer).await;
+        answer
+    }
+
+    fn quick() -> Limits {
+        Limits {
+            per_connection: Duration::from_millis(500),
+            total: Duration::from_secs(10),
+            ..Limits::default()
+        }
+    }
+
+    #[tokio::test]
+    async fn forged_stray_and_oversized_requests_do_not_end_the_wait() {
+        let loopback = Loopback::bind().await.unwrap();
+        let port = loopback.port();
+        let auth = authorization(port);
+        let state = state_of(&auth);
+        let client = tokio::spawn(async move {
+            let forged = get(port, "/?code=evil&state=forged").await;
+            assert!(forged.starts_with("HTTP/1.1 400"), "{forged}");
+            let stray = get(port, "/favicon.ico").await;
+            assert!(stray.starts_with("HTTP/1.1 404"), "{stray}");
+            let huge = format!("/?x={}", "a".repeat(20_000));
+            let oversized = get(port, &huge).await;
+            assert!(oversized.is_empty() || oversized.starts_with("HTTP/1.1 431"), "{oversized}");
+            let mut post = TcpStream::connect(("127.0.0.1", port)).await.unwrap();
+            post.write_all(b"POST /?code=c&state=s HTTP/1.1\r\n\r\n").await.unwrap();
+            let done = get(port, &format!("/?code=good&state={state}")).await;
+            assert!(done.starts_with("HTTP/1.1 200") && done.contains("You can close this window"), "{done}");
+        });
+        let code = loopback.wait(&auth, quick(), std::future::pending()).await.unwrap();
+        assert_eq!(code, Secret::new("good"));
+        client.await.unwrap();
+    }
+
+    #[tokio::test]
+    async fn slow_connections_are_cut_and_do_not_block_the_redirect() {
+        let loopback = Loopback::bind().await.unwrap();
+        let port = loopback.port();
+        let auth = authorization(port);
+        let state = state_of(&auth);
+        let client = tokio::spawn(async move {
+            // Slowloris: connections that send a byte now and then, never a whole head.
+            let mut slow = Vec::new();
+            for _ in 0..20 {
+                let mut stream = TcpStream::connect(("127.0.0.1", port)).await.unwrap();
+                stream.write_all(b"GET /?code=").await.unwrap();
+                slow.push(stream);
+            }
+            let started = std::time::Instant::now();
+            // Past the per-connection limit, the slots are free again.
+            tokio::time::sleep(Duration::from_millis(700)).await;
+            let done = get(port, &format!("/?code=good&state={state}")).await;
+            assert!(done.starts_with("HTTP/1.1 200"), "{done}");
+            assert!(started.elapsed() < Duration::from_secs(5));
+            drop(slow);
+        });
+        let code = loopback.wait(&auth, quick(), std::future::pending()).await.unwrap();
+        assert_eq!(code, Secret::new("good"));
+        client.await.unwrap();
+    }
+
+    #[tokio::test]
+    async fn the_whole_wait_is_bounded_and_can_be_cancelled() {
+        let loopback = Loopback::bind().await.unwrap();
+        let auth = authorization(loopback.port());
+        let limits = Limits { total: Duration::from_millis(300), ..quick() };
+        let started = std::time::Instant::now();
+        let err = loopback.wait(&auth, limits, std::future::pending()).await.unwrap_err();
+        assert!(matches!(err, OAuthError::TimedOut { .. }), "{err}");
+        assert!(started.elapsed() < Duration::from_secs(2));
+
+        let loopback = Loopback::bind().await.unwrap();
+        let auth = authorization(loopback.port());
+        let err = loopback.wait(&auth, quick(), std::future::ready(())).await.unwrap_err();
+        assert_eq!(err, OAuthError::Cancelled);
+    }
+
+    #[tokio::test]
+    async fn a_declined_sign_in_ends_the_wait_with_its_reason() {
+        let loopback = Loopback::bind().await.unwrap();
+        let port = loopback.port();
+        let auth = authorization(port);
+        let state = state_of(&auth);
+        let client =
+            tokio::spawn(async move { get(port, &format!("/?error=access_denied&state={state}")).await });
+        let err = loopback.wait(&auth, quick(), std::future::pending()).await.unwrap_err();
+        assert_eq!(err, OAuthError::Declined { reason: "access_denied".into() });
+        assert!(client.await.unwrap().contains("not signed in"));
+    }
+}
