@@ -247,6 +247,12 @@ pub(super) fn send(
         );
         return Ok(());
     }
+    if let Some(e) = sent.iter().find_map(|m| m.result.as_ref().err().filter(|e| e.needs_sign_in())) {
+        println!("the mails wait in MailPay's outbox: {e}; then `mailpay retry {order}` sends them");
+        return Err(CliError::Failed(format!(
+            "{e}; the mails wait: `mailpay retry {order}` sends them after that"
+        )));
+    }
     if failed {
         return Err(CliError::Failed(format!(
             "some mails were not sent; `mailpay retry {order}` sends only those"

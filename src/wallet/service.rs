@@ -173,7 +173,10 @@ impl Wallet {
     /// temporary (a server down, a 4xx reply), waiting longer each time.
     /// Stops at the first permanent failure (a refused login or recipient,
     /// an untrusted certificate), when everything has left, or after
-    /// `backoff.attempts`. Returns the last attempt's outcomes.
+    /// `backoff.attempts`; also when an OAuth2 sign-in was revoked or has
+    /// expired: the mails wait in the outbox (a temporary failure) until
+    /// the user has signed in again, which no retry now can bring about.
+    /// Returns the last attempt's outcomes.
     pub async fn dispatch_until_sent(
         &self,
         transport: &dyn Transport,
@@ -193,7 +196,8 @@ impl Wallet {
             report(Progress::Attempted { attempt, sent: sent.clone() });
             let errors: Vec<&SendError> = sent.iter().filter_map(|s| s.result.as_ref().err()).collect();
             let Some(first) = errors.first() else { return Ok(sent) };
-            if attempt >= backoff.attempts || !errors.iter().all(|e| e.is_temporary()) {
+            let waits_for_sign_in = errors.iter().any(|e| e.needs_sign_in());
+            if attempt >= backoff.attempts || !errors.iter().all(|e| e.is_temporary()) || waits_for_sign_in {
                 return Ok(sent);
             }
             let retry_in = jitter(wait);

@@ -42,7 +42,13 @@ pub const USERS: &[&str] = &[
     "shop2@shop2.test",
     "bank@bank.test",
     "bank2@bank2.test",
+    "oauth@buyer.test",
 ];
+
+/// The users who also log in with an OAuth2 access token (see
+/// `support::oauth`). Dovecot checks any user's token the same way; this
+/// one is the OAuth2 tests' own, so that no other test sees its mail.
+pub const OAUTH_USER: &str = "oauth@buyer.test";
 
 /// Exit code of `mailstack.sh start` when one of the chosen ports is taken.
 const EXIT_PORT_BUSY: i32 = 3;
@@ -189,6 +195,31 @@ impl MailStack {
                 return None;
             }
             std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+
+    /// The `iss` of the OAuth2 tokens Dovecot takes.
+    pub fn oauth_issuer(&self) -> &str {
+        self.var("OAUTH_ISSUER").unwrap_or_else(|| panic!("{} has no OAUTH_ISSUER", self.dir.display()))
+    }
+
+    /// The file with the (base64) HS256 key the OAuth2 tokens are signed with.
+    pub fn oauth_key_file(&self) -> PathBuf {
+        PathBuf::from(
+            self.var("OAUTH_KEY_FILE")
+                .unwrap_or_else(|| panic!("{} has no OAUTH_KEY_FILE", self.dir.display())),
+        )
+    }
+
+    /// Ends `address`'s IMAP sessions (`doveadm kick`), as a server does
+    /// that restarts or limits a session's time: clients log in again.
+    pub fn kick(&self, address: &str) {
+        let conf = self.dir.join("dovecot/dovecot.conf");
+        let out = Command::new("doveadm").arg("-c").arg(&conf).args(["kick", address]).output();
+        match out {
+            Ok(out) if out.status.success() => {}
+            Ok(out) => panic!("doveadm kick {address} failed: {}", output_text(&out)),
+            Err(e) => panic!("cannot run doveadm: {e}"),
         }
     }
 

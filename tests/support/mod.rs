@@ -13,6 +13,8 @@
 //!   include this file on its own, so it must not use anything outside
 //!   itself and must use all it defines.
 //! - `mailstack`: the real Postfix + Dovecot stack the tests mail through.
+//! - `oauth`: the stack's OAuth2 authorization server as a process, access
+//!   tokens minted with the stack's key, and the scripted browser.
 //! - `native_host`: the real `mailpay-thunderbird`, the test speaking the
 //!   add-on's side of its frames.
 //! - `probe`: the recording host (a stand-in for the wallet's host when the
@@ -38,6 +40,7 @@ pub mod dropping_smtp;
 pub mod hostile;
 pub mod mailstack;
 pub mod native_host;
+pub mod oauth;
 pub mod probe;
 pub mod processes;
 pub mod protocol;

@@ -1,0 +1,443 @@
+//! OAuth2 sign-in for mail accounts, end to end on the real mail stack:
+//! Dovecot's oauth2 passdb (XOAUTH2 and OAUTHBEARER, IMAP and, through its
+//! auth socket, Postfix's SMTP submission), an authorization server on
+//! Authlib (`tests/mailstack/authserver.py`: consent page, PKCE S256,
+//! refresh, revocation, short-lived JWTs) and a scripted browser that
+//! consents and follows the redirect to MailPay's loopback listener.
+//! The keyring is the kernel's, in a session keyring of the test's own.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod support;
+
+use std::path::Path;
+use std::process::Stdio;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use mailpay::mail::imap;
+use mailpay::mail::login::Login;
+use mailpay::mail::smtp::{SendError, Smtp};
+use mailpay::oauth::listener::Limits;
+use mailpay::oauth::provider::Provider;
+use mailpay::oauth::session::{self, SignIn, TokenSource};
+use mailpay::oauth::{Grant, Mechanism, OAuthError, store};
+use mailpay::secrets::{Keyring, Secret};
+use support::mailstack::{self, MailStack, OAUTH_USER};
+use support::oauth::{self, AuthServer};
+use support::processes::{self, Agent, MAILPAY, World, in_session_keyring, ok, order_args, order_id, run};
+
+fn runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap()
+}
+
+/// A token source with only an access token (nothing to refresh with).
+fn access_only(token: &str, mechanism: Mechanism) -> Login {
+    let grant = Grant::from_access_token(Secret::new(token));
+    Login::OAuth2(Arc::new(TokenSource::new(OAUTH_USER, None, mechanism, grant, None, session::https())))
+}
+
+/// Logs in to SMTP submission and IMAP; the two outcomes.
+async fn log_in(
+    stack: &MailStack,
+    account: &mailpay::mail::account::Account,
+    login: &Login,
+) -> (Result<(), SendError>, Result<(), imap::ImapError>) {
+    let _ = stack;
+    let smtp = async { Smtp::with_login(account, login.clone())?.test_connection().await };
+    let imap = async {
+        let mut session = imap::connect_with(account, login).await?;
+        let _ = session.logout().await;
+        Ok(())
+    };
+    tokio::join!(smtp, imap)
+}
+
+fn measured(what: &str, started: Instant) {
+    eprintln!("measured: {what}: {:.1?}", started.elapsed());
+}
+
+/// (b) XOAUTH2 and OAUTHBEARER with a valid token log in to both servers;
+/// an expired, a forged and another user's token are refused, and without
+/// a refresh token that means signing in again.
+#[test]
+fn xoauth2_and_oauthbearer_log_in_to_smtp_and_imap() {
+    let started = Instant::now();
+    let stack = mailstack::shared();
+    let rt = runtime();
+    for mechanism in [Mechanism::Xoauth2, Mechanism::Oauthbearer] {
+        let mut settings = mailpay::oauth::provider::OAuth2Settings::of(mailpay::oauth::ProviderKind::Custom);
+        settings.mechanism = mechanism;
+        let account = oauth::account(stack, OAUTH_USER, settings);
+        let good = access_only(&oauth::mint(stack, OAUTH_USER, 600), mechanism);
+        let (smtp, imap) = rt.block_on(log_in(stack, &account, &good));
+        assert_eq!(smtp, Ok(()), "{mechanism:?} SMTP");
+        assert!(imap.is_ok(), "{mechanism:?} IMAP: {imap:?}");
+        // Implicit TLS for SMTP too.
+        let mut smtps = account.clone();
+        smtps.smtp = mailpay::mail::account::Server {
+            host: "localhost".into(),
+            port: stack.smtps_port,
+            security: mailpay::mail::account::Security::Tls,
+        };
+        let sent = rt.block_on(async { Smtp::with_login(&smtps, good.clone())?.test_connection().await });
+        assert_eq!(sent, Ok(()), "{mechanism:?} SMTPS");
+
+        let refused = [
+            ("expired", oauth::mint(stack, OAUTH_USER, -30)),
+            ("forged", oauth::mint_with(&[7; 32], stack.oauth_issuer(), OAUTH_USER, 600)),
+            ("another issuer's", oauth::mint_with(&[7; 32], "https://evil.test/", OAUTH_USER, 600)),
+            ("another user's", oauth::mint(stack, "orderer@buyer.test", 600)),
+        ];
+        for (what, token) in refused {
+            let (smtp, imap) = rt.block_on(log_in(stack, &account, &access_only(&token, mechanism)));
+            let smtp = smtp.unwrap_err();
+            assert!(smtp.needs_sign_in() && smtp.is_temporary(), "{mechanism:?} {what} SMTP: {smtp}");
+            assert!(smtp.to_string().contains("sign in again"), "{smtp}");
+            let imap = imap.unwrap_err();
+            assert!(imap.needs_sign_in(), "{mechanism:?} {what} IMAP: {imap}");
+        }
+    }
+    // The password users are still password users.
+    let orderer = support::accounts::account(stack, "orderer@buyer.test");
+    let password = Login::password(stack.user("orderer@buyer.test").password.clone());
+    let (smtp, imap) = rt.block_on(log_in(stack, &orderer, &password));
+    assert_eq!(smtp, Ok(()));
+    assert!(imap.is_ok(), "{imap:?}");
+    measured("SASL logins", started);
+}
+
+/// The sign-in as the app runs it (start, the URL to the browser, finish),
+/// then a token the server refuses is refreshed once and the login goes
+/// through; after the grant is revoked, the refresh says "sign in again".
+#[test]
+fn a_sign_in_refreshes_a_refused_token_and_a_revoked_grant_means_signing_in_again() {
+    let started = Instant::now();
+    let stack = mailstack::shared();
+    let server = AuthServer::start(stack, 600, &[OAUTH_USER]);
+    let settings = server.settings(Mechanism::Xoauth2);
+    let provider = Provider::from_settings(&settings).unwrap();
+    let account = oauth::account(stack, OAUTH_USER, settings);
+    let rt = runtime();
+
+    let grant = rt.block_on(async {
+        let sign_in = SignIn::start(provider.clone(), OAUTH_USER).await.unwrap();
+        assert!(sign_in.url().contains("code_challenge_method=S256"), "{}", sign_in.url());
+        let mut browser = oauth::browse(sign_in.url(), &[]);
+        let grant = sign_in.finish().await.unwrap();
+        assert!(browser.wait().unwrap().success());
+        grant
+    });
+    assert!(grant.refresh_token.is_some());
+    assert_eq!(server.stats()["codes"], 1);
+
+    // A login with a token the server refuses (expired; its expiry was
+    // not known): refreshed once, and in.
+    let mut stale = grant.clone();
+    stale.access_token = Secret::new(oauth::mint(stack, OAUTH_USER, -5));
+    stale.expires_at = None;
+    stale.refresh_after = None;
+    let source = |grant: Grant| {
+        let source = TokenSource::new(
+            OAUTH_USER,
+            Some(provider.clone()),
+            Mechanism::Xoauth2,
+            grant,
+            None,
+            session::https(),
+        );
+        Login::OAuth2(Arc::new(source))
+    };
+    let (smtp, imap) = rt.block_on(log_in(stack, &account, &source(stale.clone())));
+    assert_eq!(smtp, Ok(()));
+    assert!(imap.is_ok(), "{imap:?}");
+    // SMTP and IMAP logged in at once with one token source: the one
+    // refused second found the token refreshed already.
+    assert_eq!(server.stats()["refreshes"], 1, "one refresh for both logins");
+
+    // Revoked: the refresh is refused with invalid_grant.
+    server.revoke_user(OAUTH_USER);
+    let (smtp, imap) = rt.block_on(log_in(stack, &account, &source(stale)));
+    let smtp = smtp.unwrap_err();
+    assert!(smtp.needs_sign_in(), "{smtp}");
+    assert!(smtp.to_string().contains("revoked or has expired: sign in again"), "{smtp}");
+    assert!(matches!(imap, Err(imap::ImapError::OAuth(OAuthError::SignInAgain { .. }))), "{imap:?}");
+
+    // A sign-in declined in the browser, and one cancelled.
+    rt.block_on(async {
+        let sign_in = SignIn::start(provider.clone(), OAUTH_USER).await.unwrap();
+        let _browser = oauth::browse(sign_in.url(), &[("BROWSER_CONFIRM", "no")]);
+        let declined = sign_in.finish().await.unwrap_err();
+        assert!(matches!(declined, OAuthError::Declined { .. }), "{declined}");
+        let limits = Limits { total: Duration::from_secs(60), ..Limits::default() };
+        let sign_in =
+            SignIn::start_with(provider.clone(), OAUTH_USER, session::https(), limits).await.unwrap();
+        let cancel = sign_in.canceller();
+        tokio::spawn(async move {
+            tokio::time::sleep(Duration::from_millis(200)).await;
+            cancel.cancel();
+        });
+        assert_eq!(sign_in.finish().await.unwrap_err(), OAuthError::Cancelled);
+    });
+    measured("sign-in, refresh, revocation", started);
+}
+
+fn add_oauth_account(stack: &MailStack, server: &AuthServer, home: &Path, mechanism: Mechanism) -> String {
+    let mut args = processes::account_add_args(stack, OAUTH_USER);
+    args.extend(server.add_args(mechanism));
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let out = processes::command(MAILPAY, home, &args)
+        .env("MAILPAY_BROWSER", oauth::browser_command())
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    let text = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    assert!(out.status.success(), "account add --oauth:\n{text}");
+    text
+}
+
+fn stored_grant() -> Result<Grant, OAuthError> {
+    store::load(&Keyring::system().unwrap(), OAUTH_USER)
+}
+
+/// (a) `mailpay account add --oauth`: the browser consents, the code is
+/// exchanged with PKCE, the refresh token is in the keyring and not in
+/// config.toml; `account test` logs in with it; `account remove` deletes it.
+#[test]
+fn account_add_oauth_signs_in_in_the_browser_and_keeps_the_grant_in_the_keyring() {
+    if !in_session_keyring("account_add_oauth_signs_in_in_the_browser_and_keeps_the_grant_in_the_keyring") {
+        return;
+    }
+    let started = Instant::now();
+    let stack = mailstack::shared();
+    let server = AuthServer::start(stack, 600, &[OAUTH_USER]);
+    let home = processes::temp_dir("oauth-add").join("home");
+    let text = add_oauth_account(stack, &server, &home, Mechanism::Oauthbearer);
+    assert!(
+        text.contains("http://127.0.0.1:") && text.contains("code_challenge="),
+        "the URL is shown:\n{text}"
+    );
+    assert!(text.contains("signed in; the sign-in is kept in the kernel keyutils"), "{text}");
+    assert_eq!(server.stats()["codes"], 1);
+
+    let grant = stored_grant().unwrap();
+    let refresh = grant.refresh_token.clone().unwrap();
+    let config = std::fs::read_to_string(home.join("config/config.toml")).unwrap();
+    assert!(
+        config.contains("auth = \"oauth2\"") && config.contains("mechanism = \"oauthbearer\""),
+        "{config}"
+    );
+    assert!(!config.contains(refresh.expose()) && !config.contains(grant.access_token.expose()), "{config}");
+    assert!(
+        Keyring::system().unwrap().password(OAUTH_USER).is_err(),
+        "no password entry: the grant has its own"
+    );
+
+    let tested = ok(MAILPAY, &home, &["account", "test"]);
+    assert!(tested.contains("SMTP localhost") && tested.matches("login OK").count() == 2, "{tested}");
+    let listed = ok(MAILPAY, &home, &["account", "list"]);
+    assert!(listed.contains("OAuth2"), "{listed}");
+
+    ok(MAILPAY, &home, &["account", "remove", OAUTH_USER]);
+    assert!(matches!(stored_grant(), Err(OAuthError::NoRefreshToken { .. })));
+
+    // Declined in the browser: nothing is kept.
+    let mut args = processes::account_add_args(stack, OAUTH_USER);
+    args.extend(server.add_args(Mechanism::Xoauth2));
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let out = processes::command(MAILPAY, &home, &args)
+        .env("MAILPAY_BROWSER", oauth::browser_command())
+        .env("BROWSER_CONFIRM", "no")
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("declined"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(stored_grant().is_err());
+
+    // A provider without a client id says so.
+    let out = run(MAILPAY, &home, &["account", "add", "someone@gmail.com", "--oauth"], "");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    if mailpay::oauth::provider::built_in(mailpay::oauth::ProviderKind::Google).is_none() {
+        assert!(!out.status.success() && stderr.contains("app password"), "{stderr}");
+    }
+    measured("account add --oauth, test, remove", started);
+}
+
+/// (c) A payment to settled with the orderer on OAuth2 (XOAUTH2, from the
+/// keyring) and the merchant agent on OAuth2 too (an access token from
+/// `--token-file`); the bank on its password.
+#[test]
+fn a_payment_settles_with_the_orderer_on_oauth2() {
+    if !in_session_keyring("a_payment_settles_with_the_orderer_on_oauth2") {
+        return;
+    }
+    let started = Instant::now();
+    let stack = mailstack::shared();
+    let server = AuthServer::start(stack, 600, &[OAUTH_USER]);
+    let world = World::new(stack, "oauth-pay", 0);
+    world.bank(&["open-account", OAUTH_USER, "--initials", "O.A."]);
+    world.bank(&["set-balance", OAUTH_USER, "5000", "JPY"]);
+    let home = world.dir.join("oauth-orderer");
+    add_oauth_account(stack, &server, &home, Mechanism::Xoauth2);
+
+    // The merchant logs in with an access token from a file.
+    std::fs::write(
+        &world.shop_toml,
+        format!(
+            "bank = \"bank@bank.test\"\ndata_dir = \"{}\"\nboard_listen = \"off\"\n{}",
+            world.dir.join("shop-data").display(),
+            oauth::agent_account_toml(stack, "shop@shop.test")
+        ),
+    )
+    .unwrap();
+    let token = oauth::token_file(
+        &world.dir,
+        "shop@shop.test",
+        &format!("access_token={}", oauth::mint(stack, "shop@shop.test", 3600)),
+    );
+    let refused = run(
+        processes::MERCHANT,
+        &world.dir,
+        &[
+            "--config",
+            world.shop_toml.to_str().unwrap(),
+            "run",
+            "--password-file",
+            world.shop_password.to_str().unwrap(),
+        ],
+        "",
+    );
+    assert!(
+        String::from_utf8_lossy(&refused.stderr).contains("--token-file"),
+        "{}",
+        String::from_utf8_lossy(&refused.stderr)
+    );
+    let shop_log = world.dir.join("shop.log");
+    let _shop = Agent(
+        processes::command(
+            processes::MERCHANT,
+            &world.dir,
+            &["--config", world.shop_toml.to_str().unwrap(), "run", "--token-file", token.to_str().unwrap()],
+        )
+        .stdout(std::fs::File::create(&shop_log).unwrap())
+        .stderr(std::fs::File::create(world.dir.join("shop.err")).unwrap())
+        .spawn()
+        .unwrap(),
+    );
+    let _bank = world.start_bank(&world.dir.join("bank.log"), None);
+
+    let placed = ok(
+        MAILPAY,
+        &home,
+        &order_args("shop@shop.test", "bank@bank.test", "1200 JPY", &["--item", "2 x Green tea @ 600 JPY"]),
+    );
+    assert!(placed.contains("accepted"), "{placed}");
+    let order = order_id(&placed);
+    processes::watch_until(&home, &order, "awaiting-confirmation");
+    ok(MAILPAY, &home, &["approve", &order]);
+    processes::watch_until(&home, &order, "-> settled");
+    let payments = world.bank(&["payments"]);
+    assert!(
+        payments.lines().any(|l| l.starts_with(&order.replace('-', "")) && l.contains("settled")),
+        "{payments}"
+    );
+    measured("payment to settled on OAuth2", started);
+}
+
+/// (d) The access token expires while `mailpay watch` runs: the session
+/// the server ends is opened again with a refreshed token, and a mail
+/// sent after the expiry goes out on a refreshed token too.
+#[test]
+fn the_token_expires_mid_watch_and_is_refreshed() {
+    if !in_session_keyring("the_token_expires_mid_watch_and_is_refreshed") {
+        return;
+    }
+    let started = Instant::now();
+    let stack = mailstack::shared();
+    let lifetime = 6;
+    let server = AuthServer::start(stack, lifetime, &[OAUTH_USER]);
+    let dir = processes::temp_dir("oauth-watch");
+    let home = dir.join("home");
+    add_oauth_account(stack, &server, &home, Mechanism::Xoauth2);
+    let log = dir.join("watch.log");
+    let _watch = Agent(
+        processes::command(MAILPAY, &home, &["watch"])
+            .stdout(Stdio::null())
+            .stderr(std::fs::File::create(&log).unwrap())
+            .spawn()
+            .unwrap(),
+    );
+    processes::wait_for_text(&log, "watching oauth@buyer.test", Duration::from_secs(30));
+    std::thread::sleep(Duration::from_secs(lifetime + 1));
+    assert_eq!(server.stats()["refreshes"], 0, "the session outlives its token");
+    stack.kick(OAUTH_USER);
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let text = std::fs::read_to_string(&log).unwrap_or_default();
+        if text.matches("watching oauth@buyer.test").count() >= 2 {
+            assert!(text.contains("disconnected"), "{text}");
+            break;
+        }
+        assert!(Instant::now() < deadline, "the watch did not log in again:\n{text}");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    assert_eq!(server.stats()["refreshes"], 1, "{}", std::fs::read_to_string(&log).unwrap());
+    // The refreshed grant was kept: a new program run uses it.
+    let kept = stored_grant().unwrap();
+    assert!(kept.expires_at.unwrap() > session::now());
+
+    // A mail after the expiry: refreshed before the login.
+    std::thread::sleep(Duration::from_secs(lifetime + 1));
+    let placed = ok(MAILPAY, &home, &order_args("shop@shop.test", "bank@bank.test", "100 JPY", &[]));
+    assert!(placed.contains("order to shop@shop.test: accepted"), "{placed}");
+    assert!(server.stats()["refreshes"].as_u64().unwrap() >= 2);
+    measured("watch across a token expiry", started);
+}
+
+/// (e) A revoked grant: `mailpay order` says to sign in again and the
+/// placed mails wait in the outbox (not failed for good); after signing in
+/// again, `mailpay retry` sends them.
+#[test]
+fn a_revoked_grant_says_sign_in_again_and_the_mails_wait_in_the_outbox() {
+    if !in_session_keyring("a_revoked_grant_says_sign_in_again_and_the_mails_wait_in_the_outbox") {
+        return;
+    }
+    let started = Instant::now();
+    let stack = mailstack::shared();
+    let lifetime = 4;
+    let server = AuthServer::start(stack, lifetime, &[OAUTH_USER]);
+    let dir = processes::temp_dir("oauth-revoked");
+    let home = dir.join("home");
+    add_oauth_account(stack, &server, &home, Mechanism::Xoauth2);
+    std::thread::sleep(Duration::from_secs(lifetime + 1));
+    server.revoke_user(OAUTH_USER);
+
+    let out = run(MAILPAY, &home, &order_args("shop@shop.test", "bank@bank.test", "300 JPY", &[]), "");
+    let text = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    assert!(!out.status.success(), "{text}");
+    assert!(text.contains("sign in again"), "{text}");
+    assert!(text.contains("wait in MailPay's outbox"), "{text}");
+    let order = order_id(&text);
+    // Both mails wait, as failed for now (not for good): the payment
+    // stands until `mailpay retry`.
+    let db = rusqlite::Connection::open(home.join("data/mailpay.sqlite3")).unwrap();
+    let waiting: i64 = db
+        .query_row(
+            "SELECT count(*) FROM outbox WHERE replace(order_id, '-', '') = replace(?1, '-', '') \
+             AND sent_at IS NULL AND failed_temporarily = 1",
+            [&order],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(waiting, 2, "the order and the payment request wait in the outbox:\n{text}");
+
+    // Signed in again: the mails leave.
+    add_oauth_account(stack, &server, &home, Mechanism::Xoauth2);
+    let retried = ok(MAILPAY, &home, &["retry", &order]);
+    assert!(retried.contains("accepted"), "{retried}");
+    measured("revoked grant, outbox, retry", started);
+}
