@@ -165,8 +165,9 @@ fn a_sign_in_refreshes_a_refused_token_and_a_revoked_grant_means_signing_in_agai
     // A sign-in declined in the browser, and one cancelled.
     rt.block_on(async {
         let sign_in = SignIn::start(provider.clone(), OAUTH_USER).await.unwrap();
-        let _browser = oauth::browse(sign_in.url(), &[("BROWSER_CONFIRM", "no")]);
+        let mut browser = oauth::browse(sign_in.url(), &[("BROWSER_CONFIRM", "no")]);
         let declined = sign_in.finish().await.unwrap_err();
+        let _ = browser.wait();
         assert!(matches!(declined, OAuthError::Declined { .. }), "{declined}");
         let limits = Limits { total: Duration::from_secs(60), ..Limits::default() };
         let sign_in =

@@ -17,6 +17,8 @@ use crate::paths::Paths;
 use crate::protocol::EmailAddress;
 use crate::wallet;
 
+// Parsed once per run: the size of `Add` does not matter.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Subcommand)]
 pub enum AccountCommand {
     /// Add or replace an account; the password is read from standard input,
@@ -242,7 +244,7 @@ pub fn run(command: AccountCommand) -> Result<(), CliError> {
                 let provider = Provider::from_settings(&settings).map_err(fail)?;
                 let grant = sign_in(provider, &account.address)?;
                 account.auth = Auth::OAuth2;
-                account.oauth2 = Some(settings);
+                account.oauth2 = Some(Box::new(settings));
                 let address = account.address.clone();
                 let added = wallet::accounts::add_oauth(&paths, account, &grant).map_err(fail)?;
                 println!("{address}: signed in; the sign-in is kept in the {}", added.keyring);

@@ -83,7 +83,7 @@ pub struct Account {
     pub auth: Auth,
     /// The OAuth2 provider, with `auth = "oauth2"`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub oauth2: Option<OAuth2Settings>,
+    pub oauth2: Option<Box<OAuth2Settings>>,
 }
 
 impl Account {

@@ -169,7 +169,7 @@ pub fn mint_with(key: &[u8], issuer: &str, email: &str, lifetime: i64) -> String
 pub fn account(stack: &MailStack, address: &str, settings: OAuth2Settings) -> Account {
     let mut account = super::accounts::account(stack, address);
     account.auth = Auth::OAuth2;
-    account.oauth2 = Some(settings);
+    account.oauth2 = Some(Box::new(settings));
     account
 }
 
