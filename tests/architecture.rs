@@ -125,3 +125,27 @@ fn the_wallet_knows_no_front_end() {
     }
     assert!(checked >= 3, "expected the wallet's modules, found {checked} files");
 }
+
+/// The OAuth2 protocol core (providers, the grant, the tokens' state, SASL)
+/// does no I/O either: the HTTP call is handed in, the time passed in.
+/// Its unit tests (after `#[cfg(test)]`) may run on tokio.
+#[test]
+fn oauth_core_does_no_io() {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("src/oauth");
+    for name in ["provider.rs", "grant.rs", "tokens.rs", "sasl.rs"] {
+        let path = dir.join(name);
+        let text = std::fs::read_to_string(&path).expect("source is UTF-8");
+        let core = text.split("#[cfg(test)]").next().unwrap_or_default();
+        for (number, line) in core.lines().enumerate() {
+            let code = line.split("//").next().unwrap_or_default();
+            for word in FORBIDDEN {
+                assert!(
+                    !code.contains(word),
+                    "{}:{} uses {word}: the OAuth2 core must stay free of I/O",
+                    path.display(),
+                    number + 1
+                );
+            }
+        }
+    }
+}

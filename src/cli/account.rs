@@ -268,7 +268,7 @@ pub fn run(command: AccountCommand) -> Result<(), CliError> {
                     continue;
                 }
                 let login = match (&a.auth, &a.oauth2) {
-                    (Auth::OAuth2, Some(settings)) => format!("  OAuth2 ({})", settings.provider.name()),
+                    (Auth::OAuth2, Some(settings)) => format!("  OAuth2 ({})", settings.describe()),
                     (Auth::OAuth2, None) => "  OAuth2".to_string(),
                     (Auth::Password, _) => String::new(),
                 };

@@ -100,12 +100,16 @@ impl Authorization {
         let redirect_uri = format!("http://127.0.0.1:{port}/");
         let client = client(provider, Some(&redirect_uri))?;
         let state_for_url = state.clone();
-        let (url, _) = client
+        let mut request = client
             .authorize_url(move || state_for_url)
             .add_scopes(provider.scopes.iter().cloned().map(Scope::new))
             .set_pkce_challenge(challenge)
-            .add_extra_param("login_hint", login_hint)
-            .url();
+            .add_extra_param("login_hint", login_hint);
+        if provider.kind == super::provider::ProviderKind::Google {
+            // A refresh token, for the logins after this hour.
+            request = request.add_extra_param("access_type", "offline");
+        }
+        let (url, _) = request.url();
         Ok(Authorization { url: url.to_string(), redirect_uri, state, verifier })
     }
 

@@ -47,7 +47,7 @@ impl ProviderKind {
 
 /// An account's OAuth2 settings as config.toml keeps them
 /// (`[account.oauth2]`). No token is ever here: those are in the keyring.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct OAuth2Settings {
     pub provider: ProviderKind,
@@ -70,7 +70,30 @@ pub struct OAuth2Settings {
     pub client_secret: Option<String>,
 }
 
+impl std::fmt::Debug for OAuth2Settings {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("OAuth2Settings")
+            .field("provider", &self.provider)
+            .field("mechanism", &self.mechanism)
+            .field("issuer", &self.issuer)
+            .field("auth_url", &self.auth_url)
+            .field("token_url", &self.token_url)
+            .field("scopes", &self.scopes)
+            .field("client_id", &self.client_id)
+            .field("client_secret", &self.client_secret.as_ref().map(|_| "<hidden>"))
+            .finish()
+    }
+}
+
 impl OAuth2Settings {
+    /// Who signs in, for messages: the provider, or a custom one's issuer.
+    pub fn describe(&self) -> String {
+        match (self.provider, &self.issuer) {
+            (ProviderKind::Custom, Some(issuer)) => issuer.clone(),
+            (kind, _) => kind.name().to_string(),
+        }
+    }
+
     pub fn of(provider: ProviderKind) -> OAuth2Settings {
         OAuth2Settings {
             provider,
@@ -289,5 +312,8 @@ mod tests {
         assert_eq!(microsoft.auth_url, MICROSOFT_AUTH);
         assert_eq!(format!("{:?}", microsoft.registration), "Registration(own, secret none)");
         assert_eq!(ProviderKind::for_domain("GMail.com"), Some(ProviderKind::Google));
+        settings.client_secret = Some("s3cr3t".into());
+        let shown = format!("{settings:?}");
+        assert!(!shown.contains("s3cr3t") && shown.contains("<hidden>"), "{shown}");
     }
 }

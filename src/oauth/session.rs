@@ -220,10 +220,14 @@ impl TokenSource {
     }
 }
 
-/// The token futures run on tokio tasks (`Send`): checked when compiling.
+/// The sign-in's and the token source's futures run on tokio tasks (the
+/// app's too): `Send`, checked when compiling.
 #[allow(dead_code)]
-fn send_probe(p: &Provider, s: &Secret, h: &Http, src: &TokenSource) {
+fn send_probe(p: &Provider, s: &Secret, h: &Http, src: &TokenSource, sign_in: SignIn) {
     fn is_send<T: Send>(_: T) {}
     is_send(grant::refresh(p, s, "a", h, 0));
     is_send(src.bearer());
+    is_send(src.after_rejection(s, 1));
+    is_send(SignIn::start(p.clone(), "a"));
+    is_send(sign_in.finish());
 }
