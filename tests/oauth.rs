@@ -38,11 +38,9 @@ fn access_only(token: &str, mechanism: Mechanism) -> Login {
 
 /// Logs in to SMTP submission and IMAP; the two outcomes.
 async fn log_in(
-    stack: &MailStack,
     account: &mailpay::mail::account::Account,
     login: &Login,
 ) -> (Result<(), SendError>, Result<(), imap::ImapError>) {
-    let _ = stack;
     let smtp = async { Smtp::with_login(account, login.clone())?.test_connection().await };
     let imap = async {
         let mut session = imap::connect_with(account, login).await?;
@@ -69,7 +67,7 @@ fn xoauth2_and_oauthbearer_log_in_to_smtp_and_imap() {
         settings.mechanism = mechanism;
         let account = oauth::account(stack, OAUTH_USER, settings);
         let good = access_only(&oauth::mint(stack, OAUTH_USER, 600), mechanism);
-        let (smtp, imap) = rt.block_on(log_in(stack, &account, &good));
+        let (smtp, imap) = rt.block_on(log_in(&account, &good));
         assert_eq!(smtp, Ok(()), "{mechanism:?} SMTP");
         assert!(imap.is_ok(), "{mechanism:?} IMAP: {imap:?}");
         // Implicit TLS for SMTP too.
@@ -89,7 +87,7 @@ fn xoauth2_and_oauthbearer_log_in_to_smtp_and_imap() {
             ("another user's", oauth::mint(stack, "orderer@buyer.test", 600)),
         ];
         for (what, token) in refused {
-            let (smtp, imap) = rt.block_on(log_in(stack, &account, &access_only(&token, mechanism)));
+            let (smtp, imap) = rt.block_on(log_in(&account, &access_only(&token, mechanism)));
             let smtp = smtp.unwrap_err();
             assert!(smtp.needs_sign_in() && smtp.is_temporary(), "{mechanism:?} {what} SMTP: {smtp}");
             assert!(smtp.to_string().contains("sign in again"), "{smtp}");
@@ -100,7 +98,7 @@ fn xoauth2_and_oauthbearer_log_in_to_smtp_and_imap() {
     // The password users are still password users.
     let orderer = support::accounts::account(stack, "orderer@buyer.test");
     let password = Login::password(stack.user("orderer@buyer.test").password.clone());
-    let (smtp, imap) = rt.block_on(log_in(stack, &orderer, &password));
+    let (smtp, imap) = rt.block_on(log_in(&orderer, &password));
     assert_eq!(smtp, Ok(()));
     assert!(imap.is_ok(), "{imap:?}");
     measured("SASL logins", started);
@@ -147,7 +145,7 @@ fn a_sign_in_refreshes_a_refused_token_and_a_revoked_grant_means_signing_in_agai
         );
         Login::OAuth2(Arc::new(source))
     };
-    let (smtp, imap) = rt.block_on(log_in(stack, &account, &source(stale.clone())));
+    let (smtp, imap) = rt.block_on(log_in(&account, &source(stale.clone())));
     assert_eq!(smtp, Ok(()));
     assert!(imap.is_ok(), "{imap:?}");
     // SMTP and IMAP logged in at once with one token source: the one
@@ -156,7 +154,7 @@ fn a_sign_in_refreshes_a_refused_token_and_a_revoked_grant_means_signing_in_agai
 
     // Revoked: the refresh is refused with invalid_grant.
     server.revoke_user(OAUTH_USER);
-    let (smtp, imap) = rt.block_on(log_in(stack, &account, &source(stale)));
+    let (smtp, imap) = rt.block_on(log_in(&account, &source(stale)));
     let smtp = smtp.unwrap_err();
     assert!(smtp.needs_sign_in(), "{smtp}");
     assert!(smtp.to_string().contains("revoked or has expired: sign in again"), "{smtp}");

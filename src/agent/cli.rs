@@ -1,6 +1,6 @@
 //! What `mailpay-bank` and `mailpay-merchant` share on the command line:
 //! the arguments of `run`, the configuration file, the data folder, the
-//! mail password and the exit codes (0 done, 1 failed, 2 wrong usage or
+//! mail login (a password, or an OAuth2 token) and the exit codes (0 done, 1 failed, 2 wrong usage or
 //! configuration).
 
 use std::fmt::Display;

@@ -3,7 +3,9 @@
 //! The configuration file (TOML, `--config`) names the bank's mail account
 //! and where the ledger lives; the mail password is never in it: it comes
 //! from the OS keyring (as `mailpay account add` stores it) or, for tests
-//! and containers, from `--password-file`.
+//! and containers, from `--password-file`; an account with
+//! `auth = "oauth2"` logs in with the OAuth2 grant `mailpay account add
+//! --oauth` stored, or a token from `--token-file`.
 
 use std::path::PathBuf;
 use std::process::ExitCode;

@@ -4,7 +4,8 @@
 //! The configuration file (TOML, `--config`) names the shop's mail
 //! account, its bank, the catalogue and the board's address; the mail
 //! password comes from the OS keyring or, for tests and containers, from
-//! `--password-file`.
+//! `--password-file` (an OAuth2 account's token: the keyring's grant or
+//! `--token-file`).
 
 use std::path::PathBuf;
 use std::process::ExitCode;

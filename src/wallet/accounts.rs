@@ -27,6 +27,8 @@ pub struct Added {
 pub fn add(paths: &Paths, account: Account, password: &str) -> Result<Added, WalletError> {
     let keyring = Keyring::system()?;
     keyring.set_password(account.address.as_str(), password)?;
+    // An OAuth2 sign-in of the same address is no longer used.
+    let _ = oauth_store::delete(&keyring, account.address.as_str());
     let path = paths.config_file();
     let mut config = Config::load(&path)?;
     config.upsert(account);
@@ -45,6 +47,8 @@ pub fn add_oauth(paths: &Paths, account: Account, grant: &Grant) -> Result<Added
             reason: e.to_string(),
         })
     })?;
+    // A password of the same address is no longer used.
+    let _ = keyring.delete(account.address.as_str());
     let path = paths.config_file();
     let mut config = Config::load(&path)?;
     config.upsert(account);
