@@ -180,8 +180,14 @@ fn a_sign_in_refreshes_a_refused_token_and_a_revoked_grant_means_signing_in_agai
     measured("sign-in, refresh, revocation", started);
 }
 
-fn add_oauth_account(stack: &MailStack, server: &AuthServer, home: &Path, mechanism: Mechanism) -> String {
-    let mut args = processes::account_add_args(stack, OAUTH_USER);
+fn add_oauth_account(
+    stack: &MailStack,
+    server: &AuthServer,
+    home: &Path,
+    address: &str,
+    mechanism: Mechanism,
+) -> String {
+    let mut args = processes::account_add_args(stack, address);
     args.extend(server.add_args(mechanism));
     let args: Vec<&str> = args.iter().map(String::as_str).collect();
     let out = processes::command(MAILPAY, home, &args)
@@ -210,7 +216,7 @@ fn account_add_oauth_signs_in_in_the_browser_and_keeps_the_grant_in_the_keyring(
     let stack = mailstack::shared();
     let server = AuthServer::start(stack, 600, &[OAUTH_USER]);
     let home = processes::temp_dir("oauth-add").join("home");
-    let text = add_oauth_account(stack, &server, &home, Mechanism::Oauthbearer);
+    let text = add_oauth_account(stack, &server, &home, OAUTH_USER, Mechanism::Oauthbearer);
     assert!(
         text.contains("http://127.0.0.1:") && text.contains("code_challenge="),
         "the URL is shown:\n{text}"
@@ -266,9 +272,10 @@ fn account_add_oauth_signs_in_in_the_browser_and_keeps_the_grant_in_the_keyring(
     measured("account add --oauth, test, remove", started);
 }
 
-/// (c) A payment to settled with the orderer on OAuth2 (XOAUTH2, from the
-/// keyring) and the merchant agent on OAuth2 too (an access token from
-/// `--token-file`); the bank on its password.
+/// (c) A payment to settled with the orderer on OAuth2 (XOAUTH2, its
+/// grant from the keyring), and the agents on OAuth2 too: the bank with the
+/// grant `mailpay account add --oauth` kept in the keyring, the merchant
+/// with a refresh token from `--token-file`.
 #[test]
 fn a_payment_settles_with_the_orderer_on_oauth2() {
     if !in_session_keyring("a_payment_settles_with_the_orderer_on_oauth2") {
@@ -276,58 +283,67 @@ fn a_payment_settles_with_the_orderer_on_oauth2() {
     }
     let started = Instant::now();
     let stack = mailstack::shared();
-    let server = AuthServer::start(stack, 600, &[OAUTH_USER]);
+    let server = AuthServer::start(stack, 600, &[OAUTH_USER, "bank@bank.test", "shop@shop.test"]);
     let world = World::new(stack, "oauth-pay", 0);
     world.bank(&["open-account", OAUTH_USER, "--initials", "O.A."]);
     world.bank(&["set-balance", OAUTH_USER, "5000", "JPY"]);
     let home = world.dir.join("oauth-orderer");
-    add_oauth_account(stack, &server, &home, Mechanism::Xoauth2);
+    add_oauth_account(stack, &server, &home, OAUTH_USER, Mechanism::Xoauth2);
 
-    // The merchant logs in with an access token from a file.
+    // The bank signs in once, as its operator would, then runs from the keyring.
+    add_oauth_account(stack, &server, &world.dir.join("bank-operator"), "bank@bank.test", Mechanism::Xoauth2);
+    std::fs::write(
+        &world.bank_toml,
+        format!(
+            "data_dir = \"{}\"\nboard_grace_seconds = 2\n{}",
+            world.dir.join("bank-data").display(),
+            oauth::agent_account_toml(stack, "bank@bank.test", &server)
+        ),
+    )
+    .unwrap();
+    let bank_log = world.dir.join("bank.log");
+    let _bank = spawn_agent(processes::BANK, &world, &world.bank_toml, &[], &bank_log);
+
+    // The merchant: a refresh token in a file (from a sign-in elsewhere).
+    add_oauth_account(
+        stack,
+        &server,
+        &world.dir.join("shop-operator"),
+        "shop@shop.test",
+        Mechanism::Oauthbearer,
+    );
+    let refresh = store::load(&Keyring::system().unwrap(), "shop@shop.test").unwrap().refresh_token.unwrap();
+    store::delete(&Keyring::system().unwrap(), "shop@shop.test").unwrap();
     std::fs::write(
         &world.shop_toml,
         format!(
             "bank = \"bank@bank.test\"\ndata_dir = \"{}\"\nboard_listen = \"off\"\n{}",
             world.dir.join("shop-data").display(),
-            oauth::agent_account_toml(stack, "shop@shop.test")
+            oauth::agent_account_toml(stack, "shop@shop.test", &server)
         ),
     )
     .unwrap();
-    let token = oauth::token_file(
-        &world.dir,
-        "shop@shop.test",
-        &format!("access_token={}", oauth::mint(stack, "shop@shop.test", 3600)),
-    );
+    let token =
+        oauth::token_file(&world.dir, "shop@shop.test", &format!("refresh_token={}", refresh.expose()));
+    let shop_toml = world.shop_toml.to_str().unwrap();
+    let password = world.shop_password.to_str().unwrap();
     let refused = run(
         processes::MERCHANT,
         &world.dir,
-        &[
-            "--config",
-            world.shop_toml.to_str().unwrap(),
-            "run",
-            "--password-file",
-            world.shop_password.to_str().unwrap(),
-        ],
+        &["--config", shop_toml, "run", "--password-file", password],
         "",
     );
-    assert!(
-        String::from_utf8_lossy(&refused.stderr).contains("--token-file"),
-        "{}",
-        String::from_utf8_lossy(&refused.stderr)
-    );
+    let stderr = String::from_utf8_lossy(&refused.stderr);
+    assert!(!refused.status.success() && stderr.contains("--token-file"), "{stderr}");
     let shop_log = world.dir.join("shop.log");
-    let _shop = Agent(
-        processes::command(
-            processes::MERCHANT,
-            &world.dir,
-            &["--config", world.shop_toml.to_str().unwrap(), "run", "--token-file", token.to_str().unwrap()],
-        )
-        .stdout(std::fs::File::create(&shop_log).unwrap())
-        .stderr(std::fs::File::create(world.dir.join("shop.err")).unwrap())
-        .spawn()
-        .unwrap(),
+    let _shop = spawn_agent(
+        processes::MERCHANT,
+        &world,
+        &world.shop_toml,
+        &["--token-file", token.to_str().unwrap()],
+        &shop_log,
     );
-    let _bank = world.start_bank(&world.dir.join("bank.log"), None);
+    let refreshes = server.stats()["refreshes"].as_u64().unwrap();
 
     let placed = ok(
         MAILPAY,
@@ -344,7 +360,26 @@ fn a_payment_settles_with_the_orderer_on_oauth2() {
         payments.lines().any(|l| l.starts_with(&order.replace('-', "")) && l.contains("settled")),
         "{payments}"
     );
+    assert!(
+        server.stats()["refreshes"].as_u64().unwrap() > refreshes,
+        "the merchant's refresh token was used:\n{}",
+        std::fs::read_to_string(&shop_log).unwrap_or_default()
+    );
     measured("payment to settled on OAuth2", started);
+}
+
+/// Starts an agent's `run` with `--config toml` and `extra`, its output to `log`.
+fn spawn_agent(program: &str, world: &World, toml: &Path, extra: &[&str], log: &Path) -> Agent {
+    let mut args = vec!["--config", toml.to_str().unwrap(), "run"];
+    args.extend_from_slice(extra);
+    let file = std::fs::File::create(log).unwrap();
+    Agent(
+        processes::command(program, &world.dir, &args)
+            .stdout(file.try_clone().unwrap())
+            .stderr(file)
+            .spawn()
+            .unwrap(),
+    )
 }
 
 /// (d) The access token expires while `mailpay watch` runs: the session
@@ -361,7 +396,7 @@ fn the_token_expires_mid_watch_and_is_refreshed() {
     let server = AuthServer::start(stack, lifetime, &[OAUTH_USER]);
     let dir = processes::temp_dir("oauth-watch");
     let home = dir.join("home");
-    add_oauth_account(stack, &server, &home, Mechanism::Xoauth2);
+    add_oauth_account(stack, &server, &home, OAUTH_USER, Mechanism::Xoauth2);
     let log = dir.join("watch.log");
     let _watch = Agent(
         processes::command(MAILPAY, &home, &["watch"])
@@ -411,7 +446,7 @@ fn a_revoked_grant_says_sign_in_again_and_the_mails_wait_in_the_outbox() {
     let server = AuthServer::start(stack, lifetime, &[OAUTH_USER]);
     let dir = processes::temp_dir("oauth-revoked");
     let home = dir.join("home");
-    add_oauth_account(stack, &server, &home, Mechanism::Xoauth2);
+    add_oauth_account(stack, &server, &home, OAUTH_USER, Mechanism::Xoauth2);
     std::thread::sleep(Duration::from_secs(lifetime + 1));
     server.revoke_user(OAUTH_USER);
 
@@ -435,7 +470,7 @@ fn a_revoked_grant_says_sign_in_again_and_the_mails_wait_in_the_outbox() {
     assert_eq!(waiting, 2, "the order and the payment request wait in the outbox:\n{text}");
 
     // Signed in again: the mails leave.
-    add_oauth_account(stack, &server, &home, Mechanism::Xoauth2);
+    add_oauth_account(stack, &server, &home, OAUTH_USER, Mechanism::Xoauth2);
     let retried = ok(MAILPAY, &home, &["retry", &order]);
     assert!(retried.contains("accepted"), "{retried}");
     measured("revoked grant, outbox, retry", started);

@@ -65,9 +65,9 @@ impl Login {
         let mut access = None;
         let mut refresh = None;
         for line in text.expose().lines().map(str::trim).filter(|l| !l.is_empty() && !l.starts_with('#')) {
-            match line.split_once('=') {
-                Some(("access_token", value)) => access = Some(Secret::new(value.trim())),
-                Some(("refresh_token", value)) => refresh = Some(Secret::new(value.trim())),
+            match line.split_once('=').map(|(key, value)| (key.trim(), value.trim())) {
+                Some(("access_token", value)) => access = Some(Secret::new(value)),
+                Some(("refresh_token", value)) => refresh = Some(Secret::new(value)),
                 _ if refresh.is_none() && !line.contains('=') => refresh = Some(Secret::new(line)),
                 _ => return Err(bad("expected lines refresh_token=... or access_token=...".into()).into()),
             }
@@ -92,5 +92,51 @@ impl Login {
         let source =
             TokenSource::new(account.address.as_str(), provider, mechanism, grant, None, session::https());
         Ok(Login::OAuth2(Arc::new(source)))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::oauth::provider::{OAuth2Settings, ProviderKind};
+
+    fn account(with_settings: bool) -> Account {
+        let mut account = Account::guess("agent@shop.test".parse().unwrap());
+        account.auth = Auth::OAuth2;
+        if with_settings {
+            let mut settings = OAuth2Settings::of(ProviderKind::Custom);
+            settings.client_id = Some("id".into());
+            settings.auth_url = Some("https://auth.example/a".into());
+            settings.token_url = Some("https://auth.example/t".into());
+            account.oauth2 = Some(Box::new(settings));
+        }
+        account
+    }
+
+    fn from(contents: &str, with_settings: bool) -> Result<Login, LoginError> {
+        let path = std::env::temp_dir().join(format!(
+            "mailpay-token-{}-{}",
+            std::process::id(),
+            rand::random::<u32>()
+        ));
+        std::fs::write(&path, contents).unwrap();
+        let login = Login::from_token_file(&account(with_settings), &path);
+        let _ = std::fs::remove_file(&path);
+        login
+    }
+
+    #[test]
+    fn a_token_file_holds_an_access_or_a_refresh_token() {
+        assert!(matches!(from("access_token=at\n", false), Ok(Login::OAuth2(_))));
+        assert!(matches!(from("# comment\nrefresh_token = rt\n", true), Ok(Login::OAuth2(_))));
+        assert!(matches!(from("rt-bare\n", true), Ok(Login::OAuth2(_))));
+        assert!(matches!(from("access_token=at\nrefresh_token=rt\n", true), Ok(Login::OAuth2(_))));
+        let no_provider = from("refresh_token=rt\n", false).unwrap_err();
+        assert!(no_provider.to_string().contains("OAuth2 settings"), "{no_provider}");
+        assert!(from("", true).unwrap_err().to_string().contains("no token"));
+        let junk = from("password=hunter2\n", true).unwrap_err().to_string();
+        assert!(junk.contains("refresh_token=") && !junk.contains("hunter2"), "{junk}");
+        let shown = format!("{:?}", from("access_token=s3cret-token\n", false).unwrap());
+        assert!(!shown.contains("s3cret"), "{shown}");
     }
 }

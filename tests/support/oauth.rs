@@ -174,9 +174,16 @@ pub fn account(stack: &MailStack, address: &str, settings: OAuth2Settings) -> Ac
 }
 
 /// The `[account]` of an agent's TOML for `address` logging in with
-/// OAuth2 (the token comes from `--token-file`).
-pub fn agent_account_toml(stack: &MailStack, address: &str) -> String {
-    format!("{}auth = \"oauth2\"\n", super::processes::account_toml(stack, address))
+/// OAuth2 at `server` (the grant from the keyring or `--token-file`).
+pub fn agent_account_toml(stack: &MailStack, address: &str, server: &AuthServer) -> String {
+    format!(
+        "{}auth = \"oauth2\"\noauth2 = {{ provider = \"custom\", issuer = \"{}\", auth_url = \"{}\", \
+         token_url = \"{}\", client_id = \"{CLIENT_ID}\" }}\n",
+        super::processes::account_toml(stack, address),
+        server.issuer,
+        server.auth_url(),
+        server.token_url(),
+    )
 }
 
 /// An owner-only token file for an agent's `--token-file`.
