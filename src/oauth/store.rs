@@ -12,8 +12,17 @@ pub fn entry(address: &str) -> String {
     format!("oauth:{address}")
 }
 
+/// Windows' Credential Manager keeps at most 2560 bytes a secret: a
+/// grant longer than this is kept without its access token (the next run
+/// refreshes first). Microsoft's tokens are long.
+const KEPT_WHOLE: usize = 2400;
+
 pub fn save(keyring: &Keyring, address: &str, grant: &Grant) -> Result<(), OAuthError> {
-    keyring.set_password(&entry(address), &grant.to_json()).map_err(|e| OAuthError::Keyring(e.to_string()))
+    let mut json = grant.to_json();
+    if json.len() > KEPT_WHOLE && grant.refresh_token.is_some() {
+        json = Grant { access_token: crate::secrets::Secret::new(""), ..grant.clone() }.to_json();
+    }
+    keyring.set_password(&entry(address), &json).map_err(|e| OAuthError::Keyring(e.to_string()))
 }
 
 pub fn load(keyring: &Keyring, address: &str) -> Result<Grant, OAuthError> {
