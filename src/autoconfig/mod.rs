@@ -33,7 +33,7 @@ use std::time::{Duration, Instant};
 pub use config_xml::{OAuth2Settings, Quirk, SignIn};
 
 use crate::http::{self, HttpError};
-use crate::mail::account::{Account, Route, Security, Server};
+use crate::mail::account::{Account, Auth, Route, Security, Server};
 use crate::protocol::EmailAddress;
 use config_xml::{ConfigError, Settings};
 use dns::{Dns, Service};
@@ -172,6 +172,8 @@ impl Discovery {
                 imap: settings.imap,
                 ca_file: None,
                 route: Route::Servers,
+                auth: Auth::Password,
+                oauth2: None,
             },
             source,
             sign_in: settings.sign_in,
@@ -259,6 +261,8 @@ pub fn generic_guess(address: &EmailAddress) -> Account {
         imap: Server { host: format!("imap.{domain}"), port: 993, security: Security::Tls },
         ca_file: None,
         route: Route::Servers,
+        auth: Auth::Password,
+        oauth2: None,
     }
 }
 
