@@ -124,9 +124,11 @@ impl std::fmt::Display for Quirk {
     }
 }
 
-/// Where and how to get an OAuth2 token for the servers.
+/// Where and how to get an OAuth2 token for the servers, as the provider
+/// publishes it (`crate::oauth::provider::OAuth2Settings::published` makes
+/// an account's settings of it).
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct OAuth2Settings {
+pub struct OAuth2Endpoints {
     /// The host name of the issuer (`accounts.google.com`).
     pub issuer: String,
     pub scopes: Vec<String>,
@@ -143,7 +145,7 @@ pub enum SignIn {
     /// account's own password is refused.
     AppPassword,
     /// Signing in with the provider in a browser.
-    OAuth2(OAuth2Settings),
+    OAuth2(OAuth2Endpoints),
 }
 
 impl std::fmt::Display for SignIn {
@@ -170,7 +172,7 @@ pub struct ProviderConfig {
     /// Servers left out and why ("POP3 server pop.example.com").
     pub skipped: Vec<String>,
     pub quirks: Vec<Quirk>,
-    pub oauth2: Option<OAuth2Settings>,
+    pub oauth2: Option<OAuth2Endpoints>,
     /// Its passwords are app passwords (MailPay's `<passwordKind>`).
     pub app_password: bool,
 }
@@ -445,7 +447,7 @@ fn push_quirk(config: &mut ProviderConfig, quirk: Quirk) {
     }
 }
 
-fn oauth2(node: Node) -> Option<OAuth2Settings> {
+fn oauth2(node: Node) -> Option<OAuth2Endpoints> {
     let child = |name: &str| node.children().find(|n| is(*n, name)).and_then(|n| n.text()).map(clean_text);
     let issuer = child("issuer")?.to_ascii_lowercase();
     valid_host(&issuer).ok()?;
@@ -454,7 +456,7 @@ fn oauth2(node: Node) -> Option<OAuth2Settings> {
     if scopes.is_empty() {
         return None;
     }
-    Some(OAuth2Settings {
+    Some(OAuth2Endpoints {
         issuer,
         scopes,
         auth_url: https_url(&child("authURL")?)?,
@@ -659,7 +661,7 @@ mod tests {
         let config = parse(&xml).unwrap();
         assert_eq!(config.mx, ["mx.example.com"]);
         let settings = config.settings_for(&address("a@example.com")).unwrap();
-        let oauth2 = OAuth2Settings {
+        let oauth2 = OAuth2Endpoints {
             issuer: "login.example.com".into(),
             scopes: vec!["imap".into(), "smtp".into(), "offline".into()],
             auth_url: "https://login.example.com/auth".into(),

@@ -30,7 +30,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-pub use config_xml::{OAuth2Settings, Quirk, SignIn};
+pub use config_xml::{OAuth2Endpoints, Quirk, SignIn};
 
 use crate::http::{self, HttpError};
 use crate::mail::account::{Account, Auth, Route, Security, Server};
@@ -150,11 +150,19 @@ impl Discovery {
         self.source == Source::Guess
     }
 
-    /// The OAuth2 settings, when signing in with the provider is possible.
-    pub fn oauth2(&self) -> Option<&OAuth2Settings> {
+    /// Where the provider signs in, when signing in with it is possible.
+    pub fn oauth2(&self) -> Option<&OAuth2Endpoints> {
         self.sign_in.iter().find_map(|s| match s {
             SignIn::OAuth2(o) => Some(o),
             _ => None,
+        })
+    }
+
+    /// The account's OAuth2 settings for signing in with the provider
+    /// (Google and Microsoft with MailPay's registration for them).
+    pub fn oauth2_settings(&self) -> Option<crate::oauth::provider::OAuth2Settings> {
+        self.oauth2().map(|o| {
+            crate::oauth::provider::OAuth2Settings::published(&o.issuer, &o.scopes, &o.auth_url, &o.token_url)
         })
     }
 

@@ -7,7 +7,7 @@ use std::path::PathBuf;
 use clap::Subcommand;
 
 use super::CliError;
-use crate::autoconfig;
+use crate::autoconfig::{self, Discovery};
 use crate::config::Config;
 use crate::mail::account::{Account, Auth, Route, Security, Server};
 use crate::mail::login::Login;
@@ -108,24 +108,32 @@ pub struct OAuthOptions {
 }
 
 impl OAuthOptions {
-    fn settings(self, address: &EmailAddress) -> Result<OAuth2Settings, CliError> {
+    /// The sign-in as the options give it, else as the provider publishes
+    /// it (`found`: the lookup of the address's mail settings).
+    fn settings(self, address: &EmailAddress, found: Option<&Discovery>) -> Result<OAuth2Settings, CliError> {
         let custom = self.oauth_auth_url.is_some() || self.oauth_token_url.is_some();
-        let provider = match (self.oauth_provider, custom) {
-            (Some(provider), _) => provider,
-            (None, true) => ProviderKind::Custom,
-            (None, false) => ProviderKind::for_domain(address.domain()).ok_or_else(|| {
+        let mut settings = match (self.oauth_provider, custom) {
+            (Some(provider), _) => OAuth2Settings::of(provider),
+            (None, true) => OAuth2Settings::of(ProviderKind::Custom),
+            (None, false) => found.and_then(Discovery::oauth2_settings).ok_or_else(|| {
                 CliError::Usage(format!(
                     "MailPay does not know who signs in {address}: give --oauth-provider google or microsoft, \
                      or the provider's --oauth-auth-url and --oauth-token-url"
                 ))
             })?,
         };
-        let mut settings = OAuth2Settings::of(provider);
         settings.mechanism = self.oauth_mechanism.unwrap_or_default();
-        settings.issuer = self.oauth_issuer;
-        settings.auth_url = self.oauth_auth_url;
-        settings.token_url = self.oauth_token_url;
-        settings.scopes = Some(self.oauth_scope).filter(|s| !s.is_empty());
+        let given = |option: Option<String>, found: &mut Option<String>| {
+            if option.is_some() {
+                *found = option;
+            }
+        };
+        given(self.oauth_issuer, &mut settings.issuer);
+        given(self.oauth_auth_url, &mut settings.auth_url);
+        given(self.oauth_token_url, &mut settings.token_url);
+        if !self.oauth_scope.is_empty() {
+            settings.scopes = Some(self.oauth_scope);
+        }
         settings.client_id = self.oauth_client_id;
         settings.client_secret = self.oauth_client_secret;
         Ok(settings)
@@ -228,9 +236,24 @@ pub fn run(command: AccountCommand) -> Result<(), CliError> {
             oauth_options,
             ..
         } => {
-            let guessed = Account::guess(address.clone());
+            // Servers not given are looked up (the provider list, the
+            // domain's published settings, its DNS), within 20 s.
+            let found = (smtp.is_none() || imap.is_none()).then(|| {
+                let found = super::runtime()
+                    .map(|r| r.block_on(autoconfig::discover(&address, &autoconfig::Options::default())));
+                if let Ok(found) = &found {
+                    eprintln!("{address}: servers from {}", found.source);
+                    for quirk in &found.quirks {
+                        eprintln!("  {quirk}");
+                    }
+                }
+                found
+            });
+            let found = found.transpose()?;
+            let guessed =
+                found.as_ref().map_or_else(|| Account::guess(address.clone()), |f| f.account.clone());
             let mut account = Account {
-                username: username.unwrap_or_else(|| address.to_string()),
+                username: username.unwrap_or(guessed.username),
                 smtp: server(smtp, smtp_security, guessed.smtp)?,
                 imap: server(imap, imap_security, guessed.imap)?,
                 ca_file,
@@ -240,7 +263,7 @@ pub fn run(command: AccountCommand) -> Result<(), CliError> {
                 oauth2: None,
             };
             if oauth {
-                let settings = oauth_options.settings(&account.address)?;
+                let settings = oauth_options.settings(&account.address, found.as_ref())?;
                 let provider = Provider::from_settings(&settings).map_err(fail)?;
                 let grant = sign_in(provider, &account.address)?;
                 account.auth = Auth::OAuth2;

@@ -27,12 +27,13 @@ pub enum ProviderKind {
 }
 
 impl ProviderKind {
-    /// The provider of a well-known mail domain.
-    pub fn for_domain(domain: &str) -> Option<ProviderKind> {
-        match domain.to_ascii_lowercase().as_str() {
-            "gmail.com" | "googlemail.com" => Some(ProviderKind::Google),
-            "outlook.com" | "hotmail.com" | "live.com" | "msn.com" => Some(ProviderKind::Microsoft),
-            _ => None,
+    /// Google or Microsoft by the issuer of their tokens (what a provider
+    /// publishes in its mail settings); any other is [`ProviderKind::Custom`].
+    pub fn for_issuer(issuer: &str) -> ProviderKind {
+        match issuer.trim().to_ascii_lowercase().as_str() {
+            GOOGLE_ISSUER => ProviderKind::Google,
+            MICROSOFT_ISSUER => ProviderKind::Microsoft,
+            _ => ProviderKind::Custom,
         }
     }
 
@@ -94,6 +95,22 @@ impl OAuth2Settings {
         }
     }
 
+    /// The settings for a provider that publishes where it signs in (its
+    /// mail settings' `<oAuth2>`): Google and Microsoft as themselves, so
+    /// that MailPay's registration for them is used; any other with the
+    /// endpoints and scopes it published.
+    pub fn published(issuer: &str, scopes: &[String], auth_url: &str, token_url: &str) -> OAuth2Settings {
+        let kind = ProviderKind::for_issuer(issuer);
+        let mut settings = OAuth2Settings::of(kind);
+        if kind == ProviderKind::Custom {
+            settings.issuer = Some(issuer.to_string());
+            settings.auth_url = Some(auth_url.to_string());
+            settings.token_url = Some(token_url.to_string());
+            settings.scopes = Some(scopes.to_vec()).filter(|s| !s.is_empty());
+        }
+        settings
+    }
+
     pub fn of(provider: ProviderKind) -> OAuth2Settings {
         OAuth2Settings {
             provider,
@@ -152,6 +169,8 @@ pub struct Provider {
     pub registration: Registration,
 }
 
+const GOOGLE_ISSUER: &str = "accounts.google.com";
+const MICROSOFT_ISSUER: &str = "login.microsoftonline.com";
 const GOOGLE_AUTH: &str = "https://accounts.google.com/o/oauth2/v2/auth";
 const GOOGLE_TOKEN: &str = "https://oauth2.googleapis.com/token";
 const MICROSOFT_AUTH: &str = "https://login.microsoftonline.com/common/oauth2/v2.0/authorize";
@@ -161,7 +180,7 @@ impl Provider {
     pub fn google(registration: Registration) -> Provider {
         Provider {
             kind: ProviderKind::Google,
-            issuer: "accounts.google.com".into(),
+            issuer: GOOGLE_ISSUER.into(),
             auth_url: GOOGLE_AUTH.into(),
             token_url: GOOGLE_TOKEN.into(),
             scopes: vec!["https://mail.google.com/".into()],
@@ -172,7 +191,7 @@ impl Provider {
     pub fn microsoft(registration: Registration) -> Provider {
         Provider {
             kind: ProviderKind::Microsoft,
-            issuer: "login.microsoftonline.com".into(),
+            issuer: MICROSOFT_ISSUER.into(),
             auth_url: MICROSOFT_AUTH.into(),
             token_url: MICROSOFT_TOKEN.into(),
             scopes: vec![
@@ -311,7 +330,27 @@ mod tests {
         let microsoft = Provider::from_settings(&settings).unwrap();
         assert_eq!(microsoft.auth_url, MICROSOFT_AUTH);
         assert_eq!(format!("{:?}", microsoft.registration), "Registration(own, secret none)");
-        assert_eq!(ProviderKind::for_domain("GMail.com"), Some(ProviderKind::Google));
+        assert_eq!(ProviderKind::for_issuer("Accounts.Google.com"), ProviderKind::Google);
+        let published = OAuth2Settings::published(
+            "auth.example.net",
+            &["mail".to_string()],
+            "https://auth.example.net/authorize",
+            "https://auth.example.net/token",
+        );
+        assert_eq!(published.provider, ProviderKind::Custom);
+        assert_eq!(published.token_url.as_deref(), Some("https://auth.example.net/token"));
+        assert_eq!(published.scopes, Some(vec!["mail".to_string()]));
+        let google = OAuth2Settings::published(
+            GOOGLE_ISSUER,
+            &[],
+            "https://elsewhere.example/a",
+            "https://elsewhere.example/t",
+        );
+        assert_eq!(
+            (google.provider, google.auth_url),
+            (ProviderKind::Google, None),
+            "Google's own endpoints"
+        );
         settings.client_secret = Some("s3cr3t".into());
         let shown = format!("{settings:?}");
         assert!(!shown.contains("s3cr3t") && shown.contains("<hidden>"), "{shown}");
