@@ -663,3 +663,56 @@ async fn the_command_line_prints_servers_source_sign_in_and_failures() {
         assert!(stdout.contains(line), "{line:?} missing:\n{stdout}");
     }
 }
+
+// ------------------------------------------------------ README's table ---
+
+/// README's table of providers says what MailPay's own list holds: for
+/// every address domain a row names, the list has that provider, its IMAP
+/// and SMTP servers are the row's, and its first way of signing in is the
+/// row's.
+#[test]
+fn readme_provider_table_is_the_bundled_list() {
+    let readme = std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("README.md")).unwrap();
+    let table = readme
+        .split("| provider | addresses | servers found | sign in with | do once |")
+        .nth(1)
+        .expect("README has the provider table");
+    let rows: Vec<&str> = table.lines().skip(2).take_while(|l| l.starts_with('|')).collect();
+    assert!(rows.len() >= 15, "only {} rows", rows.len());
+    let mut checked = 0;
+    for row in rows {
+        let cells: Vec<&str> = row.trim_matches('|').split('|').map(str::trim).collect();
+        let (provider, addresses, servers, sign_in) = (cells[0], cells[1], cells[2], cells[3]);
+        // Plain domains only: "hotmail.\*" and "domains with ..." name no one domain.
+        let domains = addresses.split([',', ' ']).filter(|d| {
+            d.contains('.')
+                && !d.contains(['\\', '*', '/'])
+                && d.chars().all(|c| c.is_ascii_alphanumeric() || ".-".contains(c))
+        });
+        for domain in domains {
+            let address = format!("someone@{domain}").parse().unwrap();
+            let found = autoconfig::bundled(&address)
+                .unwrap_or_else(|| panic!("README's {provider} row names {domain}, which the list lacks"));
+            for (what, server) in [("IMAP", &found.account.imap), ("SMTP", &found.account.smtp)] {
+                let host_port = format!("{}:{}", server.host, server.port);
+                let alternatives = servers.replace(" / ", ",").replace(':', " :");
+                let named = servers.contains(&host_port)
+                    || (alternatives.contains(&server.host)
+                        && servers.contains(&format!(":{}", server.port)));
+                assert!(named, "{domain}: README says {servers:?}, the list's {what} is {host_port}");
+            }
+            let first = match found.sign_in.first() {
+                Some(SignIn::OAuth2(o)) if o.issuer.contains("google") => "Google sign-in",
+                Some(SignIn::OAuth2(_)) => "Microsoft sign-in",
+                Some(SignIn::AppPassword) => "app",
+                _ => "password",
+            };
+            assert!(
+                sign_in.to_lowercase().contains(&first.to_lowercase()),
+                "{domain}: README says {sign_in:?}, the list signs in first with {first:?}"
+            );
+            checked += 1;
+        }
+    }
+    assert!(checked >= 30, "only {checked} domains checked");
+}
