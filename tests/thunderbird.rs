@@ -16,13 +16,13 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use mailpay::protocol::compose::{self, Thread};
-use mailpay::protocol::confirmation::{ConfirmationCode, Proof};
 use mailpay::protocol::message::Confirm;
 use mailpay::protocol::{Money, OrderId};
 use mailpay::store::Store;
 use support::mailstack::{self, MailStack};
 use support::probe::{Probe, Recording};
 use support::processes::{self, MAILPAY, World, count_in_mailbox, ok, order_args, order_id, run};
+use support::protocol;
 use support::thunderbird::{Options, Thunderbird};
 use support::wire;
 
@@ -226,24 +226,7 @@ fn confirm_from_bank2(stack: &MailStack, home: &Path, order: &str, amount: Optio
     let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
     let store = Store::open(&mailpay::paths::Paths::under(home).database()).unwrap();
     let (terms, _) = store.load(&order.parse().unwrap()).unwrap();
-    let confirm = Confirm {
-        order: terms.order.clone(),
-        orderer: terms.orderer.clone(),
-        merchant: terms.merchant.clone(),
-        amount: amount.unwrap_or(terms.amount),
-        items: terms.items.clone(),
-        code: ConfirmationCode::compute(
-            b"bank2 key",
-            &terms.order,
-            terms.amount,
-            &terms.merchant,
-            &terms.password,
-            b"n",
-        ),
-        expires: terms.expires,
-        attempts_left: 5,
-        proof: Some(Proof::compute(&terms.password, &terms.order)),
-    };
+    let confirm = Confirm { amount: amount.unwrap_or(terms.amount), ..protocol::confirm_for(&terms) };
     let mail = compose::confirm(&confirm, &"bank2@bank2.test".parse().unwrap(), &Thread::default())
         .build(mailpay::clock::now(), &mut rand::rng());
     wire::submit(&runtime, stack, "bank2@bank2.test", "bank2@bank2.test", terms.orderer.as_str(), mail.bytes)

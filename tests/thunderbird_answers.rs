@@ -21,13 +21,13 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use mailpay::protocol::compose::{self, Thread};
-use mailpay::protocol::confirmation::{ConfirmationCode, Proof};
 use mailpay::protocol::message::{Approve, Bill, Body, Confirm, Decline, OrderTerms};
 use mailpay::protocol::parse::{self, ParseError};
 use mailpay::protocol::{Method, OrderId, PasswordA, Timestamp};
 use serde_json::json;
 use support::mailstack::{self, MailStack};
 use support::probe::{Probe, Recording};
+use support::protocol;
 use support::thunderbird::{Options, Thunderbird};
 use support::wire;
 
@@ -96,8 +96,8 @@ const VARIANTS: &[Variant] = &[
     variant("reply-plain-bare-ok-below", "reply", true, "plaintext", false, Meant::BareOk),
 ];
 
-/// The order this Thunderbird's user placed (with the merchant and bank of
-/// the mail stack) and the bank's confirmation of it.
+/// The order this Thunderbird's user placed with the merchant and bank
+/// of the mail stack (a fresh id and password A each time).
 fn terms(orderer: &str) -> OrderTerms {
     let created = mailpay::clock::now();
     OrderTerms {
@@ -117,30 +117,7 @@ fn terms(orderer: &str) -> OrderTerms {
         password: PasswordA::generate(&mut rand::rng()),
         created,
         expires: created.plus_seconds(7 * 24 * 3600),
-        method: Method::Confirm,
-        board: None,
-        nonce: None,
-    }
-}
-
-fn confirmation(terms: &OrderTerms) -> Confirm {
-    Confirm {
-        order: terms.order.clone(),
-        orderer: terms.orderer.clone(),
-        merchant: terms.merchant.clone(),
-        amount: terms.amount,
-        items: terms.items.clone(),
-        code: ConfirmationCode::compute(
-            b"bank key",
-            &terms.order,
-            terms.amount,
-            &terms.merchant,
-            &terms.password,
-            b"n",
-        ),
-        expires: terms.expires,
-        attempts_left: 5,
-        proof: Some(Proof::compute(&terms.password, &terms.order)),
+        ..protocol::terms(Method::Confirm)
     }
 }
 
@@ -236,7 +213,7 @@ fn write_and_read(stack: &MailStack, orderer: &str, language: &str) {
     assert_eq!(ui, language, "Thunderbird's language");
 
     let terms = terms(orderer);
-    let confirm = confirmation(&terms);
+    let confirm = protocol::confirm_for(&terms);
     let billed = terms.created.plus_seconds(300);
     let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
     let now = mailpay::clock::now();
