@@ -2,8 +2,9 @@
 //! Dovecot's oauth2 passdb (XOAUTH2 and OAUTHBEARER, IMAP and, through its
 //! auth socket, Postfix's SMTP submission), an authorization server on
 //! Authlib (`tests/mailstack/authserver.py`: consent page, PKCE S256,
-//! refresh, revocation, short-lived JWTs) and a scripted browser that
-//! consents and follows the redirect to MailPay's loopback listener.
+//! refresh, revocation, short-lived JWTs) and Debian's Chromium, driven over
+//! WebDriver (`tests/mailstack/browser.py`), where a person consents and
+//! the browser follows the redirect to MailPay's loopback listener.
 //! The keyring is the kernel's, in a session keyring of the test's own.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 

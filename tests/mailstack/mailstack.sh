@@ -97,8 +97,10 @@ DOMAINS=(buyer.test shop.test shop2.test bank.test bank2.test)
 # thunderbird-l10n-ja: the same in Japanese (tests/thunderbird_answers.rs).
 # dnsmasq-base: the DNS server of the mail-server lookup's tests (tests/autoconfig.rs).
 # python3-authlib, python3-flask: the OAuth2 authorization server of the
-# OAuth2 tests (tests/mailstack/authserver.py, tests/oauth.rs).
-PACKAGES=(postfix dovecot-core dovecot-imapd dovecot-lmtpd openssl ca-certificates procps util-linux python3 keyutils chromium dbus-daemon thunderbird thunderbird-l10n-ja libnss3-tools zip unzip dnsmasq-base python3-authlib python3-flask)
+# OAuth2 tests (tests/mailstack/authserver.py, tests/oauth.rs);
+# chromium-driver: the browser a person signs in with there, driven over
+# WebDriver (tests/mailstack/browser.py).
+PACKAGES=(postfix dovecot-core dovecot-imapd dovecot-lmtpd openssl ca-certificates procps util-linux python3 keyutils chromium dbus-daemon thunderbird thunderbird-l10n-ja libnss3-tools zip unzip dnsmasq-base python3-authlib python3-flask chromium-driver)
 VMAIL_USER=vmail
 LOCK_FILE=/run/lock/mailstack-install.lock
 [[ -d /run/lock && -w /run/lock ]] || LOCK_FILE=/tmp/.mailstack-install.lock

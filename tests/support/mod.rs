@@ -14,7 +14,8 @@
 //!   itself and must use all it defines.
 //! - `mailstack`: the real Postfix + Dovecot stack the tests mail through.
 //! - `oauth`: the stack's OAuth2 authorization server as a process, access
-//!   tokens minted with the stack's key, and the scripted browser.
+//!   tokens minted with the stack's key, and the browser (Chromium over
+//!   WebDriver).
 //! - `native_host`: the real `mailpay-thunderbird`, the test speaking the
 //!   add-on's side of its frames.
 //! - `probe`: the recording host (a stand-in for the wallet's host when the

@@ -2,8 +2,9 @@
 //! (`tests/mailstack/authserver.py`, Authlib and Flask) as a process of
 //! its own per test (its token lifetime is the test's choice), access
 //! tokens minted directly with the stack's HS256 key (what Dovecot
-//! checks), the scripted browser (`tests/mailstack/browser.py`) and the
-//! accounts that use them.
+//! checks), the browser a person signs in with (Debian's Chromium, driven
+//! over WebDriver by `tests/mailstack/browser.py`) and the accounts that
+//! use them.
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::path::{Path, PathBuf};
@@ -26,12 +27,12 @@ fn script(name: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/mailstack").join(name)
 }
 
-/// The `MAILPAY_BROWSER` command of the scripted browser.
+/// The `MAILPAY_BROWSER` command: Chromium, where a person consents.
 pub fn browser_command() -> String {
     format!("{PYTHON} {}", script("browser.py").display())
 }
 
-/// Runs the scripted browser on `url` (what `MAILPAY_BROWSER` does), with
+/// Opens `url` in the browser as `MAILPAY_BROWSER` does, with
 /// `envs` (`BROWSER_CONFIRM`, `BROWSER_EMAIL`, `BROWSER_LOG`).
 pub fn browse(url: &str, envs: &[(&str, &str)]) -> Child {
     let mut command = Command::new(PYTHON);
