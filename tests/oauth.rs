@@ -366,6 +366,25 @@ fn a_payment_settles_with_the_orderer_on_oauth2() {
         "the merchant's refresh token was used:\n{}",
         std::fs::read_to_string(&shop_log).unwrap_or_default()
     );
+    // No token in anything the programs printed or logged.
+    let orderer = store::load(&Keyring::system().unwrap(), OAUTH_USER).unwrap();
+    let tokens = [Some(refresh.expose()), orderer.refresh_token.as_ref().map(|t| t.expose())];
+    let tokens: Vec<&str> = tokens
+        .into_iter()
+        .flatten()
+        .chain([orderer.access_token.expose()])
+        .filter(|t| !t.is_empty())
+        .collect();
+    assert!(tokens.len() >= 2, "the test knows the tokens it looks for");
+    let printed = [
+        placed.clone(),
+        std::fs::read_to_string(&bank_log).unwrap(),
+        std::fs::read_to_string(&shop_log).unwrap(),
+        std::fs::read_to_string(home.join("config/config.toml")).unwrap_or_default(),
+    ];
+    for text in &printed {
+        assert!(!tokens.iter().any(|t| text.contains(t)), "a token was printed or logged:\n{text}");
+    }
     measured("payment to settled on OAuth2", started);
 }
 
