@@ -201,7 +201,7 @@ pub async fn run<D: Decisions>(
             WatchEvent::UidValidityChanged { old, new } => {
                 agent.say(&format!("{folder} was recreated ({old} -> {new})"))
             }
-            WatchEvent::Disconnected { reason, retry_in } => {
+            WatchEvent::Disconnected { reason, retry_in, .. } => {
                 agent.say(&format!("disconnected: {reason}; retrying in {retry_in:.1?}"))
             }
             WatchEvent::Idle { resume: at } => {

@@ -42,7 +42,7 @@ pub fn run(account: Option<&str>, once: bool, json: bool) -> Result<(), CliError
             WatchEvent::UidValidityChanged { old, new } => {
                 eprintln!("{folder} was recreated (UIDVALIDITY {old} -> {new}); reading it again")
             }
-            WatchEvent::Disconnected { reason, retry_in } => {
+            WatchEvent::Disconnected { reason, retry_in, .. } => {
                 eprintln!("disconnected: {reason}; retrying in {retry_in:.1?}")
             }
             WatchEvent::Idle { resume: at } => {

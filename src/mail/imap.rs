@@ -135,7 +135,12 @@ pub enum WatchEvent {
     /// Everything up to `resume` was handed over; waiting for new mail.
     Idle { resume: Resume },
     /// The connection broke; the next attempt is in `retry_in`.
-    Disconnected { reason: String, retry_in: Duration },
+    Disconnected {
+        reason: String,
+        retry_in: Duration,
+        /// Only signing in again (in the browser) helps.
+        needs_sign_in: bool,
+    },
 }
 
 #[derive(Debug, Clone, thiserror::Error)]
@@ -339,7 +344,10 @@ pub async fn watch<R: Into<Flow>>(
         // Login and certificate problems do not fix themselves quickly, but
         // are retried all the same (slowly): the server may be restarting.
         let retry_in = jitter(backoff);
-        if on_event(WatchEvent::Disconnected { reason: error.to_string(), retry_in }) == Flow::Stop {
+        let needs_sign_in = error.needs_sign_in();
+        if on_event(WatchEvent::Disconnected { reason: error.to_string(), retry_in, needs_sign_in })
+            == Flow::Stop
+        {
             return error;
         }
         tokio::time::sleep(retry_in).await;

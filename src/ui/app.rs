@@ -108,6 +108,12 @@ pub enum Message {
     Tick(Timestamp),
     /// The orders the clock expired.
     Expired(Result<Vec<OrderId>, BackendError>),
+    /// Open the account screen on the sign-in of this account.
+    SignInAgain(EmailAddress),
+    /// A sign-in with the provider, as it goes.
+    SignIn(backend::SignInEvent),
+    /// A help page could not be opened (why).
+    LinkOpened(Result<(), String>),
 }
 
 /// How often the clock looks for overdue payments.
@@ -120,6 +126,9 @@ pub struct Banner {
     pub error: bool,
     /// An order whose confirmation can be reviewed from the banner.
     pub review: Option<OrderId>,
+    /// The account whose sign-in with its provider is needed again: the
+    /// banner leads to its sign-in.
+    pub sign_in: Option<EmailAddress>,
 }
 
 pub struct App {
@@ -244,7 +253,7 @@ impl App {
     }
 
     fn say(&mut self, text: String, error: bool) {
-        self.banner = Some(Banner { text, error, review: None });
+        self.banner = Some(Banner { text, error, review: None, sign_in: None });
     }
 
     pub fn update(&mut self, message: Message) -> Task<Message> {
@@ -260,15 +269,25 @@ impl App {
                 if let Some(merchant) = merchant {
                     self.screen = Screen::Pay(new_payment::State::for_merchant(&merchant, &self.book));
                 }
-                self.banner = Some(Banner { text: tr!(self.tr, "demo-started"), error: false, review: None });
+                self.banner = Some(Banner { text: tr!(self.tr, "demo-started"), error: false, review: None, sign_in: None });
                 task
             }
             Message::Nav(nav) => self.navigate(nav),
             Message::Welcome(m) => self.welcome(m),
             Message::Account(m) => self.account(m),
             Message::Contacts(m) => self.contacts(m),
-            Message::Pay(m) => self.pay(m),
-            Message::Approval(m) => self.approval(m),
+            Message::Pay(m) => {
+                if let new_payment::Message::Dispatched(Ok(sent)) = &m {
+                    self.check_sign_in(sent);
+                }
+                self.pay(m)
+            }
+            Message::Approval(m) => {
+                if let approval::Message::Answered(Ok(sent)) = &m {
+                    self.check_sign_in(sent);
+                }
+                self.approval(m)
+            }
             Message::History(m) => self.history(m),
             Message::Settings(m) => self.settings(m),
             Message::AccountSaved(result) => {
@@ -331,6 +350,9 @@ impl App {
                 Task::none()
             }
             Message::SentInBackground(Ok(sent)) => {
+                if self.check_sign_in(&sent) {
+                    return Task::none();
+                }
                 if let Some(e) = sent.iter().find_map(|s| s.result.as_ref().err()) {
                     if sent.iter().filter_map(|s| s.result.as_ref().err()).all(backend::waits_in_outbox) {
                         self.say(tr!(self.tr, "sent-waiting"), false);
@@ -376,6 +398,32 @@ impl App {
             }
             Message::Expired(Err(e)) => {
                 self.say(e.to_string(), true);
+                Task::none()
+            }
+            Message::SignInAgain(address) => {
+                self.screen = Screen::Account(match self.config.accounts.iter().find(|a| a.address == address) {
+                    Some(a) => account::State::editing(a),
+                    None => account::State::default(),
+                });
+                Task::none()
+            }
+            Message::SignIn(event) => match event {
+                backend::SignInEvent::Waiting { url, browser, canceller } => {
+                    self.account(account::Message::SignInWaiting { url, browser, canceller })
+                }
+                backend::SignInEvent::Failed(e) => self.account(account::Message::SignInFailed(e)),
+                backend::SignInEvent::Saved(result) => {
+                    if let Ok((_, session)) = &result
+                        && self.banner.as_ref().and_then(|b| b.sign_in.as_ref()) == Some(&session.account.address)
+                    {
+                        self.banner = None;
+                    }
+                    self.update(Message::AccountSaved(result))
+                }
+            },
+            Message::LinkOpened(Ok(())) => Task::none(),
+            Message::LinkOpened(Err(e)) => {
+                self.say(e, true);
                 Task::none()
             }
             Message::Frame => {
@@ -475,6 +523,21 @@ impl App {
                     Message::Account(account::Message::Tested(r))
                 })
             }
+            account::Action::TestSaved(account) => Task::perform(backend::test_saved(account), |r| {
+                Message::Account(account::Message::Tested(r))
+            }),
+            account::Action::Settle(typed) => Task::perform(tokio::time::sleep(account::SETTLE), move |()| {
+                Message::Account(account::Message::Settled(typed.clone()))
+            }),
+            account::Action::Discover(typed, address) => Task::perform(backend::discover(address), move |found| {
+                Message::Account(account::Message::Discovered(typed.clone(), Box::new(found)))
+            }),
+            account::Action::OpenLink(url) => Task::perform(backend::open_link(url), Message::LinkOpened),
+            account::Action::Copy(text) => iced::clipboard::write(text),
+            account::Action::SignIn(account, provider) => match &self.home {
+                Some(home) => Task::run(backend::sign_in(home.clone(), account, provider), Message::SignIn),
+                None => Task::none(),
+            },
             account::Action::Save(account, password) => match &self.home {
                 Some(home) => Task::perform(
                     backend::save_account(home.clone(), account, password),
@@ -676,6 +739,10 @@ impl App {
                 self.watch_status.insert(account, status);
             }
             Report::Stopped(reason) => self.say(reason.clone(), true),
+            Report::SignInAgain(_) => {
+                self.watch_status.insert(account.clone(), tr!(self.tr, "watch-sign-in-again"));
+                self.ask_sign_in(account);
+            }
             Report::Invalid(reason) => self.say(tr!(self.tr, "watch-invalid", reason = reason.clone()), true),
             Report::SetAside(reason) => {
                 self.say(tr!(self.tr, "watch-set-aside", reason = reason.clone()), true)
@@ -724,13 +791,38 @@ impl App {
         task
     }
 
+    /// Whether a send failed because an account's sign-in with its
+    /// provider is needed again: if so, the banner says so and leads to it
+    /// (the mails wait in the outbox, and go with the retry after).
+    fn check_sign_in(&mut self, sent: &[Sent]) -> bool {
+        let Some(who) = sent.iter().find_map(|s| s.result.as_ref().err().and_then(backend::sign_in_needed)) else {
+            return false;
+        };
+        let account = who.parse::<EmailAddress>().ok().or_else(|| {
+            self.sessions
+                .iter()
+                .find(|s| s.account.auth == crate::mail::account::Auth::OAuth2)
+                .map(|s| s.account.address.clone())
+        });
+        match account {
+            Some(account) => self.ask_sign_in(account),
+            None => self.say(tr!(self.tr, "sign-in-needed", address = who), true),
+        }
+        true
+    }
+
+    fn ask_sign_in(&mut self, account: EmailAddress) {
+        let text = tr!(self.tr, "sign-in-needed", address = account.to_string());
+        self.banner = Some(Banner { text, error: true, review: None, sign_in: Some(account) });
+    }
+
     /// The bank asks to confirm `order`: a banner that leads to the
     /// approval view, and a desktop notification.
     fn confirmation(&mut self, order: &str) -> Task<Message> {
         let text = tr!(self.tr, "watch-confirmation", order = order.to_string());
         let notice =
             Task::perform(crate::ui::notify::show(tr!(self.tr, "app-name"), text.clone()), Message::Notified);
-        self.banner = Some(Banner { text, error: false, review: order.parse().ok() });
+        self.banner = Some(Banner { text, error: false, review: order.parse().ok(), sign_in: None });
         notice
     }
 
@@ -792,6 +884,11 @@ impl App {
             line = line.push(iced::widget::space::horizontal());
             if let Some(order) = &banner.review {
                 line = line.push(button(text(tr!(tr, "review"))).on_press(Message::Review(order.clone())));
+            }
+            if let Some(account) = &banner.sign_in {
+                line = line.push(
+                    button(text(tr!(tr, "account-sign-in-again"))).on_press(Message::SignInAgain(account.clone())),
+                );
             }
             line = line.push(button(text("×")).style(button::text).on_press(Message::DismissBanner));
             main = main.push(container(line).padding(8).width(Fill).style(container::rounded_box));

@@ -12,8 +12,10 @@ use crate::bridge::ThroughThunderbird;
 use crate::clock;
 use crate::config::{Config, ConfigError};
 use crate::demo::MailLoop;
-use crate::mail::account::{Account, Route};
+use crate::mail::account::{Account, Auth, Route};
+use crate::mail::login::Login;
 use crate::mail::smtp::SendError;
+use crate::oauth::{Grant, OAuthError, Provider, SignIn, SignInCanceller};
 use crate::paths::{PathError, Paths};
 use crate::protocol::payment::State;
 use crate::protocol::{EmailAddress, Kind, OrderId, OrderTerms, Timestamp};
@@ -47,6 +49,8 @@ pub enum BackendError {
     NoAccountFor(EmailAddress),
     #[error("the bank's age key: {0}")]
     BankKey(String),
+    #[error("{0}")]
+    Login(String),
 }
 
 async fn blocking<T: Send + 'static>(
@@ -62,6 +66,14 @@ async fn blocking<T: Send + 'static>(
 pub struct Session {
     pub account: Account,
     carrier: Carrier,
+    /// Which login this is: a new one (after signing in again) restarts
+    /// the account's inbox watcher.
+    login_id: u64,
+}
+
+fn next_login_id() -> u64 {
+    static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
+    NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
 }
 
 #[derive(Clone)]
@@ -78,25 +90,40 @@ impl std::fmt::Debug for Session {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match &self.carrier {
             Carrier::Thunderbird(_) => write!(f, "Session({}, through Thunderbird)", self.account.address),
-            _ => write!(f, "Session({}, password <redacted>)", self.account.address),
+            _ => write!(f, "Session({}, login <redacted>)", self.account.address),
         }
     }
 }
 
 impl Session {
     pub fn new(account: Account, password: String) -> Session {
-        Session { carrier: Carrier::Servers(MailServers::new(account.clone(), &password)), account }
+        Session::with_login(account, Login::password(password))
+    }
+
+    /// The account's own servers, logged in to with `login` (its password
+    /// or its OAuth2 sign-in).
+    pub fn with_login(account: Account, login: Login) -> Session {
+        Session {
+            carrier: Carrier::Servers(MailServers::with_login(account.clone(), login)),
+            account,
+            login_id: next_login_id(),
+        }
     }
 
     /// An account whose mails go through Thunderbird, for the wallet in
     /// `paths` (whose host Thunderbird starts).
     pub fn through_thunderbird(account: Account, paths: &Paths) -> Session {
-        Session { account, carrier: Carrier::Thunderbird(ThroughThunderbird::new(paths)) }
+        Session { account, carrier: Carrier::Thunderbird(ThroughThunderbird::new(paths)), login_id: 0 }
     }
 
     /// The demo's orderer, sending and receiving through the demo loop.
     pub fn demo(mail: MailLoop) -> Session {
-        Session { account: Account::guess(mail.orderer().clone()), carrier: Carrier::Demo(mail) }
+        Session { account: Account::guess(mail.orderer().clone()), carrier: Carrier::Demo(mail), login_id: 0 }
+    }
+
+    /// Which login this is (see the field).
+    pub fn login_id(&self) -> u64 {
+        self.login_id
     }
 
     pub fn demo_loop(&self) -> Option<&MailLoop> {
@@ -173,17 +200,15 @@ pub async fn load(paths: Paths) -> Result<Loaded, BackendError> {
         })?;
         let mut sessions = Vec::new();
         let mut problems = Vec::new();
-        // The keyring is opened once (the Secret Service is a D-Bus
-        // session), and only for accounts that keep a password in it.
-        let mut keyring = None;
+        // The keyring is asked only for accounts that keep a secret in it:
+        // a password, or an OAuth2 sign-in.
         for account in &config.accounts {
             if account.route == Route::Thunderbird {
                 sessions.push(Session::through_thunderbird(account.clone(), home.paths()));
                 continue;
             }
-            let keyring = keyring.get_or_insert_with(Keyring::system);
-            match keyring.clone().and_then(|k| k.password(account.address.as_str())) {
-                Ok(password) => sessions.push(Session::new(account.clone(), password)),
+            match Login::from_keyring(account) {
+                Ok(login) => sessions.push(Session::with_login(account.clone(), login)),
                 Err(e) => problems.push(e.to_string()),
             }
         }
@@ -263,6 +288,97 @@ pub use crate::wallet::accounts::ConnectionReport;
 
 pub async fn test_connection(account: Account, password: String) -> ConnectionReport {
     wallet::accounts::test(&account, &password).await
+}
+
+/// Tests an account with what the keyring keeps for it (its password or
+/// its OAuth2 sign-in).
+pub async fn test_saved(account: Account) -> ConnectionReport {
+    let for_keyring = account.clone();
+    match blocking(move || Login::from_keyring(&for_keyring).map_err(|e| BackendError::Login(e.to_string()))).await
+    {
+        Ok(login) => wallet::accounts::test_login(&account, &login).await,
+        Err(e) => ConnectionReport { smtp: Err(e.to_string()), imap: Err(e.to_string()) },
+    }
+}
+
+/// What a sign-in with the provider tells the app as it goes.
+#[derive(Debug, Clone)]
+pub enum SignInEvent {
+    /// The browser is (or should be) on the provider's page; `browser`
+    /// says why none could be started, and the URL is to be opened by hand.
+    Waiting { url: String, browser: Option<String>, canceller: SignInCanceller },
+    /// It did not work (declined, timed out, cancelled…).
+    Failed(OAuthError),
+    /// Signed in: the grant is in the keyring and the account in the
+    /// configuration, or why it could not be kept.
+    Saved(Result<(Config, Session), BackendError>),
+}
+
+/// Signs `account` (whose `oauth2` settings name the provider) in with
+/// `provider` in the browser, and keeps the grant in the keyring and the
+/// account (auth OAuth2) in the configuration file.
+pub fn sign_in(
+    home: Home,
+    mut account: Account,
+    provider: Provider,
+) -> impl iced::futures::Stream<Item = SignInEvent> + Send + use<> {
+    use iced::futures::SinkExt;
+    account.auth = Auth::OAuth2;
+    iced::stream::channel(4, async move |mut output: iced::futures::channel::mpsc::Sender<SignInEvent>| {
+        let sign_in = match SignIn::start(provider, account.address.as_str()).await {
+            Ok(sign_in) => sign_in,
+            Err(e) => {
+                let _ = output.send(SignInEvent::Failed(e)).await;
+                return;
+            }
+        };
+        let browser = sign_in.open_browser();
+        let waiting = SignInEvent::Waiting {
+            url: sign_in.url().to_string(),
+            browser: browser.err(),
+            canceller: sign_in.canceller(),
+        };
+        if output.send(waiting).await.is_err() {
+            return;
+        }
+        let event = match sign_in.finish().await {
+            Ok(grant) => SignInEvent::Saved(save_oauth_account(home, account, grant).await),
+            Err(e) => SignInEvent::Failed(e),
+        };
+        let _ = output.send(event).await;
+    })
+}
+
+async fn save_oauth_account(home: Home, account: Account, grant: Grant) -> Result<(Config, Session), BackendError> {
+    blocking(move || {
+        let added = wallet::accounts::add_oauth(home.paths(), account.clone(), &grant)?;
+        let login = Login::from_keyring(&account).map_err(|e| BackendError::Login(e.to_string()))?;
+        Ok((added.config, Session::with_login(account, login)))
+    })
+    .await
+}
+
+/// Opens `url` in the system browser (a help page).
+pub async fn open_link(url: String) -> Result<(), String> {
+    tokio::task::spawn_blocking(move || crate::oauth::browser::open(&url)).await.map_err(|e| e.to_string())?
+}
+
+/// Finds `address`'s mail servers (at most about 20 s; never fails).
+pub async fn discover(address: EmailAddress) -> crate::autoconfig::Discovery {
+    crate::autoconfig::discover(&address, &crate::autoconfig::Options::default()).await
+}
+
+/// The address whose sign-in a send error says is needed, if it does.
+pub fn sign_in_needed(e: &SendError) -> Option<String> {
+    match e {
+        SendError::OAuth(OAuthError::SignInAgain { account } | OAuthError::NoRefreshToken { account })
+            if e.needs_sign_in() =>
+        {
+            Some(account.clone())
+        }
+        _ if e.needs_sign_in() => Some(String::new()),
+        _ => None,
+    }
 }
 
 pub async fn book(home: Home) -> Result<Book, BackendError> {

@@ -65,6 +65,9 @@ pub enum Report {
     SetAside(String),
     /// The watcher stopped for good.
     Stopped(String),
+    /// The account's OAuth2 sign-in was revoked or has expired: the
+    /// watcher stopped until the user signs in again (why).
+    SignInAgain(String),
     /// Whether Thunderbird's host carries the account's mails now (said
     /// when it changes).
     Thunderbird(Link),
@@ -134,6 +137,7 @@ impl Hash for Key {
         let a = &self.session.account;
         (a.address.as_str(), &a.username, &a.imap.host, a.imap.port).hash(state);
         (a.route == Route::Thunderbird).hash(state);
+        self.session.login_id().hash(state);
         self.home.paths().data_dir.hash(state);
     }
 }
@@ -318,7 +322,7 @@ fn watch_thread(key: Key, mut output: mpsc::Sender<Report>, stop: tokio::sync::o
     };
     let Key { home, session } = key;
     let Some(servers) = session.servers() else { return };
-    let mut config = WatchConfig::new(session.account.clone(), servers.password().to_string());
+    let mut config = WatchConfig::with_login(session.account.clone(), servers.login().clone());
     config.expecting = servers.expecting().clone();
     let address = session.account.address.to_string();
     let folder = config.folder.clone();
@@ -339,7 +343,8 @@ fn watch_thread(key: Key, mut output: mpsc::Sender<Report>, stop: tokio::sync::o
             let report = match event {
                 WatchEvent::Connected { idle, .. } => Report::Connected { idle },
                 WatchEvent::UidValidityChanged { .. } => return Flow::Go,
-                WatchEvent::Disconnected { reason, retry_in } => {
+                WatchEvent::Disconnected { needs_sign_in: true, .. } => return Flow::Stop,
+                WatchEvent::Disconnected { reason, retry_in, .. } => {
                     Report::Disconnected { reason, retry_in_secs: retry_in.as_secs() }
                 }
                 WatchEvent::Idle { resume: at } => {
@@ -375,7 +380,9 @@ fn watch_thread(key: Key, mut output: mpsc::Sender<Report>, stop: tokio::sync::o
         });
         tokio::select! {
             error = watching => {
-                if !matches!(error, imap::ImapError::Stopped) {
+                if error.needs_sign_in() {
+                    let _ = last_word.try_send(Report::SignInAgain(error.to_string()));
+                } else if !matches!(error, imap::ImapError::Stopped) {
                     let _ = last_word.try_send(Report::Stopped(error.to_string()));
                 }
             }

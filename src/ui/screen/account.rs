@@ -1,18 +1,31 @@
 //! The mail account: address, and how its mails go: through the
-//! account's own servers (IMAP and SMTP, guessed from the address,
-//! editable; the password to the OS keyring only; a connection test with
-//! one clear result per server), or through Thunderbird, which holds the
-//! account (no password, no servers: MailPay's add-on carries the mails).
+//! account's own servers (IMAP and SMTP, found from the address, editable;
+//! the password to the OS keyring only, or a sign-in with the provider in
+//! the browser; a connection test with one clear result per server), or
+//! through Thunderbird, which holds the account (no password, no servers:
+//! MailPay's add-on carries the mails).
+//!
+//! Finding the servers: as the address is typed, MailPay's list of
+//! providers fills them at once (no network); once the address has stayed
+//! the same for [`SETTLE`], the full lookup (the domain's autoconfig, DNS,
+//! MX) runs as a task, unless the user has edited the servers. An answer
+//! for an address no longer in the field is ignored.
 
 use iced::widget::{button, column, container, row, scrollable, text, text_input};
 use iced::{Element, Fill};
 
+use crate::autoconfig::{Discovery, Source};
 use crate::i18n::Tr;
-use crate::mail::account::{Account, Route, Security, Server};
+use crate::mail::account::{Account, Auth, Route, Security, Server};
+use crate::oauth::provider::OAuth2Settings;
+use crate::oauth::{OAuthError, Provider, SignInCanceller};
 use crate::protocol::EmailAddress;
 use crate::tr;
 use crate::ui::backend::ConnectionReport;
 use crate::ui::widget;
+
+/// How long the address must stay unchanged before its servers are looked up.
+pub const SETTLE: std::time::Duration = std::time::Duration::from_millis(600);
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct SecurityChoice(pub Security);
@@ -68,6 +81,69 @@ pub struct State {
     busy: bool,
     report: Option<ConnectionReport>,
     saved: Option<Result<(), String>>,
+    /// What the lookup found for the address, shown with its source.
+    discovery: Option<Discovery>,
+    /// The full lookup runs for this address.
+    looking_up: Option<String>,
+    /// The user chose an app password over signing in with the provider.
+    use_password: bool,
+    /// The sign-in with the provider of an account kept that way.
+    signed_in: Option<OAuth2Settings>,
+    sign_in: SignInStatus,
+}
+
+/// Where a sign-in with the provider stands.
+#[derive(Debug, Clone, Default)]
+pub enum SignInStatus {
+    #[default]
+    Idle,
+    /// Preparing (the loopback listener, the URL).
+    Starting,
+    /// The browser is on the provider's page (or should be).
+    Waiting { url: String, browser: Option<String>, canceller: SignInCanceller },
+    /// What went wrong.
+    Failed(SignInProblem),
+    Done,
+}
+
+/// Why a sign-in with the provider did not work, shown in words.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SignInProblem {
+    /// This build has no client registration with the provider (its name).
+    NoClientId(String),
+    Declined(String),
+    TimedOut,
+    Cancelled,
+    Other(String),
+}
+
+fn sign_in_failure(e: &OAuthError, settings: &OAuth2Settings) -> SignInProblem {
+    match e {
+        OAuthError::NoClientId { .. } => SignInProblem::NoClientId(settings.describe()),
+        OAuthError::Declined { reason } => SignInProblem::Declined(reason.clone()),
+        OAuthError::TimedOut { .. } => SignInProblem::TimedOut,
+        OAuthError::Cancelled => SignInProblem::Cancelled,
+        other => SignInProblem::Other(other.to_string()),
+    }
+}
+
+/// The line that says where the servers came from.
+fn source_line(tr: &Tr, source: &Source) -> String {
+    match source {
+        Source::Bundled { provider } => tr!(tr, "account-source-bundled", provider = provider.clone()),
+        Source::Autoconfig { url } => tr!(tr, "account-source-autoconfig", domain = host_of(url)),
+        Source::WellKnown { url } => tr!(tr, "account-source-well-known", domain = host_of(url)),
+        Source::Srv => tr!(tr, "account-source-srv"),
+        Source::Mx { provider, .. } => tr!(tr, "account-source-mx", provider = provider.clone()),
+        Source::MxDomain { mx_host, .. } => tr!(tr, "account-source-mx-domain", host = mx_host.clone()),
+        Source::Guess => tr!(tr, "account-source-guess"),
+    }
+}
+
+/// The host of a URL (`https://autoconfig.example.com/mail/…` → `autoconfig.example.com`).
+fn host_of(url: &str) -> String {
+    let rest = url.split_once("://").map_or(url, |(_, rest)| rest);
+    rest.split(['/', '?', '#']).next().unwrap_or(rest).to_string()
 }
 
 impl std::fmt::Debug for State {
@@ -100,6 +176,21 @@ pub enum Message {
     Tested(ConnectionReport),
     Save,
     Saved(Result<(), String>),
+    /// The address stayed unchanged for [`SETTLE`]: look its servers up
+    /// (if it is still the one in the field).
+    Settled(String),
+    /// What the lookup found for this address (as typed).
+    Discovered(String, Box<Discovery>),
+    /// Open a help page in the system browser.
+    OpenLink(String),
+    /// Use an app password (`true`) or the provider's sign-in (`false`).
+    UsePassword(bool),
+    SignIn,
+    /// The browser is on the provider's page; `browser`: why none started.
+    SignInWaiting { url: String, browser: Option<String>, canceller: SignInCanceller },
+    SignInFailed(OAuthError),
+    CancelSignIn,
+    CopyUrl,
 }
 
 impl std::fmt::Debug for Message {
@@ -112,6 +203,12 @@ impl std::fmt::Debug for Message {
             Message::Route(r) => write!(f, "Route({r:?})"),
             Message::Test => f.write_str("Test"),
             Message::Save => f.write_str("Save"),
+            Message::Settled(a) => write!(f, "Settled({a:?})"),
+            Message::Discovered(a, d) => write!(f, "Discovered({a:?}, {:?})", d.source),
+            Message::SignIn => f.write_str("SignIn"),
+            Message::SignInWaiting { .. } => f.write_str("SignInWaiting"),
+            Message::SignInFailed(e) => write!(f, "SignInFailed({e:?})"),
+            Message::CancelSignIn => f.write_str("CancelSignIn"),
             _ => f.write_str("AccountField"),
         }
     }
@@ -120,9 +217,20 @@ impl std::fmt::Debug for Message {
 pub enum Action {
     None,
     Test(Account, String),
+    /// Test with what the keyring keeps for the account (its sign-in).
+    TestSaved(Account),
     Save(Account, String),
     /// Keep the account, its mails going through Thunderbird: no password.
     SaveThroughThunderbird(Account),
+    /// Send [`Message::Settled`] with this address after [`SETTLE`].
+    Settle(String),
+    /// Look the servers of this address up (as typed, and parsed).
+    Discover(String, EmailAddress),
+    OpenLink(String),
+    /// Sign the account (auth OAuth2, its settings in `oauth2`) in with the
+    /// provider in the browser, then keep it.
+    SignIn(Account, Provider),
+    Copy(String),
 }
 
 impl State {
@@ -133,7 +241,35 @@ impl State {
         state.fill(account);
         state.address = account.address.to_string();
         state.username = account.username.clone();
+        if account.auth == Auth::OAuth2 {
+            state.signed_in = account.oauth2.as_deref().cloned();
+        }
         state
+    }
+
+    /// The provider's sign-in this account would use, if any: the one it
+    /// was kept with, or the one its provider offers.
+    fn oauth_settings(&self) -> Option<OAuth2Settings> {
+        self.signed_in.clone().or_else(|| self.discovery.as_ref().and_then(Discovery::oauth2_settings))
+    }
+
+    /// The form shows the provider's sign-in instead of the password.
+    fn signs_in_with_provider(&self) -> bool {
+        self.route == Route::Servers && !self.use_password && self.oauth_settings().is_some()
+    }
+
+    /// What the lookup found, as shown.
+    pub fn discovery(&self) -> Option<&Discovery> {
+        self.discovery.as_ref()
+    }
+
+    /// Whether the full lookup is under way.
+    pub fn looking_up(&self) -> bool {
+        self.looking_up.is_some()
+    }
+
+    pub fn sign_in_status(&self) -> &SignInStatus {
+        &self.sign_in
     }
 
     fn fill(&mut self, account: &Account) {
@@ -209,10 +345,101 @@ impl State {
         match message {
             Message::Address(address) => {
                 self.address = address;
-                if !self.servers_edited
-                    && let Ok(address) = self.address.trim().parse::<EmailAddress>()
+                self.looking_up = None;
+                if !self.servers_edited {
+                    self.discovery = None;
+                    if let Ok(address) = self.address.trim().parse::<EmailAddress>() {
+                        match crate::autoconfig::bundled(&address) {
+                            Some(found) => {
+                                self.fill(&found.account);
+                                self.discovery = Some(found);
+                            }
+                            None => {
+                                self.fill(&Account::guess(address));
+                                return Action::Settle(self.address.clone());
+                            }
+                        }
+                    }
+                }
+            }
+            Message::Settled(typed) => {
+                if typed == self.address
+                    && !self.servers_edited
+                    && self.discovery.is_none()
+                    && let Ok(address) = typed.trim().parse::<EmailAddress>()
                 {
-                    self.fill(&Account::guess(address));
+                    self.looking_up = Some(typed.clone());
+                    return Action::Discover(typed, address);
+                }
+            }
+            Message::Discovered(typed, found) => {
+                if self.looking_up.as_deref() == Some(typed.as_str()) {
+                    self.looking_up = None;
+                }
+                // Stale (the address changed since), or the user has typed
+                // servers of their own: the answer is not used.
+                if typed == self.address && !self.servers_edited {
+                    self.fill(&found.account);
+                    self.discovery = Some(*found);
+                }
+            }
+            Message::OpenLink(url) => return Action::OpenLink(url),
+            Message::UsePassword(yes) => {
+                self.use_password = yes;
+                if !yes {
+                    self.password.clear();
+                }
+            }
+            Message::SignIn => {
+                if matches!(self.sign_in, SignInStatus::Starting | SignInStatus::Waiting { .. }) {
+                    return Action::None;
+                }
+                let Some(settings) = self.oauth_settings() else { return Action::None };
+                let mut account = match self.account() {
+                    Ok(account) => account,
+                    Err(problem) => {
+                        self.sign_in = SignInStatus::Failed(SignInProblem::Other(problem));
+                        return Action::None;
+                    }
+                };
+                match Provider::from_settings(&settings) {
+                    Ok(provider) => {
+                        account.auth = Auth::OAuth2;
+                        account.oauth2 = Some(Box::new(settings));
+                        self.sign_in = SignInStatus::Starting;
+                        self.saved = None;
+                        self.report = None;
+                        return Action::SignIn(account, provider);
+                    }
+                    Err(e) => self.sign_in = SignInStatus::Failed(sign_in_failure(&e, &settings)),
+                }
+            }
+            Message::SignInWaiting { url, browser, canceller } => {
+                if matches!(self.sign_in, SignInStatus::Starting) {
+                    self.sign_in = SignInStatus::Waiting { url, browser, canceller };
+                } else {
+                    // Cancelled before the browser was reached.
+                    canceller.cancel();
+                }
+            }
+            Message::SignInFailed(e) => {
+                let settings = self.oauth_settings().unwrap_or_else(|| {
+                    OAuth2Settings::of(crate::oauth::ProviderKind::Custom)
+                });
+                self.sign_in = SignInStatus::Failed(sign_in_failure(&e, &settings));
+            }
+            Message::CancelSignIn => {
+                if let SignInStatus::Waiting { canceller, .. } = &self.sign_in {
+                    canceller.cancel();
+                }
+                self.sign_in = SignInStatus::Failed(sign_in_failure(
+                    &OAuthError::Cancelled,
+                    &OAuth2Settings::of(crate::oauth::ProviderKind::Custom),
+                ));
+            }
+            Message::CopyUrl => {
+                if let SignInStatus::Waiting { url, .. } = &self.sign_in {
+                    return Action::Copy(url.clone());
                 }
             }
             Message::Username(u) => self.username = u,
@@ -251,9 +478,18 @@ impl State {
                 if self.route != Route::Servers {
                     return Action::None;
                 }
-                if let Ok(account) = self.account() {
+                if let Ok(mut account) = self.account() {
                     self.busy = true;
                     self.report = None;
+                    if self.signs_in_with_provider() {
+                        let Some(settings) = self.signed_in.clone() else {
+                            self.busy = false;
+                            return Action::None;
+                        };
+                        account.auth = Auth::OAuth2;
+                        account.oauth2 = Some(Box::new(settings));
+                        return Action::TestSaved(account);
+                    }
                     return Action::Test(account, self.password.clone());
                 }
             }
@@ -276,6 +512,20 @@ impl State {
                 self.busy = false;
                 if result.is_ok() {
                     self.password.clear();
+                }
+                if matches!(self.sign_in, SignInStatus::Starting | SignInStatus::Waiting { .. }) {
+                    match &result {
+                        Ok(()) => {
+                            self.sign_in = SignInStatus::Done;
+                            self.signed_in = self.oauth_settings();
+                        }
+                        Err(e) => self.sign_in = SignInStatus::Failed(SignInProblem::Other(e.clone())),
+                    }
+                    return Action::None;
+                }
+                if result.is_ok() && self.route == Route::Servers {
+                    // Kept with a password now: the sign-in is no longer used.
+                    self.signed_in = None;
                 }
                 self.saved = Some(result);
             }
@@ -361,6 +611,147 @@ impl State {
         .into()
     }
 
+    /// Where the servers came from, what to know about the provider, and
+    /// what failed on the way to a guess.
+    fn found_part<'a>(&'a self, tr: &Tr) -> Element<'a, Message> {
+        let mut part = column![].spacing(4);
+        if self.looking_up.is_some() {
+            part = part.push(text(tr!(tr, "account-looking-up")).size(14));
+        }
+        if let Some(found) = &self.discovery {
+            let line = source_line(tr, &found.source);
+            part = part.push(if found.is_guess() { widget::error_text(line) } else { widget::ok_text(line) });
+            for quirk in &found.quirks {
+                let mut line = row![text(quirk.text.clone()).size(13).width(Fill)].spacing(8).align_y(iced::Center);
+                if let Some(url) = &quirk.url {
+                    line = line.push(
+                        button(text(tr!(tr, "account-help-link")).size(13))
+                            .style(button::secondary)
+                            .on_press(Message::OpenLink(url.clone())),
+                    );
+                }
+                part = part.push(line);
+            }
+            if found.is_guess() {
+                for failure in &found.failures {
+                    part = part.push(
+                        text(tr!(
+                            tr,
+                            "account-tried",
+                            asked = failure.asked.clone(),
+                            reason = failure.reason.clone()
+                        ))
+                        .size(11),
+                    );
+                }
+            }
+        }
+        part.into()
+    }
+
+    /// The password, or the provider's sign-in; then Test and Save.
+    fn login_part<'a>(&'a self, tr: &Tr, ready: bool) -> Element<'a, Message> {
+        let valid = self.account().is_ok();
+        let mut part = column![].spacing(8);
+        let settings = self.oauth_settings();
+        let provider = settings.as_ref().map(OAuth2Settings::describe).unwrap_or_default();
+        if self.signs_in_with_provider() {
+            let waiting = matches!(self.sign_in, SignInStatus::Starting | SignInStatus::Waiting { .. });
+            if self.signed_in.is_some() {
+                part = part.push(widget::ok_text(tr!(tr, "account-signed-in-with", provider = provider.clone())));
+            }
+            let label = if self.signed_in.is_some() {
+                tr!(tr, "account-sign-in-again")
+            } else {
+                tr!(tr, "account-sign-in-with", provider = provider.clone())
+            };
+            let mut buttons = row![
+                button(text(label))
+                    .style(button::primary)
+                    .on_press_maybe((valid && !waiting && !self.busy).then_some(Message::SignIn)),
+                button(text(tr!(tr, "account-use-app-password")))
+                    .style(button::secondary)
+                    .on_press(Message::UsePassword(true)),
+            ]
+            .spacing(8);
+            if self.signed_in.is_some() {
+                buttons = buttons.push(
+                    button(text(tr!(tr, "account-test")))
+                        .style(button::secondary)
+                        .on_press_maybe((valid && !waiting && !self.busy).then_some(Message::Test)),
+                );
+            }
+            part = part.push(buttons);
+            match &self.sign_in {
+                SignInStatus::Idle => {}
+                SignInStatus::Starting => part = part.push(text(tr!(tr, "account-sign-in-waiting"))),
+                SignInStatus::Waiting { url, browser, .. } => {
+                    part = part.push(
+                        row![
+                            text(tr!(tr, "account-sign-in-waiting")),
+                            button(text(tr!(tr, "account-cancel")))
+                                .style(button::secondary)
+                                .on_press(Message::CancelSignIn),
+                        ]
+                        .spacing(12)
+                        .align_y(iced::Center),
+                    );
+                    let hint = match browser {
+                        Some(why) => tr!(tr, "account-browser-failed", reason = why.clone()),
+                        None => tr!(tr, "account-browser-hint"),
+                    };
+                    part = part.push(text(hint).size(13));
+                    part = part.push(
+                        row![
+                            text_input("", url).size(12).padding(4).width(Fill),
+                            button(text(tr!(tr, "account-copy"))).style(button::secondary).on_press(Message::CopyUrl),
+                        ]
+                        .spacing(8),
+                    );
+                }
+                SignInStatus::Failed(problem) => {
+                    let line = match problem {
+                        SignInProblem::NoClientId(who) => tr!(tr, "account-no-client-id", provider = who.clone()),
+                        SignInProblem::Declined(reason) => {
+                            tr!(tr, "account-sign-in-declined", reason = reason.clone())
+                        }
+                        SignInProblem::TimedOut => tr!(tr, "account-sign-in-timed-out"),
+                        SignInProblem::Cancelled => tr!(tr, "account-sign-in-cancelled"),
+                        SignInProblem::Other(reason) => tr!(tr, "account-sign-in-failed", reason = reason.clone()),
+                    };
+                    part = part.push(widget::error_text(line));
+                }
+                SignInStatus::Done => part = part.push(widget::ok_text(tr!(tr, "account-signed-in"))),
+            }
+            return part.into();
+        }
+        part = part.push(
+            column![
+                text(tr!(tr, "account-password")).size(14),
+                text_input("", &self.password).secure(true).on_input(Message::Password).padding(6),
+                text(tr!(tr, "account-password-hint")).size(12),
+            ]
+            .spacing(4),
+        );
+        if settings.is_some() {
+            part = part.push(
+                button(text(tr!(tr, "account-sign-in-with", provider = provider)))
+                    .style(button::secondary)
+                    .on_press(Message::UsePassword(false)),
+            );
+        }
+        part = part.push(
+            row![
+                button(text(tr!(tr, "account-test")))
+                    .style(button::secondary)
+                    .on_press_maybe(ready.then_some(Message::Test)),
+                button(text(tr!(tr, "account-save"))).on_press_maybe(ready.then_some(Message::Save)),
+            ]
+            .spacing(8),
+        );
+        part.into()
+    }
+
     pub fn view<'a>(&'a self, tr: &Tr) -> Element<'a, Message> {
         let valid = self.account();
         let through_thunderbird = self.route == Route::Thunderbird;
@@ -368,9 +759,12 @@ impl State {
         let mut content = column![
             widget::heading(tr!(tr, "account-title")),
             widget::field(tr!(tr, "account-address"), "you@example.com", &self.address, Message::Address),
-            self.route_choice(tr),
         ]
         .spacing(12);
+        if !through_thunderbird {
+            content = content.push(self.found_part(tr));
+        }
+        content = content.push(self.route_choice(tr));
         if through_thunderbird {
             content = content.push(widget::card(text(tr!(tr, "account-thunderbird-hint")).size(14)));
             content = content
@@ -384,23 +778,7 @@ impl State {
             ));
             content = content.push(self.server_row(tr, Side::Imap));
             content = content.push(self.server_row(tr, Side::Smtp));
-            content = content.push(
-                column![
-                    text(tr!(tr, "account-password")).size(14),
-                    text_input("", &self.password).secure(true).on_input(Message::Password).padding(6),
-                    text(tr!(tr, "account-password-hint")).size(12),
-                ]
-                .spacing(4),
-            );
-            content = content.push(
-                row![
-                    button(text(tr!(tr, "account-test")))
-                        .style(button::secondary)
-                        .on_press_maybe(ready.then_some(Message::Test)),
-                    button(text(tr!(tr, "account-save"))).on_press_maybe(ready.then_some(Message::Save)),
-                ]
-                .spacing(8),
-            );
+            content = content.push(self.login_part(tr, ready));
         }
         if let (Err(problem), false) = (&valid, self.address.is_empty()) {
             content = content.push(widget::error_text(problem.clone()));
