@@ -495,3 +495,137 @@ fn a_revoked_grant_says_sign_in_again_and_the_mails_wait_in_the_outbox() {
     assert!(retried.contains("accepted"), "{retried}");
     measured("revoked grant, outbox, retry", started);
 }
+
+/// The watcher's next report, within 30 s.
+async fn next_report(
+    reports: &mut std::pin::Pin<Box<dyn iced::futures::Stream<Item = mailpay::ui::watch::Report> + Send>>,
+) -> mailpay::ui::watch::Report {
+    use iced::futures::StreamExt;
+    tokio::time::timeout(Duration::from_secs(30), reports.next()).await.unwrap().unwrap()
+}
+
+/// Every text a view shows.
+fn texts<M>(view: iced::Element<'_, M>) -> Vec<String> {
+    let mut ui = iced_test::simulator(view);
+    let mut seen = Vec::new();
+    let _ = ui.find(|candidate: iced_test::selector::Candidate<'_>| {
+        if let iced_test::selector::Candidate::Text { content, .. } = candidate {
+            seen.push(content.to_string());
+        }
+        None::<()>
+    });
+    seen
+}
+
+/// (e) The app: the account screen's "Sign in again" signs in in the
+/// (scripted) browser, the grant goes to the keyring and the account to
+/// config.toml with auth oauth2; the wallet opened again logs in with it
+/// (Test, the inbox watcher); once the grant is revoked and the token has
+/// expired, the watcher stops and the banner leads to signing in again.
+#[test]
+fn the_app_signs_in_in_the_browser_logs_in_with_the_grant_and_asks_again_once_revoked() {
+    use iced::futures::StreamExt;
+    use mailpay::i18n::{Lang, Tr};
+    use mailpay::paths::Paths;
+    use mailpay::ui::app::{App, Message, Screen};
+    use mailpay::ui::backend::{self, Home, SignInEvent};
+    use mailpay::ui::screen::account;
+    use mailpay::ui::watch::{self, Report};
+    use support::app_driver;
+
+    let name = "the_app_signs_in_in_the_browser_logs_in_with_the_grant_and_asks_again_once_revoked";
+    if !processes::in_session_keyring_with(name, &[("MAILPAY_BROWSER", &oauth::browser_command())]) {
+        return;
+    }
+    let started = Instant::now();
+    let stack = mailstack::shared();
+    // Tokens of 4 s, so that a revoked grant shows soon.
+    let server = AuthServer::start(stack, 4, &[OAUTH_USER]);
+    let account = oauth::account(stack, OAUTH_USER, server.settings(Mechanism::Xoauth2));
+    let dir = processes::temp_dir("oauth-app");
+    let home = Home::open(Paths::under(&dir)).unwrap();
+    let tr = Tr::new(Lang::En);
+    let rt = runtime();
+
+    // The account screen, on an account kept with OAuth2: Sign in again.
+    let mut screen = account::State::editing(&account);
+    let seen = texts(screen.view(&tr));
+    assert!(seen.iter().any(|t| t == &format!("Signed in with {}", server.issuer)), "{seen:?}");
+    let mut ui = iced_test::simulator(screen.view(&tr));
+    ui.click("Sign in again").expect("Sign in again is on screen");
+    let clicked: Vec<account::Message> = ui.into_messages().collect();
+    let mut actions = clicked.into_iter().map(|m| screen.update(m));
+    let Some(account::Action::SignIn(to_sign_in, provider)) = actions.next() else {
+        panic!("the click starts a sign-in");
+    };
+    assert!(matches!(screen.sign_in_status(), account::SignInStatus::Starting));
+
+    let saved = rt.block_on(async {
+        let mut events = Box::pin(backend::sign_in(home.clone(), to_sign_in, provider));
+        let mut saved = None;
+        while let Some(event) = tokio::time::timeout(Duration::from_secs(60), events.next()).await.unwrap() {
+            match event {
+                SignInEvent::Waiting { url, browser, canceller } => {
+                    assert_eq!(browser, None, "the scripted browser starts");
+                    assert!(url.starts_with(&server.auth_url()), "{url}");
+                    let _ = screen.update(account::Message::SignInWaiting { url: url.clone(), browser, canceller });
+                    let seen = texts(screen.view(&tr));
+                    assert!(seen.iter().any(|t| t == "Waiting for you to sign in in your browser…"), "{seen:?}");
+                    assert!(seen.iter().any(|t| t == "Cancel"), "{seen:?}");
+                }
+                SignInEvent::Failed(e) => panic!("the sign-in failed: {e}"),
+                SignInEvent::Saved(result) => saved = Some(result.unwrap()),
+            }
+        }
+        saved.expect("the sign-in ends with the account kept")
+    });
+    let _ = screen.update(account::Message::Saved(Ok(())));
+    let seen = texts(screen.view(&tr));
+    assert!(seen.iter().any(|t| t == "Signed in; MailPay keeps the sign-in in your OS keyring."), "{seen:?}");
+    assert_eq!(server.stats()["codes"], 1);
+
+    // In the keyring, not in the file.
+    let grant = stored_grant().unwrap();
+    let refresh = grant.refresh_token.clone().expect("a refresh token");
+    let config = std::fs::read_to_string(Paths::under(&dir).config_file()).unwrap();
+    assert!(config.contains("auth = \"oauth2\"") && config.contains(OAUTH_USER), "{config}");
+    assert!(!config.contains(refresh.expose()) && !config.contains(grant.access_token.expose()), "{config}");
+    assert_eq!(saved.0.accounts.len(), 1);
+
+    // The wallet opened again: its session logs in with the grant.
+    let loaded = rt.block_on(backend::load(Paths::under(&dir))).unwrap();
+    assert_eq!(loaded.keyring_problem, None);
+    let session = loaded.sessions.first().cloned().expect("a session for the OAuth2 account");
+    let report = rt.block_on(backend::test_saved(session.account.clone()));
+    assert_eq!((report.smtp.clone(), report.imap.clone()), (Ok(()), Ok(())), "{report:?}");
+
+    let mut app = App::new(Lang::En, None);
+    rt.block_on(async {
+        app_driver::send(&mut app, Message::Loaded(Ok(loaded))).await;
+        let mut reports = watch::stream(home.clone(), session.clone());
+        let connected = next_report(&mut reports).await;
+        assert!(matches!(connected, Report::Connected { .. }), "{connected:?}");
+
+        // Revoked, and the token expired: the next login needs a sign-in.
+        server.revoke_user(OAUTH_USER);
+        tokio::time::sleep(Duration::from_secs(6)).await;
+        stack.kick(OAUTH_USER);
+        let report = loop {
+            match next_report(&mut reports).await {
+                Report::Disconnected { .. } | Report::Connected { .. } => continue,
+                other => break other,
+            }
+        };
+        assert!(matches!(report, Report::SignInAgain(_)), "{report:?}");
+        let address = session.account.address.clone();
+        app_driver::send(&mut app, Message::Watch(address.clone(), report)).await;
+        let banner = app.banner().expect("a banner");
+        assert_eq!(banner.sign_in.as_ref(), Some(&address), "{banner:?}");
+        assert!(banner.text.contains("sign in again"), "{banner:?}");
+        assert_eq!(app.watch_status(&address), Some("Sign in again to watch the inbox"));
+        app_driver::send(&mut app, Message::SignInAgain(address)).await;
+        let Screen::Account(screen) = app.screen() else { panic!("the banner leads to the account screen") };
+        assert!(texts(screen.view(&tr)).iter().any(|t| t == "Sign in again"));
+    });
+    measured("the app's sign-in, login and sign-in again", started);
+}

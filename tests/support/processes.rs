@@ -20,6 +20,11 @@ pub const MERCHANT: &str = env!("CARGO_BIN_EXE_mailpay-merchant");
 /// inside, false in the outer run (which has then asserted that the inner
 /// one passed).
 pub fn in_session_keyring(test: &str) -> bool {
+    in_session_keyring_with(test, &[])
+}
+
+/// [`in_session_keyring`], the inner run with `envs` set as well.
+pub fn in_session_keyring_with(test: &str, envs: &[(&str, &str)]) -> bool {
     const INSIDE: &str = "MAILPAY_TEST_IN_SESSION_KEYRING";
     if std::env::var_os(INSIDE).is_some() {
         return true;
@@ -28,6 +33,7 @@ pub fn in_session_keyring(test: &str) -> bool {
         .args(["session", "-"])
         .arg(std::env::current_exe().unwrap())
         .args(["--exact", test, "--nocapture", "--test-threads", "1"])
+        .envs(envs.iter().copied())
         .env(INSIDE, "1")
         .env("MAILPAY_KEYRING", "keyutils")
         .env_remove("DBUS_SESSION_BUS_ADDRESS")

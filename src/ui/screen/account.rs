@@ -78,6 +78,9 @@ pub struct State {
     route: Route,
     /// The user changed a server field: stop guessing from the address.
     servers_edited: bool,
+    /// The extra CA of an account kept with one (set in config.toml),
+    /// kept as it is.
+    ca_file: Option<std::path::PathBuf>,
     busy: bool,
     report: Option<ConnectionReport>,
     saved: Option<Result<(), String>>,
@@ -241,6 +244,7 @@ impl State {
         state.fill(account);
         state.address = account.address.to_string();
         state.username = account.username.clone();
+        state.ca_file.clone_from(&account.ca_file);
         if account.auth == Auth::OAuth2 {
             state.signed_in = account.oauth2.as_deref().cloned();
         }
@@ -334,7 +338,7 @@ impl State {
             imap: server(&self.imap_host, &self.imap_port, self.imap_security, "IMAP")?,
             address,
             username,
-            ca_file: None,
+            ca_file: self.ca_file.clone(),
             route: Default::default(),
             auth: Default::default(),
             oauth2: None,
@@ -985,6 +989,7 @@ mod tests {
         let mut account = Account::guess("taro@gmail.com".parse().unwrap());
         account.auth = Auth::OAuth2;
         account.oauth2 = Some(Box::new(OAuth2Settings::of(crate::oauth::ProviderKind::Google)));
+        account.ca_file = Some("/etc/mailpay/ca.pem".into());
         let mut state = State::editing(&account);
         let seen = texts(state.view(&tr));
         assert!(seen.iter().any(|t| t == "Signed in with Google"), "{seen:?}");
@@ -994,6 +999,7 @@ mod tests {
         };
         assert_eq!(tested.auth, Auth::OAuth2);
         assert!(tested.oauth2.is_some());
+        assert_eq!(tested.ca_file, account.ca_file, "the account's CA stays");
     }
 
     #[test]
