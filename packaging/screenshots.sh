@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Takes a screenshot of each main view of the real wallet under Xvfb and
 # writes them to assets/screenshots/. Needs: xvfb, xdotool, x11-apps (xwd),
-# keyutils, fonts-noto-cjk, python3. The wallet runs on a throw-away folder
+# keyutils, fonts-noto-cjk, python3, openssl, dnsmasq. The wallet runs on a throw-away folder
 # filled by examples/seed_wallet.rs; its inbox points at a closed port, so
 # the side bar shows the watcher retrying. The picture of Thunderbird is
 # taken by a test (tests/thunderbird.rs) on the test mail stack, which needs
@@ -14,8 +14,9 @@ cd "$(dirname "$0")/.."
 profile="${PROFILE:-release}"
 flag=$([ "$profile" = release ] && echo --release || true)
 cargo build $flag --bin mailpay --example seed_wallet
-bin="target/$profile/mailpay"
-seed="target/$profile/examples/seed_wallet"
+target="${CARGO_TARGET_DIR:-target}"
+bin="$target/$profile/mailpay"
+seed="$target/$profile/examples/seed_wallet"
 out=assets/screenshots
 mkdir -p "$out"
 work=$(mktemp -d)
@@ -38,6 +39,64 @@ click 525 165
 xdotool windowfocus --sync "$(xdotool search --name MailPay | head -1)"
 click 595 97 0.3; xdotool type --delay 40 you@example.com; sleep 1; shot account-thunderbird
 kill $app; wait $app 2>/dev/null || true
+
+# The account screen finding the servers: a Gmail address (MailPay's list
+# of providers, at once: Sign in with Google), then an address whose
+# domain publishes its settings (autoconfig). For that, a DNS server
+# (dnsmasq) and an HTTPS server on loopback with a CA of the script's
+# own, both named to the wallet (MAILPAY_NAME_SERVER, MAILPAY_AUTOCONFIG_CA).
+ac="$work/autoconfig"; mkdir -p "$ac/www/mail"
+openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj "/CN=MailPay screenshots CA" \
+    -keyout "$ac/ca.key" -out "$ac/ca.pem" 2>/dev/null
+openssl req -newkey rsa:2048 -nodes -subj "/CN=autoconfig.tea-house.test" \
+    -keyout "$ac/server.key" -out "$ac/server.csr" 2>/dev/null
+printf 'subjectAltName=DNS:autoconfig.tea-house.test,DNS:tea-house.test\n' > "$ac/ext"
+openssl x509 -req -in "$ac/server.csr" -CA "$ac/ca.pem" -CAkey "$ac/ca.key" -CAcreateserial -days 2 \
+    -extfile "$ac/ext" -out "$ac/server.pem" 2>/dev/null
+cat > "$ac/www/mail/config-v1.1.xml" <<'XML'
+<?xml version="1.0"?>
+<clientConfig version="1.1">
+  <emailProvider id="tea-house.test">
+    <domain>tea-house.test</domain>
+    <displayName>Tea House Mail</displayName>
+    <incomingServer type="imap">
+      <hostname>imap.tea-house.test</hostname><port>993</port><socketType>SSL</socketType>
+      <username>%EMAILADDRESS%</username><authentication>password-cleartext</authentication>
+    </incomingServer>
+    <outgoingServer type="smtp">
+      <hostname>smtp.tea-house.test</hostname><port>465</port><socketType>SSL</socketType>
+      <username>%EMAILADDRESS%</username><authentication>password-cleartext</authentication>
+    </outgoingServer>
+    <documentation url="https://help.tea-house.test/mail-apps">
+      <descr lang="en">Turn on "Access from mail apps" in your Tea House Mail settings first.</descr>
+    </documentation>
+  </emailProvider>
+</clientConfig>
+XML
+python3 - "$ac" >/dev/null 2>&1 <<'PY' & web=$!
+import functools, http.server, ssl, sys
+root = sys.argv[1]
+handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=root + "/www")
+server = http.server.ThreadingHTTPServer(("127.0.0.93", 443), handler)
+context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+context.load_cert_chain(root + "/server.pem", root + "/server.key")
+server.socket = context.wrap_socket(server.socket, server_side=True)
+server.serve_forever()
+PY
+dns_port="${DNS_PORT:-5393}"
+dnsmasq --keep-in-foreground --no-resolv --no-hosts --conf-file=/dev/null --listen-address=127.0.0.1 \
+    --bind-interfaces --pid-file --user=root --local=/test/ --port="$dns_port" \
+    --address=/tea-house.test/127.0.0.93 >/dev/null 2>&1 & dns=$!
+trap 'kill $xvfb $web $dns 2>/dev/null || true; rm -rf "$work"' EXIT
+MAILPAY_HOME="$work/empty3" LANG=en_US.UTF-8 MAILPAY_NAME_SERVER="127.0.0.1:$dns_port" \
+    MAILPAY_AUTOCONFIG_CA="$ac/ca.pem" "$bin" & app=$!
+sleep 3
+click 500 467
+xdotool windowfocus --sync "$(xdotool search --name MailPay | head -1)"
+click 595 97 0.3; xdotool type --delay 40 taro@gmail.com; sleep 1; shot account-gmail
+xdotool key ctrl+a; xdotool type --delay 40 hanako@tea-house.test; sleep 4; shot account-autoconfig
+kill $app; wait $app 2>/dev/null || true
+kill $web $dns 2>/dev/null || true
 
 # The demo, clicked through Fig. 1: Try the demo, type an amount, Enter
 # (= Pay), Review the bank's confirmation, Approve, see it settled.

@@ -364,8 +364,17 @@ pub async fn open_link(url: String) -> Result<(), String> {
 }
 
 /// Finds `address`'s mail servers (at most about 20 s; never fails).
+/// `MAILPAY_NAME_SERVER` (`IP:PORT`) names the DNS server to ask instead
+/// of the system's, and `MAILPAY_AUTOCONFIG_CA` a CA (PEM) trusted for the
+/// autoconfig servers besides the system's roots, as `mailpay account
+/// discover --name-server --ca-file` do (a private network's servers).
 pub async fn discover(address: EmailAddress) -> crate::autoconfig::Discovery {
-    crate::autoconfig::discover(&address, &crate::autoconfig::Options::default()).await
+    let options = crate::autoconfig::Options {
+        name_server: std::env::var("MAILPAY_NAME_SERVER").ok().and_then(|s| s.trim().parse().ok()),
+        ca_file: std::env::var_os("MAILPAY_AUTOCONFIG_CA").map(PathBuf::from),
+        ..crate::autoconfig::Options::default()
+    };
+    crate::autoconfig::discover(&address, &options).await
 }
 
 /// The address whose sign-in a send error says is needed, if it does.

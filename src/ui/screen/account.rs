@@ -134,7 +134,11 @@ fn sign_in_failure(e: &OAuthError, settings: &OAuth2Settings) -> SignInProblem {
 fn source_line(tr: &Tr, source: &Source) -> String {
     match source {
         Source::Bundled { provider } => tr!(tr, "account-source-bundled", provider = provider.clone()),
-        Source::Autoconfig { url } => tr!(tr, "account-source-autoconfig", domain = host_of(url)),
+        Source::Autoconfig { url } => {
+            let host = host_of(url);
+            let domain = host.strip_prefix("autoconfig.").map_or(host.clone(), str::to_string);
+            tr!(tr, "account-source-autoconfig", domain = domain)
+        }
         Source::WellKnown { url } => tr!(tr, "account-source-well-known", domain = host_of(url)),
         Source::Srv => tr!(tr, "account-source-srv"),
         Source::Mx { provider, .. } => tr!(tr, "account-source-mx", provider = provider.clone()),
@@ -765,7 +769,7 @@ impl State {
             widget::field(tr!(tr, "account-address"), "you@example.com", &self.address, Message::Address),
         ]
         .spacing(12);
-        if !through_thunderbird {
+        if !through_thunderbird && (self.looking_up.is_some() || self.discovery.is_some()) {
             content = content.push(self.found_part(tr));
         }
         content = content.push(self.route_choice(tr));
@@ -1019,6 +1023,19 @@ mod tests {
     fn the_source_says_the_host_of_what_was_asked() {
         assert_eq!(host_of("https://autoconfig.example.com/mail/config-v1.1.xml?x=1"), "autoconfig.example.com");
         assert_eq!(host_of("example.com"), "example.com");
+        let tr = Tr::new(crate::i18n::Lang::En);
+        let url = "https://autoconfig.example.com/mail/config-v1.1.xml?emailaddress=taro%40example.com";
+        let line = |source| strip_isolation(&source_line(&tr, &source));
+        assert_eq!(line(Source::Autoconfig { url: url.into() }), "Published by example.com (autoconfig)");
+        assert_eq!(line(Source::Srv), "From the domain's DNS (SRV)");
+        let mx = Source::Mx { mx_host: "example-com.mail.protection.outlook.com".into(), provider: "Microsoft 365".into() };
+        assert_eq!(line(mx), "Its mail is handled by Microsoft 365");
+        assert_eq!(line(Source::Guess), "Guessed from the domain — check them");
+    }
+
+    /// Fluent's bidi isolation marks around arguments, if any.
+    fn strip_isolation(text: &str) -> String {
+        text.replace(['\u{2068}', '\u{2069}'], "")
     }
 
     #[test]
