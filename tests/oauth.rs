@@ -568,9 +568,16 @@ fn the_app_signs_in_in_the_browser_logs_in_with_the_grant_and_asks_again_once_re
                 SignInEvent::Waiting { url, browser, canceller } => {
                     assert_eq!(browser, None, "the scripted browser starts");
                     assert!(url.starts_with(&server.auth_url()), "{url}");
-                    let _ = screen.update(account::Message::SignInWaiting { url: url.clone(), browser, canceller });
+                    let _ = screen.update(account::Message::SignInWaiting {
+                        url: url.clone(),
+                        browser,
+                        canceller,
+                    });
                     let seen = texts(screen.view(&tr));
-                    assert!(seen.iter().any(|t| t == "Waiting for you to sign in in your browser…"), "{seen:?}");
+                    assert!(
+                        seen.iter().any(|t| t == "Waiting for you to sign in in your browser…"),
+                        "{seen:?}"
+                    );
                     assert!(seen.iter().any(|t| t == "Cancel"), "{seen:?}");
                 }
                 SignInEvent::Failed(e) => panic!("the sign-in failed: {e}"),

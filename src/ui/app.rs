@@ -269,7 +269,12 @@ impl App {
                 if let Some(merchant) = merchant {
                     self.screen = Screen::Pay(new_payment::State::for_merchant(&merchant, &self.book));
                 }
-                self.banner = Some(Banner { text: tr!(self.tr, "demo-started"), error: false, review: None, sign_in: None });
+                self.banner = Some(Banner {
+                    text: tr!(self.tr, "demo-started"),
+                    error: false,
+                    review: None,
+                    sign_in: None,
+                });
                 task
             }
             Message::Nav(nav) => self.navigate(nav),
@@ -401,10 +406,11 @@ impl App {
                 Task::none()
             }
             Message::SignInAgain(address) => {
-                self.screen = Screen::Account(match self.config.accounts.iter().find(|a| a.address == address) {
-                    Some(a) => account::State::editing(a),
-                    None => account::State::default(),
-                });
+                self.screen =
+                    Screen::Account(match self.config.accounts.iter().find(|a| a.address == address) {
+                        Some(a) => account::State::editing(a),
+                        None => account::State::default(),
+                    });
                 Task::none()
             }
             Message::SignIn(event) => match event {
@@ -413,12 +419,13 @@ impl App {
                 }
                 backend::SignInEvent::Failed(e) => self.account(account::Message::SignInFailed(e)),
                 backend::SignInEvent::Saved(result) => {
-                    if let Ok((_, session)) = &result
-                        && self.banner.as_ref().and_then(|b| b.sign_in.as_ref()) == Some(&session.account.address)
+                    if let Ok((_, session)) = result.as_ref()
+                        && self.banner.as_ref().and_then(|b| b.sign_in.as_ref())
+                            == Some(&session.account.address)
                     {
                         self.banner = None;
                     }
-                    self.update(Message::AccountSaved(result))
+                    self.update(Message::AccountSaved(*result))
                 }
             },
             Message::LinkOpened(Ok(())) => Task::none(),
@@ -523,15 +530,17 @@ impl App {
                     Message::Account(account::Message::Tested(r))
                 })
             }
-            account::Action::TestSaved(account) => Task::perform(backend::test_saved(account), |r| {
-                Message::Account(account::Message::Tested(r))
-            }),
+            account::Action::TestSaved(account) => {
+                Task::perform(backend::test_saved(account), |r| Message::Account(account::Message::Tested(r)))
+            }
             account::Action::Settle(typed) => Task::perform(tokio::time::sleep(account::SETTLE), move |()| {
                 Message::Account(account::Message::Settled(typed.clone()))
             }),
-            account::Action::Discover(typed, address) => Task::perform(backend::discover(address), move |found| {
-                Message::Account(account::Message::Discovered(typed.clone(), Box::new(found)))
-            }),
+            account::Action::Discover(typed, address) => {
+                Task::perform(backend::discover(address), move |found| {
+                    Message::Account(account::Message::Discovered(typed.clone(), Box::new(found)))
+                })
+            }
             account::Action::OpenLink(url) => Task::perform(backend::open_link(url), Message::LinkOpened),
             account::Action::Copy(text) => iced::clipboard::write(text),
             account::Action::SignIn(account, provider) => match &self.home {
@@ -795,7 +804,8 @@ impl App {
     /// provider is needed again: if so, the banner says so and leads to it
     /// (the mails wait in the outbox, and go with the retry after).
     fn check_sign_in(&mut self, sent: &[Sent]) -> bool {
-        let Some(who) = sent.iter().find_map(|s| s.result.as_ref().err().and_then(backend::sign_in_needed)) else {
+        let Some(who) = sent.iter().find_map(|s| s.result.as_ref().err().and_then(backend::sign_in_needed))
+        else {
             return false;
         };
         let account = who.parse::<EmailAddress>().ok().or_else(|| {
@@ -887,7 +897,8 @@ impl App {
             }
             if let Some(account) = &banner.sign_in {
                 line = line.push(
-                    button(text(tr!(tr, "account-sign-in-again"))).on_press(Message::SignInAgain(account.clone())),
+                    button(text(tr!(tr, "account-sign-in-again")))
+                        .on_press(Message::SignInAgain(account.clone())),
                 );
             }
             line = line.push(button(text("×")).style(button::text).on_press(Message::DismissBanner));

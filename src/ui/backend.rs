@@ -294,7 +294,8 @@ pub async fn test_connection(account: Account, password: String) -> ConnectionRe
 /// its OAuth2 sign-in).
 pub async fn test_saved(account: Account) -> ConnectionReport {
     let for_keyring = account.clone();
-    match blocking(move || Login::from_keyring(&for_keyring).map_err(|e| BackendError::Login(e.to_string()))).await
+    match blocking(move || Login::from_keyring(&for_keyring).map_err(|e| BackendError::Login(e.to_string())))
+        .await
     {
         Ok(login) => wallet::accounts::test_login(&account, &login).await,
         Err(e) => ConnectionReport { smtp: Err(e.to_string()), imap: Err(e.to_string()) },
@@ -311,7 +312,7 @@ pub enum SignInEvent {
     Failed(OAuthError),
     /// Signed in: the grant is in the keyring and the account in the
     /// configuration, or why it could not be kept.
-    Saved(Result<(Config, Session), BackendError>),
+    Saved(Box<Result<(Config, Session), BackendError>>),
 }
 
 /// Signs `account` (whose `oauth2` settings name the provider) in with
@@ -342,14 +343,18 @@ pub fn sign_in(
             return;
         }
         let event = match sign_in.finish().await {
-            Ok(grant) => SignInEvent::Saved(save_oauth_account(home, account, grant).await),
+            Ok(grant) => SignInEvent::Saved(Box::new(save_oauth_account(home, account, grant).await)),
             Err(e) => SignInEvent::Failed(e),
         };
         let _ = output.send(event).await;
     })
 }
 
-async fn save_oauth_account(home: Home, account: Account, grant: Grant) -> Result<(Config, Session), BackendError> {
+async fn save_oauth_account(
+    home: Home,
+    account: Account,
+    grant: Grant,
+) -> Result<(Config, Session), BackendError> {
     blocking(move || {
         let added = wallet::accounts::add_oauth(home.paths(), account.clone(), &grant)?;
         let login = Login::from_keyring(&account).map_err(|e| BackendError::Login(e.to_string()))?;

@@ -85,7 +85,7 @@ pub struct State {
     report: Option<ConnectionReport>,
     saved: Option<Result<(), String>>,
     /// What the lookup found for the address, shown with its source.
-    discovery: Option<Discovery>,
+    discovery: Option<Box<Discovery>>,
     /// The full lookup runs for this address.
     looking_up: Option<String>,
     /// The user chose an app password over signing in with the provider.
@@ -103,7 +103,11 @@ pub enum SignInStatus {
     /// Preparing (the loopback listener, the URL).
     Starting,
     /// The browser is on the provider's page (or should be).
-    Waiting { url: String, browser: Option<String>, canceller: SignInCanceller },
+    Waiting {
+        url: String,
+        browser: Option<String>,
+        canceller: SignInCanceller,
+    },
     /// What went wrong.
     Failed(SignInProblem),
     Done,
@@ -194,7 +198,11 @@ pub enum Message {
     UsePassword(bool),
     SignIn,
     /// The browser is on the provider's page; `browser`: why none started.
-    SignInWaiting { url: String, browser: Option<String>, canceller: SignInCanceller },
+    SignInWaiting {
+        url: String,
+        browser: Option<String>,
+        canceller: SignInCanceller,
+    },
     SignInFailed(OAuthError),
     CancelSignIn,
     CopyUrl,
@@ -258,7 +266,7 @@ impl State {
     /// The provider's sign-in this account would use, if any: the one it
     /// was kept with, or the one its provider offers.
     fn oauth_settings(&self) -> Option<OAuth2Settings> {
-        self.signed_in.clone().or_else(|| self.discovery.as_ref().and_then(Discovery::oauth2_settings))
+        self.signed_in.clone().or_else(|| self.discovery.as_ref().and_then(|d| d.oauth2_settings()))
     }
 
     /// The form shows the provider's sign-in instead of the password.
@@ -268,7 +276,7 @@ impl State {
 
     /// What the lookup found, as shown.
     pub fn discovery(&self) -> Option<&Discovery> {
-        self.discovery.as_ref()
+        self.discovery.as_deref()
     }
 
     /// Whether the full lookup is under way.
@@ -360,7 +368,7 @@ impl State {
                         match crate::autoconfig::bundled(&address) {
                             Some(found) => {
                                 self.fill(&found.account);
-                                self.discovery = Some(found);
+                                self.discovery = Some(Box::new(found));
                             }
                             None => {
                                 self.fill(&Account::guess(address));
@@ -388,7 +396,7 @@ impl State {
                 // servers of their own: the answer is not used.
                 if typed == self.address && !self.servers_edited {
                     self.fill(&found.account);
-                    self.discovery = Some(*found);
+                    self.discovery = Some(found);
                 }
             }
             Message::OpenLink(url) => return Action::OpenLink(url),
@@ -431,9 +439,9 @@ impl State {
                 }
             }
             Message::SignInFailed(e) => {
-                let settings = self.oauth_settings().unwrap_or_else(|| {
-                    OAuth2Settings::of(crate::oauth::ProviderKind::Custom)
-                });
+                let settings = self
+                    .oauth_settings()
+                    .unwrap_or_else(|| OAuth2Settings::of(crate::oauth::ProviderKind::Custom));
                 self.sign_in = SignInStatus::Failed(sign_in_failure(&e, &settings));
             }
             Message::CancelSignIn => {
@@ -630,7 +638,8 @@ impl State {
             let line = source_line(tr, &found.source);
             part = part.push(if found.is_guess() { widget::error_text(line) } else { widget::ok_text(line) });
             for quirk in &found.quirks {
-                let mut line = row![text(quirk.text.clone()).size(13).width(Fill)].spacing(8).align_y(iced::Center);
+                let mut line =
+                    row![text(quirk.text.clone()).size(13).width(Fill)].spacing(8).align_y(iced::Center);
                 if let Some(url) = &quirk.url {
                     line = line.push(
                         button(text(tr!(tr, "account-help-link")).size(13))
@@ -666,7 +675,11 @@ impl State {
         if self.signs_in_with_provider() {
             let waiting = matches!(self.sign_in, SignInStatus::Starting | SignInStatus::Waiting { .. });
             if self.signed_in.is_some() {
-                part = part.push(widget::ok_text(tr!(tr, "account-signed-in-with", provider = provider.clone())));
+                part = part.push(widget::ok_text(tr!(
+                    tr,
+                    "account-signed-in-with",
+                    provider = provider.clone()
+                )));
             }
             let label = if self.signed_in.is_some() {
                 tr!(tr, "account-sign-in-again")
@@ -712,20 +725,26 @@ impl State {
                     part = part.push(
                         row![
                             text_input("", url).size(12).padding(4).width(Fill),
-                            button(text(tr!(tr, "account-copy"))).style(button::secondary).on_press(Message::CopyUrl),
+                            button(text(tr!(tr, "account-copy")))
+                                .style(button::secondary)
+                                .on_press(Message::CopyUrl),
                         ]
                         .spacing(8),
                     );
                 }
                 SignInStatus::Failed(problem) => {
                     let line = match problem {
-                        SignInProblem::NoClientId(who) => tr!(tr, "account-no-client-id", provider = who.clone()),
+                        SignInProblem::NoClientId(who) => {
+                            tr!(tr, "account-no-client-id", provider = who.clone())
+                        }
                         SignInProblem::Declined(reason) => {
                             tr!(tr, "account-sign-in-declined", reason = reason.clone())
                         }
                         SignInProblem::TimedOut => tr!(tr, "account-sign-in-timed-out"),
                         SignInProblem::Cancelled => tr!(tr, "account-sign-in-cancelled"),
-                        SignInProblem::Other(reason) => tr!(tr, "account-sign-in-failed", reason = reason.clone()),
+                        SignInProblem::Other(reason) => {
+                            tr!(tr, "account-sign-in-failed", reason = reason.clone())
+                        }
                     };
                     part = part.push(widget::error_text(line));
                 }
@@ -889,10 +908,15 @@ mod tests {
         let action = state.update(Message::Address("taro@gmail.com".into()));
         assert!(matches!(action, Action::None), "found in the list: no lookup over the network");
         assert!(!state.looking_up());
-        assert!(matches!(&state.discovery().unwrap().source, Source::Bundled { provider } if provider.contains("Gmail")));
+        assert!(
+            matches!(&state.discovery().unwrap().source, Source::Bundled { provider } if provider.contains("Gmail"))
+        );
         assert_eq!(state.imap_host, "imap.gmail.com");
         let seen = texts(state.view(&tr));
-        assert!(seen.iter().any(|t| t.starts_with("Found in MailPay's list of providers: Gmail")), "{seen:?}");
+        assert!(
+            seen.iter().any(|t| t.starts_with("Found in MailPay's list of providers: Gmail")),
+            "{seen:?}"
+        );
         assert!(seen.iter().any(|t| t == "Sign in with Google"), "{seen:?}");
         assert!(seen.iter().any(|t| t == "Use an app password instead"), "{seen:?}");
         assert!(!seen.iter().any(|t| t == "Password"), "no password field before asked: {seen:?}");
@@ -918,11 +942,15 @@ mod tests {
         assert_eq!((asked.as_str(), address.as_str()), ("taro@example.org", "taro@example.org"));
         assert!(state.looking_up());
         assert!(texts(state.view(&tr)).iter().any(|t| t == "Looking up the mail servers…"));
-        let _ = state.update(Message::Discovered(typed, found("taro@example.org", "example.org", Source::Guess)));
+        let _ =
+            state.update(Message::Discovered(typed, found("taro@example.org", "example.org", Source::Guess)));
         assert!(!state.looking_up());
         let seen = texts(state.view(&tr));
         assert!(seen.iter().any(|t| t == "Guessed from the domain — check them"), "{seen:?}");
-        assert!(seen.iter().any(|t| t.contains("autoconfig.example.org") && t.contains("no answer")), "{seen:?}");
+        assert!(
+            seen.iter().any(|t| t.contains("autoconfig.example.org") && t.contains("no answer")),
+            "{seen:?}"
+        );
         assert!(seen.iter().any(|t| t == "Password"), "no sign-in offered: {seen:?}");
     }
 
@@ -971,13 +999,17 @@ mod tests {
         let _ = state.update(Message::Address("taro@gmail.com".into()));
         let action = state.update(Message::SignIn);
         if crate::oauth::provider::built_in(crate::oauth::ProviderKind::Google).is_some() {
-            let Action::SignIn(account, provider) = action else { panic!("this build can sign in with Google") };
+            let Action::SignIn(account, provider) = action else {
+                panic!("this build can sign in with Google")
+            };
             assert_eq!(account.auth, Auth::OAuth2);
             assert_eq!(provider.kind, crate::oauth::ProviderKind::Google);
             return;
         }
         assert!(matches!(action, Action::None), "nothing to start");
-        assert!(matches!(state.sign_in_status(), SignInStatus::Failed(SignInProblem::NoClientId(p)) if p == "Google"));
+        assert!(
+            matches!(state.sign_in_status(), SignInStatus::Failed(SignInProblem::NoClientId(p)) if p == "Google")
+        );
         let seen = texts(state.view(&tr));
         assert!(
             seen.iter().any(|t| t.starts_with("This build of MailPay has no registration with Google")
@@ -1012,23 +1044,35 @@ mod tests {
         let mut state = State::default();
         let _ = state.update(Message::Address("taro@gmail.com".into()));
         let _ = state.update(Message::SignInFailed(OAuthError::Declined { reason: "access_denied".into() }));
-        assert!(texts(state.view(&tr)).iter().any(|t| t == "The sign-in was declined in the browser: access_denied"));
+        assert!(
+            texts(state.view(&tr))
+                .iter()
+                .any(|t| t == "The sign-in was declined in the browser: access_denied")
+        );
         let _ = state.update(Message::SignInFailed(OAuthError::TimedOut { minutes: 5 }));
-        assert!(texts(state.view(&tr)).iter().any(|t| t.starts_with("No answer came from the browser in time")));
+        assert!(
+            texts(state.view(&tr)).iter().any(|t| t.starts_with("No answer came from the browser in time"))
+        );
         let _ = state.update(Message::CancelSignIn);
         assert!(texts(state.view(&tr)).iter().any(|t| t == "The sign-in was cancelled."));
     }
 
     #[test]
     fn the_source_says_the_host_of_what_was_asked() {
-        assert_eq!(host_of("https://autoconfig.example.com/mail/config-v1.1.xml?x=1"), "autoconfig.example.com");
+        assert_eq!(
+            host_of("https://autoconfig.example.com/mail/config-v1.1.xml?x=1"),
+            "autoconfig.example.com"
+        );
         assert_eq!(host_of("example.com"), "example.com");
         let tr = Tr::new(crate::i18n::Lang::En);
         let url = "https://autoconfig.example.com/mail/config-v1.1.xml?emailaddress=taro%40example.com";
         let line = |source| strip_isolation(&source_line(&tr, &source));
         assert_eq!(line(Source::Autoconfig { url: url.into() }), "Published by example.com (autoconfig)");
         assert_eq!(line(Source::Srv), "From the domain's DNS (SRV)");
-        let mx = Source::Mx { mx_host: "example-com.mail.protection.outlook.com".into(), provider: "Microsoft 365".into() };
+        let mx = Source::Mx {
+            mx_host: "example-com.mail.protection.outlook.com".into(),
+            provider: "Microsoft 365".into(),
+        };
         assert_eq!(line(mx), "Its mail is handled by Microsoft 365");
         assert_eq!(line(Source::Guess), "Guessed from the domain — check them");
     }
