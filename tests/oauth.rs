@@ -520,20 +520,24 @@ fn texts<M>(view: iced::Element<'_, M>) -> Vec<String> {
 /// (e) The app: the account screen's "Sign in again" signs in in the
 /// (scripted) browser, the grant goes to the keyring and the account to
 /// config.toml with auth oauth2; the wallet opened again logs in with it
-/// (Test, the inbox watcher); once the grant is revoked and the token has
-/// expired, the watcher stops and the banner leads to signing in again.
+/// (Test, the inbox watcher, a payment's mails); once the grant is revoked
+/// and the token has expired, the watcher stops, a payment's mails wait in
+/// the outbox, and the banner leads to signing in again, after which the
+/// retry sends them.
 #[test]
-fn the_app_signs_in_in_the_browser_logs_in_with_the_grant_and_asks_again_once_revoked() {
+fn the_app_signs_in_sends_and_watches_with_the_grant_and_asks_again_once_revoked() {
     use iced::futures::StreamExt;
     use mailpay::i18n::{Lang, Tr};
     use mailpay::paths::Paths;
-    use mailpay::ui::app::{App, Message, Screen};
+    use mailpay::protocol::{Method, OrderId};
+    use mailpay::store::book::{Bank, Merchant};
+    use mailpay::ui::app::{App, Message, Nav, Screen};
     use mailpay::ui::backend::{self, Home, SignInEvent};
-    use mailpay::ui::screen::account;
+    use mailpay::ui::screen::{account, new_payment};
     use mailpay::ui::watch::{self, Report};
     use support::app_driver;
 
-    let name = "the_app_signs_in_in_the_browser_logs_in_with_the_grant_and_asks_again_once_revoked";
+    let name = "the_app_signs_in_sends_and_watches_with_the_grant_and_asks_again_once_revoked";
     if !processes::in_session_keyring_with(name, &[("MAILPAY_BROWSER", &oauth::browser_command())]) {
         return;
     }
@@ -613,6 +617,42 @@ fn the_app_signs_in_in_the_browser_logs_in_with_the_grant_and_asks_again_once_re
         let connected = next_report(&mut reports).await;
         assert!(matches!(connected, Report::Connected { .. }), "{connected:?}");
 
+        // A payment from the app: its mails go out over SMTP with the grant.
+        let bank = Bank {
+            address: "bank2@bank2.test".parse().unwrap(),
+            name: "Bank".into(),
+            age_recipient: None,
+            account_ref: "001".into(),
+        };
+        backend::save_bank(home.clone(), bank).await.unwrap();
+        let shop = Merchant {
+            address: "shop2@shop2.test".parse().unwrap(),
+            name: "Shop".into(),
+            bank: Some("bank2@bank2.test".parse().unwrap()),
+            board: None,
+            figures: vec![Method::Confirm],
+        };
+        let book = backend::save_merchant(home.clone(), shop).await.unwrap();
+        app_driver::send(&mut app, Message::BookSaved(Ok(book))).await;
+        let pay = async |app: &mut App, amount: &str| -> (OrderId, Vec<new_payment::MailStatus>) {
+            app_driver::send(app, Message::Nav(Nav::Pay)).await;
+            for m in [
+                new_payment::Message::Merchant("shop2@shop2.test".into()),
+                new_payment::Message::Bank("bank2@bank2.test".into()),
+                new_payment::Message::Amount(amount.into()),
+                new_payment::Message::Pay,
+            ] {
+                app_driver::send(app, Message::Pay(m)).await;
+            }
+            let Screen::Pay(form) = app.screen() else { panic!("still on New payment") };
+            let new_payment::Stage::Sending { order, mails } = form.stage() else {
+                panic!("not sending: {:?}", form.stage())
+            };
+            (order.clone(), mails.iter().map(|m| m.status.clone()).collect())
+        };
+        let (_, sent) = pay(&mut app, "1200").await;
+        assert!(!sent.is_empty() && sent.iter().all(|s| *s == new_payment::MailStatus::Accepted), "{sent:?}");
+
         // Revoked, and the token expired: the next login needs a sign-in.
         server.revoke_user(OAUTH_USER);
         tokio::time::sleep(Duration::from_secs(6)).await;
@@ -630,9 +670,34 @@ fn the_app_signs_in_in_the_browser_logs_in_with_the_grant_and_asks_again_once_re
         assert_eq!(banner.sign_in.as_ref(), Some(&address), "{banner:?}");
         assert!(banner.text.contains("sign in again"), "{banner:?}");
         assert_eq!(app.watch_status(&address), Some("Sign in again to watch the inbox"));
-        app_driver::send(&mut app, Message::SignInAgain(address)).await;
+
+        // A payment now: its mails wait in the outbox, and the banner asks
+        // for a sign-in.
+        app_driver::send(&mut app, Message::DismissBanner).await;
+        let (order, sent) = pay(&mut app, "800").await;
+        assert!(sent.iter().all(|s| *s != new_payment::MailStatus::Accepted), "{sent:?}");
+        let banner = app.banner().expect("a banner after the failed send");
+        assert_eq!(banner.sign_in.as_ref(), Some(&address), "{banner:?}");
+        let queued = backend::pending(home.clone(), order.clone()).await.unwrap();
+        assert!(!queued.is_empty(), "the mails wait in the outbox");
+
+        // The banner's button, then the account screen's Sign in again
+        // (the scripted browser consents): the retry sends them.
+        app_driver::send(&mut app, Message::SignInAgain(address.clone())).await;
         let Screen::Account(screen) = app.screen() else { panic!("the banner leads to the account screen") };
         assert!(texts(screen.view(&tr)).iter().any(|t| t == "Sign in again"));
+        let seen = app_driver::send(&mut app, Message::Account(account::Message::SignIn)).await;
+        let Screen::Account(screen) = app.screen() else { panic!("still on the account screen") };
+        assert!(
+            texts(screen.view(&tr))
+                .iter()
+                .any(|t| t == "Signed in; MailPay keeps the sign-in in your OS keyring."),
+            "{seen:?}"
+        );
+        assert!(app.banner().is_none_or(|b| b.sign_in.is_none()), "the sign-in banner is gone");
+        let retried = backend::retry(home.clone(), app.sessions().to_vec(), order.clone()).await.unwrap();
+        assert!(!retried.is_empty() && retried.iter().all(|s| s.result.is_ok()), "{retried:?}");
+        assert!(backend::pending(home.clone(), order).await.unwrap().is_empty());
     });
     measured("the app's sign-in, login and sign-in again", started);
 }
