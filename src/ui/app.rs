@@ -457,7 +457,15 @@ impl App {
         self.initials = loaded.initials.unwrap_or_default();
         self.wallet_key = loaded.wallet_key;
         if let Some(problem) = loaded.keyring_problem {
-            self.say(problem, true);
+            // An account signed in with its provider whose sign-in could not
+            // be read: the banner leads to signing in again.
+            let unsigned = self.config.accounts.iter().find(|a| {
+                a.auth == crate::mail::account::Auth::OAuth2
+                    && a.route == crate::mail::account::Route::Servers
+                    && !self.sessions.iter().any(|s| s.account.address == a.address)
+            });
+            let sign_in = unsigned.map(|a| a.address.clone());
+            self.banner = Some(Banner { text: problem, error: true, review: None, sign_in });
         }
         if let Some(order) = self.review.take() {
             return self.update(Message::Review(order));

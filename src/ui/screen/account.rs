@@ -259,6 +259,13 @@ impl State {
         state.ca_file.clone_from(&account.ca_file);
         if account.auth == Auth::OAuth2 {
             state.signed_in = account.oauth2.as_deref().cloned();
+        } else if account.route == Route::Servers
+            && let Some(found) = crate::autoconfig::bundled(&account.address)
+        {
+            // Kept with a password: the password field first, and the
+            // provider's sign-in offered (the servers stay as kept).
+            state.discovery = Some(Box::new(found));
+            state.use_password = true;
         }
         state
     }
@@ -362,6 +369,14 @@ impl State {
             Message::Address(address) => {
                 self.address = address;
                 self.looking_up = None;
+                if self
+                    .discovery
+                    .as_ref()
+                    .is_some_and(|d| Some(&d.account.address) != self.address.trim().parse().ok().as_ref())
+                {
+                    // Found for another address.
+                    self.discovery = None;
+                }
                 if !self.servers_edited {
                     self.discovery = None;
                     if let Ok(address) = self.address.trim().parse::<EmailAddress>() {
@@ -1036,6 +1051,22 @@ mod tests {
         assert_eq!(tested.auth, Auth::OAuth2);
         assert!(tested.oauth2.is_some());
         assert_eq!(tested.ca_file, account.ca_file, "the account's CA stays");
+    }
+
+    #[test]
+    fn a_kept_password_account_of_a_listed_provider_shows_the_password_and_offers_the_sign_in() {
+        let tr = Tr::new(crate::i18n::Lang::En);
+        let mut account = Account::guess("taro@gmail.com".parse().unwrap());
+        account.imap.host = "imap.mine.example".into();
+        let mut state = State::editing(&account);
+        let seen = texts(state.view(&tr));
+        assert!(seen.iter().any(|t| t == "Password"), "{seen:?}");
+        assert!(seen.iter().any(|t| t == "Sign in with Google"), "{seen:?}");
+        assert_eq!(state.imap_host, "imap.mine.example", "the servers as kept");
+        // Another address: what was found for Gmail no longer applies.
+        let _ = state.update(Message::Address("taro@example.org".into()));
+        assert!(state.discovery().is_none());
+        assert!(!texts(state.view(&tr)).iter().any(|t| t == "Sign in with Google"));
     }
 
     #[test]
