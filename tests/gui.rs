@@ -5,7 +5,7 @@
 
 mod support;
 
-use support::app_driver;
+use support::app_driver::{self, texts};
 
 use iced_test::simulator;
 use mailpay::i18n::{Lang, Tr};
@@ -47,18 +47,6 @@ fn book() -> Book {
             figures: vec![Method::Confirm],
         }],
     }
-}
-
-/// Every text on screen, for failure messages.
-fn texts<M>(ui: &mut iced_test::Simulator<'_, M>) -> Vec<String> {
-    let mut seen = Vec::new();
-    let _ = ui.find(|candidate: iced_test::selector::Candidate<'_>| {
-        if let iced_test::selector::Candidate::Text { content, .. } = candidate {
-            seen.push(content.to_string());
-        }
-        None::<()>
-    });
-    seen
 }
 
 /// Feeds a simulator's messages to the form and keeps the actions.

@@ -23,6 +23,7 @@ use mailpay::oauth::provider::Provider;
 use mailpay::oauth::session::{self, SignIn, TokenSource};
 use mailpay::oauth::{Grant, Mechanism, OAuthError, store};
 use mailpay::secrets::{Keyring, Secret};
+use support::app_driver;
 use support::mailstack::{self, MailStack, OAUTH_USER};
 use support::oauth::{self, AuthServer};
 use support::processes::{self, Agent, MAILPAY, World, in_session_keyring, ok, order_args, order_id, run};
@@ -506,15 +507,7 @@ async fn next_report(
 
 /// Every text a view shows.
 fn texts<M>(view: iced::Element<'_, M>) -> Vec<String> {
-    let mut ui = iced_test::simulator(view);
-    let mut seen = Vec::new();
-    let _ = ui.find(|candidate: iced_test::selector::Candidate<'_>| {
-        if let iced_test::selector::Candidate::Text { content, .. } = candidate {
-            seen.push(content.to_string());
-        }
-        None::<()>
-    });
-    seen
+    app_driver::texts(&mut iced_test::simulator(view))
 }
 
 /// (e) The app: the account screen's "Sign in again" signs in in the

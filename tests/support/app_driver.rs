@@ -31,3 +31,16 @@ pub async fn outputs(task: Task<Message>) -> Vec<Message> {
     }
     out
 }
+
+/// Every text a simulated view shows, in order (for assertions and their
+/// failure messages).
+pub fn texts<M>(ui: &mut iced_test::Simulator<'_, M>) -> Vec<String> {
+    let mut seen = Vec::new();
+    let _ = ui.find(|candidate: iced_test::selector::Candidate<'_>| {
+        if let iced_test::selector::Candidate::Text { content, .. } = candidate {
+            seen.push(content.to_string());
+        }
+        None::<()>
+    });
+    seen
+}
