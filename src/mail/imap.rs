@@ -274,11 +274,16 @@ async fn authenticate(
             Some(refusal) => format!("{refusal}; {e}"),
             None => e.to_string(),
         };
-        let rejected = matches!(e, async_imap::error::Error::No(_));
-        if !rejected || attempt >= 2 || refusal.as_ref().is_some_and(|r| !r.token_rejected()) {
+        let next = match e {
+            async_imap::error::Error::No(_) => {
+                source.after_rejection(&token, attempt, refusal.as_ref()).await.map_err(ImapError::OAuth)?
+            }
+            _ => None,
+        };
+        let Some(next) = next else {
             return Err(ImapError::Login { user: account.username.clone(), reason });
-        }
-        token = source.after_rejection(&token, attempt).await.map_err(ImapError::OAuth)?;
+        };
+        token = next;
         client = back;
         attempt += 1;
     }

@@ -298,10 +298,12 @@ impl Smtp {
                 Some(refusal) => format!("{refusal}; {reply}"),
                 None => reply,
             };
-            if attempt >= 2 || refusal.as_ref().is_some_and(|r| !r.token_rejected()) {
+            let next =
+                source.after_rejection(&token, attempt, refusal.as_ref()).await.map_err(SendError::OAuth)?;
+            let Some(next) = next else {
                 return Err(SendError::Login { user: self.user.clone(), reply: reason });
-            }
-            token = source.after_rejection(&token, attempt).await.map_err(SendError::OAuth)?;
+            };
+            token = next;
             attempt += 1;
         }
     }

@@ -14,7 +14,7 @@ use super::OAuthError;
 use super::grant::{self, Authorization};
 use super::listener::{Limits, Loopback};
 use super::provider::Provider;
-use super::sasl::Mechanism;
+use super::sasl::{Mechanism, Refusal};
 use super::store;
 use super::tokens::{Grant, Next, TokenState};
 use super::transport;
@@ -186,12 +186,23 @@ impl TokenSource {
     }
 
     /// The server refused `rejected` on the `attempt`th login (1: the
-    /// first): the token to try next, or why there is none.
-    pub async fn after_rejection(&self, rejected: &Secret, attempt: u32) -> Result<Secret, OAuthError> {
+    /// first), saying `refusal` when it sent an error challenge: the token
+    /// to try next, `None` when another try would not help (a second
+    /// refusal, or one that is not about the token: the login error
+    /// stands), or why there is no token any more.
+    pub async fn after_rejection(
+        &self,
+        rejected: &Secret,
+        attempt: u32,
+        refusal: Option<&Refusal>,
+    ) -> Result<Option<Secret>, OAuthError> {
+        if attempt >= 2 || refusal.is_some_and(|r| !r.token_rejected()) {
+            return Ok(None);
+        }
         let mut state = self.state.lock().await;
         match state.after_rejection(rejected, attempt) {
-            Next::Use(token) => Ok(token),
-            Next::Refresh => self.refresh(&mut state).await,
+            Next::Use(token) => Ok(Some(token)),
+            Next::Refresh => self.refresh(&mut state).await.map(Some),
             Next::SignInAgain => Err(self.sign_in_again()),
         }
     }
@@ -227,7 +238,7 @@ fn send_probe(p: &Provider, s: &Secret, h: &Http, src: &TokenSource, sign_in: Si
     fn is_send<T: Send>(_: T) {}
     is_send(grant::refresh(p, s, "a", h, 0));
     is_send(src.bearer());
-    is_send(src.after_rejection(s, 1));
+    is_send(src.after_rejection(s, 1, None));
     is_send(SignIn::start(p.clone(), "a"));
     is_send(sign_in.finish());
 }
