@@ -39,16 +39,23 @@ impl Login {
         }
     }
 
-    /// What the keyring holds for `account`: its password, or its OAuth2
-    /// grant (entry `oauth:ADDRESS`). Blocking.
+    /// What the system's keyring holds for `account`: its password, or its
+    /// OAuth2 grant (entry `oauth:ADDRESS`). Blocking.
     pub fn from_keyring(account: &Account) -> Result<Login, LoginError> {
+        Login::kept_in(&Keyring::system()?, account)
+    }
+
+    /// What `keyring` holds for `account` (see [`Login::from_keyring`]),
+    /// for callers that open the keyring once for several accounts.
+    /// Blocking.
+    pub fn kept_in(keyring: &Keyring, account: &Account) -> Result<Login, LoginError> {
         let address = account.address.as_str();
         match account.auth {
-            Auth::Password => Ok(Login::password(Keyring::system()?.password(address)?)),
+            Auth::Password => Ok(Login::password(keyring.password(address)?)),
             Auth::OAuth2 => {
                 let settings = account.oauth2.as_ref().ok_or(OAuthError::NotConfigured)?;
                 let provider = Provider::from_settings(settings)?;
-                let source = TokenSource::from_keyring(address, provider, settings.mechanism)?;
+                let source = TokenSource::kept_in(keyring, address, provider, settings.mechanism)?;
                 Ok(Login::OAuth2(Arc::new(source)))
             }
         }

@@ -155,16 +155,16 @@ impl TokenSource {
         }
     }
 
-    /// The grant `mailpay account add --oauth` stored for `address`.
-    /// Blocking (the keyring).
-    pub fn from_keyring(
+    /// The grant `mailpay account add --oauth` stored for `address` in
+    /// `keyring`, where refreshed grants go back. Blocking (the keyring).
+    pub fn kept_in(
+        keyring: &Keyring,
         address: &str,
         provider: Provider,
         mechanism: Mechanism,
     ) -> Result<TokenSource, OAuthError> {
-        let keyring = Keyring::system().map_err(|e| OAuthError::Keyring(e.to_string()))?;
-        let grant = store::load(&keyring, address)?;
-        Ok(TokenSource::new(address, Some(provider), mechanism, grant, Some(keyring), https()))
+        let grant = store::load(keyring, address)?;
+        Ok(TokenSource::new(address, Some(provider), mechanism, grant, Some(keyring.clone()), https()))
     }
 
     pub fn mechanism(&self) -> Mechanism {

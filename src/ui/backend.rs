@@ -13,7 +13,7 @@ use crate::clock;
 use crate::config::{Config, ConfigError};
 use crate::demo::MailLoop;
 use crate::mail::account::{Account, Auth, Route};
-use crate::mail::login::Login;
+use crate::mail::login::{Login, LoginError};
 use crate::mail::smtp::SendError;
 use crate::oauth::{Grant, OAuthError, Provider, SignIn, SignInCanceller};
 use crate::paths::{PathError, Paths};
@@ -200,14 +200,21 @@ pub async fn load(paths: Paths) -> Result<Loaded, BackendError> {
         })?;
         let mut sessions = Vec::new();
         let mut problems = Vec::new();
-        // The keyring is asked only for accounts that keep a secret in it:
-        // a password, or an OAuth2 sign-in.
+        // The keyring is opened once (the Secret Service is a D-Bus
+        // session), and only for accounts that keep a secret in it: a
+        // password, or an OAuth2 sign-in.
+        let mut keyring = None;
         for account in &config.accounts {
             if account.route == Route::Thunderbird {
                 sessions.push(Session::through_thunderbird(account.clone(), home.paths()));
                 continue;
             }
-            match Login::from_keyring(account) {
+            let keyring = keyring.get_or_insert_with(Keyring::system);
+            let login = match keyring {
+                Ok(keyring) => Login::kept_in(keyring, account),
+                Err(e) => Err(LoginError::from(e.clone())),
+            };
+            match login {
                 Ok(login) => sessions.push(Session::with_login(account.clone(), login)),
                 Err(e) => problems.push(e.to_string()),
             }
