@@ -30,15 +30,6 @@ impl Login {
         Login::Password(Secret::new(password))
     }
 
-    /// The password, for the places that only know passwords; empty for
-    /// an OAuth2 login.
-    pub fn password_text(&self) -> &str {
-        match self {
-            Login::Password(secret) => secret.expose(),
-            Login::OAuth2(_) => "",
-        }
-    }
-
     /// What the system's keyring holds for `account`: its password, or its
     /// OAuth2 grant (entry `oauth:ADDRESS`). Blocking.
     pub fn from_keyring(account: &Account) -> Result<Login, LoginError> {

@@ -117,8 +117,6 @@ pub struct Smtp {
     starttls: TlsParameters,
     /// For implicit TLS (the connection is TLS from the first byte).
     implicit: std::sync::Arc<ClientConfig>,
-    /// Password logins' credentials.
-    credentials: Credentials,
     login: Login,
     host: String,
     user: String,
@@ -157,7 +155,6 @@ impl Smtp {
             server: server.clone(),
             starttls,
             implicit,
-            credentials: Credentials::new(account.username.clone(), login.password_text().to_string()),
             login,
             host: server.host.clone(),
             user: account.username.clone(),
@@ -248,8 +245,9 @@ impl Smtp {
             }
         };
         match &self.login {
-            Login::Password(_) => {
-                self.timed(connection.auth(&[Mechanism::Plain, Mechanism::Login], &self.credentials))
+            Login::Password(password) => {
+                let credentials = Credentials::new(self.user.clone(), password.expose().to_string());
+                self.timed(connection.auth(&[Mechanism::Plain, Mechanism::Login], &credentials))
                     .await
                     .map_err(plain)?;
             }

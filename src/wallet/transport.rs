@@ -68,11 +68,6 @@ impl MailServers {
         &self.account
     }
 
-    /// The password; empty for an OAuth2 login (see [`MailServers::login`]).
-    pub fn password(&self) -> &str {
-        self.login.password_text()
-    }
-
     pub fn login(&self) -> &Login {
         &self.login
     }
