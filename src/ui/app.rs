@@ -652,7 +652,7 @@ impl App {
                     title: tr!(self.tr, "history-export-title"),
                     name: backend::export_name(),
                     folder: backend::downloads(),
-                    filter: ("CSV", "*.csv"),
+                    filter: ("CSV", "csv"),
                 }),
                 |answer| Message::History(history::Message::Where(answer)),
             ),
