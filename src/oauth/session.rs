@@ -232,9 +232,9 @@ impl TokenSource {
 }
 
 /// The sign-in's and the token source's futures run on tokio tasks (the
-/// app's too): `Send`, checked when compiling.
-#[allow(dead_code)]
-fn send_probe(p: &Provider, s: &Secret, h: &Http, src: &TokenSource, sign_in: SignIn) {
+/// app's too): `Send`, checked when compiling (never called; the leading
+/// underscore says so).
+fn _futures_are_send(p: &Provider, s: &Secret, h: &Http, src: &TokenSource, sign_in: SignIn) {
     fn is_send<T: Send>(_: T) {}
     is_send(grant::refresh(p, s, "a", h, 0));
     is_send(src.bearer());
