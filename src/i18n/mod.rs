@@ -3,10 +3,17 @@
 //! compile time against the English file (the fallback), so a typo in a
 //! message id does not build. Each wallet window owns its [`Tr`]; there is
 //! no global language, so tests in parallel can use different ones.
+//! Times and amounts are written as the language writes them
+//! ([`format`]), in the time zone of the [`Tr`].
 
 use i18n_embed::LanguageLoader;
 use i18n_embed::fluent::{FluentLanguageLoader, fluent_language_loader};
+use jiff::tz::TimeZone;
 use rust_embed::RustEmbed;
+
+use crate::protocol::{Money, Timestamp};
+
+pub mod format;
 
 #[derive(RustEmbed)]
 #[folder = "i18n/"]
@@ -58,15 +65,25 @@ impl std::fmt::Display for Lang {
     }
 }
 
-/// A loaded language.
+/// A loaded language, with the time zone and the clock its times are
+/// written in.
 pub struct Tr {
     loader: FluentLanguageLoader,
     lang: Lang,
+    zone: TimeZone,
+    /// Where the clock was stopped, if it was (tests); else the wall clock.
+    stopped_at: Option<Timestamp>,
+}
+
+/// The system's time zone, read once for every window.
+fn system_zone() -> &'static TimeZone {
+    static ZONE: std::sync::OnceLock<TimeZone> = std::sync::OnceLock::new();
+    ZONE.get_or_init(TimeZone::system)
 }
 
 impl std::fmt::Debug for Tr {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "Tr({})", self.lang.code())
+        write!(f, "Tr({}, {})", self.lang.code(), self.zone.iana_name().unwrap_or("fixed offset"))
     }
 }
 
@@ -81,7 +98,41 @@ impl Tr {
         // fonts; the wallet's arguments are addresses and amounts. This
         // applies to the bundles loaded, so it comes after loading.
         loader.set_use_isolating(false);
-        Tr { loader, lang }
+        Tr { loader, lang, zone: system_zone().clone(), stopped_at: None }
+    }
+
+    /// The same language, its times written in `zone` rather than the
+    /// system's.
+    pub fn in_zone(mut self, zone: TimeZone) -> Tr {
+        self.zone = zone;
+        self
+    }
+
+    /// The same language with its clock stopped at `now`, so that how far
+    /// a deadline is reads the same whenever it is drawn.
+    pub fn stopped_at(mut self, now: Timestamp) -> Tr {
+        self.stopped_at = Some(now);
+        self
+    }
+
+    /// Now, as this window reads it.
+    pub fn now(&self) -> Timestamp {
+        self.stopped_at.unwrap_or_else(crate::clock::now)
+    }
+
+    /// `at` as a date and time in this language and zone.
+    pub fn time(&self, at: Timestamp) -> String {
+        format::time(self.lang, &self.zone, at)
+    }
+
+    /// A time limit: when, and how far from `now` ("… (in 23 hours)").
+    pub fn deadline(&self, at: Timestamp, now: Timestamp) -> String {
+        format::deadline(self.lang, &self.zone, at, now)
+    }
+
+    /// An amount as this language writes it ("¥1,200", "1,200円").
+    pub fn money(&self, money: &Money) -> String {
+        format::money(self.lang, money)
     }
 
     pub fn lang(&self) -> Lang {
@@ -122,6 +173,20 @@ mod tests {
         assert_eq!(en.dynamic("no-such-id"), "no-such-id");
         let line = crate::tr!(en, "payment-order", order = "ABC");
         assert_eq!(line, "Order ABC", "no invisible isolation marks around arguments");
+    }
+
+    #[test]
+    fn a_window_writes_times_in_its_zone_and_money_in_its_language() {
+        let tokyo = TimeZone::get("Asia/Tokyo").unwrap();
+        let now: Timestamp = "2026-12-06T03:00:41Z".parse().unwrap();
+        let en = Tr::new(Lang::En).in_zone(tokyo.clone()).stopped_at(now);
+        let ja = Tr::new(Lang::Ja).in_zone(tokyo);
+        assert_eq!(en.now(), now);
+        assert_eq!(en.time(now), "6 Dec 2026, 12:00");
+        assert_eq!(ja.time(now), "2026年12月6日 12:00");
+        assert_eq!(en.deadline(now.plus_seconds(300), en.now()), "6 Dec 2026, 12:05 (in 5 minutes)");
+        let price: Money = "1200 JPY".parse().unwrap();
+        assert_eq!((en.money(&price), ja.money(&price)), ("¥1,200".to_string(), "1,200円".to_string()));
     }
 
     #[test]
