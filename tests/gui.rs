@@ -74,7 +74,7 @@ fn fill_the_payment_form_press_pay_and_follow_each_mail() {
 
     // The summary says what will happen; Pay produces the order to record.
     let mut ui = simulator(state.view(&tr, &[orderer()], &book));
-    let summary = "Pay 1200 JPY to shop@example.com through settle@bank.example (Fig. 1).";
+    let summary = "Pay ¥1,200 to shop@example.com through settle@bank.example (Fig. 1).";
     assert!(ui.find(summary).is_ok(), "{:?}", texts(&mut ui));
     ui.click("Pay").expect("the Pay button is on screen");
     let messages: Vec<_> = ui.into_messages().collect();
@@ -157,8 +157,8 @@ fn approval_is_blocked_when_the_confirmation_differs() {
     assert!(!state.can_approve());
 
     let mut ui = simulator(state.view(&tr));
-    assert!(ui.find("12000 JPY").is_ok(), "the bank's figure is shown");
-    assert!(ui.find("1200 JPY").is_ok(), "beside the recorded one");
+    assert!(ui.find("¥12,000").is_ok(), "the bank's figure is shown");
+    assert!(ui.find("¥1,200").is_ok(), "beside the recorded one");
     assert!(ui.find(tr.dynamic("approval-blocked").as_str()).is_ok());
     let _ = ui.click("Approve (send OK + A)");
     let messages: Vec<_> = ui.into_messages().collect();
@@ -946,7 +946,7 @@ fn approval_shows_other_items_in_red_and_cannot_be_approved() {
     assert!(ui.find(tr.dynamic("approval-blocked").as_str()).is_ok(), "{:?}", texts(&mut ui));
     let billed_at = bounds_of(&mut ui, billed);
     let ordered_at = bounds_of(&mut ui, &ordered);
-    let amount_at = bounds_of(&mut ui, "1200 JPY");
+    let amount_at = bounds_of(&mut ui, "¥1,200");
     let _ = ui.click("Approve (send OK + A)");
     assert!(ui.into_messages().all(|m| !matches!(m, approval::Message::Approve)), "Approve is disabled");
     assert!(matches!(state.update(approval::Message::Approve), approval::Action::None));

@@ -46,6 +46,8 @@ kind-approve = OK + A to the bank
 kind-decline = Decline to the bank
 kind-settled = Settlement notice
 kind-rejected = Rejection notice
+kind-bounce = Notice that a mail was not delivered
+kind-other = A mail
 
 ## Desktop wallet: common
 loading = Opening your wallet…
@@ -138,6 +140,7 @@ payment-sent = Both routes are on their way. The bank will confirm by mail.
 payment-another = New payment
 mail-sending = Sending…
 mail-accepted = Accepted by the mail server
+mail-queued = Waiting to be sent
 mail-failed = Not sent: { $reason }
 
 ## Approval
@@ -175,6 +178,9 @@ history-detail-title = Order { $order }
 timeline-sent = { $kind } → { $peer }
 timeline-received = { $kind } ← { $peer }
 timeline-raw = Raw mail
+timeline-state = The payment is now: { $state }
+timeline-not-for-orderer = A copy for you: nothing to do
+timeline-unknown-order = About an order this wallet does not know: set aside
 
 ## Inbox watcher
 watch-idle = Watching the inbox (IDLE)

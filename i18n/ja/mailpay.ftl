@@ -46,6 +46,8 @@ kind-approve = 銀行への OK + A
 kind-decline = 銀行への辞退
 kind-settled = 決済通知
 kind-rejected = 拒否通知
+kind-bounce = メール不達の通知
+kind-other = メール
 
 ## デスクトップ財布：共通
 loading = 財布を開いています…
@@ -138,6 +140,7 @@ payment-sent = 両方の経路に送りました。銀行からメールで確�
 payment-another = 新しい支払い
 mail-sending = 送信中…
 mail-accepted = メールサーバーが受け付けました
+mail-queued = 送信待ち
 mail-failed = 送信できません：{ $reason }
 
 ## 承認
@@ -175,6 +178,9 @@ history-detail-title = 注文 { $order }
 timeline-sent = { $kind } → { $peer }
 timeline-received = { $kind } ← { $peer }
 timeline-raw = メール原文
+timeline-state = 支払いの状態：{ $state }
+timeline-not-for-orderer = あなたへの控え：対応は不要です
+timeline-unknown-order = このウォレットにない注文についてのメール：保留しました
 
 ## 受信の監視
 watch-idle = 受信箱を監視中（IDLE）

@@ -412,7 +412,7 @@ impl Host {
                     tr!(
                         tr,
                         "bridge-review",
-                        amount = confirm.amount.to_string(),
+                        amount = tr.money(&confirm.amount),
                         merchant = confirm.merchant.to_string(),
                         order = order.to_string()
                     ),

@@ -293,6 +293,10 @@ fn queue_effects(
 /// order or a bill copied to the orderer).
 pub const NOT_FOR_THE_ORDERER: &str = "not for the orderer";
 
+/// The outcome recorded for a mail about an order this wallet has no
+/// record of.
+pub const UNKNOWN_ORDER: &str = "unknown order";
+
 /// Takes one received mail: deduplicates it by Message-ID, records it, and
 /// moves its payment on.
 pub fn receive(
@@ -325,7 +329,7 @@ pub fn receive(
         return Ok(Receipt::Refused { order: order.clone(), reason });
     }
     if store.payment(&order)?.is_none() {
-        record(store, mail, raw, "unknown order")?;
+        record(store, mail, raw, UNKNOWN_ORDER)?;
         return Ok(Receipt::UnknownOrder(order.clone()));
     }
     // The mail's record, the new state and any answer it queues are one

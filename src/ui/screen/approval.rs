@@ -153,8 +153,8 @@ impl State {
             ),
             line(
                 tr!(tr, "approval-amount"),
-                self.terms.amount.to_string(),
-                self.confirm.amount.to_string(),
+                tr.money(&self.terms.amount),
+                tr.money(&self.confirm.amount),
                 self.differs(Line::Amount)
             ),
             line(
@@ -189,7 +189,7 @@ impl State {
             text(tr!(
                 tr,
                 "approval-expires",
-                expires = self.confirm.expires.to_string(),
+                expires = tr.deadline(self.confirm.expires, tr.now()),
                 attempts = self.confirm.attempts_left
             ))
             .size(13),

@@ -12,6 +12,7 @@ use crate::protocol::{OrderId, Timestamp};
 use crate::store::history::{Direction, Entry, Page, Query};
 use crate::tr;
 use crate::ui::{save_dialog, widget};
+use crate::wallet::steps::{NOT_FOR_THE_ORDERER, UNKNOWN_ORDER};
 
 /// Rows shown at once; the count says how many match in all.
 pub const PAGE: usize = 200;
@@ -190,7 +191,7 @@ impl State {
         ]
         .spacing(8);
         let rows = self.page.rows.iter().fold(column![].spacing(2), |col, r| {
-            let amount = r.amount.map(|a| a.to_string()).unwrap_or_default();
+            let amount = r.amount.map(|a| tr.money(&a)).unwrap_or_default();
             let state = tr.dynamic(&format!("state-{}", r.state));
             let answer: Element<'a, Message> = if r.state == "awaiting-confirmation" {
                 button(text(tr!(tr, "history-answer"))).on_press(Message::Answer(r.order.clone())).into()
@@ -198,7 +199,7 @@ impl State {
                 iced::widget::space::horizontal().width(0).into()
             };
             let line = row![
-                text(Timestamp::from_unix(r.created).to_string()).width(190).size(13),
+                text(tr.time(Timestamp::from_unix(r.created))).width(190).size(13),
                 text(r.merchant_name.clone().unwrap_or_else(|| r.merchant.clone())).width(Fill),
                 text(amount).width(110),
                 text(state).width(170),
@@ -263,7 +264,7 @@ impl State {
             content = content.push(text(format!(
                 "{} · {} · {}",
                 r.merchant,
-                r.amount.map(|a| a.to_string()).unwrap_or_default(),
+                r.amount.map(|a| tr.money(&a)).unwrap_or_default(),
                 state
             )));
             if let Some(d) = &r.detail {
@@ -278,28 +279,19 @@ impl State {
             }
         }
         for (i, e) in detail.entries.iter().enumerate() {
+            let kind = kind_in_words(tr, &e.kind);
             let arrow = match e.direction {
-                Direction::Sent => tr!(
-                    tr,
-                    "timeline-sent",
-                    kind = tr.dynamic(&format!("kind-{}", e.kind)),
-                    peer = e.peer.clone()
-                ),
-                Direction::Received => tr!(
-                    tr,
-                    "timeline-received",
-                    kind = tr.dynamic(&format!("kind-{}", e.kind)),
-                    peer = e.peer.clone()
-                ),
+                Direction::Sent => tr!(tr, "timeline-sent", kind = kind, peer = e.peer.clone()),
+                Direction::Received => tr!(tr, "timeline-received", kind = kind, peer = e.peer.clone()),
             };
             let mut item = column![
                 row![
-                    text(Timestamp::from_unix(e.at).to_string()).size(13).width(200),
+                    text(tr.time(Timestamp::from_unix(e.at))).size(13).width(200),
                     text(arrow).width(Fill),
                     button(text(tr!(tr, "timeline-raw"))).style(button::text).on_press(Message::ShowRaw(i))
                 ]
                 .spacing(8),
-                text(e.status.clone()).size(13),
+                text(status_in_words(tr, e)).size(13),
             ]
             .spacing(4);
             if detail.raw == Some(i) {
@@ -310,6 +302,31 @@ impl State {
             content = content.push(widget::card(item));
         }
         scrollable(content.padding(16).width(Fill)).into()
+    }
+}
+
+/// A mail's kind as the timeline names it ("bounce" and unknown kinds
+/// included).
+fn kind_in_words(tr: &Tr, kind: &str) -> String {
+    let id = format!("kind-{kind}");
+    if tr.loader().has(&id) { tr.dynamic(&id) } else { tr!(tr, "kind-other") }
+}
+
+/// What became of a mail, as the timeline says it: a sent mail accepted
+/// or waiting (else the server's error); a received one's effect on the
+/// payment, a rejection's reason in words.
+fn status_in_words(tr: &Tr, entry: &Entry) -> String {
+    let status = entry.status.as_str();
+    match (entry.direction, status) {
+        (Direction::Sent, "accepted") => tr!(tr, "mail-accepted"),
+        (Direction::Sent, "queued") => tr!(tr, "mail-queued"),
+        (Direction::Sent, _) => status.to_string(),
+        (Direction::Received, NOT_FOR_THE_ORDERER) => tr!(tr, "timeline-not-for-orderer"),
+        (Direction::Received, UNKNOWN_ORDER) => tr!(tr, "timeline-unknown-order"),
+        (Direction::Received, state) if PaymentState::NAMES.contains(&state) => {
+            tr!(tr, "timeline-state", state = tr.dynamic(&format!("state-{state}")))
+        }
+        (Direction::Received, _) => in_words(tr, status),
     }
 }
 
