@@ -30,8 +30,20 @@ pub struct State {
     merchant_board: String,
     figures: [bool; 4],
     link: String,
+    refused: Refused,
+    /// Why the book could not be saved (not about a field).
     problem: Option<String>,
     note: Option<String>,
+}
+
+/// The parts whose save or import was refused: from then on the form
+/// shows, each time it is drawn, what is still wrong with them, so a
+/// problem goes as soon as its fields are right again.
+#[derive(Debug, Default)]
+struct Refused {
+    bank: bool,
+    merchant: bool,
+    link: bool,
 }
 
 #[derive(Debug, Clone)]
@@ -126,6 +138,20 @@ impl State {
         Ok(Merchant { address, name, bank, board: (!board.is_empty()).then(|| board.to_string()), figures })
     }
 
+    /// What is wrong with the parts whose save or import was refused, as
+    /// they are now.
+    pub fn problems(&self) -> Vec<String> {
+        let link = || link::parse(&self.link).err().map(|e| e.to_string());
+        [
+            self.refused.bank.then(|| self.bank().err()).flatten(),
+            self.refused.merchant.then(|| self.merchant().err()).flatten(),
+            self.refused.link.then(link).flatten(),
+        ]
+        .into_iter()
+        .flatten()
+        .collect()
+    }
+
     pub fn update(&mut self, message: Message, book: &Book) -> Action {
         self.note = None;
         match message {
@@ -133,10 +159,12 @@ impl State {
             Message::BankName(v) => self.bank_name = v,
             Message::BankKey(v) => self.bank_key = v,
             Message::BankAccount(v) => self.bank_account = v,
-            Message::SaveBank => match self.bank() {
-                Ok(bank) => return Action::SaveBank(bank),
-                Err(e) => self.problem = Some(e),
-            },
+            Message::SaveBank => {
+                self.refused.bank = self.bank().is_err();
+                if let Ok(bank) = self.bank() {
+                    return Action::SaveBank(bank);
+                }
+            }
             Message::EditBank(i) => {
                 if let Some(b) = book.banks.get(i) {
                     self.bank_address = b.address.to_string();
@@ -163,10 +191,12 @@ impl State {
                     *f = on;
                 }
             }
-            Message::SaveMerchant => match self.merchant() {
-                Ok(merchant) => return Action::SaveMerchant(merchant),
-                Err(e) => self.problem = Some(e),
-            },
+            Message::SaveMerchant => {
+                self.refused.merchant = self.merchant().is_err();
+                if let Ok(merchant) = self.merchant() {
+                    return Action::SaveMerchant(merchant);
+                }
+            }
             Message::EditMerchant(i) => {
                 if let Some(m) = book.merchants.get(i) {
                     self.merchant_address = m.address.to_string();
@@ -198,9 +228,9 @@ impl State {
                         self.merchant_bank = Some(bank.to_string());
                         self.merchant_bank_typed = None;
                     }
-                    self.problem = None;
+                    self.refused.link = false;
                 }
-                Err(e) => self.problem = Some(e.to_string()),
+                Err(_) => self.refused.link = true,
             },
             Message::Saved(result) => match result {
                 Ok(()) => {
@@ -334,8 +364,8 @@ impl State {
             ),
         ]
         .spacing(12);
-        if let Some(problem) = &self.problem {
-            content = content.push(widget::error_text(problem.clone()));
+        for problem in self.problems().into_iter().chain(self.problem.clone()) {
+            content = content.push(widget::error_text(problem));
         }
         if self.note.is_some() {
             content = content.push(widget::ok_text(tr!(tr, "saved")));
@@ -361,7 +391,24 @@ mod tests {
         assert_eq!(state.bank_address, "settle@bank.example", "an unknown bank is offered for adding");
         let _ = state.update(Message::Link("mailpay:nobody".into()), &book);
         let _ = state.update(Message::ImportLink, &book);
-        assert!(state.problem.is_some());
+        assert_eq!(state.problems().len(), 1, "the link is refused");
+        let _ = state.update(Message::Link("mailpay:shop@example.com".into()), &book);
+        assert!(state.problems().is_empty(), "the problem goes once the link is right, before Import");
+    }
+
+    #[test]
+    fn a_refused_save_shows_its_problem_until_the_field_is_right() {
+        let mut state = State::new();
+        let book = Book::default();
+        let _ = state.update(Message::BankAddress("settle@".into()), &book);
+        assert!(state.problems().is_empty(), "nothing said before Save");
+        assert!(matches!(state.update(Message::SaveBank, &book), Action::None));
+        assert_eq!(state.problems().len(), 1);
+        let _ = state.update(Message::MerchantAddress("not an address".into()), &book);
+        assert_eq!(state.problems().len(), 1, "another form's field says nothing yet");
+        let _ = state.update(Message::BankAddress("settle@bank.example".into()), &book);
+        assert!(state.problems().is_empty(), "gone as soon as the address is right");
+        assert!(matches!(state.update(Message::SaveBank, &book), Action::SaveBank(_)));
     }
 
     #[test]

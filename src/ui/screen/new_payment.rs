@@ -70,6 +70,11 @@ pub struct State {
     board: bool,
     auto_confirm: bool,
     stage: Stage,
+    /// Pay was refused for what the form held: from then on the form
+    /// shows, each time it is drawn, what is still wrong, so a problem goes
+    /// as soon as its field is right again.
+    checked: bool,
+    /// What went wrong recording or sending (not about a field).
     error: Option<String>,
     /// What is typed into the merchant, bank and currency fields while
     /// choosing (see [`widget::Choice`]).
@@ -80,6 +85,19 @@ pub struct State {
     /// first), and what is typed into its field.
     from: Option<EmailAddress>,
     from_typed: Option<widget::Typing>,
+}
+
+/// The form's fields, read and checked.
+struct Fields {
+    orderer: EmailAddress,
+    merchant: EmailAddress,
+    bank: EmailAddress,
+    amount: Money,
+    items: Vec<LineItem>,
+    password: PasswordA,
+    method: Method,
+    cheque_for: Option<String>,
+    board: Option<String>,
 }
 
 /// The fields chosen by typing.
@@ -184,6 +202,7 @@ impl Default for State {
             board: false,
             auto_confirm: false,
             stage: Stage::Editing,
+            checked: false,
             error: None,
             merchant_typed: None,
             bank_typed: None,
@@ -246,6 +265,11 @@ impl State {
         }
     }
 
+    /// What is wrong with the form as it is, for paying from `orderer`.
+    pub fn problems(&self, orderer: Option<&EmailAddress>, book: &Book) -> Vec<String> {
+        self.checked_fields(orderer, book).err().unwrap_or_default()
+    }
+
     /// The order this form describes, or every problem with it.
     pub fn order(
         &self,
@@ -254,6 +278,29 @@ impl State {
         now: Timestamp,
         nonce: OrderNonce,
     ) -> Result<Order, Vec<String>> {
+        let Fields { orderer, merchant, bank, amount, items, password, method, cheque_for, board } =
+            self.checked_fields(orderer, book)?;
+        let terms = OrderTerms {
+            order: OrderId::bound(&orderer, &nonce),
+            orderer,
+            merchant,
+            bank,
+            amount,
+            items,
+            password,
+            created: now,
+            expires: now.plus_seconds(EXPIRES_IN_SECONDS),
+            method,
+            board,
+            nonce: Some(nonce),
+        };
+        // The same check the merchant and bank will make on the block.
+        OrderTerms::from_block(&terms.to_block(Kind::Order)).map_err(|e| vec![e.to_string()])?;
+        Ok(Order { terms, cheque_for, pre_approved: self.auto_confirm && method.needs_confirmation() })
+    }
+
+    /// Every field read and checked, or every problem with them.
+    fn checked_fields(&self, orderer: Option<&EmailAddress>, book: &Book) -> Result<Fields, Vec<String>> {
         let mut problems = Vec::new();
         let orderer = orderer.cloned();
         if orderer.is_none() {
@@ -317,23 +364,8 @@ impl State {
         else {
             return Err(problems);
         };
-        let terms = OrderTerms {
-            order: OrderId::bound(&orderer, &nonce),
-            orderer,
-            merchant,
-            bank,
-            amount,
-            items,
-            password,
-            created: now,
-            expires: now.plus_seconds(EXPIRES_IN_SECONDS),
-            method,
-            board: if method.needs_board() { board } else { None },
-            nonce: Some(nonce),
-        };
-        // The same check the merchant and bank will make on the block.
-        OrderTerms::from_block(&terms.to_block(Kind::Order)).map_err(|e| vec![e.to_string()])?;
-        Ok(Order { terms, cheque_for, pre_approved: self.auto_confirm && method.needs_confirmation() })
+        let board = if method.needs_board() { board } else { None };
+        Ok(Fields { orderer, merchant, bank, amount, items, password, method, cheque_for, board })
     }
 
     /// What is being chosen in `field`; one field at a time, so the others
@@ -422,10 +454,11 @@ impl State {
                 match self.order(self.orderer(accounts), book, now, OrderNonce::generate(&mut rand::rng())) {
                     Ok(order) => {
                         self.stage = Stage::Recording;
-                        self.error = None;
+                        (self.checked, self.error) = (false, None);
                         return Action::Place(Box::new(order));
                     }
-                    Err(problems) => self.error = Some(problems.join("; ")),
+                    // Shown by the view for as long as they last.
+                    Err(_) => (self.checked, self.error) = (true, None),
                 }
             }
             Message::Placed(Ok((order, mails))) => {
@@ -521,7 +554,11 @@ impl State {
                 .spacing(4),
             )
         });
-        let amount_problem = (!self.amount.is_empty()).then(|| self.amount().err()).flatten();
+        // The amount is checked as it is typed; the rest once Pay was refused.
+        let amount_problem = (self.checked || !self.amount.is_empty()).then(|| self.amount().err()).flatten();
+        let mut problems =
+            if self.checked { self.problems(self.orderer(accounts), book) } else { Vec::new() };
+        problems.retain(|p| Some(p) != amount_problem.as_ref());
         let password_row: Element<'a, Message> = match &self.own_password {
             None => row![
                 text(self.password.display()).font(iced::Font::MONOSPACE).size(18).width(Fill),
@@ -666,7 +703,7 @@ impl State {
             Ok(amount) => tr!(
                 tr,
                 "payment-summary",
-                amount = amount.to_string(),
+                amount = tr.money(&amount),
                 merchant = self.merchant.clone().unwrap_or_default(),
                 bank = self.bank.clone().unwrap_or_default(),
                 figure = self.method().figure()
@@ -680,6 +717,9 @@ impl State {
                 .padding([10, 24])
                 .on_press_maybe(can_pay.then_some(Message::Pay)),
         );
+        if !problems.is_empty() {
+            form = form.push(widget::error_text(problems.join("; ")));
+        }
         if let Some(e) = &self.error {
             form = form.push(widget::error_text(e.clone()));
         }

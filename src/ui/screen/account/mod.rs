@@ -370,13 +370,9 @@ impl State {
                     return Action::None;
                 }
                 let Some(settings) = self.oauth_settings() else { return Action::None };
-                let mut account = match self.account() {
-                    Ok(account) => account,
-                    Err(problem) => {
-                        self.sign_in = SignInStatus::Failed(SignInProblem::Other(problem));
-                        return Action::None;
-                    }
-                };
+                // What is wrong with the form shows under it, as it is
+                // typed, and goes when the field is right again.
+                let Ok(mut account) = self.account() else { return Action::None };
                 match Provider::from_settings(&settings) {
                     Ok(provider) => {
                         account.auth = Auth::OAuth2;
