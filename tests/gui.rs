@@ -618,6 +618,173 @@ fn a_rejection_in_the_history_says_its_reason_in_words() {
     }
 }
 
+/// The history in the user's time zone and language: times, money grouped
+/// with its symbol, and in the timeline each mail's kind and what became
+/// of it in words, never a state code or a UTC stamp.
+#[test]
+fn the_history_writes_times_money_and_states_as_the_language_does() {
+    use mailpay::store::history::{Direction, Entry, Page, Row};
+    let order = OrderId::generate(&mut rand::rng());
+    let created: mailpay::protocol::Timestamp = "2026-12-06T03:00:41Z".parse().unwrap();
+    let row = Row {
+        order: order.as_str().to_string(),
+        merchant: shop().to_string(),
+        merchant_name: Some("Example Shop".into()),
+        amount: Some(money("1234567 JPY")),
+        state: "awaiting-confirmation".into(),
+        detail: None,
+        created: created.unix(),
+    };
+    let entry = |after: i64, direction, kind: &str, peer: EmailAddress, status: &str| Entry {
+        at: created.unix() + after,
+        direction,
+        kind: kind.into(),
+        peer: peer.to_string(),
+        status: status.into(),
+        message_id: String::new(),
+        raw: Vec::new(),
+    };
+    let timeline = vec![
+        entry(0, Direction::Sent, "order", shop(), "accepted"),
+        entry(0, Direction::Sent, "payment-request", bank(), "queued"),
+        entry(600, Direction::Received, "confirm", bank(), "awaiting-confirmation"),
+    ];
+    let cases = [
+        (
+            Lang::En,
+            "America/New_York",
+            ["5 Dec 2026, 22:00", "¥1,234,567", "Awaiting your confirmation"],
+            [
+                "shop@example.com · ¥1,234,567 · Awaiting your confirmation",
+                "Order to the merchant → shop@example.com",
+                "Accepted by the mail server",
+                "Waiting to be sent",
+                "5 Dec 2026, 22:10",
+                "The payment is now: Awaiting your confirmation",
+            ],
+        ),
+        (
+            Lang::Ja,
+            "Asia/Tokyo",
+            ["2026年12月6日 12:00", "1,234,567円", "確認待ち"],
+            [
+                "shop@example.com · 1,234,567円 · 確認待ち",
+                "注文先への注文 → shop@example.com",
+                "メールサーバーが受け付けました",
+                "送信待ち",
+                "2026年12月6日 12:10",
+                "支払いの状態：確認待ち",
+            ],
+        ),
+    ];
+    for (lang, zone, listed, detailed) in cases {
+        let tr = Tr::new(lang).in_zone(jiff::tz::TimeZone::get(zone).unwrap());
+        let mut state = history::State::default();
+        let page = Page { rows: vec![row.clone()], total: 1 };
+        let _ = state.update(history::Message::Loaded(Ok((page, 1))));
+        let mut ui = simulator(state.view(&tr));
+        let shown = texts(&mut ui);
+        for text in listed {
+            assert!(shown.iter().any(|t| t == text), "{lang:?}: {text:?} in {shown:?}");
+        }
+        drop(ui);
+        let _ = state.update(history::Message::Open(order.as_str().to_string()));
+        let _ = state.update(history::Message::Timeline(order.as_str().to_string(), Ok(timeline.clone())));
+        let mut ui = simulator(state.view(&tr));
+        let shown = texts(&mut ui);
+        for text in detailed {
+            assert!(shown.iter().any(|t| t == text), "{lang:?}: {text:?} in {shown:?}");
+        }
+        for code in ["awaiting-confirmation", "queued", "accepted", "JPY", "2026-12-06T"] {
+            assert!(!shown.iter().any(|t| t.contains(code)), "{lang:?}: no {code:?} in {shown:?}");
+        }
+    }
+}
+
+/// The approval view gives the amounts as the language writes them and the
+/// time limit in the user's zone, with how long is left.
+#[test]
+fn the_approval_says_the_amount_and_the_deadline_in_the_users_language() {
+    let recorded = terms(Method::Confirm);
+    let confirm = confirm_for(&recorded);
+    // 23 hours and 2 minutes before the bank's time limit.
+    let now = confirm.expires.plus_seconds(-(23 * 3600 + 120));
+    let cases = [
+        (
+            Lang::En,
+            "Asia/Tokyo",
+            "¥1,200",
+            "Answer before 27 Nov 2026, 03:09 (in 23 hours); 5 attempts left.",
+        ),
+        (
+            Lang::Ja,
+            "Asia/Tokyo",
+            "1,200円",
+            "2026年11月27日 03:09（23時間後） までに回答してください。残り 5 回。",
+        ),
+        (
+            Lang::En,
+            "America/New_York",
+            "¥1,200",
+            "Answer before 26 Nov 2026, 13:09 (in 23 hours); 5 attempts left.",
+        ),
+    ];
+    for (lang, zone, amount, deadline) in cases {
+        let tr = Tr::new(lang).in_zone(jiff::tz::TimeZone::get(zone).unwrap()).stopped_at(now);
+        let state = approval::State::new(recorded.clone(), confirm.clone());
+        let mut ui = simulator(state.view(&tr));
+        let shown = texts(&mut ui);
+        assert_eq!(shown.iter().filter(|t| *t == amount).count(), 2, "recorded and confirmed: {shown:?}");
+        assert!(shown.iter().any(|t| t == deadline), "{lang:?} {zone}: {shown:?}");
+    }
+    // Past the limit, it says how long ago.
+    let tr =
+        Tr::new(Lang::En).in_zone(jiff::tz::TimeZone::UTC).stopped_at(confirm.expires.plus_seconds(7200));
+    let state = approval::State::new(recorded.clone(), confirm.clone());
+    let mut ui = simulator(state.view(&tr));
+    let past = "Answer before 26 Nov 2026, 18:09 (2 hours ago); 5 attempts left.";
+    assert!(ui.find(past).is_ok(), "{:?}", texts(&mut ui));
+}
+
+/// The problem with the amount that Pay refused goes as soon as the amount
+/// typed is one, not at the next Pay; a problem with another field stays
+/// until that field is right.
+#[test]
+fn an_amount_problem_goes_as_soon_as_the_amount_is_right() {
+    let tr = Tr::new(Lang::En);
+    let book = book();
+    let mut state = new_payment::State::for_merchant(&shop(), &book);
+    let no_account: &[EmailAddress] = &[];
+    let mut ui = simulator(state.view(&tr, no_account, &book));
+    assert!(!texts(&mut ui).iter().any(|t| t.contains("is not an amount")), "nothing said before Pay");
+    ui.click("Pay").unwrap();
+    let messages: Vec<_> = ui.into_messages().collect();
+    for m in messages {
+        let _ = state.update(m, no_account, &book);
+    }
+    let mut ui = simulator(state.view(&tr, no_account, &book));
+    let shown = texts(&mut ui);
+    assert!(shown.iter().any(|t| t.starts_with("\"\" is not an amount")), "{shown:?}");
+    assert!(shown.iter().any(|t| t == "set up your mail account first"), "{shown:?}");
+
+    ui.click(iced_test::selector::id(new_payment::AMOUNT_INPUT)).unwrap();
+    let _ = ui.typewrite("1200");
+    let messages: Vec<_> = ui.into_messages().collect();
+    for m in messages {
+        let _ = state.update(m, no_account, &book);
+    }
+    let mut ui = simulator(state.view(&tr, no_account, &book));
+    let shown = texts(&mut ui);
+    assert!(!shown.iter().any(|t| t.contains("is not an amount")), "gone without another Pay: {shown:?}");
+    assert!(shown.iter().any(|t| t == "set up your mail account first"), "still true, still said: {shown:?}");
+    drop(ui);
+
+    // A wrong amount again is said at once, as the form is typed.
+    let _ = state.update(new_payment::Message::Amount("12.5".into()), no_account, &book);
+    let mut ui = simulator(state.view(&tr, no_account, &book));
+    assert!(ui.find("JPY has 0 decimal places; \"12.5\" has more").is_ok(), "{:?}", texts(&mut ui));
+}
+
 /// An arrow key pressed in the field `id` of the app's window: the key goes
 /// through the real widgets (a text field leaves it alone) and the app's own
 /// key map; the focused field is then found as iced's find-focused
