@@ -1,5 +1,5 @@
 //! Every message id of the English fallback exists in every other language,
-//! and every rejection reason and payment state has a translation.
+//! and every rejection reason, payment state and mail kind has a translation.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::collections::BTreeSet;
@@ -37,5 +37,9 @@ fn every_reason_and_state_is_translated() {
     }
     for state in mailpay::protocol::payment::State::NAMES {
         assert!(english.contains(&format!("state-{state}")), "no text for state {state}");
+    }
+    // The timeline names every kind of mail, bounces included.
+    for kind in mailpay::protocol::Kind::ALL.map(|k| k.as_str()).into_iter().chain(["bounce"]) {
+        assert!(english.contains(&format!("kind-{kind}")), "no text for mail kind {kind}");
     }
 }
