@@ -451,14 +451,20 @@ impl State {
                     return Action::None;
                 }
                 let now = crate::clock::now();
-                match self.order(self.orderer(accounts), book, now, OrderNonce::generate(&mut rand::rng())) {
+                let orderer = self.orderer(accounts);
+                match self.order(orderer, book, now, OrderNonce::generate(&mut rand::rng())) {
                     Ok(order) => {
                         self.stage = Stage::Recording;
                         (self.checked, self.error) = (false, None);
                         return Action::Place(Box::new(order));
                     }
-                    // Shown by the view for as long as they last.
-                    Err(_) => (self.checked, self.error) = (true, None),
+                    Err(problems) => {
+                        // The fields' problems are shown by the view for as
+                        // long as they last; what no field says (the order
+                        // as a whole) until the next Pay.
+                        self.checked = true;
+                        self.error = self.problems(orderer, book).is_empty().then(|| problems.join("; "));
+                    }
                 }
             }
             Message::Placed(Ok((order, mails))) => {
