@@ -735,6 +735,9 @@ fn the_approval_says_the_amount_and_the_deadline_in_the_users_language() {
         let mut ui = simulator(state.view(&tr));
         let shown = texts(&mut ui);
         assert_eq!(shown.iter().filter(|t| *t == amount).count(), 2, "recorded and confirmed: {shown:?}");
+        let tea =
+            if lang == Lang::Ja { "2 × Green tea 100g @ 600円" } else { "2 × Green tea 100g @ ¥600" };
+        assert_eq!(shown.iter().filter(|t| *t == tea).count(), 2, "the items' prices too: {shown:?}");
         assert!(shown.iter().any(|t| t == deadline), "{lang:?} {zone}: {shown:?}");
     }
     // Past the limit, it says how long ago.
@@ -1103,16 +1106,18 @@ fn approval_shows_other_items_in_red_and_cannot_be_approved() {
     let theme = iced::Theme::Light;
     let recorded = terms(Method::Confirm);
     let mut confirm = confirm_for(&recorded);
-    let billed = "1 x Annual premium subscription, auto-renewing @ 1200 JPY";
-    confirm.items = vec![billed.parse().unwrap()];
-    let ordered = recorded.items[0].to_string();
+    confirm.items = vec!["1 x Annual premium subscription, auto-renewing @ 1200 JPY".parse().unwrap()];
+    // As the view writes them, the price as English writes it.
+    let billed = "1 × Annual premium subscription, auto-renewing @ ¥1,200";
+    let ordered = "2 × Green tea 100g @ ¥600";
+    assert_eq!(recorded.items[0].to_string(), "2 x Green tea 100g @ 600 JPY");
     let mut state = approval::State::new(recorded.clone(), confirm.clone());
     assert!(!state.can_approve(), "other items block approval");
 
     let mut ui = simulator(state.view(&tr));
     assert!(ui.find(tr.dynamic("approval-blocked").as_str()).is_ok(), "{:?}", texts(&mut ui));
     let billed_at = bounds_of(&mut ui, billed);
-    let ordered_at = bounds_of(&mut ui, &ordered);
+    let ordered_at = bounds_of(&mut ui, ordered);
     let amount_at = bounds_of(&mut ui, "¥1,200");
     let _ = ui.click("Approve (send OK + A)");
     assert!(ui.into_messages().all(|m| !matches!(m, approval::Message::Approve)), "Approve is disabled");
@@ -1127,7 +1132,7 @@ fn approval_shows_other_items_in_red_and_cannot_be_approved() {
     let same = approval::State::new(recorded.clone(), confirm_for(&recorded));
     assert!(same.can_approve());
     let mut ui = simulator(same.view(&tr));
-    let items_at = bounds_of(&mut ui, &ordered);
+    let items_at = bounds_of(&mut ui, ordered);
     let pixels = draw(same.view(&tr), &theme);
     assert_eq!(red_pixels(&pixels, items_at, &theme), 0, "agreeing items are not red");
 }

@@ -19,6 +19,7 @@
 use jiff::tz::TimeZone;
 
 use super::Lang;
+use crate::protocol::item::LineItem;
 use crate::protocol::{Currency, Money, Timestamp};
 
 const MONTHS: [&str; 12] =
@@ -93,6 +94,16 @@ pub fn deadline(lang: Lang, zone: &TimeZone, at: Timestamp, now: Timestamp) -> S
     match lang {
         Lang::En => format!("{when} ({far})"),
         Lang::Ja => format!("{when}（{far}）"),
+    }
+}
+
+/// An item line with its unit price as `lang` writes it: "2 × Green tea
+/// @ ¥600".
+pub fn item(lang: Lang, item: &LineItem) -> String {
+    let line = format!("{} × {}", item.quantity, item.description);
+    match &item.unit_price {
+        Some(price) => format!("{line} @ {}", money(lang, price)),
+        None => line,
     }
 }
 
@@ -264,6 +275,15 @@ mod tests {
         assert_eq!(minor_units(Lang::En, -1_250, cur("USD")), "-$12.50");
         assert_eq!(minor_units(Lang::Ja, -1_200_000, cur("JPY")), "-1,200,000円");
         assert_eq!(minor_units(Lang::Ja, -1_250, cur("CHF")), "-12.50 CHF");
+    }
+
+    #[test]
+    fn item_lines_carry_their_price_as_the_language_writes_it() {
+        let tea: LineItem = "2 x Green tea 100g @ 1600 JPY".parse().unwrap();
+        assert_eq!(item(Lang::En, &tea), "2 × Green tea 100g @ ¥1,600");
+        assert_eq!(item(Lang::Ja, &tea), "2 × Green tea 100g @ 1,600円");
+        let bare: LineItem = "Gift wrapping".parse().unwrap();
+        assert_eq!(item(Lang::Ja, &bare), "1 × Gift wrapping");
     }
 
     #[test]

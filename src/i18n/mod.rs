@@ -130,6 +130,11 @@ impl Tr {
         format::deadline(self.lang, &self.zone, at, now)
     }
 
+    /// An item line with its price as this language writes it.
+    pub fn item(&self, item: &crate::protocol::item::LineItem) -> String {
+        format::item(self.lang, item)
+    }
+
     /// An amount as this language writes it ("¥1,200", "1,200円").
     pub fn money(&self, money: &Money) -> String {
         format::money(self.lang, money)

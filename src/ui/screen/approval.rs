@@ -134,7 +134,7 @@ impl State {
                 items
                     .iter()
                     .enumerate()
-                    .map(|(i, item)| cell(item.to_string(), self.item_lines.contains(&(i + 1)))),
+                    .map(|(i, item)| cell(tr.item(item), self.item_lines.contains(&(i + 1)))),
             )
             .into()
         };
