@@ -15,6 +15,7 @@
 mod backup;
 pub mod book;
 pub mod history;
+pub mod overview;
 mod password;
 mod schema;
 pub mod state;
@@ -45,6 +46,8 @@ pub enum StoreError {
     NoPayment(String),
     #[error("the stored payment {0} cannot be read back: {1}")]
     Corrupt(String, String),
+    #[error("the total spent in {0} is too large to count")]
+    TotalTooLarge(String),
     #[error(
         "this password A was already used for order {0}: a used A is never accepted again, so make up a new one"
     )]

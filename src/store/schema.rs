@@ -82,6 +82,47 @@ pub const MIGRATIONS: &[&str] = &[
     "ALTER TABLE outbox ADD COLUMN sent_as TEXT;
     ALTER TABLE outbox ADD COLUMN failed_temporarily INTEGER NOT NULL DEFAULT 0;
     CREATE INDEX outbox_sent_as ON outbox (sent_as) WHERE sent_as IS NOT NULL;",
+    // 5: the history's text search and spending overview. `payment_search`
+    // holds what the search matches (order id, merchant address and name)
+    // under FTS5's trigram tokenizer, so that any part of three characters
+    // or more is found through the index, whatever the case; its rowid is
+    // the payment's. Triggers keep it in step with the payments and the
+    // address book (a merchant's name is in every one of its payments'
+    // rows); it is filled here for the payments already there.
+    // `payment_spending` covers the overview's sums of settled payments.
+    "CREATE VIRTUAL TABLE payment_search USING fts5 (
+        order_id, merchant, name, tokenize = 'trigram case_sensitive 0 remove_diacritics 1'
+    );
+    INSERT INTO payment_search (rowid, order_id, merchant, name)
+        SELECT p.rowid, p.order_id, p.merchant, m.name FROM payment p LEFT JOIN merchant m ON m.address = p.merchant;
+    CREATE INDEX payment_merchant ON payment (merchant);
+    CREATE INDEX payment_spending ON payment (currency, created, merchant, amount_minor) WHERE state = 'settled';
+    CREATE TRIGGER payment_search_insert AFTER INSERT ON payment BEGIN
+        INSERT INTO payment_search (rowid, order_id, merchant, name)
+            VALUES (new.rowid, new.order_id, new.merchant, (SELECT name FROM merchant WHERE address = new.merchant));
+    END;
+    CREATE TRIGGER payment_search_update AFTER UPDATE OF order_id, merchant ON payment BEGIN
+        UPDATE payment_search SET order_id = new.order_id, merchant = new.merchant,
+            name = (SELECT name FROM merchant WHERE address = new.merchant)
+            WHERE rowid = new.rowid;
+    END;
+    CREATE TRIGGER payment_search_delete AFTER DELETE ON payment BEGIN
+        DELETE FROM payment_search WHERE rowid = old.rowid;
+    END;
+    CREATE TRIGGER merchant_search_insert AFTER INSERT ON merchant BEGIN
+        UPDATE payment_search SET name = new.name
+            WHERE rowid IN (SELECT rowid FROM payment WHERE merchant = new.address);
+    END;
+    CREATE TRIGGER merchant_search_update AFTER UPDATE OF address, name ON merchant BEGIN
+        UPDATE payment_search SET name = NULL
+            WHERE rowid IN (SELECT rowid FROM payment WHERE merchant = old.address);
+        UPDATE payment_search SET name = new.name
+            WHERE rowid IN (SELECT rowid FROM payment WHERE merchant = new.address);
+    END;
+    CREATE TRIGGER merchant_search_delete AFTER DELETE ON merchant BEGIN
+        UPDATE payment_search SET name = NULL
+            WHERE rowid IN (SELECT rowid FROM payment WHERE merchant = old.address);
+    END;",
 ];
 
 /// The schema version this MailPay writes.
