@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Start-up time to the first frame (from the start of `ui::run`) and idle memory of the release wallet
 # under Xvfb (software rendering, tiny-skia), on the welcome screen and on
-# New payment opened from a link on a wallet with 40 payments; then the history filter over 100,000 payments.
+# New payment opened from a link on a wallet with 40 payments; then the history over 100,000 payments
+# (medians: text search by the FTS5 index and by a LIKE scan, by state, both, and the spending overview).
 #
 #   bash packaging/measure.sh
 set -euo pipefail
