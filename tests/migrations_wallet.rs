@@ -13,6 +13,7 @@ use std::process::Command;
 
 use mailpay::protocol::Method;
 use mailpay::protocol::payment::{Event, Outbound};
+use mailpay::store::history::Query;
 use mailpay::store::{Store, StoreError};
 use mailpay::wallet;
 use rusqlite::Connection;
@@ -54,7 +55,12 @@ const SCHEMA_3: &str = "ALTER TABLE payment ADD COLUMN password_hash TEXT;
     ALTER TABLE payment ADD COLUMN password_removed INTEGER NOT NULL DEFAULT 0;
     CREATE INDEX payment_password_hash ON payment (password_hash);";
 
-const CURRENT: i64 = 4;
+/// Schema 4 as released (step 4).
+const SCHEMA_4: &str = "ALTER TABLE outbox ADD COLUMN sent_as TEXT;
+    ALTER TABLE outbox ADD COLUMN failed_temporarily INTEGER NOT NULL DEFAULT 0;
+    CREATE INDEX outbox_sent_as ON outbox (sent_as) WHERE sent_as IS NOT NULL;";
+
+const CURRENT: i64 = 5;
 
 fn temp(name: &str) -> PathBuf {
     let dir = std::env::temp_dir().join(format!(
@@ -103,13 +109,25 @@ fn every_earlier_schema_upgrades_in_place() {
             if from >= 3 {
                 conn.execute_batch(SCHEMA_3).unwrap();
             }
+            if from >= 4 {
+                conn.execute_batch(SCHEMA_4).unwrap();
+            }
+            if from >= 2 {
+                conn.execute(
+                    "INSERT INTO merchant (address, name) VALUES (?1, '宇治の茶舗')",
+                    [merchant().as_str()],
+                )
+                .unwrap();
+            }
             conn.execute("ATTACH DATABASE ?1 AS cur", [source.to_str().unwrap()]).unwrap();
             conn.execute_batch(
                 "INSERT INTO payment (order_id, orderer, merchant, bank, amount_minor, currency, method,
                      terms_block, state, state_data, detail, created, updated)
                  SELECT order_id, orderer, merchant, bank, amount_minor, currency, method,
                      terms_block, state, state_data, detail, created, updated FROM cur.payment;
-                 INSERT INTO outbox SELECT message_id, order_id, kind, sender, recipient, bytes, queued_at,
+                 INSERT INTO outbox (message_id, order_id, kind, sender, recipient, bytes, queued_at,
+                     attempts, sent_at, last_error)
+                 SELECT message_id, order_id, kind, sender, recipient, bytes, queued_at,
                      attempts, sent_at, last_error FROM cur.outbox;
                  DETACH DATABASE cur;",
             )
@@ -131,6 +149,15 @@ fn every_earlier_schema_upgrades_in_place() {
         } else {
             assert!(store.payment(&order_id()).unwrap().is_none());
         }
+        // Schema 5: the payments already there are in the search index,
+        // with their merchant's name, and new ones follow.
+        let found =
+            |text: &str| store.history(&Query { text: text.into(), state: None, limit: 10 }).unwrap().total;
+        let order = order_id();
+        let part = &order.as_str()[3..9];
+        assert_eq!(found(part), usize::from(from >= 1), "schema {from}: {part}");
+        assert_eq!(found(&merchant().as_str()[1..]), usize::from(from >= 1), "schema {from}");
+        assert_eq!(found("宇治の茶"), usize::from(from >= 2), "schema {from}: the merchant's name");
         // What schema 2 added works on the upgraded wallet.
         store.set_setting(mailpay::store::book::Setting::Language, "ja").unwrap();
         // Schema 4: a mail is found by the Message-ID a mail client sent it
