@@ -181,6 +181,17 @@ timeline-raw = Raw mail
 timeline-state = The payment is now: { $state }
 timeline-not-for-orderer = A copy for you: nothing to do
 timeline-unknown-order = About an order this wallet does not know: set aside
+history-tab-payments = Payments
+history-tab-spending = Spending
+overview-period = Period
+overview-last-12-months = Last 12 months
+overview-this-year = This year
+overview-all-time = All time
+overview-currency = Currency
+overview-none = No settled payments in this period.
+overview-total = { $payments } settled payments, { $total } in all
+overview-by-merchant = By merchant
+overview-payments = { $count } paid
 
 ## Inbox watcher
 watch-idle = Watching the inbox (IDLE)

@@ -181,6 +181,17 @@ timeline-raw = メール原文
 timeline-state = 支払いの状態：{ $state }
 timeline-not-for-orderer = あなたへの控え：対応は不要です
 timeline-unknown-order = このウォレットにない注文についてのメール：保留しました
+history-tab-payments = 支払い
+history-tab-spending = 支出
+overview-period = 期間
+overview-last-12-months = 過去 12 か月
+overview-this-year = 今年
+overview-all-time = すべて
+overview-currency = 通貨
+overview-none = この期間に決済済みの支払いはありません。
+overview-total = 決済済み { $payments } 件、合計 { $total }
+overview-by-merchant = 注文先別
+overview-payments = { $count } 件
 
 ## 受信の監視
 watch-idle = 受信箱を監視中（IDLE）

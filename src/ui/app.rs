@@ -661,6 +661,18 @@ impl App {
                     r.map(|(path, _)| path.display().to_string()).map_err(|e| e.to_string()),
                 ))
             }),
+            history::Action::Overview(request) => Task::perform(backend::overview(home, request), |r| {
+                Message::History(history::Message::Overview(history::overview::Message::Loaded(
+                    r.map_err(|e| e.to_string()),
+                )))
+            }),
+            history::Action::ExportOverview(query, to) => {
+                Task::perform(backend::export_overview(home, query, to), |r| {
+                    Message::History(history::Message::Exported(
+                        r.map(|(path, _)| path.display().to_string()).map_err(|e| e.to_string()),
+                    ))
+                })
+            }
             history::Action::Approve(order) => Task::done(Message::Review(order)),
             history::Action::Resend(order) => {
                 let reload = order.clone();

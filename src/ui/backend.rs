@@ -23,6 +23,8 @@ use crate::secrets::{Keyring, SecretError};
 use crate::store::StoreError;
 use crate::store::book::{Bank, Merchant, Setting};
 use crate::store::history::{Entry, Page, Query};
+use crate::store::overview::OverviewQuery;
+use crate::ui::screen::overview;
 use crate::wallet::{self, MailServers, NewPayment, Sent, Transport, WalletError};
 
 /// The wallet's files and store, shared by every task.
@@ -503,6 +505,20 @@ pub async fn timeline(home: Home, order: OrderId) -> Result<Vec<Entry>, BackendE
     home.with(move |s| Ok(s.timeline(&order)?)).await
 }
 
+/// The spending overview `request` asks for, seen now: in its currency
+/// if it was ever spent in, else in the first one that was.
+pub async fn overview(home: Home, request: overview::Request) -> Result<overview::Loaded, BackendError> {
+    let now = clock::now();
+    home.with(move |s| {
+        let currencies = s.spending_currencies()?;
+        let currency =
+            request.currency.filter(|c| currencies.contains(c)).or_else(|| currencies.first().copied());
+        let overview = currency.map(|c| s.overview(&request.period.query(c, now))).transpose()?;
+        Ok(overview::Loaded { currencies, overview })
+    })
+    .await
+}
+
 /// Whether a mail that did not leave waits in the outbox for the mail
 /// client that sends for the wallet (Thunderbird closed, or unable to send
 /// for now): it leaves on its own once the client is back, so this is
@@ -534,6 +550,25 @@ pub async fn export(home: Home, query: Query, to: Option<PathBuf>) -> Result<(Pa
     });
     home.with(move |s| {
         let n = s.export_csv(&query, &path)?;
+        Ok((path, n))
+    })
+    .await
+}
+
+/// Exports the spending overview of `query` like [`export`] exports the
+/// history: to `to`, or else into the downloads folder; says where and
+/// how many rows.
+pub async fn export_overview(
+    home: Home,
+    query: OverviewQuery,
+    to: Option<PathBuf>,
+) -> Result<(PathBuf, usize), BackendError> {
+    let path = to.unwrap_or_else(|| {
+        let dir = downloads().unwrap_or_else(|| home.paths().data_dir.clone());
+        dir.join(format!("mailpay-spending-{}.csv", clock::now().unix()))
+    });
+    home.with(move |s| {
+        let n = s.export_overview_csv(&query, &path)?;
         Ok((path, n))
     })
     .await

@@ -1,6 +1,7 @@
 //! Every payment, newest first, with search and a state filter run in
 //! SQL (see `store::history`); a detail with the timeline of every mail
-//! sent and received, each raw mail viewable; CSV export.
+//! sent and received, each raw mail viewable; CSV export; the spending
+//! overview (`overview`) in a tab of its own.
 
 use iced::widget::{button, column, container, row, scrollable, text, text_input};
 use iced::{Element, Fill};
@@ -10,7 +11,9 @@ use crate::protocol::payment::State as PaymentState;
 use crate::protocol::reason::RejectReason;
 use crate::protocol::{OrderId, Timestamp};
 use crate::store::history::{Direction, Entry, Page, Query};
+use crate::store::overview::OverviewQuery;
 use crate::tr;
+pub use crate::ui::screen::overview;
 use crate::ui::{save_dialog, widget};
 use crate::wallet::steps::{NOT_FOR_THE_ORDERER, UNKNOWN_ORDER};
 
@@ -44,6 +47,9 @@ pub struct State {
     note: Option<Result<String, String>>,
     /// Why the last export could not ask where to save, if it could not.
     no_dialog: Option<String>,
+    /// Whether the spending overview is shown instead of the payments.
+    spending: bool,
+    overview: overview::State,
 }
 
 #[derive(Debug)]
@@ -72,6 +78,9 @@ pub enum Message {
     Answer(String),
     /// Send the mails still in the outbox (after a failure or a quit).
     Resend(String),
+    /// Show the spending overview (or the payments again).
+    Spending(bool),
+    Overview(overview::Message),
 }
 
 pub enum Action {
@@ -84,6 +93,10 @@ pub enum Action {
     Export(Query, Option<std::path::PathBuf>),
     Approve(OrderId),
     Resend(OrderId),
+    /// Load the spending overview.
+    Overview(overview::Request),
+    /// Export the overview shown to this file, or to the downloads folder.
+    ExportOverview(OverviewQuery, Option<std::path::PathBuf>),
 }
 
 impl State {
@@ -137,6 +150,16 @@ impl State {
             Message::Export => return Action::AskWhere,
             Message::Where(answer) => {
                 self.no_dialog = None;
+                if let (true, Some(shown)) = (self.spending, self.overview.shown()) {
+                    return match answer {
+                        save_dialog::Answer::Chosen(path) => Action::ExportOverview(shown, Some(path)),
+                        save_dialog::Answer::Cancelled => Action::None,
+                        save_dialog::Answer::Unavailable(why) => {
+                            self.no_dialog = Some(why);
+                            Action::ExportOverview(shown, None)
+                        }
+                    };
+                }
                 match answer {
                     save_dialog::Answer::Chosen(path) => return Action::Export(self.query(), Some(path)),
                     save_dialog::Answer::Cancelled => {}
@@ -157,6 +180,18 @@ impl State {
                     return Action::Resend(id);
                 }
             }
+            Message::Spending(shown) => {
+                self.spending = shown;
+                self.note = None;
+                if shown {
+                    return Action::Overview(self.overview.request());
+                }
+            }
+            Message::Overview(m) => {
+                if let Some(request) = self.overview.update(m) {
+                    return Action::Overview(request);
+                }
+            }
         }
         Action::None
     }
@@ -164,6 +199,22 @@ impl State {
     pub fn view<'a>(&'a self, tr: &Tr) -> Element<'a, Message> {
         if let Some(detail) = &self.detail {
             return self.detail_view(tr, detail);
+        }
+        let tabs = overview::tabs(tr, self.spending, Message::Spending);
+        let export =
+            button(text(tr!(tr, "history-export"))).style(button::secondary).on_press(Message::Export);
+        if self.spending {
+            let mut content =
+                column![widget::heading(tr!(tr, "history-title")), row![tabs, export].spacing(8)];
+            match &self.note {
+                Some(Ok(path)) => {
+                    content = content.push(widget::ok_text(tr!(tr, "history-exported", path = path.clone())))
+                }
+                Some(Err(e)) => content = content.push(widget::error_text(e.clone())),
+                None => {}
+            }
+            let overview = self.overview.view(tr).map(Message::Overview);
+            return container(content.push(overview).spacing(10).padding(16)).into();
         }
         let mut choices = vec![StateChoice { code: None, label: tr!(tr, "history-all-states") }];
         choices.extend(
@@ -187,7 +238,7 @@ impl State {
                 .view(&tr!(tr, "payment-search"), Message::FilterTyped, Message::Filter)
             )
             .width(220),
-            button(text(tr!(tr, "history-export"))).style(button::secondary).on_press(Message::Export),
+            export,
         ]
         .spacing(8);
         let rows = self.page.rows.iter().fold(column![].spacing(2), |col, r| {
@@ -214,6 +265,7 @@ impl State {
         });
         let mut content = column![
             widget::heading(tr!(tr, "history-title")),
+            tabs,
             controls,
             text(tr!(
                 tr,

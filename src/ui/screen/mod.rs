@@ -6,5 +6,6 @@ pub mod approval;
 pub mod contacts;
 pub mod history;
 pub mod new_payment;
+pub mod overview;
 pub mod settings;
 pub mod welcome;
