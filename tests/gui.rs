@@ -786,6 +786,104 @@ fn an_amount_problem_goes_as_soon_as_the_amount_is_right() {
     let _ = state.update(new_payment::Message::Amount("12.5".into()), no_account, &book);
     let mut ui = simulator(state.view(&tr, no_account, &book));
     assert!(ui.find("JPY has 0 decimal places; \"12.5\" has more").is_ok(), "{:?}", texts(&mut ui));
+/// The history's Spending tab over a real store: the settled payments of
+/// the last 12 months in the first currency spent in, a figure per month
+/// and per merchant; another currency, another period and the export are
+/// each a load on the backend; the same in Japanese.
+#[test]
+fn the_spending_tab_shows_the_totals_per_month_and_merchant() {
+    use history::overview::{Message as Overview, Request};
+    use mailpay::store::overview::Period;
+    let (home, dir) = temp_home("spending");
+    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    let now = mailpay::clock::now().unix();
+    let day = 86_400;
+    let conn = rusqlite::Connection::open(home.paths().database()).unwrap();
+    conn.execute("INSERT INTO merchant (address, name) VALUES ('yamada@tea.example', '山田茶園')", [])
+        .unwrap();
+    for (order, merchant, minor, currency, state, created) in [
+        ("S1", "yamada@tea.example", 1250, "EUR", "settled", now - 40 * day),
+        ("S2", "yamada@tea.example", 250, "EUR", "settled", now - 5 * day),
+        ("S3", "shop@example.com", 999, "EUR", "settled", now - 5 * day),
+        ("S4", "shop@example.com", 5000, "EUR", "rejected", now - 5 * day),
+        ("S5", "shop@example.com", 3240, "JPY", "settled", now - 5 * day),
+        ("S6", "shop@example.com", 700, "EUR", "settled", now - 500 * day),
+    ] {
+        conn.execute(
+            "INSERT INTO payment (order_id, orderer, merchant, bank, amount_minor, currency, method, terms_block, state, state_data, created, updated)
+             VALUES (?1, 'taro@example.jp', ?2, 'settle@bank.example', ?3, ?4, 'confirm', '', ?5, '{}', ?6, ?6)",
+            rusqlite::params![order, merchant, minor, currency, state, created],
+        )
+        .unwrap();
+    }
+    let month = |t: i64| mailpay::protocol::Timestamp::from_unix(t).to_string()[..7].to_string();
+    let load = |request: Request| runtime.block_on(backend::overview(home.clone(), request)).unwrap();
+    let tr = Tr::new(Lang::En);
+    let mut state = history::State::default();
+    let history::Action::Overview(request) = state.update(history::Message::Spending(true)) else {
+        panic!("the Spending tab loads the overview")
+    };
+    assert_eq!(request, Request { period: Period::Last12Months, currency: None });
+    let _ = state.update(history::Message::Overview(Overview::Loaded(Ok(load(request)))));
+
+    let mut ui = simulator(state.view(&tr));
+    let shown = texts(&mut ui);
+    for expected in ["3 settled payments, 24.99 EUR in all", "EUR", "JPY", "山田茶園", "15.00 EUR", "2 paid"]
+    {
+        assert!(shown.iter().any(|t| t == expected), "{expected:?} in {shown:?}");
+    }
+    for (m, total) in [(month(now - 40 * day), "12.50 EUR"), (month(now - 5 * day), "12.49 EUR")] {
+        let at = shown.iter().position(|t| *t == m).unwrap_or_else(|| panic!("{m} in {shown:?}"));
+        assert_eq!(shown[at + 1], total, "the figure beside {m}");
+    }
+    let at = shown.iter().position(|t| t == "shop@example.com").expect("a merchant not in the book");
+    assert_eq!(shown[at + 1..at + 3], ["1 paid".to_string(), "9.99 EUR".to_string()]);
+    assert!(!shown.iter().any(|t| t.contains("50.00")), "the rejected payment is not spending: {shown:?}");
+    ui.click("JPY").expect("the currencies spent in are offered");
+    let messages: Vec<_> = ui.into_messages().collect();
+    let mut requests = messages.into_iter().filter_map(|m| match state.update(m) {
+        history::Action::Overview(request) => Some(request),
+        _ => None,
+    });
+    let jpy = requests.next().expect("choosing JPY loads it");
+    drop(requests);
+    let _ = state.update(history::Message::Overview(Overview::Loaded(Ok(load(jpy)))));
+    let shown = texts(&mut simulator(state.view(&tr)));
+    assert!(shown.iter().any(|t| t == "1 settled payments, 3240 JPY in all"), "{shown:?}");
+
+    let mut ui = simulator(state.view(&tr));
+    ui.click("EUR").unwrap();
+    let _ = ui.into_messages().map(|m| state.update(m)).count();
+    let mut ui = simulator(state.view(&tr));
+    ui.click("All time").expect("the periods are offered");
+    let all = ui
+        .into_messages()
+        .find_map(|m| match state.update(m) {
+            history::Action::Overview(request) => Some(request),
+            _ => None,
+        })
+        .expect("another period loads it");
+    assert_eq!(all, Request { period: Period::All, currency: Some("EUR".parse().unwrap()) });
+    let _ = state.update(history::Message::Overview(Overview::Loaded(Ok(load(all)))));
+    let ja = Tr::new(Lang::Ja);
+    let shown = texts(&mut simulator(state.view(&ja)));
+    assert!(shown.iter().any(|t| t == "決済済み 4 件、合計 31.99 EUR"), "{shown:?}");
+    assert!(shown.iter().any(|t| t == "支出") && shown.iter().any(|t| t == "すべて"), "{shown:?}");
+
+    // The export writes the overview shown.
+    assert!(matches!(state.update(history::Message::Export), history::Action::AskWhere));
+    let chosen = dir.join("spending.csv");
+    let history::Action::ExportOverview(query, Some(to)) =
+        state.update(history::Message::Where(mailpay::ui::save_dialog::Answer::Chosen(chosen.clone())))
+    else {
+        panic!("the export of the overview")
+    };
+    let (path, rows) = runtime.block_on(backend::export_overview(home.clone(), query, Some(to))).unwrap();
+    assert_eq!(path, chosen);
+    let csv = std::fs::read_to_string(&path).unwrap();
+    assert!(csv.contains("merchant,yamada@tea.example,山田茶園,EUR,2,15.00"), "{csv}");
+    assert!(rows >= 4, "{csv}");
+    let _ = std::fs::remove_dir_all(dir);
 }
 
 /// An arrow key pressed in the field `id` of the app's window: the key goes
