@@ -144,8 +144,12 @@ fn bar<'a>(length: f32, horizontal: bool) -> Element<'a, Message> {
 
 fn figures<'a>(tr: &Tr, overview: &'a Overview) -> Element<'a, Message> {
     let largest = overview.months.iter().map(|m| m.total).max().unwrap_or(overview.total);
+    // Past two years of bars, only January is labelled (the list beside
+    // the chart names every month).
+    let every = overview.months.len() <= 24;
     let bars = overview.months.iter().fold(row![].spacing(4).height(CHART_HEIGHT + 20.0), |r, m| {
-        let label = m.month.get(2..).unwrap_or(&m.month).to_string();
+        let shown = every || m.month.ends_with("-01");
+        let label = if shown { m.month.get(2..).unwrap_or(&m.month).to_string() } else { String::new() };
         r.push(
             column![
                 space::vertical(),
