@@ -88,10 +88,13 @@ pub const MIGRATIONS: &[&str] = &[
     // or more is found through the index, whatever the case; its rowid is
     // the payment's. Triggers keep it in step with the payments and the
     // address book (a merchant's name is in every one of its payments'
-    // rows); it is filled here for the payments already there.
+    // rows); it is filled here for the payments already there. (Rowids
+    // stay as they are: the wallet never runs VACUUM, which may renumber
+    // them.) The tokenizer's options are those of SQLite 3.34, so that
+    // the sqlite3 tool of a distribution can still write to the wallet.
     // `payment_spending` covers the overview's sums of settled payments.
     "CREATE VIRTUAL TABLE payment_search USING fts5 (
-        order_id, merchant, name, tokenize = 'trigram case_sensitive 0 remove_diacritics 1'
+        order_id, merchant, name, tokenize = 'trigram case_sensitive 0'
     );
     INSERT INTO payment_search (rowid, order_id, merchant, name)
         SELECT p.rowid, p.order_id, p.merchant, m.name FROM payment p LEFT JOIN merchant m ON m.address = p.merchant;
