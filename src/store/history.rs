@@ -4,6 +4,7 @@
 //! through indexes on state and creation time), each payment's timeline of
 //! mails, and CSV export.
 
+use std::collections::HashSet;
 use std::io::Write;
 use std::path::Path;
 
@@ -106,17 +107,9 @@ fn fts_string(text: &str) -> String {
 const BY_INDEX: &str = "FROM payment p LEFT JOIN merchant m ON m.address = p.merchant
      WHERE p.rowid IN (SELECT rowid FROM payment_search WHERE payment_search MATCH ?1)
        AND (?2 IS NULL OR p.state = ?2)";
-/// The same when many match: the payments walked newest first, each
-/// looked up in the set of matches, until a page is full (sorting tens of
-/// thousands of matches costs more).
-const BY_INDEX_BROAD: &str =
-    "FROM payment p INDEXED BY payment_created LEFT JOIN merchant m ON m.address = p.merchant
-     WHERE p.rowid IN (SELECT rowid FROM payment_search WHERE payment_search MATCH ?1)
-       AND (?2 IS NULL OR p.state = ?2)";
-/// From how many matches on [`BY_INDEX_BROAD`] is the faster.
-const BROAD: i64 = 2_000;
-/// How many match a search by the index (with no state, or with one).
-const INDEX_COUNT: &str = "SELECT COUNT(*) FROM payment_search WHERE payment_search MATCH ?1 AND ?2 IS NULL";
+/// From how many matches a search by the index takes [`Store::broad_page`].
+const BROAD: usize = 2_000;
+/// How many payments of state `?2` a search by the index matches.
 const INDEX_COUNT_STATE: &str = "SELECT COUNT(*) FROM payment p
      WHERE p.rowid IN (SELECT rowid FROM payment_search WHERE payment_search MATCH ?1) AND p.state = ?2";
 const BY_SCAN: &str = "FROM payment p LEFT JOIN merchant m ON m.address = p.merchant
@@ -159,17 +152,36 @@ impl Store {
             Search::Scan(pattern) => (BY_SCAN, pattern.as_str()),
             Search::Index(fts) => (BY_INDEX, fts.as_str()),
         };
-        let count = match (search, &query.state) {
-            (Search::Index(_), None) => INDEX_COUNT.to_string(),
-            (Search::Index(_), Some(_)) => INDEX_COUNT_STATE.to_string(),
-            _ => format!("SELECT COUNT(*) {filter}"),
+        let mut total = None;
+        if let Search::Index(fts) = search {
+            let matches: HashSet<i64> = self
+                .conn
+                .prepare_cached("SELECT rowid FROM payment_search WHERE payment_search MATCH ?1")
+                .and_then(|mut s| s.query_map(params![fts], |r| r.get(0))?.collect())
+                .map_err(|e| self.err(e))?;
+            if matches.len() >= BROAD {
+                return self.broad_page(&matches, query);
+            }
+            if query.state.is_none() {
+                total = Some(matches.len());
+            }
+        }
+        let total = match total {
+            Some(n) => n,
+            None => {
+                let count = if filter == BY_INDEX {
+                    INDEX_COUNT_STATE.to_string()
+                } else {
+                    format!("SELECT COUNT(*) {filter}")
+                };
+                let n: i64 = self
+                    .conn
+                    .prepare_cached(&count)
+                    .and_then(|mut s| s.query_row(params![text, query.state], |r| r.get(0)))
+                    .map_err(|e| self.err(e))?;
+                usize::try_from(n).unwrap_or(0)
+            }
         };
-        let total: i64 = self
-            .conn
-            .prepare_cached(&count)
-            .and_then(|mut s| s.query_row(params![text, query.state], |r| r.get(0)))
-            .map_err(|e| self.err(e))?;
-        let filter = if filter == BY_INDEX && total >= BROAD { BY_INDEX_BROAD } else { filter };
         let mut stmt = self
             .conn
             .prepare_cached(&format!(
@@ -183,7 +195,74 @@ impl Store {
             .map_err(|e| self.err(e))?
             .collect::<Result<Vec<_>, _>>()
             .map_err(|e| self.err(e))?;
-        Ok(Page { rows, total: usize::try_from(total).unwrap_or(0) })
+        Ok(Page { rows, total })
+    }
+
+    /// A page of a search by the index that many payments match (their
+    /// rowids in `matches`): the payments walked newest first over the
+    /// index on creation time (or those of the state, over its index)
+    /// until the page is full, instead of asking the index again and
+    /// sorting every match in SQL.
+    fn broad_page(&self, matches: &HashSet<i64>, query: &Query) -> Result<Page, StoreError> {
+        let sql = |e| self.err(e);
+        // Creation times and rowids of matches, newest first.
+        let mut picked: Vec<(i64, i64)> = Vec::new();
+        let total = match &query.state {
+            None => {
+                let mut stmt = self
+                    .conn
+                    .prepare_cached(
+                        "SELECT created, rowid FROM payment INDEXED BY payment_created ORDER BY created DESC",
+                    )
+                    .map_err(sql)?;
+                let mut rows = stmt.query([]).map_err(sql)?;
+                while let Some(r) = rows.next().map_err(sql)? {
+                    let (created, rowid): (i64, i64) = (r.get(0).map_err(sql)?, r.get(1).map_err(sql)?);
+                    // Past the page, only a tie in time may still come first.
+                    if picked.len() >= query.limit && picked.last().is_none_or(|p| p.0 != created) {
+                        break;
+                    }
+                    if matches.contains(&rowid) {
+                        picked.push((created, rowid));
+                    }
+                }
+                matches.len()
+            }
+            Some(state) => {
+                let mut stmt = self
+                    .conn
+                    .prepare_cached("SELECT created, rowid FROM payment WHERE state = ?1")
+                    .map_err(sql)?;
+                let all = stmt
+                    .query_map(params![state], |r| Ok((r.get(0)?, r.get(1)?)))
+                    .map_err(sql)?
+                    .collect::<Result<Vec<(i64, i64)>, _>>()
+                    .map_err(sql)?;
+                picked = all.into_iter().filter(|(_, rowid)| matches.contains(rowid)).collect();
+                picked.sort_by(|a, b| b.0.cmp(&a.0));
+                picked.len()
+            }
+        };
+        // The page, and what ties in time with its last payment.
+        let mut end = picked.len().min(query.limit);
+        while end > 0 && picked.get(end).is_some_and(|p| p.0 == picked[end - 1].0) {
+            end += 1;
+        }
+        let mut stmt = self
+            .conn
+            .prepare_cached(
+                "SELECT p.order_id, p.merchant, m.name, p.amount_minor, p.currency, p.state, p.detail, p.created
+                 FROM payment p LEFT JOIN merchant m ON m.address = p.merchant WHERE p.rowid = ?1",
+            )
+            .map_err(sql)?;
+        let mut rows = picked[..end]
+            .iter()
+            .map(|(_, rowid)| stmt.query_row(params![rowid], row))
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(sql)?;
+        rows.sort_by(|a, b| b.created.cmp(&a.created).then_with(|| a.order.cmp(&b.order)));
+        rows.truncate(query.limit);
+        Ok(Page { rows, total })
     }
 
     /// Every mail sent and received for an order, oldest first.
@@ -390,11 +469,14 @@ mod tests {
         assert!(page.rows.windows(2).all(|w| w[0].created >= w[1].created), "newest first");
         let scanned = store.page(&Search::Scan(like_pattern("shop42@")), &text("shop42@")).unwrap();
         assert_eq!(scanned, page, "the index finds what a scan finds");
-        for broad in ["ORD0004", "example"] {
-            let page = store.history(&text(broad)).unwrap();
-            assert!(page.total >= 10_000 && page.rows.len() == 200, "{broad}: {}", page.total);
-            let scanned = store.page(&Search::Scan(like_pattern(broad)), &text(broad)).unwrap();
-            assert_eq!(page, scanned, "{broad}: many matches, walked newest first");
+        for broad in ["ORD0004", "example", "ORD0000"] {
+            for state in [None, Some("settled".to_string())] {
+                let query = Query { state, ..text(broad) };
+                let page = store.history(&query).unwrap();
+                assert!(page.total >= 2_000 && page.rows.len() == 200, "{query:?}: {}", page.total);
+                let scanned = store.page(&Search::Scan(like_pattern(broad)), &query).unwrap();
+                assert_eq!(page, scanned, "{query:?}: many matches, walked newest first");
+            }
         }
         let by_state = Query { text: String::new(), state: Some("settled".into()), limit: 200 };
         let page = store.history(&by_state).unwrap();
@@ -427,6 +509,24 @@ mod tests {
              (three letters {typed:.1} ms), by state {state:.1} ms, \
              text and state {combined:.1} ms; spending overview {overview:.1} ms"
         );
+        let _ = std::fs::remove_dir_all(dir);
+    }
+
+    #[test]
+    fn many_matches_at_one_time_come_in_order_id_order() {
+        let (mut store, dir) = temp_store("ties");
+        fill(&mut store, 2 * BROAD);
+        store.conn.execute("UPDATE payment SET created = 2000000000 WHERE rowid % 3 = 0", []).unwrap();
+        for state in [None, Some("sent".to_string())] {
+            let query = Query { text: "example".into(), state, limit: 50 };
+            let page = store.history(&query).unwrap();
+            assert_eq!(
+                page,
+                store.page(&Search::Scan(like_pattern("example")), &query).unwrap(),
+                "{query:?}"
+            );
+            assert_eq!(page.rows.len(), 50);
+        }
         let _ = std::fs::remove_dir_all(dir);
     }
 
