@@ -239,7 +239,7 @@ impl Store {
                     .collect::<Result<Vec<(i64, i64)>, _>>()
                     .map_err(sql)?;
                 picked = all.into_iter().filter(|(_, rowid)| matches.contains(rowid)).collect();
-                picked.sort_by(|a, b| b.0.cmp(&a.0));
+                picked.sort_by_key(|p| std::cmp::Reverse(p.0));
                 picked.len()
             }
         };
