@@ -16,7 +16,9 @@ use crate::protocol::{Kind, Money, OrderId};
 /// What the history list asks for.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Query {
-    /// Matched anywhere in the order id, the merchant's address or name.
+    /// Matched anywhere in the order id, the merchant's address or name,
+    /// in any case (for one or two characters, in any case of ASCII
+    /// letters only); every character is one to find.
     pub text: String,
     /// One state name (`settled`, `awaiting-confirmation`…), or all.
     pub state: Option<String>,
@@ -112,6 +114,8 @@ const BROAD: usize = 2_000;
 /// How many payments of state `?2` a search by the index matches.
 const INDEX_COUNT_STATE: &str = "SELECT COUNT(*) FROM payment p
      WHERE p.rowid IN (SELECT rowid FROM payment_search WHERE payment_search MATCH ?1) AND p.state = ?2";
+/// Payments as filtered by `?1` (a LIKE pattern, or empty for all) and
+/// `?2` (the state).
 const BY_SCAN: &str = "FROM payment p LEFT JOIN merchant m ON m.address = p.merchant
      WHERE (?1 = '' OR p.order_id LIKE ?1 ESCAPE '\\' OR p.merchant LIKE ?1 ESCAPE '\\' OR m.name LIKE ?1 ESCAPE '\\')
        AND (?2 IS NULL OR p.state = ?2)";
