@@ -786,6 +786,8 @@ fn an_amount_problem_goes_as_soon_as_the_amount_is_right() {
     let _ = state.update(new_payment::Message::Amount("12.5".into()), no_account, &book);
     let mut ui = simulator(state.view(&tr, no_account, &book));
     assert!(ui.find("JPY has 0 decimal places; \"12.5\" has more").is_ok(), "{:?}", texts(&mut ui));
+}
+
 /// The history's Spending tab over a real store: the settled payments of
 /// the last 12 months in the first currency spent in, a figure per month
 /// and per merchant; another currency, another period and the export are
@@ -828,16 +830,16 @@ fn the_spending_tab_shows_the_totals_per_month_and_merchant() {
 
     let mut ui = simulator(state.view(&tr));
     let shown = texts(&mut ui);
-    for expected in ["3 settled payments, 24.99 EUR in all", "EUR", "JPY", "山田茶園", "15.00 EUR", "2 paid"]
+    for expected in ["3 settled payments, €24.99 in all", "EUR", "JPY", "山田茶園", "€15.00", "2 paid"]
     {
         assert!(shown.iter().any(|t| t == expected), "{expected:?} in {shown:?}");
     }
-    for (m, total) in [(month(now - 40 * day), "12.50 EUR"), (month(now - 5 * day), "12.49 EUR")] {
+    for (m, total) in [(month(now - 40 * day), "€12.50"), (month(now - 5 * day), "€12.49")] {
         let at = shown.iter().position(|t| *t == m).unwrap_or_else(|| panic!("{m} in {shown:?}"));
         assert_eq!(shown[at + 1], total, "the figure beside {m}");
     }
     let at = shown.iter().position(|t| t == "shop@example.com").expect("a merchant not in the book");
-    assert_eq!(shown[at + 1..at + 3], ["1 paid".to_string(), "9.99 EUR".to_string()]);
+    assert_eq!(shown[at + 1..at + 3], ["1 paid".to_string(), "€9.99".to_string()]);
     assert!(!shown.iter().any(|t| t.contains("50.00")), "the rejected payment is not spending: {shown:?}");
     ui.click("JPY").expect("the currencies spent in are offered");
     let messages: Vec<_> = ui.into_messages().collect();
@@ -849,7 +851,7 @@ fn the_spending_tab_shows_the_totals_per_month_and_merchant() {
     drop(requests);
     let _ = state.update(history::Message::Overview(Overview::Loaded(Ok(load(jpy)))));
     let shown = texts(&mut simulator(state.view(&tr)));
-    assert!(shown.iter().any(|t| t == "1 settled payments, 3240 JPY in all"), "{shown:?}");
+    assert!(shown.iter().any(|t| t == "1 settled payment, ¥3,240 in all"), "{shown:?}");
 
     let mut ui = simulator(state.view(&tr));
     ui.click("EUR").unwrap();
@@ -867,7 +869,7 @@ fn the_spending_tab_shows_the_totals_per_month_and_merchant() {
     let _ = state.update(history::Message::Overview(Overview::Loaded(Ok(load(all)))));
     let ja = Tr::new(Lang::Ja);
     let shown = texts(&mut simulator(state.view(&ja)));
-    assert!(shown.iter().any(|t| t == "決済済み 4 件、合計 31.99 EUR"), "{shown:?}");
+    assert!(shown.iter().any(|t| t == "決済済み 4 件、合計 €31.99"), "{shown:?}");
     assert!(shown.iter().any(|t| t == "支出") && shown.iter().any(|t| t == "すべて"), "{shown:?}");
 
     // The export writes the overview shown.

@@ -189,7 +189,10 @@ overview-this-year = This year
 overview-all-time = All time
 overview-currency = Currency
 overview-none = No settled payments in this period.
-overview-total = { $payments } settled payments, { $total } in all
+overview-total = { $payments ->
+    [one] 1 settled payment
+   *[other] { $payments } settled payments
+}, { $total } in all
 overview-by-merchant = By merchant
 overview-payments = { $count } paid
 

@@ -140,6 +140,11 @@ impl Tr {
         format::money(self.lang, money)
     }
 
+    /// A sum of `minor` units (a total past what one payment holds).
+    pub fn minor_units(&self, minor: i128, currency: crate::protocol::Currency) -> String {
+        format::minor_units(self.lang, minor, currency)
+    }
+
     pub fn lang(&self) -> Lang {
         self.lang
     }

@@ -125,8 +125,12 @@ fn period_text(tr: &Tr, period: Period) -> String {
 }
 
 /// An amount as the overview shows it: every figure goes through here.
-fn money_text(_tr: &Tr, total: Total) -> String {
-    format!("{} {}", total.major_string(), total.currency.code())
+fn money_text(tr: &Tr, total: Total) -> String {
+    match i128::try_from(total.minor) {
+        Ok(minor) => tr.minor_units(minor, total.currency),
+        // Past 2^127 minor units: the figure as the CSV writes it.
+        Err(_) => format!("{} {}", total.major_string(), total.currency.code()),
+    }
 }
 
 /// A bar's share of the tallest one, for drawing only (the figures are
