@@ -208,6 +208,7 @@ fn loaded(home: Home) -> Loaded {
         language: None,
         initials: None,
         wallet_key: Ok(test_wallet_key()),
+        background: Default::default(),
     }
 }
 

@@ -83,6 +83,7 @@ fn fig_1_in_the_app_from_pay_to_settled_with_the_reference_agents_over_real_mail
                 .unwrap()
                 .public()
                 .to_string()),
+            background: Default::default(),
         };
         app_driver::send(&mut app, Message::Loaded(Ok(loaded))).await;
         assert!(matches!(app.screen(), Screen::History(_)));

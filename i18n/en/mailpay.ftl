@@ -290,3 +290,15 @@ account-sign-in-cancelled = The sign-in was cancelled.
 account-sign-in-failed = The sign-in did not work: { $reason }
 watch-sign-in-again = Sign in again to watch the inbox
 sign-in-needed = The sign-in for { $address } has expired or was revoked: sign in again. The mails wait in the outbox until then.
+
+## Background mode
+settings-background = In the background
+settings-quit-on-close = Quit when the window is closed
+settings-start-at-login = Start at login (in the background, without the window)
+settings-background-hint = With the window closed, MailPay keeps watching your inbox: payments you approved in advance are answered, and a confirmation that needs you raises a notification. Open it again from its status icon or by starting MailPay.
+background-open = Open MailPay
+background-pause = Pause watching
+background-resume = Resume watching
+background-quit = Quit
+background-paused = Watching paused
+background-no-tray = The desktop shows no status icon ({ $reason }): start MailPay again to open its window after closing it.

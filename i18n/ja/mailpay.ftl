@@ -287,3 +287,15 @@ account-sign-in-cancelled = サインインをキャンセルしました。
 account-sign-in-failed = サインインできませんでした：{ $reason }
 watch-sign-in-again = 受信箱を監視するにはもう一度サインインしてください
 sign-in-needed = { $address } のサインインが期限切れか取り消されました。もう一度サインインしてください。それまでメールは送信待ちのままです。
+
+## Background mode
+settings-background = バックグラウンド
+settings-quit-on-close = ウィンドウを閉じたら終了する
+settings-start-at-login = ログイン時に起動する（ウィンドウを開かずにバックグラウンドで）
+settings-background-hint = ウィンドウを閉じても MailPay は受信トレイを見守り続けます。事前に承認した支払いには自動で応答し、確認が必要なときは通知でお知らせします。ステータスアイコンから、または MailPay をもう一度起動するとウィンドウが開きます。
+background-open = MailPay を開く
+background-pause = 監視を一時停止
+background-resume = 監視を再開
+background-quit = 終了
+background-paused = 監視を一時停止中
+background-no-tray = デスクトップにステータスアイコンを表示できません（{ $reason }）。ウィンドウを閉じた後は、MailPay をもう一度起動すると開きます。

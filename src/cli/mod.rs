@@ -74,11 +74,16 @@ use crate::ui::app::Start;
     name = "mailpay",
     version,
     about = "Pay merchants by e-mail with a one-time password",
-    after_help = "With no command, or with a mailpay: link, the desktop wallet opens."
+    after_help = "With no command, or with a mailpay: link, the desktop wallet opens \
+                  (or, when it already runs, comes to the front)."
 )]
 struct Cli {
     #[command(subcommand)]
     command: Option<Command>,
+    /// Start the desktop wallet without its window: it watches the inbox
+    /// in the background (what starting at login runs).
+    #[arg(long)]
+    background: bool,
 }
 
 #[derive(Debug, Subcommand)]
@@ -257,6 +262,7 @@ pub fn run(args: impl IntoIterator<Item = OsString>) -> ExitCode {
         output::end_with_reader();
     }
     let result = match cli.command {
+        None if cli.background => return gui(Start::Background),
         None => return gui(Start::Home),
         Some(Command::Compose { step }) => compose::run(step),
         Some(Command::Inspect { file, json }) => inspect::run(&file, json),
@@ -292,8 +298,22 @@ pub fn run(args: impl IntoIterator<Item = OsString>) -> ExitCode {
     }
 }
 
-/// Opens the desktop wallet.
+/// Opens the desktop wallet, or hands `start` to the one already running
+/// for this user (which opens its window on it) and exits.
 fn gui(start: Start) -> ExitCode {
+    use crate::ui::background::instance::{self, Claim};
+    let listener = match crate::paths::Paths::from_env() {
+        Ok(paths) => match instance::claim(&paths, &start) {
+            Claim::HandedOver => return ExitCode::SUCCESS,
+            Claim::First(listener) => Some(listener),
+            Claim::Alone(why) => {
+                eprintln!("mailpay: later starts cannot reach this wallet ({why})");
+                None
+            }
+        },
+        // The wallet itself says why it cannot open its folders.
+        Err(_) => None,
+    };
     #[cfg(all(unix, not(target_os = "macos")))]
     if ["DISPLAY", "WAYLAND_DISPLAY", "WAYLAND_SOCKET"].iter().all(|v| std::env::var_os(v).is_none()) {
         eprintln!(
@@ -302,7 +322,7 @@ fn gui(start: Start) -> ExitCode {
         );
         return ExitCode::FAILURE;
     }
-    match crate::ui::run(start) {
+    match crate::ui::run(start, listener) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("error: the wallet window cannot open: {e}");

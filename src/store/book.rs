@@ -14,6 +14,8 @@ pub enum Setting {
     Language,
     /// The orderer's initials, put on board records (claim 3).
     Initials,
+    /// `yes` when closing the window quits the wallet (background mode off).
+    QuitOnClose,
 }
 
 impl Setting {
@@ -22,6 +24,7 @@ impl Setting {
         match self {
             Setting::Language => "language",
             Setting::Initials => "initials",
+            Setting::QuitOnClose => "quit-on-close",
         }
     }
 }

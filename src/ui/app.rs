@@ -12,7 +12,8 @@ use crate::paths::Paths;
 use crate::protocol::payment::State as PaymentState;
 use crate::protocol::{EmailAddress, OrderId, OrderTerms, Timestamp, link};
 use crate::tr;
-use crate::ui::backend::{self, BackendError, Book, Home, Loaded, Session};
+use crate::ui::background::{self, instance, tray};
+use crate::ui::backend::{self, Background, BackendError, Book, Home, Loaded, Session};
 use crate::ui::screen::{account, approval, contacts, history, new_payment, settings, welcome};
 use crate::ui::watch::{self, Report};
 use crate::ui::widget;
@@ -21,6 +22,8 @@ use crate::wallet::Sent;
 /// What the wallet window opens on.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Start {
+    /// No window: the wallet watches in the background (`--background`).
+    Background,
     /// Its first screen (History, or Welcome without an account).
     Home,
     /// New payment, filled in from a `mailpay:` link.
@@ -29,25 +32,37 @@ pub enum Start {
     Review(OrderId),
 }
 
-/// The wallet window as an iced application.
+/// The wallet as an iced daemon: its window opens with `window::open`,
+/// and closing it leaves the wallet running (see [`background`]).
+/// `listener`: where later starts hand over their requests, when this
+/// wallet is the user's one.
 pub fn application(
     start: Start,
-) -> iced::Application<impl iced::Program<State = App, Message = Message, Theme = Theme>> {
-    iced::application(move || App::boot(start.clone()), App::update, App::view)
-        .title(App::title)
+    listener: Option<instance::Listener>,
+) -> iced::daemon::Daemon<impl iced::Program<State = App, Message = Message, Theme = Theme>> {
+    let listener = std::sync::Mutex::new(listener);
+    let boot = move || {
+        let listener = listener.lock().ok().and_then(|mut l| l.take());
+        App::boot(start.clone(), listener)
+    };
+    iced::daemon(boot, App::update, App::view_window)
+        .title(App::window_title)
         .subscription(App::subscription)
-        .theme(App::theme)
-        .window(window::Settings {
-            size: Size::new(1000.0, 720.0),
-            min_size: Some(Size::new(800.0, 600.0)),
-            // The desktop file's name and StartupWMClass (packaging/linux).
-            #[cfg(target_os = "linux")]
-            platform_specific: window::settings::PlatformSpecific {
-                application_id: "org.mailpay.MailPay".into(),
-                ..Default::default()
-            },
-            ..window::Settings::default()
-        })
+        .theme(|app: &App, _window| app.theme())
+}
+
+fn window_settings() -> window::Settings {
+    window::Settings {
+        size: Size::new(1000.0, 720.0),
+        min_size: Some(Size::new(800.0, 600.0)),
+        // The desktop file's name and StartupWMClass (packaging/linux).
+        #[cfg(target_os = "linux")]
+        platform_specific: window::settings::PlatformSpecific {
+            application_id: "org.mailpay.MailPay".into(),
+            ..Default::default()
+        },
+        ..window::Settings::default()
+    }
 }
 
 #[derive(Debug)]
@@ -114,6 +129,18 @@ pub enum Message {
     SignIn(backend::SignInEvent),
     /// A help page could not be opened (why).
     LinkOpened(Result<(), String>),
+    /// Open (or raise) the window on this: a later start of MailPay, the
+    /// status icon, a notification's Review.
+    Show(Start),
+    WindowOpened(window::Id),
+    WindowClosed(window::Id),
+    /// What the user chose on the status icon.
+    Tray(tray::Event),
+    /// How the notification about this order's confirmation ended:
+    /// `Ok(true)` when the user chose Review.
+    NotificationAnswered(OrderId, Result<bool, String>),
+    /// The autostart entry was written (`true`) or removed.
+    StartAtLoginSet(Result<bool, BackendError>),
 }
 
 /// How often the clock looks for overdue payments.
@@ -155,6 +182,16 @@ pub struct App {
     /// With `MAILPAY_STARTUP_REPORT` set: when the wallet started, until
     /// the first frame is reported on stderr.
     startup: Option<std::time::Instant>,
+    /// The window, while it is open.
+    window: Option<window::Id>,
+    /// Background mode as set in Settings.
+    background: Background,
+    /// Watching paused from the status icon.
+    paused: bool,
+    /// Why there is no status icon, once known.
+    no_tray: Option<String>,
+    /// Whether later starts are handed to this wallet.
+    listening: bool,
 }
 
 /// What a key pressed anywhere in the window means to the app: Tab and
@@ -178,9 +215,10 @@ pub fn key(event: &iced::Event, status: event::Status) -> Option<Message> {
 }
 
 impl App {
-    fn boot(start: Start) -> (App, Task<Message>) {
+    fn boot(start: Start, listener: Option<instance::Listener>) -> (App, Task<Message>) {
+        let with_window = start != Start::Background;
         let (link, review) = match start {
-            Start::Home => (None, None),
+            Start::Home | Start::Background => (None, None),
             Start::Link(link) => (Some(link), None),
             Start::Review(order) => (None, Some(order)),
         };
@@ -189,11 +227,18 @@ impl App {
         if std::env::var_os("MAILPAY_STARTUP_REPORT").is_some() {
             app.startup = crate::ui::STARTED.get().copied();
         }
-        let task = match Paths::from_env() {
+        let mut tasks = vec![match Paths::from_env() {
             Ok(paths) => Task::perform(backend::load(paths), Message::Loaded),
             Err(e) => Task::done(Message::Loaded(Err(e.into()))),
-        };
-        (app, task)
+        }];
+        if let Some(listener) = listener {
+            app.listening = true;
+            tasks.push(Task::run(instance::requests(listener), Message::Show));
+        }
+        if with_window {
+            tasks.push(app.open_window());
+        }
+        (app, Task::batch(tasks))
     }
 
     /// An app still loading, in `lang`.
@@ -213,6 +258,11 @@ impl App {
             initials: String::new(),
             wallet_key: Err(String::new()),
             startup: None,
+            window: None,
+            background: Background::default(),
+            paused: false,
+            no_tray: None,
+            listening: false,
         }
     }
 
@@ -240,6 +290,25 @@ impl App {
 
     pub fn title(&self) -> String {
         tr!(self.tr, "app-name")
+    }
+
+    /// The window's title: the screen, then the app ("New payment — MailPay").
+    pub fn window_title(&self, _window: window::Id) -> String {
+        let tr = &self.tr;
+        let screen = match self.screen {
+            Screen::Pay(_) => tr!(tr, "nav-pay"),
+            Screen::History(_) => tr!(tr, "nav-history"),
+            Screen::Contacts(_) => tr!(tr, "nav-contacts"),
+            Screen::Settings(_) | Screen::Account(_) => tr!(tr, "nav-settings"),
+            Screen::Approval(_) => tr!(tr, "approval-title"),
+            _ => return self.title(),
+        };
+        format!("{screen} — {}", self.title())
+    }
+
+    /// Whether the window is open.
+    pub fn window(&self) -> Option<window::Id> {
+        self.window
     }
 
     /// `None`: iced follows the system's light or dark setting.
@@ -433,6 +502,20 @@ impl App {
                 self.say(e, true);
                 Task::none()
             }
+            Message::Show(start) => self.show(start),
+            Message::WindowOpened(_) => Task::none(),
+            Message::WindowClosed(id) => self.window_closed(id),
+            Message::Tray(event) => self.tray(event),
+            Message::NotificationAnswered(order, Ok(true)) => self.show(Start::Review(order)),
+            Message::NotificationAnswered(_, _) => Task::none(),
+            Message::StartAtLoginSet(Ok(on)) => {
+                self.background.start_at_login = on;
+                Task::none()
+            }
+            Message::StartAtLoginSet(Err(e)) => {
+                self.say(e.to_string(), true);
+                Task::none()
+            }
             Message::Frame => {
                 if let Some(started) = self.startup.take() {
                     eprintln!("mailpay: first frame {} ms after start", started.elapsed().as_millis());
@@ -456,6 +539,7 @@ impl App {
         self.book = loaded.book;
         self.initials = loaded.initials.unwrap_or_default();
         self.wallet_key = loaded.wallet_key;
+        self.background = loaded.background;
         if let Some(problem) = loaded.keyring_problem {
             // An account signed in with its provider whose sign-in could not
             // be read: the banner leads to signing in again.
@@ -470,20 +554,118 @@ impl App {
         if let Some(order) = self.review.take() {
             return self.update(Message::Review(order));
         }
-        if let Some(text) = self.link.take() {
-            match link::parse(&text) {
-                Ok(l) => {
-                    self.screen = Screen::Pay(new_payment::State::from_link(&l, &self.book));
-                    return Task::none();
-                }
-                Err(e) => self.say(e.to_string(), true),
-            }
+        if let Some(text) = self.link.take()
+            && self.open_link(&text)
+        {
+            return Task::none();
         }
         if self.config.accounts.is_empty() {
             self.screen = Screen::Welcome(welcome::State::default());
             Task::none()
         } else {
             self.navigate(Nav::History)
+        }
+    }
+
+    /// New payment filled in from a `mailpay:` link; `false` (and the
+    /// banner says why) when the link cannot be read.
+    fn open_link(&mut self, text: &str) -> bool {
+        match link::parse(text) {
+            Ok(l) => {
+                self.screen = Screen::Pay(new_payment::State::from_link(&l, &self.book));
+                true
+            }
+            Err(e) => {
+                self.say(e.to_string(), true);
+                false
+            }
+        }
+    }
+
+    /// Opens (or raises) the window on what `start` asks for.
+    fn show(&mut self, start: Start) -> Task<Message> {
+        let loaded = self.home.is_some();
+        let go = match start {
+            Start::Background => return Task::none(),
+            Start::Home => Task::none(),
+            Start::Link(text) if loaded => {
+                self.open_link(&text);
+                Task::none()
+            }
+            Start::Link(text) => {
+                self.link = Some(text);
+                Task::none()
+            }
+            Start::Review(order) if loaded => self.update(Message::Review(order)),
+            Start::Review(order) => {
+                self.review = Some(order);
+                Task::none()
+            }
+        };
+        Task::batch([self.open_window(), go])
+    }
+
+    fn open_window(&mut self) -> Task<Message> {
+        match self.window {
+            Some(id) => window::gain_focus(id),
+            None => {
+                let (id, opened) = window::open(window_settings());
+                self.window = Some(id);
+                opened.map(Message::WindowOpened)
+            }
+        }
+    }
+
+    /// The window closed: the wallet stays in the background, or quits.
+    fn window_closed(&mut self, id: window::Id) -> Task<Message> {
+        if self.window != Some(id) {
+            return Task::none();
+        }
+        self.window = None;
+        if background::stays_open(self.background.quit_on_close, self.no_tray.is_none(), self.listening) {
+            Task::none()
+        } else {
+            iced::exit()
+        }
+    }
+
+    fn tray(&mut self, event: tray::Event) -> Task<Message> {
+        match event {
+            tray::Event::Open => self.show(Start::Home),
+            tray::Event::Quit => iced::exit(),
+            tray::Event::Pause(paused) => {
+                self.paused = paused;
+                for session in &self.sessions {
+                    let address = session.account.address.clone();
+                    if paused {
+                        self.watch_status.insert(address, tr!(self.tr, "background-paused"));
+                    } else {
+                        // The watcher says how it is once it is back.
+                        self.watch_status.remove(&address);
+                    }
+                }
+                Task::none()
+            }
+            tray::Event::Unavailable(why) => {
+                if self.no_tray.is_none() {
+                    let text = tr!(self.tr, "background-no-tray", reason = why.clone());
+                    eprintln!("mailpay: {text}");
+                    self.say(text, false);
+                }
+                self.no_tray = Some(why);
+                Task::none()
+            }
+        }
+    }
+
+    fn tray_menu(&self) -> tray::Menu {
+        tray::Menu {
+            tooltip: tr!(self.tr, "app-name"),
+            open: tr!(self.tr, "background-open"),
+            pause: tr!(self.tr, "background-pause"),
+            resume: tr!(self.tr, "background-resume"),
+            quit: tr!(self.tr, "background-quit"),
+            paused: self.paused,
         }
     }
 
@@ -733,6 +915,16 @@ impl App {
                 self.screen = Screen::Account(account::State::default());
                 Task::none()
             }
+            settings::Action::SetQuitOnClose(on) => {
+                self.background.quit_on_close = on;
+                match &self.home {
+                    Some(home) => Task::perform(backend::set_quit_on_close(home.clone(), on), Message::Saved),
+                    None => Task::none(),
+                }
+            }
+            settings::Action::SetStartAtLogin(on) => {
+                Task::perform(backend::set_start_at_login(on), Message::StartAtLoginSet)
+            }
             settings::Action::RemoveAccount(address) => match &self.home {
                 Some(home) => {
                     Task::perform(backend::remove_account(home.clone(), address.clone()), move |r| {
@@ -847,11 +1039,18 @@ impl App {
     }
 
     /// The bank asks to confirm `order`: a banner that leads to the
-    /// approval view, and a desktop notification.
+    /// approval view, and a desktop notification whose Review opens it.
     fn confirmation(&mut self, order: &str) -> Task<Message> {
+        use crate::ui::notify;
         let text = tr!(self.tr, "watch-confirmation", order = order.to_string());
-        let notice =
-            Task::perform(crate::ui::notify::show(tr!(self.tr, "app-name"), text.clone()), Message::Notified);
+        let summary = tr!(self.tr, "app-name");
+        let notice = match order.parse::<OrderId>() {
+            Ok(id) => Task::perform(
+                notify::ask_review(summary, text.clone(), tr!(self.tr, "review")),
+                move |chosen| Message::NotificationAnswered(id.clone(), chosen),
+            ),
+            Err(_) => Task::perform(notify::show(summary, text.clone()), Message::Notified),
+        };
         self.banner = Some(Banner { text, error: false, review: order.parse().ok(), sign_in: None });
         notice
     }
@@ -860,6 +1059,7 @@ impl App {
         let keys = event::listen_with(|event, status, _window| key(&event, status));
         // One watcher per account, each keyed by its account.
         let inbox = match &self.home {
+            Some(_) if self.paused => Subscription::none(),
             Some(home) => Subscription::batch(self.sessions.iter().map(|session| {
                 watch::subscription(home.clone(), session.clone())
                     .with(session.account.address.clone())
@@ -875,7 +1075,14 @@ impl App {
             Some(_) => iced::time::every(TICK).map(|_| Message::Tick(crate::clock::now())),
             None => Subscription::none(),
         };
-        Subscription::batch([keys, inbox, frames, clock])
+        let closed = window::close_events().map(Message::WindowClosed);
+        let tray = tray::subscription(self.tray_menu()).map(Message::Tray);
+        Subscription::batch([keys, inbox, frames, clock, closed, tray])
+    }
+
+    /// The window's view (the wallet has one window).
+    pub fn view_window(&self, _window: window::Id) -> Element<'_, Message> {
+        self.view()
     }
 
     pub fn view(&self) -> Element<'_, Message> {
@@ -899,6 +1106,7 @@ impl App {
                     &self.config.accounts,
                     &self.initials,
                     self.wallet_key.as_deref().map_err(String::as_str),
+                    self.background,
                 )
                 .map(Message::Settings),
         };

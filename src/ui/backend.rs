@@ -53,6 +53,8 @@ pub enum BackendError {
     BankKey(String),
     #[error("{0}")]
     Login(String),
+    #[error("{0}")]
+    Autostart(#[from] crate::ui::background::autostart::AutostartError),
 }
 
 async fn blocking<T: Send + 'static>(
@@ -179,6 +181,16 @@ pub struct Loaded {
     /// cheques and board records, for the user to register at the bank;
     /// or why it could not be read.
     pub wallet_key: Result<String, String>,
+    pub background: Background,
+}
+
+/// Background mode as the user set it in Settings.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Background {
+    /// Closing the window quits the wallet (else it keeps watching).
+    pub quit_on_close: bool,
+    /// The wallet starts, without its window, when the user logs in.
+    pub start_at_login: bool,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -192,14 +204,19 @@ pub async fn load(paths: Paths) -> Result<Loaded, BackendError> {
     blocking(move || {
         let config = Config::load(&paths.config_file())?;
         let home = Home::open(paths)?;
-        let (book, language, initials) = home.with_blocking(|store| {
+        let (book, language, initials, quit_on_close) = home.with_blocking(|store| {
             let book = Book { banks: store.banks()?, merchants: store.merchants()? };
             Ok::<_, BackendError>((
                 book,
                 store.setting(Setting::Language)?,
                 store.setting(Setting::Initials)?,
+                store.setting(Setting::QuitOnClose)?,
             ))
         })?;
+        let background = Background {
+            quit_on_close: quit_on_close.as_deref() == Some("yes"),
+            start_at_login: crate::ui::background::autostart::enabled(),
+        };
         let mut sessions = Vec::new();
         let mut problems = Vec::new();
         // The keyring is opened once (the Secret Service is a D-Bus
@@ -225,7 +242,7 @@ pub async fn load(paths: Paths) -> Result<Loaded, BackendError> {
         let wallet_key = crate::keys::load_or_create_key(&crate::keys::wallet_key_path(home.paths()))
             .map(|k| k.public().to_string())
             .map_err(|e| e.to_string());
-        Ok(Loaded { home, config, sessions, keyring_problem, book, language, initials, wallet_key })
+        Ok(Loaded { home, config, sessions, keyring_problem, book, language, initials, wallet_key, background })
     })
     .await
 }
@@ -431,6 +448,16 @@ pub async fn set_language(home: Home, code: &'static str) -> Result<(), BackendE
 /// Keeps the initials put on board records (checked by the caller).
 pub async fn set_initials(home: Home, initials: String) -> Result<(), BackendError> {
     home.with(move |s| Ok(s.set_setting(Setting::Initials, &initials)?)).await
+}
+
+/// Keeps whether closing the window quits the wallet.
+pub async fn set_quit_on_close(home: Home, on: bool) -> Result<(), BackendError> {
+    home.with(move |s| Ok(s.set_setting(Setting::QuitOnClose, if on { "yes" } else { "no" })?)).await
+}
+
+/// Writes or removes the autostart entry; `Ok(on)` once done.
+pub async fn set_start_at_login(on: bool) -> Result<bool, BackendError> {
+    blocking(move || Ok(crate::ui::background::autostart::set(on).map(|()| on)?)).await
 }
 
 /// What to pay, as the New payment form produced it.

@@ -9,6 +9,7 @@
 
 pub mod app;
 pub mod backend;
+pub mod background;
 mod notify;
 pub mod save_dialog;
 pub mod screen;
@@ -20,9 +21,10 @@ pub use app::application;
 /// When [`run`] was called, for the start-up report (`MAILPAY_STARTUP_REPORT`).
 pub static STARTED: std::sync::OnceLock<std::time::Instant> = std::sync::OnceLock::new();
 
-/// Opens the wallet window; `link` is a `mailpay:` link to open New
-/// payment with.
-pub fn run(start: app::Start) -> iced::Result {
+/// Runs the wallet, its window opened on `start` (none for
+/// [`app::Start::Background`]); `listener`: the single-instance socket,
+/// when this wallet is the user's one.
+pub fn run(start: app::Start, listener: Option<background::instance::Listener>) -> iced::Result {
     let _ = STARTED.set(std::time::Instant::now());
-    application(start).run()
+    application(start, listener).run()
 }

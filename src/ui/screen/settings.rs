@@ -1,15 +1,17 @@
 //! Settings: the mail accounts (change, add, remove), the wallet key to
 //! give the bank, the initials put on board records (claim 3),
-//! the language (the system's by default), and a word on the theme, which
+//! the language (the system's by default), background mode (quit when the
+//! window is closed, start at login), and a word on the theme, which
 //! follows the system's light or dark setting.
 
-use iced::widget::{button, column, container, row, scrollable, text, text_input};
+use iced::widget::{button, checkbox, column, container, row, scrollable, text, text_input};
 use iced::{Element, Fill};
 
 use crate::i18n::{Lang, Tr};
 use crate::mail::account::{Account, Route};
 use crate::protocol::EmailAddress;
 use crate::tr;
+use crate::ui::backend::Background;
 use crate::ui::widget;
 
 /// The id of the language field (a choice field: the arrow keys move through its options).
@@ -39,6 +41,8 @@ pub enum Message {
     SaveInitials,
     /// Copy this text (the wallet key) to the clipboard.
     Copy(String),
+    QuitOnClose(bool),
+    StartAtLogin(bool),
 }
 
 pub enum Action {
@@ -50,6 +54,8 @@ pub enum Action {
     RemoveAccount(EmailAddress),
     EditInitials(String),
     SaveInitials,
+    SetQuitOnClose(bool),
+    SetStartAtLogin(bool),
 }
 
 impl State {
@@ -77,18 +83,21 @@ impl State {
             Message::Initials(text) => return Action::EditInitials(text),
             Message::SaveInitials => return Action::SaveInitials,
             Message::Copy(text) => return Action::Copy(text),
+            Message::QuitOnClose(on) => return Action::SetQuitOnClose(on),
+            Message::StartAtLogin(on) => return Action::SetStartAtLogin(on),
         }
         Action::None
     }
 
     /// `initials`: the field as typed; `wallet_key`: the wallet's public
-    /// key, or why it could not be read.
+    /// key, or why it could not be read; `background`: background mode as set.
     pub fn view<'a>(
         &'a self,
         tr: &Tr,
         accounts: &'a [Account],
         initials: &'a str,
         wallet_key: Result<&'a str, &'a str>,
+        background: Background,
     ) -> Element<'a, Message> {
         let mut account_lines = column![].spacing(6);
         for a in accounts {
@@ -204,6 +213,19 @@ impl State {
                     )
                     .width(220),
                     text(tr!(tr, "settings-language-hint")).size(13),
+                ]
+                .spacing(8)
+            ),
+            widget::card(
+                column![
+                    text(tr!(tr, "settings-background")).size(18),
+                    checkbox(background.quit_on_close)
+                        .label(tr!(tr, "settings-quit-on-close"))
+                        .on_toggle(Message::QuitOnClose),
+                    checkbox(background.start_at_login)
+                        .label(tr!(tr, "settings-start-at-login"))
+                        .on_toggle(Message::StartAtLogin),
+                    text(tr!(tr, "settings-background-hint")).size(13),
                 ]
                 .spacing(8)
             ),

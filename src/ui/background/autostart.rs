@@ -1,0 +1,103 @@
+//! Start at login. On Linux (and the BSDs) an XDG autostart entry,
+//! `$XDG_CONFIG_HOME/autostart/org.mailpay.MailPay.desktop` (else
+//! `~/.config/autostart/…`), that runs this `mailpay` with `--background`:
+//! the wallet starts watching without opening its window. On macOS the
+//! LaunchAgent in packaging/macos and on Windows the Run key described in
+//! packaging/windows/main.wxs do the same; the setting is not offered there
+//! yet.
+
+use std::path::PathBuf;
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum AutostartError {
+    #[error("no home folder to keep the autostart entry in")]
+    NoHome,
+    #[error("start at login is not available on this system yet")]
+    Unsupported,
+    #[error("the autostart entry {path}: {reason}")]
+    Io { path: PathBuf, reason: String },
+}
+
+/// Where the autostart entry is (`None` without a home folder, or on a
+/// system without XDG autostart).
+pub fn entry_path() -> Option<PathBuf> {
+    if !cfg!(all(unix, not(target_os = "macos"))) {
+        return None;
+    }
+    let config = match std::env::var_os("XDG_CONFIG_HOME").filter(|v| !v.is_empty()) {
+        Some(dir) => PathBuf::from(dir),
+        None => PathBuf::from(std::env::var_os("HOME").filter(|v| !v.is_empty())?).join(".config"),
+    };
+    Some(config.join("autostart").join("org.mailpay.MailPay.desktop"))
+}
+
+/// Whether the wallet starts at login.
+pub fn enabled() -> bool {
+    entry_path().is_some_and(|p| p.is_file())
+}
+
+/// Writes (`on`) or removes the autostart entry.
+pub fn set(on: bool) -> Result<(), AutostartError> {
+    let path = match entry_path() {
+        Some(path) => path,
+        None if cfg!(all(unix, not(target_os = "macos"))) => return Err(AutostartError::NoHome),
+        None => return Err(AutostartError::Unsupported),
+    };
+    let io = |e: std::io::Error| AutostartError::Io { path: path.clone(), reason: e.to_string() };
+    if !on {
+        return match std::fs::remove_file(&path) {
+            Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(io(e)),
+            _ => Ok(()),
+        };
+    }
+    if let Some(dir) = path.parent() {
+        std::fs::create_dir_all(dir).map_err(io)?;
+    }
+    let program = std::env::current_exe().map(|p| p.display().to_string()).unwrap_or_else(|_| "mailpay".into());
+    std::fs::write(&path, entry(&program)).map_err(io)
+}
+
+/// The desktop entry that starts `program` in the background.
+pub fn entry(program: &str) -> String {
+    format!(
+        "[Desktop Entry]\nType=Application\nName=MailPay\n\
+         Comment=Watches the inbox and answers the bank in the background\n\
+         Exec={} --background\nIcon=org.mailpay.MailPay\nTerminal=false\nNoDisplay=true\n\
+         X-GNOME-Autostart-enabled=true\n",
+        quote(program)
+    )
+}
+
+/// An Exec argument, quoted as the Desktop Entry Specification says when
+/// it holds anything but plain characters.
+fn quote(arg: &str) -> String {
+    let plain = |c: char| c.is_ascii_alphanumeric() || "/._-+".contains(c);
+    if !arg.is_empty() && arg.chars().all(plain) {
+        return arg.to_string();
+    }
+    let mut quoted = String::from("\"");
+    for c in arg.chars() {
+        match c {
+            '"' | '`' | '$' | '\\' => {
+                quoted.push('\\');
+                quoted.push(c);
+            }
+            '%' => quoted.push_str("%%"),
+            c => quoted.push(c),
+        }
+    }
+    quoted.push('"');
+    quoted
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_entry_runs_the_wallet_in_the_background_quoted() {
+        assert!(entry("/usr/bin/mailpay").contains("\nExec=/usr/bin/mailpay --background\n"));
+        assert!(entry("/opt/Mail Pay/mailpay").contains("\nExec=\"/opt/Mail Pay/mailpay\" --background\n"));
+        assert_eq!(quote("/a/$b%"), "\"/a/\\$b%%\"");
+    }
+}
