@@ -15,6 +15,7 @@
 //! the approval view; a second start with a `mailpay:` link (and one with
 //! `mailpay review ORDER`) hands over and exits 0, the running wallet
 //! showing New payment (or the approval); Quit in the icon's menu ends it.
+//! Another test runs the wallet on a desktop without a status icon.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 #![cfg(target_os = "linux")]
 
@@ -123,8 +124,8 @@ impl Notifications {
     }
 }
 
-/// The desktop: Xvfb, a session bus, and the test's watcher and
-/// notification server on it.
+/// The desktop: Xvfb, a session bus, and the test's notification server
+/// and (with a tray) StatusNotifierWatcher on it.
 struct Desktop {
     display: String,
     bus: String,
@@ -137,7 +138,7 @@ struct Desktop {
 }
 
 impl Desktop {
-    fn start() -> Desktop {
+    fn start(tray: bool) -> Desktop {
         let (xvfb, number) = started_with_line(Command::new("Xvfb").args([
             "-displayfd",
             "1",
@@ -146,6 +147,9 @@ impl Desktop {
             "1280x800x24",
             "-nolisten",
             "tcp",
+            // Not reset when its last client leaves: a wallet started just
+            // then would find no display.
+            "-noreset",
         ]));
         let (dbus, bus) =
             started_with_line(Command::new("dbus-daemon").args(["--session", "--nofork", "--print-address"]));
@@ -153,14 +157,18 @@ impl Desktop {
         let seen = Arc::new(Mutex::new(Seen::default()));
         let (conn, services) = runtime.block_on(async {
             let on_bus = || zbus::connection::Builder::address(bus.as_str()).unwrap();
-            let watcher = on_bus()
-                .name("org.kde.StatusNotifierWatcher")
-                .unwrap()
-                .serve_at("/StatusNotifierWatcher", Watcher(seen.clone()))
-                .unwrap()
-                .build()
-                .await
-                .unwrap();
+            let mut services = Vec::new();
+            if tray {
+                let watcher = on_bus()
+                    .name("org.kde.StatusNotifierWatcher")
+                    .unwrap()
+                    .serve_at("/StatusNotifierWatcher", Watcher(seen.clone()))
+                    .unwrap()
+                    .build()
+                    .await
+                    .unwrap();
+                services.push(watcher);
+            }
             let notifications = on_bus()
                 .name("org.freedesktop.Notifications")
                 .unwrap()
@@ -169,7 +177,8 @@ impl Desktop {
                 .build()
                 .await
                 .unwrap();
-            (on_bus().build().await.unwrap(), vec![watcher, notifications])
+            services.push(notifications);
+            (on_bus().build().await.unwrap(), services)
         });
         Desktop {
             display: format!(":{number}"),
@@ -303,7 +312,7 @@ fn background_mode_on_a_session_bus() {
     let world = World::new(stack, "background", 10_000);
     let _bank = world.start_bank(&world.dir.join("bank.log"), None);
     let _shop = world.start_shop(&world.dir.join("shop.log"));
-    let desktop = Desktop::start();
+    let desktop = Desktop::start(true);
     let config = world.dir.join("config");
     let display = desktop.display.clone();
 
@@ -368,4 +377,42 @@ fn background_mode_on_a_session_bus() {
     let status = poll("the wallet to quit", WAIT, || wallet.0.try_wait().unwrap());
     assert!(status.success(), "{status:?}");
     eprintln!("measured: background mode test, {} ms", started.elapsed().as_millis());
+}
+
+/// Without a StatusNotifierWatcher the wallet says once that it has no
+/// status icon; closing its window leaves it running all the same, since a
+/// later start reopens it. With "Quit when the window is closed" set,
+/// closing the window ends it.
+#[test]
+fn without_a_status_icon_a_later_start_reopens_the_window_and_quit_on_close_quits() {
+    let desktop = Desktop::start(false);
+    let dir = processes::temp_dir("background-no-tray");
+    let (home, config, log) = (dir.join("wallet"), dir.join("config"), dir.join("wallet.log"));
+    let display = desktop.display.clone();
+    let start = |args: &[&str]| {
+        let log = std::fs::OpenOptions::new().create(true).append(true).open(&log).unwrap();
+        Agent(desktop.mailpay(&home, &config, args).stderr(log).spawn().unwrap())
+    };
+
+    let mut wallet = start(&[]);
+    let window = window_titled(&display, "MailPay");
+    processes::wait_for_text(&log, "no status icon", WAIT);
+    close(&display, window);
+    std::thread::sleep(Duration::from_millis(300));
+    assert!(wallet.0.try_wait().unwrap().is_none(), "the wallet stays, for a later start to reopen");
+    let second = desktop.mailpay(&home, &config, &[]).output().unwrap();
+    assert!(second.status.success(), "{}", String::from_utf8_lossy(&second.stderr));
+    close(&display, window_titled(&display, "MailPay"));
+    let said = std::fs::read_to_string(&log).unwrap();
+    assert_eq!(said.matches("no status icon").count(), 1, "said once:\n{said}");
+    drop(wallet);
+
+    // Quit when the window is closed, as set in Settings.
+    use mailpay::store::book::Setting;
+    let store = mailpay::ui::backend::Home::open(mailpay::paths::Paths::under(&home)).unwrap();
+    store.with_blocking(|s| s.set_setting(Setting::QuitOnClose, "yes")).unwrap();
+    let mut wallet = start(&[]);
+    close(&display, window_titled(&display, "MailPay"));
+    let status = poll("the wallet to quit", WAIT, || wallet.0.try_wait().unwrap());
+    assert!(status.success(), "{status:?}");
 }
