@@ -153,7 +153,8 @@ impl Desktop {
         ]));
         let (dbus, bus) =
             started_with_line(Command::new("dbus-daemon").args(["--session", "--nofork", "--print-address"]));
-        let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
+        let runtime =
+            tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
         let seen = Arc::new(Mutex::new(Seen::default()));
         let (conn, services) = runtime.block_on(async {
             let on_bus = || zbus::connection::Builder::address(bus.as_str()).unwrap();
@@ -340,7 +341,8 @@ fn background_mode_on_a_session_bus() {
 
     // (b) With the window closed, an order approved in advance is answered
     // and settles, announced by no notification...
-    let args = order_args("shop@shop.test", "bank@bank.test", "300 JPY", &["--item", "Tea", "--approve-in-advance"]);
+    let args =
+        order_args("shop@shop.test", "bank@bank.test", "300 JPY", &["--item", "Tea", "--approve-in-advance"]);
     let advance = order_id(&world.mailpay(&args));
     poll("the order approved in advance to settle", WAIT, || {
         (state_of(&world.home, &advance) == "settled").then_some(())

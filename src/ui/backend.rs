@@ -242,7 +242,17 @@ pub async fn load(paths: Paths) -> Result<Loaded, BackendError> {
         let wallet_key = crate::keys::load_or_create_key(&crate::keys::wallet_key_path(home.paths()))
             .map(|k| k.public().to_string())
             .map_err(|e| e.to_string());
-        Ok(Loaded { home, config, sessions, keyring_problem, book, language, initials, wallet_key, background })
+        Ok(Loaded {
+            home,
+            config,
+            sessions,
+            keyring_problem,
+            book,
+            language,
+            initials,
+            wallet_key,
+            background,
+        })
     })
     .await
 }

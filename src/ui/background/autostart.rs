@@ -53,7 +53,8 @@ pub fn set(on: bool) -> Result<(), AutostartError> {
     if let Some(dir) = path.parent() {
         std::fs::create_dir_all(dir).map_err(io)?;
     }
-    let program = std::env::current_exe().map(|p| p.display().to_string()).unwrap_or_else(|_| "mailpay".into());
+    let program =
+        std::env::current_exe().map(|p| p.display().to_string()).unwrap_or_else(|_| "mailpay".into());
     std::fs::write(&path, entry(&program)).map_err(io)
 }
 

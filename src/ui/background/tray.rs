@@ -65,9 +65,7 @@ fn events(menu: Menu) -> impl iced::futures::Stream<Item = Event> + Send + 'stat
 
 #[cfg(not(target_os = "linux"))]
 fn events(_menu: Menu) -> impl iced::futures::Stream<Item = Event> + Send + 'static {
-    iced::futures::stream::once(async {
-        Event::Unavailable("no status icon on this system yet".to_string())
-    })
+    iced::futures::stream::once(async { Event::Unavailable("no status icon on this system yet".to_string()) })
 }
 
 #[cfg(target_os = "linux")]
