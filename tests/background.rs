@@ -418,3 +418,33 @@ fn without_a_status_icon_a_later_start_reopens_the_window_and_quit_on_close_quit
     let status = poll("the wallet to quit", WAIT, || wallet.0.try_wait().unwrap());
     assert!(status.success(), "{status:?}");
 }
+
+/// Settings offer both choices of background mode; quitting on close is
+/// kept in the wallet and comes back when it is opened again.
+#[test]
+fn settings_offer_quit_on_close_and_start_at_login_and_keep_the_first() {
+    use mailpay::i18n::Lang;
+    use mailpay::paths::Paths;
+    use mailpay::ui::app::{App, Message, Nav};
+    use mailpay::ui::backend;
+    use mailpay::ui::screen::settings;
+    use support::app_driver;
+
+    let dir = processes::temp_dir("background-settings");
+    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    let mut app = App::new(Lang::En, None);
+    let loaded = runtime.block_on(backend::load(Paths::under(&dir))).unwrap();
+    assert!(!loaded.background.quit_on_close, "background mode is on at first");
+    let _ = app.loaded(loaded);
+    let _ = app.update(Message::Nav(Nav::Settings));
+    let mut ui = iced_test::simulator(app.view());
+    let shown = app_driver::texts(&mut ui);
+    drop(ui);
+    for label in ["Quit when the window is closed", "Start at login (in the background, without the window)"]
+    {
+        assert!(shown.iter().any(|t| t == label), "{label:?} in {shown:?}");
+    }
+    runtime.block_on(app_driver::send(&mut app, Message::Settings(settings::Message::QuitOnClose(true))));
+    let again = runtime.block_on(backend::load(Paths::under(&dir))).unwrap();
+    assert!(again.background.quit_on_close, "kept");
+}

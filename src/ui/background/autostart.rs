@@ -38,11 +38,16 @@ pub fn enabled() -> bool {
 
 /// Writes (`on`) or removes the autostart entry.
 pub fn set(on: bool) -> Result<(), AutostartError> {
-    let path = match entry_path() {
-        Some(path) => path,
-        None if cfg!(all(unix, not(target_os = "macos"))) => return Err(AutostartError::NoHome),
-        None => return Err(AutostartError::Unsupported),
-    };
+    match entry_path() {
+        Some(path) => set_at(&path, on),
+        None if cfg!(all(unix, not(target_os = "macos"))) => Err(AutostartError::NoHome),
+        None => Err(AutostartError::Unsupported),
+    }
+}
+
+/// Writes (`on`) or removes the autostart entry at `path`.
+pub fn set_at(path: &std::path::Path, on: bool) -> Result<(), AutostartError> {
+    let path = path.to_path_buf();
     let io = |e: std::io::Error| AutostartError::Io { path: path.clone(), reason: e.to_string() };
     if !on {
         return match std::fs::remove_file(&path) {
@@ -93,7 +98,21 @@ fn quote(arg: &str) -> String {
 
 #[cfg(test)]
 mod tests {
+    #![allow(clippy::unwrap_used)]
     use super::*;
+
+    #[test]
+    fn the_entry_is_written_and_removed() {
+        let dir = std::env::temp_dir().join(format!("mailpay-autostart-{}", std::process::id()));
+        let path = dir.join("autostart").join("org.mailpay.MailPay.desktop");
+        set_at(&path, true).unwrap();
+        let text = std::fs::read_to_string(&path).unwrap();
+        assert!(text.starts_with("[Desktop Entry]\n") && text.contains(" --background\n"), "{text}");
+        set_at(&path, false).unwrap();
+        assert!(!path.exists());
+        set_at(&path, false).unwrap();
+        let _ = std::fs::remove_dir_all(dir);
+    }
 
     #[test]
     fn the_entry_runs_the_wallet_in_the_background_quoted() {
