@@ -374,6 +374,18 @@ fn background_mode_on_a_session_bus() {
     assert!(second.status.success(), "{}", String::from_utf8_lossy(&second.stderr));
     window_titled(&display, "Confirm the payment — MailPay");
 
+    // Paused from the icon's menu, the wallet leaves the bank's mail in the
+    // inbox; resumed, it takes it in and announces it. One icon throughout.
+    desktop.click_menu(2);
+    let args = order_args("shop@shop.test", "bank@bank.test", "700 JPY", &["--item", "Jam"]);
+    let paused = order_id(&world.mailpay(&args));
+    assert!(stack.wait_for_message("orderer@buyer.test", &paused, WAIT).is_some(), "the bank asks");
+    std::thread::sleep(Duration::from_secs(1));
+    assert!(!desktop.notified(&paused), "not taken in while paused");
+    desktop.click_menu(2);
+    desktop.notification(&paused);
+    assert_eq!(desktop.seen.lock().unwrap().items.len(), 1, "one status icon");
+
     // Quit in the icon's menu ends the wallet.
     desktop.click_menu(4);
     let status = poll("the wallet to quit", WAIT, || wallet.0.try_wait().unwrap());

@@ -23,8 +23,10 @@ pub enum Event {
     Unavailable(String),
 }
 
-/// The menu's words, in the app's language, and whether watching is paused.
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+/// The menu's words, in the app's language, and whether watching is
+/// paused. The icon changes Pause to Resume itself: a new language
+/// replaces the icon, a pause does not (it is not part of the hash).
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Menu {
     pub tooltip: String,
     pub open: String,
@@ -34,8 +36,14 @@ pub struct Menu {
     pub paused: bool,
 }
 
-/// The status icon while the subscription lasts (a new menu, in another
-/// language or after a pause, replaces it).
+impl std::hash::Hash for Menu {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        (&self.tooltip, &self.open, &self.pause, &self.resume, &self.quit).hash(state);
+    }
+}
+
+/// The status icon while the subscription lasts (in another language, a
+/// new icon replaces it).
 pub fn subscription(menu: Menu) -> Subscription<Event> {
     Subscription::run_with(menu, |menu| events(menu.clone()))
 }
@@ -47,8 +55,8 @@ fn events(menu: Menu) -> impl iced::futures::Stream<Item = Event> + Send + 'stat
     iced::stream::channel(8, async move |mut out| {
         let (sender, mut receiver) = tokio::sync::mpsc::unbounded_channel();
         let icon = Icon { menu, sender };
-        let handle = match icon.spawn().await {
-            Ok(handle) => handle,
+        let _shown = match icon.spawn().await {
+            Ok(handle) => Shown(handle),
             Err(e) => {
                 let _ = out.send(Event::Unavailable(e.to_string())).await;
                 return;
@@ -59,8 +67,19 @@ fn events(menu: Menu) -> impl iced::futures::Stream<Item = Event> + Send + 'stat
                 break;
             }
         }
-        handle.shutdown().await;
     })
+}
+
+/// The icon's service, ended when the subscription is (else it would stay
+/// on the bus beside the one replacing it).
+#[cfg(target_os = "linux")]
+struct Shown(ksni::Handle<Icon>);
+
+#[cfg(target_os = "linux")]
+impl Drop for Shown {
+    fn drop(&mut self) {
+        let _ = self.0.shutdown();
+    }
 }
 
 #[cfg(not(target_os = "linux"))]
