@@ -78,7 +78,8 @@ struct Shown(ksni::Handle<Icon>);
 #[cfg(target_os = "linux")]
 impl Drop for Shown {
     fn drop(&mut self) {
-        let _ = self.0.shutdown();
+        // Asked now; the service ends on its own task (nothing to wait for).
+        drop(self.0.shutdown());
     }
 }
 
