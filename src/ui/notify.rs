@@ -12,6 +12,10 @@ pub async fn show(summary: String, body: String) -> Result<(), String> {
     notification(&summary, &body).show_async().await.map(|_| ()).map_err(|e| e.to_string())
 }
 
+/// How long a notification's Review is waited for.
+#[cfg(all(unix, not(target_os = "macos")))]
+const WAIT_FOR_REVIEW: std::time::Duration = std::time::Duration::from_secs(12 * 3600);
+
 /// Shows a notification with a `review` action and waits until it is
 /// used or dismissed: `Ok(true)` when the user chose Review (or clicked
 /// the notification).
@@ -25,15 +29,17 @@ pub async fn ask_review(summary: String, body: String, review: String) -> Result
         .await
         .map_err(|e| e.to_string())?;
     let mut chosen = false;
-    handle
-        .wait_for_action_async(|response| {
-            chosen = match response {
-                NotificationResponse::Default => true,
-                NotificationResponse::Action(action) => action == "review",
-                _ => false,
-            }
-        })
-        .await;
+    let wait = handle.wait_for_action_async(|response| {
+        chosen = match response {
+            NotificationResponse::Default => true,
+            NotificationResponse::Action(action) => action == "review",
+            _ => false,
+        }
+    });
+    // A desktop that keeps notifications without ever closing them would
+    // hold this wait (and its bus connection) for good: the banner and
+    // History lead to the order after that.
+    let _ = tokio::time::timeout(WAIT_FOR_REVIEW, wait).await;
     Ok(chosen)
 }
 

@@ -55,7 +55,9 @@ fn events(menu: Menu) -> impl iced::futures::Stream<Item = Event> + Send + 'stat
     iced::stream::channel(8, async move |mut out| {
         let (sender, mut receiver) = tokio::sync::mpsc::unbounded_channel();
         let icon = Icon { menu, sender };
-        let _shown = match icon.spawn().await {
+        // A Flatpak sandbox lets the app own no StatusNotifierItem-… name.
+        let sandboxed = std::path::Path::new("/.flatpak-info").exists();
+        let _shown = match icon.disable_dbus_name(sandboxed).spawn().await {
             Ok(handle) => Shown(handle),
             Err(e) => {
                 let _ = out.send(Event::Unavailable(e.to_string())).await;
