@@ -607,7 +607,8 @@ impl App {
 
     fn open_window(&mut self) -> Task<Message> {
         match self.window {
-            Some(id) => window::gain_focus(id),
+            // Brought back if minimized, then to the front.
+            Some(id) => window::minimize(id, false).chain(window::gain_focus(id)),
             None => {
                 let (id, opened) = window::open(window_settings());
                 self.window = Some(id);
