@@ -67,11 +67,15 @@ fn main() {
     }
 
     let mut rng = rand::rng();
-    let start = mailpay::clock::now().plus_seconds(-3600 * 24 * 30);
+    // Spread over the last six months, so that the spending overview has
+    // a bar for each month.
+    let span: i64 = 3600 * 24 * 182;
+    let step = span / count.max(1) as i64;
+    let start = mailpay::clock::now().plus_seconds(-span);
     let yen = "JPY".parse().unwrap();
     for i in 0..count {
         let shop = &shops[i % shops.len()];
-        let created = start.plus_seconds(i as i64 * 3600 * 17);
+        let created = start.plus_seconds(i as i64 * step);
         let amount = Money::new(500 + (i as u64 * 371) % 9000, yen).unwrap();
         let terms = OrderTerms {
             order: OrderId::generate(&mut rng),
