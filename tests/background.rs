@@ -456,7 +456,19 @@ fn settings_offer_quit_on_close_and_start_at_login_and_keep_the_first() {
     {
         assert!(shown.iter().any(|t| t == label), "{label:?} in {shown:?}");
     }
+    assert!(
+        !shown.iter().any(|t| t.contains("no status icon")),
+        "a status icon is not known missing: {shown:?}"
+    );
     runtime.block_on(app_driver::send(&mut app, Message::Settings(settings::Message::QuitOnClose(true))));
     let again = runtime.block_on(backend::load(Paths::under(&dir))).unwrap();
     assert!(again.background.quit_on_close, "kept");
+
+    // A desktop without a status icon: said beside the choice it bears on,
+    // not in a banner.
+    let _ = app.update(Message::Tray(mailpay::ui::background::tray::Event::Unavailable("no watcher".into())));
+    assert!(app.banner().is_none(), "{:?}", app.banner());
+    let mut ui = iced_test::simulator(app.view());
+    let shown = app_driver::texts(&mut ui);
+    assert!(shown.iter().any(|t| t.contains("no status icon") && t.contains("no watcher")), "{shown:?}");
 }

@@ -626,6 +626,7 @@ impl App {
                     &self.initials,
                     self.wallet_key.as_deref().map_err(String::as_str),
                     self.background,
+                    self.no_tray.as_ref().map(|why| tr!(tr, "background-no-tray", reason = why.clone())),
                 )
                 .map(Message::Settings),
         };

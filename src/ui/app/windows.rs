@@ -92,11 +92,11 @@ impl App {
                 }
                 Task::none()
             }
+            // Said once on standard error, and in Settings beside the
+            // choice it bears on (not in a banner at every start).
             tray::Event::Unavailable(why) => {
                 if self.no_tray.is_none() {
-                    let text = tr!(self.tr, "background-no-tray", reason = why.clone());
-                    eprintln!("mailpay: {text}");
-                    self.say(text, false);
+                    eprintln!("mailpay: {}", tr!(self.tr, "background-no-tray", reason = why.clone()));
                 }
                 self.no_tray = Some(why);
                 Task::none()

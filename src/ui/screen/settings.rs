@@ -90,7 +90,9 @@ impl State {
     }
 
     /// `initials`: the field as typed; `wallet_key`: the wallet's public
-    /// key, or why it could not be read; `background`: background mode as set.
+    /// key, or why it could not be read; `background`: background mode as
+    /// set; `no_tray`: what the desktop's lack of a status icon means, if
+    /// it has none.
     pub fn view<'a>(
         &'a self,
         tr: &Tr,
@@ -98,6 +100,7 @@ impl State {
         initials: &'a str,
         wallet_key: Result<&'a str, &'a str>,
         background: Background,
+        no_tray: Option<String>,
     ) -> Element<'a, Message> {
         let mut account_lines = column![].spacing(6);
         for a in accounts {
@@ -227,6 +230,7 @@ impl State {
                         .on_toggle(Message::StartAtLogin),
                     text(tr!(tr, "settings-background-hint")).size(13),
                 ]
+                .push(no_tray.map(|why| text(why).size(13)))
                 .spacing(8)
             ),
             widget::card(
