@@ -874,7 +874,7 @@ fn the_spending_tab_shows_the_totals_per_month_and_merchant() {
     assert!(shown.iter().any(|t| t == "支出") && shown.iter().any(|t| t == "すべて"), "{shown:?}");
 
     // The export writes the overview shown.
-    assert!(matches!(state.update(history::Message::Export), history::Action::AskWhere));
+    assert!(matches!(state.update(history::Message::Export), history::Action::AskWhere { spending: true }));
     let chosen = dir.join("spending.csv");
     let history::Action::ExportOverview(query, Some(to)) =
         state.update(history::Message::Where(mailpay::ui::save_dialog::Answer::Chosen(chosen.clone())))
@@ -1016,8 +1016,9 @@ fn the_history_is_exported_where_the_user_chose() {
     let id = runtime.block_on(backend::place(home.clone(), order.unwrap())).unwrap();
 
     let mut state = history::State::default();
-    assert!(matches!(state.update(history::Message::Export), history::Action::AskWhere));
-    assert!(backend::export_name().starts_with("mailpay-history-20"), "{}", backend::export_name());
+    assert!(matches!(state.update(history::Message::Export), history::Action::AskWhere { spending: false }));
+    assert!(backend::export_name(false).starts_with("mailpay-history-20"), "{}", backend::export_name(false));
+    assert!(backend::export_name(true).starts_with("mailpay-spending-20"), "{}", backend::export_name(true));
     let chosen = dir.join("chosen.csv");
     let history::Action::Export(query, to) =
         state.update(history::Message::Where(Answer::Chosen(chosen.clone())))

@@ -572,19 +572,32 @@ pub fn downloads() -> Option<PathBuf> {
 }
 
 /// The name suggested for an export of the history made now.
-pub fn export_name() -> String {
+/// The file name the save dialog suggests for an export of the payments
+/// (`spending` false) or of the spending overview: `mailpay-history-DAY.csv`,
+/// `mailpay-spending-DAY.csv`.
+pub fn export_name(spending: bool) -> String {
     let day = clock::now().to_string();
-    format!("mailpay-history-{}.csv", day.get(..10).unwrap_or(&day))
+    format!("mailpay-{}-{}.csv", export_kind(spending), day.get(..10).unwrap_or(&day))
+}
+
+fn export_kind(spending: bool) -> &'static str {
+    if spending { "spending" } else { "history" }
+}
+
+/// Where an export goes: the file the user chose, or else a new file in
+/// the user's downloads folder (or the wallet's data folder).
+fn export_path(home: &Home, to: Option<PathBuf>, spending: bool) -> PathBuf {
+    to.unwrap_or_else(|| {
+        let dir = downloads().unwrap_or_else(|| home.paths().data_dir.clone());
+        dir.join(format!("mailpay-{}-{}.csv", export_kind(spending), clock::now().unix()))
+    })
 }
 
 /// Exports the history matching `query` to `to` (the file the user chose),
 /// or else into the user's downloads folder (or the wallet's data folder),
 /// and says where and how many payments.
 pub async fn export(home: Home, query: Query, to: Option<PathBuf>) -> Result<(PathBuf, usize), BackendError> {
-    let path = to.unwrap_or_else(|| {
-        let dir = downloads().unwrap_or_else(|| home.paths().data_dir.clone());
-        dir.join(format!("mailpay-history-{}.csv", clock::now().unix()))
-    });
+    let path = export_path(&home, to, false);
     home.with(move |s| {
         let n = s.export_csv(&query, &path)?;
         Ok((path, n))
@@ -600,10 +613,7 @@ pub async fn export_overview(
     query: OverviewQuery,
     to: Option<PathBuf>,
 ) -> Result<(PathBuf, usize), BackendError> {
-    let path = to.unwrap_or_else(|| {
-        let dir = downloads().unwrap_or_else(|| home.paths().data_dir.clone());
-        dir.join(format!("mailpay-spending-{}.csv", clock::now().unix()))
-    });
+    let path = export_path(&home, to, true);
     home.with(move |s| {
         let n = s.export_overview_csv(&query, &path)?;
         Ok((path, n))

@@ -171,10 +171,10 @@ impl App {
                     Message::History(history::Message::Timeline(key.clone(), r.map_err(|e| e.to_string())))
                 })
             }
-            history::Action::AskWhere => Task::perform(
+            history::Action::AskWhere { spending } => Task::perform(
                 crate::ui::save_dialog::ask(crate::ui::save_dialog::Question {
                     title: tr!(self.tr, "history-export-title"),
-                    name: backend::export_name(),
+                    name: backend::export_name(spending),
                     folder: backend::downloads(),
                     filter: ("CSV", "csv"),
                 }),

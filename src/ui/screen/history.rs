@@ -87,8 +87,11 @@ pub enum Action {
     None,
     Load(Query),
     Timeline(OrderId),
-    /// Ask the user where to save the export.
-    AskWhere,
+    /// Ask the user where to save the export (of the spending overview,
+    /// or of the payments).
+    AskWhere {
+        spending: bool,
+    },
     /// Export to this file, or to the downloads folder.
     Export(Query, Option<std::path::PathBuf>),
     Approve(OrderId),
@@ -147,7 +150,7 @@ impl State {
                 }
             }
             Message::Close => self.detail = None,
-            Message::Export => return Action::AskWhere,
+            Message::Export => return Action::AskWhere { spending: self.spending },
             Message::Where(answer) => {
                 self.no_dialog = None;
                 if let (true, Some(shown)) = (self.spending, self.overview.shown()) {
