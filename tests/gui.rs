@@ -820,7 +820,9 @@ fn the_spending_tab_shows_the_totals_per_month_and_merchant() {
         .unwrap();
     }
     let month = |t: i64| mailpay::protocol::Timestamp::from_unix(t).to_string()[..7].to_string();
-    let load = |request: Request| runtime.block_on(backend::overview(home.clone(), request)).unwrap();
+    let load = |request: Request| {
+        runtime.block_on(backend::overview(home.clone(), request, jiff::tz::TimeZone::UTC)).unwrap()
+    };
     let tr = Tr::new(Lang::En);
     let mut state = history::State::default();
     let history::Action::Overview(request) = state.update(history::Message::Spending(true)) else {
@@ -881,7 +883,9 @@ fn the_spending_tab_shows_the_totals_per_month_and_merchant() {
     else {
         panic!("the export of the overview")
     };
-    let (path, rows) = runtime.block_on(backend::export_overview(home.clone(), query, Some(to))).unwrap();
+    let (path, rows) = runtime
+        .block_on(backend::export_overview(home.clone(), query, jiff::tz::TimeZone::UTC, Some(to)))
+        .unwrap();
     assert_eq!(path, chosen);
     let csv = std::fs::read_to_string(&path).unwrap();
     assert!(csv.contains("merchant,yamada@tea.example,山田茶園,EUR,2,15.00"), "{csv}");

@@ -9,6 +9,7 @@ mod support;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
+use jiff::tz::TimeZone;
 use mailpay::protocol::{Currency, Method};
 use mailpay::store::Store;
 use mailpay::store::book::Merchant;
@@ -298,7 +299,7 @@ proptest! {
         let from = if open_start { None } else { Some(starts[first].1) };
         let until = starts.get(first + length).map(|s| s.1);
         let query = OverviewQuery { currency: CURRENCIES[currency].parse().unwrap(), from, until };
-        let overview = store.overview(&query).unwrap();
+        let overview = store.overview(&query, &TimeZone::UTC).unwrap();
 
         let mut months: BTreeMap<String, (u128, u64)> = BTreeMap::new();
         let mut merchants: BTreeMap<&str, (u128, u64)> = BTreeMap::new();
@@ -364,7 +365,8 @@ fn sums_past_64_bits_are_exact() {
         .collect();
     insert(&path, &rows);
     let usd: Currency = "USD".parse().unwrap();
-    let overview = store.overview(&OverviewQuery { currency: usd, from: None, until: None }).unwrap();
+    let all = OverviewQuery { currency: usd, from: None, until: None };
+    let overview = store.overview(&all, &TimeZone::UTC).unwrap();
     let expected = 3 * i64::MAX as u128;
     assert_eq!(overview.total.minor, expected);
     assert_eq!(overview.months.len(), 1);
@@ -419,8 +421,8 @@ fn the_overview_exports_as_one_csv_table() {
     let eur: Currency = "EUR".parse().unwrap();
     assert_eq!(store.spending_currencies().unwrap(), vec![eur, "JPY".parse().unwrap()]);
     let out = path.with_file_name("overview.csv");
-    let rows =
-        store.export_overview_csv(&OverviewQuery { currency: eur, from: None, until: None }, &out).unwrap();
+    let all = OverviewQuery { currency: eur, from: None, until: None };
+    let rows = store.export_overview_csv(&all, &TimeZone::UTC, &out).unwrap();
     assert_eq!(rows, 5);
     let text = std::fs::read_to_string(&out).unwrap();
     assert_eq!(
@@ -434,4 +436,37 @@ fn the_overview_exports_as_one_csv_table() {
             "merchant,\"'=cmd@evil.example\",,EUR,1,0.05",
         ]
     );
+}
+
+/// The months are the user's: two payments on either side of midnight UTC
+/// at the turn of November are one in each month in UTC, both in December
+/// in Tokyo (already 1 December there) and both in November in New York
+/// (still 30 November there).
+#[test]
+fn the_overview_counts_months_in_the_users_time_zone() {
+    let (store, path) = wallet("overview-zones");
+    let at = |t: &str| t.parse::<mailpay::protocol::Timestamp>().unwrap().unix();
+    let orders = ["ZONE00000001", "ZONE00000002"];
+    let rows: Vec<Payment<'_>> = [("2026-11-30T23:00:00Z", 0), ("2026-12-01T01:00:00Z", 1)]
+        .iter()
+        .map(|&(created, i)| Payment {
+            order: orders[i],
+            merchant: "shop@one.example",
+            minor: 1000,
+            currency: "JPY",
+            state: "settled",
+            created: at(created),
+        })
+        .collect();
+    insert(&path, &rows);
+    let all = OverviewQuery { currency: "JPY".parse().unwrap(), from: None, until: None };
+    let months = |zone: &str| -> Vec<(String, u64)> {
+        let zone = TimeZone::get(zone).unwrap();
+        let overview = store.overview(&all, &zone).unwrap();
+        assert_eq!(overview.payments, 2);
+        overview.months.iter().map(|m| (m.month.clone(), m.payments)).collect()
+    };
+    assert_eq!(months("UTC"), [("2026-11".to_string(), 1), ("2026-12".to_string(), 1)]);
+    assert_eq!(months("Asia/Tokyo"), [("2026-12".to_string(), 2)]);
+    assert_eq!(months("America/New_York"), [("2026-11".to_string(), 2)]);
 }

@@ -108,6 +108,11 @@ impl Tr {
         self
     }
 
+    /// The time zone this window writes times in (and counts months in).
+    pub fn zone(&self) -> &TimeZone {
+        &self.zone
+    }
+
     /// The same language with its clock stopped at `now`, so that how far
     /// a deadline is reads the same whenever it is drawn.
     pub fn stopped_at(mut self, now: Timestamp) -> Tr {

@@ -506,7 +506,7 @@ mod tests {
             from: None,
             until: None,
         };
-        let overview = median_ms(runs, || drop(store.overview(&yen).unwrap()));
+        let overview = median_ms(runs, || drop(store.overview(&yen, &jiff::tz::TimeZone::UTC).unwrap()));
         println!(
             "history over 100,000 payments (median of {runs}): text search {fts:.1} ms (LIKE scan {scan:.1} ms), \
              part of an order id {order:.1} ms, text matching every payment {broad:.1} ms \

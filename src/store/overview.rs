@@ -4,18 +4,21 @@
 //!
 //! What counts as spending: settled payments, the ones the bank reported
 //! paid. A payment still open, rejected, declined or expired moved no
-//! money and is left out. Months are calendar months in UTC, the time
-//! the history shows.
+//! money and is left out. Months are the calendar months of the time zone
+//! the caller gives (the user's, as the history shows times): a payment at
+//! 08:00 on the 1st in Tokyo counts in that month, though it was still the
+//! month before in UTC.
 
 use std::io::Write;
 use std::path::Path;
 
+use jiff::tz::TimeZone;
 use rusqlite::params;
 
 use super::{Store, StoreError};
 use crate::protocol::{Currency, Timestamp};
 
-/// The periods the overview offers, in UTC months.
+/// The periods the overview offers, in the calendar months of a zone.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum Period {
     /// This month and the eleven before it.
@@ -29,18 +32,15 @@ pub enum Period {
 impl Period {
     pub const ALL: [Period; 3] = [Period::Last12Months, Period::ThisYear, Period::All];
 
-    /// The query of this period in `currency`, seen at `now`.
-    pub fn query(self, currency: Currency, now: Timestamp) -> OverviewQuery {
-        let this_month = month_number(now.to_string().get(..7).unwrap_or_default());
+    /// The query of this period in `currency`, seen at `now` in `zone`.
+    pub fn query(self, currency: Currency, now: Timestamp, zone: &TimeZone) -> OverviewQuery {
+        let this_month = month_of(zone, now.unix());
         let first = match (self, this_month) {
             (Period::Last12Months, Some(m)) => Some(m - 11),
             (Period::ThisYear, Some(m)) => Some(m - m.rem_euclid(12)),
             _ => None,
         };
-        let from = first.and_then(|m| {
-            format!("{}-01T00:00:00Z", month_text(m)).parse::<Timestamp>().ok().map(Timestamp::unix)
-        });
-        OverviewQuery { currency, from, until: None }
+        OverviewQuery { currency, from: first.and_then(|m| month_start(zone, m)), until: None }
     }
 }
 
@@ -74,7 +74,7 @@ impl Total {
     }
 }
 
-/// A calendar month (UTC) and what was spent in it.
+/// A calendar month (of the zone asked in) and what was spent in it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct MonthTotal {
     /// `YYYY-MM`.
@@ -106,14 +106,25 @@ pub struct Overview {
     pub total: Total,
 }
 
-/// `YYYY-MM` as a number of months, and back.
-fn month_number(month: &str) -> Option<i64> {
-    let (year, month) = month.split_once('-')?;
-    Some(year.parse::<i64>().ok()? * 12 + month.parse::<i64>().ok()? - 1)
-}
-
+/// A month as a number (`year * 12 + month - 1`) written `YYYY-MM`.
 fn month_text(number: i64) -> String {
     format!("{:04}-{:02}", number.div_euclid(12), number.rem_euclid(12) + 1)
+}
+
+/// The month (as a number) that holds the instant `at` (Unix seconds) in
+/// `zone`; `None` past the years a calendar can hold.
+fn month_of(zone: &TimeZone, at: i64) -> Option<i64> {
+    let local = zone.to_datetime(jiff::Timestamp::from_second(at).ok()?);
+    Some(i64::from(local.year()) * 12 + i64::from(local.month()) - 1)
+}
+
+/// The first second of month `number` in `zone` (midnight of the 1st, or
+/// the first second after it where a clock change skips midnight).
+fn month_start(zone: &TimeZone, number: i64) -> Option<i64> {
+    let year = i16::try_from(number.div_euclid(12)).ok()?;
+    let month = i8::try_from(number.rem_euclid(12) + 1).ok()?;
+    let midnight = jiff::civil::DateTime::new(year, month, 1, 0, 0, 0, 0).ok()?;
+    zone.to_ambiguous_timestamp(midnight).compatible().ok().map(|t| t.as_second())
 }
 
 impl Store {
@@ -131,30 +142,60 @@ impl Store {
         Ok(codes.iter().filter_map(|c| c.parse().ok()).collect())
     }
 
-    /// Totals per month and per merchant of the settled payments in
-    /// `query`'s currency and period.
-    pub fn overview(&self, query: &OverviewQuery) -> Result<Overview, StoreError> {
+    /// Totals per month (the calendar months of `zone`) and per merchant
+    /// of the settled payments in `query`'s currency and period.
+    pub fn overview(&self, query: &OverviewQuery, zone: &TimeZone) -> Result<Overview, StoreError> {
+        const WHERE: &str = "state = 'settled' AND currency = ?1
+             AND created >= coalesce(?2, -9223372036854775808) AND created < coalesce(?3, 9223372036854775807)";
+        let args = params![query.currency.code(), query.from, query.until];
+        let span = self
+            .conn
+            .prepare_cached(&format!("SELECT min(created), max(created) FROM payment WHERE {WHERE}"))
+            .and_then(|mut stmt| stmt.query_row(args, |r| Ok((r.get::<_, Option<i64>>(0)?, r.get(1)?))))
+            .map_err(|e| self.err(e))?;
+        let empty = Total { minor: 0, currency: query.currency };
+        let (Some(first), Some(last)) = span else {
+            return Ok(Overview {
+                query: *query,
+                months: Vec::new(),
+                merchants: Vec::new(),
+                payments: 0,
+                total: empty,
+            });
+        };
+        // The months that hold the payments, each with its first second
+        // and the next month's: the SQL counts each payment in the month
+        // whose span holds it, through the partial index.
+        let outside = || StoreError::Corrupt(format!("{first}..{last}"), "a time no calendar holds".into());
+        let (lo, hi) =
+            (month_of(zone, first).ok_or_else(outside)?, month_of(zone, last).ok_or_else(outside)?);
+        let starts = (lo..=hi + 1)
+            .map(|n| month_start(zone, n).map(|start| (n, start)))
+            .collect::<Option<Vec<_>>>()
+            .ok_or_else(outside)?;
+        let spans: Vec<String> =
+            starts.windows(2).map(|w| format!("({}, {}, {})", w[0].0, w[0].1, w[1].1)).collect();
         // Each amount is summed in two halves (above and below 2^32) so that
         // SQLite's 64-bit sums cannot overflow; they are put together in
         // 128 bits here.
         let mut stmt = self
             .conn
-            .prepare_cached(
-                "SELECT g.month, g.merchant, m.name, g.n, g.high, g.low FROM (
-                     SELECT strftime('%Y-%m', created, 'unixepoch') AS month, merchant, COUNT(*) AS n,
+            .prepare(&format!(
+                "WITH months(number, first, next) AS (VALUES {})
+                 SELECT g.number, g.merchant, m.name, g.n, g.high, g.low FROM (
+                     SELECT months.number AS number, merchant, COUNT(*) AS n,
                          SUM(amount_minor >> 32) AS high, SUM(amount_minor & 4294967295) AS low
-                     FROM payment
-                     WHERE state = 'settled' AND currency = ?1
-                       AND created >= coalesce(?2, -9223372036854775808)
-                       AND created < coalesce(?3, 9223372036854775807)
-                     GROUP BY month, merchant
+                     FROM months JOIN payment ON created >= months.first AND created < months.next
+                     WHERE {WHERE}
+                     GROUP BY months.number, merchant
                  ) g LEFT JOIN merchant m ON m.address = g.merchant",
-            )
+                spans.join(", ")
+            ))
             .map_err(|e| self.err(e))?;
         let groups = stmt
-            .query_map(params![query.currency.code(), query.from, query.until], |r| {
+            .query_map(args, |r| {
                 Ok((
-                    r.get::<_, String>(0)?,
+                    r.get::<_, i64>(0)?,
                     r.get::<_, String>(1)?,
                     r.get::<_, Option<String>>(2)?,
                     r.get::<_, i64>(3)?,
@@ -176,15 +217,16 @@ impl Store {
         let mut merchants: std::collections::BTreeMap<String, (Option<String>, u128, u64)> =
             Default::default();
         let (mut all, mut payments) = (0u128, 0u64);
-        for (month, merchant, name, n, high, low) in groups {
-            let corrupt = || StoreError::Corrupt(format!("{month} {merchant}"), "a negative amount".into());
+        for (number, merchant, name, n, high, low) in groups {
+            let corrupt = || {
+                StoreError::Corrupt(format!("{} {merchant}", month_text(number)), "a negative amount".into())
+            };
             let (high, low, n) = (
                 u128::try_from(high).map_err(|_| corrupt())?,
                 u128::try_from(low).map_err(|_| corrupt())?,
                 u64::try_from(n).map_err(|_| corrupt())?,
             );
             let minor = (high << 32).checked_add(low).ok_or_else(too_large)?;
-            let number = month_number(&month).ok_or_else(corrupt)?;
             let m = months.entry(number).or_default();
             add(&mut m.0, &mut m.1, minor, n)?;
             let e = merchants.entry(merchant).or_insert_with(|| (name, 0, 0));
@@ -222,8 +264,13 @@ impl Store {
     /// `group,key,name,currency,payments,total`: `key` is `YYYY-MM` or the
     /// merchant's address, `name` the merchant's name, `total` in major
     /// units (`12.50`).
-    pub fn export_overview_csv(&self, query: &OverviewQuery, path: &Path) -> Result<usize, StoreError> {
-        let overview = self.overview(query)?;
+    pub fn export_overview_csv(
+        &self,
+        query: &OverviewQuery,
+        zone: &TimeZone,
+        path: &Path,
+    ) -> Result<usize, StoreError> {
+        let overview = self.overview(query, zone)?;
         let io = |e: std::io::Error| StoreError::Sqlite { path: path.to_path_buf(), reason: e.to_string() };
         let temp = path.with_extension("csv.tmp");
         let mut file = std::io::BufWriter::new(std::fs::File::create(&temp).map_err(io)?);
@@ -256,9 +303,8 @@ mod tests {
 
     #[test]
     fn months_count_across_years() {
-        assert_eq!(month_number("2026-01"), Some(2026 * 12));
         assert_eq!(month_text(2026 * 12 - 1), "2025-12");
-        assert_eq!(month_text(month_number("1970-07").unwrap_or_default()), "1970-07");
+        assert_eq!(month_text(1970 * 12 + 6), "1970-07");
         let yen = Total { minor: 1234, currency: "JPY".parse().unwrap() };
         assert_eq!(yen.major_string(), "1234");
         let euro = Total { minor: u128::from(u64::MAX) * 3, currency: "EUR".parse().unwrap() };
@@ -266,14 +312,39 @@ mod tests {
     }
 
     #[test]
+    fn a_month_is_the_zones_calendar_month() {
+        let tokyo = TimeZone::get("Asia/Tokyo").unwrap();
+        let new_york = TimeZone::get("America/New_York").unwrap();
+        let at = |t: &str| t.parse::<Timestamp>().unwrap().unix();
+        // 08:00 on 1 December in Tokyo is still November in UTC.
+        let late = at("2026-11-30T23:00:00Z");
+        assert_eq!(month_of(&TimeZone::UTC, late).map(month_text).as_deref(), Some("2026-11"));
+        assert_eq!(month_of(&tokyo, late).map(month_text).as_deref(), Some("2026-12"));
+        assert_eq!(month_start(&tokyo, 2026 * 12 + 11), Some(at("2026-11-30T15:00:00Z")));
+        // New York's months start at its midnight, in winter and in summer time.
+        assert_eq!(month_start(&new_york, 2026 * 12), Some(at("2026-01-01T05:00:00Z")));
+        assert_eq!(month_start(&new_york, 2026 * 12 + 6), Some(at("2026-07-01T04:00:00Z")));
+    }
+
+    #[test]
     fn periods_start_on_the_first_of_a_month() {
         let yen: Currency = "JPY".parse().unwrap();
+        let utc = TimeZone::UTC;
         let now: Timestamp = "2026-03-15T10:00:00Z".parse().unwrap();
-        let start = |period: Period| period.query(yen, now).from.map(|t| Timestamp::from_unix(t).to_string());
+        let start =
+            |period: Period| period.query(yen, now, &utc).from.map(|t| Timestamp::from_unix(t).to_string());
         assert_eq!(start(Period::Last12Months).as_deref(), Some("2025-04-01T00:00:00Z"));
         assert_eq!(start(Period::ThisYear).as_deref(), Some("2026-01-01T00:00:00Z"));
         assert_eq!(start(Period::All), None);
         let january: Timestamp = "2026-01-31T23:59:59Z".parse().unwrap();
-        assert_eq!(Period::ThisYear.query(yen, january).from, Some(january.unix() - 31 * 86_400 + 1));
+        assert_eq!(Period::ThisYear.query(yen, january, &utc).from, Some(january.unix() - 31 * 86_400 + 1));
+        // In Tokyo that instant is already February, and this year began
+        // at Tokyo's midnight.
+        let tokyo = TimeZone::get("Asia/Tokyo").unwrap();
+        let this_year = Period::ThisYear.query(yen, january, &tokyo).from;
+        assert_eq!(
+            this_year.map(|t| Timestamp::from_unix(t).to_string()).as_deref(),
+            Some("2025-12-31T15:00:00Z")
+        );
     }
 }

@@ -542,15 +542,20 @@ pub async fn timeline(home: Home, order: OrderId) -> Result<Vec<Entry>, BackendE
     home.with(move |s| Ok(s.timeline(&order)?)).await
 }
 
-/// The spending overview `request` asks for, seen now: in its currency
-/// if it was ever spent in, else in the first one that was.
-pub async fn overview(home: Home, request: overview::Request) -> Result<overview::Loaded, BackendError> {
+/// The spending overview `request` asks for, seen now in `zone`: in its
+/// currency if it was ever spent in, else in the first one that was.
+pub async fn overview(
+    home: Home,
+    request: overview::Request,
+    zone: jiff::tz::TimeZone,
+) -> Result<overview::Loaded, BackendError> {
     let now = clock::now();
     home.with(move |s| {
         let currencies = s.spending_currencies()?;
         let currency =
             request.currency.filter(|c| currencies.contains(c)).or_else(|| currencies.first().copied());
-        let overview = currency.map(|c| s.overview(&request.period.query(c, now))).transpose()?;
+        let overview =
+            currency.map(|c| s.overview(&request.period.query(c, now, &zone), &zone)).transpose()?;
         Ok(overview::Loaded { currencies, overview })
     })
     .await
@@ -611,11 +616,12 @@ pub async fn export(home: Home, query: Query, to: Option<PathBuf>) -> Result<(Pa
 pub async fn export_overview(
     home: Home,
     query: OverviewQuery,
+    zone: jiff::tz::TimeZone,
     to: Option<PathBuf>,
 ) -> Result<(PathBuf, usize), BackendError> {
     let path = export_path(&home, to, true);
     home.with(move |s| {
-        let n = s.export_overview_csv(&query, &path)?;
+        let n = s.export_overview_csv(&query, &zone, &path)?;
         Ok((path, n))
     })
     .await

@@ -185,13 +185,15 @@ impl App {
                     r.map(|(path, _)| path.display().to_string()).map_err(|e| e.to_string()),
                 ))
             }),
-            history::Action::Overview(request) => Task::perform(backend::overview(home, request), |r| {
-                Message::History(history::Message::Overview(history::overview::Message::Loaded(
-                    r.map_err(|e| e.to_string()),
-                )))
-            }),
+            history::Action::Overview(request) => {
+                Task::perform(backend::overview(home, request, self.tr.zone().clone()), |r| {
+                    Message::History(history::Message::Overview(history::overview::Message::Loaded(
+                        r.map_err(|e| e.to_string()),
+                    )))
+                })
+            }
             history::Action::ExportOverview(query, to) => {
-                Task::perform(backend::export_overview(home, query, to), |r| {
+                Task::perform(backend::export_overview(home, query, self.tr.zone().clone(), to), |r| {
                     Message::History(history::Message::Exported(
                         r.map(|(path, _)| path.display().to_string()).map_err(|e| e.to_string()),
                     ))
