@@ -137,6 +137,62 @@ fn the_search_finds_parts_of_order_ids_addresses_and_names_in_any_case() {
     assert!(page.rows.iter().all(|r| r.state == "settled" && r.merchant == "kiosk@station.example"));
 }
 
+/// One or two characters, fewer than a trigram (found over the folded
+/// text `search_text` rather than the index): what a substring match
+/// finds, in any case of ASCII letters, Japanese names too; the count
+/// exact whether or not the page holds every match.
+#[test]
+fn one_and_two_characters_find_what_a_substring_match_finds() {
+    let (store, path) = shops("short");
+    merchant(&store, "kiosk@station.example", "\u{212A}iosk Ka\u{17F}a");
+    for text in [
+        "y", "Y", "a", "A", "7", "0", "z", "Z", "@", ".", "q2", "Q2", "k3", "K3", "05", "e.", "ks", "KS",
+        "山", "山田", "茶園", "田茶", "園", "x", "田x", "\u{212A}", "\u{17F}", " k ", "i",
+    ] {
+        let expected = brute_force_folded(&path, text);
+        for limit in [1, 2, 4, 5, 1000] {
+            let page = store.history(&Query { text: text.into(), state: None, limit }).unwrap();
+            let orders: Vec<String> = page.rows.iter().map(|r| r.order.clone()).collect();
+            let want: Vec<String> = expected.iter().take(limit).cloned().collect();
+            assert_eq!((page.total, orders), (expected.len(), want), "{text:?}, at most {limit}");
+        }
+        for state in ["settled", "sent"] {
+            let page =
+                store.history(&Query { text: text.into(), state: Some(state.into()), limit: 2 }).unwrap();
+            let all = store.history(&Query { text: text.into(), state: None, limit: 1000 }).unwrap();
+            let want: Vec<_> = all.rows.into_iter().filter(|r| r.state == state).collect();
+            assert_eq!(page.total, want.len(), "{text:?} {state}");
+            assert_eq!(page.rows, want[..want.len().min(2)], "{text:?} {state}");
+        }
+    }
+    assert_eq!(search(&store, "山田").0, 4);
+    // The Kelvin sign and long s are folded as the trigram index folds
+    // them: two characters find what three find.
+    assert_eq!(search(&store, "ki").1, search(&store, "kio").1);
+    assert_eq!(search(&store, "as").1, search(&store, "asa").1);
+    assert_eq!(search(&store, "as").0, 4);
+}
+
+/// [`brute_force`], with the Kelvin sign and long s folded as the trigram
+/// tokenizer folds them (Rust's lower case keeps long s as it is).
+fn brute_force_folded(path: &Path, text: &str) -> Vec<String> {
+    let conn = Connection::open(path).unwrap();
+    let mut stmt = conn
+        .prepare(
+            "SELECT p.order_id, p.merchant, coalesce(m.name, '') FROM payment p
+             LEFT JOIN merchant m ON m.address = p.merchant ORDER BY p.created DESC, p.order_id",
+        )
+        .unwrap();
+    let fold = |s: &str| s.to_lowercase().replace('\u{17F}', "s");
+    let needle = fold(text.trim());
+    stmt.query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?, r.get::<_, String>(2)?)))
+        .unwrap()
+        .map(Result::unwrap)
+        .filter(|(o, m, n)| [o, m, n].iter().any(|f| fold(f).contains(&needle)))
+        .map(|(o, _, _)| o)
+        .collect()
+}
+
 #[test]
 fn hostile_search_text_is_only_characters_to_find() {
     let (store, path) = shops("hostile");
@@ -215,8 +271,11 @@ fn the_index_follows_payments_and_the_address_book() {
     merchant(&store, "shop@store.example", "パン屋さん");
     assert_eq!(search(&store, "bakery").0, 0, "the old name is gone");
     assert_eq!(search(&store, "パン屋").0, 2, "the new name is found");
+    assert_eq!(search(&store, "パン").0, 2, "two characters of the new name too");
+    assert_eq!(search(&store, "ba").0, 0, "and not two of the old one");
     store.delete_merchant(&address("shop@store.example")).unwrap();
     assert_eq!(search(&store, "パン屋").0, 0, "a deleted merchant's name is gone");
+    assert_eq!(search(&store, "パン").0, 0);
     let conn = Connection::open(&path).unwrap();
     conn.execute(
         "UPDATE payment SET merchant = 'other@market.example' WHERE order_id = 'AAAA1111BBBB2222'",
@@ -224,11 +283,17 @@ fn the_index_follows_payments_and_the_address_book() {
     )
     .unwrap();
     assert_eq!(search(&store, "market").1, vec!["AAAA1111BBBB2222".to_string()]);
+    assert_eq!(
+        search(&store, "mA").1,
+        vec!["AAAA1111BBBB2222".to_string()],
+        "two characters of the new address"
+    );
     assert_eq!(search(&store, "store.ex").0, 1);
     conn.execute("UPDATE payment SET state = 'settled' WHERE order_id = 'CCCC3333DDDD4444'", []).unwrap();
     assert_eq!(search(&store, "store.ex").0, 1, "a change of state leaves the index as it was");
     conn.execute("DELETE FROM payment WHERE order_id = 'CCCC3333DDDD4444'", []).unwrap();
     assert_eq!(search(&store, "store.ex").0, 0, "a deleted payment is gone");
+    assert_eq!(search(&store, "C3").0, 0);
     integrity(&path);
 }
 

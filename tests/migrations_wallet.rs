@@ -60,7 +60,42 @@ const SCHEMA_4: &str = "ALTER TABLE outbox ADD COLUMN sent_as TEXT;
     ALTER TABLE outbox ADD COLUMN failed_temporarily INTEGER NOT NULL DEFAULT 0;
     CREATE INDEX outbox_sent_as ON outbox (sent_as) WHERE sent_as IS NOT NULL;";
 
-const CURRENT: i64 = 5;
+/// Schema 5 as released (step 5).
+const SCHEMA_5: &str = "CREATE VIRTUAL TABLE payment_search USING fts5 (
+        order_id, merchant, name, tokenize = 'trigram case_sensitive 0'
+    );
+    INSERT INTO payment_search (rowid, order_id, merchant, name)
+        SELECT p.rowid, p.order_id, p.merchant, m.name FROM payment p LEFT JOIN merchant m ON m.address = p.merchant;
+    CREATE INDEX payment_merchant ON payment (merchant);
+    CREATE INDEX payment_spending ON payment (currency, created, merchant, amount_minor) WHERE state = 'settled';
+    CREATE TRIGGER payment_search_insert AFTER INSERT ON payment BEGIN
+        INSERT INTO payment_search (rowid, order_id, merchant, name)
+            VALUES (new.rowid, new.order_id, new.merchant, (SELECT name FROM merchant WHERE address = new.merchant));
+    END;
+    CREATE TRIGGER payment_search_update AFTER UPDATE OF order_id, merchant ON payment BEGIN
+        UPDATE payment_search SET order_id = new.order_id, merchant = new.merchant,
+            name = (SELECT name FROM merchant WHERE address = new.merchant)
+            WHERE rowid = new.rowid;
+    END;
+    CREATE TRIGGER payment_search_delete AFTER DELETE ON payment BEGIN
+        DELETE FROM payment_search WHERE rowid = old.rowid;
+    END;
+    CREATE TRIGGER merchant_search_insert AFTER INSERT ON merchant BEGIN
+        UPDATE payment_search SET name = new.name
+            WHERE rowid IN (SELECT rowid FROM payment WHERE merchant = new.address);
+    END;
+    CREATE TRIGGER merchant_search_update AFTER UPDATE OF address, name ON merchant BEGIN
+        UPDATE payment_search SET name = NULL
+            WHERE rowid IN (SELECT rowid FROM payment WHERE merchant = old.address);
+        UPDATE payment_search SET name = new.name
+            WHERE rowid IN (SELECT rowid FROM payment WHERE merchant = new.address);
+    END;
+    CREATE TRIGGER merchant_search_delete AFTER DELETE ON merchant BEGIN
+        UPDATE payment_search SET name = NULL
+            WHERE rowid IN (SELECT rowid FROM payment WHERE merchant = old.address);
+    END;";
+
+const CURRENT: i64 = 6;
 
 fn temp(name: &str) -> PathBuf {
     let dir = std::env::temp_dir().join(format!(
@@ -112,6 +147,9 @@ fn every_earlier_schema_upgrades_in_place() {
             if from >= 4 {
                 conn.execute_batch(SCHEMA_4).unwrap();
             }
+            if from >= 5 {
+                conn.execute_batch(SCHEMA_5).unwrap();
+            }
             if from >= 2 {
                 conn.execute(
                     "INSERT INTO merchant (address, name) VALUES (?1, '宇治の茶舗')",
@@ -158,6 +196,11 @@ fn every_earlier_schema_upgrades_in_place() {
         assert_eq!(found(part), usize::from(from >= 1), "schema {from}: {part}");
         assert_eq!(found(&merchant().as_str()[1..]), usize::from(from >= 1), "schema {from}");
         assert_eq!(found("宇治の茶"), usize::from(from >= 2), "schema {from}: the merchant's name");
+        // Schema 6: one or two characters are found in the payments
+        // already there, their merchant's name too.
+        assert_eq!(found(&order.as_str()[4..6]), usize::from(from >= 1), "schema {from}: two characters");
+        assert_eq!(found(&order.as_str()[5..6].to_lowercase()), usize::from(from >= 1), "schema {from}");
+        assert_eq!(found("宇治"), usize::from(from >= 2), "schema {from}: two characters of the name");
         // What schema 2 added works on the upgraded wallet.
         store.set_setting(mailpay::store::book::Setting::Language, "ja").unwrap();
         // Schema 4: a mail is found by the Message-ID a mail client sent it
