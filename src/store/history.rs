@@ -1,8 +1,10 @@
 //! The history of payments as the wallet shows it: filtered and ordered in
 //! SQL so that a search over 100,000 payments answers within a frame (the
-//! text through the FTS5 table `payment_search`, the state and the order
-//! through indexes on state and creation time), each payment's timeline of
-//! mails, and CSV export.
+//! text through the FTS5 table `payment_search`, or for one or two
+//! characters and texts that match many payments through the folded
+//! `payment.search_text` and its covering index `payment_text`; the state
+//! and the order through indexes on state and creation time), each
+//! payment's timeline of mails, and CSV export.
 
 use std::collections::HashSet;
 use std::io::Write;
@@ -78,7 +80,8 @@ enum Search {
     /// Three characters or more: an FTS5 query of `payment_search`, the
     /// whole text as one quoted string, so that what is typed (quotes,
     /// `OR`, `*`, `NEAR(`, `order:`) is only ever characters to find; and
-    /// the text as [`fold`] folds it if it is then ASCII, for when it
+    /// the text as [`fold`] folds it if it is then ASCII (and holds no
+    /// line feed), for when it
     /// matches many payments (instr() over `payment.search_text` finds
     /// just what the index finds).
     Index(String, Option<String>),
@@ -103,7 +106,10 @@ impl Search {
             1 | 2 => Search::Short(fold(text)),
             _ => {
                 let folded = fold(text);
-                Search::Index(fts_string(text), folded.is_ascii().then_some(folded))
+                // A line feed, which parts the fields in `search_text`,
+                // would find text across two of them.
+                let plain = folded.is_ascii() && !folded.contains('\n');
+                Search::Index(fts_string(text), plain.then_some(folded))
             }
         }
     }
