@@ -71,16 +71,22 @@ fn version(conn: &Connection, migrations: &[&str]) -> Result<i64, OpenError> {
     Ok(found)
 }
 
-/// Applies the steps of `migrations` past the database's version.
+/// Applies the steps of `migrations` past the database's version, each in
+/// a transaction that takes the write lock first (IMMEDIATE: waiting for
+/// another writer rather than failing on upgrading a read) and reads the
+/// version again under it, so that two programs opening an older
+/// database at once apply each step once.
 pub fn migrate(conn: &mut Connection, migrations: &[&str]) -> Result<(), OpenError> {
-    let found = version(conn, migrations)?;
-    for (step, sql) in migrations.iter().enumerate().skip(usize::try_from(found).unwrap_or(0)) {
-        let tx = conn.transaction()?;
+    loop {
+        let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+        let found = version(&tx, migrations)?;
+        let Some(sql) = migrations.get(usize::try_from(found).unwrap_or(usize::MAX)) else {
+            return Ok(());
+        };
         tx.execute_batch(sql)?;
-        tx.pragma_update(None, "user_version", i64::try_from(step + 1).unwrap_or(i64::MAX))?;
+        tx.pragma_update(None, "user_version", found + 1)?;
         tx.commit()?;
     }
-    Ok(())
 }
 
 /// Where the inbox watcher of `account` stands in `folder` (the table

@@ -141,10 +141,12 @@ fn a_wallet_without_a_password_pays_through_thunderbird_fig_1_and_fig_2() {
         .unwrap();
 
     // Fig. 1: the order and the payment request leave from Thunderbird.
+    // (The confirmations are counted before: the bank's may be there
+    // before `thunderbird status` has answered.)
+    let confirms = count_in_mailbox(stack, "orderer@buyer.test", "Kind: confirm");
     let fig1 = place(&home, &[]);
     let status = ok(MAILPAY, &home, &["thunderbird", "status"]);
     assert!(status.contains("carries the mail of orderer@buyer.test"), "{status}");
-    let confirms = count_in_mailbox(stack, "orderer@buyer.test", "Kind: confirm");
     let arrived = delivered(stack, "orderer@buyer.test", "Kind: confirm", confirms);
     let taken = wait_for_state(&tb, &fig1, "awaiting-confirmation");
     let approving = Instant::now();

@@ -150,9 +150,12 @@ impl Store {
         if let Some(used_by) = self.password_used(&terms.password)? {
             return Err(StoreError::PasswordReused(used_by));
         }
+        // IMMEDIATE: the write lock is taken (waiting for another writer)
+        // at the start, not when the first INSERT upgrades a read, which
+        // SQLite refuses at once when another connection wrote meanwhile.
         let tx = self
             .conn
-            .transaction()
+            .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
             .map_err(|e| StoreError::Sqlite { path: self.path.clone(), reason: e.to_string() })?;
         let block = terms.to_block(Kind::PaymentRequest).render();
         tx.execute(

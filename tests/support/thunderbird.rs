@@ -96,7 +96,15 @@ pub struct Options {
 }
 
 /// A Thunderbird of a test (see the module documentation).
+/// The Thunderbirds of one test binary run one at a time: two at once on
+/// one machine, with their own profiles, homes and temporary folders,
+/// still once crossed their mails, which no user has (one Thunderbird
+/// runs per user).
+static ONE_AT_A_TIME: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
 pub struct Thunderbird {
+    /// This Thunderbird's turn ([`ONE_AT_A_TIME`]), until it is dropped.
+    _turn: std::sync::MutexGuard<'static, ()>,
     /// The test's folder: `home`, `profile`, `mailpay`, the run logs.
     pub dir: PathBuf,
     /// The profile (kept by [`Thunderbird::restart`]).
@@ -192,6 +200,7 @@ impl Thunderbird {
         let xpi = options.addon_xpi.clone().unwrap_or_else(|| addon_xpi().to_path_buf());
         copy(&xpi, &profile.join("extensions").join(format!("{ADDON_ID}.xpi")));
         let mut thunderbird = Thunderbird {
+            _turn: ONE_AT_A_TIME.lock().unwrap_or_else(std::sync::PoisonError::into_inner),
             dir,
             profile,
             home,
@@ -343,6 +352,12 @@ impl Thunderbird {
         let file = |path: &Path| {
             std::fs::File::create(path).unwrap_or_else(|e| panic!("cannot create {}: {e}", path.display()))
         };
+        // A temporary folder of its own, as separate users have:
+        // Thunderbird writes each mail it sends to a file there (two
+        // Thunderbirds of one test run once sent each other's mail while
+        // they shared /tmp).
+        let tmp = self.dir.join("tmp");
+        std::fs::create_dir_all(&tmp).unwrap_or_else(|e| panic!("{}: {e}", tmp.display()));
         let mut command = Command::new(THUNDERBIRD);
         if self.display.is_none() {
             command.arg("--headless").env("MOZ_HEADLESS", "1");
@@ -355,6 +370,7 @@ impl Thunderbird {
             .env("XDG_CONFIG_HOME", self.home.join(".config"))
             .env("XDG_DATA_HOME", self.home.join(".local/share"))
             .env("XDG_CACHE_HOME", self.home.join(".cache"))
+            .env("TMPDIR", &tmp)
             .env("MOZ_CRASHREPORTER_DISABLE", "1")
             .env("MOZ_DISABLE_AUTO_SAFE_MODE", "1")
             .env_remove("DISPLAY")
