@@ -147,3 +147,26 @@ fn password_a_is_gone_once_the_payment_has_ended() {
         assert!(!holds(&bytes, &password), "A is still in {}", file.display());
     }
 }
+
+/// A payment recorded while another program writes to the same wallet and
+/// commits during the wait (`mailpay order` beside `mailpay watch`): the
+/// record waits for the other writer and is kept. It failed with
+/// "database is locked" when its first INSERT asked for the write lock
+/// only after reading the wallet, a read the other commit overtook.
+#[test]
+fn a_payment_is_recorded_while_another_program_writes() {
+    let (mut store, path) = accounts::temp_store("two-writers");
+    let other = rusqlite::Connection::open(&path).unwrap();
+    other
+        .execute_batch("BEGIN IMMEDIATE; INSERT INTO setting (key, value) VALUES ('other', 'writes')")
+        .unwrap();
+    let committer = std::thread::spawn(move || {
+        std::thread::sleep(std::time::Duration::from_millis(300));
+        other.execute_batch("COMMIT").unwrap();
+    });
+    let terms = accounts::terms("orderer@buyer.test", "shop@shop.test", "bank@bank.test", 1200);
+    let placed = mailpay::wallet::place(&mut store, &terms, None, accounts::now());
+    committer.join().unwrap();
+    placed.unwrap();
+    assert_eq!(store.load(&terms.order).unwrap().1.name(), "sending");
+}
