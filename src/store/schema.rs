@@ -1,6 +1,17 @@
 //! The wallet's schema as a linear chain of migrations, applied by
 //! [`crate::sqlite`]. Steps are never edited once released: add a new one.
 
+/// What the history's short searches read (schema step 6): the order id,
+/// the merchant's address and name, a line feed between them, folded as
+/// the trigram index folds ASCII letters (see `store::history::fold`).
+/// One SQL expression for the column and each of its triggers.
+macro_rules! search_text {
+    () => {
+        "lower(replace(replace(order_id || char(10) || merchant || char(10)
+            || coalesce((SELECT m.name FROM merchant m WHERE m.address = payment.merchant), ''), char(8490), 'k'), char(383), 's'))"
+    };
+}
+
 pub const MIGRATIONS: &[&str] = &[
     // 1: payments, outbox, received mail, watcher position.
     "CREATE TABLE payment (
@@ -135,35 +146,43 @@ pub const MIGRATIONS: &[&str] = &[
     // `payment_text` covers it in the history's order, so that a scan
     // with instr() reads one narrow index, newest first. Triggers keep it
     // in step with the payments and the address book.
-    "ALTER TABLE payment ADD COLUMN search_text TEXT NOT NULL DEFAULT '';
-    UPDATE payment SET search_text = lower(replace(replace(order_id || char(10) || merchant || char(10)
-            || coalesce((SELECT m.name FROM merchant m WHERE m.address = payment.merchant), ''), char(8490), 'k'), char(383), 's'));
+    concat!(
+        "ALTER TABLE payment ADD COLUMN search_text TEXT NOT NULL DEFAULT '';
+    UPDATE payment SET search_text = ",
+        search_text!(),
+        ";
     CREATE INDEX payment_text ON payment (created DESC, order_id, state, search_text);
     CREATE TRIGGER payment_text_insert AFTER INSERT ON payment BEGIN
-        UPDATE payment SET search_text = lower(replace(replace(order_id || char(10) || merchant || char(10)
-            || coalesce((SELECT m.name FROM merchant m WHERE m.address = payment.merchant), ''), char(8490), 'k'), char(383), 's'))
+        UPDATE payment SET search_text = ",
+        search_text!(),
+        "
             WHERE rowid = new.rowid;
     END;
     CREATE TRIGGER payment_text_update AFTER UPDATE OF order_id, merchant ON payment BEGIN
-        UPDATE payment SET search_text = lower(replace(replace(order_id || char(10) || merchant || char(10)
-            || coalesce((SELECT m.name FROM merchant m WHERE m.address = payment.merchant), ''), char(8490), 'k'), char(383), 's'))
+        UPDATE payment SET search_text = ",
+        search_text!(),
+        "
             WHERE rowid = new.rowid;
     END;
     CREATE TRIGGER merchant_text_insert AFTER INSERT ON merchant BEGIN
-        UPDATE payment SET search_text = lower(replace(replace(order_id || char(10) || merchant || char(10)
-            || coalesce((SELECT m.name FROM merchant m WHERE m.address = payment.merchant), ''), char(8490), 'k'), char(383), 's'))
+        UPDATE payment SET search_text = ",
+        search_text!(),
+        "
             WHERE merchant = new.address;
     END;
     CREATE TRIGGER merchant_text_update AFTER UPDATE OF address, name ON merchant BEGIN
-        UPDATE payment SET search_text = lower(replace(replace(order_id || char(10) || merchant || char(10)
-            || coalesce((SELECT m.name FROM merchant m WHERE m.address = payment.merchant), ''), char(8490), 'k'), char(383), 's'))
+        UPDATE payment SET search_text = ",
+        search_text!(),
+        "
             WHERE merchant IN (old.address, new.address);
     END;
     CREATE TRIGGER merchant_text_delete AFTER DELETE ON merchant BEGIN
-        UPDATE payment SET search_text = lower(replace(replace(order_id || char(10) || merchant || char(10)
-            || coalesce((SELECT m.name FROM merchant m WHERE m.address = payment.merchant), ''), char(8490), 'k'), char(383), 's'))
+        UPDATE payment SET search_text = ",
+        search_text!(),
+        "
             WHERE merchant = old.address;
-    END;",
+    END;"
+    ),
 ];
 
 /// The schema version this MailPay writes.
