@@ -409,14 +409,14 @@ fn without_a_status_icon_a_later_start_reopens_the_window_and_quit_on_close_quit
     };
 
     let mut wallet = start(&[]);
-    let window = window_titled(&display, "MailPay");
+    let window = window_titled(&display, "Welcome — MailPay");
     processes::wait_for_text(&log, "no status icon", WAIT);
     close(&display, window);
     std::thread::sleep(Duration::from_millis(300));
     assert!(wallet.0.try_wait().unwrap().is_none(), "the wallet stays, for a later start to reopen");
     let second = desktop.mailpay(&home, &config, &[]).output().unwrap();
     assert!(second.status.success(), "{}", String::from_utf8_lossy(&second.stderr));
-    close(&display, window_titled(&display, "MailPay"));
+    close(&display, window_titled(&display, "Welcome — MailPay"));
     let said = std::fs::read_to_string(&log).unwrap();
     assert_eq!(said.matches("no status icon").count(), 1, "said once:\n{said}");
     drop(wallet);
@@ -426,7 +426,7 @@ fn without_a_status_icon_a_later_start_reopens_the_window_and_quit_on_close_quit
     let store = mailpay::ui::backend::Home::open(mailpay::paths::Paths::under(&home)).unwrap();
     store.with_blocking(|s| s.set_setting(Setting::QuitOnClose, "yes")).unwrap();
     let mut wallet = start(&[]);
-    close(&display, window_titled(&display, "MailPay"));
+    close(&display, window_titled(&display, "Welcome — MailPay"));
     let status = poll("the wallet to quit", WAIT, || wallet.0.try_wait().unwrap());
     assert!(status.success(), "{status:?}");
 }

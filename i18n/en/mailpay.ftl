@@ -64,6 +64,8 @@ nav-contacts = Banks and merchants
 nav-settings = Settings
 
 ## Welcome
+# The window's title on the first screen ("Welcome — MailPay").
+welcome-window = Welcome
 welcome-title = Pay by e-mail, with a one-time password
 welcome-intro = MailPay sends your order to the merchant and a payment request to your bank at the same moment. Your bank pays only when both carry the same one-time password A.
 welcome-try-demo = Try the demo

@@ -64,6 +64,8 @@ nav-contacts = 銀行と注文先
 nav-settings = 設定
 
 ## ようこそ
+# The window's title on the first screen ("ようこそ — MailPay").
+welcome-window = ようこそ
 welcome-title = ワンタイムパスワードで、メールで支払う
 welcome-intro = MailPay は注文先への注文と銀行への支払依頼を同時に送ります。銀行は両方に同じワンタイムパスワードAがあるときだけ支払います。
 welcome-try-demo = デモを試す

@@ -10,7 +10,9 @@ use std::time::{Duration, Instant};
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 
+#[cfg(unix)]
 use super::frame::{self, FROM_PEER_MAX};
+#[cfg(unix)]
 use super::host::SEND_TIME;
 use super::messages::{Reply, Request, WireMail};
 use crate::mail::smtp::{Dispatch, SendError};
@@ -21,6 +23,7 @@ use crate::wallet::{Sending, Transport};
 /// How long a connection may wait between requests.
 pub const IDLE: Duration = Duration::from_secs(300);
 /// How long connecting may take.
+#[cfg(unix)]
 const CONNECT_TIME: Duration = Duration::from_secs(3);
 
 pub fn socket_path(paths: &Paths) -> PathBuf {
@@ -120,6 +123,7 @@ impl ThroughThunderbird {
     }
 }
 
+#[cfg(unix)]
 const NOT_RUNNING: &str = "Thunderbird is not running, or MailPay's add-on is not connected in it; the mail waits in MailPay's outbox and leaves when Thunderbird is back";
 
 impl Transport for ThroughThunderbird {

@@ -29,7 +29,9 @@ use tokio::sync::{mpsc, oneshot};
 
 use super::endpoint::{self, Bound};
 use super::frame::{self, FROM_PEER_MAX, FrameError, TO_ADDON_MAX};
-use super::messages::{FromAddon, Identity, Outcome, Reply, Request, ToAddon, VERSION, WireMail, WireResult};
+use super::messages::{FromAddon, Identity, Outcome, ToAddon, VERSION};
+#[cfg(unix)]
+use super::messages::{Reply, Request, WireMail, WireResult};
 use super::outgoing;
 use crate::i18n::{Lang, Tr};
 
@@ -440,6 +442,7 @@ impl Host {
     }
 
     /// Answers the app's and the command line's requests.
+    #[cfg(unix)]
     async fn request(&self, request: Request) -> Reply {
         match request {
             Request::Status => {
@@ -554,6 +557,7 @@ async fn accept(host: Arc<Host>, listener: endpoint::Listener, path: std::path::
     }
 }
 
+#[cfg(unix)]
 fn from_wire(mail: &WireMail) -> Result<Outgoing, String> {
     Ok(Outgoing {
         kind: mail.kind.parse().map_err(|_| format!("{:?} is not a kind of MailPay mail", mail.kind))?,

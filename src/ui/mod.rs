@@ -10,6 +10,7 @@
 pub mod app;
 pub mod backend;
 pub mod background;
+pub mod fonts;
 mod notify;
 pub mod save_dialog;
 pub mod screen;

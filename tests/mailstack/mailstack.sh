@@ -102,7 +102,9 @@ DOMAINS=(buyer.test shop.test shop2.test bank.test bank2.test)
 # WebDriver (tests/mailstack/browser.py).
 # xvfb: the X server the wallet's window opens on in background mode's test,
 # with dbus-daemon's session bus (tests/background.rs).
-PACKAGES=(postfix dovecot-core dovecot-imapd dovecot-lmtpd openssl ca-certificates procps util-linux python3 keyutils chromium dbus-daemon thunderbird thunderbird-l10n-ja libnss3-tools zip unzip dnsmasq-base python3-authlib python3-flask chromium-driver xvfb)
+# wine64, wixl, gcc-mingw-w64-x86-64: the Windows build, its MSI and the
+# wallet run under Wine (packaging/windows/build.sh, tests/windows.rs).
+PACKAGES=(postfix dovecot-core dovecot-imapd dovecot-lmtpd openssl ca-certificates procps util-linux python3 keyutils chromium dbus-daemon thunderbird thunderbird-l10n-ja libnss3-tools zip unzip dnsmasq-base python3-authlib python3-flask chromium-driver xvfb wine64 wixl gcc-mingw-w64-x86-64)
 VMAIL_USER=vmail
 LOCK_FILE=/run/lock/mailstack-install.lock
 [[ -d /run/lock && -w /run/lock ]] || LOCK_FILE=/tmp/.mailstack-install.lock

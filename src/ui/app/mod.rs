@@ -53,6 +53,7 @@ pub fn application(
         App::boot(start.clone(), listener)
     };
     iced::daemon(boot, App::update, App::view_window)
+        .default_font(crate::ui::fonts::text())
         .title(App::window_title)
         .subscription(App::subscription)
         .theme(|app: &App, _window| app.theme())
@@ -308,6 +309,7 @@ impl App {
             Screen::Contacts(_) => tr!(tr, "nav-contacts"),
             Screen::Settings(_) | Screen::Account(_) => tr!(tr, "nav-settings"),
             Screen::Approval(_) => tr!(tr, "approval-title"),
+            Screen::Welcome(_) => tr!(tr, "welcome-window"),
             _ => return self.title(),
         };
         format!("{screen} — {}", self.title())

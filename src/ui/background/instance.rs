@@ -11,6 +11,7 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
+#[cfg(any(unix, test))]
 use serde::{Deserialize, Serialize};
 
 use crate::paths::Paths;
@@ -22,6 +23,7 @@ pub const MAX: usize = 16 * 1024;
 pub const TIME: Duration = Duration::from_secs(3);
 
 /// A start request as it travels on the socket.
+#[cfg(any(unix, test))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "open", rename_all = "kebab-case")]
 enum Wire {
@@ -31,11 +33,13 @@ enum Wire {
     Background,
 }
 
+#[cfg(unix)]
 #[derive(Debug, Serialize, Deserialize)]
 struct Ack {
     ok: bool,
 }
 
+#[cfg(any(unix, test))]
 impl From<&Start> for Wire {
     fn from(start: &Start) -> Wire {
         match start {
@@ -47,6 +51,7 @@ impl From<&Start> for Wire {
     }
 }
 
+#[cfg(any(unix, test))]
 impl Wire {
     fn start(self) -> Option<Start> {
         Some(match self {

@@ -351,7 +351,9 @@ impl State {
             .spacing(4);
             if detail.raw == Some(i) {
                 item = item.push(
-                    text(String::from_utf8_lossy(&e.raw).into_owned()).font(iced::Font::MONOSPACE).size(12),
+                    text(String::from_utf8_lossy(&e.raw).into_owned())
+                        .font(crate::ui::fonts::mono())
+                        .size(12),
                 );
             }
             content = content.push(widget::card(item));

@@ -567,7 +567,7 @@ impl State {
         problems.retain(|p| Some(p) != amount_problem.as_ref());
         let password_row: Element<'a, Message> = match &self.own_password {
             None => row![
-                text(self.password.display()).font(iced::Font::MONOSPACE).size(18).width(Fill),
+                text(self.password.display()).font(crate::ui::fonts::mono()).size(18).width(Fill),
                 button(text(tr!(tr, "payment-regenerate")))
                     .style(button::secondary)
                     .on_press(Message::Regenerate),

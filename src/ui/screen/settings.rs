@@ -184,7 +184,7 @@ impl State {
                     text(tr!(tr, "settings-wallet-key")).size(18),
                     match wallet_key {
                         Ok(key) => row![
-                            text(key).font(iced::Font::MONOSPACE).size(13).width(Fill),
+                            text(key).font(crate::ui::fonts::mono()).size(13).width(Fill),
                             button(text(tr!(tr, "settings-copy")))
                                 .style(button::secondary)
                                 .on_press(Message::Copy(key.to_string())),
