@@ -22,39 +22,16 @@
 mod support;
 
 use std::collections::HashMap;
-use std::io::{BufRead, BufReader};
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
+use std::process::Command;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use support::mailstack;
 use support::processes::{self, Agent, MAILPAY, World, order_args, order_id};
-use x11rb::connection::Connection as _;
-use x11rb::protocol::xproto::{self, ConnectionExt as _};
+use support::xvfb::{self, poll, started_with_line};
 
 const WAIT: Duration = Duration::from_secs(90);
-
-/// Polls `f` until it gives `Some`, for at most `limit`.
-fn poll<T>(what: &str, limit: Duration, mut f: impl FnMut() -> Option<T>) -> T {
-    let deadline = Instant::now() + limit;
-    loop {
-        if let Some(value) = f() {
-            return value;
-        }
-        assert!(Instant::now() < deadline, "timed out waiting for {what}");
-        std::thread::sleep(Duration::from_millis(100));
-    }
-}
-
-/// A process whose first line of standard output is what it started on
-/// (Xvfb's display number, dbus-daemon's address).
-fn started_with_line(command: &mut Command) -> (Agent, String) {
-    let mut child: Child = command.stdout(Stdio::piped()).stderr(Stdio::null()).spawn().unwrap();
-    let mut line = String::new();
-    BufReader::new(child.stdout.take().unwrap()).read_line(&mut line).unwrap();
-    (Agent(child), line.trim().to_string())
-}
 
 /// What the test's desktop saw on the bus.
 #[derive(Default)]
@@ -139,18 +116,7 @@ struct Desktop {
 
 impl Desktop {
     fn start(tray: bool) -> Desktop {
-        let (xvfb, number) = started_with_line(Command::new("Xvfb").args([
-            "-displayfd",
-            "1",
-            "-screen",
-            "0",
-            "1280x800x24",
-            "-nolisten",
-            "tcp",
-            // Not reset when its last client leaves: a wallet started just
-            // then would find no display.
-            "-noreset",
-        ]));
+        let (x_server, display) = xvfb::start();
         let (dbus, bus) =
             started_with_line(Command::new("dbus-daemon").args(["--session", "--nofork", "--print-address"]));
         let runtime =
@@ -181,15 +147,7 @@ impl Desktop {
             services.push(notifications);
             (on_bus().build().await.unwrap(), services)
         });
-        Desktop {
-            display: format!(":{number}"),
-            bus,
-            seen,
-            runtime,
-            conn,
-            _services: services,
-            _processes: (xvfb, dbus),
-        }
+        Desktop { display, bus, seen, runtime, conn, _services: services, _processes: (x_server, dbus) }
     }
 
     /// `mailpay ARGS` on this desktop, in the wallet at `home`.
@@ -247,54 +205,6 @@ impl Desktop {
     }
 }
 
-/// The viewable top-level windows on `display` and their titles.
-fn windows(display: &str) -> Vec<(u32, String)> {
-    let Ok((x, screen)) = x11rb::connect(Some(display)) else { return Vec::new() };
-    let root = x.setup().roots[screen].root;
-    let atom = |name: &[u8]| x.intern_atom(false, name).unwrap().reply().unwrap().atom;
-    let (net_wm_name, utf8) = (atom(b"_NET_WM_NAME"), atom(b"UTF8_STRING"));
-    let children = x.query_tree(root).unwrap().reply().map(|t| t.children).unwrap_or_default();
-    children
-        .into_iter()
-        .filter(|w| {
-            x.get_window_attributes(*w)
-                .ok()
-                .and_then(|c| c.reply().ok())
-                .is_some_and(|a| a.map_state == xproto::MapState::VIEWABLE)
-        })
-        .filter_map(|w| {
-            let title = x.get_property(false, w, net_wm_name, utf8, 0, 1024).ok()?.reply().ok()?;
-            Some((w, String::from_utf8_lossy(&title.value).into_owned()))
-        })
-        .filter(|(_, title)| title.contains("MailPay"))
-        .collect()
-}
-
-/// Waits until the wallet's window shows `title`; returns the window.
-fn window_titled(display: &str, title: &str) -> u32 {
-    let deadline = Instant::now() + WAIT;
-    loop {
-        let last = windows(display);
-        if let Some((w, _)) = last.iter().find(|(_, t)| t == title) {
-            return *w;
-        }
-        assert!(Instant::now() < deadline, "no window titled {title:?}; windows: {last:?}");
-        std::thread::sleep(Duration::from_millis(100));
-    }
-}
-
-/// Closes `window` as a window manager does (WM_DELETE_WINDOW) and waits
-/// until it is gone.
-fn close(display: &str, window: u32) {
-    let (x, _) = x11rb::connect(Some(display)).unwrap();
-    let atom = |name: &[u8]| x.intern_atom(false, name).unwrap().reply().unwrap().atom;
-    let (protocols, delete) = (atom(b"WM_PROTOCOLS"), atom(b"WM_DELETE_WINDOW"));
-    let event = xproto::ClientMessageEvent::new(32, window, protocols, [delete, 0, 0, 0, 0]);
-    x.send_event(false, window, xproto::EventMask::NO_EVENT, event).unwrap();
-    x.flush().unwrap();
-    poll("the window to close", WAIT, || windows(display).is_empty().then_some(()));
-}
-
 fn state_of(home: &Path, order: &str) -> String {
     use mailpay::ui::backend::{self, Home};
     let home = Home::open(mailpay::paths::Paths::under(home)).unwrap();
@@ -327,16 +237,16 @@ fn background_mode_on_a_session_bus() {
     );
     desktop.item();
     std::thread::sleep(Duration::from_millis(500));
-    assert!(windows(&display).is_empty(), "no window at a start in the background");
+    assert!(xvfb::windows(&display).is_empty(), "no window at a start in the background");
 
     // (a) Activating the status icon opens the window (History: the wallet has an account).
     desktop.call_item("/StatusNotifierItem", "org.kde.StatusNotifierItem", "Activate", &(0i32, 0i32));
-    let window = window_titled(&display, "History — MailPay");
-    close(&display, window);
+    let window = xvfb::window_titled(&display, "History — MailPay", WAIT);
+    xvfb::close(&display, window, WAIT);
     assert!(wallet.0.try_wait().unwrap().is_none(), "closing the window leaves the wallet running");
     // Open in the icon's menu does too.
     desktop.click_menu(1);
-    close(&display, window_titled(&display, "History — MailPay"));
+    xvfb::close(&display, xvfb::window_titled(&display, "History — MailPay", WAIT), WAIT);
     eprintln!("measured: status icon, {} ms", started.elapsed().as_millis());
 
     // (b) With the window closed, an order approved in advance is answered
@@ -349,7 +259,7 @@ fn background_mode_on_a_session_bus() {
     });
     assert_eq!(world.bank(&["balance", "orderer@buyer.test", "JPY"]).trim(), "9700 JPY");
     assert!(!desktop.notified(&advance), "an order approved in advance is answered silently");
-    assert!(windows(&display).is_empty(), "and opens no window");
+    assert!(xvfb::windows(&display).is_empty(), "and opens no window");
 
     // ...and one that needs the user raises a notification whose Review
     // opens the approval view.
@@ -357,9 +267,9 @@ fn background_mode_on_a_session_bus() {
     let asked = order_id(&world.mailpay(&args));
     let (note, actions) = desktop.notification(&asked);
     assert!(actions.chunks(2).any(|a| a[0] == "review" && a[1] == "Review"), "{actions:?}");
-    assert!(windows(&display).is_empty(), "the notification alone, no window");
+    assert!(xvfb::windows(&display).is_empty(), "the notification alone, no window");
     desktop.invoke(note, "review");
-    close(&display, window_titled(&display, "Confirm the payment — MailPay"));
+    xvfb::close(&display, xvfb::window_titled(&display, "Confirm the payment — MailPay", WAIT), WAIT);
     assert_eq!(state_of(&world.home, &asked), "awaiting-confirmation");
     eprintln!("measured: confirmations, {} ms", started.elapsed().as_millis());
 
@@ -368,11 +278,11 @@ fn background_mode_on_a_session_bus() {
     let link = "mailpay:shop@shop.test?bank=bank@bank.test&amount=1200&currency=JPY&ref=B-7";
     let second = desktop.mailpay(&world.home, &config, &[link]).output().unwrap();
     assert!(second.status.success(), "{}", String::from_utf8_lossy(&second.stderr));
-    close(&display, window_titled(&display, "New payment — MailPay"));
+    xvfb::close(&display, xvfb::window_titled(&display, "New payment — MailPay", WAIT), WAIT);
     // As Thunderbird's host runs it: the approval of an order.
     let second = desktop.mailpay(&world.home, &config, &["review", &asked]).output().unwrap();
     assert!(second.status.success(), "{}", String::from_utf8_lossy(&second.stderr));
-    window_titled(&display, "Confirm the payment — MailPay");
+    xvfb::window_titled(&display, "Confirm the payment — MailPay", WAIT);
 
     // Paused from the icon's menu, the wallet leaves the bank's mail in the
     // inbox; resumed, it takes it in and announces it. One icon throughout.
@@ -409,14 +319,14 @@ fn without_a_status_icon_a_later_start_reopens_the_window_and_quit_on_close_quit
     };
 
     let mut wallet = start(&[]);
-    let window = window_titled(&display, "Welcome — MailPay");
+    let window = xvfb::window_titled(&display, "Welcome — MailPay", WAIT);
     processes::wait_for_text(&log, "no status icon", WAIT);
-    close(&display, window);
+    xvfb::close(&display, window, WAIT);
     std::thread::sleep(Duration::from_millis(300));
     assert!(wallet.0.try_wait().unwrap().is_none(), "the wallet stays, for a later start to reopen");
     let second = desktop.mailpay(&home, &config, &[]).output().unwrap();
     assert!(second.status.success(), "{}", String::from_utf8_lossy(&second.stderr));
-    close(&display, window_titled(&display, "Welcome — MailPay"));
+    xvfb::close(&display, xvfb::window_titled(&display, "Welcome — MailPay", WAIT), WAIT);
     let said = std::fs::read_to_string(&log).unwrap();
     assert_eq!(said.matches("no status icon").count(), 1, "said once:\n{said}");
     drop(wallet);
@@ -426,7 +336,7 @@ fn without_a_status_icon_a_later_start_reopens_the_window_and_quit_on_close_quit
     let store = mailpay::ui::backend::Home::open(mailpay::paths::Paths::under(&home)).unwrap();
     store.with_blocking(|s| s.set_setting(Setting::QuitOnClose, "yes")).unwrap();
     let mut wallet = start(&[]);
-    close(&display, window_titled(&display, "Welcome — MailPay"));
+    xvfb::close(&display, xvfb::window_titled(&display, "Welcome — MailPay", WAIT), WAIT);
     let status = poll("the wallet to quit", WAIT, || wallet.0.try_wait().unwrap());
     assert!(status.success(), "{status:?}");
 }

@@ -29,7 +29,10 @@
 //! - `tamper`: mails altered the way a forger alters them.
 //! - `thunderbird`: a real, headless Thunderbird on the mail stack with the
 //!   MailPay add-on.
+//! - `wine`: MailPay for Windows, its MSI built and installed in Wine
+//!   prefixes of the test's own, and its programs run there.
 //! - `wire`: raw mails submitted to the stack and the real IMAP watcher.
+//! - `xvfb`: an X server of the test's own and the wallet's windows on it.
 
 // Each test binary uses only part of the support.
 #![allow(dead_code)]
@@ -48,4 +51,7 @@ pub mod protocol;
 pub mod relay;
 pub mod tamper;
 pub mod thunderbird;
+pub mod wine;
 pub mod wire;
+#[cfg(target_os = "linux")]
+pub mod xvfb;
