@@ -31,12 +31,17 @@ pub fn json(host: &Path) -> String {
 /// Where this user's manifest goes on this system (under `home`); `None`
 /// on Windows, where the registry names it.
 pub fn user_file(home: &Path) -> Option<PathBuf> {
-    let dir = if cfg!(target_os = "macos") {
-        home.join("Library/Mozilla/NativeMessagingHosts")
-    } else if cfg!(windows) {
-        return None;
-    } else {
-        home.join(".mozilla/native-messaging-hosts")
+    user_file_on(std::env::consts::OS, home)
+}
+
+/// Where a user's manifest goes on `os` (as `std::env::consts::OS` names
+/// it). On macOS Thunderbird, unlike Firefox, looks under `~/Library/Mozilla`,
+/// not `~/Library/Application Support/Mozilla`.
+pub fn user_file_on(os: &str, home: &Path) -> Option<PathBuf> {
+    let dir = match os {
+        "macos" => home.join("Library/Mozilla/NativeMessagingHosts"),
+        "windows" => return None,
+        _ => home.join(".mozilla/native-messaging-hosts"),
     };
     Some(dir.join(format!("{HOST_NAME}.json")))
 }
@@ -60,5 +65,19 @@ mod tests {
                 .split('.')
                 .all(|w| !w.is_empty() && w.chars().all(|c| c.is_ascii_alphanumeric() || c == '_'))
         );
+    }
+
+    #[test]
+    fn each_system_has_its_own_place_for_the_manifest() {
+        let home = Path::new("/home/u");
+        assert_eq!(
+            user_file_on("macos", home).unwrap(),
+            Path::new("/home/u/Library/Mozilla/NativeMessagingHosts/org.mailpay.wallet.json")
+        );
+        assert_eq!(
+            user_file_on("linux", home).unwrap(),
+            Path::new("/home/u/.mozilla/native-messaging-hosts/org.mailpay.wallet.json")
+        );
+        assert_eq!(user_file_on("windows", home), None);
     }
 }
