@@ -1,11 +1,13 @@
 #!/usr/bin/env bash
 # Takes a screenshot of each main view of the real wallet under Xvfb and
 # writes them to assets/screenshots/. Needs: xvfb, xdotool, x11-apps (xwd),
-# keyutils, fonts-noto-cjk, python3, openssl, dnsmasq. The wallet runs on a throw-away folder
-# filled by examples/seed_wallet.rs; its inbox points at a closed port, so
-# the side bar shows the watcher retrying. The picture of Thunderbird is
-# taken by a test (tests/thunderbird.rs) on the test mail stack, which needs
-# root like the test suite; SKIP_THUNDERBIRD=1 leaves it out.
+# keyutils, fonts-noto-cjk, python3, openssl, dnsmasq (and for the picture
+# under Wine: wine64, x11-utils and what packaging/windows/build.sh needs).
+# The wallet runs on a throw-away folder filled by examples/seed_wallet.rs;
+# its inbox points at a closed port, so the side bar shows the watcher
+# retrying. The picture of Thunderbird is taken by a test
+# (tests/thunderbird.rs) on the test mail stack, which needs root like the
+# test suite; SKIP_THUNDERBIRD=1 leaves it out.
 #
 #   bash packaging/screenshots.sh            # builds release first
 #   PROFILE=debug bash packaging/screenshots.sh
@@ -140,6 +142,37 @@ xdotool type --delay 50 ex; sleep 1; shot new-payment
 click 95 145; shot banks-and-merchants
 click 95 192; shot settings
 SCRIPT
+
+# The same wallet as Windows runs it: the MSI of packaging/windows/build.sh
+# installed in a throw-away Wine prefix (with the ProcessPrng shim Wine 8.0
+# needs) that has no fonts of its own, on a display of its own; the window
+# alone is taken. Needs wine64 and what the build needs; SKIP_WINE=1 leaves
+# it out.
+if [ -z "${SKIP_WINE:-}" ]; then
+    msi=$(bash packaging/windows/build.sh --profile "$([ "$profile" = debug ] && echo dev || echo release)")
+    wine_display=":$(( ${DISPLAY_NUMBER:-93} + 2 ))"
+    Xvfb "$wine_display" -screen 0 1280x800x24 >/dev/null 2>&1 & wine_xvfb=$!
+    export WINEPREFIX="$work/wine" WINEDEBUG=-all WINEDLLOVERRIDES="winemenubuilder.exe=d;mscoree=d;mshtml=d"
+    trap 'kill $xvfb $wine_xvfb 2>/dev/null || true; /usr/lib/wine/wineserver64 -k 2>/dev/null || true; rm -rf "$work"' EXIT
+    DISPLAY= /usr/lib/wine/wine64 wineboot --init >/dev/null 2>&1
+    /usr/lib/wine/wineserver64 -w
+    cp "$(dirname "$msi")/wine/bcryptprimitives.dll" "$WINEPREFIX/drive_c/windows/system32/"
+    DISPLAY= /usr/lib/wine/wine64 msiexec /i "Z:$(realpath "$msi" | tr / '\\')" /qn
+    /usr/lib/wine/wineserver64 -w
+    user=$(ls "$WINEPREFIX/drive_c/users" | grep -vx Public | head -n 1)
+    MAILPAY_HOME="Z:$(echo "$work/home" | tr / '\\')" LANG=en_US.UTF-8 DISPLAY="$wine_display" \
+        /usr/lib/wine/wine64 "C:\\users\\$user\\AppData\\Local\\Programs\\MailPay\\mailpay.exe" 2>/dev/null & app=$!
+    # The first window of a prefix waits for Wine to list the host's fonts.
+    for _ in $(seq 1 600); do
+        window=$(DISPLAY="$wine_display" xwininfo -root -children | awk '/"History — MailPay"/ {print $1}')
+        [ -n "$window" ] && break
+        sleep 0.2
+    done
+    sleep 3
+    DISPLAY="$wine_display" xwd -id "$window" -silent > "$work/shot.xwd"
+    python3 packaging/xwd2png.py "$work/shot.xwd" "$out/wine-history.png"; echo "$out/wine-history.png"
+    kill $app; wait $app 2>/dev/null || true
+fi
 
 # The banner on a bank's confirmation inside Thunderbird: the real add-on,
 # host and wallet on the test mail stack, Thunderbird on a display of its own.
