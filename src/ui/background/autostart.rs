@@ -1,10 +1,11 @@
 //! Start at login. On Linux (and the BSDs) an XDG autostart entry,
 //! `$XDG_CONFIG_HOME/autostart/org.mailpay.MailPay.desktop` (else
 //! `~/.config/autostart/…`), that runs this `mailpay` with `--background`:
-//! the wallet starts watching without opening its window. On macOS the
-//! LaunchAgent in packaging/macos and on Windows the Run key described in
-//! packaging/windows/main.wxs do the same; the setting is not offered there
-//! yet.
+//! the wallet starts watching without opening its window. On Windows the
+//! value `MailPay` under the user's
+//! `HKCU\Software\Microsoft\Windows\CurrentVersion\Run` key, which runs
+//! the same. On macOS the LaunchAgent in packaging/macos does it, set up by
+//! hand: the setting says it is not available there yet.
 
 use std::path::PathBuf;
 
@@ -16,7 +17,16 @@ pub enum AutostartError {
     Unsupported,
     #[error("the autostart entry {path}: {reason}")]
     Io { path: PathBuf, reason: String },
+    #[error("the Run key of the registry: {0}")]
+    Registry(String),
 }
+
+/// Where Windows keeps what starts at the user's login, and MailPay's
+/// value there.
+#[cfg(windows)]
+const RUN_KEY: &str = r"Software\Microsoft\Windows\CurrentVersion\Run";
+#[cfg(windows)]
+const RUN_VALUE: &str = "MailPay";
 
 /// Where the autostart entry is (`None` without a home folder, or on a
 /// system without XDG autostart).
@@ -33,16 +43,46 @@ pub fn entry_path() -> Option<PathBuf> {
 
 /// Whether the wallet starts at login.
 pub fn enabled() -> bool {
+    #[cfg(windows)]
+    return windows_registry::CURRENT_USER.open(RUN_KEY).and_then(|k| k.get_string(RUN_VALUE)).is_ok();
+    #[cfg(not(windows))]
     entry_path().is_some_and(|p| p.is_file())
 }
 
 /// Writes (`on`) or removes the autostart entry.
 pub fn set(on: bool) -> Result<(), AutostartError> {
+    #[cfg(windows)]
+    return set_run_value(on);
+    #[cfg(not(windows))]
     match entry_path() {
         Some(path) => set_at(&path, on),
         None if cfg!(all(unix, not(target_os = "macos"))) => Err(AutostartError::NoHome),
         None => Err(AutostartError::Unsupported),
     }
+}
+
+/// Writes (`on`) or removes the Run value that starts this program with
+/// `--background`.
+#[cfg(windows)]
+fn set_run_value(on: bool) -> Result<(), AutostartError> {
+    fn error(e: impl std::fmt::Display) -> AutostartError {
+        AutostartError::Registry(e.to_string())
+    }
+    let key = windows_registry::CURRENT_USER.create(RUN_KEY).map_err(error)?;
+    if on {
+        let program = std::env::current_exe().map_err(error)?;
+        key.set_string(RUN_VALUE, run_command(&program.display().to_string())).map_err(error)
+    } else if key.get_string(RUN_VALUE).is_ok() {
+        key.remove_value(RUN_VALUE).map_err(error)
+    } else {
+        Ok(())
+    }
+}
+
+/// The command line of the Run value: the program quoted (its folder may
+/// hold spaces), then `--background`.
+pub fn run_command(program: &str) -> String {
+    format!("\"{program}\" --background")
 }
 
 /// Writes (`on`) or removes the autostart entry at `path`.
@@ -112,6 +152,14 @@ mod tests {
         assert!(!path.exists());
         set_at(&path, false).unwrap();
         let _ = std::fs::remove_dir_all(dir);
+    }
+
+    #[test]
+    fn the_run_value_quotes_the_program() {
+        assert_eq!(
+            run_command(r"C:\Users\Ann Lee\AppData\Local\Programs\MailPay\mailpay.exe"),
+            r#""C:\Users\Ann Lee\AppData\Local\Programs\MailPay\mailpay.exe" --background"#
+        );
     }
 
     #[test]
