@@ -32,6 +32,50 @@ sleep 1
 shot() { xwd -root -silent > "$work/shot.xwd"; python3 packaging/xwd2png.py "$work/shot.xwd" "$out/$1.png"; echo "$out/$1.png"; }
 click() { xdotool mousemove "$1" "$2"; sleep 0.2; xdotool click 1; sleep "${3:-1}"; }
 
+# The same wallet as Windows runs it: the MSI of packaging/windows/build.sh
+# installed in a throw-away Wine prefix (with the ProcessPrng shim Wine 8.0
+# needs) that has no fonts of its own, on a display of its own; the window
+# alone is taken. Needs wine64 and what the build needs; SKIP_WINE=1 leaves
+# it out; ONLY=wine takes this picture alone (of a freshly seeded wallet).
+wine_shot() {
+    msi=$(bash packaging/windows/build.sh --profile "$([ "$profile" = debug ] && echo dev || echo release)")
+    wine_display=":$(( ${DISPLAY_NUMBER:-93} + 2 ))"
+    Xvfb "$wine_display" -screen 0 1280x800x24 >/dev/null 2>&1 & wine_xvfb=$!
+    export WINEPREFIX="$work/wine" WINEDEBUG=-all WINEDLLOVERRIDES="winemenubuilder.exe=d;mscoree=d;mshtml=d"
+    trap 'kill $xvfb $wine_xvfb 2>/dev/null || true; /usr/lib/wine/wineserver64 -k 2>/dev/null || true; rm -rf "$work"' EXIT
+    DISPLAY= /usr/lib/wine/wine64 wineboot --init >/dev/null 2>&1
+    /usr/lib/wine/wineserver64 -w
+    cp "$(dirname "$msi")/wine/bcryptprimitives.dll" "$WINEPREFIX/drive_c/windows/system32/"
+    DISPLAY= /usr/lib/wine/wine64 msiexec /i "Z:$(realpath "$msi" | tr / '\\')" /qn
+    /usr/lib/wine/wineserver64 -w
+    user=$(ls "$WINEPREFIX/drive_c/users" | grep -vx Public | head -n 1)
+    local exe="C:\\users\\$user\\AppData\\Local\\Programs\\MailPay\\mailpay.exe" home
+    home="Z:$(echo "$work/home" | tr / '\\')"
+    # The seeded wallet's account, its password in Wine's Credential Manager.
+    echo not-a-real-password | MAILPAY_HOME="$home" DISPLAY= /usr/lib/wine/wine64 "$exe" \
+        account add taro@example.jp --imap 127.0.0.1:1 --smtp 127.0.0.1:1 >/dev/null
+    # Wine's desktop, started without a display for the command above,
+    # would keep windows off the screen until it ends.
+    /usr/lib/wine/wineserver64 -w
+    MAILPAY_HOME="$home" LANG=en_US.UTF-8 DISPLAY="$wine_display" /usr/lib/wine/wine64 "$exe" 2>/dev/null & app=$!
+    # The first window of a prefix waits for Wine to list the host's fonts.
+    for _ in $(seq 1 600); do
+        window=$(LC_ALL=C.UTF-8 DISPLAY="$wine_display" xwininfo -root -children | awk '/"History — MailPay"/ {print $1}')
+        [ -n "$window" ] && break
+        sleep 0.2
+    done
+    sleep 3
+    DISPLAY="$wine_display" xwd -id "$window" -silent > "$work/shot.xwd"
+    python3 packaging/xwd2png.py "$work/shot.xwd" "$out/wine-history.png"; echo "$out/wine-history.png"
+    kill $app; wait $app 2>/dev/null || true
+}
+
+if [ "${ONLY:-}" = wine ]; then
+    "$seed" "$work/home" taro@example.jp 40 >/dev/null
+    wine_shot
+    exit 0
+fi
+
 # Welcome: a wallet with no account.
 MAILPAY_HOME="$work/empty" LANG=en_US.UTF-8 "$bin" & app=$!
 sleep 3; shot welcome
@@ -143,36 +187,7 @@ click 95 145; shot banks-and-merchants
 click 95 192; shot settings
 SCRIPT
 
-# The same wallet as Windows runs it: the MSI of packaging/windows/build.sh
-# installed in a throw-away Wine prefix (with the ProcessPrng shim Wine 8.0
-# needs) that has no fonts of its own, on a display of its own; the window
-# alone is taken. Needs wine64 and what the build needs; SKIP_WINE=1 leaves
-# it out.
-if [ -z "${SKIP_WINE:-}" ]; then
-    msi=$(bash packaging/windows/build.sh --profile "$([ "$profile" = debug ] && echo dev || echo release)")
-    wine_display=":$(( ${DISPLAY_NUMBER:-93} + 2 ))"
-    Xvfb "$wine_display" -screen 0 1280x800x24 >/dev/null 2>&1 & wine_xvfb=$!
-    export WINEPREFIX="$work/wine" WINEDEBUG=-all WINEDLLOVERRIDES="winemenubuilder.exe=d;mscoree=d;mshtml=d"
-    trap 'kill $xvfb $wine_xvfb 2>/dev/null || true; /usr/lib/wine/wineserver64 -k 2>/dev/null || true; rm -rf "$work"' EXIT
-    DISPLAY= /usr/lib/wine/wine64 wineboot --init >/dev/null 2>&1
-    /usr/lib/wine/wineserver64 -w
-    cp "$(dirname "$msi")/wine/bcryptprimitives.dll" "$WINEPREFIX/drive_c/windows/system32/"
-    DISPLAY= /usr/lib/wine/wine64 msiexec /i "Z:$(realpath "$msi" | tr / '\\')" /qn
-    /usr/lib/wine/wineserver64 -w
-    user=$(ls "$WINEPREFIX/drive_c/users" | grep -vx Public | head -n 1)
-    MAILPAY_HOME="Z:$(echo "$work/home" | tr / '\\')" LANG=en_US.UTF-8 DISPLAY="$wine_display" \
-        /usr/lib/wine/wine64 "C:\\users\\$user\\AppData\\Local\\Programs\\MailPay\\mailpay.exe" 2>/dev/null & app=$!
-    # The first window of a prefix waits for Wine to list the host's fonts.
-    for _ in $(seq 1 600); do
-        window=$(DISPLAY="$wine_display" xwininfo -root -children | awk '/"History — MailPay"/ {print $1}')
-        [ -n "$window" ] && break
-        sleep 0.2
-    done
-    sleep 3
-    DISPLAY="$wine_display" xwd -id "$window" -silent > "$work/shot.xwd"
-    python3 packaging/xwd2png.py "$work/shot.xwd" "$out/wine-history.png"; echo "$out/wine-history.png"
-    kill $app; wait $app 2>/dev/null || true
-fi
+[ -n "${SKIP_WINE:-}" ] || wine_shot
 
 # The banner on a bank's confirmation inside Thunderbird: the real add-on,
 # host and wallet on the test mail stack, Thunderbird on a display of its own.

@@ -56,9 +56,10 @@ stage="$out/stage"
 rm -rf "$stage"
 mkdir -p "$stage" "$out/wine"
 for program in mailpay mailpay-thunderbird mailpay-bank mailpay-merchant; do
-    # Line tables stay in the build folder for backtraces; the installer
-    # carries the programs without them.
-    x86_64-w64-mingw32-strip --strip-debug -o "$stage/$program.exe" "$built/$program.exe"
+    # The installer carries the programs without their symbol tables and
+    # line tables (a quarter of a release program); the build folder keeps
+    # them for backtraces.
+    x86_64-w64-mingw32-strip --strip-all -o "$stage/$program.exe" "$built/$program.exe"
 done
 cp packaging/windows/mailpay.ico "$stage/"
 cp packaging/windows/org.mailpay.wallet.json "$stage/"

@@ -41,7 +41,7 @@ exe="C:\\users\\$user\\AppData\\Local\\Programs\\MailPay\\mailpay.exe"
 
 # Milliseconds from now until a window titled "Welcome — MailPay" is on the display.
 window_after() { # start (ns)
-    until DISPLAY=$display xwininfo -root -children 2>/dev/null | grep -q '"Welcome — MailPay"'; do
+    until LC_ALL=C.UTF-8 DISPLAY=$display xwininfo -root -children 2>/dev/null | grep -q '"Welcome — MailPay"'; do
         sleep 0.02
     done
     echo $(( ($(date +%s%N) - $1) / 1000000 ))

@@ -111,7 +111,10 @@ impl Prefix {
     }
 
     /// `program` (a Windows program or path) under Wine in this prefix,
-    /// with no display unless the caller sets DISPLAY.
+    /// with no display unless the caller sets DISPLAY. Wine's desktop
+    /// process, once started without a display, keeps every later window
+    /// of the prefix off the screen until it ends: [`Prefix::wait`] after
+    /// such programs, before opening a window.
     pub fn command(&self, program: impl AsRef<OsStr>) -> Command {
         let mut command = Command::new(WINE);
         command
