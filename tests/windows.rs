@@ -28,7 +28,8 @@ use std::time::Duration;
 
 use support::mailstack;
 use support::processes::{
-    self, Agent, BANK, MAILPAY, MERCHANT, account_toml, order_id, password_file, temp_dir,
+    self, Agent, BANK, MAILPAY, MERCHANT, account_add_args, account_toml, order_args, order_id,
+    password_file, temp_dir,
 };
 use support::wine::{self, Prefix, windows_path};
 use support::xvfb;
@@ -228,27 +229,12 @@ fn a_payment_from_mailpay_exe_settles_through_the_linux_bank_and_merchant() {
     let orderer = "orderer@buyer.test";
     let password = stack.user(orderer).password.clone();
 
-    // The account, its password into Wine's Credential Manager.
-    let added = prefix.ok_with(
-        "mailpay",
-        &home,
-        &[
-            "account",
-            "add",
-            orderer,
-            "--smtp",
-            &format!("localhost:{}", stack.submission_port),
-            "--smtp-security",
-            "starttls",
-            "--imap",
-            &format!("localhost:{}", stack.imaps_port),
-            "--imap-security",
-            "tls",
-            "--ca-file",
-            &windows_path(&stack.ca_file),
-        ],
-        &format!("{password}\n"),
-    );
+    // The account, its password into Wine's Credential Manager; the CA file
+    // as Windows names it.
+    let mut add = account_add_args(stack, orderer);
+    *add.last_mut().unwrap() = windows_path(&stack.ca_file);
+    let add: Vec<&str> = add.iter().map(String::as_str).collect();
+    let added = prefix.ok_with("mailpay", &home, &add, &format!("{password}\n"));
     assert!(added.contains("Windows Credential Manager"), "{added}");
     let config = std::fs::read_to_string(home.join("config/config.toml")).unwrap();
     assert!(config.contains(orderer) && !config.contains(&password), "{config}");
@@ -307,22 +293,9 @@ fn a_payment_from_mailpay_exe_settles_through_the_linux_bank_and_merchant() {
     let _shop = spawn(MERCHANT, &shop_toml, "shop@shop.test", "shop.log");
 
     // Fig. 1 from Windows: order, confirmation, approval, settled.
-    let placed = prefix.ok(
-        "mailpay",
-        &home,
-        &[
-            "order",
-            "--merchant",
-            "shop@shop.test",
-            "--bank",
-            "bank@bank.test",
-            "--amount",
-            "1200",
-            "JPY",
-            "--item",
-            "2 x Green tea @ 600 JPY",
-        ],
-    );
+    let order_line =
+        order_args("shop@shop.test", "bank@bank.test", "1200 JPY", &["--item", "2 x Green tea @ 600 JPY"]);
+    let placed = prefix.ok("mailpay", &home, &order_line);
     assert!(placed.contains("order to shop@shop.test: accepted"), "{placed}");
     let order = order_id(&placed);
     prefix.watch_until(&home, &order, "awaiting-confirmation");
