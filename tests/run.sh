@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Runs every MailPay test: the unit, property and corpus tests, the tests
 # against a real Postfix + Dovecot (installed from Debian and started on
-# loopback by the tests themselves), the Debian package's install test, and
-# a bounded fuzzing run.
+# loopback by the tests themselves), the Windows build installed and run
+# under Wine (tests/windows.rs, which cross-builds it), the Debian package's
+# install test, and a bounded fuzzing run.
 #
 #   bash tests/run.sh            # everything
 #   FUZZ_SECONDS=0 bash tests/run.sh   # skip fuzzing
