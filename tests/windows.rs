@@ -15,8 +15,9 @@
 //!   Credential Manager, never into the configuration), `order`, `watch`,
 //!   `approve`, settled by the Linux `mailpay-bank` and `mailpay-merchant`.
 //! - The window on Xvfb: its messages in the prefix's language (English,
-//!   Japanese, and English for a language MailPay does not have), and its
-//!   text drawn in a prefix that has no fonts at all.
+//!   Japanese, and English for a language MailPay does not have), its
+//!   text drawn in a prefix that has no fonts at all, and New payment
+//!   opened by the command registered for `mailpay:` links.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 #![cfg(target_os = "linux")]
 
@@ -311,7 +312,7 @@ fn a_payment_from_mailpay_exe_settles_through_the_linux_bank_and_merchant() {
 }
 
 #[test]
-fn the_window_speaks_the_prefix_language_and_draws_its_text_without_system_fonts() {
+fn the_window_speaks_the_prefix_language_draws_its_text_without_fonts_and_opens_links() {
     let prefix = Prefix::installed("gui");
     let (_x_server, display) = xvfb::start();
     let mut limit = FIRST_WINDOW;
@@ -351,4 +352,27 @@ fn the_window_speaks_the_prefix_language_and_draws_its_text_without_system_fonts
         drop(wallet);
         prefix.wait();
     }
+
+    // A mailpay: link, opened as Windows opens it: the command registered
+    // for the protocol, its "%1" the link (Wine 8.0's ShellExecute does not
+    // look in HKCU\Software\Classes, so the test runs the command itself).
+    let registered = prefix.reg_query(r"HKCU\Software\Classes\mailpay\shell\open\command", Some("")).unwrap();
+    let line = registered.lines().find_map(|l| Some(l.split_once("REG_SZ")?.1.trim().to_string())).unwrap();
+    let line = line.replace("%1", "mailpay:shop@shop.test?amount=1200&currency=JPY");
+    let words: Vec<&str> = line.split('"').map(str::trim).filter(|w| !w.is_empty()).collect();
+    assert_eq!(words.len(), 2, "{line}");
+    let home = temp_dir("wine-link");
+    let _wallet = Agent(
+        prefix
+            .command(words[0])
+            .arg(words[1])
+            .env("MAILPAY_HOME", windows_path(&home))
+            .env("DISPLAY", &display)
+            .env("LANG", "en_US.UTF-8")
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap(),
+    );
+    xvfb::window_titled(&display, "New payment — MailPay", limit);
 }
