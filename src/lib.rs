@@ -42,6 +42,7 @@ pub mod fault;
 pub mod http;
 pub mod i18n;
 pub mod keys;
+pub mod local_socket;
 pub mod mail;
 pub mod merchant;
 pub mod oauth;

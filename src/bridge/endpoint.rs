@@ -1,18 +1,17 @@
 //! The wallet's local socket, where the Thunderbird host listens for the
-//! app and the command line (a Unix socket in the wallet's data folder,
-//! which only its owner can enter), and [`ThroughThunderbird`], the
-//! [`Transport`] they send with when an account's mails go through
-//! Thunderbird.
+//! app and the command line (`thunderbird.sock` in the wallet's data
+//! folder, which only its owner can enter: a Unix socket, or on Windows
+//! the name of a named pipe; see [`crate::local_socket`]), and
+//! [`ThroughThunderbird`], the [`Transport`] they send with when an
+//! account's mails go through Thunderbird.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 
-#[cfg(unix)]
 use super::frame::{self, FROM_PEER_MAX};
-#[cfg(unix)]
 use super::host::SEND_TIME;
 use super::messages::{Reply, Request, WireMail};
 use crate::mail::smtp::{Dispatch, SendError};
@@ -23,52 +22,13 @@ use crate::wallet::{Sending, Transport};
 /// How long a connection may wait between requests.
 pub const IDLE: Duration = Duration::from_secs(300);
 /// How long connecting may take.
-#[cfg(unix)]
-const CONNECT_TIME: Duration = Duration::from_secs(3);
+const CONNECT_TIME: Duration = crate::local_socket::CONNECT_TIME;
 
 pub fn socket_path(paths: &Paths) -> PathBuf {
     paths.data_dir.join("thunderbird.sock")
 }
 
-#[cfg(unix)]
-pub type Listener = tokio::net::UnixListener;
-/// No local socket on this system yet: the host serves Thunderbird alone.
-#[cfg(not(unix))]
-pub enum Listener {}
-
-pub enum Bound {
-    Listening(Listener),
-    /// A live host holds the socket.
-    Taken,
-    /// This system has no local socket for the wallet yet.
-    Unsupported,
-}
-
-#[cfg(not(unix))]
-pub async fn bind(_path: &Path) -> std::io::Result<Bound> {
-    Ok(Bound::Unsupported)
-}
-
-/// Listens on `path`, unless a live host already does; a socket file left
-/// by a host that died is replaced.
-#[cfg(unix)]
-pub async fn bind(path: &Path) -> std::io::Result<Bound> {
-    use tokio::net::{UnixListener, UnixStream};
-    if let Some(dir) = path.parent() {
-        crate::paths::create_private_dir(dir).map_err(std::io::Error::other)?;
-    }
-    match UnixListener::bind(path) {
-        Ok(listener) => Ok(Bound::Listening(listener)),
-        Err(e) if e.kind() == std::io::ErrorKind::AddrInUse => {
-            if UnixStream::connect(path).await.is_ok() {
-                return Ok(Bound::Taken);
-            }
-            std::fs::remove_file(path)?;
-            UnixListener::bind(path).map(Bound::Listening)
-        }
-        Err(e) => Err(e),
-    }
-}
+pub use crate::local_socket::{Bound, Listener, bind};
 
 /// Removes the socket file when the host stops serving.
 pub struct Unlink(pub PathBuf);
@@ -93,27 +53,15 @@ impl ThroughThunderbird {
     }
 
     async fn ask(&self, request: &Request) -> Result<Reply, String> {
-        #[cfg(unix)]
-        {
-            let connect = tokio::net::UnixStream::connect(&self.socket);
-            let mut stream = match tokio::time::timeout(CONNECT_TIME, connect).await {
-                Ok(Ok(stream)) => stream,
-                _ => return Err(NOT_RUNNING.into()),
-            };
-            frame::write(&mut stream, request, FROM_PEER_MAX).await.map_err(|e| e.to_string())?;
-            // Thunderbird sends the mails at once: one send's time for all.
-            match tokio::time::timeout(SEND_TIME + CONNECT_TIME, frame::read(&mut stream, FROM_PEER_MAX))
-                .await
-            {
-                Ok(Ok(reply)) => Ok(reply),
-                Ok(Err(e)) => Err(e.to_string()),
-                Err(_) => Err(format!("Thunderbird did not answer within {SEND_TIME:?}")),
-            }
-        }
-        #[cfg(not(unix))]
-        {
-            let _ = (request, &self.socket);
-            Err("sending through Thunderbird is not available on this system yet".into())
+        let Ok(mut stream) = crate::local_socket::connect(&self.socket).await else {
+            return Err(NOT_RUNNING.into());
+        };
+        frame::write(&mut stream, request, FROM_PEER_MAX).await.map_err(|e| e.to_string())?;
+        // Thunderbird sends the mails at once: one send's time for all.
+        match tokio::time::timeout(SEND_TIME + CONNECT_TIME, frame::read(&mut stream, FROM_PEER_MAX)).await {
+            Ok(Ok(reply)) => Ok(reply),
+            Ok(Err(e)) => Err(e.to_string()),
+            Err(_) => Err(format!("Thunderbird did not answer within {SEND_TIME:?}")),
         }
     }
 
@@ -123,7 +71,6 @@ impl ThroughThunderbird {
     }
 }
 
-#[cfg(unix)]
 const NOT_RUNNING: &str = "Thunderbird is not running, or MailPay's add-on is not connected in it; the mail waits in MailPay's outbox and leaves when Thunderbird is back";
 
 impl Transport for ThroughThunderbird {

@@ -29,9 +29,7 @@ use tokio::sync::{mpsc, oneshot};
 
 use super::endpoint::{self, Bound};
 use super::frame::{self, FROM_PEER_MAX, FrameError, TO_ADDON_MAX};
-use super::messages::{FromAddon, Identity, Outcome, ToAddon, VERSION};
-#[cfg(unix)]
-use super::messages::{Reply, Request, WireMail, WireResult};
+use super::messages::{FromAddon, Identity, Outcome, Reply, Request, ToAddon, VERSION, WireMail, WireResult};
 use super::outgoing;
 use crate::i18n::{Lang, Tr};
 
@@ -224,7 +222,7 @@ where
     // read, so that the first welcome already says whether this host serves.
     let path = endpoint::socket_path(&paths);
     let first = endpoint::bind(&path).await;
-    if let Ok(Bound::Listening(_) | Bound::Unsupported) = &first
+    if let Ok(Bound::Listening(_)) = &first
         && let Ok(mut state) = host.state.lock()
     {
         state.standby = false;
@@ -442,7 +440,6 @@ impl Host {
     }
 
     /// Answers the app's and the command line's requests.
-    #[cfg(unix)]
     async fn request(&self, request: Request) -> Reply {
         match request {
             Request::Status => {
@@ -500,8 +497,7 @@ async fn serve(host: Arc<Host>, path: std::path::PathBuf, first: std::io::Result
             None => endpoint::bind(&path).await,
         };
         match bound {
-            Ok(Bound::Listening(listener)) => break Some(listener),
-            Ok(Bound::Unsupported) => break None,
+            Ok(Bound::Listening(listener)) => break listener,
             Ok(Bound::Taken) => tokio::time::sleep(STANDBY_POLL).await,
             Err(e) => {
                 host.tell(ToAddon::Error { text: format!("the wallet's socket {}: {e}", path.display()) });
@@ -515,20 +511,13 @@ async fn serve(host: Arc<Host>, path: std::path::PathBuf, first: std::io::Result
     if was_standing_by && knows_addon {
         host.welcome().await;
     }
-    let Some(listener) = listener else { return };
     accept(host, listener, path).await;
 }
 
-#[cfg(not(unix))]
-async fn accept(_host: Arc<Host>, listener: endpoint::Listener, _path: std::path::PathBuf) {
-    match listener {}
-}
-
-#[cfg(unix)]
-async fn accept(host: Arc<Host>, listener: endpoint::Listener, path: std::path::PathBuf) {
+async fn accept(host: Arc<Host>, mut listener: endpoint::Listener, path: std::path::PathBuf) {
     let _cleanup = endpoint::Unlink(path);
     loop {
-        let Ok((stream, _)) = listener.accept().await else { continue };
+        let Ok(stream) = listener.accept().await else { continue };
         let host = host.clone();
         tokio::spawn(async move {
             let (mut reader, mut writer) = tokio::io::split(stream);
@@ -557,7 +546,6 @@ async fn accept(host: Arc<Host>, listener: endpoint::Listener, path: std::path::
     }
 }
 
-#[cfg(unix)]
 fn from_wire(mail: &WireMail) -> Result<Outgoing, String> {
     Ok(Outgoing {
         kind: mail.kind.parse().map_err(|_| format!("{:?} is not a kind of MailPay mail", mail.kind))?,
