@@ -11,29 +11,32 @@
 //!   out.
 //! - Windows: a named pipe, `\\.\pipe\mailpay-<128 random bits>`, made
 //!   with `first_pipe_instance` (the name cannot be anyone's before it is
-//!   ours) and `reject_remote_clients`. The file at the path holds the
-//!   pipe's name and a second random value, the token, and only the user
-//!   can read it. The listener writes the token first on every connection,
-//!   and [`connect`] checks it before a byte of a request is sent; a pipe
-//!   that does not answer so is not this user's listener. A name file
-//!   whose pipe is served by nobody (or by a pipe that does not know the
-//!   token) is stale and is replaced by a new name on [`bind`].
+//!   ours) and `reject_remote_clients`. The file at the path, which only
+//!   the user can read, holds the pipe's name and a second random value,
+//!   the token. On every connection the client sends a random challenge
+//!   and the listener answers with its HMAC-SHA256 under the token, which
+//!   [`connect`] checks before a byte of a request is sent: a pipe that
+//!   cannot answer so is not this user's listener. A name file whose pipe
+//!   nobody serves (or one that does not know the token) is stale and is
+//!   replaced by a new name on [`bind`].
 //!
 //! What a pipe made without security attributes gets on Windows, and what
 //! that leaves: its default DACL gives full control to the user who made
 //! it, to SYSTEM and to administrators, and read access to Everyone and
-//! anonymous. So another user cannot write a request into it, nor add an
-//! instance of it (that is write access): only this user's programs (and
-//! SYSTEM and administrators, who can read the user's files anyway) talk
-//! to the listener. The name is not secret from other users while the
-//! pipe exists, as Windows lists every pipe's name to anyone; it cannot be
-//! guessed before, and once the listener ends another user could make a
-//! pipe of the same name. That is what the token is for: such a pipe
-//! cannot answer with it, so nothing is handed to it. Reading from the
-//! pipe (Everyone's right) gets nothing either: the listener writes the
-//! token and answers, and answers only to requests, which a reader cannot
-//! write. Clients connect with the default SECURITY_IDENTIFICATION level,
-//! so a listener can tell who its client is but cannot act as them.
+//! anonymous. So another user cannot write to it, nor add an instance of
+//! it (that is write access): no request and no challenge comes from
+//! anyone but this user's programs (and SYSTEM and administrators, who can
+//! read the user's files anyway). The name is not secret from other users
+//! while the pipe exists, as Windows lists every pipe's name to anyone; it
+//! cannot be guessed before, and once the listener ends another user could
+//! make a pipe of that name. That is what the token is for: such a pipe
+//! cannot answer a challenge, so nothing is handed to it; and another user
+//! who opens the live pipe for reading gets no answer, as it cannot send a
+//! challenge, and learns nothing of the token. What such a user can do is
+//! hold instances of the pipe open for a while ([`CONNECT_TIME`] each),
+//! which delays this user's programs: a denial of service, nothing more.
+//! Clients connect with the default SECURITY_IDENTIFICATION level, so a
+//! listener can tell who its client is but cannot act as them.
 
 use std::io;
 use std::path::Path;
@@ -118,11 +121,14 @@ mod unix {
 #[cfg(windows)]
 mod windows {
     use super::{Bound, CONNECT_TIME, create_folder};
+    use hmac::{Hmac, Mac};
+    use sha2::Sha256;
     use std::io;
     use std::path::Path;
     use std::time::{Duration, Instant};
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
     use tokio::net::windows::named_pipe::{ClientOptions, NamedPipeClient, NamedPipeServer, ServerOptions};
+    use tokio::sync::mpsc;
 
     pub type Accepted = NamedPipeServer;
     pub type Connected = NamedPipeClient;
@@ -130,6 +136,8 @@ mod windows {
     const PREFIX: &str = r"\\.\pipe\mailpay-";
     /// Hex digits of a name's random part and of a token.
     const DIGITS: usize = 32;
+    const CHALLENGE: usize = 16;
+    const ANSWER: usize = 32;
     /// All instances of the pipe are busy (winerror.h).
     const ERROR_PIPE_BUSY: i32 = 231;
 
@@ -163,36 +171,61 @@ mod windows {
             let text = std::fs::read_to_string(path)?;
             Name::parse(&text).ok_or_else(|| io::Error::new(io::ErrorKind::InvalidData, "not a pipe's name"))
         }
+
+        fn mac(&self, challenge: &[u8]) -> Hmac<Sha256> {
+            let mut mac = <Hmac<Sha256> as Mac>::new_from_slice(self.token.as_bytes())
+                .unwrap_or_else(|_| unreachable!("HMAC takes a key of any length"));
+            mac.update(challenge);
+            mac
+        }
     }
 
     pub struct Listener {
         name: Name,
         /// The instance the next client connects to.
         next: NamedPipeServer,
+        /// Clients that sent their challenge and were answered.
+        answered: (mpsc::Sender<NamedPipeServer>, mpsc::Receiver<NamedPipeServer>),
     }
 
     impl Listener {
-        /// The next client, told the token.
+        /// The next client that sent a challenge, answered. A client is
+        /// answered on a task of its own, so that one that sends nothing
+        /// holds up no other.
         pub async fn accept(&mut self) -> io::Result<Accepted> {
-            let connected = self.next.connect().await;
-            // The next client's instance is made before this one is handed
-            // out: the name is never free while the listener lives.
-            let fresh = match options().create(&self.name.pipe) {
-                Ok(fresh) => fresh,
-                Err(e) => {
-                    let _ = self.next.disconnect();
-                    return Err(e);
+            loop {
+                tokio::select! {
+                    Some(pipe) = self.answered.1.recv() => return Ok(pipe),
+                    connected = self.next.connect() => {
+                        // The next client's instance is made before this
+                        // one is handed on: the name is never free while
+                        // the listener lives.
+                        let fresh = match options().create(&self.name.pipe) {
+                            Ok(fresh) => fresh,
+                            Err(e) => {
+                                let _ = self.next.disconnect();
+                                return Err(e);
+                            }
+                        };
+                        let mut pipe = std::mem::replace(&mut self.next, fresh);
+                        connected?;
+                        let (name, answered) = (self.name.clone(), self.answered.0.clone());
+                        tokio::spawn(async move {
+                            let answering = answer(&mut pipe, &name);
+                            if let Ok(Ok(())) = tokio::time::timeout(CONNECT_TIME, answering).await {
+                                let _ = answered.send(pipe).await;
+                            }
+                        });
+                    }
                 }
-            };
-            let mut pipe = std::mem::replace(&mut self.next, fresh);
-            connected?;
-            let token = self.name.token.as_bytes();
-            match tokio::time::timeout(CONNECT_TIME, pipe.write_all(token)).await {
-                Ok(Ok(())) => Ok(pipe),
-                Ok(Err(e)) => Err(e),
-                Err(_) => Err(io::ErrorKind::TimedOut.into()),
             }
         }
+    }
+
+    async fn answer(pipe: &mut NamedPipeServer, name: &Name) -> io::Result<()> {
+        let mut challenge = [0u8; CHALLENGE];
+        pipe.read_exact(&mut challenge).await?;
+        pipe.write_all(&name.mac(&challenge).finalize().into_bytes()).await
     }
 
     fn options() -> ServerOptions {
@@ -208,8 +241,10 @@ mod windows {
         create_folder(path)?;
         match Name::read(path) {
             Ok(name) => match reach(&name, Instant::now()).await {
+                // Busy, or slow to answer: alive.
                 Ok(_) => return Ok(Bound::Taken),
                 Err(e) if e.raw_os_error() == Some(ERROR_PIPE_BUSY) => return Ok(Bound::Taken),
+                Err(e) if e.kind() == io::ErrorKind::TimedOut => return Ok(Bound::Taken),
                 Err(_) => remove(path)?,
             },
             Err(e) if e.kind() == io::ErrorKind::NotFound => {}
@@ -219,7 +254,7 @@ mod windows {
         let name = Name::random();
         let next = options().first_pipe_instance(true).create(&name.pipe)?;
         match publish(path, &name) {
-            Ok(()) => Ok(Bound::Listening(Listener { name, next })),
+            Ok(()) => Ok(Bound::Listening(Listener { name, next, answered: mpsc::channel(4) })),
             // Another listener wrote its name in the meantime.
             Err(e) if e.kind() == io::ErrorKind::AlreadyExists => Ok(Bound::Taken),
             Err(e) => Err(e),
@@ -247,13 +282,14 @@ mod windows {
     }
 
     /// Connects to the listener whose name is at `path`, within
-    /// [`CONNECT_TIME`] (a busy pipe is tried again), and checks its token.
+    /// [`CONNECT_TIME`] (a busy pipe is tried again), and checks that it
+    /// knows the token.
     pub async fn connect(path: &Path) -> io::Result<Connected> {
         reach(&Name::read(path)?, Instant::now() + CONNECT_TIME).await
     }
 
-    /// Opens the pipe, trying a busy one again until `until`, and reads
-    /// the token within [`CONNECT_TIME`].
+    /// Opens the pipe, trying a busy one again until `until`, and checks
+    /// its answer to a challenge, within [`CONNECT_TIME`].
     async fn reach(name: &Name, until: Instant) -> io::Result<NamedPipeClient> {
         let mut pipe = loop {
             match ClientOptions::new().open(&name.pipe) {
@@ -263,10 +299,17 @@ mod windows {
                 opened => break opened?,
             }
         };
-        let mut token = [0u8; DIGITS];
-        match tokio::time::timeout(CONNECT_TIME, pipe.read_exact(&mut token)).await {
-            Ok(Ok(_)) if token == name.token.as_bytes() => Ok(pipe),
-            Ok(Ok(_)) => Err(io::Error::new(io::ErrorKind::PermissionDenied, "not this user's listener")),
+        let challenge: [u8; CHALLENGE] = rand::random();
+        let mut answer = [0u8; ANSWER];
+        let talk = async {
+            pipe.write_all(&challenge).await?;
+            pipe.read_exact(&mut answer).await
+        };
+        match tokio::time::timeout(CONNECT_TIME, talk).await {
+            Ok(Ok(_)) => match name.mac(&challenge).verify_slice(&answer) {
+                Ok(()) => Ok(pipe),
+                Err(_) => Err(io::Error::new(io::ErrorKind::PermissionDenied, "not this user's listener")),
+            },
             Ok(Err(e)) => Err(e),
             Err(_) => Err(io::ErrorKind::TimedOut.into()),
         }
