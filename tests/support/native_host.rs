@@ -24,9 +24,16 @@ pub struct NativeHost {
 impl NativeHost {
     /// Starts the host on the wallet at `home` (its `MAILPAY_HOME`).
     pub fn start(home: &Path) -> NativeHost {
-        let mut child = Command::new(HOST)
+        let mut command = Command::new(HOST);
+        command.env("MAILPAY_HOME", home);
+        NativeHost::spawned(command)
+    }
+
+    /// Starts the host as `command` runs it (the Windows host under Wine,
+    /// say), with the arguments Thunderbird gives it.
+    pub fn spawned(mut command: Command) -> NativeHost {
+        let mut child = command
             .args(["/nowhere/org.mailpay.wallet.json", mailpay::bridge::manifest::ADDON_ID])
-            .env("MAILPAY_HOME", home)
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .stderr(Stdio::null())
