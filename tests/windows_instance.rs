@@ -69,7 +69,7 @@ fn a_second_start_hands_its_link_to_the_running_wallet_and_exits() {
     };
     let _wallet = Agent(mailpay(&[]).spawn().unwrap());
     xvfb::window_titled(&display, "Welcome — MailPay", FIRST_WINDOW);
-    let (pipe, _) = name_file(&home.join("data/wallet.sock"));
+    let listening = std::fs::read_to_string(home.join("data/wallet.sock")).ok();
 
     let link = "mailpay:shop@shop.test?bank=bank@bank.test&amount=1200&currency=JPY&ref=W-1";
     let started = Instant::now();
@@ -85,8 +85,9 @@ fn a_second_start_hands_its_link_to_the_running_wallet_and_exits() {
     std::thread::sleep(Duration::from_secs(2));
     let windows = xvfb::windows(&display);
     assert_eq!(windows.len(), 1, "one wallet, one window: {windows:?}");
-    // The wallet still listens under the same name.
-    assert_eq!(name_file(&home.join("data/wallet.sock")).0, pipe);
+    // The wallet listens under the name it wrote when it started.
+    let (pipe, token) = name_file(&home.join("data/wallet.sock"));
+    assert_eq!(listening, Some(format!("{pipe}\n{token}\n")));
 }
 
 #[test]
