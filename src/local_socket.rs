@@ -120,9 +120,9 @@ mod unix {
 
 #[cfg(windows)]
 mod windows {
+    use super::name::Name;
     use super::{Bound, CONNECT_TIME, create_folder};
-    use hmac::{Hmac, Mac};
-    use sha2::Sha256;
+    use hmac::Mac;
     use std::io;
     use std::path::Path;
     use std::time::{Duration, Instant};
@@ -133,52 +133,10 @@ mod windows {
     pub type Accepted = NamedPipeServer;
     pub type Connected = NamedPipeClient;
 
-    const PREFIX: &str = r"\\.\pipe\mailpay-";
-    /// Hex digits of a name's random part and of a token.
-    const DIGITS: usize = 32;
     const CHALLENGE: usize = 16;
     const ANSWER: usize = 32;
     /// All instances of the pipe are busy (winerror.h).
     const ERROR_PIPE_BUSY: i32 = 231;
-
-    /// What the name file says.
-    #[derive(Debug, Clone, PartialEq, Eq)]
-    struct Name {
-        pipe: String,
-        token: String,
-    }
-
-    impl Name {
-        fn random() -> Name {
-            let hex = || format!("{:032x}", rand::random::<u128>());
-            Name { pipe: format!("{PREFIX}{}", hex()), token: hex() }
-        }
-
-        fn text(&self) -> String {
-            format!("{}\n{}\n", self.pipe, self.token)
-        }
-
-        /// `None` for anything but a local MailPay pipe's name and a token.
-        fn parse(text: &str) -> Option<Name> {
-            let mut lines = text.lines();
-            let (pipe, token) = (lines.next()?, lines.next()?);
-            let hex = |s: &str| s.len() == DIGITS && s.bytes().all(|b| b.is_ascii_hexdigit());
-            (lines.next().is_none() && pipe.strip_prefix(PREFIX).is_some_and(hex) && hex(token))
-                .then(|| Name { pipe: pipe.into(), token: token.into() })
-        }
-
-        fn read(path: &Path) -> io::Result<Name> {
-            let text = std::fs::read_to_string(path)?;
-            Name::parse(&text).ok_or_else(|| io::Error::new(io::ErrorKind::InvalidData, "not a pipe's name"))
-        }
-
-        fn mac(&self, challenge: &[u8]) -> Hmac<Sha256> {
-            let mut mac = <Hmac<Sha256> as Mac>::new_from_slice(self.token.as_bytes())
-                .unwrap_or_else(|_| unreachable!("HMAC takes a key of any length"));
-            mac.update(challenge);
-            mac
-        }
-    }
 
     pub struct Listener {
         name: Name,
@@ -314,6 +272,59 @@ mod windows {
             Err(_) => Err(io::ErrorKind::TimedOut.into()),
         }
     }
+}
+
+/// The name file's contents on Windows (kept apart so that its tests run
+/// everywhere).
+#[cfg(any(windows, test))]
+mod name {
+    use hmac::{Hmac, Mac};
+    use sha2::Sha256;
+
+    const PREFIX: &str = r"\\.\pipe\mailpay-";
+    /// Hex digits of a name's random part and of a token.
+    const DIGITS: usize = 32;
+
+    /// What the name file says.
+    #[derive(Debug, Clone, PartialEq, Eq)]
+    pub(super) struct Name {
+        pub(super) pipe: String,
+        pub(super) token: String,
+    }
+
+    impl Name {
+        pub(super) fn random() -> Name {
+            let hex = || format!("{:032x}", rand::random::<u128>());
+            Name { pipe: format!("{PREFIX}{}", hex()), token: hex() }
+        }
+
+        pub(super) fn text(&self) -> String {
+            format!("{}\n{}\n", self.pipe, self.token)
+        }
+
+        /// `None` for anything but a local MailPay pipe's name and a token.
+        pub(super) fn parse(text: &str) -> Option<Name> {
+            let mut lines = text.lines();
+            let (pipe, token) = (lines.next()?, lines.next()?);
+            let hex = |s: &str| s.len() == DIGITS && s.bytes().all(|b| b.is_ascii_hexdigit());
+            (lines.next().is_none() && pipe.strip_prefix(PREFIX).is_some_and(hex) && hex(token))
+                .then(|| Name { pipe: pipe.into(), token: token.into() })
+        }
+
+        #[cfg(windows)]
+        pub(super) fn read(path: &std::path::Path) -> std::io::Result<Name> {
+            let text = std::fs::read_to_string(path)?;
+            let invalid = || std::io::Error::new(std::io::ErrorKind::InvalidData, "not a pipe's name");
+            Name::parse(&text).ok_or_else(invalid)
+        }
+
+        pub(super) fn mac(&self, challenge: &[u8]) -> Hmac<Sha256> {
+            let mut mac = <Hmac<Sha256> as Mac>::new_from_slice(self.token.as_bytes())
+                .unwrap_or_else(|_| unreachable!("HMAC takes a key of any length"));
+            mac.update(challenge);
+            mac
+        }
+    }
 
     #[cfg(test)]
     mod tests {
@@ -334,6 +345,15 @@ mod windows {
             ] {
                 assert_eq!(Name::parse(bad), None, "{bad:?}");
             }
+        }
+
+        #[test]
+        fn only_the_token_answers_a_challenge() {
+            let (name, other) = (Name::random(), Name::random());
+            let answer = name.mac(b"challenge").finalize().into_bytes();
+            assert!(name.mac(b"challenge").verify_slice(&answer).is_ok());
+            assert!(name.mac(b"another").verify_slice(&answer).is_err());
+            assert!(other.mac(b"challenge").verify_slice(&answer).is_err());
         }
     }
 }
