@@ -55,6 +55,19 @@ fn version_string(exe: &[u8], name: &str) -> Option<String> {
     Some(String::from_utf16_lossy(&value))
 }
 
+/// A Windows program's subsystem (the PE optional header's field).
+fn subsystem(exe: &[u8]) -> u16 {
+    let pe = u32::from_le_bytes(exe[0x3c..0x40].try_into().unwrap()) as usize;
+    assert_eq!(&exe[pe..pe + 4], b"PE\0\0");
+    // After the signature, the 20-byte file header; the field is at 68 in
+    // the optional header (PE32 and PE32+ alike).
+    let at = pe + 4 + 20 + 68;
+    u16::from_le_bytes([exe[at], exe[at + 1]])
+}
+
+const WINDOWS_GUI: u16 = 2;
+const WINDOWS_CONSOLE: u16 = 3;
+
 #[test]
 fn the_msi_installs_for_the_user_upgrades_in_place_and_uninstalls_leaving_nothing() {
     let built = wine::built();
@@ -63,7 +76,13 @@ fn the_msi_installs_for_the_user_upgrades_in_place_and_uninstalls_leaving_nothin
 
     // Everything under the user's profile, nothing for all users.
     let programs = prefix.programs();
-    for file in ["mailpay.exe", "mailpay-thunderbird.exe", "mailpay-bank.exe", "mailpay-merchant.exe"] {
+    for file in [
+        "mailpay-wallet.exe",
+        "mailpay.exe",
+        "mailpay-thunderbird.exe",
+        "mailpay-bank.exe",
+        "mailpay-merchant.exe",
+    ] {
         assert!(programs.join(file).is_file(), "{file} not installed in {}", programs.display());
     }
     for folder in ["drive_c/Program Files", "drive_c/Program Files (x86)"] {
@@ -75,6 +94,13 @@ fn the_msi_installs_for_the_user_upgrades_in_place_and_uninstalls_leaving_nothin
     let start_menu =
         prefix.profile().join("AppData/Roaming/Microsoft/Windows/Start Menu/Programs/MailPay.lnk");
     assert!(start_menu.is_file(), "no Start menu entry at {}", start_menu.display());
+    let link = std::fs::read(&start_menu).unwrap();
+    let utf16: Vec<u8> = "mailpay-wallet.exe".encode_utf16().flat_map(u16::to_le_bytes).collect();
+    let names = |needle: &[u8]| link.windows(needle.len()).any(|w| w == needle);
+    assert!(
+        names(b"mailpay-wallet.exe") || names(&utf16),
+        "the Start menu entry does not run mailpay-wallet.exe"
+    );
 
     // The programs run, and say what they are.
     let home = temp_dir("wine-msi");
@@ -83,9 +109,14 @@ fn the_msi_installs_for_the_user_upgrades_in_place_and_uninstalls_leaving_nothin
     let exe = std::fs::read(programs.join("mailpay.exe")).unwrap();
     assert_eq!(version_string(&exe, "ProductName").as_deref(), Some("MailPay"));
     assert_eq!(version_string(&exe, "ProductVersion"), Some(built.version.clone()));
+    // What the Start menu and links run opens no console window; the
+    // command line's program is a console program.
+    let wallet = std::fs::read(programs.join("mailpay-wallet.exe")).unwrap();
+    assert_eq!(subsystem(&wallet), WINDOWS_GUI);
+    assert_eq!(subsystem(&exe), WINDOWS_CONSOLE);
 
     // The mailpay: protocol opens the installed wallet with the link.
-    let exe_path = prefix.exe("mailpay");
+    let exe_path = prefix.exe("mailpay-wallet");
     let command = prefix.reg_query(r"HKCU\Software\Classes\mailpay\shell\open\command", Some("")).unwrap();
     assert!(command.contains(&format!("\"{exe_path}\" \"%1\"")), "{command}");
     let protocol = prefix.reg_query(r"HKCU\Software\Classes\mailpay", Some("URL Protocol"));
@@ -325,7 +356,7 @@ fn the_window_speaks_the_prefix_language_draws_its_text_without_fonts_and_opens_
         let home = temp_dir("wine-gui");
         let wallet = Agent(
             prefix
-                .command(prefix.exe("mailpay"))
+                .command(prefix.exe("mailpay-wallet"))
                 .env("MAILPAY_HOME", windows_path(&home))
                 .env("DISPLAY", &display)
                 .env("LANG", locale)

@@ -55,7 +55,7 @@ out="target/windows/$profile"
 stage="$out/stage"
 rm -rf "$stage"
 mkdir -p "$stage" "$out/wine"
-for program in mailpay mailpay-thunderbird mailpay-bank mailpay-merchant; do
+for program in mailpay-wallet mailpay mailpay-thunderbird mailpay-bank mailpay-merchant; do
     # The installer carries the programs without their symbol tables and
     # line tables (a quarter of a release program); the build folder keeps
     # them for backtraces.

@@ -568,9 +568,10 @@ fn without_envelope_line(raw: Vec<u8>) -> Vec<u8> {
 }
 
 /// Opens the desktop wallet with `args` (a `mailpay:` link, or `review
-/// ORDER`): the `mailpay` beside this program, else the one on PATH.
+/// ORDER`): the `mailpay` beside this program, else the one on PATH (on
+/// Windows `mailpay-wallet.exe`, which opens no console window).
 fn open_wallet(args: &[&str]) {
-    let name = if cfg!(windows) { "mailpay.exe" } else { "mailpay" };
+    let name = if cfg!(windows) { "mailpay-wallet.exe" } else { "mailpay" };
     let beside = std::env::current_exe().ok().and_then(|exe| exe.parent().map(|dir| dir.join(name)));
     let program = beside.filter(|p| p.exists()).unwrap_or_else(|| name.into());
     match std::process::Command::new(&program)

@@ -70,7 +70,9 @@ fn set_run_value(on: bool) -> Result<(), AutostartError> {
     }
     let key = windows_registry::CURRENT_USER.create(RUN_KEY).map_err(error)?;
     if on {
-        let program = std::env::current_exe().map_err(error)?;
+        // The wallet without a console window, when this is `mailpay.exe`.
+        let exe = std::env::current_exe().map_err(error)?;
+        let program = Some(exe.with_file_name("mailpay-wallet.exe")).filter(|p| p.is_file()).unwrap_or(exe);
         key.set_string(RUN_VALUE, run_command(&program.display().to_string())).map_err(error)
     } else if key.get_string(RUN_VALUE).is_ok() {
         key.remove_value(RUN_VALUE).map_err(error)

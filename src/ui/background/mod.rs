@@ -12,8 +12,8 @@
 //! - a notification's Review action (a confirmation that needs the user).
 //!
 //! Closing the window quits instead when the user chose so in Settings
-//! ("Quit when the window is closed"), on systems other than Linux for
-//! now, and when neither of the first two ways is there: no status icon
+//! ("Quit when the window is closed"), on macOS for now, and when neither
+//! of the first two ways is there: no status icon
 //! (no StatusNotifierWatcher or no session bus, said once on standard
 //! error and in the banner) and no single-instance socket. Without a
 //! status icon but with the socket, the wallet stays in the background:
@@ -30,5 +30,5 @@ pub mod tray;
 /// to quit on close, this system has background mode, and a way back to
 /// the window exists (a status icon, or the single-instance socket).
 pub fn stays_open(quit_on_close: bool, tray: bool, listening: bool) -> bool {
-    cfg!(target_os = "linux") && !quit_on_close && (tray || listening)
+    cfg!(any(target_os = "linux", windows)) && !quit_on_close && (tray || listening)
 }
