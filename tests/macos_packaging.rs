@@ -32,7 +32,8 @@ fn the_bundle_names_the_app_id_the_url_scheme_and_icons_that_exist() {
     // The same id as the Linux desktop file, the Windows notifications'
     // app id and the LaunchAgent's label.
     assert_eq!(bundle["identifier"].as_str(), Some("org.mailpay.MailPay"));
-    let desktop = std::fs::read_to_string(project().join("packaging/linux/org.mailpay.MailPay.desktop")).unwrap();
+    let desktop =
+        std::fs::read_to_string(project().join("packaging/linux/org.mailpay.MailPay.desktop")).unwrap();
     assert!(desktop.contains("MimeType=x-scheme-handler/mailpay;"), "{desktop}");
     let schemes: Vec<&str> =
         bundle["osx_url_schemes"].as_array().unwrap().iter().map(|s| s.as_str().unwrap()).collect();
@@ -76,12 +77,18 @@ fn the_launch_agent_starts_the_bundled_wallet_in_the_background_at_login() {
     };
     let bundle = bundle();
     assert_eq!(value("Label").text(), bundle["identifier"].as_str());
-    let arguments: Vec<&str> =
-        value("ProgramArguments").children().filter(|n| n.has_tag_name("string")).filter_map(|n| n.text()).collect();
+    let arguments: Vec<&str> = value("ProgramArguments")
+        .children()
+        .filter(|n| n.has_tag_name("string"))
+        .filter_map(|n| n.text())
+        .collect();
     // cargo-bundle puts the binary, named as Cargo names it, in
     // Contents/MacOS of NAME.app.
     let name = bundle["name"].as_str().unwrap();
-    assert_eq!(arguments, [format!("/Applications/{name}.app/Contents/MacOS/mailpay").as_str(), "--background"]);
+    assert_eq!(
+        arguments,
+        [format!("/Applications/{name}.app/Contents/MacOS/mailpay").as_str(), "--background"]
+    );
     assert!(value("RunAtLoad").has_tag_name("true"));
     assert!(value("KeepAlive").has_tag_name("false"), "quitting from the wallet must end it");
     // The program takes the argument the agent gives it.
