@@ -99,6 +99,12 @@ fn shops(name: &str) -> (Store, PathBuf) {
 /// What the search should find: `text` as a substring, in any case, of
 /// the order id, the merchant's address or its name, newest first.
 fn brute_force(path: &Path, text: &str) -> Vec<String> {
+    matching(path, text, str::to_lowercase)
+}
+
+/// The order ids, newest first, whose order id, merchant address or name
+/// holds `text`, both folded by `fold`.
+fn matching(path: &Path, text: &str, fold: impl Fn(&str) -> String) -> Vec<String> {
     let conn = Connection::open(path).unwrap();
     let mut stmt = conn
         .prepare(
@@ -106,11 +112,11 @@ fn brute_force(path: &Path, text: &str) -> Vec<String> {
              LEFT JOIN merchant m ON m.address = p.merchant ORDER BY p.created DESC, p.order_id",
         )
         .unwrap();
-    let needle = text.trim().to_lowercase();
+    let needle = fold(text.trim());
     stmt.query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?, r.get::<_, String>(2)?)))
         .unwrap()
         .map(Result::unwrap)
-        .filter(|(o, m, n)| [o, m, n].iter().any(|f| f.to_lowercase().contains(&needle)))
+        .filter(|(o, m, n)| [o, m, n].iter().any(|f| fold(f).contains(&needle)))
         .map(|(o, _, _)| o)
         .collect()
 }
@@ -176,21 +182,7 @@ fn one_and_two_characters_find_what_a_substring_match_finds() {
 /// [`brute_force`], with the Kelvin sign and long s folded as the trigram
 /// tokenizer folds them (Rust's lower case keeps long s as it is).
 fn brute_force_folded(path: &Path, text: &str) -> Vec<String> {
-    let conn = Connection::open(path).unwrap();
-    let mut stmt = conn
-        .prepare(
-            "SELECT p.order_id, p.merchant, coalesce(m.name, '') FROM payment p
-             LEFT JOIN merchant m ON m.address = p.merchant ORDER BY p.created DESC, p.order_id",
-        )
-        .unwrap();
-    let fold = |s: &str| s.to_lowercase().replace('\u{17F}', "s");
-    let needle = fold(text.trim());
-    stmt.query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?, r.get::<_, String>(2)?)))
-        .unwrap()
-        .map(Result::unwrap)
-        .filter(|(o, m, n)| [o, m, n].iter().any(|f| fold(f).contains(&needle)))
-        .map(|(o, _, _)| o)
-        .collect()
+    matching(path, text, |s| s.to_lowercase().replace('\u{17F}', "s"))
 }
 
 #[test]
