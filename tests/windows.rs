@@ -28,10 +28,7 @@ use std::process::Stdio;
 use std::time::Duration;
 
 use support::mailstack;
-use support::processes::{
-    self, Agent, BANK, MAILPAY, MERCHANT, account_add_args, account_toml, order_args, order_id,
-    password_file, temp_dir,
-};
+use support::processes::{self, Agent, MAILPAY, World, account_add_args, order_args, order_id, temp_dir};
 use support::wine::{self, Prefix, windows_path};
 use support::xvfb;
 
@@ -280,49 +277,9 @@ fn a_payment_from_mailpay_exe_settles_through_the_linux_bank_and_merchant() {
     assert_eq!(tested.matches("login OK").count(), 2, "{tested}");
 
     // The bank and the merchant, on Linux.
-    let wallet_key = prefix.ok("mailpay", &home, &["wallet-key"]).trim().to_string();
-    let bank_toml = dir.join("bank.toml");
-    std::fs::write(
-        &bank_toml,
-        format!(
-            "data_dir = \"{}\"\n{}",
-            dir.join("bank-data").display(),
-            account_toml(stack, "bank@bank.test")
-        ),
-    )
-    .unwrap();
-    let bank = |args: &[&str]| {
-        let mut all = vec!["--config", bank_toml.to_str().unwrap()];
-        all.extend_from_slice(args);
-        processes::ok(BANK, &dir, &all)
-    };
-    bank(&["open-account", orderer, "--initials", "O.B.", "--wallet-key", &wallet_key]);
-    bank(&["open-account", "shop@shop.test"]);
-    bank(&["set-balance", orderer, "10000", "JPY"]);
-    bank(&["set-balance", "shop@shop.test", "0", "JPY"]);
-    let catalogue = dir.join("catalogue.toml");
-    std::fs::write(&catalogue, "[[article]]\ndescription = \"Green tea\"\nprice = \"600 JPY\"\n").unwrap();
-    let shop_toml = dir.join("shop.toml");
-    std::fs::write(
-        &shop_toml,
-        format!(
-            "bank = \"bank@bank.test\"\ndata_dir = \"{}\"\ncatalogue = \"{}\"\n{}",
-            dir.join("shop-data").display(),
-            catalogue.display(),
-            account_toml(stack, "shop@shop.test")
-        ),
-    )
-    .unwrap();
-    let spawn = |program: &str, config: &Path, address: &str, log: &str| {
-        let secret = password_file(stack, &dir, address);
-        let log = std::fs::File::create(dir.join(log)).unwrap();
-        let args = ["--config", config.to_str().unwrap(), "run", "--password-file", secret.to_str().unwrap()];
-        Agent(
-            std::process::Command::new(program).args(args).stdout(Stdio::null()).stderr(log).spawn().unwrap(),
-        )
-    };
-    let _bank = spawn(BANK, &bank_toml, "bank@bank.test", "bank.log");
-    let _shop = spawn(MERCHANT, &shop_toml, "shop@shop.test", "shop.log");
+    let world = World::agents(stack, "wine-agents", 10_000);
+    let _bank = world.start_bank(&dir.join("bank.log"), None);
+    let _shop = world.start_shop(&dir.join("shop.log"));
 
     // Fig. 1 from Windows: order, confirmation, approval, settled.
     let order_line =
@@ -334,12 +291,12 @@ fn a_payment_from_mailpay_exe_settles_through_the_linux_bank_and_merchant() {
     let approved = prefix.ok("mailpay", &home, &["approve", &order]);
     assert!(approved.contains("1200 JPY to shop@shop.test"), "{approved}");
     prefix.watch_until(&home, &order, "-> settled");
-    let payments: serde_json::Value = serde_json::from_str(&bank(&["payments", "--json"])).unwrap();
+    let payments: serde_json::Value = serde_json::from_str(&world.bank(&["payments", "--json"])).unwrap();
     let canonical = order.replace('-', "");
     let payment = payments.as_array().unwrap().iter().find(|p| p["order"] == canonical.as_str()).unwrap();
     assert_eq!(payment["status"], "settled", "{payment}");
-    assert_eq!(bank(&["balance", orderer, "JPY"]).trim(), "8800 JPY");
-    assert_eq!(bank(&["balance", "shop@shop.test", "JPY"]).trim(), "1200 JPY");
+    assert_eq!(world.bank(&["balance", orderer, "JPY"]).trim(), "8800 JPY");
+    assert_eq!(world.bank(&["balance", "shop@shop.test", "JPY"]).trim(), "1200 JPY");
 }
 
 #[test]

@@ -140,10 +140,17 @@ pub fn watch_until(home: &Path, order: &str, needle: &str) -> String {
 /// Runs `mailpay watch --once` until its output shows `needle` for each of
 /// `orders`.
 pub fn watch_until_all(home: &Path, orders: &[&str], needle: &str) -> String {
+    watch_with(|| ok(MAILPAY, home, &["watch", "--once"]), orders, needle)
+}
+
+/// Runs `watch_once` (a `mailpay watch --once`, on this system or
+/// another) until what it printed shows `needle` for each of `orders`,
+/// for at most 90 s; returns all it printed.
+pub fn watch_with(mut watch_once: impl FnMut() -> String, orders: &[&str], needle: &str) -> String {
     let deadline = Instant::now() + Duration::from_secs(90);
     let mut seen = String::new();
     loop {
-        seen.push_str(&ok(MAILPAY, home, &["watch", "--once"]));
+        seen.push_str(&watch_once());
         if orders.iter().all(|order| seen.lines().any(|l| l.contains(order) && l.contains(needle))) {
             return seen;
         }
@@ -248,12 +255,21 @@ pub struct World {
 impl World {
     /// Sets everything up (the orderer holds `balance` JPY); starts nothing.
     pub fn new(stack: &MailStack, name: &str, balance: u32) -> World {
-        let dir = temp_dir(name);
-        let home = dir.join("orderer");
+        let world = World::agents(stack, name, balance);
         let add = account_add_args(stack, "orderer@buyer.test");
         let add: Vec<&str> = add.iter().map(String::as_str).collect();
-        let out = run(MAILPAY, &home, &add, &format!("{}\n", stack.user("orderer@buyer.test").password));
+        let out =
+            run(MAILPAY, &world.home, &add, &format!("{}\n", stack.user("orderer@buyer.test").password));
         assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        world
+    }
+
+    /// The bank and the merchant configured, with the orderer's account at
+    /// the bank holding `balance` JPY; the orderer's wallet (`home`) is
+    /// left to the caller; starts nothing.
+    pub fn agents(stack: &MailStack, name: &str, balance: u32) -> World {
+        let dir = temp_dir(name);
+        let home = dir.join("orderer");
         let bank_toml = dir.join("bank.toml");
         std::fs::write(
             &bank_toml,

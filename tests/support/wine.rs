@@ -13,7 +13,6 @@ use std::ffi::OsStr;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 use std::sync::OnceLock;
-use std::time::{Duration, Instant};
 
 /// Debian's 64-bit Wine loader and server.
 pub const WINE: &str = "/usr/lib/wine/wine64";
@@ -233,16 +232,7 @@ impl Prefix {
 
     /// Runs `mailpay.exe watch --once` until it shows `needle` for `order`.
     pub fn watch_until(&self, home: &Path, order: &str, needle: &str) -> String {
-        let deadline = Instant::now() + Duration::from_secs(90);
-        let mut seen = String::new();
-        loop {
-            seen.push_str(&self.ok("mailpay", home, &["watch", "--once"]));
-            if seen.lines().any(|l| l.contains(order) && l.contains(needle)) {
-                return seen;
-            }
-            assert!(Instant::now() < deadline, "no {needle:?} for {order} in:\n{seen}");
-            std::thread::sleep(Duration::from_millis(500));
-        }
+        super::processes::watch_with(|| self.ok("mailpay", home, &["watch", "--once"]), &[order], needle)
     }
 }
 
