@@ -43,12 +43,7 @@ wine_shot() {
     Xvfb "$wine_display" -screen 0 1280x800x24 >/dev/null 2>&1 & wine_xvfb=$!
     export WINEPREFIX="$work/wine" WINEDEBUG=-all WINEDLLOVERRIDES="winemenubuilder.exe=d;mscoree=d;mshtml=d"
     trap 'kill $xvfb $wine_xvfb 2>/dev/null || true; /usr/lib/wine/wineserver64 -k 2>/dev/null || true; rm -rf "$work"' EXIT
-    DISPLAY= /usr/lib/wine/wine64 wineboot --init >/dev/null 2>&1
-    /usr/lib/wine/wineserver64 -w
-    cp "$(dirname "$msi")/wine/bcryptprimitives.dll" "$WINEPREFIX/drive_c/windows/system32/"
-    DISPLAY= /usr/lib/wine/wine64 msiexec /i "Z:$(realpath "$msi" | tr / '\\')" /qn
-    /usr/lib/wine/wineserver64 -w
-    user=$(ls "$WINEPREFIX/drive_c/users" | grep -vx Public | head -n 1)
+    user=$(bash packaging/windows/wine/install.sh "$msi")
     local exe="C:\\users\\$user\\AppData\\Local\\Programs\\MailPay\\mailpay.exe" home
     home="Z:$(echo "$work/home" | tr / '\\')"
     # The seeded wallet's account, its password in Wine's Credential Manager.

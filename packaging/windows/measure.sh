@@ -27,12 +27,7 @@ export LANG=en_US.UTF-8
 sleep 1
 
 echo "MSI $(basename "$msi"): $(( $(stat -c %s "$msi") / 1024 )) KiB"
-DISPLAY= $wine wineboot --init >/dev/null 2>&1
-/usr/lib/wine/wineserver64 -w
-cp "$(dirname "$msi")/wine/bcryptprimitives.dll" "$WINEPREFIX/drive_c/windows/system32/"
-DISPLAY= $wine msiexec /i "Z:$(realpath "$msi" | tr / '\\')" /qn
-/usr/lib/wine/wineserver64 -w
-user=$(ls "$WINEPREFIX/drive_c/users" | grep -vx Public | head -n 1)
+user=$(bash packaging/windows/wine/install.sh "$msi")
 installed="$WINEPREFIX/drive_c/users/$user/AppData/Local/Programs/MailPay"
 echo "installed: $(du -sk "$installed" | cut -f1) KiB in $(ls "$installed" | wc -l) files" \
      "(mailpay.exe $(( $(stat -c %s "$installed/mailpay.exe") / 1024 )) KiB)"
